@@ -1,0 +1,33 @@
+// Runs every compiled test file with Node's test runner. Usage: node scripts/run-tests.mjs [filter]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = ['dist/src', 'dist/test'];
+const filter = process.argv[2];
+const files = [];
+function walk(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (name.endsWith('.test.js') && (!filter || path.includes(filter))) files.push(path);
+  }
+}
+for (const root of roots) walk(root);
+files.sort();
+if (files.length === 0) {
+  console.error('No test files found. Run `npm run build` first.');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,34 @@
+/**
+ * Conversation values shared by the agent loop, the store, providers and the control plane.
+ */
+
+/** A tool call the model asked for. `arguments` is the raw JSON text the model produced. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** One message of a transcript or of a model request. */
+export type ChatMessage =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string; isError?: boolean };
+
+/** Token counts reported by a provider for one model call. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a tool call did, as shown to API clients and stored in the run record. */
+export interface ToolCallRecord {
+  name: string;
+  arguments: unknown;
+  result: string;
+  durationMs: number;
+  error?: string;
+}
+
+/** Where a turn came from. */
+export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat';

@@ -1,0 +1,41 @@
+import type { HearthError } from './errors.js';
+import type { ChatMessage, Usage } from './messages.js';
+
+/** A tool as described to a model: name, description and a JSON Schema for its arguments. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  /** The provider's own model id (without the `provider/` prefix). */
+  model: string;
+  system?: string;
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  maxTokens?: number;
+  /** Aborts the request; the stream then ends with a `finish` event whose reason is `aborted`. */
+  signal: AbortSignal;
+  /** Gives up when no byte arrives for this long (a stalled stream), in milliseconds. */
+  idleTimeoutMs?: number;
+}
+
+export type FinishReason = 'stop' | 'tool-calls' | 'length' | 'error' | 'aborted';
+
+/**
+ * Events of one model call. A stream never throws once iteration begins: it always ends with
+ * exactly one `finish` event, carrying a classified `error` when the reason is `error`.
+ * `tool-call` events carry complete calls (arguments fully assembled).
+ */
+export type ModelEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call'; id: string; name: string; arguments: string }
+  | { type: 'finish'; reason: FinishReason; usage?: Usage; error?: HearthError };
+
+/** One configured provider endpoint (`models.providers.<id>`). */
+export interface ModelProvider {
+  readonly id: string;
+  readonly api: string;
+  stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+}
