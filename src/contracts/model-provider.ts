@@ -39,3 +39,17 @@ export interface ModelProvider {
   readonly api: string;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
 }
+
+/** A model event as the router yields it: the finish event names the model actually used. */
+export type RoutedModelEvent = ModelEvent & { modelRef?: string };
+
+/**
+ * Picks a provider by model ref (`provider/model`), retries retryable failures that happen before
+ * any output, and falls back along the list of refs. Like a provider stream, it never throws
+ * once iteration begins.
+ */
+export interface ModelRouter {
+  stream(modelRefs: string[], request: Omit<ModelRequest, 'model'>): AsyncIterable<RoutedModelEvent>;
+  has(modelRef: string): boolean;
+  list(): string[];
+}

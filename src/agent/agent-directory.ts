@@ -1,0 +1,59 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { HearthConfig } from '../config/schema.js';
+import type { AgentProfile } from './agent-loop.js';
+
+export interface AgentDirectory {
+  readonly defaultAgentId: string;
+  get(agentId: string): AgentProfile | undefined;
+  list(): AgentProfile[];
+}
+
+/**
+ * Resolves every configured agent (entries merged over defaults) from one config snapshot.
+ * With no agents configured there is one, `main`, and it is the default. `detectedModel` is used
+ * when the config names no model at all (a key found in the environment, or a local Ollama).
+ */
+export function createAgentDirectory(config: HearthConfig, options: { workspacesDir: string; home: string; detectedModel?: string }): AgentDirectory {
+  const defaults = config.agents.defaults;
+  const entries = Object.entries(config.agents.entries);
+  if (entries.length === 0) entries.push(['main', { default: true }]);
+  const profiles = new Map<string, AgentProfile>();
+  for (const [id, entry] of entries) {
+    const model = entry.model ?? defaults.model ?? options.detectedModel;
+    const fallbacks = entry.fallbacks ?? defaults.fallbacks;
+    const refs = [...new Set([...(model ? [model] : []), ...fallbacks])];
+    const workspace = entry.workspace ?? defaults.workspace;
+    profiles.set(id, {
+      id,
+      name: entry.name ?? id,
+      workspaceDir: workspace
+        ? isAbsolute(workspace)
+          ? workspace
+          : resolve(options.home, workspace)
+        : join(options.workspacesDir, id),
+      modelRefs: refs,
+      toolPolicy: { ...defaults.tools, ...entry.tools },
+      maxSteps: entry.maxSteps ?? defaults.maxSteps,
+      turnTimeoutMs: entry.turnTimeoutMs ?? defaults.turnTimeoutMs,
+      contextTokens: entry.contextTokens ?? defaults.contextTokens,
+      maxOutputTokens: entry.maxOutputTokens ?? defaults.maxOutputTokens,
+      ...((entry.systemPrompt ?? defaults.systemPrompt) ? { systemPrompt: entry.systemPrompt ?? defaults.systemPrompt } : {}),
+    });
+  }
+  const marked = entries.find(([, entry]) => entry.default === true)?.[0];
+  const defaultAgentId = marked ?? entries[0]![0];
+  return {
+    defaultAgentId,
+    get: (agentId) => profiles.get(agentId),
+    list: () => [...profiles.values()],
+  };
+}
+
+/** The fixed part of every system prompt, before the agent's own prompt and workspace files. */
+export function baseSystemPrompt(agent: AgentProfile): string {
+  return (
+    `You are ${agent.name}, a personal assistant running in Hearth. ` +
+    'You can read and change files in your workspace with the read, write, edit and list tools, and ask for the time with current_time. ' +
+    'Answer plainly and briefly unless asked for more.'
+  );
+}

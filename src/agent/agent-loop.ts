@@ -1,0 +1,268 @@
+import { HearthError, toHearthError } from '../contracts/errors.js';
+import type { ChatMessage, ToolCall, ToolCallRecord, Usage } from '../contracts/messages.js';
+import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
+import type { RunStepInput } from '../contracts/store.js';
+import type { Tool, ToolResult } from '../contracts/tool.js';
+
+/** The resolved settings of one agent for one turn. */
+export interface AgentProfile {
+  id: string;
+  name: string;
+  workspaceDir: string;
+  /** Primary model first, then fallbacks. Empty when no model is configured anywhere. */
+  modelRefs: string[];
+  toolPolicy: { allow?: string[]; deny?: string[] };
+  maxSteps: number;
+  turnTimeoutMs: number;
+  contextTokens: number;
+  maxOutputTokens: number;
+  systemPrompt?: string;
+}
+
+/** The tools an agent may see and call. */
+export interface AgentTools {
+  get(name: string): Tool | undefined;
+  specs(policy: { allow?: string[]; deny?: string[] }): ToolSpec[];
+  isAllowed(name: string, policy: { allow?: string[]; deny?: string[] }): boolean;
+}
+
+export interface AgentTurnInput {
+  runId: string;
+  sessionKey: string;
+  agent: AgentProfile;
+  system: string;
+  /** The whole model context: history within budget plus the new user message (or a stateless request's messages). */
+  messages: ChatMessage[];
+  signal: AbortSignal;
+  onDelta(text: string): void;
+  recordStep(step: RunStepInput): Promise<void>;
+}
+
+export interface AgentTurnOutput {
+  status: 'ok' | 'error' | 'aborted';
+  reply: string;
+  /** Messages this turn produced (assistant and tool messages), to be added to the transcript. */
+  messages: ChatMessage[];
+  toolCalls: ToolCallRecord[];
+  usage: Usage;
+  modelRef?: string;
+  error?: HearthError;
+}
+
+export interface AgentLoopDeps {
+  models: ModelRouter;
+  tools: AgentTools;
+  now?: () => number;
+}
+
+const MAX_TOOL_RESULT_CHARS = 64_000;
+
+function parseArguments(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (text.trim() === '') return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, message: `The arguments are not valid JSON (${(error as Error).message}). Send a JSON object.` };
+  }
+}
+
+/**
+ * Runs one agent turn: model call, tool calls, model call… until the model answers without
+ * asking for tools, the step limit is reached, the turn is aborted or times out. It never throws:
+ * every failure comes back as `status: 'error'` with a classified HearthError, and every step is
+ * handed to `recordStep` as it completes.
+ */
+export function createAgentLoop(deps: AgentLoopDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal): Promise<{ result: ToolResult; record: ToolCallRecord }> {
+    const started = now();
+    const startedHr = performance.now();
+    const parsed = parseArguments(call.arguments);
+    const args = parsed.ok ? parsed.value : call.arguments;
+    let result: ToolResult;
+    const tool = deps.tools.get(call.name);
+    if (!tool) {
+      result = { content: `There is no tool named "${call.name}". Use one of the tools you were given.`, isError: true };
+    } else if (!deps.tools.isAllowed(call.name, input.agent.toolPolicy)) {
+      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}".`, isError: true };
+    } else if (!parsed.ok) {
+      result = { content: parsed.message, isError: true };
+    } else {
+      try {
+        result = await tool.execute(args, {
+          workspaceDir: input.agent.workspaceDir,
+          agentId: input.agent.id,
+          sessionKey: input.sessionKey,
+          runId: input.runId,
+          signal,
+          now: () => new Date(now()),
+        });
+      } catch (error) {
+        const failure = toHearthError(error, 'TOOL_ERROR');
+        result = { content: `The tool "${call.name}" failed: ${failure.message}`, isError: true };
+      }
+    }
+    if (result.content.length > MAX_TOOL_RESULT_CHARS) {
+      result = { ...result, content: `${result.content.slice(0, MAX_TOOL_RESULT_CHARS)}\n[… result truncated at ${MAX_TOOL_RESULT_CHARS} characters]` };
+    }
+    const durationMs = performance.now() - startedHr;
+    const record: ToolCallRecord = {
+      name: call.name,
+      arguments: args,
+      result: result.content,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      ...(result.isError ? { error: result.content } : {}),
+    };
+    await input.recordStep({
+      kind: 'tool',
+      name: call.name,
+      input: args,
+      output: result.content,
+      ...(result.isError ? { error: result.content } : {}),
+      startedAt: started,
+      durationMs,
+    });
+    return { result, record };
+  }
+
+  /** Runs a turn under its own abort controller, so the timeout timer is released when it ends. */
+  return async function runTurn(input: AgentTurnInput): Promise<AgentTurnOutput> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    input.signal.addEventListener('abort', onAbort, { once: true });
+    if (input.signal.aborted) controller.abort();
+    const timer = setTimeout(() => controller.abort(), input.agent.turnTimeoutMs);
+    try {
+      return await runTurnWith(input, controller.signal);
+    } finally {
+      clearTimeout(timer);
+      input.signal.removeEventListener('abort', onAbort);
+    }
+  };
+
+  async function runTurnWith(input: AgentTurnInput, signal: AbortSignal): Promise<AgentTurnOutput> {
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    const produced: ChatMessage[] = [];
+    const toolCalls: ToolCallRecord[] = [];
+    let modelRef: string | undefined;
+    let lastText = '';
+
+    const finish = (status: AgentTurnOutput['status'], error?: HearthError): AgentTurnOutput => ({
+      status,
+      reply: lastText,
+      messages: produced,
+      toolCalls,
+      usage,
+      ...(modelRef === undefined ? {} : { modelRef }),
+      ...(error === undefined ? {} : { error }),
+    });
+
+    if (input.agent.modelRefs.length === 0) {
+      return finish(
+        'error',
+        new HearthError(
+          'NO_MODEL',
+          'No model is configured, so there is nobody to answer. Add a provider to hearth.json5 ' +
+            '(models.providers.local = { api: "openai-chat", baseUrl: "http://127.0.0.1:11434/v1" } and ' +
+            'agents.defaults.model = "local/<model>"), or set OPENAI_API_KEY or ANTHROPIC_API_KEY, or start Ollama, then send again.',
+        ),
+      );
+    }
+
+    const stopReason = (): HearthError =>
+      input.signal.aborted
+        ? new HearthError('ABORTED', 'The turn was stopped before it finished.')
+        : new HearthError('TURN_TIMEOUT', `The turn took longer than ${input.agent.turnTimeoutMs} ms and was stopped. Raise agents.defaults.turnTimeoutMs if that is expected.`);
+    const tools = deps.tools.specs(input.agent.toolPolicy);
+    const context = [...input.messages];
+
+    for (let step = 1; step <= input.agent.maxSteps; step++) {
+      const started = now();
+      const startedHr = performance.now();
+      let text = '';
+      const calls: ToolCall[] = [];
+      let reason: string = 'error';
+      let error: HearthError | undefined;
+      let stepUsage: Usage | undefined;
+      try {
+        for await (const event of deps.models.stream(input.agent.modelRefs, {
+          system: input.system,
+          messages: context,
+          ...(tools.length > 0 ? { tools } : {}),
+          maxTokens: input.agent.maxOutputTokens,
+          signal,
+        })) {
+          if (event.type === 'text-delta') {
+            text += event.text;
+            input.onDelta(event.text);
+          } else if (event.type === 'tool-call') {
+            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+          } else {
+            reason = event.reason;
+            error = event.error;
+            stepUsage = event.usage;
+            if (event.modelRef) modelRef = event.modelRef;
+          }
+        }
+      } catch (thrown) {
+        error = toHearthError(thrown, 'PROVIDER_ERROR');
+      }
+      if (stepUsage) {
+        usage.inputTokens += stepUsage.inputTokens;
+        usage.outputTokens += stepUsage.outputTokens;
+      }
+      await input.recordStep({
+        kind: 'model',
+        name: modelRef ?? input.agent.modelRefs[0]!,
+        output: { text, toolCalls: calls, finishReason: reason },
+        ...(error ? { error: `${error.code}: ${error.message}` } : {}),
+        startedAt: started,
+        durationMs: performance.now() - startedHr,
+        ...(stepUsage ? { usage: stepUsage } : {}),
+      });
+
+      if (signal.aborted || reason === 'aborted') {
+        if (text !== '') {
+          produced.push({ role: 'assistant', content: text });
+          lastText = text;
+        }
+        return finish('aborted', stopReason());
+      }
+      if (reason === 'error' || error) {
+        if (text !== '') {
+          produced.push({ role: 'assistant', content: text });
+          lastText = text;
+        }
+        return finish('error', error ?? new HearthError('PROVIDER_ERROR', 'The model stream ended without an answer.'));
+      }
+
+      const assistant: ChatMessage = calls.length > 0 ? { role: 'assistant', content: text, toolCalls: calls } : { role: 'assistant', content: text };
+      produced.push(assistant);
+      context.push(assistant);
+      lastText = text;
+      if (calls.length === 0) return finish('ok');
+
+      for (const call of calls) {
+        if (signal.aborted) return finish('aborted', stopReason());
+        const { result, record } = await runTool(call, input, signal);
+        toolCalls.push(record);
+        const message: ChatMessage = {
+          role: 'tool',
+          toolCallId: call.id,
+          name: call.name,
+          content: result.content,
+          ...(result.isError ? { isError: true } : {}),
+        };
+        produced.push(message);
+        context.push(message);
+      }
+    }
+    return finish(
+      'error',
+      new HearthError('TURN_FAILED', `The agent used all ${input.agent.maxSteps} steps without a final answer. Raise agents.defaults.maxSteps or ask for less at once.`),
+    );
+  }
+}
+
+export type AgentLoop = ReturnType<typeof createAgentLoop>;

@@ -1,0 +1,140 @@
+import { Command, CommanderError } from 'commander';
+import { isHearthError } from '../contracts/errors.js';
+import type { CliIo } from './cli-context.js';
+import { GatewayUnreachable } from './gateway-client.js';
+
+/** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
+export const EXIT_CONFIG = 78;
+
+export interface CliRuntime {
+  env: Record<string, string | undefined>;
+  io: CliIo;
+  stdin: NodeJS.ReadableStream;
+}
+
+/** A failure the CLI reports in one line and an exit code, without a stack trace. */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export function buildProgram(runtime: CliRuntime): Command {
+  const program = new Command('hearth')
+    .description('Hearth: a local-first personal AI agent gateway')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const gateway = program
+    .command('gateway')
+    .description('run the gateway in the foreground')
+    .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', (value) => {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
+      return port;
+    })
+    .option('--bind <bind>', 'loopback, lan, or an IP address (default: gateway.bind, loopback)')
+    .action(async (options: { port?: number; bind?: string }) => {
+      const { runGateway } = await import('./gateway-command.js');
+      await runGateway(runtime, options);
+    });
+  gateway
+    .command('token')
+    .description('print the gateway token (creating it if needed)')
+    .action(async () => {
+      const { printToken } = await import('./gateway-command.js');
+      printToken(runtime);
+    });
+
+  program
+    .command('status')
+    .description('show what the running gateway is doing')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runStatus } = await import('./status-command.js');
+      await runStatus(runtime, options);
+    });
+
+  program
+    .command('chat')
+    .description('chat with the default agent in the terminal, through the gateway')
+    .option('--session <key>', 'session key (default: the agent main session)')
+    .option('--agent <id>', 'agent id')
+    .action(async (options: { session?: string; agent?: string }) => {
+      const { runChat } = await import('./chat-command.js');
+      await runChat(runtime, options);
+    });
+
+  const sessions = program.command('sessions').description('list, read and reset sessions');
+  sessions
+    .command('list')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (options: { json?: boolean; limit: string }) => {
+      const { listSessions } = await import('./sessions-command.js');
+      await listSessions(runtime, options);
+    });
+  sessions
+    .command('history')
+    .argument('[sessionKey]', 'session key (default: agent:main:main)')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many messages', '50')
+    .action(async (sessionKey: string | undefined, options: { json?: boolean; limit: string }) => {
+      const { sessionHistory } = await import('./sessions-command.js');
+      await sessionHistory(runtime, sessionKey, options);
+    });
+  sessions
+    .command('reset')
+    .argument('<sessionKey>', 'session key')
+    .option('--json', 'print JSON')
+    .action(async (sessionKey: string, options: { json?: boolean }) => {
+      const { resetSession } = await import('./sessions-command.js');
+      await resetSession(runtime, sessionKey, options);
+    });
+
+  const config = program.command('config').description('work with hearth.json5');
+  config
+    .command('validate')
+    .description('check the config file without starting anything')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { validateConfig } = await import('./config-command.js');
+      validateConfig(runtime, options);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and exits with its code. */
+export async function main(argv: string[]): Promise<void> {
+  const runtime: CliRuntime = {
+    env: process.env,
+    io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
+    stdin: process.stdin,
+  };
+  const program = buildProgram(runtime);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof CliFailure) {
+      runtime.io.err(`${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof GatewayUnreachable || isHearthError(error)) {
+      runtime.io.err(`${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    runtime.io.err(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

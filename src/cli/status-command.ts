@@ -1,0 +1,51 @@
+import { loadConfigFile } from '../config/load-config.js';
+import { formatConfigIssues } from '../config/load-config.js';
+import { gatewayTarget, withGateway } from './cli-context.js';
+import { GatewayUnreachable } from './gateway-client.js';
+import type { CliRuntime } from './main.js';
+import { CliFailure } from './main.js';
+
+interface StatusReport {
+  version: string;
+  pid: number;
+  uptimeMs: number;
+  config: { path: string; source: string; lastReload: { ok: boolean; error?: string; at: number } | null };
+  gateway: { port: number; host: string; connections: number };
+  models: { status: string; detail?: string; source: string };
+  agents: { id: string; default: boolean; models: string[] }[];
+  turns: { running: number; queued: number; active: unknown[] };
+}
+
+export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
+  const target = gatewayTarget(runtime.env);
+  const file = loadConfigFile(target.paths.configPath, runtime.env);
+  let report: StatusReport;
+  try {
+    report = await withGateway(runtime.env, runtime.io, (client) => client.call<StatusReport>('status'));
+  } catch (error) {
+    if (error instanceof GatewayUnreachable) {
+      if (options.json) runtime.io.out(`${JSON.stringify({ running: false, url: target.url, message: error.message })}\n`);
+      throw new CliFailure(error.message);
+    }
+    throw error;
+  }
+  if (options.json) {
+    runtime.io.out(`${JSON.stringify({ running: true, url: target.url, ...report, configFileValid: file.ok }, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `Gateway   running at ${target.url} (pid ${report.pid}, version ${report.version}, up ${Math.round(report.uptimeMs / 1000)} s)`,
+    `Config    ${report.config.path} (${report.config.source})`,
+  ];
+  if (report.config.lastReload && !report.config.lastReload.ok) {
+    lines.push(`          last edit REJECTED, the previous config is still in force: ${report.config.lastReload.error ?? ''}`);
+  }
+  if (!file.ok) lines.push(`          the file on disk is invalid:\n${formatConfigIssues(file.issues).replace(/^/gm, '            ')}`);
+  lines.push(`Models    ${report.models.status}${report.models.detail ? `: ${report.models.detail}` : ''}`);
+  for (const agent of report.agents) {
+    lines.push(`Agent     ${agent.id}${agent.default ? ' (default)' : ''}: ${agent.models.length > 0 ? agent.models.join(' → ') : 'no model'}`);
+  }
+  lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued`);
+  lines.push(`Clients   ${report.gateway.connections} connected`);
+  runtime.io.out(`${lines.join('\n')}\n`);
+}

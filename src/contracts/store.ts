@@ -1,0 +1,177 @@
+import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
+
+/**
+ * The persistence port. SQLite implements it for one machine; a PostgreSQL adapter implements it
+ * for cluster mode. Every method is atomic: it either happens completely or not at all. Methods
+ * reject with a HearthError (code STORE_ERROR) when the database fails.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations in version order; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+
+  /**
+   * Persists an accepted turn (inbox entry + queued run) before anyone is acknowledged. With an
+   * idempotency key already seen in the same scope, nothing is written and the earlier run is
+   * returned with `duplicate: true`.
+   */
+  acceptTurn(input: AcceptTurnInput): Promise<AcceptedTurn>;
+  /**
+   * Marks a queued turn running, counts the attempt, and (for session turns) puts the user's
+   * message into the transcript, replacing anything an interrupted earlier attempt left there.
+   * Returns null when the turn is no longer pending (finished or unknown).
+   */
+  startTurn(runId: string, options: { now: number; historyLimit: number }): Promise<StartedTurn | null>;
+  /** Turns accepted but not finished (pending or interrupted while running), oldest first. */
+  unfinishedTurns(): Promise<InboxEntry[]>;
+  /**
+   * Puts a running turn back in the queue without counting the attempt (used when the gateway
+   * stops before the turn finished), removing what it had written to the transcript.
+   */
+  requeueTurn(runId: string, now: number): Promise<void>;
+  /** Appends one step of a run (a model call or a tool call) to the run record. */
+  recordStep(runId: string, step: RunStepInput): Promise<void>;
+  /**
+   * Finishes a turn in one transaction: transcript entries, run result, inbox done, and the
+   * reply in the outbox when one is to be delivered.
+   */
+  completeTurn(runId: string, result: TurnResult): Promise<{ outboxId: number | null }>;
+
+  /** Replies not yet delivered, oldest first. */
+  undeliveredOutbox(limit: number): Promise<OutboxEntry[]>;
+  markDelivered(outboxId: number, now: number): Promise<void>;
+  recordDeliveryFailure(outboxId: number, error: string, now: number): Promise<void>;
+
+  readTranscript(sessionKey: string, limit: number): Promise<TranscriptEntry[]>;
+  listSessions(options: { limit: number; agentId?: string }): Promise<SessionSummary[]>;
+  /** Starts a fresh transcript for the session (the old one is kept, not shown). */
+  resetSession(sessionKey: string, now: number): Promise<boolean>;
+
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRunSteps(runId: string): Promise<RunStep[]>;
+  listRuns(options: { limit: number; sessionKey?: string }): Promise<RunRecord[]>;
+  /** Forgets idempotency keys older than the cutoff; returns how many were removed. */
+  pruneIdempotencyKeys(olderThan: number): Promise<number>;
+}
+
+export type RunStatus = 'queued' | 'running' | 'ok' | 'error' | 'aborted';
+
+export interface AcceptTurnInput {
+  runId: string;
+  sessionKey: string;
+  agentId: string;
+  source: TurnSource;
+  text: string;
+  /** Stateless turns (OpenAI API without `user`) carry their whole context; no transcript. */
+  context?: StatelessContext;
+  /** Where the reply goes: a channel name and target. Null when the caller collects it itself. */
+  replyTo?: { channel: string; target: string } | null;
+  idempotency?: { scope: string; key: string };
+  now: number;
+}
+
+/** The whole context of a stateless turn: the caller's messages and extra system instructions. */
+export interface StatelessContext {
+  system?: string;
+  messages: ChatMessage[];
+}
+
+export interface AcceptedTurn {
+  runId: string;
+  sessionKey: string;
+  duplicate: boolean;
+  status: RunStatus;
+}
+
+export interface InboxEntry {
+  runId: string;
+  sessionKey: string;
+  agentId: string;
+  source: TurnSource;
+  text: string;
+  context: StatelessContext | null;
+  replyTo: { channel: string; target: string } | null;
+  status: 'pending' | 'running' | 'done';
+  attempts: number;
+  createdAt: number;
+}
+
+export interface StartedTurn extends InboxEntry {
+  /** The transcript before this turn's user message (newest last), at most `historyLimit` items. */
+  history: TranscriptEntry[];
+}
+
+export interface RunStepInput {
+  kind: 'model' | 'tool';
+  name: string;
+  input?: unknown;
+  output?: unknown;
+  error?: string;
+  startedAt: number;
+  durationMs: number;
+  usage?: Usage;
+}
+
+export interface RunStep extends RunStepInput {
+  seq: number;
+}
+
+export interface TurnResult {
+  status: 'ok' | 'error' | 'aborted';
+  /** Messages this turn adds to the transcript after the user's message. */
+  messages: ChatMessage[];
+  reply: string;
+  modelRef?: string;
+  usage?: Usage;
+  toolCalls: ToolCallRecord[];
+  error?: { code: string; message: string };
+  /** Where to deliver the reply; null when nobody is to be sent anything. */
+  deliverTo: { channel: string; target: string } | null;
+  now: number;
+}
+
+export interface OutboxEntry {
+  id: number;
+  runId: string;
+  sessionKey: string;
+  channel: string;
+  target: string;
+  text: string;
+  attempts: number;
+  createdAt: number;
+}
+
+/** A transcript line. `error` lines are shown to people but never sent to a model. */
+export interface TranscriptEntry {
+  id: number;
+  runId: string | null;
+  createdAt: number;
+  message: ChatMessage | { role: 'error'; content: string; code: string };
+}
+
+export interface SessionSummary {
+  sessionKey: string;
+  agentId: string;
+  createdAt: number;
+  updatedAt: number;
+  messageCount: number;
+  lastMessage: string | null;
+}
+
+export interface RunRecord {
+  runId: string;
+  sessionKey: string;
+  agentId: string;
+  source: TurnSource;
+  status: RunStatus;
+  modelRef: string | null;
+  reply: string | null;
+  toolCalls: ToolCallRecord[];
+  usage: Usage | null;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}

@@ -1,0 +1,26 @@
+import type { AgentDirectory } from '../agent/agent-directory.js';
+import type { HearthConfig } from '../config/schema.js';
+import type { Store } from '../contracts/store.js';
+import type { Logger } from '../observability/logger.js';
+import type { TurnService } from '../sessions/turn-service.js';
+
+export interface ComponentHealth {
+  status: 'ok' | 'degraded' | 'down' | 'starting';
+  detail?: string;
+}
+
+/** What the control plane needs from the rest of the gateway. Built in main.ts. */
+export interface GatewayContext {
+  version: string;
+  startedAt: number;
+  logger: Logger;
+  store: Store;
+  turns: TurnService;
+  agents(): AgentDirectory;
+  config(): HearthConfig;
+  token(): string;
+  /** Component readiness for /readyz and `health`. */
+  components(): Record<string, ComponentHealth>;
+  /** The full report for `status` and `hearth status`. */
+  status(): Promise<Record<string, unknown>>;
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { HearthError } from '../../contracts/errors.js';
+import type { TranscriptEntry } from '../../contracts/store.js';
+import { agentIdOfSessionKey, isValidSessionKey, mainSessionKey } from '../../routing/session-keys.js';
+import type { GatewayContext } from '../gateway-context.js';
+import { defineMethod, type RpcMethod } from './rpc-types.js';
+
+const sessionKey = z.string().refine(isValidSessionKey, 'must look like agent:<agentId>:<rest>');
+
+function resolveSession(context: GatewayContext, params: { sessionKey?: string | undefined; agentId?: string | undefined }) {
+  const directory = context.agents();
+  const agentId = params.agentId ?? (params.sessionKey ? agentIdOfSessionKey(params.sessionKey) : null) ?? directory.defaultAgentId;
+  if (!directory.get(agentId)) {
+    throw new HearthError('NOT_FOUND', `There is no agent "${agentId}". Configured agents: ${directory.list().map((agent) => agent.id).join(', ')}.`);
+  }
+  return { agentId, sessionKey: params.sessionKey ?? mainSessionKey(agentId) };
+}
+
+/** A transcript entry as clients see it. */
+export function presentEntry(entry: TranscriptEntry) {
+  const message = entry.message;
+  return {
+    id: entry.id,
+    runId: entry.runId,
+    createdAt: entry.createdAt,
+    role: message.role,
+    content: message.content,
+    ...(message.role === 'assistant' && message.toolCalls ? { toolCalls: message.toolCalls } : {}),
+    ...(message.role === 'tool' ? { toolCallId: message.toolCallId, name: message.name, isError: message.isError ?? false } : {}),
+    ...(message.role === 'error' ? { code: message.code } : {}),
+  };
+}
+
+export const chatMethods: Record<string, RpcMethod> = {
+  'chat.send': defineMethod(
+    z.strictObject({
+      sessionKey: sessionKey.optional(),
+      agentId: z.string().min(1).max(64).optional(),
+      text: z.string().min(1, 'cannot be empty').max(100_000),
+      idempotencyKey: z.string().min(1).max(200),
+    }),
+    async (params, connection, context) => {
+      const { agentId, sessionKey: key } = resolveSession(context, params);
+      connection.watch(key);
+      const accepted = await context.turns.submit({
+        sessionKey: key,
+        agentId,
+        source: 'ws',
+        text: params.text,
+        replyTo: { channel: 'webchat', target: key },
+        idempotency: { scope: `ws:${key}`, key: params.idempotencyKey },
+      });
+      return { runId: accepted.runId, sessionKey: accepted.sessionKey, duplicate: accepted.duplicate, status: accepted.status };
+    },
+  ),
+  'chat.history': defineMethod(
+    z.strictObject({ sessionKey: sessionKey.optional(), agentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
+    async (params, connection, context) => {
+      const { sessionKey: key } = resolveSession(context, params);
+      connection.watch(key);
+      const entries = await context.store.readTranscript(key, params.limit ?? 200);
+      return { sessionKey: key, messages: entries.map(presentEntry), running: context.turns.activeRuns().filter((run) => run.sessionKey === key) };
+    },
+  ),
+  'chat.abort': defineMethod(z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
+    return { runId: params.runId, aborted: context.turns.abort(params.runId) };
+  }),
+};

@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { HearthError, isHearthError } from '../contracts/errors.js';
+import type { TurnEvent } from '../sessions/turn-service.js';
+import { tokenMatches } from './auth.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { chatMethods } from './rpc/chat-methods.js';
+import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
+import { sessionMethods } from './rpc/session-methods.js';
+import { statusMethods } from './rpc/status-methods.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Frames before `connect` may not be larger than this. */
+export const MAX_PREAUTH_FRAME_BYTES = 64 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const MAX_WATCHED_SESSIONS = 256;
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Rate-limited frames in a row after which a client is disconnected. */
+const MAX_RATE_VIOLATIONS = 200;
+
+const frameSchema = z.looseObject({
+  type: z.literal('req'),
+  id: z.union([z.string().max(200), z.number()]),
+  method: z.string().max(200),
+  params: z.unknown().optional(),
+});
+
+const connectSchema = z.looseObject({
+  auth: z.looseObject({ token: z.string().max(1024) }),
+  client: z.looseObject({ name: z.string().max(200).optional(), version: z.string().max(100).optional() }).optional(),
+});
+
+export const EVENTS = ['chat'] as const;
+
+interface Connection extends RpcConnection {
+  socket: WebSocket;
+  authenticated: boolean;
+  watched: Set<string>;
+  seq: number;
+  violations: number;
+  remote: string;
+}
+
+export interface WsGatewayOptions {
+  maxPayloadBytes: number;
+  limiter: RateLimiter;
+  /** Origins a browser may connect from besides the gateway's own. */
+  allowedOrigins: () => readonly string[];
+}
+
+/**
+ * The `/ws` RPC endpoint. Each connection owns its watched-session set; the hub maps a session
+ * to the connections watching it and is cleaned when a connection closes.
+ */
+export function createWsGateway(context: GatewayContext, options: WsGatewayOptions) {
+  const server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+  const connections = new Set<Connection>();
+  const hub = new Map<string, Set<Connection>>();
+  const methods: Record<string, RpcMethod> = { ...chatMethods, ...sessionMethods, ...statusMethods };
+  const methodNames = ['connect', ...Object.keys(methods)].sort();
+
+  const send = (connection: Connection, frame: unknown) => {
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    if (connection.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      connection.socket.close(1013, 'client is not reading its messages');
+      return;
+    }
+    connection.socket.send(JSON.stringify(frame));
+  };
+
+  const sendError = (connection: Connection, id: unknown, error: HearthError) => {
+    send(connection, { type: 'res', id: id ?? null, ok: false, error: error.toJSON() });
+  };
+
+  const pushEvent = (connection: Connection, event: string, payload: unknown) => {
+    connection.seq += 1;
+    send(connection, { type: 'event', event, payload, seq: connection.seq });
+  };
+
+  const chatPayload = (event: TurnEvent) => {
+    if (event.type === 'delta') return { runId: event.runId, sessionKey: event.sessionKey, state: 'delta', text: event.text };
+    if (event.type === 'started') return { runId: event.runId, sessionKey: event.sessionKey, state: 'started', text: '' };
+    const { outcome } = event;
+    if (outcome.status === 'ok') {
+      return {
+        runId: outcome.runId,
+        sessionKey: outcome.sessionKey,
+        state: 'final',
+        text: outcome.reply,
+        toolCalls: outcome.toolCalls,
+        usage: outcome.usage,
+        modelRef: outcome.modelRef,
+      };
+    }
+    const error = outcome.error ?? { code: 'TURN_FAILED', message: 'The turn failed.' };
+    return { runId: outcome.runId, sessionKey: outcome.sessionKey, state: 'error', text: error.message, error, partial: outcome.reply };
+  };
+
+  const unsubscribe = context.turns.subscribe((event) => {
+    const watchers = hub.get(event.sessionKey);
+    if (!watchers || watchers.size === 0) return;
+    const payload = chatPayload(event);
+    for (const connection of watchers) pushEvent(connection, 'chat', payload);
+  });
+
+  const unwatchAll = (connection: Connection) => {
+    for (const key of connection.watched) {
+      const watchers = hub.get(key);
+      watchers?.delete(connection);
+      if (watchers && watchers.size === 0) hub.delete(key);
+    }
+    connection.watched.clear();
+  };
+
+  async function handleFrame(connection: Connection, data: Buffer, isBinary: boolean) {
+    if (!connection.authenticated && data.length > MAX_PREAUTH_FRAME_BYTES) {
+      sendError(connection, null, new HearthError('PAYLOAD_TOO_LARGE', `Frames before connect may be at most ${MAX_PREAUTH_FRAME_BYTES} bytes.`));
+      connection.socket.close(1009, 'frame too large before connect');
+      return;
+    }
+    const wait = options.limiter.take(`ws:${connection.id}`);
+    if (wait > 0) {
+      connection.violations += 1;
+      if (connection.violations > MAX_RATE_VIOLATIONS) {
+        connection.socket.close(1008, 'rate limit exceeded');
+        return;
+      }
+      sendError(connection, null, new HearthError('RATE_LIMITED', `Too many requests; wait ${wait} ms.`, { retryable: true, retryAfterMs: wait }));
+      return;
+    }
+    connection.violations = 0;
+    if (isBinary) {
+      sendError(connection, null, new HearthError('BAD_REQUEST', 'Binary frames are not supported; send JSON text frames.'));
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString('utf8'));
+    } catch (error) {
+      sendError(connection, null, new HearthError('BAD_REQUEST', `Malformed JSON: ${(error as Error).message}.`));
+      return;
+    }
+    const frame = frameSchema.safeParse(raw);
+    if (!frame.success) {
+      const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : null;
+      sendError(connection, id, new HearthError('BAD_REQUEST', 'A request frame is {type:"req", id, method, params}.'));
+      return;
+    }
+    const { id, method, params } = frame.data;
+    if (method === 'connect') {
+      const parsed = connectSchema.safeParse(params);
+      if (!parsed.success) {
+        sendError(connection, id, new HearthError('AUTH_REQUIRED', 'connect needs params {auth:{token}, client:{name, version}}.'));
+        connection.socket.close(1008, 'connect without a token');
+        return;
+      }
+      if (!tokenMatches(parsed.data.auth.token, context.token())) {
+        context.logger.warn({ remote: connection.remote }, 'websocket connect with a wrong token');
+        sendError(connection, id, new HearthError('AUTH_INVALID', 'The token is wrong. `hearth gateway token` prints the right one.'));
+        connection.socket.close(1008, 'wrong token');
+        return;
+      }
+      connection.authenticated = true;
+      send(connection, {
+        type: 'res',
+        id,
+        ok: true,
+        payload: { protocol: PROTOCOL_VERSION, server: { version: context.version }, methods: methodNames, events: [...EVENTS] },
+      });
+      return;
+    }
+    if (!connection.authenticated) {
+      sendError(connection, id, new HearthError('AUTH_REQUIRED', 'The first frame must be connect with {auth:{token}}.'));
+      connection.socket.close(1008, 'connect first');
+      return;
+    }
+    const handler = methods[method];
+    if (!handler) {
+      sendError(connection, id, new HearthError('UNKNOWN_METHOD', `Unknown method "${method}". Known methods: ${methodNames.join(', ')}.`));
+      return;
+    }
+    const checked = handler.params.safeParse(params);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'params';
+      sendError(connection, id, new HearthError('BAD_REQUEST', `Invalid params for ${method}: ${where}: ${issue?.message ?? 'invalid'}.`));
+      return;
+    }
+    try {
+      const payload = await handler.handle(checked.data, connection, context);
+      send(connection, { type: 'res', id, ok: true, payload });
+    } catch (error) {
+      const failure = isHearthError(error) ? error : new HearthError('INTERNAL', 'The request failed inside the gateway; see the gateway log.');
+      if (!isHearthError(error)) context.logger.error({ err: error, method }, 'rpc method failed');
+      sendError(connection, id, failure);
+    }
+  }
+
+  server.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const connection: Connection = {
+      id: randomUUID(),
+      socket,
+      authenticated: false,
+      watched: new Set(),
+      seq: 0,
+      violations: 0,
+      remote: request.socket.remoteAddress ?? 'unknown',
+      watch(sessionKey: string) {
+        if (connection.watched.has(sessionKey)) return;
+        if (connection.watched.size >= MAX_WATCHED_SESSIONS) {
+          const oldest = connection.watched.values().next().value as string;
+          connection.watched.delete(oldest);
+          hub.get(oldest)?.delete(connection);
+        }
+        connection.watched.add(sessionKey);
+        let watchers = hub.get(sessionKey);
+        if (!watchers) {
+          watchers = new Set();
+          hub.set(sessionKey, watchers);
+        }
+        watchers.add(connection);
+      },
+    };
+    connections.add(connection);
+    const handshake = setTimeout(() => {
+      if (!connection.authenticated) socket.close(1008, 'no connect frame in time');
+    }, HANDSHAKE_TIMEOUT_MS);
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      handleFrame(connection, data, isBinary).catch((error) => context.logger.error({ err: error }, 'websocket frame handling failed'));
+    });
+    socket.on('error', (error) => context.logger.debug({ err: error, remote: connection.remote }, 'websocket error'));
+    socket.on('close', () => {
+      clearTimeout(handshake);
+      unwatchAll(connection);
+      connections.delete(connection);
+    });
+  });
+
+  const rejectUpgrade = (socket: Duplex, status: number, message: string) => {
+    socket.end(`HTTP/1.1 ${status} ${message}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
+  };
+
+  return {
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ownOrigins: readonly string[]) {
+      const origin = request.headers.origin;
+      if (origin !== undefined && !ownOrigins.includes(origin) && !options.allowedOrigins().includes(origin)) {
+        context.logger.warn({ origin }, 'websocket from a foreign origin refused');
+        rejectUpgrade(socket, 403, `Origin ${origin} is not allowed; add it to gateway.allowedOrigins to allow it.`);
+        return;
+      }
+      server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+    },
+    connectionCount: () => connections.size,
+    close() {
+      unsubscribe();
+      for (const connection of connections) connection.socket.close(1001, 'gateway shutting down');
+      server.close();
+    },
+  };
+}

@@ -1,0 +1,293 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AgentDirectory, createAgentDirectory } from './agent/agent-directory.js';
+import { createAgentLoop } from './agent/agent-loop.js';
+import { createWorkspaceContext } from './agent/workspace-context.js';
+import { createConfigWatcher } from './config/config-watcher.js';
+import { type ConfigIssue, formatConfigIssues, loadConfigFile } from './config/load-config.js';
+import { ensureHearthDirs, type HearthPaths, resolveHearthPaths } from './config/paths.js';
+import type { HearthConfig } from './config/schema.js';
+import type { ModelRouter, RoutedModelEvent } from './contracts/model-provider.js';
+import type { ComponentHealth, GatewayContext } from './gateway/gateway-context.js';
+import { createGatewayServer } from './gateway/gateway-server.js';
+import { createLogger } from './observability/logger.js';
+import { createModelRouter } from './providers/model-router.js';
+import { detectProviders } from './providers/detect-providers.js';
+import { createSessionLanes } from './sessions/session-lanes.js';
+import { createTurnService } from './sessions/turn-service.js';
+import { createSqliteStore } from './store/sqlite/sqlite-store.js';
+import { createBuiltinTools, createToolRegistry } from './tools/tool-registry.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** Thrown when the gateway cannot start because of its config; the CLI exits with 78. */
+export class ConfigRefused extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(formatConfigIssues(issues));
+  }
+}
+
+export interface GatewayOptions {
+  env: Env;
+  port?: number;
+  bind?: string;
+  /** Where readable log lines go; null for none (tests). Defaults to stderr. */
+  terminal?: NodeJS.WritableStream | null;
+}
+
+export interface RunningGateway {
+  port: number;
+  host: string;
+  url: string;
+  token: string;
+  paths: HearthPaths;
+  /** Drains running turns (bounded by gateway.drainTimeoutMs) and releases everything. */
+  stop(): Promise<void>;
+}
+
+export function readVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function hostFor(bind: string): string {
+  if (bind === 'loopback') return '127.0.0.1';
+  if (bind === 'lan') return '0.0.0.0';
+  return bind;
+}
+
+/**
+ * The gateway token: `HEARTH_GATEWAY_TOKEN`, else `gateway.auth.token`, else the one stored in
+ * `credentials/gateway-token` (created on first start, mode 0600, written atomically).
+ */
+export function resolveGatewayToken(env: Env, config: HearthConfig, paths: HearthPaths, create: boolean): string | undefined {
+  if (env.HEARTH_GATEWAY_TOKEN) return env.HEARTH_GATEWAY_TOKEN;
+  if (config.gateway.auth.token) return config.gateway.auth.token;
+  const file = join(paths.credentialsDir, 'gateway-token');
+  try {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored) return stored;
+  } catch {
+    // Not created yet.
+  }
+  if (!create) return undefined;
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(paths.credentialsDir, { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, `${token}\n`, { mode: 0o600 });
+  renameSync(temp, file);
+  return token;
+}
+
+function toRecord(value: Env): Record<string, string | undefined> {
+  return { ...value };
+}
+
+/**
+ * The composition root: builds every component from the config, wires them, starts them in
+ * order and returns a handle that stops them in reverse order.
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const env = toRecord(options.env);
+  const paths = resolveHearthPaths(env);
+  const loaded = loadConfigFile(paths.configPath, env);
+  if (!loaded.ok) throw new ConfigRefused(loaded.issues);
+  ensureHearthDirs(paths);
+
+  let config: HearthConfig = loaded.config;
+  let configHash = loaded.hash;
+  let configSource = loaded.source;
+  let lastReload: { at: number; ok: boolean; error?: string } | null = null;
+  const startedAt = Date.now();
+  const version = readVersion();
+  const { logger, flush } = createLogger({
+    level: env.HEARTH_LOG_LEVEL ?? config.logging.level,
+    logsDir: paths.logsDir,
+    ...(options.terminal === undefined ? {} : { terminal: options.terminal }),
+  });
+  const token = resolveGatewayToken(env, config, paths, true)!;
+
+  const store = createSqliteStore({ path: join(paths.stateDir, 'hearth.sqlite') });
+  const tools = createToolRegistry(createBuiltinTools());
+  const workspaceContext = createWorkspaceContext();
+
+  let detected: { providers: HearthConfig['models']['providers']; defaultModel?: string; source: string } = {
+    providers: {},
+    source: 'pending',
+  };
+  let modelsStatus: ComponentHealth = { status: 'starting', detail: 'looking for models' };
+  let router: ModelRouter & { close(): void } = createModelRouter({ providers: config.models.providers, logger });
+  let directory: AgentDirectory = createAgentDirectory(config, { workspacesDir: paths.workspacesDir, home: paths.home });
+
+  const rebuildModels = () => {
+    const useDetected = Object.keys(config.models.providers).length === 0;
+    const providers = useDetected ? detected.providers : config.models.providers;
+    router.close();
+    router = createModelRouter({ providers, logger });
+    directory = createAgentDirectory(config, {
+      workspacesDir: paths.workspacesDir,
+      home: paths.home,
+      ...(useDetected && detected.defaultModel ? { detectedModel: detected.defaultModel } : {}),
+    });
+    for (const agent of directory.list()) mkdirSync(agent.workspaceDir, { recursive: true, mode: 0o700 });
+    const withoutModel = directory.list().filter((agent) => agent.modelRefs.length === 0);
+    modelsStatus =
+      withoutModel.length === 0
+        ? { status: 'ok', detail: directory.list().map((agent) => `${agent.id}: ${agent.modelRefs[0]}`).join(', ') }
+        : {
+            status: 'degraded',
+            detail: `no model configured for ${withoutModel.map((agent) => agent.id).join(', ')}: add models.providers and agents.defaults.model to ${paths.configPath}, set OPENAI_API_KEY or ANTHROPIC_API_KEY, or start Ollama`,
+          };
+  };
+
+  /** Forwards to the current router, which a config reload replaces. */
+  const models: ModelRouter = {
+    stream: (refs, request): AsyncIterable<RoutedModelEvent> => router.stream(refs, request),
+    has: (ref) => router.has(ref),
+    list: () => router.list(),
+  };
+
+  const lanes = createSessionLanes({ maxConcurrent: config.agents.defaults.maxConcurrent });
+  const turns = createTurnService({
+    store,
+    lanes,
+    runTurn: createAgentLoop({ models, tools }),
+    workspaceContext,
+    agents: () => directory,
+    maxTurnAttempts: () => config.agents.defaults.maxTurnAttempts,
+    logger,
+  });
+  // WebChat and WS clients get replies as `chat` events and read them from the transcript, which
+  // the turn's own transaction wrote: the outbox entry is settled once the events went out.
+  turns.registerDeliverer('webchat', async () => true);
+
+  let serverReady = false;
+  const context: GatewayContext = {
+    version,
+    startedAt,
+    logger,
+    store,
+    turns,
+    agents: () => directory,
+    config: () => config,
+    token: () => token,
+    components: () => ({
+      store: { status: 'ok', detail: store.kind },
+      gateway: serverReady ? { status: 'ok' } : { status: 'starting' },
+      models: modelsStatus,
+      config: lastReload && !lastReload.ok ? { status: 'degraded', detail: `last edit rejected: ${lastReload.error}` } : { status: 'ok' },
+    }),
+    status: async () => ({
+      version,
+      pid: process.pid,
+      uptimeMs: Date.now() - startedAt,
+      home: paths.home,
+      config: {
+        path: paths.configPath,
+        source: configSource,
+        hash: configHash,
+        lastReload,
+      },
+      gateway: { port: address.port, host: address.host, connections: server.connectionCount() },
+      models: { source: Object.keys(config.models.providers).length > 0 ? 'config' : detected.source, ...modelsStatus },
+      agents: directory.list().map((agent) => ({
+        id: agent.id,
+        default: agent.id === directory.defaultAgentId,
+        models: agent.modelRefs,
+        workspace: agent.workspaceDir,
+      })),
+      turns: { ...lanes.stats(), active: turns.activeRuns() },
+      store: store.kind,
+    }),
+  };
+
+  const server = createGatewayServer(context);
+  const host = hostFor(options.bind ?? config.gateway.bind);
+  const address = await server.listen({ port: options.port ?? config.gateway.port, host }).catch(async (error: NodeJS.ErrnoException) => {
+    await store.close();
+    if (error.code === 'EADDRINUSE') {
+      throw new Error(
+        `Port ${options.port ?? config.gateway.port} on ${host} is already in use (another gateway?). Stop it, or start with --port <n> or gateway.port.`,
+      );
+    }
+    throw error;
+  });
+  serverReady = true;
+  rebuildModels();
+
+  const watcher = createConfigWatcher({
+    path: paths.configPath,
+    env,
+    logger,
+    onChange: (result) => {
+      if (!result.ok) {
+        const message = formatConfigIssues(result.issues);
+        lastReload = { at: Date.now(), ok: false, error: message.split('\n')[0] ?? message };
+        logger.error({ path: paths.configPath }, `config edit rejected; the last good config stays in force:\n${message}`);
+        return;
+      }
+      const previous = config;
+      config = result.config;
+      configHash = result.hash;
+      configSource = result.source;
+      lastReload = { at: Date.now(), ok: true };
+      lanes.setMaxConcurrent(config.agents.defaults.maxConcurrent);
+      rebuildModels();
+      if (previous.gateway.port !== config.gateway.port || previous.gateway.bind !== config.gateway.bind) {
+        logger.warn({}, 'gateway.port and gateway.bind take effect at the next start');
+      }
+      logger.info({ hash: configHash.slice(0, 12) }, 'config reloaded');
+    },
+  });
+  watcher.start();
+
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  logger.info({ url, version }, 'gateway listening');
+
+  // Finds models without a config (environment keys, a local Ollama) without delaying readiness.
+  const detection = Object.keys(config.models.providers).length > 0
+    ? Promise.resolve()
+    : detectProviders(env).then((found) => {
+        detected = found;
+        rebuildModels();
+        if (found.source === 'none') logger.warn({}, `no model found: ${modelsStatus.detail}`);
+        else logger.info({ source: found.source, model: found.defaultModel }, 'using a detected model');
+      });
+  await detection.catch((error) => logger.warn({ err: error }, 'model detection failed'));
+
+  await turns.recover();
+  const pruneTimer = setInterval(() => {
+    store.pruneIdempotencyKeys(Date.now() - 24 * 3600_000).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
+  }, 3600_000);
+  pruneTimer.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: address.port,
+    host,
+    url,
+    token,
+    paths,
+    stop() {
+      stopping ??= (async () => {
+        logger.info({}, 'gateway stopping: draining running turns');
+        clearInterval(pruneTimer);
+        watcher.stop();
+        const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
+        if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
+        await server.close();
+        router.close();
+        workspaceContext.clear();
+        await store.close();
+        logger.info({}, 'gateway stopped');
+        flush();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import type OpenAI from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionFunctionTool,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import type { ProviderConfig } from '../config/schema.js';
+import type { ToolCall, Usage } from '../contracts/messages.js';
+import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
+import { type ErrorContext, providerBadResponseError } from './classify-error.js';
+import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
+
+const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+const OLLAMA_BASE_URL = 'http://127.0.0.1:11434/v1';
+/** Sent when no key is configured: local OpenAI-compatible servers ignore it, the SDK needs one. */
+const PLACEHOLDER_KEY = 'hearth-no-api-key';
+
+/** Translates our transcript (system prompt, tool calls, tool results) to Chat Completions messages. */
+export function toOpenAIMessages(request: Pick<ModelRequest, 'system' | 'messages'>): ChatCompletionMessageParam[] {
+  const messages: ChatCompletionMessageParam[] = [];
+  if (request.system) messages.push({ role: 'system', content: request.system });
+  for (const message of request.messages) {
+    if (message.role === 'user') {
+      messages.push({ role: 'user', content: message.content });
+    } else if (message.role === 'assistant') {
+      const toolCalls = message.toolCalls ?? [];
+      messages.push({
+        role: 'assistant',
+        content: message.content === '' && toolCalls.length > 0 ? null : message.content,
+        ...(toolCalls.length > 0
+          ? { tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments || '{}' } })) }
+          : {}),
+      });
+    } else {
+      messages.push({ role: 'tool', tool_call_id: message.toolCallId, content: message.content });
+    }
+  }
+  return messages;
+}
+
+function mapFinishReason(reason: string | null, hasToolCalls: boolean): FinishReason {
+  if (hasToolCalls) return 'tool-calls';
+  return reason === 'length' ? 'length' : 'stop';
+}
+
+/** Collects streamed tool-call fragments (keyed by `index`) into complete calls. */
+function createToolCallAssembler() {
+  const calls: { id: string; name: string; arguments: string }[] = [];
+  return {
+    add(fragments: ChatCompletionChunk.Choice.Delta.ToolCall[]): void {
+      for (const fragment of fragments) {
+        const index = fragment.index ?? calls.length;
+        const call = calls[index] ?? { id: '', name: '', arguments: '' };
+        calls[index] = call;
+        if (fragment.id) call.id = fragment.id;
+        if (fragment.function?.name && call.name === '') call.name = fragment.function.name;
+        if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
+      }
+    },
+    complete(): ToolCall[] {
+      return calls
+        .filter((call) => call !== undefined)
+        .map((call, index) => ({ id: call.id || `call_${index}_${crypto.randomUUID().slice(0, 8)}`, name: call.name, arguments: call.arguments || '{}' }));
+    },
+    get size(): number {
+      return calls.length;
+    },
+  };
+}
+
+/**
+ * A ModelProvider for the OpenAI Chat Completions API and every server that imitates it (OpenAI,
+ * Ollama's `/v1`, vLLM, LM Studio, llama.cpp). The SDK is loaded on first use; its own retries are
+ * off (the model router retries). The stream ends with a `finish` event and never throws.
+ */
+export function createOpenAIChatProvider(id: string, config: ProviderConfig, deps: ProviderDeps = {}): ModelProvider {
+  const baseUrl = config.baseUrl ?? (config.api === 'ollama' ? OLLAMA_BASE_URL : OPENAI_BASE_URL);
+  const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((value) => value.length > 0);
+  // OpenAI's own reasoning models refuse `max_tokens`; compatible servers mostly only know it.
+  const maxTokensField = baseUrl.startsWith(OPENAI_BASE_URL) ? 'max_completion_tokens' : 'max_tokens';
+  let client: Promise<OpenAI> | undefined;
+
+  function getClient(): Promise<OpenAI> {
+    client ??= import('openai').then(
+      ({ default: OpenAIClient }) =>
+        new OpenAIClient({
+          apiKey: config.apiKey ?? PLACEHOLDER_KEY,
+          baseURL: baseUrl,
+          organization: null,
+          project: null,
+          defaultHeaders: config.headers,
+          maxRetries: 0,
+          timeout: config.timeoutMs,
+          logLevel: 'off',
+        }),
+    );
+    return client;
+  }
+
+  async function* stream(request: ModelRequest): AsyncGenerator<ModelEvent, void, undefined> {
+    const context: ErrorContext = { providerId: id, model: request.model, baseUrl, secrets };
+    if (request.signal.aborted) {
+      yield { type: 'finish', reason: 'aborted' };
+      return;
+    }
+    const idleTimeoutMs = request.idleTimeoutMs ?? config.timeoutMs;
+    const watchdog = createIdleWatchdog(request.signal, idleTimeoutMs);
+    const toolCalls = createToolCallAssembler();
+    let usage: Usage | undefined;
+    let finishReason: string | null = null;
+    let sawChunk = false;
+    try {
+      const body: ChatCompletionCreateParamsStreaming = {
+        model: request.model,
+        messages: toOpenAIMessages(request),
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(request.tools?.length
+          ? {
+              tools: request.tools.map(
+                (tool): ChatCompletionFunctionTool => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }),
+              ),
+            }
+          : {}),
+        ...(request.maxTokens === undefined ? {} : { [maxTokensField]: request.maxTokens }),
+      };
+      const openai = await getClient();
+      const chunks = await openai.chat.completions.create(body, { signal: watchdog.signal });
+      for await (const chunk of chunks) {
+        watchdog.touch();
+        sawChunk = true;
+        if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens ?? 0, outputTokens: chunk.usage.completion_tokens ?? 0 };
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        if (choice.delta?.tool_calls) toolCalls.add(choice.delta.tool_calls);
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+        const text = choice.delta?.content;
+        if (text) {
+          watchdog.pause();
+          yield { type: 'text-delta', text };
+          watchdog.resume();
+        }
+      }
+    } catch (error) {
+      yield earlyFinish(error, watchdog, request.signal, idleTimeoutMs, context);
+      return;
+    } finally {
+      watchdog.dispose();
+    }
+    // The SDK ends iteration quietly when its signal aborts, so check why the loop ended.
+    if (watchdog.timedOut || request.signal.aborted) {
+      yield earlyFinish(undefined, watchdog, request.signal, idleTimeoutMs, context);
+      return;
+    }
+    if (!sawChunk) {
+      yield { type: 'finish', reason: 'error', error: providerBadResponseError(id, 'the stream ended without any data') };
+      return;
+    }
+    if (finishReason === null) deps.logger?.warn({ providerId: id, model: request.model }, 'model stream ended without a finish_reason');
+    for (const call of toolCalls.complete()) yield { type: 'tool-call', ...call };
+    yield { type: 'finish', reason: mapFinishReason(finishReason, toolCalls.size > 0), ...(usage ? { usage } : {}) };
+  }
+
+  return { id, api: config.api, stream };
+}

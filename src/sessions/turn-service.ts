@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentDirectory } from '../agent/agent-directory.js';
+import { baseSystemPrompt } from '../agent/agent-directory.js';
+import type { AgentLoop } from '../agent/agent-loop.js';
+import { fitHistory } from '../agent/token-budget.js';
+import type { WorkspaceContext } from '../agent/workspace-context.js';
+import { HearthError, toHearthError } from '../contracts/errors.js';
+import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from '../contracts/messages.js';
+import type { AcceptedTurn, OutboxEntry, StatelessContext, Store } from '../contracts/store.js';
+import type { SessionLanes } from './session-lanes.js';
+
+/** What a caller asks for: a message into a session (or a stateless request with its context). */
+export interface TurnRequest {
+  sessionKey: string;
+  agentId: string;
+  source: TurnSource;
+  text: string;
+  context?: StatelessContext;
+  replyTo?: { channel: string; target: string } | null;
+  idempotency?: { scope: string; key: string };
+  /** A run id chosen by the caller (so it can listen for the run's events before submitting). */
+  runId?: string;
+}
+
+/** How a turn ended, as waiting callers (the HTTP API) see it. */
+export interface TurnOutcome {
+  runId: string;
+  sessionKey: string;
+  status: 'ok' | 'error' | 'aborted';
+  reply: string;
+  toolCalls: ToolCallRecord[];
+  usage: Usage | null;
+  modelRef: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export type TurnEvent =
+  | { type: 'started'; runId: string; sessionKey: string }
+  | { type: 'delta'; runId: string; sessionKey: string; text: string }
+  | { type: 'final'; runId: string; sessionKey: string; outcome: TurnOutcome };
+
+export type TurnListener = (event: TurnEvent) => void;
+
+/** Delivers one outbox entry; resolves true when the channel took it. Must not throw. */
+export type Deliverer = (entry: OutboxEntry) => Promise<boolean>;
+
+export interface TurnServiceDeps {
+  store: Store;
+  lanes: SessionLanes;
+  runTurn: AgentLoop;
+  workspaceContext: WorkspaceContext;
+  agents: () => AgentDirectory;
+  maxTurnAttempts: () => number;
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  now?: () => number;
+  newRunId?: () => string;
+  /** How many transcript entries are read before fitting them to the token budget. */
+  historyLimit?: number;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  sessionKey: string;
+  /** Set when the gateway stops the turn to shut down: the turn is requeued, not finished. */
+  checkpoint: boolean;
+}
+
+/**
+ * Owns the life of a turn: persisted in the inbox on accept, run on its session's lane, recorded
+ * step by step, finished in one transaction with its reply in the outbox, then delivered. On
+ * start, `recover()` re-runs what a crash interrupted and re-delivers what was not delivered.
+ */
+export function createTurnService(deps: TurnServiceDeps) {
+  const now = deps.now ?? Date.now;
+  const newRunId = deps.newRunId ?? (() => `run_${randomUUID()}`);
+  const historyLimit = deps.historyLimit ?? 400;
+  const listeners = new Set<TurnListener>();
+  const active = new Map<string, ActiveRun>();
+  const waiters = new Map<string, Set<(outcome: TurnOutcome) => void>>();
+  const deliverers = new Map<string, Deliverer>();
+  let accepting = true;
+  let stopping = false;
+
+  const emit = (event: TurnEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        deps.logger.error({ err: error }, 'a turn event listener failed');
+      }
+    }
+  };
+
+  const settle = (outcome: TurnOutcome) => {
+    const pending = waiters.get(outcome.runId);
+    if (!pending) return;
+    waiters.delete(outcome.runId);
+    for (const resolve of pending) resolve(outcome);
+  };
+
+  async function deliver(entry: OutboxEntry): Promise<void> {
+    const deliverer = deliverers.get(entry.channel);
+    if (!deliverer) {
+      await deps.store.recordDeliveryFailure(entry.id, `no channel "${entry.channel}" is running`, now());
+      deps.logger.warn({ outboxId: entry.id, channel: entry.channel }, 'reply kept in the outbox: its channel is not running');
+      return;
+    }
+    const delivered = await deliverer(entry).catch(() => false);
+    if (delivered) await deps.store.markDelivered(entry.id, now());
+    else await deps.store.recordDeliveryFailure(entry.id, 'delivery failed', now());
+  }
+
+  async function execute(runId: string): Promise<void> {
+    if (stopping) return;
+    const started = await deps.store.startTurn(runId, { now: now(), historyLimit });
+    if (!started) return;
+    const { sessionKey } = started;
+    const base = { runId, sessionKey };
+    const directory = deps.agents();
+    const agent = directory.get(started.agentId);
+    const finishWith = async (outcome: Omit<TurnOutcome, 'runId' | 'sessionKey'>, messages: ChatMessage[]) => {
+      const full: TurnOutcome = { ...base, ...outcome };
+      const { outboxId } = await deps.store.completeTurn(runId, {
+        status: outcome.status,
+        messages,
+        reply: outcome.reply,
+        ...(outcome.modelRef ? { modelRef: outcome.modelRef } : {}),
+        ...(outcome.usage ? { usage: outcome.usage } : {}),
+        toolCalls: outcome.toolCalls,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        deliverTo: started.replyTo,
+        now: now(),
+      });
+      if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
+      emit({ type: 'final', ...base, outcome: full });
+      settle(full);
+      if (outboxId !== null && started.replyTo) {
+        await deliver({
+          id: outboxId,
+          runId,
+          sessionKey,
+          channel: started.replyTo.channel,
+          target: started.replyTo.target,
+          text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
+          attempts: 0,
+          createdAt: now(),
+        });
+      }
+    };
+    const failed = (code: string, message: string) =>
+      finishWith({ status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
+
+    if (started.attempts > deps.maxTurnAttempts()) {
+      await failed(
+        'TURN_FAILED',
+        `This message was interrupted ${started.attempts - 1} times (the gateway stopped while answering it) and was given up. Send it again to retry.`,
+      );
+      return;
+    }
+    if (!agent) {
+      await failed('NOT_FOUND', `The agent "${started.agentId}" is no longer configured. Add it back to agents.entries or use another agent.`);
+      return;
+    }
+
+    const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
+    active.set(runId, run);
+    try {
+      emit({ type: 'started', ...base });
+      let messages: ChatMessage[];
+      if (started.context) {
+        messages = started.context.messages;
+      } else {
+        const history: ChatMessage[] = [];
+        for (const entry of started.history) if (entry.message.role !== 'error') history.push(entry.message as ChatMessage);
+        const budget = Math.max(0, agent.contextTokens - agent.maxOutputTokens - 2000);
+        messages = [...fitHistory(history, budget), { role: 'user', content: started.text }];
+      }
+      const workspace = await deps.workspaceContext.load(agent.workspaceDir);
+      const system = [baseSystemPrompt(agent), agent.systemPrompt, workspace, started.context?.system].filter((part) => part && part.length > 0).join('\n\n');
+      const output = await deps.runTurn({
+        runId,
+        sessionKey,
+        agent,
+        system,
+        messages,
+        signal: run.controller.signal,
+        onDelta: (text) => emit({ type: 'delta', ...base, text }),
+        recordStep: (step) => deps.store.recordStep(runId, step),
+      });
+      if (run.checkpoint) {
+        await deps.store.requeueTurn(runId, now());
+        deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
+        return;
+      }
+      await finishWith(
+        {
+          status: output.status,
+          reply: output.reply,
+          toolCalls: output.toolCalls,
+          usage: output.usage,
+          modelRef: output.modelRef ?? null,
+          error: output.error ? { code: output.error.code, message: output.error.message } : null,
+        },
+        output.messages,
+      );
+    } catch (error) {
+      const failure = toHearthError(error);
+      deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
+      await failed(failure.code, failure.message).catch((inner) => deps.logger.error({ runId, err: inner }, 'could not record the failed turn'));
+    } finally {
+      active.delete(runId);
+    }
+  }
+
+  const schedule = (runId: string, sessionKey: string, stateless: boolean) => {
+    // Stateless requests share no transcript, so they get a lane of their own.
+    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId)).catch((error) => {
+      deps.logger.error({ runId, err: error }, 'turn scheduling failed');
+    });
+  };
+
+  return {
+    /** Persists the request, then queues it. Resolves once it is safe to acknowledge the sender. */
+    async submit(request: TurnRequest): Promise<AcceptedTurn> {
+      if (!accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
+      const accepted = await deps.store.acceptTurn({
+        runId: request.runId ?? newRunId(),
+        sessionKey: request.sessionKey,
+        agentId: request.agentId,
+        source: request.source,
+        text: request.text,
+        ...(request.context ? { context: request.context } : {}),
+        replyTo: request.replyTo ?? null,
+        ...(request.idempotency ? { idempotency: request.idempotency } : {}),
+        now: now(),
+      });
+      if (!accepted.duplicate) schedule(accepted.runId, accepted.sessionKey, request.context !== undefined);
+      return accepted;
+    },
+
+    /** Resolves when the run finishes (at once if it already has). */
+    async waitFor(runId: string): Promise<TurnOutcome> {
+      const record = await deps.store.getRun(runId);
+      if (!record) throw new HearthError('NOT_FOUND', `No run ${runId}.`);
+      if (record.status === 'ok' || record.status === 'error' || record.status === 'aborted') {
+        return {
+          runId,
+          sessionKey: record.sessionKey,
+          status: record.status,
+          reply: record.reply ?? '',
+          toolCalls: record.toolCalls,
+          usage: record.usage,
+          modelRef: record.modelRef,
+          error: record.error,
+        };
+      }
+      return new Promise((resolve) => {
+        let pending = waiters.get(runId);
+        if (!pending) {
+          pending = new Set();
+          waiters.set(runId, pending);
+        }
+        pending.add(resolve);
+      });
+    },
+
+    /** Stops a running turn; returns false when the run is not running here. */
+    abort(runId: string): boolean {
+      const run = active.get(runId);
+      if (!run) return false;
+      run.controller.abort();
+      return true;
+    },
+
+    subscribe(listener: TurnListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    registerDeliverer(channel: string, deliverer: Deliverer): () => void {
+      deliverers.set(channel, deliverer);
+      return () => {
+        if (deliverers.get(channel) === deliverer) deliverers.delete(channel);
+      };
+    },
+
+    /** Re-queues turns a crash interrupted and re-delivers replies that were not delivered. */
+    async recover(): Promise<{ requeued: number; redelivered: number }> {
+      const unfinished = await deps.store.unfinishedTurns();
+      for (const entry of unfinished) schedule(entry.runId, entry.sessionKey, entry.context !== null);
+      const undelivered = await deps.store.undeliveredOutbox(1000);
+      for (const entry of undelivered) await deliver(entry);
+      if (unfinished.length > 0 || undelivered.length > 0) {
+        deps.logger.info({ requeued: unfinished.length, redelivered: undelivered.length }, 'recovered work left by the last run');
+      }
+      return { requeued: unfinished.length, redelivered: undelivered.length };
+    },
+
+    activeRuns(): { runId: string; sessionKey: string }[] {
+      return [...active.entries()].map(([runId, run]) => ({ runId, sessionKey: run.sessionKey }));
+    },
+
+    /**
+     * Stops taking new turns, lets running ones finish for up to `timeoutMs`, then checkpoints
+     * the rest (they run again at the next start). Queued turns stay in the inbox.
+     */
+    async drain(timeoutMs: number): Promise<{ checkpointed: number }> {
+      accepting = false;
+      stopping = true;
+      const finished = await deps.lanes.idle(timeoutMs);
+      let checkpointed = 0;
+      if (!finished) {
+        for (const run of active.values()) {
+          run.checkpoint = true;
+          run.controller.abort();
+          checkpointed++;
+        }
+        await deps.lanes.idle(5000);
+      }
+      for (const pending of waiters.values()) pending.clear();
+      waiters.clear();
+      return { checkpointed };
+    },
+  };
+}
+
+export type TurnService = ReturnType<typeof createTurnService>;

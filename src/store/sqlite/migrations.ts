@@ -1,0 +1,107 @@
+/**
+ * Versioned schema migrations for the SQLite store. Append new versions; never edit an applied one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core tables: sessions, transcript, inbox, outbox, runs, run steps, idempotency keys',
+    sql: `
+      CREATE TABLE sessions (
+        key TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE transcript (
+        id INTEGER PRIMARY KEY,
+        session_key TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        run_id TEXT,
+        role TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX transcript_by_session ON transcript (session_key, generation, id);
+      CREATE INDEX transcript_by_run ON transcript (run_id);
+      CREATE TABLE inbox (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL UNIQUE,
+        session_key TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT,
+        reply_to TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX inbox_unfinished ON inbox (status, seq) WHERE status != 'done';
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        text TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+      );
+      CREATE INDEX outbox_undelivered ON outbox (status, id) WHERE status = 'pending';
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        session_key TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL,
+        model_ref TEXT,
+        reply TEXT,
+        tool_calls TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER
+      );
+      CREATE INDEX runs_by_session ON runs (session_key, created_at);
+      CREATE INDEX runs_by_time ON runs (created_at);
+      CREATE TABLE run_steps (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        input TEXT,
+        output TEXT,
+        error TEXT,
+        started_at INTEGER NOT NULL,
+        duration_ms REAL NOT NULL,
+        input_tokens INTEGER,
+        output_tokens INTEGER
+      );
+      CREATE INDEX run_steps_by_run ON run_steps (run_id, seq);
+      CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      );
+      CREATE INDEX idempotency_by_time ON idempotency_keys (created_at);
+    `,
+  },
+];

@@ -1,0 +1,444 @@
+import Database from 'better-sqlite3';
+import { HearthError } from '../../contracts/errors.js';
+import type { ToolCallRecord, TurnSource } from '../../contracts/messages.js';
+import type {
+  AcceptedTurn,
+  AcceptTurnInput,
+  InboxEntry,
+  OutboxEntry,
+  RunRecord,
+  RunStatus,
+  RunStep,
+  RunStepInput,
+  SessionSummary,
+  StatelessContext,
+  StartedTurn,
+  Store,
+  TranscriptEntry,
+  TurnResult,
+} from '../../contracts/store.js';
+import { sqliteMigrations } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** Database file path, or ':memory:'. */
+  path: string;
+}
+
+interface InboxRow {
+  run_id: string;
+  session_key: string;
+  agent_id: string;
+  source: string;
+  text: string;
+  context: string | null;
+  reply_to: string | null;
+  status: string;
+  attempts: number;
+  created_at: number;
+}
+
+interface TranscriptRow {
+  id: number;
+  run_id: string | null;
+  role: string;
+  body: string;
+  created_at: number;
+}
+
+interface RunRow {
+  id: string;
+  session_key: string;
+  agent_id: string;
+  source: string;
+  status: string;
+  model_ref: string | null;
+  reply: string | null;
+  tool_calls: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface StepRow {
+  seq: number;
+  kind: string;
+  name: string;
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  started_at: number;
+  duration_ms: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toInboxEntry(row: InboxRow): InboxEntry {
+  return {
+    runId: row.run_id,
+    sessionKey: row.session_key,
+    agentId: row.agent_id,
+    source: row.source as TurnSource,
+    text: row.text,
+    context: parseJson<StatelessContext | null>(row.context, null),
+    replyTo: parseJson<{ channel: string; target: string } | null>(row.reply_to, null),
+    status: row.status as InboxEntry['status'],
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+}
+
+function toTranscriptEntry(row: TranscriptRow): TranscriptEntry {
+  return { id: row.id, runId: row.run_id, createdAt: row.created_at, message: JSON.parse(row.body) as TranscriptEntry['message'] };
+}
+
+function toRunRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.id,
+    sessionKey: row.session_key,
+    agentId: row.agent_id,
+    source: row.source as TurnSource,
+    status: row.status as RunStatus,
+    modelRef: row.model_ref,
+    reply: row.reply,
+    toolCalls: parseJson<ToolCallRecord[]>(row.tool_calls, []),
+    usage: row.input_tokens === null ? null : { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 },
+    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+function storeError(action: string, cause: unknown): HearthError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new HearthError('STORE_ERROR', `The state database failed to ${action}: ${detail}. Run \`hearth doctor\` to check it.`, {
+    cause,
+  });
+}
+
+/**
+ * The default Store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every method
+ * runs its statements inside one transaction and resolves immediately; the async signature is
+ * the port's, shared with the PostgreSQL adapter.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL is durable across process crashes (kill -9) in WAL mode; only power loss can drop the
+  // last transactions.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+
+  const migrate = (): number[] => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
+    const done: number[] = [];
+    for (const migration of sqliteMigrations) {
+      if (applied.has(migration.version)) continue;
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+      })();
+      done.push(migration.version);
+    }
+    return done;
+  };
+  migrate();
+
+  const sql = {
+    findIdempotency: db.prepare('SELECT run_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
+    insertIdempotency: db.prepare('INSERT OR REPLACE INTO idempotency_keys (scope, key, run_id, created_at) VALUES (?, ?, ?, ?)'),
+    pruneIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
+    insertInbox: db.prepare(
+      `INSERT INTO inbox (run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+    ),
+    insertRun: db.prepare(
+      `INSERT INTO runs (id, session_key, agent_id, source, status, attempts, created_at) VALUES (?, ?, ?, ?, 'queued', 0, ?)`,
+    ),
+    runStatus: db.prepare('SELECT session_key, status FROM runs WHERE id = ?'),
+    inboxByRun: db.prepare(
+      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at FROM inbox WHERE run_id = ?`,
+    ),
+    unfinished: db.prepare(
+      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at FROM inbox
+       WHERE status != 'done' ORDER BY seq`,
+    ),
+    markInboxRunning: db.prepare(`UPDATE inbox SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE run_id = ?`),
+    markRunRunning: db.prepare(`UPDATE runs SET status = 'running', attempts = ?, started_at = ? WHERE id = ?`),
+    upsertSession: db.prepare(
+      `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`,
+    ),
+    sessionGeneration: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
+    deleteRunTranscript: db.prepare('DELETE FROM transcript WHERE run_id = ?'),
+    recentTranscript: db.prepare(
+      `SELECT id, run_id, role, body, created_at FROM transcript WHERE session_key = ? AND generation = ? ORDER BY id DESC LIMIT ?`,
+    ),
+    insertTranscript: db.prepare(
+      'INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    nextStepSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM run_steps WHERE run_id = ?'),
+    insertStep: db.prepare(
+      `INSERT INTO run_steps (run_id, seq, kind, name, input, output, error, started_at, duration_ms, input_tokens, output_tokens)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    finishRun: db.prepare(
+      `UPDATE runs SET status = ?, model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?,
+       error_code = ?, error_message = ?, finished_at = ? WHERE id = ?`,
+    ),
+    requeueInbox: db.prepare(
+      `UPDATE inbox SET status = 'pending', attempts = MAX(attempts - 1, 0), updated_at = ? WHERE run_id = ? AND status = 'running'`,
+    ),
+    requeueRun: db.prepare(`UPDATE runs SET status = 'queued', attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'running'`),
+    finishInbox: db.prepare(`UPDATE inbox SET status = 'done', updated_at = ? WHERE run_id = ?`),
+    touchSession: db.prepare('UPDATE sessions SET updated_at = ? WHERE key = ?'),
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)`,
+    ),
+    undelivered: db.prepare(
+      `SELECT id, run_id, session_key, channel, target, text, attempts, created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?`,
+    ),
+    markDelivered: db.prepare(`UPDATE outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?`),
+    deliveryFailed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
+    listSessions: db.prepare(
+      `SELECT s.key, s.agent_id, s.created_at, s.updated_at,
+         (SELECT COUNT(*) FROM transcript t WHERE t.session_key = s.key AND t.generation = s.generation) AS message_count,
+         (SELECT t.body FROM transcript t WHERE t.session_key = s.key AND t.generation = s.generation ORDER BY t.id DESC LIMIT 1) AS last_body
+       FROM sessions s WHERE (? IS NULL OR s.agent_id = ?) ORDER BY s.updated_at DESC LIMIT ?`,
+    ),
+    resetSession: db.prepare('UPDATE sessions SET generation = generation + 1, updated_at = ? WHERE key = ?'),
+    getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+    listRuns: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR session_key = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+    listSteps: db.prepare(
+      `SELECT seq, kind, name, input, output, error, started_at, duration_ms, input_tokens, output_tokens FROM run_steps
+       WHERE run_id = ? ORDER BY seq`,
+    ),
+  };
+
+  const appendMessages = (sessionKey: string, generation: number, runId: string, messages: readonly TranscriptEntry['message'][], now: number) => {
+    for (const message of messages) {
+      sql.insertTranscript.run(sessionKey, generation, runId, message.role, JSON.stringify(message), now);
+    }
+  };
+
+  const acceptTurn = db.transaction((input: AcceptTurnInput): AcceptedTurn => {
+    if (input.idempotency) {
+      const existing = sql.findIdempotency.get(input.idempotency.scope, input.idempotency.key) as { run_id: string } | undefined;
+      if (existing) {
+        const run = sql.runStatus.get(existing.run_id) as { session_key: string; status: RunStatus } | undefined;
+        if (run) return { runId: existing.run_id, sessionKey: run.session_key, duplicate: true, status: run.status };
+      }
+    }
+    sql.insertInbox.run(
+      input.runId,
+      input.sessionKey,
+      input.agentId,
+      input.source,
+      input.text,
+      input.context ? JSON.stringify(input.context) : null,
+      input.replyTo ? JSON.stringify(input.replyTo) : null,
+      input.now,
+      input.now,
+    );
+    sql.insertRun.run(input.runId, input.sessionKey, input.agentId, input.source, input.now);
+    if (input.idempotency) {
+      sql.insertIdempotency.run(input.idempotency.scope, input.idempotency.key, input.runId, input.now);
+    }
+    return { runId: input.runId, sessionKey: input.sessionKey, duplicate: false, status: 'queued' };
+  });
+
+  const startTurn = db.transaction((runId: string, now: number, historyLimit: number): StartedTurn | null => {
+    const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
+    if (!row || row.status === 'done') return null;
+    sql.markInboxRunning.run(now, runId);
+    sql.markRunRunning.run(row.attempts + 1, now, runId);
+    const entry = toInboxEntry({ ...row, status: 'running', attempts: row.attempts + 1 });
+    if (entry.context !== null) return { ...entry, history: [] };
+    sql.upsertSession.run(row.session_key, row.agent_id, now, now);
+    const generation = (sql.sessionGeneration.get(row.session_key) as { generation: number }).generation;
+    sql.deleteRunTranscript.run(runId);
+    const history = (sql.recentTranscript.all(row.session_key, generation, historyLimit) as TranscriptRow[]).reverse().map(toTranscriptEntry);
+    appendMessages(row.session_key, generation, runId, [{ role: 'user', content: row.text }], now);
+    return { ...entry, history };
+  });
+
+  const completeTurn = db.transaction((runId: string, result: TurnResult): { outboxId: number | null } => {
+    const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
+    if (!row) throw new HearthError('NOT_FOUND', `Run ${runId} is not in the inbox.`);
+    if (row.context === null) {
+      const session = sql.sessionGeneration.get(row.session_key) as { generation: number } | undefined;
+      if (session) {
+        const lines: TranscriptEntry['message'][] = [...result.messages];
+        if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
+        appendMessages(row.session_key, session.generation, runId, lines, result.now);
+        sql.touchSession.run(result.now, row.session_key);
+      }
+    }
+    sql.finishRun.run(
+      result.status,
+      result.modelRef ?? null,
+      result.reply,
+      JSON.stringify(result.toolCalls),
+      result.usage?.inputTokens ?? null,
+      result.usage?.outputTokens ?? null,
+      result.error?.code ?? null,
+      result.error?.message ?? null,
+      result.now,
+      runId,
+    );
+    sql.finishInbox.run(result.now, runId);
+    let outboxId: number | null = null;
+    const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
+    if (result.deliverTo && text !== '') {
+      const info = sql.insertOutbox.run(runId, row.session_key, result.deliverTo.channel, result.deliverTo.target, text, result.now);
+      outboxId = Number(info.lastInsertRowid);
+    }
+    return { outboxId };
+  });
+
+  const requeueTurn = db.transaction((runId: string, now: number) => {
+    if (sql.requeueInbox.run(now, runId).changes === 0) return;
+    sql.requeueRun.run(runId);
+    sql.deleteRunTranscript.run(runId);
+  });
+
+  const recordStep = db.transaction((runId: string, step: RunStepInput) => {
+    const { seq } = sql.nextStepSeq.get(runId) as { seq: number };
+    sql.insertStep.run(
+      runId,
+      seq,
+      step.kind,
+      step.name,
+      step.input === undefined ? null : JSON.stringify(step.input),
+      step.output === undefined ? null : JSON.stringify(step.output),
+      step.error ?? null,
+      step.startedAt,
+      step.durationMs,
+      step.usage?.inputTokens ?? null,
+      step.usage?.outputTokens ?? null,
+    );
+  });
+
+  const run = <T>(action: string, fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      if (error instanceof HearthError) return Promise.reject(error);
+      return Promise.reject(storeError(action, error));
+    }
+  };
+
+  return {
+    kind: 'sqlite',
+    migrate: () => run('apply migrations', migrate),
+    close: () => run('close', () => void (db.open && db.close())),
+    acceptTurn: (input) => run('accept a message', () => acceptTurn(input)),
+    startTurn: (runId, { now, historyLimit }) => run('start a turn', () => startTurn(runId, now, historyLimit)),
+    unfinishedTurns: () => run('list unfinished turns', () => (sql.unfinished.all() as InboxRow[]).map(toInboxEntry)),
+    requeueTurn: (runId, now) => run('requeue a turn', () => requeueTurn(runId, now)),
+    recordStep: (runId, step) => run('record a run step', () => recordStep(runId, step)),
+    completeTurn: (runId, result) => run('finish a turn', () => completeTurn(runId, result)),
+    undeliveredOutbox: (limit) =>
+      run('list undelivered replies', () =>
+        (
+          sql.undelivered.all(limit) as {
+            id: number;
+            run_id: string;
+            session_key: string;
+            channel: string;
+            target: string;
+            text: string;
+            attempts: number;
+            created_at: number;
+          }[]
+        ).map(
+          (row): OutboxEntry => ({
+            id: row.id,
+            runId: row.run_id,
+            sessionKey: row.session_key,
+            channel: row.channel,
+            target: row.target,
+            text: row.text,
+            attempts: row.attempts,
+            createdAt: row.created_at,
+          }),
+        ),
+      ),
+    markDelivered: (outboxId, now) => run('mark a reply delivered', () => void sql.markDelivered.run(now, outboxId)),
+    recordDeliveryFailure: (outboxId, error, now) =>
+      run('record a delivery failure', () => {
+        void now;
+        sql.deliveryFailed.run(error, outboxId);
+      }),
+    readTranscript: (sessionKey, limit) =>
+      run('read a transcript', () => {
+        const session = sql.sessionGeneration.get(sessionKey) as { generation: number } | undefined;
+        if (!session) return [];
+        return (sql.recentTranscript.all(sessionKey, session.generation, limit) as TranscriptRow[]).reverse().map(toTranscriptEntry);
+      }),
+    listSessions: ({ limit, agentId }) =>
+      run('list sessions', () =>
+        (
+          sql.listSessions.all(agentId ?? null, agentId ?? null, limit) as {
+            key: string;
+            agent_id: string;
+            created_at: number;
+            updated_at: number;
+            message_count: number;
+            last_body: string | null;
+          }[]
+        ).map(
+          (row): SessionSummary => ({
+            sessionKey: row.key,
+            agentId: row.agent_id,
+            createdAt: row.created_at,
+            updatedAt: row.updated_at,
+            messageCount: row.message_count,
+            lastMessage: row.last_body === null ? null : (parseJson<{ content?: string }>(row.last_body, {}).content ?? null),
+          }),
+        ),
+      ),
+    resetSession: (sessionKey, now) => run('reset a session', () => sql.resetSession.run(now, sessionKey).changes > 0),
+    getRun: (runId) =>
+      run('read a run', () => {
+        const row = sql.getRun.get(runId) as RunRow | undefined;
+        return row ? toRunRecord(row) : null;
+      }),
+    listRuns: ({ limit, sessionKey }) =>
+      run('list runs', () => (sql.listRuns.all(sessionKey ?? null, sessionKey ?? null, limit) as RunRow[]).map(toRunRecord)),
+    listRunSteps: (runId) =>
+      run('read run steps', () =>
+        (sql.listSteps.all(runId) as StepRow[]).map(
+          (row): RunStep => ({
+            seq: row.seq,
+            kind: row.kind as RunStep['kind'],
+            name: row.name,
+            input: parseJson<unknown>(row.input, undefined),
+            output: parseJson<unknown>(row.output, undefined),
+            ...(row.error === null ? {} : { error: row.error }),
+            startedAt: row.started_at,
+            durationMs: row.duration_ms,
+            ...(row.input_tokens === null ? {} : { usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 } }),
+          }),
+        ),
+      ),
+    pruneIdempotencyKeys: (olderThan) => run('prune idempotency keys', () => sql.pruneIdempotency.run(olderThan).changes),
+  };
+}

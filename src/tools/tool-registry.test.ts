@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Tool } from '../contracts/tool.js';
+import { createBuiltinTools, createToolRegistry, isToolAllowed } from './tool-registry.js';
+
+function fakeTool(name: string): Tool {
+  return {
+    spec: { name, description: name, parameters: { type: 'object', properties: {} } },
+    sideEffects: false,
+    execute: async () => ({ content: name }),
+  };
+}
+
+describe('tool registry', () => {
+  const registry = createToolRegistry(['read', 'write', 'fs_read', 'fs_write', 'web_fetch'].map(fakeTool));
+  const names = (policy?: Parameters<typeof registry.specs>[0]) => registry.specs(policy).map((spec) => spec.name);
+
+  it('gets tools by name', () => {
+    assert.equal(registry.get('read')?.spec.name, 'read');
+    assert.equal(registry.get('missing'), undefined);
+  });
+
+  it('allows everything without a policy or without allow', () => {
+    assert.deepEqual(names(), ['read', 'write', 'fs_read', 'fs_write', 'web_fetch']);
+    assert.deepEqual(names({ deny: ['write'] }), ['read', 'fs_read', 'fs_write', 'web_fetch']);
+  });
+
+  it('applies allow lists with exact names, * and prefixes', () => {
+    assert.deepEqual(names({ allow: ['read', 'web_fetch'] }), ['read', 'web_fetch']);
+    assert.deepEqual(names({ allow: ['fs_*'] }), ['fs_read', 'fs_write']);
+    assert.deepEqual(names({ allow: ['*'] }), ['read', 'write', 'fs_read', 'fs_write', 'web_fetch']);
+    assert.deepEqual(names({ allow: [] }), []);
+  });
+
+  it('lets deny win over allow', () => {
+    assert.deepEqual(names({ allow: ['*'], deny: ['fs_*'] }), ['read', 'write', 'web_fetch']);
+    assert.deepEqual(names({ allow: ['read'], deny: ['*'] }), []);
+    assert.equal(registry.isAllowed('fs_write', { allow: ['fs_*'], deny: ['fs_write'] }), false);
+    assert.equal(registry.isAllowed('fs_read', { allow: ['fs_*'], deny: ['fs_write'] }), true);
+  });
+
+  it('says unknown tools are not allowed, while the pure check looks at the policy only', () => {
+    assert.equal(registry.isAllowed('nope', {}), false);
+    assert.equal(isToolAllowed('nope', { allow: ['n*'] }), true);
+    assert.equal(isToolAllowed('read', { allow: ['re'] }), false);
+  });
+
+  it('rejects duplicate and invalid names', () => {
+    assert.throws(() => createToolRegistry([fakeTool('a'), fakeTool('a')]), { code: 'INTERNAL' });
+    assert.throws(() => createToolRegistry([fakeTool('has space')]), { code: 'INTERNAL' });
+  });
+
+  it('builds the five built-in tools, with side effects only for write and edit', () => {
+    const builtins = createToolRegistry(createBuiltinTools());
+    assert.deepEqual(
+      builtins.specs().map((spec) => [spec.name, builtins.get(spec.name)?.sideEffects]),
+      [
+        ['read', false],
+        ['write', true],
+        ['edit', true],
+        ['list', false],
+        ['current_time', false],
+      ],
+    );
+    for (const spec of builtins.specs()) assert.equal(spec.parameters['type'], 'object');
+  });
+});

@@ -1,0 +1,68 @@
+import { HearthError } from '../contracts/errors.js';
+import type { ToolSpec } from '../contracts/model-provider.js';
+import type { Tool } from '../contracts/tool.js';
+import { createCurrentTimeTool } from './current-time-tool.js';
+import { createEditTool } from './edit-tool.js';
+import { createListTool } from './list-tool.js';
+import { createReadTool } from './read-tool.js';
+import { createWriteTool } from './write-tool.js';
+
+/**
+ * Which tools an agent may use (the shape of `agents.*.tools` in the config). Entries are tool
+ * names, `*` (every tool) or a prefix ending in `*` (`fs_*`). `deny` wins over `allow`; without
+ * `allow` every tool is allowed, with an empty `allow` none is.
+ */
+export interface ToolPolicy {
+  allow?: readonly string[];
+  deny?: readonly string[];
+}
+
+/** The tools known to one agent runtime. Immutable once created. */
+export interface ToolRegistry {
+  /** The tool with this name, whatever the policy says; `undefined` if none. */
+  get(name: string): Tool | undefined;
+  /** Specs of the tools the policy allows, in registration order (all tools without a policy). */
+  specs(policy?: ToolPolicy): ToolSpec[];
+  /** True when a tool with this name is registered and the policy allows it. */
+  isAllowed(name: string, policy?: ToolPolicy): boolean;
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Builds a registry from tools. Throws a `HearthError` (`INTERNAL`) on a duplicate name or a name
+ * providers would reject (letters, digits, `_` and `-`, at most 64): both are wiring bugs.
+ */
+export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) {
+    const name = tool.spec.name;
+    if (!TOOL_NAME.test(name)) {
+      throw new HearthError('INTERNAL', `Tool name ${JSON.stringify(name)} is invalid: use letters, digits, "_" or "-" (at most 64).`);
+    }
+    if (byName.has(name)) throw new HearthError('INTERNAL', `Two tools are named ${JSON.stringify(name)}; tool names must be unique.`);
+    byName.set(name, tool);
+  }
+  return {
+    get: (name) => byName.get(name),
+    specs: (policy) => [...byName.values()].filter((tool) => isToolAllowed(tool.spec.name, policy)).map((tool) => tool.spec),
+    isAllowed: (name, policy) => byName.has(name) && isToolAllowed(name, policy),
+  };
+}
+
+/** Applies a policy to a tool name alone, registered or not. */
+export function isToolAllowed(name: string, policy: ToolPolicy = {}): boolean {
+  if (policy.deny?.some((pattern) => matchesPattern(pattern, name)) === true) return false;
+  if (policy.allow === undefined) return true;
+  return policy.allow.some((pattern) => matchesPattern(pattern, name));
+}
+
+function matchesPattern(pattern: string, name: string): boolean {
+  if (pattern.endsWith('*')) return name.startsWith(pattern.slice(0, -1));
+  return pattern === name;
+}
+
+/** The built-in tools: `read`, `write`, `edit`, `list` and `current_time`, freshly created. */
+export function createBuiltinTools(): Tool[] {
+  return [createReadTool(), createWriteTool(), createEditTool(), createListTool(), createCurrentTimeTool()];
+}
