@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { ProviderConfig } from '../config/schema.js';
 import type { Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
-import { type ErrorContext, providerBadResponseError } from './classify-error.js';
+import { classifyProviderError, type ErrorContext, providerBadResponseError } from './classify-error.js';
 import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
 
 const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -91,6 +91,18 @@ export function createAnthropicMessagesProvider(id: string, config: ProviderConf
       return;
     }
     const idleTimeoutMs = request.idleTimeoutMs ?? config.timeoutMs;
+    // Load the SDK before the idle clock starts: the first import must not count as server silence.
+    let anthropic: Anthropic;
+    try {
+      anthropic = await getClient();
+    } catch (error) {
+      yield { type: 'finish', reason: 'error', error: classifyProviderError(error, context) };
+      return;
+    }
+    if (request.signal.aborted) {
+      yield { type: 'finish', reason: 'aborted' };
+      return;
+    }
     const watchdog = createIdleWatchdog(request.signal, idleTimeoutMs);
     const toolBlocks: Record<number, { id: string; name: string; json: string }> = {};
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
@@ -113,7 +125,6 @@ export function createAnthropicMessagesProvider(id: string, config: ProviderConf
             }
           : {}),
       };
-      const anthropic = await getClient();
       const events = await anthropic.messages.create(body, { signal: watchdog.signal });
       for await (const event of events) {
         watchdog.touch();

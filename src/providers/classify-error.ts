@@ -138,6 +138,17 @@ function errorName(error: Record<string, unknown>): string {
   return typeof errorClass === 'function' && errorClass.name !== '' ? errorClass.name : 'Error';
 }
 
+/** The message at the end of the `cause` chain (undici hides the useful reason there). */
+function innermostMessage(error: unknown): string | undefined {
+  let current: unknown = error;
+  let message: string | undefined;
+  for (let depth = 0; depth < 6 && isRecord(current); depth += 1) {
+    message = stringField(current, 'message') ?? message;
+    current = current.cause;
+  }
+  return message;
+}
+
 function clip(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
@@ -179,8 +190,8 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
   const status = typeof error.status === 'number' ? error.status : undefined;
   const type = remoteType(error);
   const remote = remoteMessage(error);
-  const said = remote === undefined ? '' : `: ${clip(redactSecrets(remote, secrets))}`;
-  const model = context.model === undefined ? '' : ` for model '${context.model}'`;
+  const said = remote === undefined ? '' : `: ${clip(redactSecrets(remote, secrets)).replace(/\.+$/, '')}`;
+  const model = context.model === undefined ? '' : ` '${context.model}'`;
   const options = { cause: error, details: status === undefined ? details : { ...details, status } };
 
   if (name === 'AbortError' || name === 'APIUserAbortError') {
@@ -189,7 +200,7 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
   if (name === 'APIConnectionTimeoutError' || name === 'TimeoutError' || status === 408 || type === 'timeout_error') {
     return new HearthError(
       'PROVIDER_TIMEOUT',
-      `The provider '${id}' did not answer in time${model}. Try again, or raise models.providers.${id}.timeoutMs.`,
+      `The provider '${id}' did not answer in time (model${model}). Try again, or raise models.providers.${id}.timeoutMs.`,
       { ...options, retryable: true },
     );
   }
@@ -249,7 +260,8 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
   const code = networkCode(error);
   if (code !== undefined || name === 'APIConnectionError' || (name === 'TypeError' && /fetch failed|terminated|network/i.test(String(error.message)))) {
     const where = context.baseUrl === undefined ? '' : ` at ${context.baseUrl}`;
-    const why = code === undefined ? '' : ` (${code})`;
+    const reason = code ?? innermostMessage(error);
+    const why = reason === undefined ? '' : ` (${clip(redactSecrets(reason, secrets))})`;
     return new HearthError(
       'PROVIDER_NETWORK',
       `Could not reach the provider '${id}'${where}${why}. Check that the server is running and models.providers.${id}.baseUrl is right.`,

@@ -8,7 +8,7 @@ import type {
 import type { ProviderConfig } from '../config/schema.js';
 import type { ToolCall, Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
-import { type ErrorContext, providerBadResponseError } from './classify-error.js';
+import { classifyProviderError, type ErrorContext, providerBadResponseError } from './classify-error.js';
 import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -105,6 +105,18 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
       return;
     }
     const idleTimeoutMs = request.idleTimeoutMs ?? config.timeoutMs;
+    // Load the SDK before the idle clock starts: the first import must not count as server silence.
+    let openai: OpenAI;
+    try {
+      openai = await getClient();
+    } catch (error) {
+      yield { type: 'finish', reason: 'error', error: classifyProviderError(error, context) };
+      return;
+    }
+    if (request.signal.aborted) {
+      yield { type: 'finish', reason: 'aborted' };
+      return;
+    }
     const watchdog = createIdleWatchdog(request.signal, idleTimeoutMs);
     const toolCalls = createToolCallAssembler();
     let usage: Usage | undefined;
@@ -125,7 +137,6 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
           : {}),
         ...(request.maxTokens === undefined ? {} : { [maxTokensField]: request.maxTokens }),
       };
-      const openai = await getClient();
       const chunks = await openai.chat.completions.create(body, { signal: watchdog.signal });
       for await (const chunk of chunks) {
         watchdog.touch();
