@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createLogger, formatLogLine } from './logger.js';
+
+test('secrets are redacted in the log file and on the terminal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-log-'));
+  let terminal = '';
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      terminal += chunk;
+      callback();
+    },
+  });
+  try {
+    const { logger, flush } = createLogger({ level: 'info', logsDir: dir, terminal: sink });
+    logger.info({ apiKey: 'sk-secret-1', provider: { apiKey: 'sk-secret-2' }, headers: { authorization: 'Bearer tok-3' }, auth: { token: 'tok-4' } }, 'provider configured');
+    flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const file = readFileSync(join(dir, 'gateway.log'), 'utf8');
+    for (const secret of ['sk-secret-1', 'sk-secret-2', 'tok-3', 'tok-4']) {
+      assert.ok(!file.includes(secret), `${secret} leaked into the log file`);
+      assert.ok(!terminal.includes(secret), `${secret} leaked onto the terminal`);
+    }
+    assert.match(file, /"msg":"provider configured"/);
+    assert.match(terminal, /INFO {2}provider configured/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('terminal lines are readable', () => {
+  const line = formatLogLine(JSON.stringify({ level: 40, time: 0, msg: 'config edit rejected', path: '/x/hearth.json5' }));
+  assert.match(line, /WARN {2}config edit rejected {2}path=\/x\/hearth\.json5/);
+});

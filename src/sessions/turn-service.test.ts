@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createAgentDirectory } from '../agent/agent-directory.js';
+import type { AgentLoop } from '../agent/agent-loop.js';
+import { createWorkspaceContext } from '../agent/workspace-context.js';
+import { configSchema } from '../config/schema.js';
+import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { createSessionLanes } from './session-lanes.js';
+import { createTurnService, type TurnEvent } from './turn-service.js';
+
+const silent = { info() {}, warn() {}, error() {} };
+
+function setup(runTurn: AgentLoop) {
+  const store = createSqliteStore({ path: ':memory:' });
+  const config = configSchema.parse({ agents: { defaults: { model: 'fake/echo' } } });
+  const directory = createAgentDirectory(config, { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
+  const turns = createTurnService({
+    store,
+    lanes: createSessionLanes({ maxConcurrent: 2 }),
+    runTurn,
+    workspaceContext: createWorkspaceContext(),
+    agents: () => directory,
+    maxTurnAttempts: () => 3,
+    logger: silent,
+  });
+  return { store, turns };
+}
+
+const echo: AgentLoop = async (input) => {
+  const last = input.messages.at(-1);
+  const reply = `echo: ${last?.content ?? ''}`;
+  input.onDelta(reply);
+  return { status: 'ok', reply, messages: [{ role: 'assistant', content: reply }], toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } };
+};
+
+test('a turn interrupted more often than allowed ends with a visible error in transcript and run record', async () => {
+  let calls = 0;
+  const { store, turns } = setup(async (input) => {
+    calls++;
+    return echo(input);
+  });
+  await store.acceptTurn({ runId: 'r1', sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'crashy', now: 1 });
+  // Three earlier starts that never finished (the process died each time).
+  for (let i = 0; i < 3; i++) await store.startTurn('r1', { now: 2 + i, historyLimit: 10 });
+  await turns.recover();
+  const outcome = await turns.waitFor('r1');
+  assert.equal(outcome.status, 'error');
+  assert.equal(outcome.error?.code, 'TURN_FAILED');
+  assert.match(outcome.error?.message ?? '', /interrupted 3 times/);
+  assert.equal(calls, 0);
+  const transcript = await store.readTranscript('agent:main:main', 10);
+  assert.deepEqual(transcript.map((entry) => entry.message.role), ['user', 'error']);
+  assert.equal((await store.getRun('r1'))?.status, 'error');
+  await store.close();
+});
+
+test('events reach subscribers in order and waiters get the outcome; stateless turns leave no transcript', async () => {
+  const { store, turns } = setup(echo);
+  const seen: TurnEvent['type'][] = [];
+  const unsubscribe = turns.subscribe((event) => seen.push(event.type));
+  const accepted = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'hi' });
+  const outcome = await turns.waitFor(accepted.runId);
+  assert.equal(outcome.reply, 'echo: hi');
+  assert.deepEqual(seen, ['started', 'delta', 'final']);
+  unsubscribe();
+  const stateless = await turns.submit({
+    sessionKey: 'agent:main:openai:stateless',
+    agentId: 'main',
+    source: 'openai',
+    text: 'b',
+    context: { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'x' }, { role: 'user', content: 'b' }] },
+  });
+  assert.equal((await turns.waitFor(stateless.runId)).reply, 'echo: b');
+  assert.deepEqual(await store.readTranscript('agent:main:openai:stateless', 10), []);
+  assert.equal(seen.length, 3);
+  await store.close();
+});
+
+test('after drain starts, new messages are refused with a retryable error', async () => {
+  const { store, turns } = setup(echo);
+  await turns.drain(100);
+  await assert.rejects(
+    turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'late' }),
+    (error: { code?: string; retryable?: boolean }) => error.code === 'SHUTTING_DOWN' && error.retryable === true,
+  );
+  await store.close();
+});
