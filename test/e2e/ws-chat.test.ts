@@ -96,7 +96,7 @@ test('a denied tool is refused with an error the model reads, and nothing is wri
   assert.equal(existsSync(join(gateway.home, 'workspaces', 'scribe', 'x.md')), false);
   // The scribe agent talks to the Anthropic wire format, and its tool list leaves write out.
   const request = fake.requests.filter((item) => item.api === 'anthropic').at(-2);
-  const tools = ((request?.body as { tools?: { name: string }[] }).tools ?? []).map((tool) => tool.name);
+  const tools = ((request?.body as { tools?: { name: string }[] } | undefined)?.tools ?? []).map((tool) => tool.name);
   assert.ok(tools.includes('read') && !tools.includes('write'), `tools sent: ${tools.join(',')}`);
 });
 
@@ -106,7 +106,7 @@ test('the workspace files shape the system prompt', async () => {
   const { runId } = await send('who are you', 'agent:main:ws:direct:soul');
   await finalOf(runId);
   const request = fake.requests.filter((item) => item.api === 'openai').at(-1);
-  const system = (request?.body as { messages: { role: string; content: string }[] }).messages[0];
+  const system = (request?.body as { messages: { role: string; content: string }[] } | undefined)?.messages[0];
   assert.equal(system?.role, 'system');
   assert.match(system?.content ?? '', /lighthouse keeper/);
 });
