@@ -227,7 +227,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
           produced.push({ role: 'assistant', content: text });
           lastText = text;
         }
-        return finish('aborted', stopReason());
+        return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
       }
       if (reason === 'error' || error) {
         if (text !== '') {
@@ -244,7 +244,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       if (calls.length === 0) return finish('ok');
 
       for (const call of calls) {
-        if (signal.aborted) return finish('aborted', stopReason());
+        if (signal.aborted) return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
         const { result, record } = await runTool(call, input, signal);
         toolCalls.push(record);
         const message: ChatMessage = {

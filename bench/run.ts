@@ -1,0 +1,703 @@
+/**
+ * Hearth gateway benchmark (`npm run bench`). Spawns the real gateway (`hearth gateway`) and a
+ * fake, instant model server in a separate process, then measures:
+ *   1. cold start to the first `/readyz` 200 (median of 5 fresh homes);
+ *   2. idle RSS ~2 s after ready;
+ *   3. gateway overhead per turn, over HTTP and over WS: sequential turns through the gateway
+ *      minus the same model requests (bodies captured at the fake) sent directly to the fake;
+ *   4. throughput with 16 concurrent sessions;
+ *   5. RSS after all of that (≥ 10,000 turns), as a delta from idle;
+ * plus the gateway's CPU seconds per 1,000 turns. Prints one table and a `BENCH_JSON {...}` line.
+ *
+ * Options: `--runs N` (repeat the whole bench N times and report medians, default 1),
+ *          `--cpu-prof DIR` (run the measured gateway under `node --cpu-prof`, profiles into DIR),
+ *          `--quick` (smaller counts, for trying the bench out).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
+import { makeHome, removeHome, type StartOptions, startTestGateway, type TestGateway, writeConfig } from '../test/support/gateway-harness.js';
+import { httpRequest, keepAliveAgent } from './http-client.js';
+import { cpuSeconds, median, ownCpuSeconds, percentile, rssMb } from './proc-stats.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+// ------------------------------------------------------------------ settings
+
+interface Settings {
+  coldRuns: number;
+  warmupTurns: number;
+  measuredTurns: number;
+  sequentialSessions: number;
+  throughputSessions: number;
+  throughputTurns: number;
+  /** Upper bound on one sequential phase (warm-up + measured), ms. */
+  phaseMaxMs: number;
+  throughputMaxMs: number;
+  idleSettleMs: number;
+  /** Request bodies replayed directly against the fake model for the model baseline. */
+  sampledBodies: number;
+}
+
+const FULL: Settings = {
+  coldRuns: 5,
+  warmupTurns: 200,
+  measuredTurns: 2000,
+  sequentialSessions: 8,
+  throughputSessions: 16,
+  throughputTurns: 10_000,
+  phaseMaxMs: 25_000,
+  throughputMaxMs: 30_000,
+  idleSettleMs: 2000,
+  sampledBodies: 250,
+};
+
+const QUICK: Settings = {
+  ...FULL,
+  coldRuns: 2,
+  warmupTurns: 50,
+  measuredTurns: 300,
+  throughputTurns: 2000,
+  phaseMaxMs: 10_000,
+  throughputMaxMs: 10_000,
+  idleSettleMs: 1000,
+  sampledBodies: 50,
+};
+
+const TARGETS = {
+  coldStartMs: 500,
+  idleRssMb: 80,
+  overheadP50Ms: 2,
+  overheadP99Ms: 10,
+  turnsPerSecond: 1000,
+  rssGrowthMb: 20,
+};
+
+/** Given facts about the incumbent, printed for scale (not measured here). */
+const INCUMBENT = {
+  coldStart: '~13 s',
+  rss: '~1 GB',
+  turn: '>1 s per turn',
+};
+
+interface Options {
+  runs: number;
+  cpuProfDir?: string;
+  settings: Settings;
+}
+
+function parseOptions(argv: string[]): Options {
+  let runs = 1;
+  let cpuProfDir: string | undefined;
+  let settings = FULL;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--runs') runs = Math.max(1, Math.min(10, Number(argv[++index]) || 1));
+    else if (arg.startsWith('--runs=')) runs = Math.max(1, Math.min(10, Number(arg.slice(7)) || 1));
+    else if (arg === '--cpu-prof') cpuProfDir = resolve(argv[++index] ?? 'bench-profiles');
+    else if (arg.startsWith('--cpu-prof=')) cpuProfDir = resolve(arg.slice(11));
+    else if (arg === '--quick') settings = QUICK;
+    else throw new Error(`unknown option ${arg} (known: --runs N, --cpu-prof DIR, --quick)`);
+  }
+  return { runs, settings, ...(cpuProfDir ? { cpuProfDir } : {}) };
+}
+
+// ------------------------------------------------------------------ child processes and cleanup
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** Everything the bench started, so it can all be stopped on success, failure or Ctrl-C. */
+class Tracker {
+  readonly gateways = new Set<TestGateway>();
+  readonly starting = new Set<Promise<TestGateway>>();
+  readonly homes = new Set<string>();
+  readonly children = new Set<ChildProcess>();
+
+  home(): string {
+    const home = makeHome();
+    this.homes.add(home);
+    return home;
+  }
+
+  dropHome(home: string): void {
+    removeHome(home);
+    this.homes.delete(home);
+  }
+
+  start(options: StartOptions): Promise<TestGateway> {
+    const pending = startTestGateway(options).then((gateway) => {
+      this.gateways.add(gateway);
+      return gateway;
+    });
+    this.starting.add(pending);
+    const forget = () => this.starting.delete(pending);
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  async stopGateway(gateway: TestGateway, graceMs = 5000): Promise<void> {
+    const timer = setTimeout(() => void gateway.kill(), graceMs);
+    try {
+      await gateway.stop();
+    } finally {
+      clearTimeout(timer);
+      this.gateways.delete(gateway);
+    }
+  }
+
+  /** Kills what is still running and removes the homes; bounded in time. */
+  async cleanup(): Promise<void> {
+    const kills: Promise<unknown>[] = [];
+    for (const gateway of this.gateways) kills.push(gateway.kill());
+    for (const pending of this.starting) kills.push(pending.then((gateway) => gateway.kill(), () => undefined));
+    for (const child of this.children) {
+      if (child.exitCode === null && child.signalCode === null) {
+        kills.push(new Promise((done) => child.once('exit', done)));
+        child.kill('SIGKILL');
+      }
+    }
+    await Promise.race([Promise.allSettled(kills), sleep(3000)]);
+    this.gateways.clear();
+    this.children.clear();
+    for (const home of this.homes) {
+      try {
+        removeHome(home);
+      } catch {
+        // Best effort.
+      }
+    }
+    this.homes.clear();
+  }
+
+  /** Last resort when the process exits: synchronous kills only. */
+  killSync(): void {
+    for (const gateway of this.gateways) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+    for (const child of this.children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const home of this.homes) {
+      try {
+        removeHome(home);
+      } catch {
+        // Best effort.
+      }
+    }
+  }
+}
+
+interface FakeProcess {
+  pid: number;
+  port: number;
+  openaiBaseUrl: string;
+  clear(): Promise<void>;
+  sample(max: number): Promise<{ count: number; bodies: string[] }>;
+  stop(): Promise<void>;
+}
+
+async function startFakeProcess(tracker: Tracker): Promise<FakeProcess> {
+  const child = fork(join(HERE, 'fake-model-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  tracker.children.add(child);
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const ready = await new Promise<{ openaiBaseUrl: string; pid: number }>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error('the fake model process did not start in 10 s')), 10_000);
+    child.once('message', (message: { type: string; openaiBaseUrl: string; pid: number }) => {
+      clearTimeout(timer);
+      resolveReady(message);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the fake model process exited with ${code} before it started`));
+    });
+  });
+  const ask = <T>(command: object, type: string): Promise<T> =>
+    new Promise<T>((resolveAnswer, reject) => {
+      const timer = setTimeout(() => {
+        child.off('message', onMessage);
+        reject(new Error(`the fake model process did not answer ${JSON.stringify(command)} in 10 s`));
+      }, 10_000);
+      const onMessage = (message: { type: string }) => {
+        if (message.type !== type) return;
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolveAnswer(message as T);
+      };
+      child.on('message', onMessage);
+      child.send(command);
+    });
+  return {
+    pid: ready.pid,
+    port: Number(new URL(ready.openaiBaseUrl).port),
+    openaiBaseUrl: ready.openaiBaseUrl,
+    clear: () => ask({ cmd: 'clear' }, 'cleared').then(() => undefined),
+    sample: (max) => ask({ cmd: 'sample', max }, 'sample'),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+      tracker.children.delete(child);
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function gatewayConfig(openaiBaseUrl: string) {
+  return {
+    models: { providers: { fake: { api: 'openai-chat', baseUrl: openaiBaseUrl, maxRetries: 0 } } },
+    agents: { defaults: { model: 'fake/echo', maxConcurrent: 16 } },
+    gateway: { rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } },
+    logging: { level: 'warn' },
+  };
+}
+
+/** Polls `/readyz` every ~5 ms until it answers 200; returns ms since `since`. */
+async function pollReady(port: number, since: number, timeoutMs: number, failed: () => Error | undefined): Promise<number> {
+  const deadline = since + timeoutMs;
+  for (;;) {
+    const error = failed();
+    if (error) throw error;
+    try {
+      const response = await httpRequest({ agent: false, port, path: '/readyz', method: 'GET', timeoutMs: 1000 });
+      if (response.status === 200) return performance.now() - since;
+    } catch {
+      // Not listening yet.
+    }
+    if (performance.now() > deadline) throw new Error(`/readyz did not answer 200 within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+// ------------------------------------------------------------------ measurements
+
+interface LatencySummary {
+  p50: number;
+  p99: number;
+  mean: number;
+  count: number;
+  errors: number;
+}
+
+function summarize(samples: number[], errors: number): LatencySummary {
+  const mean = samples.length > 0 ? samples.reduce((sum, value) => sum + value, 0) / samples.length : Number.NaN;
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), mean, count: samples.length, errors };
+}
+
+/** Runs `turn(i)` one at a time, `count` times or until `deadline`; returns the timings (ms). */
+async function sequential(count: number, deadline: number, turn: (index: number) => Promise<number>): Promise<{ samples: number[]; errors: number; firstError?: string }> {
+  const samples: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  for (let index = 0; index < count && performance.now() < deadline && errors < 50; index++) {
+    try {
+      samples.push(await turn(index));
+    } catch (error) {
+      errors++;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }
+  }
+  return { samples, errors, ...(firstError ? { firstError } : {}) };
+}
+
+interface PhaseResult {
+  gateway: LatencySummary;
+  model: LatencySummary;
+  overheadP50: number;
+  overheadP99: number;
+  gatewayCpuPer1k: number;
+  meanRequestBytes: number;
+}
+
+/** Times the captured request bodies sent straight to the fake model (streamed, read to the end). */
+async function modelBaseline(fake: FakeProcess, settings: Settings, bodies: string[]): Promise<LatencySummary> {
+  if (bodies.length === 0) return summarize([], 0);
+  const agent = keepAliveAgent(1);
+  const headers = { authorization: 'Bearer hearth-no-api-key', accept: 'application/json' };
+  const direct = async (index: number): Promise<number> => {
+    const body = bodies[index % bodies.length]!;
+    const started = performance.now();
+    const response = await httpRequest({ agent, port: fake.port, path: '/v1/chat/completions', method: 'POST', headers, body });
+    const elapsed = performance.now() - started;
+    if (response.status !== 200 || !response.body.endsWith('data: [DONE]\n\n')) throw new Error(`fake model answered ${response.status}`);
+    return elapsed;
+  };
+  try {
+    const deadline = performance.now() + settings.phaseMaxMs;
+    await sequential(settings.warmupTurns, deadline, direct);
+    const measured = await sequential(settings.measuredTurns, deadline, direct);
+    return summarize(measured.samples, measured.errors);
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function measurePhase(
+  label: string,
+  gateway: TestGateway,
+  fake: FakeProcess,
+  settings: Settings,
+  turn: (index: number) => Promise<number>,
+): Promise<PhaseResult> {
+  const deadline = performance.now() + settings.phaseMaxMs;
+  const warm = await sequential(settings.warmupTurns, deadline, turn);
+  if (warm.errors > 0) throw new Error(`${label}: ${warm.errors} warm-up turns failed; first: ${warm.firstError}`);
+  await fake.clear();
+  const pid = gateway.child.pid!;
+  const cpuBefore = cpuSeconds(pid);
+  const measured = await sequential(settings.measuredTurns, deadline, turn);
+  const cpuUsed = cpuSeconds(pid) - cpuBefore;
+  if (measured.errors > 0) console.error(`${label}: ${measured.errors} measured turns failed; first: ${measured.firstError}`);
+  const sample = await fake.sample(settings.sampledBodies);
+  const model = await modelBaseline(fake, settings, sample.bodies);
+  const gatewaySummary = summarize(measured.samples, measured.errors);
+  const meanRequestBytes = sample.bodies.length > 0 ? sample.bodies.reduce((sum, body) => sum + body.length, 0) / sample.bodies.length : 0;
+  return {
+    gateway: gatewaySummary,
+    model,
+    overheadP50: gatewaySummary.p50 - model.p50,
+    overheadP99: gatewaySummary.p99 - model.p99,
+    gatewayCpuPer1k: measured.samples.length > 0 ? (cpuUsed / measured.samples.length) * 1000 : Number.NaN,
+    meanRequestBytes,
+  };
+}
+
+interface RunResult {
+  coldStartMs: number;
+  coldStartRunsMs: number[];
+  idleRssMb: number;
+  http: PhaseResult;
+  ws: PhaseResult;
+  throughput: {
+    turnsPerSecond: number;
+    turns: number;
+    errors: number;
+    seconds: number;
+    latencyP50: number;
+    latencyP99: number;
+    gatewayCpuPer1k: number;
+    gatewayCpuUtilization: number;
+    fakeCpuPer1k: number;
+    clientCpuPer1k: number;
+  };
+  totalTurns: number;
+  rssAfterMb: number;
+  rssGrowthMb: number;
+  runSeconds: number;
+}
+
+function httpTurnFactory(gateway: TestGateway, agent: ReturnType<typeof keepAliveAgent>, users: string[]) {
+  const headers = { authorization: `Bearer ${gateway.token}` };
+  const bodies = users.map((user) => JSON.stringify({ model: 'hearth', user, messages: [{ role: 'user', content: 'hi' }] }));
+  return async (index: number): Promise<number> => {
+    const body = bodies[index % bodies.length]!;
+    const started = performance.now();
+    const response = await httpRequest({ agent, port: gateway.port, path: '/v1/chat/completions', method: 'POST', headers, body });
+    const elapsed = performance.now() - started;
+    if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${response.body.slice(0, 200)}`);
+    if (!response.body.includes('"echo: hi"')) throw new Error(`unexpected reply: ${response.body.slice(0, 200)}`);
+    return elapsed;
+  };
+}
+
+interface ChatPayload {
+  runId: string;
+  sessionKey: string;
+  state: string;
+  text: string;
+}
+
+function wsTurnFactory(client: GatewayClient, sessionKeys: string[], runTag: string) {
+  const waiters = new Map<string, (payload: ChatPayload) => void>();
+  client.onEvent((event, payload) => {
+    if (event !== 'chat') return;
+    const chat = payload as ChatPayload;
+    if (chat.state === 'final' || chat.state === 'error') waiters.get(chat.sessionKey)?.(chat);
+  });
+  let counter = 0;
+  return async (index: number): Promise<number> => {
+    const sessionKey = sessionKeys[index % sessionKeys.length]!;
+    const idempotencyKey = `${runTag}-${counter++}`;
+    let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    const final = new Promise<ChatPayload>((resolveFinal, reject) => {
+      timer = setTimeout(() => reject(new Error(`no final chat event for ${sessionKey} in 15 s`)), 15_000);
+      waiters.set(sessionKey, resolveFinal);
+    });
+    try {
+      await client.call('chat.send', { sessionKey, text: 'hi', idempotencyKey }, 15_000);
+      const payload = await final;
+      const elapsed = performance.now() - started;
+      if (payload.state !== 'final') throw new Error(`turn ended with ${payload.state}: ${payload.text}`);
+      if (payload.text !== 'echo: hi') throw new Error(`unexpected reply: ${payload.text}`);
+      return elapsed;
+    } finally {
+      clearTimeout(timer);
+      waiters.delete(sessionKey);
+      final.catch(() => undefined);
+    }
+  };
+}
+
+async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tracker: Tracker): Promise<RunResult> {
+  const { settings } = options;
+  const runStarted = performance.now();
+  const config = gatewayConfig(fake.openaiBaseUrl);
+  const env: Record<string, string> = { HEARTH_LOG_LEVEL: 'warn' };
+
+  // 1. Cold start: spawn → first /readyz 200, fresh home each time.
+  const coldStartRunsMs: number[] = [];
+  for (let attempt = 0; attempt < settings.coldRuns; attempt++) {
+    const home = tracker.home();
+    writeConfig(home, config);
+    const port = await freePort();
+    let startError: Error | undefined;
+    const since = performance.now();
+    const starting = tracker.start({ home, port, env });
+    starting.catch((error: Error) => {
+      startError = error;
+    });
+    coldStartRunsMs.push(await pollReady(port, since, 15_000, () => startError));
+    await tracker.stopGateway(await starting);
+    tracker.dropHome(home);
+  }
+
+  // 2. Idle RSS of the gateway measured from here on.
+  const home = tracker.home();
+  const measuredEnv = { ...env };
+  if (options.cpuProfDir) {
+    mkdirSync(options.cpuProfDir, { recursive: true });
+    measuredEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
+  }
+  const gateway = await tracker.start({ config, home, env: measuredEnv });
+  const pid = gateway.child.pid!;
+  await pollReady(gateway.port, performance.now(), 15_000, () => undefined);
+  await sleep(settings.idleSettleMs);
+  const idleRssMb = rssMb(pid);
+  let totalTurns = 0;
+
+  // 3a. Sequential turns over HTTP (8 sessions round-robin) vs. the same requests straight to the model.
+  const seqAgent = keepAliveAgent(1);
+  const httpUsers = Array.from({ length: settings.sequentialSessions }, (_, index) => `bench-r${runIndex}-seq-${index}`);
+  const http = await measurePhase('HTTP', gateway, fake, settings, httpTurnFactory(gateway, seqAgent, httpUsers));
+  seqAgent.destroy();
+  totalTurns += settings.warmupTurns + http.gateway.count;
+
+  // 3b. Sequential turns over WS: chat.send → final chat event.
+  const client = await connectGateway(gateway.url, gateway.token, { name: 'hearth-bench', version: '1' });
+  let ws: PhaseResult;
+  try {
+    const wsSessions = Array.from({ length: settings.sequentialSessions }, (_, index) => `agent:main:bench:r${runIndex}-ws-${index}`);
+    ws = await measurePhase('WS', gateway, fake, settings, wsTurnFactory(client, wsSessions, `bench-r${runIndex}`));
+  } finally {
+    client.close();
+  }
+  totalTurns += settings.warmupTurns + ws.gateway.count;
+
+  // 4. Throughput: 16 concurrent HTTP clients, each on its own session.
+  const tpAgent = keepAliveAgent(settings.throughputSessions);
+  const tpUsers = Array.from({ length: settings.throughputSessions }, (_, index) => `bench-r${runIndex}-tp-${index}`);
+  const tpTurns = tpUsers.map((user) => httpTurnFactory(gateway, tpAgent, [user]));
+  let issued = 0;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const latencies: number[] = [];
+  const cpu0 = cpuSeconds(pid);
+  const fakeCpu0 = cpuSeconds(fake.pid);
+  const clientCpu0 = ownCpuSeconds();
+  const tpStarted = performance.now();
+  const tpDeadline = tpStarted + settings.throughputMaxMs;
+  await Promise.all(
+    tpTurns.map(async (turn) => {
+      while (issued < settings.throughputTurns && performance.now() < tpDeadline && errors < 100) {
+        issued++;
+        try {
+          latencies.push(await turn(0));
+          completed++;
+        } catch (error) {
+          errors++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }
+    }),
+  );
+  const tpSeconds = (performance.now() - tpStarted) / 1000;
+  const gatewayCpu = cpuSeconds(pid) - cpu0;
+  const fakeCpu = cpuSeconds(fake.pid) - fakeCpu0;
+  const clientCpu = ownCpuSeconds() - clientCpu0;
+  tpAgent.destroy();
+  if (errors > 0) console.error(`throughput: ${errors} turns failed; first: ${firstError}`);
+  totalTurns += completed;
+
+  // 5. RSS after all the turns, once things settled.
+  await sleep(settings.idleSettleMs);
+  const rssAfterMb = rssMb(pid);
+  await tracker.stopGateway(gateway, 10_000);
+  tracker.dropHome(home);
+
+  const per1k = (seconds: number) => (completed > 0 ? (seconds / completed) * 1000 : Number.NaN);
+  return {
+    coldStartMs: median(coldStartRunsMs),
+    coldStartRunsMs,
+    idleRssMb,
+    http,
+    ws,
+    throughput: {
+      turnsPerSecond: completed / tpSeconds,
+      turns: completed,
+      errors,
+      seconds: tpSeconds,
+      latencyP50: percentile(latencies, 50),
+      latencyP99: percentile(latencies, 99),
+      gatewayCpuPer1k: per1k(gatewayCpu),
+      gatewayCpuUtilization: gatewayCpu / tpSeconds,
+      fakeCpuPer1k: per1k(fakeCpu),
+      clientCpuPer1k: per1k(clientCpu),
+    },
+    totalTurns,
+    rssAfterMb,
+    rssGrowthMb: rssAfterMb - idleRssMb,
+    runSeconds: (performance.now() - runStarted) / 1000,
+  };
+}
+
+// ------------------------------------------------------------------ reporting
+
+/** The element-wise median of several results (numbers only; arrays and nested objects recurse). */
+function medianOf<T>(values: T[]): T {
+  const first = values[0];
+  if (typeof first === 'number') return median(values as number[]) as T;
+  if (Array.isArray(first)) return first as T;
+  if (first && typeof first === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(first)) out[key] = medianOf(values.map((value) => (value as Record<string, unknown>)[key]));
+    return out as T;
+  }
+  return first as T;
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const mb = (value: number) => `${value.toFixed(1)} MB`;
+
+function printTable(result: RunResult, runs: number): void {
+  type Row = [metric: string, value: string, target: string, verdict: string, incumbent: string];
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  const rows: Row[] = [
+    [`Cold start to /readyz 200 (median of ${result.coldStartRunsMs.length})`, ms(result.coldStartMs), `< ${TARGETS.coldStartMs} ms`, verdict(result.coldStartMs < TARGETS.coldStartMs), INCUMBENT.coldStart],
+    ['Idle RSS (~2 s after ready)', mb(result.idleRssMb), `< ${TARGETS.idleRssMb} MB`, verdict(result.idleRssMb < TARGETS.idleRssMb), INCUMBENT.rss],
+  ];
+  for (const [name, phase] of [
+    ['HTTP', result.http],
+    ['WS', result.ws],
+  ] as const) {
+    rows.push(
+      [`${name} turn through gateway p50 / p99`, `${ms(phase.gateway.p50)} / ${ms(phase.gateway.p99)}`, '(info)', '', INCUMBENT.turn],
+      [`${name} same requests direct to model p50 / p99`, `${ms(phase.model.p50)} / ${ms(phase.model.p99)}`, '(info)', '', ''],
+      [`${name} gateway overhead p50`, ms(phase.overheadP50), `< ${TARGETS.overheadP50Ms} ms`, verdict(phase.overheadP50 < TARGETS.overheadP50Ms), ''],
+      [`${name} gateway overhead p99`, ms(phase.overheadP99), `< ${TARGETS.overheadP99Ms} ms`, verdict(phase.overheadP99 < TARGETS.overheadP99Ms), ''],
+      [`${name} gateway CPU per 1,000 sequential turns`, `${phase.gatewayCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
+    );
+  }
+  const tp = result.throughput;
+  rows.push(
+    [`Throughput, ${FULL.throughputSessions} concurrent HTTP sessions`, `${tp.turnsPerSecond.toFixed(0)} turns/s`, `>= ${TARGETS.turnsPerSecond} turns/s`, verdict(tp.turnsPerSecond >= TARGETS.turnsPerSecond), ''],
+    ['  turns / errors / seconds', `${tp.turns} / ${tp.errors} / ${tp.seconds.toFixed(1)} s`, '(info)', '', ''],
+    ['  turn latency under load p50 / p99', `${ms(tp.latencyP50)} / ${ms(tp.latencyP99)}`, '(info)', '', ''],
+    ['  gateway CPU per 1,000 turns', `${tp.gatewayCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
+    ['  gateway CPU utilisation (cores)', tp.gatewayCpuUtilization.toFixed(2), '(info)', '', ''],
+    ['  fake model / bench client CPU per 1,000 turns', `${tp.fakeCpuPer1k.toFixed(2)} s / ${tp.clientCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
+    [
+      `RSS after ${result.totalTurns.toLocaleString('en-US')} turns (delta from idle)`,
+      `${mb(result.rssAfterMb)} (${result.rssGrowthMb >= 0 ? '+' : ''}${result.rssGrowthMb.toFixed(1)})`,
+      `<= idle + ${TARGETS.rssGrowthMb} MB`,
+      verdict(result.rssGrowthMb <= TARGETS.rssGrowthMb),
+      '',
+    ],
+  );
+  const header: Row = ['metric', runs > 1 ? `value (median of ${runs} runs)` : 'value', 'target', 'pass/fail', 'incumbent (given)'];
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
+  const line = (row: Row) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+function round(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 1000) / 1000 : null;
+  if (Array.isArray(value)) return value.map(round);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, round(inner)]));
+  return value;
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const tracker = new Tracker();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\n${signal}: stopping the gateway and the fake model, removing temp homes…`);
+    tracker.cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => tracker.killSync());
+  // A hard bound on the whole bench, whatever happens.
+  const watchdog = setTimeout(
+    () => {
+      console.error('bench: overall time limit reached; stopping everything');
+      tracker.cleanup().finally(() => process.exit(1));
+    },
+    options.runs * 180_000,
+  );
+  watchdog.unref();
+
+  const results: RunResult[] = [];
+  let failed = false;
+  try {
+    const fake = await startFakeProcess(tracker);
+    try {
+      for (let run = 0; run < options.runs; run++) {
+        const result = await runOnce(run, fake, options, tracker);
+        results.push(result);
+        if (options.runs > 1) {
+          console.log(`\nrun ${run + 1}/${options.runs} (${result.runSeconds.toFixed(1)} s):`);
+          printTable(result, 1);
+          console.log(`BENCH_RUN_JSON ${JSON.stringify(round(result))}`);
+        }
+      }
+    } finally {
+      await fake.stop();
+    }
+  } catch (error) {
+    failed = true;
+    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+  } finally {
+    await tracker.cleanup();
+    clearTimeout(watchdog);
+  }
+  if (results.length > 0) {
+    const summary = medianOf(results);
+    console.log(options.runs > 1 ? `\nmedians of ${results.length} runs:` : '');
+    printTable(summary, results.length);
+    console.log(`BENCH_JSON ${JSON.stringify({ runs: results.length, node: process.version, ...(round(summary) as object) })}`);
+    if (options.cpuProfDir) console.log(`gateway CPU profiles: ${options.cpuProfDir}`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+void main();
