@@ -59,3 +59,45 @@ export function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1e6;
 }
+
+/** CPU seconds all CPUs of the machine spent busy so far (from /proc/stat), NaN when unreadable. */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / ticksPerSecond();
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * RSS of a process by kind of mapping, in MB (from /proc/<pid>/smaps): `[heap]` (brk, malloc),
+ * `anon` (anonymous mmaps: V8's heap, malloc arenas, thread stacks), `node binary`, `shared libs`,
+ * `other files` (named file mappings such as the SQLite -shm file), and `[stack]` etc.
+ */
+export function rssByMapping(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return out;
+  }
+  let kind = 'anon';
+  for (const line of text.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      const name = line.split(/\s+/).slice(5).join(' ');
+      if (name === '') kind = 'anon';
+      else if (name.startsWith('[')) kind = name;
+      else if (/\/node$/.test(name)) kind = 'node binary';
+      else if (/\.so(\.|$)|\.node$/.test(name)) kind = 'shared libs';
+      else kind = `file ${name.split('/').pop()}`;
+    } else if (line.startsWith('Rss:')) {
+      const kb = Number(line.split(/\s+/)[1]);
+      out[kind] = (out[kind] ?? 0) + kb / 1024;
+    }
+  }
+  for (const key of Object.keys(out)) out[key] = Math.round(out[key]! * 10) / 10;
+  return out;
+}

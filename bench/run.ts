@@ -10,19 +10,25 @@
  * plus the gateway's CPU seconds per 1,000 turns. Prints one table and a `BENCH_JSON {...}` line.
  *
  * Options: `--runs N` (repeat the whole bench N times and report medians, default 1),
- *          `--cpu-prof DIR` (run the measured gateway under `node --cpu-prof`, profiles into DIR),
+ *          `--cpu-prof DIR` (profile the measured gateway with V8's sampling profiler; writes
+ *          DIR/gateway-<pid>.cpuprofile; summarise with `node dist/bench/profile-summary.js DIR`),
+ *          `--heap` (diagnostics: gateway heap before/after a forced GC at idle and at the end),
+ *          `--gateway-env NAME=value` (extra environment for the measured gateway, for experiments),
  *          `--quick` (smaller counts, for trying the bench out).
+ * The diagnostics options preload bench/diagnostics-preload into the measured gateway; leave them
+ * off for the headline figures.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
 import { makeHome, removeHome, type StartOptions, startTestGateway, type TestGateway, writeConfig } from '../test/support/gateway-harness.js';
 import { httpRequest, keepAliveAgent } from './http-client.js';
-import { cpuSeconds, median, ownCpuSeconds, percentile, rssMb } from './proc-stats.js';
+import { loadavg } from 'node:os';
+import { cpuSeconds, machineBusySeconds, median, ownCpuSeconds, percentile, rssByMapping, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -34,10 +40,13 @@ interface Settings {
   measuredTurns: number;
   sequentialSessions: number;
   throughputSessions: number;
-  throughputTurns: number;
+  /** The throughput phase runs at least this long and until the run's turns (all phases) reach `minTotalTurns`… */
+  throughputMinMs: number;
+  minTotalTurns: number;
+  /** …but never longer than this. */
+  throughputMaxMs: number;
   /** Upper bound on one sequential phase (warm-up + measured), ms. */
   phaseMaxMs: number;
-  throughputMaxMs: number;
   idleSettleMs: number;
   /** Request bodies replayed directly against the fake model for the model baseline. */
   sampledBodies: number;
@@ -49,9 +58,10 @@ const FULL: Settings = {
   measuredTurns: 2000,
   sequentialSessions: 8,
   throughputSessions: 16,
-  throughputTurns: 10_000,
-  phaseMaxMs: 25_000,
-  throughputMaxMs: 30_000,
+  throughputMinMs: 10_000,
+  minTotalTurns: 10_000,
+  throughputMaxMs: 45_000,
+  phaseMaxMs: 40_000,
   idleSettleMs: 2000,
   sampledBodies: 250,
 };
@@ -61,9 +71,10 @@ const QUICK: Settings = {
   coldRuns: 2,
   warmupTurns: 50,
   measuredTurns: 300,
-  throughputTurns: 2000,
-  phaseMaxMs: 10_000,
+  throughputMinMs: 5000,
+  minTotalTurns: 2500,
   throughputMaxMs: 10_000,
+  phaseMaxMs: 10_000,
   idleSettleMs: 1000,
   sampledBodies: 50,
 };
@@ -87,6 +98,10 @@ const INCUMBENT = {
 interface Options {
   runs: number;
   cpuProfDir?: string;
+  /** Probe the gateway's heap (forced GC) at idle and at the end; diagnostics only. */
+  heap: boolean;
+  /** Extra environment for the measured gateway (experiments, e.g. MALLOC_ARENA_MAX=2). */
+  gatewayEnv: Record<string, string>;
   settings: Settings;
 }
 
@@ -94,6 +109,13 @@ function parseOptions(argv: string[]): Options {
   let runs = 1;
   let cpuProfDir: string | undefined;
   let settings = FULL;
+  let heap = false;
+  const gatewayEnv: Record<string, string> = {};
+  const addEnv = (pair: string | undefined) => {
+    const eq = pair?.indexOf('=') ?? -1;
+    if (!pair || eq <= 0) throw new Error('--gateway-env needs NAME=value');
+    gatewayEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+  };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg === '--runs') runs = Math.max(1, Math.min(10, Number(argv[++index]) || 1));
@@ -101,12 +123,30 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--cpu-prof') cpuProfDir = resolve(argv[++index] ?? 'bench-profiles');
     else if (arg.startsWith('--cpu-prof=')) cpuProfDir = resolve(arg.slice(11));
     else if (arg === '--quick') settings = QUICK;
-    else throw new Error(`unknown option ${arg} (known: --runs N, --cpu-prof DIR, --quick)`);
+    else if (arg === '--heap') heap = true;
+    else if (arg === '--gateway-env') addEnv(argv[++index]);
+    else if (arg.startsWith('--gateway-env=')) addEnv(arg.slice(14));
+    else throw new Error(`unknown option ${arg} (known: --runs N, --cpu-prof DIR, --heap, --gateway-env NAME=value, --quick)`);
   }
-  return { runs, settings, ...(cpuProfDir ? { cpuProfDir } : {}) };
+  return { runs, settings, heap, gatewayEnv, ...(cpuProfDir ? { cpuProfDir } : {}) };
 }
 
 // ------------------------------------------------------------------ child processes and cleanup
+
+/**
+ * Starts measuring how busy the rest of the machine is (processes other than the bench client,
+ * the fake model and the gateway); the returned function gives the average in cores since.
+ */
+function otherLoadMeter(pids: number[]): () => number {
+  const started = performance.now();
+  const machine0 = machineBusySeconds();
+  const own0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds();
+  return () => {
+    const wall = (performance.now() - started) / 1000;
+    const own = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds() - own0;
+    return Math.max(0, machineBusySeconds() - machine0 - own) / wall;
+  };
+}
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -318,6 +358,8 @@ interface PhaseResult {
   overheadP99: number;
   gatewayCpuPer1k: number;
   meanRequestBytes: number;
+  /** Gateway RSS right after this phase's warm-up turns. */
+  rssAfterWarmupMb: number;
 }
 
 /** Times the captured request bodies sent straight to the fake model (streamed, read to the end). */
@@ -353,8 +395,9 @@ async function measurePhase(
   const deadline = performance.now() + settings.phaseMaxMs;
   const warm = await sequential(settings.warmupTurns, deadline, turn);
   if (warm.errors > 0) throw new Error(`${label}: ${warm.errors} warm-up turns failed; first: ${warm.firstError}`);
-  await fake.clear();
   const pid = gateway.child.pid!;
+  const rssAfterWarmupMb = rssMb(pid);
+  await fake.clear();
   const cpuBefore = cpuSeconds(pid);
   const measured = await sequential(settings.measuredTurns, deadline, turn);
   const cpuUsed = cpuSeconds(pid) - cpuBefore;
@@ -370,7 +413,31 @@ async function measurePhase(
     overheadP99: gatewaySummary.p99 - model.p99,
     gatewayCpuPer1k: measured.samples.length > 0 ? (cpuUsed / measured.samples.length) * 1000 : Number.NaN,
     meanRequestBytes,
+    rssAfterWarmupMb,
   };
+}
+
+interface HeapProbe {
+  before: Record<string, number>;
+  afterGc: Record<string, number>;
+  /** RSS by mapping kind, read after the forced GC. */
+  mappings?: Record<string, number>;
+}
+
+/** Asks the gateway (with the diagnostics preload) for its memory use before/after a full GC. */
+async function probeHeap(gateway: TestGateway, file: string): Promise<HeapProbe | undefined> {
+  rmSync(file, { force: true });
+  gateway.child.kill('SIGUSR2');
+  for (let waited = 0; waited < 3000; waited += 20) {
+    await sleep(20);
+    try {
+      const probe = JSON.parse(readFileSync(file, 'utf8')) as HeapProbe;
+      return { ...probe, mappings: rssByMapping(gateway.child.pid!) };
+    } catch {
+      // Not written yet.
+    }
+  }
+  return undefined;
 }
 
 interface RunResult {
@@ -391,9 +458,14 @@ interface RunResult {
     fakeCpuPer1k: number;
     clientCpuPer1k: number;
   };
+  warmupTurns: number;
+  throughputSessions: number;
   totalTurns: number;
+  /** CPU cores used by other processes on the machine meanwhile (noise indicator). */
+  otherLoad: { loadAvgAtStart: number; sequentialCores: number; throughputCores: number };
   rssAfterMb: number;
   rssGrowthMb: number;
+  heap?: { idle: HeapProbe; end: HeapProbe };
   runSeconds: number;
 }
 
@@ -453,6 +525,7 @@ function wsTurnFactory(client: GatewayClient, sessionKeys: string[], runTag: str
 async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tracker: Tracker): Promise<RunResult> {
   const { settings } = options;
   const runStarted = performance.now();
+  const loadAvgAtStart = loadavg()[0] ?? Number.NaN;
   const config = gatewayConfig(fake.openaiBaseUrl);
   const env: Record<string, string> = { HEARTH_LOG_LEVEL: 'warn' };
 
@@ -475,18 +548,27 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
 
   // 2. Idle RSS of the gateway measured from here on.
   const home = tracker.home();
-  const measuredEnv = { ...env };
-  if (options.cpuProfDir) {
-    mkdirSync(options.cpuProfDir, { recursive: true });
-    measuredEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
+  const measuredEnv: Record<string, string> = { ...env, ...options.gatewayEnv };
+  const heapFile = join(home, 'bench-heap.json');
+  if (options.cpuProfDir || options.heap) {
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS, so a preload starts the profiler instead.
+    const preload = `--import=${pathToFileURL(join(HERE, 'diagnostics-preload.js')).href}`;
+    measuredEnv.NODE_OPTIONS = measuredEnv.NODE_OPTIONS ? `${measuredEnv.NODE_OPTIONS} ${preload}` : preload;
+    if (options.cpuProfDir) {
+      mkdirSync(options.cpuProfDir, { recursive: true });
+      measuredEnv.BENCH_CPU_PROF_DIR = options.cpuProfDir;
+    }
+    if (options.heap) measuredEnv.BENCH_HEAP_FILE = heapFile;
   }
   const gateway = await tracker.start({ config, home, env: measuredEnv });
   const pid = gateway.child.pid!;
   await pollReady(gateway.port, performance.now(), 15_000, () => undefined);
   await sleep(settings.idleSettleMs);
   const idleRssMb = rssMb(pid);
+  const heapIdle = options.heap ? await probeHeap(gateway, heapFile) : undefined;
   let totalTurns = 0;
 
+  const sequentialLoad = otherLoadMeter([pid, fake.pid]);
   // 3a. Sequential turns over HTTP (8 sessions round-robin) vs. the same requests straight to the model.
   const seqAgent = keepAliveAgent(1);
   const httpUsers = Array.from({ length: settings.sequentialSessions }, (_, index) => `bench-r${runIndex}-seq-${index}`);
@@ -504,6 +586,7 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
     client.close();
   }
   totalTurns += settings.warmupTurns + ws.gateway.count;
+  const sequentialCores = sequentialLoad();
 
   // 4. Throughput: 16 concurrent HTTP clients, each on its own session.
   const tpAgent = keepAliveAgent(settings.throughputSessions);
@@ -517,11 +600,19 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   const cpu0 = cpuSeconds(pid);
   const fakeCpu0 = cpuSeconds(fake.pid);
   const clientCpu0 = ownCpuSeconds();
+  const throughputLoad = otherLoadMeter([pid, fake.pid]);
   const tpStarted = performance.now();
   const tpDeadline = tpStarted + settings.throughputMaxMs;
+  const tpMinEnd = tpStarted + settings.throughputMinMs;
+  const turnsBefore = totalTurns;
+  const more = () => {
+    const now = performance.now();
+    if (now >= tpDeadline || errors >= 100) return false;
+    return now < tpMinEnd || turnsBefore + issued < settings.minTotalTurns;
+  };
   await Promise.all(
     tpTurns.map(async (turn) => {
-      while (issued < settings.throughputTurns && performance.now() < tpDeadline && errors < 100) {
+      while (more()) {
         issued++;
         try {
           latencies.push(await turn(0));
@@ -537,6 +628,7 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   const gatewayCpu = cpuSeconds(pid) - cpu0;
   const fakeCpu = cpuSeconds(fake.pid) - fakeCpu0;
   const clientCpu = ownCpuSeconds() - clientCpu0;
+  const throughputCores = throughputLoad();
   tpAgent.destroy();
   if (errors > 0) console.error(`throughput: ${errors} turns failed; first: ${firstError}`);
   totalTurns += completed;
@@ -544,6 +636,7 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   // 5. RSS after all the turns, once things settled.
   await sleep(settings.idleSettleMs);
   const rssAfterMb = rssMb(pid);
+  const heapEnd = options.heap ? await probeHeap(gateway, heapFile) : undefined;
   await tracker.stopGateway(gateway, 10_000);
   tracker.dropHome(home);
 
@@ -566,9 +659,13 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
       fakeCpuPer1k: per1k(fakeCpu),
       clientCpuPer1k: per1k(clientCpu),
     },
+    warmupTurns: settings.warmupTurns,
+    throughputSessions: settings.throughputSessions,
     totalTurns,
+    otherLoad: { loadAvgAtStart, sequentialCores, throughputCores },
     rssAfterMb,
     rssGrowthMb: rssAfterMb - idleRssMb,
+    ...(heapIdle && heapEnd ? { heap: { idle: heapIdle, end: heapEnd } } : {}),
     runSeconds: (performance.now() - runStarted) / 1000,
   };
 }
@@ -597,6 +694,7 @@ function printTable(result: RunResult, runs: number): void {
   const rows: Row[] = [
     [`Cold start to /readyz 200 (median of ${result.coldStartRunsMs.length})`, ms(result.coldStartMs), `< ${TARGETS.coldStartMs} ms`, verdict(result.coldStartMs < TARGETS.coldStartMs), INCUMBENT.coldStart],
     ['Idle RSS (~2 s after ready)', mb(result.idleRssMb), `< ${TARGETS.idleRssMb} MB`, verdict(result.idleRssMb < TARGETS.idleRssMb), INCUMBENT.rss],
+    [`  RSS after the first ${result.warmupTurns} turns (model SDK loaded)`, mb(result.http.rssAfterWarmupMb), '(info)', '', ''],
   ];
   for (const [name, phase] of [
     ['HTTP', result.http],
@@ -612,12 +710,19 @@ function printTable(result: RunResult, runs: number): void {
   }
   const tp = result.throughput;
   rows.push(
-    [`Throughput, ${FULL.throughputSessions} concurrent HTTP sessions`, `${tp.turnsPerSecond.toFixed(0)} turns/s`, `>= ${TARGETS.turnsPerSecond} turns/s`, verdict(tp.turnsPerSecond >= TARGETS.turnsPerSecond), ''],
+    [`Throughput, ${result.throughputSessions} concurrent HTTP sessions`, `${tp.turnsPerSecond.toFixed(0)} turns/s`, `>= ${TARGETS.turnsPerSecond} turns/s`, verdict(tp.turnsPerSecond >= TARGETS.turnsPerSecond), ''],
     ['  turns / errors / seconds', `${tp.turns} / ${tp.errors} / ${tp.seconds.toFixed(1)} s`, '(info)', '', ''],
     ['  turn latency under load p50 / p99', `${ms(tp.latencyP50)} / ${ms(tp.latencyP99)}`, '(info)', '', ''],
     ['  gateway CPU per 1,000 turns', `${tp.gatewayCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
     ['  gateway CPU utilisation (cores)', tp.gatewayCpuUtilization.toFixed(2), '(info)', '', ''],
     ['  fake model / bench client CPU per 1,000 turns', `${tp.fakeCpuPer1k.toFixed(2)} s / ${tp.clientCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
+    [
+      "Other processes' CPU during sequential / throughput phases",
+      `${result.otherLoad.sequentialCores.toFixed(2)} / ${result.otherLoad.throughputCores.toFixed(2)} cores (load avg at start ${result.otherLoad.loadAvgAtStart.toFixed(2)})`,
+      '(noise)',
+      result.otherLoad.sequentialCores > 0.25 || result.otherLoad.throughputCores > 0.25 ? 'NOISY' : 'quiet',
+      '',
+    ],
     [
       `RSS after ${result.totalTurns.toLocaleString('en-US')} turns (delta from idle)`,
       `${mb(result.rssAfterMb)} (${result.rssGrowthMb >= 0 ? '+' : ''}${result.rssGrowthMb.toFixed(1)})`,
@@ -626,6 +731,23 @@ function printTable(result: RunResult, runs: number): void {
       '',
     ],
   );
+  if (result.heap) {
+    const { idle, end } = result.heap;
+    const heapRow = (probe: HeapProbe) =>
+      `rss ${probe.afterGc.rss} / heapUsed ${probe.afterGc.heapUsed} / heapTotal ${probe.afterGc.heapTotal} / external ${probe.afterGc.external} MB`;
+    rows.push(
+      ['  heap at idle, after forced full GC', heapRow(idle), '(diag)', '', ''],
+      ['  heap at the end, before GC', `heapUsed ${end.before.heapUsed} / heapTotal ${end.before.heapTotal} MB`, '(diag)', '', ''],
+      ['  heap at the end, after forced full GC', heapRow(end), '(diag)', '', ''],
+    );
+    const mapRow = (probe: HeapProbe) =>
+      Object.entries(probe.mappings ?? {})
+        .filter(([, value]) => value >= 0.5)
+        .sort((a, b) => b[1] - a[1])
+        .map(([key, value]) => `${key} ${value}`)
+        .join(', ');
+    rows.push(['  RSS by mapping at idle (MB)', mapRow(idle), '(diag)', '', ''], ['  RSS by mapping at the end (MB)', mapRow(end), '(diag)', '', '']);
+  }
   const header: Row = ['metric', runs > 1 ? `value (median of ${runs} runs)` : 'value', 'target', 'pass/fail', 'incumbent (given)'];
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
   const line = (row: Row) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;

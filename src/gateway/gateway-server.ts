@@ -23,6 +23,12 @@ function loadWebChatPage(): Buffer {
   }
 }
 
+/** A small hearth-fire icon, so browsers' automatic favicon request is answered. */
+const FAVICON = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2b1d14"/>' +
+    '<path d="M16 5c1 5 7 8 7 14a7 7 0 0 1-14 0c0-3 2-5 3-6 0 3 1 4 2 4 0-4 1-8 2-12z" fill="#f08a24"/></svg>',
+);
+
 class BodyTooLarge extends Error {}
 class MalformedBody extends Error {}
 
@@ -126,6 +132,11 @@ export function createGatewayServer(context: GatewayContext) {
         'referrer-policy': 'no-referrer',
       });
       response.end(page);
+      return;
+    }
+    if ((path === '/favicon.ico' || path === '/favicon.svg') && method === 'GET') {
+      response.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': FAVICON.length, 'cache-control': 'max-age=86400' });
+      response.end(FAVICON);
       return;
     }
     if (url.searchParams.has('token')) {

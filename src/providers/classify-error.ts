@@ -221,7 +221,7 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
     const wait = retryAfterMs === undefined ? '' : ` It asked to wait ${Math.ceil(retryAfterMs / 1000)} s.`;
     return new HearthError(
       'PROVIDER_RATE_LIMITED',
-      `The provider '${id}' is rate-limiting requests (429).${wait} Hearth retries automatically; if this keeps happening, lower the request rate or add a fallback model.`,
+      `The provider '${id}' is rate-limiting requests (429).${wait} If this keeps happening, lower the request rate, raise maxRetries or add a fallback model.`,
       { ...options, retryable: true, retryAfterMs },
     );
   }
@@ -229,7 +229,7 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
     const shown = status === undefined ? '' : ` (${status})`;
     return new HearthError(
       'PROVIDER_OVERLOADED',
-      `The provider '${id}' is overloaded${shown}. Hearth retries automatically; add a fallback model to keep answering meanwhile.`,
+      `The provider '${id}' is overloaded${shown}. Try again shortly, or add a fallback model to keep answering meanwhile.`,
       { ...options, retryable: true, retryAfterMs: parseRetryAfterMs(error.headers, context.now) },
     );
   }
@@ -249,13 +249,13 @@ export function classifyProviderError(error: unknown, context: ErrorContext): He
     );
   }
   if (status !== undefined && status >= 500) {
-    return new HearthError('PROVIDER_ERROR', `The provider '${id}' had a server error (${status})${said}. Hearth retries automatically.`, { ...options, retryable: true });
+    return new HearthError('PROVIDER_ERROR', `The provider '${id}' had a server error (${status})${said}. Try again; if it persists, check the provider's status or add a fallback model.`, { ...options, retryable: true });
   }
   if (status !== undefined && status >= 400) {
     return new HearthError('PROVIDER_ERROR', `The provider '${id}' rejected the request (${status})${said}.`, options);
   }
   if (type === 'api_error') {
-    return new HearthError('PROVIDER_ERROR', `The provider '${id}' reported an internal error${said}. Hearth retries automatically.`, { ...options, retryable: true });
+    return new HearthError('PROVIDER_ERROR', `The provider '${id}' reported an internal error${said}. Try again; if it persists, add a fallback model.`, { ...options, retryable: true });
   }
   const code = networkCode(error);
   if (code !== undefined || name === 'APIConnectionError' || (name === 'TypeError' && /fetch failed|terminated|network/i.test(String(error.message)))) {

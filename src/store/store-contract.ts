@@ -114,8 +114,14 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       const lines = await store.readTranscript('agent:main:main', 10);
       assert.deepEqual(lines.at(-1)?.message, { role: 'error', content: 'down', code: 'PROVIDER_ERROR' });
       assert.equal((await store.getRun('r1'))?.error?.code, 'PROVIDER_ERROR');
+      // A reset while a turn runs: its reply stays with its question in the old transcript.
+      await accept(store, 'r2', 'agent:main:main', 'slow question');
+      await store.startTurn('r2', { now: 1004, historyLimit: 10 });
+      await store.resetSession('agent:main:main', 1004);
+      await store.completeTurn('r2', { status: 'ok', messages: [{ role: 'assistant', content: 'slow reply' }], reply: 'slow reply', toolCalls: [], deliverTo: null, now: 1004 });
+      assert.deepEqual(await store.readTranscript('agent:main:main', 10), []);
       const [session] = await store.listSessions({ limit: 10 });
-      assert.equal(session?.messageCount, 2);
+      assert.equal(session?.messageCount, 0);
       assert.equal(await store.resetSession('agent:main:main', 1005), true);
       assert.deepEqual(await store.readTranscript('agent:main:main', 10), []);
       assert.equal(await store.resetSession('agent:main:nobody', 1005), false);

@@ -3,23 +3,27 @@
  * with a reason), never a crash, and after each one a well-behaved client is still served
  * (`/health` 200 and a chat turn answered, over WebSocket and over HTTP).
  *
- * One gateway serves the whole file. Its rate limit is low (20/s, burst 20) so the flood tests
- * are quick; hostile HTTP requests come from their own loopback addresses (127.0.0.x) so that
- * their rate-limit buckets are not the bystander's (the HTTP limit is per remote address).
+ * One gateway serves the whole file. Its rate limit is low (5/s, burst 20) so the flood tests are
+ * quick and deterministic; hostile HTTP requests come from their own loopback addresses
+ * (127.0.0.x, one per test) so that their rate-limit buckets are not the bystander's (the HTTP
+ * limit is per remote address).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { connectGateway, type GatewayClient } from '../../src/cli/gateway-client.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { removeHome, startTestGateway, type TestGateway, waitFor } from '../support/gateway-harness.js';
 
 const MAX_PAYLOAD_BYTES = 100_000;
-/** Where hostile HTTP requests come from (its own rate-limit bucket). */
-const HOSTILE_ADDRESS = '127.0.0.66';
+const RATE_PER_SECOND = 5;
+const RATE_BURST = 20;
+/** Where the next hostile HTTP test sends from: its own address, so its own rate-limit bucket. */
+let hostileHost = 100;
+let hostileAddress = '127.0.0.100';
 /** Where the HTTP flood comes from. */
 const FLOOD_ADDRESS = '127.0.0.9';
 /** The well-behaved HTTP client. */
@@ -215,14 +219,14 @@ async function httpTurn(text: string): Promise<string> {
 }
 
 /** The gateway is alive and serves a normal client over HTTP and WebSocket. */
-async function assertStillServing(after: string): Promise<void> {
-  assert.equal(gateway.child.exitCode, null, `the gateway exited after ${after}:\n${gateway.output()}`);
+async function assertStillServing(step: string): Promise<void> {
+  assert.equal(gateway.child.exitCode, null, `the gateway exited after ${step}:\n${gateway.output()}`);
   const health = await http('/health');
   assert.equal(health.status, 200);
   assert.deepEqual(JSON.parse(health.text), { ok: true });
-  const wsText = `ws still served after ${after}`;
+  const wsText = `ws still served after ${step}`;
   assert.equal(await wsTurn(bystander, wsText), `echo: ${wsText}`);
-  const httpText = `http still served after ${after}`;
+  const httpText = `http still served after ${step}`;
   assert.equal(await httpTurn(httpText), `echo: ${httpText}`);
 }
 
@@ -231,7 +235,7 @@ describe('hostile input', () => {
     fake = await startFakeModelServer();
     gateway = await startTestGateway({
       config: {
-        gateway: { maxPayloadBytes: MAX_PAYLOAD_BYTES, rateLimit: { perSecond: 20, burst: 20 }, allowedOrigins: ['https://trusted.example'] },
+        gateway: { maxPayloadBytes: MAX_PAYLOAD_BYTES, rateLimit: { perSecond: RATE_PER_SECOND, burst: RATE_BURST }, allowedOrigins: ['https://trusted.example'] },
         models: { providers: { fake: { api: 'openai-chat', baseUrl: fake.openaiBaseUrl, maxRetries: 0 } } },
         agents: { defaults: { model: 'fake/echo' } },
       },
@@ -522,7 +526,7 @@ describe('hostile input', () => {
         assert.equal(frame.ok, false);
         assert.equal(frame.error?.retryable, true);
         const wait = frame.error?.retryAfterMs;
-        assert.ok(typeof wait === 'number' && wait > 0 && wait <= 1000, `retryAfterMs ${wait}`);
+        assert.ok(typeof wait === 'number' && wait > 0 && wait <= 1000 / RATE_PER_SECOND, `retryAfterMs ${wait}`);
       }
       assert.equal(await withTimeout(served, 10_000, 'the second client'), 'echo: served during a flood');
 
@@ -536,24 +540,64 @@ describe('hostile input', () => {
       await assertStillServing('a WebSocket flood');
     });
 
+    test(
+      'a RATE_LIMITED response carries the id of the request it refuses',
+      {
+        todo:
+          "gateway bug: ws-gateway.ts handleFrame sends RATE_LIMITED with id null (before parsing the frame), so a client cannot tell which request was refused; the project's own connectGateway().call() then waits for its full timeout (30 s by default) instead of failing fast",
+      },
+      async () => {
+        const flooder = await openRaw();
+        try {
+          await connectRaw(flooder);
+          const ids = Array.from({ length: 40 }, (_, index) => `r${index}`);
+          for (const id of ids) flooder.send({ type: 'req', id, method: 'health' });
+          await waitFor(() => flooder.frames.filter((frame) => frame.type === 'res').length >= ids.length, 'an answer to every frame', 5000);
+          const limited = flooder.frames.filter((frame) => frame.error?.code === 'RATE_LIMITED');
+          assert.ok(limited.length > 0, 'nothing was rate limited');
+          for (const frame of limited) assert.ok(ids.includes(frame.id as string), `a RATE_LIMITED response has id ${JSON.stringify(frame.id)}`);
+        } finally {
+          flooder.ws.close();
+        }
+      },
+    );
+
     test('a client that keeps flooding is disconnected with 1008', async () => {
       const flooder = await openRaw();
       await connectRaw(flooder);
-      for (let index = 0; index < 260; index++) flooder.send({ type: 'req', id: `g${index}`, method: 'health' });
-      const closed = await withTimeout(flooder.closed, 10_000, 'the flooder to be disconnected');
-      assert.equal(closed.code, 1008);
-      assert.match(closed.reason, /rate/i);
+      let closed: { code: number; reason: string } | undefined;
+      void flooder.closed.then((result) => {
+        closed = result;
+      });
+      // Flood until the gateway gives up on the client (bounded): it disconnects after a run of
+      // rate-limited frames with none admitted in between.
+      const deadline = Date.now() + 8000;
+      let sent = 0;
+      while (closed === undefined && Date.now() < deadline) {
+        if (flooder.ws.readyState === WebSocket.OPEN && flooder.ws.bufferedAmount < 1_000_000) {
+          for (let index = 0; index < 100; index++) flooder.send({ type: 'req', id: `g${sent++}`, method: 'health' });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const result = closed ?? (await withTimeout(flooder.closed, 2000, `the flooder to be disconnected after ${sent} frames`));
+      assert.equal(result.code, 1008);
+      assert.match(result.reason, /rate/i);
       await assertStillServing('a persistent WebSocket flood');
     });
   });
 
   describe('over HTTP', () => {
+    beforeEach(() => {
+      hostileHost += 1;
+      hostileAddress = `127.0.0.${hostileHost}`;
+    });
+
     test('a malformed JSON body gets 400 with an OpenAI-style error', async () => {
       const result = await http('/v1/chat/completions', {
         method: 'POST',
         headers: jsonHeaders(),
         body: '{"model": "hearth", "messages": [',
-        localAddress: HOSTILE_ADDRESS,
+        localAddress: hostileAddress,
       });
       const error = assertOpenAIError(result, 400);
       assert.equal(error.type, 'invalid_request_error');
@@ -573,21 +617,21 @@ describe('hostile input', () => {
         { model: 'hearth', messages: [{ role: 'user', content: 'hi' }], user: 'a\u0000b' },
       ];
       for (const body of bodies) {
-        const result = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: JSON.stringify(body), localAddress: HOSTILE_ADDRESS });
+        const result = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: JSON.stringify(body), localAddress: hostileAddress });
         assertOpenAIError(result, 400);
       }
       await assertStillServing('invalid request bodies');
     });
 
     test('a missing token gets 401', async () => {
-      const models = await http('/v1/models', { localAddress: HOSTILE_ADDRESS });
+      const models = await http('/v1/models', { localAddress: hostileAddress });
       assertOpenAIError(models, 401, 'AUTH_REQUIRED');
       assert.match(String(models.headers['www-authenticate']), /Bearer/);
       const completion = await http('/v1/chat/completions', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: 'hi' }] }),
-        localAddress: HOSTILE_ADDRESS,
+        localAddress: hostileAddress,
       });
       assertOpenAIError(completion, 401, 'AUTH_REQUIRED');
       await assertStillServing('a missing token');
@@ -595,7 +639,7 @@ describe('hostile input', () => {
 
     test('a wrong token gets 401', async () => {
       for (const header of ['Bearer wrong-token', `Bearer ${gateway.token}x`, `Basic ${Buffer.from(`user:${gateway.token}`).toString('base64')}`, 'Bearer']) {
-        const result = await http('/v1/models', { headers: { authorization: header }, localAddress: HOSTILE_ADDRESS });
+        const result = await http('/v1/models', { headers: { authorization: header }, localAddress: hostileAddress });
         assert.equal(result.status, 401, `${header}: ${result.text}`);
         assert.ok(!result.text.includes(gateway.token), 'the error must not reveal the token');
       }
@@ -603,7 +647,7 @@ describe('hostile input', () => {
         method: 'POST',
         headers: jsonHeaders('wrong-token'),
         body: JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: 'hi' }] }),
-        localAddress: HOSTILE_ADDRESS,
+        localAddress: hostileAddress,
       });
       assertOpenAIError(completion, 401, 'AUTH_INVALID');
       await assertStillServing('a wrong token');
@@ -611,14 +655,14 @@ describe('hostile input', () => {
 
     test('a token in the query string is refused', async () => {
       const token = encodeURIComponent(gateway.token);
-      const alone = await http(`/v1/models?token=${token}`, { localAddress: HOSTILE_ADDRESS });
+      const alone = await http(`/v1/models?token=${token}`, { localAddress: hostileAddress });
       assert.ok(alone.status === 400 || alone.status === 401, `got ${alone.status}`);
       assertOpenAIError(alone, alone.status);
       const completion = await http(`/v1/chat/completions?token=${token}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: 'hi' }] }),
-        localAddress: HOSTILE_ADDRESS,
+        localAddress: hostileAddress,
       });
       assert.ok(completion.status === 400 || completion.status === 401, `got ${completion.status}`);
       assert.doesNotMatch(completion.text, /echo:/);
@@ -626,10 +670,10 @@ describe('hostile input', () => {
     });
 
     test('an unknown path gets 404, a wrong method 405', async () => {
-      assertOpenAIError(await http('/v1/nothing-here', { headers: auth(), localAddress: HOSTILE_ADDRESS }), 404);
-      assertOpenAIError(await http('/../../etc/passwd', { headers: auth(), localAddress: HOSTILE_ADDRESS }), 404);
-      assertOpenAIError(await http('/v1/models', { method: 'DELETE', headers: auth(), localAddress: HOSTILE_ADDRESS }), 404);
-      const wrongMethod = await http('/v1/chat/completions', { headers: auth(), localAddress: HOSTILE_ADDRESS });
+      assertOpenAIError(await http('/v1/nothing-here', { headers: auth(), localAddress: hostileAddress }), 404);
+      assertOpenAIError(await http('/../../etc/passwd', { headers: auth(), localAddress: hostileAddress }), 404);
+      assertOpenAIError(await http('/v1/models', { method: 'DELETE', headers: auth(), localAddress: hostileAddress }), 404);
+      const wrongMethod = await http('/v1/chat/completions', { headers: auth(), localAddress: hostileAddress });
       assertOpenAIError(wrongMethod, 405);
       assert.equal(wrongMethod.headers.allow, 'POST');
       await assertStillServing('unknown paths');
@@ -637,13 +681,13 @@ describe('hostile input', () => {
 
     test('a body over gateway.maxPayloadBytes gets 413, declared or streamed', async () => {
       const big = JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: 'x'.repeat(MAX_PAYLOAD_BYTES + 10_000) }] });
-      const declared = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: big, localAddress: HOSTILE_ADDRESS });
+      const declared = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: big, localAddress: hostileAddress });
       assertOpenAIError(declared, 413, 'PAYLOAD_TOO_LARGE');
       assert.match(JSON.parse(declared.text).error.message, /maxPayloadBytes/);
       // Chunked: no content-length, so the limit must be enforced while reading.
       const pieces: string[] = [];
       for (let start = 0; start < big.length; start += 16_384) pieces.push(big.slice(start, start + 16_384));
-      const streamed = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: pieces, localAddress: HOSTILE_ADDRESS });
+      const streamed = await http('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: pieces, localAddress: hostileAddress });
       assertOpenAIError(streamed, 413, 'PAYLOAD_TOO_LARGE');
       await assertStillServing('an oversized body');
     });
@@ -651,7 +695,7 @@ describe('hostile input', () => {
     test('a request that is not HTTP gets 400 and the connection is closed', async () => {
       const reply = await withTimeout(
         new Promise<string>((resolve, reject) => {
-          const socket = netConnect({ host: '127.0.0.1', port: gateway.port, localAddress: HOSTILE_ADDRESS });
+          const socket = netConnect({ host: '127.0.0.1', port: gateway.port, localAddress: hostileAddress });
           let text = '';
           socket.setEncoding('utf8');
           socket.on('data', (chunk: string) => {

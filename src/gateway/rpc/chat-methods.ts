@@ -59,7 +59,16 @@ export const chatMethods: Record<string, RpcMethod> = {
       const { sessionKey: key } = resolveSession(context, params);
       connection.watch(key);
       const entries = await context.store.readTranscript(key, params.limit ?? 200);
-      return { sessionKey: key, messages: entries.map(presentEntry), running: context.turns.activeRuns().filter((run) => run.sessionKey === key) };
+      // Accepted messages still waiting for their turn are not in the transcript yet.
+      const queued = (await context.store.unfinishedTurns())
+        .filter((turn) => turn.sessionKey === key && turn.status === 'pending')
+        .map((turn) => ({ runId: turn.runId, text: turn.text, createdAt: turn.createdAt }));
+      return {
+        sessionKey: key,
+        messages: entries.map(presentEntry),
+        running: context.turns.activeRuns().filter((run) => run.sessionKey === key),
+        queued,
+      };
     },
   ),
   'chat.abort': defineMethod(z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {

@@ -187,6 +187,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`,
     ),
     sessionGeneration: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
+    runGeneration: db.prepare(`SELECT generation FROM transcript WHERE run_id = ? AND role = 'user' LIMIT 1`),
     deleteRunTranscript: db.prepare('DELETE FROM transcript WHERE run_id = ?'),
     recentTranscript: db.prepare(
       `SELECT id, run_id, role, body, created_at FROM transcript WHERE session_key = ? AND generation = ? ORDER BY id DESC LIMIT ?`,
@@ -283,7 +284,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row) throw new HearthError('NOT_FOUND', `Run ${runId} is not in the inbox.`);
     if (row.context === null) {
-      const session = sql.sessionGeneration.get(row.session_key) as { generation: number } | undefined;
+      // The turn's lines belong with its user message, in the generation the turn started in, even
+      // when the session was reset while it ran.
+      const session = (sql.runGeneration.get(runId) ?? sql.sessionGeneration.get(row.session_key)) as { generation: number } | undefined;
       if (session) {
         const lines: TranscriptEntry['message'][] = [...result.messages];
         if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
