@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import JSON5 from 'json5';
 import { loadConfigFile } from '../config/load-config.js';
-import { resolveHearthPaths } from '../config/paths.js';
-import { configSchema } from '../config/schema.js';
+import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
+import { configSchema, type HearthConfig } from '../config/schema.js';
 import { resolveGatewayToken } from '../main.js';
 import { connectGateway, type GatewayClient, GatewayUnreachable } from './gateway-client.js';
 
@@ -9,11 +11,31 @@ export interface CliIo {
   err(text: string): void;
 }
 
+/**
+ * The config the CLI works with. When the file on disk is invalid (an edit the running gateway
+ * rejected), the gateway settings that still read cleanly from it are used, so the CLI finds a
+ * gateway whose port or token come from the file.
+ */
+export function cliConfig(paths: HearthPaths, env: Record<string, string | undefined>): HearthConfig {
+  const loaded = loadConfigFile(paths.configPath, env);
+  if (loaded.ok) return loaded.config;
+  const defaults = configSchema.parse({});
+  try {
+    const raw = JSON5.parse(readFileSync(paths.configPath, 'utf8')) as { gateway?: { port?: unknown; bind?: unknown; auth?: { token?: unknown } } };
+    const port = typeof raw.gateway?.port === 'number' ? raw.gateway.port : defaults.gateway.port;
+    const bind = typeof raw.gateway?.bind === 'string' ? raw.gateway.bind : defaults.gateway.bind;
+    const token = raw.gateway?.auth?.token;
+    const usableToken = typeof token === 'string' && !token.includes('${') ? token : undefined;
+    return { ...defaults, gateway: { ...defaults.gateway, port, bind, auth: usableToken ? { token: usableToken } : {} } };
+  } catch {
+    return defaults;
+  }
+}
+
 /** Where the CLI finds the gateway: HEARTH_GATEWAY_URL, else the port and bind in the config. */
 export function gatewayTarget(env: Record<string, string | undefined>) {
   const paths = resolveHearthPaths(env);
-  const loaded = loadConfigFile(paths.configPath, env);
-  const config = loaded.ok ? loaded.config : configSchema.parse({});
+  const config = cliConfig(paths, env);
   const host = config.gateway.bind === 'loopback' || config.gateway.bind === 'lan' ? '127.0.0.1' : config.gateway.bind;
   const url = env.HEARTH_GATEWAY_URL ?? `http://${host}:${config.gateway.port}`;
   const token = resolveGatewayToken(env, config, paths, false);

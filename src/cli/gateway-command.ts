@@ -1,7 +1,6 @@
-import { loadConfigFile } from '../config/load-config.js';
 import { resolveHearthPaths } from '../config/paths.js';
-import { configSchema } from '../config/schema.js';
 import { ConfigRefused, resolveGatewayToken, startGateway } from '../main.js';
+import { cliConfig } from './cli-context.js';
 import { type CliRuntime, CliFailure, EXIT_CONFIG } from './main.js';
 
 export async function runGateway(runtime: CliRuntime, options: { port?: number; bind?: string }): Promise<void> {
@@ -40,8 +39,7 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
 
 export function printToken(runtime: CliRuntime): void {
   const paths = resolveHearthPaths(runtime.env);
-  const loaded = loadConfigFile(paths.configPath, runtime.env);
-  const config = loaded.ok ? loaded.config : configSchema.parse({});
+  const config = cliConfig(paths, runtime.env);
   const token = resolveGatewayToken(runtime.env, config, paths, true);
   runtime.io.out(`${token}\n`);
 }

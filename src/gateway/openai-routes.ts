@@ -158,7 +158,11 @@ export function createOpenAIRoutes(context: GatewayContext) {
       stateless = true;
       sessionKey = `agent:${agentId}:openai:stateless`;
       const lastUser = [...converted.messages].reverse().find((message) => message.role === 'user');
-      text = lastUser?.content ?? '';
+      if (!lastUser) {
+        sendError(response, 400, 'invalid_request', 'The messages need at least one user message.');
+        return;
+      }
+      text = lastUser.content;
     }
 
     const runId = `run_${randomUUID()}`;

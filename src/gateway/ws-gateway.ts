@@ -19,8 +19,22 @@ export const MAX_PREAUTH_FRAME_BYTES = 64 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_WATCHED_SESSIONS = 256;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-/** Rate-limited frames in a row after which a client is disconnected. */
+/** Rate-limited frames within VIOLATION_WINDOW_MS after which a client is disconnected. */
 const MAX_RATE_VIOLATIONS = 200;
+const VIOLATION_WINDOW_MS = 10_000;
+/** Open WebSocket connections one address may hold. */
+const MAX_CONNECTIONS_PER_ADDRESS = 64;
+
+/** The id of a request frame, for answering a frame refused before it is handled. */
+function requestIdOf(data: Buffer): string | number | null {
+  if (data.length > MAX_PREAUTH_FRAME_BYTES) return null;
+  try {
+    const id = (JSON.parse(data.toString('utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' || typeof id === 'number' ? id : null;
+  } catch {
+    return null;
+  }
+}
 
 const frameSchema = z.looseObject({
   type: z.literal('req'),
@@ -42,6 +56,7 @@ interface Connection extends RpcConnection {
   watched: Set<string>;
   seq: number;
   violations: number;
+  violationsSince: number;
   remote: string;
 }
 
@@ -59,6 +74,8 @@ export interface WsGatewayOptions {
 export function createWsGateway(context: GatewayContext, options: WsGatewayOptions) {
   const server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
   const connections = new Set<Connection>();
+  /** Open connections per remote address; an entry leaves when its last connection closes. */
+  const perAddress = new Map<string, number>();
   const hub = new Map<string, Set<Connection>>();
   const methods: Record<string, RpcMethod> = { ...chatMethods, ...sessionMethods, ...statusMethods };
   const methodNames = ['connect', ...Object.keys(methods)].sort();
@@ -124,15 +141,20 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     }
     const wait = options.limiter.take(`ws:${connection.id}`);
     if (wait > 0) {
+      // Refusals are counted over a sliding window, so a steady flood is closed too.
+      const now = Date.now();
+      if (now - connection.violationsSince > VIOLATION_WINDOW_MS) {
+        connection.violationsSince = now;
+        connection.violations = 0;
+      }
       connection.violations += 1;
       if (connection.violations > MAX_RATE_VIOLATIONS) {
         connection.socket.close(1008, 'rate limit exceeded');
         return;
       }
-      sendError(connection, null, new HearthError('RATE_LIMITED', `Too many requests; wait ${wait} ms.`, { retryable: true, retryAfterMs: wait }));
+      sendError(connection, requestIdOf(data), new HearthError('RATE_LIMITED', `Too many requests; wait ${wait} ms.`, { retryable: true, retryAfterMs: wait }));
       return;
     }
-    connection.violations = 0;
     if (isBinary) {
       sendError(connection, null, new HearthError('BAD_REQUEST', 'Binary frames are not supported; send JSON text frames.'));
       return;
@@ -178,7 +200,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       connection.socket.close(1008, 'connect first');
       return;
     }
-    const handler = methods[method];
+    const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       sendError(connection, id, new HearthError('UNKNOWN_METHOD', `Unknown method "${method}". Known methods: ${methodNames.join(', ')}.`));
       return;
@@ -208,6 +230,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       watched: new Set(),
       seq: 0,
       violations: 0,
+      violationsSince: 0,
       remote: request.socket.remoteAddress ?? 'unknown',
       watch(sessionKey: string) {
         if (connection.watched.has(sessionKey)) return;
@@ -226,6 +249,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       },
     };
     connections.add(connection);
+    perAddress.set(connection.remote, (perAddress.get(connection.remote) ?? 0) + 1);
     const handshake = setTimeout(() => {
       if (!connection.authenticated) socket.close(1008, 'no connect frame in time');
     }, HANDSHAKE_TIMEOUT_MS);
@@ -237,11 +261,15 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       clearTimeout(handshake);
       unwatchAll(connection);
       connections.delete(connection);
+      const open = (perAddress.get(connection.remote) ?? 1) - 1;
+      if (open <= 0) perAddress.delete(connection.remote);
+      else perAddress.set(connection.remote, open);
     });
   });
 
   const rejectUpgrade = (socket: Duplex, status: number, message: string) => {
-    socket.end(`HTTP/1.1 ${status} ${message}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
+    const reason = status === 429 ? 'Too Many Requests' : status === 403 ? 'Forbidden' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
   };
 
   return {
@@ -250,6 +278,11 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       if (origin !== undefined && !ownOrigins.includes(origin) && !options.allowedOrigins().includes(origin)) {
         context.logger.warn({ origin }, 'websocket from a foreign origin refused');
         rejectUpgrade(socket, 403, `Origin ${origin} is not allowed; add it to gateway.allowedOrigins to allow it.`);
+        return;
+      }
+      const remote = request.socket.remoteAddress ?? 'unknown';
+      if ((perAddress.get(remote) ?? 0) >= MAX_CONNECTIONS_PER_ADDRESS) {
+        rejectUpgrade(socket, 429, `Too many open connections from ${remote} (at most ${MAX_CONNECTIONS_PER_ADDRESS}).`);
         return;
       }
       server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));

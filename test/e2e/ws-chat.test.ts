@@ -200,3 +200,31 @@ test('hearth chat streams a reply in the terminal', async () => {
   assert.match(result.stdout, /Chatting in agent:main:cli:direct:term/);
   assert.match(result.stdout, /echo: hello terminal/);
 });
+
+test('one address cannot hold more than 64 open connections; closing one frees a place', async () => {
+  const { default: WebSocket } = await import('ws');
+  const open = (): Promise<{ socket: InstanceType<typeof WebSocket>; status: number }> =>
+    new Promise((resolve) => {
+      const socket = new WebSocket(`${gateway.url.replace('http', 'ws')}/ws`);
+      socket.once('open', () => resolve({ socket, status: 101 }));
+      socket.once('unexpected-response', (_request, response) => resolve({ socket, status: response.statusCode ?? 0 }));
+      socket.once('error', () => resolve({ socket, status: 0 }));
+    });
+  // The test's own client already holds one connection.
+  const held = await Promise.all(Array.from({ length: 63 }, open));
+  try {
+    assert.ok(held.every((item) => item.status === 101));
+    const refused = await open();
+    assert.equal(refused.status, 429);
+    held.pop()!.socket.close();
+    await waitFor(async () => {
+      const next = await open();
+      next.socket.close();
+      return next.status === 101;
+    }, 'a free place after closing one');
+  } finally {
+    for (const item of held) item.socket.close();
+  }
+  // The established client is unaffected.
+  assert.equal((await client.call<{ ok: boolean }>('health')).ok !== undefined, true);
+});
