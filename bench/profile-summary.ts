@@ -44,7 +44,10 @@ function summarize(path: string, top: number): void {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  // A sample lasts until the next one: timeDeltas[i + 1].
+  profile.samples.forEach((id, index) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index + 1] ?? 0));
+  });
   const totalUs = profile.endTime - profile.startTime;
   let idleUs = 0;
   const byFunction = new Map<string, number>();
