@@ -135,6 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ...(useDetected && detected.defaultModel ? { detectedModel: detected.defaultModel } : {}),
     });
     for (const agent of directory.list()) mkdirSync(agent.workspaceDir, { recursive: true, mode: 0o700 });
+    workspaceContext.clear();
     const withoutModel = directory.list().filter((agent) => agent.modelRefs.length === 0);
     modelsStatus =
       withoutModel.length === 0
@@ -162,8 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxTurnAttempts: () => config.agents.defaults.maxTurnAttempts,
     logger,
   });
-  // WebChat and WS clients get replies as `chat` events and read them from the transcript, which
-  // the turn's own transaction wrote: the outbox entry is settled once the events went out.
+  // Replies queued for WebChat by earlier versions are already in the transcript.
   turns.registerDeliverer('webchat', async () => true);
 
   let serverReady = false;

@@ -9,6 +9,9 @@ export interface WorkspaceContextOptions {
   maxFileChars?: number;
   /** Largest total of all files, in characters. */
   maxTotalChars?: number;
+  /** How long a workspace's prompt is reused before its files are checked again, in ms. */
+  recheckMs?: number;
+  now?: () => number;
 }
 
 interface CachedFile {
@@ -25,7 +28,11 @@ interface CachedFile {
 export function createWorkspaceContext(options: WorkspaceContextOptions = {}) {
   const maxFileChars = options.maxFileChars ?? 16_000;
   const maxTotalChars = options.maxTotalChars ?? 48_000;
+  const recheckMs = options.recheckMs ?? 1000;
+  const now = options.now ?? Date.now;
   const cache = new Map<string, CachedFile>();
+  /** The assembled prompt per workspace, reused for `recheckMs` so a busy agent does not stat on every turn. */
+  const prompts = new Map<string, { checkedAt: number; text: string }>();
 
   async function readOne(path: string): Promise<string | null> {
     let info: Awaited<ReturnType<typeof stat>>;
@@ -50,6 +57,8 @@ export function createWorkspaceContext(options: WorkspaceContextOptions = {}) {
   return {
     /** The workspace part of the system prompt (empty when the workspace has none of the files). */
     async load(workspaceDir: string): Promise<string> {
+      const recent = prompts.get(workspaceDir);
+      if (recent && now() - recent.checkedAt < recheckMs) return recent.text;
       const parts: string[] = [];
       let total = 0;
       for (const name of WORKSPACE_CONTEXT_FILES) {
@@ -61,13 +70,17 @@ export function createWorkspaceContext(options: WorkspaceContextOptions = {}) {
         total += body.length;
         parts.push(`## ${name}\n\n${body.trim()}`);
       }
-      return parts.join('\n\n');
+      const text = parts.join('\n\n');
+      prompts.set(workspaceDir, { checkedAt: now(), text });
+      return text;
     },
     forget(workspaceDir: string) {
       for (const key of cache.keys()) if (key.startsWith(workspaceDir)) cache.delete(key);
+      prompts.delete(workspaceDir);
     },
     clear() {
       cache.clear();
+      prompts.clear();
     },
   };
 }

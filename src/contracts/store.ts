@@ -128,6 +128,8 @@ export interface TurnResult {
   error?: { code: string; message: string };
   /** Where to deliver the reply; null when nobody is to be sent anything. */
   deliverTo: { channel: string; target: string } | null;
+  /** Run steps not recorded yet (the final model call), written in the same transaction. */
+  steps?: RunStepInput[];
   now: number;
 }
 

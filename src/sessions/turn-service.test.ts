@@ -85,3 +85,25 @@ test('after drain starts, new messages are refused with a retryable error', asyn
   );
   await store.close();
 });
+
+test('each turn sees the session history, from memory or disk alike, and a reset starts it afresh', async () => {
+  const seen: string[][] = [];
+  const { store, turns } = setup(async (input) => {
+    seen.push(input.messages.map((message) => `${message.role}:${message.content}`));
+    return echo(input);
+  });
+  const say = async (text: string) => {
+    const accepted = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text });
+    await turns.waitFor(accepted.runId);
+  };
+  await say('one');
+  await say('two');
+  assert.deepEqual(seen[1], ['user:one', 'assistant:echo: one', 'user:two']);
+  await turns.resetSession('agent:main:main');
+  await say('three');
+  assert.deepEqual(seen[2], ['user:three']);
+  // What the model sees matches the transcript on disk.
+  const onDisk = (await store.readTranscript('agent:main:main', 10)).map((entry) => `${entry.message.role}:${entry.message.content}`);
+  assert.deepEqual(onDisk, ['user:three', 'assistant:echo: three']);
+  await store.close();
+});

@@ -6,7 +6,7 @@ import { fitHistory } from '../agent/token-budget.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from '../contracts/messages.js';
-import type { AcceptedTurn, OutboxEntry, StatelessContext, Store } from '../contracts/store.js';
+import type { AcceptedTurn, OutboxEntry, RunStepInput, StatelessContext, Store } from '../contracts/store.js';
 import type { SessionLanes } from './session-lanes.js';
 
 /** What a caller asks for: a message into a session (or a stateless request with its context). */
@@ -56,6 +56,8 @@ export interface TurnServiceDeps {
   newRunId?: () => string;
   /** How many transcript entries are read before fitting them to the token budget. */
   historyLimit?: number;
+  /** How many sessions keep their recent transcript in memory between turns. */
+  historyCacheSessions?: number;
 }
 
 interface ActiveRun {
@@ -78,6 +80,19 @@ export function createTurnService(deps: TurnServiceDeps) {
   const active = new Map<string, ActiveRun>();
   const waiters = new Map<string, Set<(outcome: TurnOutcome) => void>>();
   const deliverers = new Map<string, Deliverer>();
+  /**
+   * The recent transcript of busy sessions (model-visible messages, oldest first), so a turn does
+   * not re-read and re-parse its history. Least recently used sessions are dropped past the
+   * bound; a reset drops the session. A turn appends to the entry it started from only if that
+   * entry is still the cached one, so a reset while it ran is never undone.
+   */
+  const historyCache = new Map<string, ChatMessage[]>();
+  const historyCacheSessions = deps.historyCacheSessions ?? 256;
+  const cacheHistory = (sessionKey: string, messages: ChatMessage[]) => {
+    historyCache.delete(sessionKey);
+    historyCache.set(sessionKey, messages);
+    if (historyCache.size > historyCacheSessions) historyCache.delete(historyCache.keys().next().value as string);
+  };
   let accepting = true;
   let stopping = false;
 
@@ -110,9 +125,10 @@ export function createTurnService(deps: TurnServiceDeps) {
     else await deps.store.recordDeliveryFailure(entry.id, 'delivery failed', now());
   }
 
-  async function execute(runId: string): Promise<void> {
+  async function execute(runId: string, laneSessionKey: string): Promise<void> {
     if (stopping) return;
-    const started = await deps.store.startTurn(runId, { now: now(), historyLimit });
+    const cached = historyCache.get(laneSessionKey);
+    const started = await deps.store.startTurn(runId, { now: now(), historyLimit: cached ? 0 : historyLimit });
     if (!started) return;
     const { sessionKey } = started;
     const base = { runId, sessionKey };
@@ -121,6 +137,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     const finishWith = async (outcome: Omit<TurnOutcome, 'runId' | 'sessionKey'>, messages: ChatMessage[]) => {
       const full: TurnOutcome = { ...base, ...outcome };
       const { outboxId } = await deps.store.completeTurn(runId, {
+        steps: pendingSteps.splice(0),
         status: outcome.status,
         messages,
         reply: outcome.reply,
@@ -147,8 +164,11 @@ export function createTurnService(deps: TurnServiceDeps) {
         });
       }
     };
-    const failed = (code: string, message: string) =>
-      finishWith({ status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
+    const pendingSteps: RunStepInput[] = [];
+    const failed = (code: string, message: string) => {
+      historyCache.delete(sessionKey);
+      return finishWith({ status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
+    };
 
     if (started.attempts > deps.maxTurnAttempts()) {
       await failed(
@@ -163,6 +183,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     }
 
     const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
+    let history: ChatMessage[] | undefined;
     active.set(runId, run);
     try {
       emit({ type: 'started', ...base });
@@ -170,8 +191,12 @@ export function createTurnService(deps: TurnServiceDeps) {
       if (started.context) {
         messages = started.context.messages;
       } else {
-        const history: ChatMessage[] = [];
-        for (const entry of started.history) if (entry.message.role !== 'error') history.push(entry.message as ChatMessage);
+        history = historyCache.get(sessionKey);
+        if (!history) {
+          history = [];
+          for (const entry of started.history) if (entry.message.role !== 'error') history.push(entry.message as ChatMessage);
+        }
+        cacheHistory(sessionKey, history);
         const budget = Math.max(0, agent.contextTokens - agent.maxOutputTokens - 2000);
         messages = [...fitHistory(history, budget), { role: 'user', content: started.text }];
       }
@@ -185,9 +210,23 @@ export function createTurnService(deps: TurnServiceDeps) {
         messages,
         signal: run.controller.signal,
         onDelta: (text) => emit({ type: 'delta', ...base, text }),
-        recordStep: (step) => deps.store.recordStep(runId, step),
+        recordStep: (step) => {
+          // A model call that asked for no tools is the turn's last step: it is written with the
+          // turn's result. Steps before a tool runs are written at once.
+          const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
+          if (final) {
+            pendingSteps.push(step);
+            return Promise.resolve();
+          }
+          return deps.store.recordStep(runId, step);
+        },
       });
+      if (history && historyCache.get(sessionKey) === history) {
+        history.push({ role: 'user', content: started.text }, ...output.messages);
+        if (history.length > historyLimit) history.splice(0, history.length - historyLimit);
+      }
       if (run.checkpoint) {
+        historyCache.delete(sessionKey);
         await deps.store.requeueTurn(runId, now());
         deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
         return;
@@ -204,6 +243,7 @@ export function createTurnService(deps: TurnServiceDeps) {
         output.messages,
       );
     } catch (error) {
+      historyCache.delete(sessionKey);
       const failure = toHearthError(error);
       deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
       await failed(failure.code, failure.message).catch((inner) => deps.logger.error({ runId, err: inner }, 'could not record the failed turn'));
@@ -214,7 +254,7 @@ export function createTurnService(deps: TurnServiceDeps) {
 
   const schedule = (runId: string, sessionKey: string, stateless: boolean) => {
     // Stateless requests share no transcript, so they get a lane of their own.
-    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId)).catch((error) => {
+    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId, sessionKey)).catch((error) => {
       deps.logger.error({ runId, err: error }, 'turn scheduling failed');
     });
   };
@@ -294,6 +334,12 @@ export function createTurnService(deps: TurnServiceDeps) {
         deps.logger.info({ requeued: unfinished.length, redelivered: undelivered.length }, 'recovered work left by the last run');
       }
       return { requeued: unfinished.length, redelivered: undelivered.length };
+    },
+
+    /** Starts the session afresh; the old transcript stays on disk. */
+    async resetSession(sessionKey: string): Promise<boolean> {
+      historyCache.delete(sessionKey);
+      return deps.store.resetSession(sessionKey, now());
     },
 
     activeRuns(): { runId: string; sessionKey: string }[] {

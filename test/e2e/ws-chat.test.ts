@@ -103,6 +103,8 @@ test('a denied tool is refused with an error the model reads, and nothing is wri
 test('the workspace files shape the system prompt', async () => {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(gateway.home, 'workspaces', 'main', 'SOUL.md'), 'You speak like a lighthouse keeper.');
+  // Workspace files are checked again at most once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   const { runId } = await send('who are you', 'agent:main:ws:direct:soul');
   await finalOf(runId);
   const request = fake.requests.filter((item) => item.api === 'openai').at(-1);

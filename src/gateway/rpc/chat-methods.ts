@@ -47,7 +47,9 @@ export const chatMethods: Record<string, RpcMethod> = {
         agentId,
         source: 'ws',
         text: params.text,
-        replyTo: { channel: 'webchat', target: key },
+        // WebChat and WS clients read replies from `chat` events and the transcript, which the
+        // turn's own transaction writes; no outbox entry is needed.
+        replyTo: null,
         idempotency: { scope: `ws:${key}`, key: params.idempotencyKey },
       });
       return { runId: accepted.runId, sessionKey: accepted.sessionKey, duplicate: accepted.duplicate, status: accepted.status };

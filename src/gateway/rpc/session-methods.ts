@@ -11,6 +11,6 @@ export const sessionMethods: Record<string, RpcMethod> = {
   ),
   'sessions.reset': defineMethod(
     z.strictObject({ sessionKey: z.string().refine(isValidSessionKey, 'must look like agent:<agentId>:<rest>') }),
-    async (params, _connection, context) => ({ sessionKey: params.sessionKey, reset: await context.store.resetSession(params.sessionKey, Date.now()) }),
+    async (params, _connection, context) => ({ sessionKey: params.sessionKey, reset: await context.turns.resetSession(params.sessionKey) }),
   ),
 };

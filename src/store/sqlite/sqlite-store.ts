@@ -307,6 +307,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       runId,
     );
     sql.finishInbox.run(result.now, runId);
+    for (const step of result.steps ?? []) insertStep(runId, step);
     let outboxId: number | null = null;
     const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
     if (result.deliverTo && text !== '') {
@@ -322,7 +323,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     sql.deleteRunTranscript.run(runId);
   });
 
-  const recordStep = db.transaction((runId: string, step: RunStepInput) => {
+  const recordStep = db.transaction((runId: string, step: RunStepInput) => insertStep(runId, step));
+
+  function insertStep(runId: string, step: RunStepInput) {
     const { seq } = sql.nextStepSeq.get(runId) as { seq: number };
     sql.insertStep.run(
       runId,
@@ -337,7 +340,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       step.usage?.inputTokens ?? null,
       step.usage?.outputTokens ?? null,
     );
-  });
+  }
 
   const run = <T>(action: string, fn: () => T): Promise<T> => {
     try {
