@@ -190,6 +190,7 @@ export function createOpenAIRoutes(context: GatewayContext) {
       if (stateless && !response.writableFinished) context.turns.abort(runId);
     });
 
+    const finished = context.turns.awaitRun(runId);
     let accepted: Awaited<ReturnType<typeof context.turns.submit>>;
     try {
       accepted = await context.turns.submit({
@@ -204,11 +205,19 @@ export function createOpenAIRoutes(context: GatewayContext) {
       });
     } catch (error) {
       cleanup();
+      context.turns.forgetRun(runId);
       const code = isHearthError(error) ? error.code : 'INTERNAL';
       sendError(response, httpStatusFor(code), code, error instanceof Error ? error.message : String(error));
       return;
     }
-    const outcome = await context.turns.waitFor(accepted.runId);
+    let outcome: TurnOutcome;
+    if (accepted.runId === runId) {
+      outcome = await finished;
+    } else {
+      // An earlier request with the same Idempotency-Key owns the run.
+      context.turns.forgetRun(runId);
+      outcome = await context.turns.waitFor(accepted.runId);
+    }
     cleanup();
     if (response.destroyed) return;
 

@@ -88,7 +88,11 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
   }
   response.setEncoding('utf8');
   let buffer = '';
+  let done = false;
+  // The response is read to its end even after `[DONE]`: leaving the loop early would destroy
+  // the socket instead of returning it to the keep-alive pool.
   for await (const chunk of response as AsyncIterable<string>) {
+    if (done) continue;
     buffer += chunk;
     let newline = buffer.indexOf('\n');
     while (newline !== -1) {
@@ -97,8 +101,8 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
       if (line.startsWith('data:')) {
         const data = line.slice(5).trimStart();
         if (data === '[DONE]') {
-          response.destroy();
-          return;
+          done = true;
+          break;
         }
         yield data;
       }
@@ -106,5 +110,5 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
     }
   }
   const rest = buffer.trim();
-  if (rest.startsWith('data:') && rest.slice(5).trim() !== '[DONE]') yield rest.slice(5).trimStart();
+  if (!done && rest.startsWith('data:') && rest.slice(5).trim() !== '[DONE]') yield rest.slice(5).trimStart();
 }

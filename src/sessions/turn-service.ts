@@ -278,6 +278,26 @@ export function createTurnService(deps: TurnServiceDeps) {
       return accepted;
     },
 
+    /**
+     * Resolves when a run this caller is about to submit (with its own `runId`) finishes. Register
+     * before submitting; no store read is needed.
+     */
+    awaitRun(runId: string): Promise<TurnOutcome> {
+      return new Promise((resolve) => {
+        let pending = waiters.get(runId);
+        if (!pending) {
+          pending = new Set();
+          waiters.set(runId, pending);
+        }
+        pending.add(resolve);
+      });
+    },
+
+    /** Drops the waiters of a run that was never started (its submit failed or was a duplicate). */
+    forgetRun(runId: string): void {
+      waiters.delete(runId);
+    },
+
     /** Resolves when the run finishes (at once if it already has). */
     async waitFor(runId: string): Promise<TurnOutcome> {
       const record = await deps.store.getRun(runId);
