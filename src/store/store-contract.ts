@@ -130,6 +130,25 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: concurrent writes are independent: one failing write does not undo the others`, async () => {
+    const store = await createStore();
+    try {
+      const results = await Promise.allSettled(
+        ['a', 'b', 'a', 'c'].map((id, index) => accept(store, `run-${id}`, `agent:main:s${index}`, `text ${index}`)),
+      );
+      assert.deepEqual(
+        results.map((result) => result.status),
+        ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      const failure = (results[2] as PromiseRejectedResult).reason as { code?: string };
+      assert.equal(failure.code, 'STORE_ERROR');
+      assert.deepEqual((await store.unfinishedTurns()).map((entry) => entry.text), ['text 0', 'text 1', 'text 3']);
+      assert.equal(await store.getRun('run-c').then((run) => run?.status), 'queued');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: history is the newest entries before the new message, oldest first`, async () => {
     const store = await createStore();
     try {

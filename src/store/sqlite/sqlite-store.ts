@@ -351,16 +351,73 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
   };
 
+  /**
+   * Group commit: writes issued in the same turn of the event loop share one transaction, so a
+   * busy gateway pays for one commit instead of one per write. Multi-statement writes are
+   * transactions of their own, which better-sqlite3 nests as savepoints, so one failing write rolls
+   * back alone.
+   * Every promise settles only after the commit: nothing is acknowledged before it is on disk.
+   */
+  interface PendingWrite {
+    action: string;
+    write: () => unknown;
+    resolve(value: unknown): void;
+    reject(error: unknown): void;
+    outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
+  }
+  const pending: PendingWrite[] = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const batch = pending.splice(0);
+    if (batch.length === 0) return;
+    try {
+      db.transaction(() => {
+        for (const item of batch) {
+          try {
+            item.outcome = { ok: true, value: item.write() };
+          } catch (error) {
+            item.outcome = { ok: false, error };
+          }
+        }
+      })();
+    } catch (error) {
+      for (const item of batch) item.reject(storeError(item.action, error));
+      return;
+    }
+    for (const item of batch) {
+      const outcome = item.outcome!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error instanceof HearthError ? outcome.error : storeError(item.action, outcome.error));
+    }
+  };
+  const write = <T>(action: string, fn: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (!db.open) {
+        reject(storeError(action, new Error('the database is closed')));
+        return;
+      }
+      pending.push({ action, write: fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+
   return {
     kind: 'sqlite',
     migrate: () => run('apply migrations', migrate),
-    close: () => run('close', () => void (db.open && db.close())),
-    acceptTurn: (input) => run('accept a message', () => acceptTurn(input)),
-    startTurn: (runId, { now, historyLimit }) => run('start a turn', () => startTurn(runId, now, historyLimit)),
+    close: () =>
+      run('close', () => {
+        flush();
+        if (db.open) db.close();
+      }),
+    acceptTurn: (input) => write('accept a message', () => acceptTurn(input)),
+    startTurn: (runId, { now, historyLimit }) => write('start a turn', () => startTurn(runId, now, historyLimit)),
     unfinishedTurns: () => run('list unfinished turns', () => (sql.unfinished.all() as InboxRow[]).map(toInboxEntry)),
-    requeueTurn: (runId, now) => run('requeue a turn', () => requeueTurn(runId, now)),
-    recordStep: (runId, step) => run('record a run step', () => recordStep(runId, step)),
-    completeTurn: (runId, result) => run('finish a turn', () => completeTurn(runId, result)),
+    requeueTurn: (runId, now) => write('requeue a turn', () => requeueTurn(runId, now)),
+    recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
+    completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     undeliveredOutbox: (limit) =>
       run('list undelivered replies', () =>
         (
@@ -387,9 +444,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           }),
         ),
       ),
-    markDelivered: (outboxId, now) => run('mark a reply delivered', () => void sql.markDelivered.run(now, outboxId)),
+    markDelivered: (outboxId, now) => write('mark a reply delivered', () => void sql.markDelivered.run(now, outboxId)),
     recordDeliveryFailure: (outboxId, error, now) =>
-      run('record a delivery failure', () => {
+      write('record a delivery failure', () => {
         void now;
         sql.deliveryFailed.run(error, outboxId);
       }),
@@ -421,7 +478,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           }),
         ),
       ),
-    resetSession: (sessionKey, now) => run('reset a session', () => sql.resetSession.run(now, sessionKey).changes > 0),
+    resetSession: (sessionKey, now) => write('reset a session', () => sql.resetSession.run(now, sessionKey).changes > 0),
     getRun: (runId) =>
       run('read a run', () => {
         const row = sql.getRun.get(runId) as RunRow | undefined;
@@ -445,6 +502,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           }),
         ),
       ),
-    pruneIdempotencyKeys: (olderThan) => run('prune idempotency keys', () => sql.pruneIdempotency.run(olderThan).changes),
+    pruneIdempotencyKeys: (olderThan) => write('prune idempotency keys', () => sql.pruneIdempotency.run(olderThan).changes),
   };
 }
