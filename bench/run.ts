@@ -48,6 +48,8 @@ interface Settings {
   /** Upper bound on one sequential phase (warm-up + measured), ms. */
   phaseMaxMs: number;
   idleSettleMs: number;
+  /** How long the gateway idles after the load before the final RSS reading. */
+  quietSettleMs: number;
   /** Request bodies replayed directly against the fake model for the model baseline. */
   sampledBodies: number;
 }
@@ -63,6 +65,7 @@ const FULL: Settings = {
   throughputMaxMs: 45_000,
   phaseMaxMs: 40_000,
   idleSettleMs: 2000,
+  quietSettleMs: 15_000,
   sampledBodies: 250,
 };
 
@@ -76,6 +79,7 @@ const QUICK: Settings = {
   throughputMaxMs: 10_000,
   phaseMaxMs: 10_000,
   idleSettleMs: 1000,
+  quietSettleMs: 8000,
   sampledBodies: 50,
 };
 
@@ -464,6 +468,8 @@ interface RunResult {
   /** CPU cores used by other processes on the machine meanwhile (noise indicator). */
   otherLoad: { loadAvgAtStart: number; sequentialCores: number; throughputCores: number };
   rssAfterMb: number;
+  rssRightAfterMb: number;
+  quietSettleMs: number;
   rssGrowthMb: number;
   heap?: { idle: HeapProbe; end: HeapProbe };
   runSeconds: number;
@@ -633,8 +639,11 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   if (errors > 0) console.error(`throughput: ${errors} turns failed; first: ${firstError}`);
   totalTurns += completed;
 
-  // 5. RSS after all the turns, once things settled.
+  // 5. RSS after all the turns: right after the load, and once the gateway has been idle long
+  // enough for V8 to hand unused heap back (its memory reducer runs after a few idle seconds).
   await sleep(settings.idleSettleMs);
+  const rssRightAfterMb = rssMb(pid);
+  await sleep(settings.quietSettleMs);
   const rssAfterMb = rssMb(pid);
   const heapEnd = options.heap ? await probeHeap(gateway, heapFile) : undefined;
   await tracker.stopGateway(gateway, 10_000);
@@ -664,6 +673,8 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
     totalTurns,
     otherLoad: { loadAvgAtStart, sequentialCores, throughputCores },
     rssAfterMb,
+    rssRightAfterMb,
+    quietSettleMs: settings.quietSettleMs,
     rssGrowthMb: rssAfterMb - idleRssMb,
     ...(heapIdle && heapEnd ? { heap: { idle: heapIdle, end: heapEnd } } : {}),
     runSeconds: (performance.now() - runStarted) / 1000,
@@ -724,7 +735,14 @@ function printTable(result: RunResult, runs: number): void {
       '',
     ],
     [
-      `RSS after ${result.totalTurns.toLocaleString('en-US')} turns (delta from idle)`,
+      '  RSS 2 s after the load (delta from idle)',
+      `${mb(result.rssRightAfterMb)} (${result.rssRightAfterMb - result.idleRssMb >= 0 ? '+' : ''}${(result.rssRightAfterMb - result.idleRssMb).toFixed(1)})`,
+      '(info)',
+      '',
+      '',
+    ],
+    [
+      `RSS after ${result.totalTurns.toLocaleString('en-US')} turns, idle ${Math.round(result.quietSettleMs / 1000) + 2} s (delta from idle)`,
       `${mb(result.rssAfterMb)} (${result.rssGrowthMb >= 0 ? '+' : ''}${result.rssGrowthMb.toFixed(1)})`,
       `<= idle + ${TARGETS.rssGrowthMb} MB`,
       verdict(result.rssGrowthMb <= TARGETS.rssGrowthMb),

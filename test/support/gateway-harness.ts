@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (dist/test/support → ../../..). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const HEARTH_BIN = join(REPO_ROOT, 'bin', 'hearth.js');
+/** The Node flags the `hearth` bin runs the gateway with (see its first line). */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 export interface TestGateway {
   url: string;
@@ -88,7 +90,10 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
   if (options.configText !== undefined) writeConfig(home, options.configText);
   else if (options.config !== undefined) writeConfig(home, options.config);
   const env = testEnv(home, options.env);
-  const child = spawn(process.execPath, [HEARTH_BIN, 'gateway', '--port', String(options.port ?? 0)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, HEARTH_BIN, 'gateway', '--port', String(options.port ?? 0)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => {
     output += chunk;

@@ -184,7 +184,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     markRunRunning: db.prepare(`UPDATE runs SET status = 'running', attempts = ?, started_at = ? WHERE id = ?`),
     upsertSession: db.prepare(
       `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at`,
+       ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at RETURNING generation`,
     ),
     sessionGeneration: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
     runGeneration: db.prepare(`SELECT generation FROM transcript WHERE run_id = ? AND role = 'user' LIMIT 1`),
@@ -272,9 +272,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     sql.markRunRunning.run(row.attempts + 1, now, runId);
     const entry = toInboxEntry({ ...row, status: 'running', attempts: row.attempts + 1 });
     if (entry.context !== null) return { ...entry, history: [] };
-    sql.upsertSession.run(row.session_key, row.agent_id, now, now);
-    const generation = (sql.sessionGeneration.get(row.session_key) as { generation: number }).generation;
-    sql.deleteRunTranscript.run(runId);
+    const { generation } = sql.upsertSession.get(row.session_key, row.agent_id, now, now) as { generation: number };
+    // Only a re-run can find lines of its own from an interrupted attempt.
+    if (row.attempts > 0) sql.deleteRunTranscript.run(runId);
     const history = (sql.recentTranscript.all(row.session_key, generation, historyLimit) as TranscriptRow[]).reverse().map(toTranscriptEntry);
     appendMessages(row.session_key, generation, runId, [{ role: 'user', content: row.text }], now);
     return { ...entry, history };
