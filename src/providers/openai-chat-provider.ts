@@ -7,7 +7,7 @@ import type {
 import type { ProviderConfig } from '../config/schema.js';
 import type { ToolCall, Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
-import { classifyProviderError, type ErrorContext, providerBadResponseError } from './classify-error.js';
+import { type ErrorContext, providerBadResponseError } from './classify-error.js';
 import { createConnectionPool, postForEvents, ProviderHttpError } from './sse-post.js';
 import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
 
