@@ -101,8 +101,10 @@ export function createGatewayServer(context: GatewayContext) {
   };
 
   async function route(request: IncomingMessage, response: ServerResponse) {
-    const url = new URL(request.url ?? '/', 'http://gateway');
-    const path = url.pathname;
+    const target = request.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const path = queryAt === -1 ? target : target.slice(0, queryAt);
+    const query = queryAt === -1 ? null : new URLSearchParams(target.slice(queryAt + 1));
     const method = request.method ?? 'GET';
 
     if (path === '/health' && method === 'GET') {
@@ -139,7 +141,7 @@ export function createGatewayServer(context: GatewayContext) {
       response.end(FAVICON);
       return;
     }
-    if (url.searchParams.has('token')) {
+    if (query?.has('token')) {
       sendError(response, 400, 'BAD_REQUEST', 'Tokens are never accepted in the query string; send Authorization: Bearer <token>.');
       return;
     }

@@ -239,7 +239,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
   };
 
-  const acceptTurn = db.transaction((input: AcceptTurnInput): AcceptedTurn => {
+  const acceptTurn = ((input: AcceptTurnInput): AcceptedTurn => {
     if (input.idempotency) {
       const existing = sql.findIdempotency.get(input.idempotency.scope, input.idempotency.key) as { run_id: string } | undefined;
       if (existing) {
@@ -265,7 +265,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { runId: input.runId, sessionKey: input.sessionKey, duplicate: false, status: 'queued' };
   });
 
-  const startTurn = db.transaction((runId: string, now: number, historyLimit: number): StartedTurn | null => {
+  const startTurn = ((runId: string, now: number, historyLimit: number): StartedTurn | null => {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row || row.status === 'done') return null;
     sql.markInboxRunning.run(now, runId);
@@ -280,7 +280,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { ...entry, history };
   });
 
-  const completeTurn = db.transaction((runId: string, result: TurnResult): { outboxId: number | null } => {
+  const completeTurn = ((runId: string, result: TurnResult): { outboxId: number | null } => {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row) throw new HearthError('NOT_FOUND', `Run ${runId} is not in the inbox.`);
     if (row.context === null) {
@@ -317,13 +317,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { outboxId };
   });
 
-  const requeueTurn = db.transaction((runId: string, now: number) => {
+  const requeueTurn = ((runId: string, now: number) => {
     if (sql.requeueInbox.run(now, runId).changes === 0) return;
     sql.requeueRun.run(runId);
     sql.deleteRunTranscript.run(runId);
   });
 
-  const recordStep = db.transaction((runId: string, step: RunStepInput) => insertStep(runId, step));
+  const recordStep = (runId: string, step: RunStepInput) => insertStep(runId, step);
 
   function insertStep(runId: string, step: RunStepInput) {
     const { seq } = sql.nextStepSeq.get(runId) as { seq: number };
@@ -353,9 +353,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   /**
    * Group commit: writes issued in the same turn of the event loop share one transaction, so a
-   * busy gateway pays for one commit instead of one per write. Multi-statement writes are
-   * transactions of their own, which better-sqlite3 nests as savepoints, so one failing write rolls
-   * back alone.
+   * busy gateway pays for one commit instead of one per write. When one write fails, the batch
+   * is rolled back and every write runs again in its own transaction, so only that one fails.
    * Every promise settles only after the commit: nothing is acknowledged before it is on disk.
    */
   interface PendingWrite {
@@ -363,7 +362,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     write: () => unknown;
     resolve(value: unknown): void;
     reject(error: unknown): void;
-    outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
   }
   const pending: PendingWrite[] = [];
   let flushScheduled = false;
@@ -371,24 +369,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     flushScheduled = false;
     const batch = pending.splice(0);
     if (batch.length === 0) return;
+    let results: unknown[] | undefined;
     try {
-      db.transaction(() => {
-        for (const item of batch) {
-          try {
-            item.outcome = { ok: true, value: item.write() };
-          } catch (error) {
-            item.outcome = { ok: false, error };
-          }
-        }
-      })();
-    } catch (error) {
-      for (const item of batch) item.reject(storeError(item.action, error));
+      results = db.transaction(() => batch.map((item) => item.write()))();
+    } catch {
+      // One write failed and the whole batch rolled back: run each alone, so only it fails.
+      results = undefined;
+    }
+    if (results) {
+      for (const [index, item] of batch.entries()) item.resolve(results[index]);
       return;
     }
     for (const item of batch) {
-      const outcome = item.outcome!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error instanceof HearthError ? outcome.error : storeError(item.action, outcome.error));
+      try {
+        item.resolve(db.transaction(item.write)());
+      } catch (error) {
+        item.reject(error instanceof HearthError ? error : storeError(item.action, error));
+      }
     }
   };
   const write = <T>(action: string, fn: () => T): Promise<T> =>
