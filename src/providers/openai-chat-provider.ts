@@ -1,12 +1,11 @@
 import type {
   ChatCompletionChunk,
-  ChatCompletionCreateParamsStreaming,
   ChatCompletionFunctionTool,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { ProviderConfig } from '../config/schema.js';
-import type { ToolCall, Usage } from '../contracts/messages.js';
-import type { FinishReason, ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
+import type { ChatMessage, ToolCall, Usage } from '../contracts/messages.js';
+import type { FinishReason, ModelEvent, ModelProvider, ModelRequest, ToolSpec } from '../contracts/model-provider.js';
 import { type ErrorContext, providerBadResponseError } from './classify-error.js';
 import { createConnectionPool, postForEvents, ProviderHttpError } from './sse-post.js';
 import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
@@ -85,6 +84,48 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
   const endpoint = new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`);
   const headers: Record<string, string> = { ...config.headers, authorization: `Bearer ${config.apiKey ?? PLACEHOLDER_KEY}` };
 
+  /**
+   * The JSON of each transcript message and tool spec, kept while the object lives: a session's
+   * history is the same objects turn after turn, so a request re-encodes only what is new.
+   */
+  const encodedMessages = new WeakMap<ChatMessage, string>();
+  const encodedTools = new WeakMap<ToolSpec, string>();
+  let encodedSystem: { text: string; json: string } | undefined;
+
+  function encodeRequest(request: ModelRequest): string {
+    const parts: string[] = [];
+    if (request.system) {
+      if (encodedSystem?.text !== request.system) {
+        encodedSystem = { text: request.system, json: JSON.stringify({ role: 'system', content: request.system }) };
+      }
+      parts.push(encodedSystem.json);
+    }
+    for (const message of request.messages) {
+      let json = encodedMessages.get(message);
+      if (json === undefined) {
+        json = JSON.stringify(toOpenAIMessages({ messages: [message] })[0]);
+        encodedMessages.set(message, json);
+      }
+      parts.push(json);
+    }
+    const tools: string[] = [];
+    for (const tool of request.tools ?? []) {
+      let json = encodedTools.get(tool);
+      if (json === undefined) {
+        const wire: ChatCompletionFunctionTool = { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
+        json = JSON.stringify(wire);
+        encodedTools.set(tool, json);
+      }
+      tools.push(json);
+    }
+    return (
+      `{"model":${JSON.stringify(request.model)},"messages":[${parts.join(',')}],"stream":true,"stream_options":{"include_usage":true}` +
+      (tools.length > 0 ? `,"tools":[${tools.join(',')}]` : '') +
+      (request.maxTokens === undefined ? '' : `,"${maxTokensField}":${request.maxTokens}`) +
+      '}'
+    );
+  }
+
   async function* stream(request: ModelRequest): AsyncGenerator<ModelEvent, void, undefined> {
     const context: ErrorContext = { providerId: id, model: request.model, baseUrl, secrets };
     if (request.signal.aborted) {
@@ -98,21 +139,8 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
     let finishReason: string | null = null;
     let sawChunk = false;
     try {
-      const body: ChatCompletionCreateParamsStreaming = {
-        model: request.model,
-        messages: toOpenAIMessages(request),
-        stream: true,
-        stream_options: { include_usage: true },
-        ...(request.tools?.length
-          ? {
-              tools: request.tools.map(
-                (tool): ChatCompletionFunctionTool => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }),
-              ),
-            }
-          : {}),
-        ...(request.maxTokens === undefined ? {} : { [maxTokensField]: request.maxTokens }),
-      };
-      for await (const data of postForEvents({ url: endpoint, headers, body: JSON.stringify(body), signal: watchdog.signal, pool })) {
+      const body = encodeRequest(request);
+      for await (const data of postForEvents({ url: endpoint, headers, body, signal: watchdog.signal, pool })) {
         watchdog.touch();
         let chunk: ChatCompletionChunk & { error?: unknown };
         try {
