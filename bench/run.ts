@@ -48,6 +48,8 @@ interface Settings {
   /** Upper bound on one sequential phase (warm-up + measured), ms. */
   phaseMaxMs: number;
   idleSettleMs: number;
+  /** How long the WS throughput phase runs. */
+  wsThroughputMs: number;
   /** How long the gateway idles after the load before the final RSS reading. */
   quietSettleMs: number;
   /** Request bodies replayed directly against the fake model for the model baseline. */
@@ -65,6 +67,7 @@ const FULL: Settings = {
   throughputMaxMs: 45_000,
   phaseMaxMs: 40_000,
   idleSettleMs: 2000,
+  wsThroughputMs: 6000,
   quietSettleMs: 15_000,
   sampledBodies: 250,
 };
@@ -79,6 +82,7 @@ const QUICK: Settings = {
   throughputMaxMs: 10_000,
   phaseMaxMs: 10_000,
   idleSettleMs: 1000,
+  wsThroughputMs: 3000,
   quietSettleMs: 8000,
   sampledBodies: 50,
 };
@@ -463,6 +467,7 @@ interface RunResult {
     clientCpuPer1k: number;
   };
   warmupTurns: number;
+  wsThroughput: { turnsPerSecond: number; turns: number; errors: number; gatewayCpuPer1k: number };
   throughputSessions: number;
   totalTurns: number;
   /** CPU cores used by other processes on the machine meanwhile (noise indicator). */
@@ -639,6 +644,37 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   if (errors > 0) console.error(`throughput: ${errors} turns failed; first: ${firstError}`);
   totalTurns += completed;
 
+  // 4b. Throughput over the WS RPC: 16 sessions on one connection, each sending its next message
+  // when the previous reply arrived.
+  const wsClient = await connectGateway(gateway.url, gateway.token, { name: 'hearth-bench', version: '1' });
+  let wsCompleted = 0;
+  let wsErrors = 0;
+  const wsCpu0 = cpuSeconds(pid);
+  const wsStarted = performance.now();
+  try {
+    const wsTurns = Array.from({ length: settings.throughputSessions }, (_, index) =>
+      wsTurnFactory(wsClient, [`agent:main:bench:r${runIndex}-wstp-${index}`], `bench-r${runIndex}-wstp-${index}`),
+    );
+    const wsEnd = wsStarted + settings.wsThroughputMs;
+    await Promise.all(
+      wsTurns.map(async (turn) => {
+        while (performance.now() < wsEnd && wsErrors < 100) {
+          try {
+            await turn(0);
+            wsCompleted++;
+          } catch {
+            wsErrors++;
+          }
+        }
+      }),
+    );
+  } finally {
+    wsClient.close();
+  }
+  const wsSeconds = (performance.now() - wsStarted) / 1000;
+  const wsGatewayCpu = cpuSeconds(pid) - wsCpu0;
+  totalTurns += wsCompleted;
+
   // 5. RSS after all the turns: right after the load, and once the gateway has been idle long
   // enough for V8 to hand unused heap back (its memory reducer runs after a few idle seconds).
   await sleep(settings.idleSettleMs);
@@ -670,6 +706,12 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
     },
     warmupTurns: settings.warmupTurns,
     throughputSessions: settings.throughputSessions,
+    wsThroughput: {
+      turnsPerSecond: wsCompleted / wsSeconds,
+      turns: wsCompleted,
+      errors: wsErrors,
+      gatewayCpuPer1k: wsCompleted > 0 ? (wsGatewayCpu / wsCompleted) * 1000 : Number.NaN,
+    },
     totalTurns,
     otherLoad: { loadAvgAtStart, sequentialCores, throughputCores },
     rssAfterMb,
@@ -723,6 +765,13 @@ function printTable(result: RunResult, runs: number): void {
   rows.push(
     [`Throughput, ${result.throughputSessions} concurrent HTTP sessions`, `${tp.turnsPerSecond.toFixed(0)} turns/s`, `>= ${TARGETS.turnsPerSecond} turns/s`, verdict(tp.turnsPerSecond >= TARGETS.turnsPerSecond), ''],
     ['  turns / errors / seconds', `${tp.turns} / ${tp.errors} / ${tp.seconds.toFixed(1)} s`, '(info)', '', ''],
+    [
+      `Throughput, ${result.throughputSessions} concurrent WS sessions`,
+      `${result.wsThroughput.turnsPerSecond.toFixed(0)} turns/s (${result.wsThroughput.gatewayCpuPer1k.toFixed(2)} s CPU per 1,000)`,
+      `>= ${TARGETS.turnsPerSecond} turns/s`,
+      verdict(result.wsThroughput.turnsPerSecond >= TARGETS.turnsPerSecond && result.wsThroughput.errors === 0),
+      '',
+    ],
     ['  turn latency under load p50 / p99', `${ms(tp.latencyP50)} / ${ms(tp.latencyP99)}`, '(info)', '', ''],
     ['  gateway CPU per 1,000 turns', `${tp.gatewayCpuPer1k.toFixed(2)} s`, '(info)', '', ''],
     ['  gateway CPU utilisation (cores)', tp.gatewayCpuUtilization.toFixed(2), '(info)', '', ''],
