@@ -1,23 +1,29 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher, Pool } from 'undici';
 
-/** The keep-alive connection pools of one provider; `destroy()` closes them. */
+/**
+ * The keep-alive connections of one provider (an undici pool per origin, created on first use,
+ * so the module is loaded only when a model is first called); `destroy()` closes them.
+ */
 export interface ConnectionPool {
-  http: HttpAgent;
-  https: HttpsAgent;
+  get(origin: string): Promise<Pool>;
   destroy(): void;
 }
 
 export function createConnectionPool(): ConnectionPool {
-  const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 };
-  const http = new HttpAgent(options);
-  const https = new HttpsAgent(options);
+  const pools = new Map<string, Promise<Pool>>();
   return {
-    http,
-    https,
+    get(origin) {
+      let pool = pools.get(origin);
+      if (!pool) {
+        pool = import('undici').then(({ Pool: UndiciPool }) => new UndiciPool(origin, { connections: 64, keepAliveTimeout: 30_000 }));
+        pools.set(origin, pool);
+      }
+      return pool;
+    },
     destroy() {
-      http.destroy();
-      https.destroy();
+      for (const pool of pools.values()) void pool.then((ready) => ready.destroy()).catch(() => undefined);
+      pools.clear();
     },
   };
 }
@@ -30,7 +36,7 @@ export class ProviderHttpError extends Error {
   override readonly name = 'APIError';
   constructor(
     readonly status: number,
-    readonly headers: IncomingMessage['headers'],
+    readonly headers: IncomingHttpHeaders,
     readonly error: unknown,
   ) {
     super(`HTTP ${status}`);
@@ -39,15 +45,11 @@ export class ProviderHttpError extends Error {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-async function readErrorBody(response: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_ERROR_BODY) break;
-    chunks.push(chunk);
+async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+  let text = '';
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (text.length < MAX_ERROR_BODY) text += chunk.toString('utf8');
   }
-  const text = Buffer.concat(chunks).toString('utf8');
   try {
     const parsed = JSON.parse(text) as { error?: unknown };
     return parsed.error ?? parsed;
@@ -70,28 +72,22 @@ export interface SsePostRequest {
  * failures and aborts throw the request's own error.
  */
 export async function* postForEvents(options: SsePostRequest): AsyncGenerator<string, void, undefined> {
-  const secure = options.url.protocol === 'https:';
-  const send = secure ? httpsRequest : httpRequest;
-  const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = send(options.url, {
-      method: 'POST',
-      agent: secure ? options.pool.https : options.pool.http,
-      headers: { ...options.headers, 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(options.body) },
-      signal: options.signal,
-    });
-    request.once('response', resolve);
-    request.once('error', reject);
-    request.end(options.body);
+  const pool = await options.pool.get(options.url.origin);
+  const response = await pool.request({
+    path: `${options.url.pathname}${options.url.search}`,
+    method: 'POST',
+    headers: { ...options.headers, 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: options.body,
+    signal: options.signal,
   });
-  if ((response.statusCode ?? 0) >= 300) {
-    throw new ProviderHttpError(response.statusCode ?? 0, response.headers, await readErrorBody(response));
+  if (response.statusCode >= 300) {
+    throw new ProviderHttpError(response.statusCode, response.headers as IncomingHttpHeaders, await readErrorBody(response.body));
   }
-  response.setEncoding('utf8');
+  response.body.setEncoding('utf8');
   let buffer = '';
   let done = false;
-  // The response is read to its end even after `[DONE]`: leaving the loop early would destroy
-  // the socket instead of returning it to the keep-alive pool.
-  for await (const chunk of response as AsyncIterable<string>) {
+  // The body is read to its end even after `[DONE]`, so the connection goes back to the pool.
+  for await (const chunk of response.body as AsyncIterable<string>) {
     if (done) continue;
     buffer += chunk;
     let newline = buffer.indexOf('\n');
