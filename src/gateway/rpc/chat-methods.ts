@@ -61,15 +61,20 @@ export const chatMethods: Record<string, RpcMethod> = {
       const { sessionKey: key } = resolveSession(context, params);
       connection.watch(key);
       const entries = await context.store.readTranscript(key, params.limit ?? 200);
-      // Accepted messages still waiting for their turn are not in the transcript yet.
-      const queued = (await context.store.unfinishedTurns())
-        .filter((turn) => turn.sessionKey === key && turn.status === 'pending')
-        .map((turn) => ({ runId: turn.runId, text: turn.text, createdAt: turn.createdAt }));
+      // A message enters the transcript with its reply; until then it is shown from the inbox.
+      const unfinished = (await context.store.unfinishedTurns()).filter((turn) => turn.sessionKey === key);
+      const running = context.turns.activeRuns().filter((run) => run.sessionKey === key);
+      const isRunning = new Set(running.map((run) => run.runId));
       return {
         sessionKey: key,
-        messages: entries.map(presentEntry),
-        running: context.turns.activeRuns().filter((run) => run.sessionKey === key),
-        queued,
+        messages: [
+          ...entries.map(presentEntry),
+          ...unfinished.map((turn) => ({ id: null, runId: turn.runId, createdAt: turn.createdAt, role: 'user', content: turn.text, pending: true })),
+        ],
+        running,
+        queued: unfinished
+          .filter((turn) => !isRunning.has(turn.runId))
+          .map((turn) => ({ runId: turn.runId, text: turn.text, createdAt: turn.createdAt })),
       };
     },
   ),

@@ -104,4 +104,12 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX idempotency_by_time ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'a turn remembers when it started and in which transcript generation',
+    sql: `
+      ALTER TABLE inbox ADD COLUMN generation INTEGER;
+      ALTER TABLE inbox ADD COLUMN started_at INTEGER;
+    `,
+  },
 ];

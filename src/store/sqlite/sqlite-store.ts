@@ -25,6 +25,8 @@ export interface SqliteStoreOptions {
 }
 
 interface InboxRow {
+  generation?: number | null;
+  started_at?: number | null;
   run_id: string;
   session_key: string;
   agent_id: string;
@@ -174,21 +176,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     runStatus: db.prepare('SELECT session_key, status FROM runs WHERE id = ?'),
     inboxByRun: db.prepare(
-      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at FROM inbox WHERE run_id = ?`,
+      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at, generation, started_at
+       FROM inbox WHERE run_id = ?`,
     ),
     unfinished: db.prepare(
       `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at FROM inbox
        WHERE status != 'done' ORDER BY seq`,
     ),
-    markInboxRunning: db.prepare(`UPDATE inbox SET status = 'running', attempts = attempts + 1, updated_at = ? WHERE run_id = ?`),
-    markRunRunning: db.prepare(`UPDATE runs SET status = 'running', attempts = ?, started_at = ? WHERE id = ?`),
+    markInboxStarted: db.prepare(`UPDATE inbox SET attempts = attempts + 1, started_at = ?, generation = ? WHERE run_id = ?`),
     upsertSession: db.prepare(
       `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
        ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at RETURNING generation`,
     ),
     sessionGeneration: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
-    runGeneration: db.prepare(`SELECT generation FROM transcript WHERE run_id = ? AND role = 'user' LIMIT 1`),
-    deleteRunTranscript: db.prepare('DELETE FROM transcript WHERE run_id = ?'),
     recentTranscript: db.prepare(
       `SELECT id, run_id, role, body, created_at FROM transcript WHERE session_key = ? AND generation = ? ORDER BY id DESC LIMIT ?`,
     ),
@@ -201,15 +201,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     finishRun: db.prepare(
-      `UPDATE runs SET status = ?, model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?,
+      `UPDATE runs SET status = ?, started_at = ?, attempts = ?, model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?,
        error_code = ?, error_message = ?, finished_at = ? WHERE id = ?`,
     ),
     requeueInbox: db.prepare(
-      `UPDATE inbox SET status = 'pending', attempts = MAX(attempts - 1, 0), updated_at = ? WHERE run_id = ? AND status = 'running'`,
+      `UPDATE inbox SET attempts = MAX(attempts - 1, 0), started_at = NULL, generation = NULL, updated_at = ? WHERE run_id = ? AND status != 'done'`,
     ),
-    requeueRun: db.prepare(`UPDATE runs SET status = 'queued', attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'running'`),
     finishInbox: db.prepare(`UPDATE inbox SET status = 'done', updated_at = ? WHERE run_id = ?`),
-    touchSession: db.prepare('UPDATE sessions SET updated_at = ? WHERE key = ?'),
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)`,
     ),
@@ -265,37 +263,39 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { runId: input.runId, sessionKey: input.sessionKey, duplicate: false, status: 'queued' };
   });
 
+  // Starting a turn writes one small row update (the attempt, the time and the transcript
+  // generation); the user's line goes into the transcript with the turn's result, so an
+  // interrupted attempt leaves nothing to clean up.
   const startTurn = ((runId: string, now: number, historyLimit: number): StartedTurn | null => {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row || row.status === 'done') return null;
-    sql.markInboxRunning.run(now, runId);
-    sql.markRunRunning.run(row.attempts + 1, now, runId);
     const entry = toInboxEntry({ ...row, status: 'running', attempts: row.attempts + 1 });
-    if (entry.context !== null) return { ...entry, history: [] };
-    const { generation } = sql.upsertSession.get(row.session_key, row.agent_id, now, now) as { generation: number };
-    // Only a re-run can find lines of its own from an interrupted attempt.
-    if (row.attempts > 0) sql.deleteRunTranscript.run(runId);
-    const history = (sql.recentTranscript.all(row.session_key, generation, historyLimit) as TranscriptRow[]).reverse().map(toTranscriptEntry);
-    appendMessages(row.session_key, generation, runId, [{ role: 'user', content: row.text }], now);
+    if (entry.context !== null) {
+      sql.markInboxStarted.run(now, null, runId);
+      return { ...entry, history: [] };
+    }
+    const generation = (sql.sessionGeneration.get(row.session_key) as { generation: number } | undefined)?.generation ?? 0;
+    sql.markInboxStarted.run(now, generation, runId);
+    const history =
+      historyLimit > 0 ? (sql.recentTranscript.all(row.session_key, generation, historyLimit) as TranscriptRow[]).reverse().map(toTranscriptEntry) : [];
     return { ...entry, history };
   });
-
   const completeTurn = ((runId: string, result: TurnResult): { outboxId: number | null } => {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row) throw new HearthError('NOT_FOUND', `Run ${runId} is not in the inbox.`);
     if (row.context === null) {
-      // The turn's lines belong with its user message, in the generation the turn started in, even
-      // when the session was reset while it ran.
-      const session = (sql.runGeneration.get(runId) ?? sql.sessionGeneration.get(row.session_key)) as { generation: number } | undefined;
-      if (session) {
-        const lines: TranscriptEntry['message'][] = [...result.messages];
-        if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
-        appendMessages(row.session_key, session.generation, runId, lines, result.now);
-        sql.touchSession.run(result.now, row.session_key);
-      }
+      const { generation: current } = sql.upsertSession.get(row.session_key, row.agent_id, result.now, result.now) as { generation: number };
+      // The exchange belongs to the transcript the turn started in, even when the session was
+      // reset while it ran.
+      const generation = row.generation ?? current;
+      const lines: TranscriptEntry['message'][] = [{ role: 'user', content: row.text }, ...result.messages];
+      if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
+      appendMessages(row.session_key, generation, runId, lines, result.now);
     }
     sql.finishRun.run(
       result.status,
+      row.started_at ?? result.now,
+      row.attempts,
       result.modelRef ?? null,
       result.reply,
       JSON.stringify(result.toolCalls),
@@ -317,11 +317,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { outboxId };
   });
 
-  const requeueTurn = ((runId: string, now: number) => {
-    if (sql.requeueInbox.run(now, runId).changes === 0) return;
-    sql.requeueRun.run(runId);
-    sql.deleteRunTranscript.run(runId);
-  });
+  const requeueTurn = (runId: string, now: number) => {
+    sql.requeueInbox.run(now, runId);
+  };
 
   const recordStep = (runId: string, step: RunStepInput) => insertStep(runId, step);
 
