@@ -7,8 +7,8 @@ import type { ProviderConfig } from '../config/schema.js';
 import type { ChatMessage, ToolCall, Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest, ToolSpec } from '../contracts/model-provider.js';
 import { type ErrorContext, providerBadResponseError } from './classify-error.js';
-import { createConnectionPool, postForEvents, ProviderHttpError } from './sse-post.js';
-import { createIdleWatchdog, earlyFinish, type ProviderDeps } from './stream-support.js';
+import { createConnectionPool, isIdleTimeout, postForEvents, ProviderHttpError } from './sse-post.js';
+import { earlyFinish, type ProviderDeps } from './stream-support.js';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 const OLLAMA_BASE_URL = 'http://127.0.0.1:11434/v1';
@@ -133,14 +133,16 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
       return;
     }
     const idleTimeoutMs = request.idleTimeoutMs ?? config.timeoutMs;
-    const watchdog = createIdleWatchdog(request.signal, idleTimeoutMs);
+    // The connection pool enforces the idle timeout (no headers, or no body bytes, for
+    // `idleTimeoutMs`), so a call needs no abort controller and timer of its own.
+    const watchdog = { signal: request.signal, timedOut: false, touch() {}, pause() {}, resume() {}, dispose() {} };
     const toolCalls = createToolCallAssembler();
     let usage: Usage | undefined;
     let finishReason: string | null = null;
     let sawChunk = false;
     try {
       const body = encodeRequest(request);
-      for await (const data of postForEvents({ url: endpoint, headers, body, signal: watchdog.signal, pool })) {
+      for await (const data of postForEvents({ url: endpoint, headers, body, signal: request.signal, idleTimeoutMs, pool })) {
         watchdog.touch();
         let chunk: ChatCompletionChunk & { error?: unknown };
         try {
@@ -163,10 +165,9 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
         }
       }
     } catch (error) {
+      watchdog.timedOut = isIdleTimeout(error);
       yield earlyFinish(error, watchdog, request.signal, idleTimeoutMs, context);
       return;
-    } finally {
-      watchdog.dispose();
     }
     // An abort can end the response quietly, so check why the loop ended.
     if (watchdog.timedOut || request.signal.aborted) {

@@ -63,7 +63,15 @@ export interface SsePostRequest {
   headers: Record<string, string>;
   body: string;
   signal: AbortSignal;
+  /** The call fails (see `isIdleTimeout`) when no headers or no body bytes arrive for this long. */
+  idleTimeoutMs: number;
   pool: ConnectionPool;
+}
+
+/** Whether an error from `postForEvents` is its idle timeout. */
+export function isIdleTimeout(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
 /**
@@ -79,6 +87,8 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
     headers: { ...options.headers, 'content-type': 'application/json', accept: 'text/event-stream' },
     body: options.body,
     signal: options.signal,
+    headersTimeout: options.idleTimeoutMs,
+    bodyTimeout: options.idleTimeoutMs,
   });
   if (response.statusCode >= 300) {
     throw new ProviderHttpError(response.statusCode, response.headers as IncomingHttpHeaders, await readErrorBody(response.body));
