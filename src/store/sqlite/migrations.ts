@@ -106,10 +106,11 @@ export const sqliteMigrations: readonly Migration[] = [
   },
   {
     version: 2,
-    name: 'a turn remembers when it started and in which transcript generation',
+    name: 'a turn remembers when it started and in which transcript generation; transcript lines are no longer looked up by run',
     sql: `
       ALTER TABLE inbox ADD COLUMN generation INTEGER;
       ALTER TABLE inbox ADD COLUMN started_at INTEGER;
+      DROP INDEX transcript_by_run;
     `,
   },
 ];
