@@ -363,7 +363,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
   const pending: PendingWrite[] = [];
   let flushScheduled = false;
+  let lingered = false;
   const flush = () => {
+    // Under load, wait one more event-loop turn so more writes share the commit.
+    if (!lingered && pending.length >= 2) {
+      lingered = true;
+      setImmediate(flush);
+      return;
+    }
+    lingered = false;
     flushScheduled = false;
     const batch = pending.splice(0);
     if (batch.length === 0) return;
