@@ -263,8 +263,9 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Persists the request, then queues it. Resolves once it is safe to acknowledge the sender. */
     async submit(request: TurnRequest): Promise<AcceptedTurn> {
       if (!accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
-      const accepted = await deps.store.acceptTurn({
-        runId: request.runId ?? newRunId(),
+      const runId = request.runId ?? newRunId();
+      const acceptance = deps.store.acceptTurn({
+        runId,
         sessionKey: request.sessionKey,
         agentId: request.agentId,
         source: request.source,
@@ -274,8 +275,11 @@ export function createTurnService(deps: TurnServiceDeps) {
         ...(request.idempotency ? { idempotency: request.idempotency } : {}),
         now: now(),
       });
-      if (!accepted.duplicate) schedule(accepted.runId, accepted.sessionKey, request.context !== undefined);
-      return accepted;
+      // Scheduled before the accept is committed: when the session's lane is free, the turn's
+      // start is written in the same commit. A start cannot overtake its accept (writes run in
+      // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
+      schedule(runId, request.sessionKey, request.context !== undefined);
+      return acceptance;
     },
 
     /**
