@@ -87,7 +87,7 @@ export function createTurnService(deps: TurnServiceDeps) {
    * entry is still the cached one, so a reset while it ran is never undone.
    */
   const historyCache = new Map<string, ChatMessage[]>();
-  const historyCacheSessions = deps.historyCacheSessions ?? 256;
+  const historyCacheSessions = deps.historyCacheSessions ?? 64;
   const cacheHistory = (sessionKey: string, messages: ChatMessage[]) => {
     historyCache.delete(sessionKey);
     historyCache.set(sessionKey, messages);
