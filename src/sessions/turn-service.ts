@@ -106,6 +106,16 @@ export function createTurnService(deps: TurnServiceDeps) {
     }
   };
 
+  const addWaiter = (runId: string): Promise<TurnOutcome> =>
+    new Promise((resolve) => {
+      let pending = waiters.get(runId);
+      if (!pending) {
+        pending = new Set();
+        waiters.set(runId, pending);
+      }
+      pending.add(resolve);
+    });
+
   const settle = (outcome: TurnOutcome) => {
     const pending = waiters.get(outcome.runId);
     if (!pending) return;
@@ -287,14 +297,7 @@ export function createTurnService(deps: TurnServiceDeps) {
      * before submitting; no store read is needed.
      */
     awaitRun(runId: string): Promise<TurnOutcome> {
-      return new Promise((resolve) => {
-        let pending = waiters.get(runId);
-        if (!pending) {
-          pending = new Set();
-          waiters.set(runId, pending);
-        }
-        pending.add(resolve);
-      });
+      return addWaiter(runId);
     },
 
     /** Drops the waiters of a run that was never started (its submit failed or was a duplicate). */
@@ -318,14 +321,7 @@ export function createTurnService(deps: TurnServiceDeps) {
           error: record.error,
         };
       }
-      return new Promise((resolve) => {
-        let pending = waiters.get(runId);
-        if (!pending) {
-          pending = new Set();
-          waiters.set(runId, pending);
-        }
-        pending.add(resolve);
-      });
+      return addWaiter(runId);
     },
 
     /** Stops a running turn; returns false when the run is not running here. */
