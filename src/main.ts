@@ -163,8 +163,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxTurnAttempts: () => config.agents.defaults.maxTurnAttempts,
     logger,
   });
-  // Replies queued for WebChat by earlier versions are already in the transcript.
-  turns.registerDeliverer('webchat', async () => true);
 
   let serverReady = false;
   const context: GatewayContext = {
