@@ -10,7 +10,7 @@ export interface Migration {
 export const sqliteMigrations: readonly Migration[] = [
   {
     version: 1,
-    name: 'core tables: sessions, transcript, inbox, outbox, runs, run steps, idempotency keys',
+    name: 'core tables: sessions, transcript, runs (the inbox is the queued runs), outbox, run steps, idempotency keys',
     sql: `
       CREATE TABLE sessions (
         key TEXT PRIMARY KEY,
@@ -29,22 +29,6 @@ export const sqliteMigrations: readonly Migration[] = [
         created_at INTEGER NOT NULL
       );
       CREATE INDEX transcript_by_session ON transcript (session_key, generation, id);
-      CREATE INDEX transcript_by_run ON transcript (run_id);
-      CREATE TABLE inbox (
-        seq INTEGER PRIMARY KEY,
-        run_id TEXT NOT NULL UNIQUE,
-        session_key TEXT NOT NULL,
-        agent_id TEXT NOT NULL,
-        source TEXT NOT NULL,
-        text TEXT NOT NULL,
-        context TEXT,
-        reply_to TEXT,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-      );
-      CREATE INDEX inbox_unfinished ON inbox (status, seq) WHERE status != 'done';
       CREATE TABLE outbox (
         id INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
@@ -64,7 +48,12 @@ export const sqliteMigrations: readonly Migration[] = [
         session_key TEXT NOT NULL,
         agent_id TEXT NOT NULL,
         source TEXT NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT,
+        reply_to TEXT,
         status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        generation INTEGER,
         model_ref TEXT,
         reply TEXT,
         tool_calls TEXT,
@@ -72,13 +61,13 @@ export const sqliteMigrations: readonly Migration[] = [
         output_tokens INTEGER,
         error_code TEXT,
         error_message TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
         created_at INTEGER NOT NULL,
         started_at INTEGER,
         finished_at INTEGER
       );
       CREATE INDEX runs_by_session ON runs (session_key, created_at);
       CREATE INDEX runs_by_time ON runs (created_at);
+      CREATE INDEX runs_unfinished ON runs (status) WHERE status = 'queued';
       CREATE TABLE run_steps (
         id INTEGER PRIMARY KEY,
         run_id TEXT NOT NULL,
@@ -102,15 +91,6 @@ export const sqliteMigrations: readonly Migration[] = [
         PRIMARY KEY (scope, key)
       );
       CREATE INDEX idempotency_by_time ON idempotency_keys (created_at);
-    `,
-  },
-  {
-    version: 2,
-    name: 'a turn remembers when it started and in which transcript generation; transcript lines are no longer looked up by run',
-    sql: `
-      ALTER TABLE inbox ADD COLUMN generation INTEGER;
-      ALTER TABLE inbox ADD COLUMN started_at INTEGER;
-      DROP INDEX transcript_by_run;
     `,
   },
 ];

@@ -79,6 +79,10 @@ interface StepRow {
   output_tokens: number | null;
 }
 
+/** A run as an inbox entry: what was accepted, and whether it still waits to be answered. */
+const INBOX_COLUMNS = `id AS run_id, session_key, agent_id, source, text, context, reply_to,
+  CASE status WHEN 'queued' THEN 'pending' ELSE 'done' END AS status, attempts, created_at, generation, started_at`;
+
 function parseJson<T>(text: string | null, fallback: T): T {
   if (text === null) return fallback;
   try {
@@ -113,7 +117,7 @@ function toRunRecord(row: RunRow): RunRecord {
     sessionKey: row.session_key,
     agentId: row.agent_id,
     source: row.source as TurnSource,
-    status: row.status as RunStatus,
+    status: row.status === 'queued' && row.started_at !== null ? 'running' : (row.status as RunStatus),
     modelRef: row.model_ref,
     reply: row.reply,
     toolCalls: parseJson<ToolCallRecord[]>(row.tool_calls, []),
@@ -167,23 +171,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     findIdempotency: db.prepare('SELECT run_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
     insertIdempotency: db.prepare('INSERT OR REPLACE INTO idempotency_keys (scope, key, run_id, created_at) VALUES (?, ?, ?, ?)'),
     pruneIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
-    insertInbox: db.prepare(
-      `INSERT INTO inbox (run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-    ),
     insertRun: db.prepare(
-      `INSERT INTO runs (id, session_key, agent_id, source, status, attempts, created_at) VALUES (?, ?, ?, ?, 'queued', 0, ?)`,
+      `INSERT INTO runs (id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)`,
     ),
     runStatus: db.prepare('SELECT session_key, status FROM runs WHERE id = ?'),
-    inboxByRun: db.prepare(
-      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at, generation, started_at
-       FROM inbox WHERE run_id = ?`,
-    ),
-    unfinished: db.prepare(
-      `SELECT run_id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at FROM inbox
-       WHERE status != 'done' ORDER BY seq`,
-    ),
-    markInboxStarted: db.prepare(`UPDATE inbox SET attempts = attempts + 1, started_at = ?, generation = ? WHERE run_id = ?`),
+    inboxByRun: db.prepare(`SELECT ${INBOX_COLUMNS} FROM runs WHERE id = ?`),
+    unfinished: db.prepare(`SELECT ${INBOX_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY rowid`),
+    markInboxStarted: db.prepare(`UPDATE runs SET attempts = attempts + 1, started_at = ?, generation = ? WHERE id = ?`),
     upsertSession: db.prepare(
       `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
        ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at RETURNING generation`,
@@ -201,13 +196,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     finishRun: db.prepare(
-      `UPDATE runs SET status = ?, started_at = ?, attempts = ?, model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?, output_tokens = ?,
-       error_code = ?, error_message = ?, finished_at = ? WHERE id = ?`,
+      `UPDATE runs SET status = ?, started_at = COALESCE(started_at, ?), model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?,
+       output_tokens = ?, error_code = ?, error_message = ?, finished_at = ? WHERE id = ?`,
     ),
-    requeueInbox: db.prepare(
-      `UPDATE inbox SET attempts = MAX(attempts - 1, 0), started_at = NULL, generation = NULL, updated_at = ? WHERE run_id = ? AND status != 'done'`,
-    ),
-    finishInbox: db.prepare(`UPDATE inbox SET status = 'done', updated_at = ? WHERE run_id = ?`),
+    requeueInbox: db.prepare(`UPDATE runs SET attempts = MAX(attempts - 1, 0), started_at = NULL, generation = NULL WHERE id = ? AND status = 'queued'`),
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)`,
     ),
@@ -245,7 +237,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (run) return { runId: existing.run_id, sessionKey: run.session_key, duplicate: true, status: run.status };
       }
     }
-    sql.insertInbox.run(
+    sql.insertRun.run(
       input.runId,
       input.sessionKey,
       input.agentId,
@@ -254,9 +246,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       input.context ? JSON.stringify(input.context) : null,
       input.replyTo ? JSON.stringify(input.replyTo) : null,
       input.now,
-      input.now,
     );
-    sql.insertRun.run(input.runId, input.sessionKey, input.agentId, input.source, input.now);
     if (input.idempotency) {
       sql.insertIdempotency.run(input.idempotency.scope, input.idempotency.key, input.runId, input.now);
     }
@@ -294,8 +284,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     sql.finishRun.run(
       result.status,
-      row.started_at ?? result.now,
-      row.attempts,
+      result.now,
       result.modelRef ?? null,
       result.reply,
       JSON.stringify(result.toolCalls),
@@ -306,7 +295,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       result.now,
       runId,
     );
-    sql.finishInbox.run(result.now, runId);
     for (const step of result.steps ?? []) insertStep(runId, step);
     let outboxId: number | null = null;
     const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
@@ -317,8 +305,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { outboxId };
   });
 
-  const requeueTurn = (runId: string, now: number) => {
-    sql.requeueInbox.run(now, runId);
+  const requeueTurn = (runId: string) => {
+    sql.requeueInbox.run(runId);
   };
 
   const recordStep = (runId: string, step: RunStepInput) => insertStep(runId, step);
@@ -418,7 +406,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     acceptTurn: (input) => write('accept a message', () => acceptTurn(input)),
     startTurn: (runId, { now, historyLimit }) => write('start a turn', () => startTurn(runId, now, historyLimit)),
     unfinishedTurns: () => run('list unfinished turns', () => (sql.unfinished.all() as InboxRow[]).map(toInboxEntry)),
-    requeueTurn: (runId, now) => write('requeue a turn', () => requeueTurn(runId, now)),
+    requeueTurn: (runId) => write('requeue a turn', () => requeueTurn(runId)),
     recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     undeliveredOutbox: (limit) =>
