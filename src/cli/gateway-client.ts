@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import type WsModule from 'ws';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { HearthError } from '../contracts/errors.js';
+
+const WebSocket = loadCommonJs('ws') as typeof WsModule;
 
 export interface GatewayClient {
   call<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;

@@ -1,7 +1,10 @@
-import { Command, CommanderError } from 'commander';
+import type * as CommanderModule from 'commander';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { isHearthError } from '../contracts/errors.js';
 import type { CliIo } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
+
+const { Command, CommanderError } = loadCommonJs('commander') as typeof CommanderModule;
 
 /** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
 export const EXIT_CONFIG = 78;
@@ -22,7 +25,7 @@ export class CliFailure extends Error {
   }
 }
 
-export function buildProgram(runtime: CliRuntime): Command {
+export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const program = new Command('hearth')
     .description('Hearth: a local-first personal AI agent gateway')
     .version(process.env.npm_package_version ?? '0.1.0')

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import JSON5 from 'json5';
+import type JSON5Module from 'json5';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { type ConfigIssue, formatPath } from './config-issues.js';
 import { type CrossFieldProblem, checkCrossFields } from './cross-field-checks.js';
 import { substituteEnv } from './env-substitution.js';
 import { isBlankJson5, type Json5SourceMap, scanJson5 } from './json5-locator.js';
 import { configSchema, type HearthConfig } from './schema.js';
 import { describeZodIssue } from './zod-issues.js';
+
+const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 
 export { type ConfigIssue, formatConfigIssues } from './config-issues.js';
 

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type * as Ws from 'ws';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { z } from 'zod';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
@@ -12,6 +14,8 @@ import { chatMethods } from './rpc/chat-methods.js';
 import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
 import { sessionMethods } from './rpc/session-methods.js';
 import { statusMethods } from './rpc/status-methods.js';
+
+const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
 
 export const PROTOCOL_VERSION = 1;
 /** Frames before `connect` may not be larger than this. */

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import type PinoModule from 'pino';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 
-export type Logger = pino.Logger;
+const pino = loadCommonJs('pino') as typeof PinoModule;
+
+export type Logger = PinoModule.Logger;
 
 /** Keys whose values never reach a log line, at any depth pino's redaction reaches. */
 export const REDACTED_PATHS = [
@@ -54,8 +57,8 @@ export interface LoggerOptions {
 
 /** Builds the gateway logger: JSON lines to `logs/gateway.log`, readable lines to the terminal. */
 export function createLogger(options: LoggerOptions): { logger: Logger; flush(): void } {
-  const streams: pino.StreamEntry[] = [];
-  let file: pino.DestinationStream & { flushSync?: () => void } | undefined;
+  const streams: PinoModule.StreamEntry[] = [];
+  let file: PinoModule.DestinationStream & { flushSync?: () => void } | undefined;
   if (options.logsDir) {
     mkdirSync(options.logsDir, { recursive: true, mode: 0o700 });
     file = pino.destination({ dest: join(options.logsDir, 'gateway.log'), sync: false, mkdir: true });

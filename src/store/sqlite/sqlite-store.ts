@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadCommonJs } from '../../runtime/load-commonjs.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { ToolCallRecord, TurnSource } from '../../contracts/messages.js';
 import type {
@@ -18,6 +19,8 @@ import type {
   TurnResult,
 } from '../../contracts/store.js';
 import { sqliteMigrations } from './migrations.js';
+
+const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
