@@ -66,7 +66,6 @@ export const sqliteMigrations: readonly Migration[] = [
         finished_at INTEGER
       );
       CREATE INDEX runs_by_session ON runs (session_key, created_at);
-      CREATE INDEX runs_by_time ON runs (created_at);
       CREATE INDEX runs_unfinished ON runs (status) WHERE status = 'queued';
       CREATE TABLE run_steps (
         id INTEGER PRIMARY KEY,

@@ -219,7 +219,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     resetSession: db.prepare('UPDATE sessions SET generation = generation + 1, updated_at = ? WHERE key = ?'),
     getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
-    listRuns: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR session_key = ?) ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+    // Runs are inserted in time order, so the newest are the highest rowids; no time index to maintain.
+    listRuns: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR session_key = ?) ORDER BY rowid DESC LIMIT ?'),
     listSteps: db.prepare(
       `SELECT seq, kind, name, input, output, error, started_at, duration_ms, input_tokens, output_tokens FROM run_steps
        WHERE run_id = ? ORDER BY seq`,
