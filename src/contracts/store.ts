@@ -18,23 +18,25 @@ export interface Store {
    */
   acceptTurn(input: AcceptTurnInput): Promise<AcceptedTurn>;
   /**
-   * Marks a queued turn running, counts the attempt, and (for session turns) puts the user's
-   * message into the transcript, replacing anything an interrupted earlier attempt left there.
-   * Returns null when the turn is no longer pending (finished or unknown).
+   * Counts the attempt of a queued turn and remembers the transcript it belongs to, returning the
+   * recent history (session turns). Nothing goes into the transcript before the turn finishes, so
+   * an interrupted attempt leaves nothing to clean up. Returns null when the turn is finished or
+   * unknown.
    */
   startTurn(runId: string, options: { now: number; historyLimit: number }): Promise<StartedTurn | null>;
   /** Turns accepted but not finished (pending or interrupted while running), oldest first. */
   unfinishedTurns(): Promise<InboxEntry[]>;
   /**
-   * Puts a running turn back in the queue without counting the attempt (used when the gateway
-   * stops before the turn finished), removing what it had written to the transcript.
+   * Puts a started turn back in the queue without counting the attempt (used when the gateway
+   * stops before the turn finished).
    */
-  requeueTurn(runId: string, now: number): Promise<void>;
+  requeueTurn(runId: string): Promise<void>;
   /** Appends one step of a run (a model call or a tool call) to the run record. */
   recordStep(runId: string, step: RunStepInput): Promise<void>;
   /**
-   * Finishes a turn in one transaction: transcript entries, run result, inbox done, and the
-   * reply in the outbox when one is to be delivered.
+   * Finishes a turn in one transaction: the user's message and the turn's lines in the
+   * transcript the turn started in, the run result, and the reply in the outbox when one is to
+   * be delivered.
    */
   completeTurn(runId: string, result: TurnResult): Promise<{ outboxId: number | null }>;
 
@@ -92,7 +94,7 @@ export interface InboxEntry {
   text: string;
   context: StatelessContext | null;
   replyTo: { channel: string; target: string } | null;
-  status: 'pending' | 'running' | 'done';
+  status: 'pending' | 'done';
   attempts: number;
   createdAt: number;
 }

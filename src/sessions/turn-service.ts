@@ -5,22 +5,15 @@ import type { AgentLoop } from '../agent/agent-loop.js';
 import { fitHistory } from '../agent/token-budget.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
-import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from '../contracts/messages.js';
-import type { AcceptedTurn, OutboxEntry, RunStepInput, StatelessContext, Store } from '../contracts/store.js';
+import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
+import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, Store } from '../contracts/store.js';
 import type { SessionLanes } from './session-lanes.js';
 
-/** What a caller asks for: a message into a session (or a stateless request with its context). */
-export interface TurnRequest {
-  sessionKey: string;
-  agentId: string;
-  source: TurnSource;
-  text: string;
-  context?: StatelessContext;
-  replyTo?: { channel: string; target: string } | null;
-  idempotency?: { scope: string; key: string };
-  /** A run id chosen by the caller (so it can listen for the run's events before submitting). */
-  runId?: string;
-}
+/**
+ * What a caller asks for: a message into a session (or a stateless request with its context).
+ * `runId` may be chosen by the caller, so it can listen for the run's events before submitting.
+ */
+export type TurnRequest = Omit<AcceptTurnInput, 'runId' | 'now'> & { runId?: string };
 
 /** How a turn ended, as waiting callers (the HTTP API) see it. */
 export interface TurnOutcome {
@@ -237,7 +230,7 @@ export function createTurnService(deps: TurnServiceDeps) {
       }
       if (run.checkpoint) {
         historyCache.delete(sessionKey);
-        await deps.store.requeueTurn(runId, now());
+        await deps.store.requeueTurn(runId);
         deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
         return;
       }

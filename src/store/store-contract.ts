@@ -96,7 +96,7 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     try {
       await accept(store, 'r1', 'agent:main:main', 'q');
       await store.startTurn('r1', { now: 1001, historyLimit: 10 });
-      await store.requeueTurn('r1', 1002);
+      await store.requeueTurn('r1');
       const [entry] = await store.unfinishedTurns();
       assert.equal(entry?.status, 'pending');
       assert.equal(entry?.attempts, 0);

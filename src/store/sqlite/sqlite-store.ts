@@ -263,7 +263,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const startTurn = ((runId: string, now: number, historyLimit: number): StartedTurn | null => {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row || row.status === 'done') return null;
-    const entry = toInboxEntry({ ...row, status: 'running', attempts: row.attempts + 1 });
+    const entry = toInboxEntry({ ...row, attempts: row.attempts + 1 });
     if (entry.context !== null) {
       sql.markInboxStarted.run(now, null, runId);
       return { ...entry, history: [] };
