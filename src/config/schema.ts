@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bindingSchema, channelsSchema } from './channel-schema.js';
 
 /**
  * The configuration schema (`$HEARTH_HOME/hearth.json5`). Every object is strict: an unknown key
@@ -94,8 +95,10 @@ export const configSchema = z.strictObject({
   }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }),
   session: sessionSchema.default(sessionSchema.parse({})),
   logging: loggingSchema.default(loggingSchema.parse({})),
+  channels: channelsSchema.default({}),
+  /** Routes channel messages to agents; the most specific match wins (peer, then account, then channel). */
+  bindings: z.array(bindingSchema).default([]),
   /** Sections owned by later features; accepted and kept so a config written for them loads. */
-  channels: z.record(z.string(), z.unknown()).default({}),
   cron: z.record(z.string(), z.unknown()).default({}),
 });
 

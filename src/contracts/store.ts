@@ -40,10 +40,33 @@ export interface Store {
    */
   completeTurn(runId: string, result: TurnResult): Promise<{ outboxId: number | null }>;
 
-  /** Replies not yet delivered, oldest first. */
+  /** Queues a message that belongs to no turn (a pairing code, `hearth message send`). */
+  enqueueOutbox(input: EnqueueOutboxInput): Promise<OutboxEntry>;
+  /** Messages neither delivered nor given up, oldest first. */
   undeliveredOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Remembers that the first `chunksSent` pieces of a message reached the platform. */
+  recordOutboxProgress(outboxId: number, chunksSent: number): Promise<void>;
   markDelivered(outboxId: number, now: number): Promise<void>;
-  recordDeliveryFailure(outboxId: number, error: string, now: number): Promise<void>;
+  /**
+   * Counts a failed delivery attempt. With `retryAt` the message stays queued until then; with
+   * null it is given up (status `failed`, kept with its error for `hearth channels status`).
+   */
+  recordDeliveryFailure(outboxId: number, failure: { error: string; now: number; retryAt: number | null }): Promise<void>;
+  /** Queued and given-up messages per channel (`<platform>:<accountId>`). */
+  outboxCounts(): Promise<{ channel: string; pending: number; failed: number }[]>;
+
+  /**
+   * Records that an unknown sender asked to talk to the bot. A sender with a live request gets
+   * it back (`pending`); a new request is made with `code` unless the account already has
+   * `maxPending` live ones (`full`); an approved sender gets `approved`. Expired requests are
+   * forgotten.
+   */
+  requestPairing(input: PairingRequestInput): Promise<PairingOutcome>;
+  /** Live (unexpired, unapproved) pairing requests, oldest first. */
+  listPairingRequests(now: number): Promise<PairingRequest[]>;
+  /** Approves a live request by its code (case-insensitive); null when no live request has it. */
+  approvePairing(code: string, now: number): Promise<PairingRequest | null>;
+  isApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
 
   readTranscript(sessionKey: string, limit: number): Promise<TranscriptEntry[]>;
   listSessions(options: { limit: number; agentId?: string }): Promise<SessionSummary[]>;
@@ -139,12 +162,58 @@ export interface OutboxEntry {
   id: number;
   runId: string;
   sessionKey: string;
+  /** The account that sends it, `<platform>:<accountId>`. */
   channel: string;
+  /** The adapter's target, JSON of a ChannelTarget. */
   target: string;
   text: string;
   attempts: number;
+  /** Pieces of a split message already delivered; a resend starts after them. */
+  chunksSent: number;
+  /** Not before this time (after a failure); null when due now. */
+  nextAttemptAt: number | null;
+  lastError: string | null;
   createdAt: number;
 }
+
+export interface EnqueueOutboxInput {
+  channel: string;
+  target: string;
+  text: string;
+  sessionKey: string;
+  /** A run id when the message belongs to a run; otherwise a fresh id naming its origin. */
+  runId: string;
+  now: number;
+}
+
+export interface PairingRequestInput {
+  channel: string;
+  accountId: string;
+  senderId: string;
+  senderName: string | null;
+  chatId: string;
+  /** The code to use if a new request is made. */
+  code: string;
+  now: number;
+  ttlMs: number;
+  maxPending: number;
+}
+
+export interface PairingRequest {
+  code: string;
+  channel: string;
+  accountId: string;
+  senderId: string;
+  senderName: string | null;
+  chatId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type PairingOutcome =
+  | { status: 'created' | 'pending'; request: PairingRequest }
+  | { status: 'full' }
+  | { status: 'approved' };
 
 /** A transcript line. `error` lines are shown to people but never sent to a model. */
 export interface TranscriptEntry {

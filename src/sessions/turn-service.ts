@@ -27,15 +27,16 @@ export interface TurnOutcome {
   error: { code: string; message: string } | null;
 }
 
+/** Where a channel turn's reply goes (`channel` is `<platform>:<accountId>`). */
+export type ReplyTarget = { channel: string; target: string };
+
 export type TurnEvent =
-  | { type: 'started'; runId: string; sessionKey: string }
+  | { type: 'started'; runId: string; sessionKey: string; replyTo: ReplyTarget | null }
   | { type: 'delta'; runId: string; sessionKey: string; text: string }
-  | { type: 'final'; runId: string; sessionKey: string; outcome: TurnOutcome };
+  /** `outbox` is the reply queued for delivery to `replyTo`, already committed. */
+  | { type: 'final'; runId: string; sessionKey: string; outcome: TurnOutcome; outbox: OutboxEntry | null };
 
 export type TurnListener = (event: TurnEvent) => void;
-
-/** Delivers one outbox entry; resolves true when the channel took it. Must not throw. */
-export type Deliverer = (entry: OutboxEntry) => Promise<boolean>;
 
 export interface TurnServiceDeps {
   store: Store;
@@ -63,7 +64,7 @@ interface ActiveRun {
 /**
  * Owns the life of a turn: persisted in the inbox on accept, run on its session's lane, recorded
  * step by step, finished in one transaction with its reply in the outbox, then delivered. On
- * start, `recover()` re-runs what a crash interrupted and re-delivers what was not delivered.
+ * start, `recover()` re-runs what a crash interrupted; the outbox dispatcher re-delivers replies.
  */
 export function createTurnService(deps: TurnServiceDeps) {
   const now = deps.now ?? Date.now;
@@ -72,7 +73,6 @@ export function createTurnService(deps: TurnServiceDeps) {
   const listeners = new Set<TurnListener>();
   const active = new Map<string, ActiveRun>();
   const waiters = new Map<string, Set<(outcome: TurnOutcome) => void>>();
-  const deliverers = new Map<string, Deliverer>();
   /**
    * The recent transcript of busy sessions (model-visible messages, oldest first), so a turn does
    * not re-read and re-parse its history. Least recently used sessions are dropped past the
@@ -116,18 +116,6 @@ export function createTurnService(deps: TurnServiceDeps) {
     for (const resolve of pending) resolve(outcome);
   };
 
-  async function deliver(entry: OutboxEntry): Promise<void> {
-    const deliverer = deliverers.get(entry.channel);
-    if (!deliverer) {
-      await deps.store.recordDeliveryFailure(entry.id, `no channel "${entry.channel}" is running`, now());
-      deps.logger.warn({ outboxId: entry.id, channel: entry.channel }, 'reply kept in the outbox: its channel is not running');
-      return;
-    }
-    const delivered = await deliverer(entry).catch(() => false);
-    if (delivered) await deps.store.markDelivered(entry.id, now());
-    else await deps.store.recordDeliveryFailure(entry.id, 'delivery failed', now());
-  }
-
   async function execute(runId: string, laneSessionKey: string): Promise<void> {
     if (stopping) return;
     const cached = historyCache.get(laneSessionKey);
@@ -152,20 +140,24 @@ export function createTurnService(deps: TurnServiceDeps) {
         now: now(),
       });
       if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
-      emit({ type: 'final', ...base, outcome: full });
+      const outbox: OutboxEntry | null =
+        outboxId !== null && started.replyTo
+          ? {
+              id: outboxId,
+              runId,
+              sessionKey,
+              channel: started.replyTo.channel,
+              target: started.replyTo.target,
+              text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
+              attempts: 0,
+              chunksSent: 0,
+              nextAttemptAt: null,
+              lastError: null,
+              createdAt: now(),
+            }
+          : null;
+      emit({ type: 'final', ...base, outcome: full, outbox });
       settle(full);
-      if (outboxId !== null && started.replyTo) {
-        await deliver({
-          id: outboxId,
-          runId,
-          sessionKey,
-          channel: started.replyTo.channel,
-          target: started.replyTo.target,
-          text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
-          attempts: 0,
-          createdAt: now(),
-        });
-      }
     };
     const pendingSteps: RunStepInput[] = [];
     const failed = (code: string, message: string) => {
@@ -189,7 +181,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     let history: ChatMessage[] | undefined;
     active.set(runId, run);
     try {
-      emit({ type: 'started', ...base });
+      emit({ type: 'started', ...base, replyTo: started.replyTo });
       let messages: ChatMessage[];
       if (started.context) {
         messages = started.context.messages;
@@ -330,23 +322,12 @@ export function createTurnService(deps: TurnServiceDeps) {
       return () => listeners.delete(listener);
     },
 
-    registerDeliverer(channel: string, deliverer: Deliverer): () => void {
-      deliverers.set(channel, deliverer);
-      return () => {
-        if (deliverers.get(channel) === deliverer) deliverers.delete(channel);
-      };
-    },
-
-    /** Re-queues turns a crash interrupted and re-delivers replies that were not delivered. */
-    async recover(): Promise<{ requeued: number; redelivered: number }> {
+    /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
+    async recover(): Promise<{ requeued: number }> {
       const unfinished = await deps.store.unfinishedTurns();
       for (const entry of unfinished) schedule(entry.runId, entry.sessionKey, entry.context !== null);
-      const undelivered = await deps.store.undeliveredOutbox(1000);
-      for (const entry of undelivered) await deliver(entry);
-      if (unfinished.length > 0 || undelivered.length > 0) {
-        deps.logger.info({ requeued: unfinished.length, redelivered: undelivered.length }, 'recovered work left by the last run');
-      }
-      return { requeued: unfinished.length, redelivered: undelivered.length };
+      if (unfinished.length > 0) deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
+      return { requeued: unfinished.length };
     },
 
     /** Starts the session afresh; the old transcript stays on disk. */

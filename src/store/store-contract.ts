@@ -169,4 +169,73 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       await store.close();
     }
   });
+
+  test(`${name}: outbox entries are retried later, resumed after their delivered pieces, or given up visibly`, async () => {
+    const store = await createStore();
+    try {
+      const base = { sessionKey: 'agent:main:telegram:direct:7', target: '{"chatId":"7"}', now: 5000 };
+      const first = await store.enqueueOutbox({ ...base, channel: 'telegram:default', runId: 'pair_1', text: 'code ABCD2345' });
+      const second = await store.enqueueOutbox({ ...base, channel: 'telegram:default', runId: 'send_1', text: 'long reply' });
+      const third = await store.enqueueOutbox({ ...base, channel: 'discord:work', runId: 'send_2', text: 'x' });
+      assert.equal(first.chunksSent, 0);
+      assert.equal(first.nextAttemptAt, null);
+      await store.recordDeliveryFailure(first.id, { error: '429: retry after 3', now: 5001, retryAt: 8001 });
+      await store.recordOutboxProgress(second.id, 2);
+      await store.recordOutboxProgress(second.id, 1); // progress never goes back
+      await store.recordDeliveryFailure(third.id, { error: 'chat not found', now: 5002, retryAt: null });
+      const pending = await store.undeliveredOutbox(10);
+      assert.deepEqual(
+        pending.map((entry) => [entry.id, entry.attempts, entry.chunksSent, entry.nextAttemptAt, entry.lastError]),
+        [
+          [first.id, 1, 0, 8001, '429: retry after 3'],
+          [second.id, 0, 2, null, null],
+        ],
+      );
+      assert.deepEqual(await store.outboxCounts(), [
+        { channel: 'discord:work', pending: 0, failed: 1 },
+        { channel: 'telegram:default', pending: 2, failed: 0 },
+      ]);
+      await store.markDelivered(first.id, 9000);
+      await store.markDelivered(second.id, 9001);
+      assert.deepEqual(await store.undeliveredOutbox(10), []);
+      assert.deepEqual(await store.outboxCounts(), [{ channel: 'discord:work', pending: 0, failed: 1 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: pairing requests: one live code per sender, a cap per account, expiry, approval persists`, async () => {
+    const store = await createStore();
+    try {
+      const request = (senderId: string, code: string, now = 1000) =>
+        store.requestPairing({ channel: 'telegram', accountId: 'default', senderId, senderName: `user ${senderId}`, chatId: senderId, code, now, ttlMs: 3_600_000, maxPending: 3 });
+      const created = await request('1', 'AAAA2222');
+      assert.equal(created.status, 'created');
+      const again = await request('1', 'BBBB3333', 2000);
+      assert.equal(again.status, 'pending');
+      assert.equal(again.status === 'pending' ? again.request.code : '', 'AAAA2222');
+      assert.equal((await request('2', 'CCCC4444')).status, 'created');
+      assert.equal((await request('3', 'DDDD5555')).status, 'created');
+      assert.equal((await request('4', 'EEEE6666')).status, 'full');
+      // Another account has its own cap.
+      const other = await store.requestPairing({ channel: 'telegram', accountId: 'work', senderId: '4', senderName: null, chatId: '4', code: 'FFFF7777', now: 1000, ttlMs: 3_600_000, maxPending: 3 });
+      assert.equal(other.status, 'created');
+      assert.deepEqual((await store.listPairingRequests(1500)).map((item) => item.code), ['AAAA2222', 'CCCC4444', 'DDDD5555', 'FFFF7777']);
+
+      assert.equal(await store.isApprovedSender('telegram', 'default', '1'), false);
+      const approved = await store.approvePairing('aaaa2222', 3000);
+      assert.equal(approved?.senderId, '1');
+      assert.equal(await store.isApprovedSender('telegram', 'default', '1'), true);
+      assert.equal(await store.isApprovedSender('telegram', 'work', '1'), false);
+      assert.equal(await store.approvePairing('AAAA2222', 3000), null, 'a code works once');
+      assert.equal((await request('1', 'GGGG8888', 4000)).status, 'approved');
+
+      // After an hour the codes expire: they can no longer be approved and free the account's slots.
+      assert.equal(await store.approvePairing('CCCC4444', 1000 + 3_600_000), null);
+      assert.deepEqual(await store.listPairingRequests(1000 + 3_600_000), []);
+      assert.equal((await request('4', 'HHHH9999', 1000 + 3_600_001)).status, 'created');
+    } finally {
+      await store.close();
+    }
+  });
 }

@@ -92,4 +92,32 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX idempotency_by_time ON idempotency_keys (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'channels: outbox retries and progress of split messages, pairing requests, approved senders',
+    sql: `
+      ALTER TABLE outbox ADD COLUMN chunks_sent INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;
+      CREATE INDEX outbox_failed ON outbox (channel) WHERE status = 'failed';
+      CREATE TABLE pairing_requests (
+        code TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        sender_name TEXT,
+        chat_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX pairing_by_sender ON pairing_requests (channel, account_id, sender_id);
+      CREATE TABLE approved_senders (
+        channel TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        sender_name TEXT,
+        approved_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, account_id, sender_id)
+      );
+    `,
+  },
 ];

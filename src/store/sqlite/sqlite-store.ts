@@ -6,7 +6,6 @@ import type {
   AcceptedTurn,
   AcceptTurnInput,
   InboxEntry,
-  OutboxEntry,
   RunRecord,
   RunStatus,
   RunStep,
@@ -19,6 +18,7 @@ import type {
   TurnResult,
 } from '../../contracts/store.js';
 import { sqliteMigrations } from './migrations.js';
+import { createSqliteChannelState } from './sqlite-channel-state.js';
 
 const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
 
@@ -206,11 +206,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)`,
     ),
-    undelivered: db.prepare(
-      `SELECT id, run_id, session_key, channel, target, text, attempts, created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?`,
-    ),
-    markDelivered: db.prepare(`UPDATE outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1 WHERE id = ?`),
-    deliveryFailed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?'),
     listSessions: db.prepare(
       `SELECT s.key, s.agent_id, s.created_at, s.updated_at,
          (SELECT COUNT(*) FROM transcript t WHERE t.session_key = s.key AND t.generation = s.generation) AS message_count,
@@ -413,38 +408,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     requeueTurn: (runId) => write('requeue a turn', () => requeueTurn(runId)),
     recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
-    undeliveredOutbox: (limit) =>
-      run('list undelivered replies', () =>
-        (
-          sql.undelivered.all(limit) as {
-            id: number;
-            run_id: string;
-            session_key: string;
-            channel: string;
-            target: string;
-            text: string;
-            attempts: number;
-            created_at: number;
-          }[]
-        ).map(
-          (row): OutboxEntry => ({
-            id: row.id,
-            runId: row.run_id,
-            sessionKey: row.session_key,
-            channel: row.channel,
-            target: row.target,
-            text: row.text,
-            attempts: row.attempts,
-            createdAt: row.created_at,
-          }),
-        ),
-      ),
-    markDelivered: (outboxId, now) => write('mark a reply delivered', () => void sql.markDelivered.run(now, outboxId)),
-    recordDeliveryFailure: (outboxId, error, now) =>
-      write('record a delivery failure', () => {
-        void now;
-        sql.deliveryFailed.run(error, outboxId);
-      }),
+    ...createSqliteChannelState(db, { run, write }),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {
         const session = sql.sessionGeneration.get(sessionKey) as { generation: number } | undefined;

@@ -1,0 +1,151 @@
+/**
+ * The channel port: what every chat-platform adapter (Telegram, Discord, Slack, IRC, …) provides
+ * and what it hands to the gateway. An adapter only translates: it never decides whether to
+ * answer (routing does) and never runs the agent.
+ */
+
+/** Direct message, group chat, or a thread/topic inside a group. */
+export type ChatKind = 'direct' | 'group' | 'thread';
+
+/** Metadata of a file or media item that came with a message (the content is not downloaded). */
+export interface AttachmentInfo {
+  kind: 'image' | 'audio' | 'video' | 'file' | 'sticker' | 'other';
+  id?: string;
+  name?: string;
+  mimeType?: string;
+  sizeBytes?: number;
+}
+
+/** One message a person sent, normalised from a platform event. */
+export interface InboundMessage {
+  /** The platform's id of this message, unique within its chat (used to drop redeliveries). */
+  messageId: string;
+  chat: {
+    id: string;
+    kind: ChatKind;
+    /** Thread or forum topic inside the chat (kind `thread`). */
+    threadId?: string;
+    title?: string;
+  };
+  sender: { id: string; name?: string; username?: string };
+  text: string;
+  /** The bot was mentioned by the platform's own mention mechanism (not a text pattern). */
+  mentionsBot: boolean;
+  /** The message replies to one of the bot's messages. */
+  replyToBot: boolean;
+  replyToMessageId?: string;
+  attachments: AttachmentInfo[];
+}
+
+/** Where a message goes: a chat, optionally a thread in it and a message to reply to. */
+export interface ChannelTarget {
+  chatId: string;
+  threadId?: string;
+  replyToMessageId?: string;
+}
+
+/** One platform message to send (already converted and chunked to the platform's limits). */
+export interface OutboundMessage {
+  target: ChannelTarget;
+  text: string;
+  /**
+   * Stable for this piece of this outbox entry, so a platform that deduplicates sends (Discord's
+   * nonce) can recognise a resend after a crash.
+   */
+  idempotencyKey: string;
+}
+
+/** What the platform returned for a sent message. */
+export interface SendReceipt {
+  messageId: string;
+}
+
+/** How the adapter formats text and how long a message may be. */
+export interface ChannelFormat {
+  /** The longest text of one platform message, in characters. */
+  maxMessageLength: number;
+  /** Converts the agent's Markdown into what the platform renders. */
+  render(markdown: string): string;
+}
+
+/**
+ * A live account's view of its connection, reported to the supervisor. `progress` is called on
+ * every sign of life (a poll returned, a heartbeat was acknowledged); the supervisor reconnects
+ * when it stops for longer than the stall timeout.
+ */
+export interface ChannelRunContext {
+  signal: AbortSignal;
+  /** Hands a received message to the gateway; resolves once it is persisted (safe to acknowledge). */
+  receive(message: InboundMessage): Promise<void>;
+  /** Reports a platform payload that could not be understood; it is logged and skipped. */
+  reject(reason: string, payload: unknown): void;
+  /** The connection is open and authenticated; `botName` is the bot's handle on the platform. */
+  connected(info: { botId: string; botName: string }): void;
+  progress(): void;
+}
+
+/**
+ * One account on one platform. `run` connects and serves until the signal aborts (resolve) or the
+ * connection is lost (reject with the reason); the supervisor calls it again with backoff.
+ * Errors that no retry fixes (a revoked token) reject with a ChannelError of kind `auth`.
+ */
+export interface Channel {
+  readonly platform: string;
+  readonly accountId: string;
+  readonly format: ChannelFormat;
+  run(context: ChannelRunContext): Promise<void>;
+  /** Sends one message. Rejects with a ChannelError saying whether and when to retry. */
+  send(message: OutboundMessage, signal: AbortSignal): Promise<SendReceipt>;
+  /** Optional: shows "typing…" in the target chat once (the platform clears it after a few seconds). */
+  typing?(target: ChannelTarget, signal: AbortSignal): Promise<void>;
+  /** Releases the client's resources; called once, after the last `run` ended. */
+  close(): Promise<void>;
+}
+
+/** Why a platform call failed, in terms the delivery and supervision logic can act on. */
+export type ChannelErrorKind =
+  /** The credentials were refused: retrying will not help until the config changes. */
+  | 'auth'
+  /** The platform asked us to slow down; retry after `retryAfterMs`. */
+  | 'rate-limited'
+  /** Network failure or a 5xx: retry with backoff. */
+  | 'transient'
+  /** The platform refused this message (chat gone, bot blocked, bad request): do not retry. */
+  | 'rejected';
+
+const CHANNEL_ERROR = Symbol.for('hearth.channel-error');
+
+export class ChannelError extends Error {
+  readonly [CHANNEL_ERROR] = true;
+  readonly kind: ChannelErrorKind;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(kind: ChannelErrorKind, message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ChannelError';
+    this.kind = kind;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+export function isChannelError(value: unknown): value is ChannelError {
+  return typeof value === 'object' && value !== null && (value as { [CHANNEL_ERROR]?: unknown })[CHANNEL_ERROR] === true;
+}
+
+/** An account's state as `hearth channels status` shows it. */
+export interface ChannelAccountStatus {
+  channel: string;
+  accountId: string;
+  state: 'starting' | 'connected' | 'reconnecting' | 'unhealthy' | 'stopped';
+  connected: boolean;
+  authenticated: boolean;
+  botName: string | null;
+  since: number;
+  lastInboundAt: number | null;
+  lastOutboundAt: number | null;
+  lastError: string | null;
+  suggestedAction: string | null;
+  reconnects: number;
+  /** Replies waiting to be delivered through this account, and replies given up on. */
+  outbox: { pending: number; failed: number };
+}

@@ -1,0 +1,169 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { OutboxEntry, PairingOutcome, PairingRequest, Store } from '../../contracts/store.js';
+
+/** How the store runs a read (`run`) and a grouped, committed write (`write`). */
+export interface StatementRunner {
+  run<T>(action: string, fn: () => T): Promise<T>;
+  write<T>(action: string, fn: () => T): Promise<T>;
+}
+
+type ChannelStateMethods = Pick<
+  Store,
+  | 'enqueueOutbox'
+  | 'undeliveredOutbox'
+  | 'recordOutboxProgress'
+  | 'markDelivered'
+  | 'recordDeliveryFailure'
+  | 'outboxCounts'
+  | 'requestPairing'
+  | 'listPairingRequests'
+  | 'approvePairing'
+  | 'isApprovedSender'
+>;
+
+interface OutboxRow {
+  id: number;
+  run_id: string;
+  session_key: string;
+  channel: string;
+  target: string;
+  text: string;
+  attempts: number;
+  chunks_sent: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+interface PairingRow {
+  code: string;
+  channel: string;
+  account_id: string;
+  sender_id: string;
+  sender_name: string | null;
+  chat_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+const OUTBOX_COLUMNS = 'id, run_id, session_key, channel, target, text, attempts, chunks_sent, next_attempt_at, last_error, created_at';
+
+function toOutboxEntry(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    sessionKey: row.session_key,
+    channel: row.channel,
+    target: row.target,
+    text: row.text,
+    attempts: row.attempts,
+    chunksSent: row.chunks_sent,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+  };
+}
+
+function toPairingRequest(row: PairingRow): PairingRequest {
+  return {
+    code: row.code,
+    channel: row.channel,
+    accountId: row.account_id,
+    senderId: row.sender_id,
+    senderName: row.sender_name,
+    chatId: row.chat_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+/** The outbox and pairing part of the SQLite store. */
+export function createSqliteChannelState(db: BetterSqlite3.Database, runner: StatementRunner): ChannelStateMethods {
+  const sql = {
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
+       RETURNING ${OUTBOX_COLUMNS}`,
+    ),
+    undelivered: db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?`),
+    progress: db.prepare(`UPDATE outbox SET chunks_sent = MAX(chunks_sent, ?) WHERE id = ?`),
+    markDelivered: db.prepare(
+      `UPDATE outbox SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, next_attempt_at = NULL WHERE id = ?`,
+    ),
+    retryLater: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ? AND status = 'pending'`),
+    giveUp: db.prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL WHERE id = ?`),
+    counts: db.prepare(
+      `SELECT channel, SUM(status = 'pending') AS pending, SUM(status = 'failed') AS failed FROM outbox
+       WHERE status IN ('pending', 'failed') GROUP BY channel ORDER BY channel`,
+    ),
+    forgetExpired: db.prepare('DELETE FROM pairing_requests WHERE expires_at <= ?'),
+    pairingBySender: db.prepare('SELECT * FROM pairing_requests WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+    pendingCount: db.prepare('SELECT COUNT(*) AS count FROM pairing_requests WHERE channel = ? AND account_id = ?'),
+    insertPairing: db.prepare(
+      `INSERT INTO pairing_requests (code, channel, account_id, sender_id, sender_name, chat_id, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    ),
+    listPairing: db.prepare('SELECT * FROM pairing_requests WHERE expires_at > ? ORDER BY created_at, code'),
+    pairingByCode: db.prepare('SELECT * FROM pairing_requests WHERE code = ? AND expires_at > ?'),
+    deletePairing: db.prepare('DELETE FROM pairing_requests WHERE code = ?'),
+    approve: db.prepare(
+      `INSERT INTO approved_senders (channel, account_id, sender_id, sender_name, approved_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET sender_name = excluded.sender_name, approved_at = excluded.approved_at`,
+    ),
+    isApproved: db.prepare('SELECT 1 FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+  };
+
+  return {
+    enqueueOutbox: (input) =>
+      runner.write('queue a message', () =>
+        toOutboxEntry(sql.insertOutbox.get(input.runId, input.sessionKey, input.channel, input.target, input.text, input.now) as OutboxRow),
+      ),
+    undeliveredOutbox: (limit) => runner.run('list undelivered messages', () => (sql.undelivered.all(limit) as OutboxRow[]).map(toOutboxEntry)),
+    recordOutboxProgress: (outboxId, chunksSent) =>
+      runner.write('record delivery progress', () => void sql.progress.run(chunksSent, outboxId)),
+    markDelivered: (outboxId, now) => runner.write('mark a message delivered', () => void sql.markDelivered.run(now, outboxId)),
+    recordDeliveryFailure: (outboxId, failure) =>
+      runner.write('record a delivery failure', () => {
+        if (failure.retryAt === null) sql.giveUp.run(failure.error, outboxId);
+        else sql.retryLater.run(failure.error, failure.retryAt, outboxId);
+      }),
+    outboxCounts: () =>
+      runner.run('count queued messages', () =>
+        (sql.counts.all() as { channel: string; pending: number; failed: number }[]).map((row) => ({
+          channel: row.channel,
+          pending: row.pending,
+          failed: row.failed,
+        })),
+      ),
+    requestPairing: (input) =>
+      runner.write('record a pairing request', (): PairingOutcome => {
+        if (sql.isApproved.get(input.channel, input.accountId, input.senderId)) return { status: 'approved' };
+        sql.forgetExpired.run(input.now);
+        const existing = sql.pairingBySender.get(input.channel, input.accountId, input.senderId) as PairingRow | undefined;
+        if (existing) return { status: 'pending', request: toPairingRequest(existing) };
+        const { count } = sql.pendingCount.get(input.channel, input.accountId) as { count: number };
+        if (count >= input.maxPending) return { status: 'full' };
+        const row = sql.insertPairing.get(
+          input.code,
+          input.channel,
+          input.accountId,
+          input.senderId,
+          input.senderName,
+          input.chatId,
+          input.now,
+          input.now + input.ttlMs,
+        ) as PairingRow;
+        return { status: 'created', request: toPairingRequest(row) };
+      }),
+    listPairingRequests: (now) => runner.run('list pairing requests', () => (sql.listPairing.all(now) as PairingRow[]).map(toPairingRequest)),
+    approvePairing: (code, now) =>
+      runner.write('approve a pairing request', () => {
+        const row = sql.pairingByCode.get(code.trim().toUpperCase(), now) as PairingRow | undefined;
+        if (!row) return null;
+        sql.deletePairing.run(row.code);
+        sql.approve.run(row.channel, row.account_id, row.sender_id, row.sender_name, now);
+        return toPairingRequest(row);
+      }),
+    isApprovedSender: (channel, accountId, senderId) =>
+      runner.run('check an approved sender', () => sql.isApproved.get(channel, accountId, senderId) !== undefined),
+  };
+}
