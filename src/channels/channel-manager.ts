@@ -1,0 +1,339 @@
+import { randomInt } from 'node:crypto';
+import type { Binding } from '../config/channel-schema.js';
+import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage } from '../contracts/channel.js';
+import type { ChannelsConfig } from '../config/channel-schema.js';
+import { HearthError } from '../contracts/errors.js';
+import type { AcceptedTurn, PairingRequest, Store } from '../contracts/store.js';
+import { bindAgent, decideInbound, inboundSessionKey } from '../routing/inbound-policy.js';
+import type { DmScope } from '../routing/session-keys.js';
+import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
+import { type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
+import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
+import { createOutboxDispatcher } from './outbox-dispatcher.js';
+import { createTypingIndicators } from './typing-indicators.js';
+
+/** Builds the adapter for an account; platform modules are loaded only when an account needs them. */
+export type ChannelFactory = (account: ChannelAccount) => Promise<Channel>;
+
+/** Per platform: how to build an account, its default stall timeout and the fix for refused credentials. */
+export interface PlatformSupport {
+  create: ChannelFactory;
+  stallTimeoutMs: number;
+  authHint(account: ChannelAccount): string;
+  /** What is missing from the account's config for it to start (null when it can start). */
+  missingConfig(account: ChannelAccount): string | null;
+}
+
+export interface ChannelRoutingConfig {
+  channels: ChannelsConfig;
+  bindings: Binding[];
+  dmScope: DmScope;
+  defaultAgentId: string;
+  agentIds: readonly string[];
+}
+
+export interface ChannelManagerOptions {
+  store: Store;
+  turns: {
+    submit(request: TurnRequest): Promise<AcceptedTurn>;
+    subscribe(listener: (event: TurnEvent) => void): () => void;
+  };
+  platforms: Partial<Record<string, PlatformSupport>>;
+  logger: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    error(obj: object, msg?: string): void;
+    debug?(obj: object, msg?: string): void;
+  };
+  now?: () => number;
+  /** The longest a typing indicator runs for one turn. */
+  maxTypingMs?: number;
+  pairingTtlMs?: number;
+  maxPendingPairings?: number;
+  outbox?: { retryDelayMs?: number; retryMaxDelayMs?: number; maxAgeMs?: number };
+}
+
+interface RunningAccount {
+  account: ChannelAccount;
+  supervisor: ChannelSupervisor;
+}
+
+/** Pairing codes avoid characters that are easy to misread (0/O, 1/I). */
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+export function newPairingCode(): string {
+  let code = '';
+  for (let i = 0; i < 8; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+/**
+ * Runs the configured channel accounts and connects them to the gateway: inbound messages go
+ * through routing (policies, pairing, bindings) into the turn service; replies come back through
+ * the outbox dispatcher; typing indicators follow the turns. `apply` reconciles with a new
+ * config: only accounts whose settings changed are restarted.
+ */
+export function createChannelManager(options: ChannelManagerOptions) {
+  const { store, logger } = options;
+  const now = options.now ?? Date.now;
+  const running = new Map<string, RunningAccount>();
+  /** Accounts that could not start (missing settings, unknown platform), with the reason. */
+  const notStarted = new Map<string, { account: ChannelAccount; reason: string }>();
+  let routing: ChannelRoutingConfig | null = null;
+  let stopped = false;
+
+  const deliveryAccount = (key: string) => {
+    const entry = running.get(key);
+    if (!entry) return undefined;
+    return {
+      channel: entry.supervisor.channel,
+      isConnected: () => entry.supervisor.isConnected(),
+      textChunkLimit: entry.account.textChunkLimit,
+      noteOutbound: () => entry.supervisor.noteOutbound(),
+      noteSendError: (message: string) => entry.supervisor.noteSendError(message),
+      typingIntervalMs: entry.account.typingIntervalMs,
+    };
+  };
+
+  const dispatcher = createOutboxDispatcher({ store, account: deliveryAccount, logger, ...(options.now ? { now: options.now } : {}), ...options.outbox });
+  const typing = createTypingIndicators({ account: deliveryAccount, logger, maxDurationMs: options.maxTypingMs ?? 15 * 60_000 });
+
+  const unsubscribe = options.turns.subscribe((event) => {
+    if (event.type === 'started') {
+      if (event.replyTo && running.has(event.replyTo.channel)) typing.start(event.runId, event.replyTo.channel, event.replyTo.target);
+    } else if (event.type === 'final') {
+      typing.stop(event.runId);
+      if (event.outbox && running.has(event.outbox.channel)) dispatcher.enqueue(event.outbox);
+      else if (event.outbox) logger.warn({ outboxId: event.outbox.id, channel: event.outbox.channel }, 'reply kept in the outbox: its channel account is not running');
+    }
+  });
+
+  async function queueMessage(accountKey: string, target: ChannelTarget, text: string, origin: string, sessionKey: string) {
+    const entry = await store.enqueueOutbox({
+      channel: accountKey,
+      target: JSON.stringify(target),
+      text,
+      sessionKey,
+      runId: `${origin}_${now().toString(36)}${randomInt(1_000_000).toString(36)}`,
+      now: now(),
+    });
+    return entry;
+  }
+
+  async function receive(account: ChannelAccount, message: InboundMessage): Promise<void> {
+    const config = routing;
+    if (!config || stopped) throw new HearthError('SHUTTING_DOWN', 'the gateway is stopping');
+    const log = { channel: account.key, chat: message.chat.id, sender: message.sender.id, messageId: message.messageId };
+    const inAllowList = account.routing.allowFrom.includes(message.sender.id);
+    const approved = message.chat.kind === 'direct' && !inAllowList ? await store.isApprovedSender(account.platform, account.accountId, message.sender.id) : false;
+    const decision = decideInbound(message, account.routing, approved);
+    if (decision.action === 'ignore') {
+      logger.debug?.({ ...log, reason: decision.reason }, 'message not answered');
+      if (message.chat.kind === 'direct') logger.info({ ...log, reason: decision.reason }, 'direct message not answered');
+      return;
+    }
+    if (decision.action === 'pair') {
+      const outcome = await store.requestPairing({
+        channel: account.platform,
+        accountId: account.accountId,
+        senderId: message.sender.id,
+        senderName: message.sender.name ?? message.sender.username ?? null,
+        chatId: message.chat.id,
+        code: newPairingCode(),
+        now: now(),
+        ttlMs: options.pairingTtlMs ?? 3_600_000,
+        maxPending: options.maxPendingPairings ?? 3,
+      });
+      if (outcome.status === 'approved') return receive(account, message);
+      if (outcome.status === 'full') {
+        logger.warn({ ...log }, 'pairing request not created: this account already has the most pending requests (approve or wait for them to expire)');
+        return;
+      }
+      if (outcome.status === 'pending') return;
+      logger.info({ ...log, code: outcome.request.code }, `pairing requested: approve with \`hearth pairing approve ${outcome.request.code}\``);
+      const minutes = Math.round((outcome.request.expiresAt - outcome.request.createdAt) / 60_000);
+      await queueMessage(
+        account.key,
+        { chatId: message.chat.id },
+        `I only answer people my owner has approved.\n\nYour pairing code: **${outcome.request.code}** (valid for ${minutes} minutes).\nAsk the owner to run \`hearth pairing approve ${outcome.request.code}\`.`,
+        'pairing',
+        `pairing:${account.key}:${message.sender.id}`,
+      ).then((entry) => dispatcher.enqueue(entry));
+      return;
+    }
+    const peerId = message.chat.kind === 'direct' ? message.sender.id : message.chat.id;
+    let agentId = bindAgent(config.bindings, { channel: account.platform, accountId: account.accountId, kind: message.chat.kind === 'direct' ? 'direct' : 'group', peerId }, config.defaultAgentId);
+    if (!config.agentIds.includes(agentId)) {
+      logger.warn({ ...log, agentId }, `a binding names agent "${agentId}", which is not configured; using the default agent`);
+      agentId = config.defaultAgentId;
+    }
+    const sessionKey = inboundSessionKey(message, { agentId, channel: account.platform, accountId: account.accountId, dmScope: config.dmScope });
+    const target: ChannelTarget = {
+      chatId: message.chat.id,
+      ...(message.chat.kind === 'thread' && message.chat.threadId !== undefined ? { threadId: message.chat.threadId } : {}),
+      ...(message.chat.kind === 'direct' ? {} : { replyToMessageId: message.messageId }),
+    };
+    const who = message.sender.name ?? message.sender.username ?? message.sender.id;
+    const attachments = message.attachments.map((item) => `[${item.kind}${item.name ? `: ${item.name}` : ''}]`).join(' ');
+    const body = [message.text, attachments].filter((part) => part.length > 0).join('\n');
+    if (body.trim() === '') return;
+    await options.turns.submit({
+      sessionKey,
+      agentId,
+      source: 'channel',
+      text: message.chat.kind === 'direct' ? body : `${who}: ${body}`,
+      replyTo: { channel: account.key, target: JSON.stringify(target) },
+      idempotency: { scope: `channel:${account.key}`, key: `${message.chat.id}:${message.messageId}` },
+    });
+  }
+
+  async function startAccount(account: ChannelAccount): Promise<void> {
+    const support = options.platforms[account.platform];
+    if (!support) {
+      notStarted.set(account.key, { account, reason: `the ${account.platform} channel is not available in this build` });
+      return;
+    }
+    const missing = support.missingConfig(account);
+    if (missing) {
+      notStarted.set(account.key, { account, reason: missing });
+      logger.error({ channel: account.key }, `channel account not started: ${missing}`);
+      return;
+    }
+    let channel: Channel;
+    try {
+      channel = await support.create(account);
+    } catch (error) {
+      const reason = `could not be created: ${error instanceof Error ? error.message : String(error)}`;
+      notStarted.set(account.key, { account, reason });
+      logger.error({ channel: account.key, err: error }, `channel account ${reason}`);
+      return;
+    }
+    const supervisor = createChannelSupervisor({
+      channel,
+      receive: (message) => receive(account, message),
+      onConnected: () => dispatcher.accountConnected(account.key),
+      logger,
+      reconnectDelayMs: account.reconnectDelayMs,
+      reconnectMaxDelayMs: account.reconnectMaxDelayMs,
+      stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs,
+      authHint: support.authHint(account),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    notStarted.delete(account.key);
+    running.set(account.key, { account, supervisor });
+    supervisor.start();
+  }
+
+  async function stopAccount(key: string): Promise<void> {
+    const entry = running.get(key);
+    if (!entry) return;
+    running.delete(key);
+    typing.stopAccount(key);
+    await entry.supervisor.stop();
+  }
+
+  return {
+    /** Starts, restarts (changed settings) and stops accounts to match the config. */
+    async apply(config: ChannelRoutingConfig): Promise<{ started: string[]; restarted: string[]; stopped: string[] }> {
+      routing = config;
+      const accounts = resolveChannelAccounts(config.channels).filter((account) => account.enabled);
+      const wanted = new Map(accounts.map((account) => [account.key, account]));
+      const result = { started: [] as string[], restarted: [] as string[], stopped: [] as string[] };
+      for (const key of [...running.keys()]) {
+        if (!wanted.has(key)) {
+          await stopAccount(key);
+          result.stopped.push(key);
+        }
+      }
+      for (const key of [...notStarted.keys()]) if (!wanted.has(key)) notStarted.delete(key);
+      for (const account of accounts) {
+        const current = running.get(account.key);
+        if (current && current.account.fingerprint === account.fingerprint) {
+          current.account = account;
+          continue;
+        }
+        if (current) {
+          await stopAccount(account.key);
+          result.restarted.push(account.key);
+        } else {
+          const previous = notStarted.get(account.key);
+          if (previous && previous.account.fingerprint === account.fingerprint) continue;
+          result.started.push(account.key);
+        }
+        await startAccount(account);
+      }
+      return result;
+    },
+
+    /** Delivers what earlier runs left in the outbox. */
+    startDelivery: () => dispatcher.start(),
+
+    async status(): Promise<ChannelAccountStatus[]> {
+      const counts = new Map((await store.outboxCounts()).map((row) => [row.channel, { pending: row.pending, failed: row.failed }]));
+      const list: ChannelAccountStatus[] = [];
+      for (const [key, entry] of running) list.push({ ...entry.supervisor.status(), outbox: counts.get(key) ?? { pending: 0, failed: 0 } });
+      for (const [key, entry] of notStarted) {
+        list.push({
+          channel: entry.account.platform,
+          accountId: entry.account.accountId,
+          state: 'unhealthy',
+          connected: false,
+          authenticated: false,
+          botName: null,
+          since: now(),
+          lastInboundAt: null,
+          lastOutboundAt: null,
+          lastError: entry.reason,
+          suggestedAction: `Fix channels.${entry.account.platform}${entry.account.accountId === 'default' ? '' : `.accounts.${entry.account.accountId}`} in the config: ${entry.reason}`,
+          reconnects: 0,
+          outbox: counts.get(key) ?? { pending: 0, failed: 0 },
+        });
+      }
+      return list.sort((a, b) => `${a.channel}:${a.accountId}`.localeCompare(`${b.channel}:${b.accountId}`));
+    },
+
+    /** Queues a message to a peer and waits (bounded) until it is delivered or given up. */
+    async send(input: { channel: string; accountId?: string; to: string; threadId?: string; text: string; timeoutMs: number }) {
+      const accountKey = `${input.channel}:${input.accountId ?? 'default'}`;
+      if (!running.has(accountKey)) {
+        const configured = [...running.keys(), ...notStarted.keys()];
+        throw new HearthError(
+          'NOT_FOUND',
+          `No running channel account ${accountKey}.${configured.length > 0 ? ` Running or configured: ${configured.join(', ')}.` : ' Configure one under channels in the config.'}`,
+        );
+      }
+      const entry = await queueMessage(accountKey, { chatId: input.to, ...(input.threadId ? { threadId: input.threadId } : {}) }, input.text, 'send', `send:${accountKey}:${input.to}`);
+      const delivery = dispatcher.waitForDelivery(entry.id, input.timeoutMs);
+      dispatcher.enqueue(entry);
+      const result = await delivery;
+      return { outboxId: entry.id, delivered: result?.delivered ?? false, pending: result === null, error: result?.error ?? null };
+    },
+
+    listPairing: (): Promise<PairingRequest[]> => store.listPairingRequests(now()),
+
+    /** Approves a pairing code and tells the sender they can talk to the bot now. */
+    async approvePairing(code: string): Promise<PairingRequest | null> {
+      const request = await store.approvePairing(code, now());
+      if (!request) return null;
+      const accountKey = `${request.channel}:${request.accountId}`;
+      logger.info({ channel: accountKey, sender: request.senderId }, 'pairing approved');
+      const entry = await queueMessage(accountKey, { chatId: request.chatId }, 'You are approved. Send me a message any time.', 'pairing', `pairing:${accountKey}:${request.senderId}`);
+      dispatcher.enqueue(entry);
+      return request;
+    },
+
+    /** Waits until no delivery is in progress (tests). */
+    deliveryIdle: () => dispatcher.idle(),
+
+    async stop(): Promise<void> {
+      stopped = true;
+      unsubscribe();
+      typing.stopAll();
+      dispatcher.stop();
+      await Promise.all([...running.keys()].map((key) => stopAccount(key)));
+      notStarted.clear();
+    },
+  };
+}
+
+export type ChannelManager = ReturnType<typeof createChannelManager>;
