@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type AgentDirectory, createAgentDirectory } from './agent/agent-directory.js';
 import { createAgentLoop } from './agent/agent-loop.js';
 import { createWorkspaceContext } from './agent/workspace-context.js';
+import { createChannelManager } from './channels/channel-manager.js';
+import { builtinPlatforms } from './channels/platforms.js';
 import { createConfigWatcher } from './config/config-watcher.js';
 import { type ConfigIssue, formatConfigIssues, loadConfigFile } from './config/load-config.js';
 import { ensureHearthDirs, type HearthPaths, resolveHearthPaths } from './config/paths.js';
@@ -164,6 +166,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
 
+  const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger });
+  const channelRouting = () => ({
+    channels: config.channels,
+    bindings: config.bindings,
+    dmScope: config.session.dmScope,
+    defaultAgentId: directory.defaultAgentId,
+    agentIds: directory.list().map((agent) => agent.id),
+  });
+
   let serverReady = false;
   const context: GatewayContext = {
     version,
@@ -171,6 +182,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
     store,
     turns,
+    channels,
     agents: () => directory,
     config: () => config,
     token: () => token,
@@ -179,6 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       gateway: serverReady ? { status: 'ok' } : { status: 'starting' },
       models: modelsStatus,
       config: lastReload && !lastReload.ok ? { status: 'degraded', detail: `last edit rejected: ${lastReload.error}` } : { status: 'ok' },
+      channels: channels.health(),
     }),
     status: async () => ({
       version,
@@ -200,6 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         workspace: agent.workspaceDir,
       })),
       turns: { ...lanes.stats(), active: turns.activeRuns() },
+      channels: await channels.status(),
       store: store.kind,
     }),
   };
@@ -236,6 +250,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       lastReload = { at: Date.now(), ok: true };
       lanes.setMaxConcurrent(config.agents.defaults.maxConcurrent);
       rebuildModels();
+      void channels
+        .apply(channelRouting())
+        .then((changed) => {
+          if (changed.started.length + changed.restarted.length + changed.stopped.length > 0) logger.info(changed, 'channel accounts updated');
+        })
+        .catch((error) => logger.error({ err: error }, 'applying the channel config failed'));
       if (previous.gateway.port !== config.gateway.port || previous.gateway.bind !== config.gateway.bind) {
         logger.warn({}, 'gateway.port and gateway.bind take effect at the next start');
       }
@@ -259,6 +279,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await detection.catch((error) => logger.warn({ err: error }, 'model detection failed'));
 
   await turns.recover();
+  await channels.apply(channelRouting());
+  await channels.startDelivery();
   const pruneTimer = setInterval(() => {
     store.pruneIdempotencyKeys(Date.now() - 24 * 3600_000).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
   }, 3600_000);
@@ -278,6 +300,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         watcher.stop();
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
+        await channels.stop();
         await server.close();
         router.close();
         workspaceContext.clear();

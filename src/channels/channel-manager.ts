@@ -18,7 +18,8 @@ export type ChannelFactory = (account: ChannelAccount) => Promise<Channel>;
 /** Per platform: how to build an account, its default stall timeout and the fix for refused credentials. */
 export interface PlatformSupport {
   create: ChannelFactory;
-  stallTimeoutMs: number;
+  /** No sign of life for this long → reconnect (unless the account sets stallTimeoutMs). */
+  stallTimeoutMs(account: ChannelAccount): number;
   authHint(account: ChannelAccount): string;
   /** What is missing from the account's config for it to start (null when it can start). */
   missingConfig(account: ChannelAccount): string | null;
@@ -215,7 +216,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       logger,
       reconnectDelayMs: account.reconnectDelayMs,
       reconnectMaxDelayMs: account.reconnectMaxDelayMs,
-      stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs,
+      stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs(account),
       authHint: support.authHint(account),
       ...(options.now ? { now: options.now } : {}),
     });
@@ -320,6 +321,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
       const entry = await queueMessage(accountKey, { chatId: request.chatId }, 'You are approved. Send me a message any time.', 'pairing', `pairing:${accountKey}:${request.senderId}`);
       dispatcher.enqueue(entry);
       return request;
+    },
+
+    /** A one-line readiness summary for /readyz: degraded while any account is not connected. */
+    health(): { status: 'ok' | 'degraded'; detail: string } {
+      const accounts = [...running.values()].map((entry) => entry.supervisor.status());
+      const down = [...accounts.filter((item) => !item.connected).map((item) => `${item.channel}:${item.accountId} ${item.state}`), ...[...notStarted.keys()].map((key) => `${key} not started`)];
+      if (accounts.length === 0 && notStarted.size === 0) return { status: 'ok', detail: 'no channels configured' };
+      return down.length === 0 ? { status: 'ok', detail: `${accounts.length} connected` } : { status: 'degraded', detail: down.join(', ') };
     },
 
     /** Waits until no delivery is in progress (tests). */

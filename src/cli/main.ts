@@ -99,6 +99,50 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await resetSession(runtime, sessionKey, options);
     });
 
+  const channels = program.command('channels').description('see and manage chat platform accounts');
+  channels
+    .command('status')
+    .description('per account: connection, authentication, last traffic, errors and what to do')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { channelsStatus } = await import('./channels-command.js');
+      await channelsStatus(runtime, options);
+    });
+
+  const pairing = program.command('pairing').description('approve people who asked to talk to your bots');
+  pairing
+    .command('list')
+    .description('pending pairing requests (codes expire after an hour)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { pairingList } = await import('./channels-command.js');
+      await pairingList(runtime, options);
+    });
+  pairing
+    .command('approve')
+    .argument('<code>', 'the 8-character code the person received')
+    .option('--json', 'print JSON')
+    .action(async (code: string, options: { json?: boolean }) => {
+      const { pairingApprove } = await import('./channels-command.js');
+      await pairingApprove(runtime, code, options);
+    });
+
+  const message = program.command('message').description('send messages through a channel');
+  message
+    .command('send')
+    .description('send a message to a peer (chat id) through a channel account, and wait for delivery')
+    .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
+    .option('--account <id>', 'account id (default: default)')
+    .requiredOption('--to <peer>', 'chat, channel or user id on the platform')
+    .option('--thread <id>', 'thread or topic id')
+    .option('--timeout <seconds>', 'how long to wait for delivery', '30')
+    .option('--json', 'print JSON')
+    .argument('<text...>', 'the message (Markdown)')
+    .action(async (words: string[], options: { channel: string; account?: string; to: string; thread?: string; timeout: string; json?: boolean }) => {
+      const { messageSend } = await import('./channels-command.js');
+      await messageSend(runtime, words.join(' '), options);
+    });
+
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')

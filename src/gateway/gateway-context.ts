@@ -1,4 +1,5 @@
 import type { AgentDirectory } from '../agent/agent-directory.js';
+import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,6 +17,7 @@ export interface GatewayContext {
   logger: Logger;
   store: Store;
   turns: TurnService;
+  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send'>;
   agents(): AgentDirectory;
   config(): HearthConfig;
   token(): string;

@@ -1,0 +1,39 @@
+import type { ChannelAccount } from './channel-accounts.js';
+import type { PlatformSupport } from './channel-manager.js';
+
+const where = (account: ChannelAccount) =>
+  `channels.${account.platform}${account.accountId === 'default' ? '' : `.accounts.${account.accountId}`}`;
+
+const text = (account: ChannelAccount, key: string) => {
+  const value = account.settings[key];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+};
+
+/**
+ * The platforms this build supports. Each adapter module (and its client library) is loaded only
+ * when an account of that platform is configured, so a gateway without channels starts fast.
+ */
+export function builtinPlatforms(): Record<string, PlatformSupport> {
+  return {
+    telegram: {
+      async create(account) {
+        const { createTelegramChannel } = await import('./telegram/telegram-channel.js');
+        const pollTimeoutSeconds = account.settings.pollTimeoutSeconds;
+        const apiRoot = text(account, 'apiRoot');
+        return createTelegramChannel({
+          accountId: account.accountId,
+          botToken: text(account, 'botToken') ?? '',
+          ...(apiRoot ? { apiRoot } : {}),
+          ...(typeof pollTimeoutSeconds === 'number' ? { pollTimeoutSeconds } : {}),
+        });
+      },
+      stallTimeoutMs: (account) => {
+        const poll = typeof account.settings.pollTimeoutSeconds === 'number' ? account.settings.pollTimeoutSeconds : 30;
+        return (poll + 60) * 1000;
+      },
+      authHint: (account) =>
+        `Telegram refused the bot token in ${where(account)}.botToken: copy the token from @BotFather (/token), set it, and save the config.`,
+      missingConfig: (account) => (text(account, 'botToken') ? null : `${where(account)}.botToken is not set (create a bot with @BotFather to get one)`),
+    },
+  };
+}

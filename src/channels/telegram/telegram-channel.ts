@@ -1,0 +1,196 @@
+import { Api, GrammyError, HttpError } from 'grammy';
+import type { Message, Update } from 'grammy/types';
+import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
+import { ChannelError } from '../../contracts/channel.js';
+import { markdownToTelegramHtml } from '../markdown.js';
+
+export interface TelegramChannelOptions {
+  accountId: string;
+  botToken: string;
+  /** Bot API base URL; default https://api.telegram.org. */
+  apiRoot?: string;
+  /** Long-poll timeout in seconds (default 30). */
+  pollTimeoutSeconds?: number;
+}
+
+/** grammY's Node build types signals with the abort-controller package; the native one works. */
+type GrammySignal = NonNullable<Parameters<Api['getMe']>[0]>;
+const toGrammy = (signal: AbortSignal) => signal as unknown as GrammySignal;
+
+/** The Telegram Bot API's limit for one message, in characters. */
+export const TELEGRAM_MAX_MESSAGE = 4096;
+
+/** Maps a grammY failure to what the supervisor and the outbox can act on. */
+export function toChannelError(error: unknown, action: string): ChannelError {
+  if (error instanceof ChannelError) return error;
+  if (error instanceof GrammyError) {
+    const code = error.error_code;
+    const detail = `Telegram refused to ${action}: ${code} ${error.description}`;
+    if (code === 401 || (code === 404 && error.method === 'getMe')) return new ChannelError('auth', detail, { cause: error });
+    if (code === 429) {
+      const seconds = error.parameters.retry_after ?? 1;
+      return new ChannelError('rate-limited', detail, { cause: error, retryAfterMs: seconds * 1000 });
+    }
+    if (code === 409) return new ChannelError('transient', `${detail} (another program polls this bot or a webhook is set; stop the other one)`, { cause: error });
+    if (code >= 500) return new ChannelError('transient', detail, { cause: error });
+    return new ChannelError('rejected', detail, { cause: error });
+  }
+  if (error instanceof HttpError) return new ChannelError('transient', `could not reach Telegram to ${action}: ${error.message}`, { cause: error });
+  return new ChannelError('transient', `${action} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+function attachmentsOf(message: Message): AttachmentInfo[] {
+  const list: AttachmentInfo[] = [];
+  const photo = message.photo?.at(-1);
+  if (photo) list.push({ kind: 'image', id: photo.file_id, ...(photo.file_size === undefined ? {} : { sizeBytes: photo.file_size }) });
+  if (message.document) {
+    const doc = message.document;
+    list.push({
+      kind: 'file',
+      id: doc.file_id,
+      ...(doc.file_name === undefined ? {} : { name: doc.file_name }),
+      ...(doc.mime_type === undefined ? {} : { mimeType: doc.mime_type }),
+      ...(doc.file_size === undefined ? {} : { sizeBytes: doc.file_size }),
+    });
+  }
+  if (message.voice) list.push({ kind: 'audio', id: message.voice.file_id, name: 'voice message' });
+  if (message.audio) list.push({ kind: 'audio', id: message.audio.file_id, ...(message.audio.title === undefined ? {} : { name: message.audio.title }) });
+  if (message.video) list.push({ kind: 'video', id: message.video.file_id });
+  if (message.sticker) list.push({ kind: 'sticker', id: message.sticker.file_id, ...(message.sticker.emoji === undefined ? {} : { name: message.sticker.emoji }) });
+  return list;
+}
+
+/**
+ * Turns a Bot API update into an InboundMessage, or explains why it cannot. Only `message`
+ * updates carry something to answer; other kinds are skipped quietly (null reason).
+ */
+export function normalizeTelegramUpdate(update: Update, bot: { id: number; username: string }): { message: InboundMessage } | { skip: string | null } {
+  const message = update.message;
+  if (!message) return { skip: typeof update.update_id === 'number' ? null : 'an update without update_id' };
+  const chat = message.chat as Message['chat'] | undefined;
+  const from = message.from;
+  if (!chat || typeof chat.id !== 'number' || !from || typeof from.id !== 'number') return { skip: 'a message without chat or sender' };
+  if (from.id === bot.id) return { skip: null };
+  const text = message.text ?? message.caption ?? '';
+  const entities = message.entities ?? message.caption_entities ?? [];
+  const handle = `@${bot.username}`.toLowerCase();
+  const mentionsBot = entities.some((entity) => {
+    if (entity.type === 'text_mention') return entity.user.id === bot.id;
+    const value = text.slice(entity.offset, entity.offset + entity.length).toLowerCase();
+    if (entity.type === 'mention') return value === handle;
+    if (entity.type === 'bot_command') return value.endsWith(handle);
+    return false;
+  });
+  const topic = message.is_topic_message === true && message.message_thread_id !== undefined;
+  const reply = message.reply_to_message;
+  // In forum topics every message "replies" to the topic's first message; only a reply to the bot counts.
+  const replyToBot = reply?.from?.id === bot.id && !(topic && reply.message_id === message.message_thread_id);
+  const kind = chat.type === 'private' ? 'direct' : topic ? 'thread' : 'group';
+  const name = [from.first_name, from.last_name].filter((part) => part).join(' ');
+  return {
+    message: {
+      messageId: String(message.message_id),
+      chat: {
+        id: String(chat.id),
+        kind,
+        ...(kind === 'thread' ? { threadId: String(message.message_thread_id) } : {}),
+        ...('title' in chat && typeof chat.title === 'string' ? { title: chat.title } : {}),
+      },
+      sender: { id: String(from.id), ...(name ? { name } : {}), ...(from.username ? { username: from.username } : {}) },
+      text,
+      mentionsBot,
+      replyToBot,
+      ...(reply ? { replyToMessageId: String(reply.message_id) } : {}),
+      attachments: attachmentsOf(message),
+    },
+  };
+}
+
+/** HTML back to readable text, for a resend when Telegram refuses our formatting. */
+function htmlToText(html: string): string {
+  return html
+    .replace(/<[^>]+>/gu, '')
+    .replace(/&lt;/gu, '<')
+    .replace(/&gt;/gu, '>')
+    .replace(/&quot;/gu, '"')
+    .replace(/&amp;/gu, '&');
+}
+
+/**
+ * A Telegram bot account over the Bot API (grammY's `Api` client): long polling with the offset
+ * confirmed only after each message is persisted, so a crash re-delivers rather than loses.
+ */
+export function createTelegramChannel(options: TelegramChannelOptions): Channel {
+  const api = new Api(options.botToken, { ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/u, '') } : {}) });
+  const pollTimeout = options.pollTimeoutSeconds ?? 30;
+  let offset = 0;
+
+  const threadOptions = (target: ChannelTarget) => (target.threadId !== undefined ? { message_thread_id: Number(target.threadId) } : {});
+
+  return {
+    platform: 'telegram',
+    accountId: options.accountId,
+    format: { maxMessageLength: TELEGRAM_MAX_MESSAGE, render: markdownToTelegramHtml },
+
+    async run(context: ChannelRunContext): Promise<void> {
+      const { signal } = context;
+      try {
+        const me = await api.getMe(toGrammy(signal)).catch((error: unknown) => {
+          throw toChannelError(error, 'check the bot token (getMe)');
+        });
+        await api.deleteWebhook({ drop_pending_updates: false }, toGrammy(signal)).catch((error: unknown) => {
+          throw toChannelError(error, 'switch to long polling (deleteWebhook)');
+        });
+        context.connected({ botId: String(me.id), botName: `@${me.username}` });
+        const bot = { id: me.id, username: me.username };
+        while (!signal.aborted) {
+          const updates = await api.getUpdates({ offset, timeout: pollTimeout, allowed_updates: ['message'] }, toGrammy(signal)).catch((error: unknown) => {
+            throw toChannelError(error, 'fetch updates (getUpdates)');
+          });
+          context.progress();
+          if (!Array.isArray(updates)) {
+            context.reject('getUpdates returned something that is not a list', updates);
+            continue;
+          }
+          for (const update of updates) {
+            const id = (update as { update_id?: unknown }).update_id;
+            const normalized = normalizeTelegramUpdate(update, bot);
+            if ('message' in normalized) await context.receive(normalized.message);
+            else if (normalized.skip !== null) context.reject(normalized.skip, update);
+            // The next poll confirms everything up to here: only after the messages above are persisted.
+            if (typeof id === 'number' && id >= offset) offset = id + 1;
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      }
+    },
+
+    async send(message: OutboundMessage, signal: AbortSignal): Promise<SendReceipt> {
+      const { target } = message;
+      const reply = target.replyToMessageId !== undefined ? { reply_parameters: { message_id: Number(target.replyToMessageId), allow_sending_without_reply: true } } : {};
+      const base = { ...threadOptions(target), ...reply, link_preview_options: { is_disabled: true } };
+      try {
+        const sent = await api.sendMessage(target.chatId, message.text, { ...base, parse_mode: 'HTML' }, toGrammy(signal));
+        return { messageId: String(sent.message_id) };
+      } catch (error) {
+        if (error instanceof GrammyError && error.error_code === 400 && /can't parse entities/iu.test(error.description)) {
+          const sent = await api.sendMessage(target.chatId, htmlToText(message.text), base, toGrammy(signal)).catch((inner: unknown) => {
+            throw toChannelError(inner, 'send a message');
+          });
+          return { messageId: String(sent.message_id) };
+        }
+        throw toChannelError(error, 'send a message');
+      }
+    },
+
+    async typing(target: ChannelTarget, signal: AbortSignal): Promise<void> {
+      await api.sendChatAction(target.chatId, 'typing', threadOptions(target), toGrammy(signal)).catch((error: unknown) => {
+        throw toChannelError(error, 'show typing');
+      });
+    },
+
+    async close(): Promise<void> {},
+  };
+}
