@@ -14,10 +14,12 @@ export interface CrossFieldProblem {
  * - at most one entry in `agents.entries` has `default: true`;
  * - when `models.providers` is not empty, every `model` and `fallbacks` entry (in
  *   `agents.defaults` and each agent) that is written `provider/model` names a configured provider.
+ * - a channel account with `dmPolicy: "open"` lists "*" in `allowFrom` (open to everyone must be said twice);
+ * - every binding names a configured agent (when agents are configured).
  * Never throws; returns problems in document order of the checks above.
  */
 export function checkCrossFields(config: HearthConfig): CrossFieldProblem[] {
-  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config)];
+  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config), ...checkOpenDmPolicy(config), ...checkBindings(config)];
 }
 
 function checkSingleDefaultAgent(config: HearthConfig): CrossFieldProblem[] {
@@ -62,5 +64,42 @@ function checkModelProviders(config: HearthConfig): CrossFieldProblem[] {
           : `did you mean "${near}/${model.slice(slash + 1)}"? (configured providers: ${configured})`,
     });
   }
+  return problems;
+}
+
+function checkOpenDmPolicy(config: HearthConfig): CrossFieldProblem[] {
+  const problems: CrossFieldProblem[] = [];
+  for (const [platform, block] of Object.entries(config.channels)) {
+    if (!block) continue;
+    const { accounts, ...shared } = block as { accounts?: Record<string, { dmPolicy?: string; allowFrom?: string[] }>; dmPolicy?: string; allowFrom?: string[] };
+    const entries: Array<[PathSegment[], { dmPolicy?: string | undefined; allowFrom?: string[] | undefined }]> = accounts
+      ? Object.entries(accounts).map(([id, own]) => [['channels', platform, 'accounts', id], { ...shared, ...own }])
+      : [[['channels', platform], shared]];
+    for (const [path, account] of entries) {
+      if (account.dmPolicy === 'open' && !(account.allowFrom ?? []).includes('*')) {
+        problems.push({
+          path: [...path, 'dmPolicy'],
+          message: 'dmPolicy "open" lets anyone on the platform use your agent, so it also needs "*" in allowFrom',
+          suggestion: 'add allowFrom: ["*"] to confirm, or use dmPolicy "pairing" (the default) or "allowlist"',
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+function checkBindings(config: HearthConfig): CrossFieldProblem[] {
+  const agents = Object.keys(config.agents.entries);
+  if (agents.length === 0) return [];
+  const problems: CrossFieldProblem[] = [];
+  config.bindings.forEach((binding, index) => {
+    if (agents.includes(binding.agentId)) return;
+    const near = closestMatch(binding.agentId, agents);
+    problems.push({
+      path: ['bindings', index, 'agentId'],
+      message: `binding names agent "${binding.agentId}", which is not in agents.entries`,
+      suggestion: near === undefined ? `configured agents: ${agents.join(', ')}` : `did you mean "${near}"?`,
+    });
+  });
   return problems;
 }

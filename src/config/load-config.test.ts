@@ -235,6 +235,28 @@ describe('${VAR} substitution', () => {
 });
 
 describe('cross-field checks', () => {
+  it('accepts channel accounts and rejects an open DM policy without "*" and typos, with lines and suggestions', () => {
+    const ok = expectConfig(
+      parseConfigText('{ channels: { telegram: { botToken: "1:a", accounts: { work: { botToken: "2:b", dmPolicy: "open", allowFrom: ["*"] } } } } }', 'hearth.json5', {}),
+    );
+    assert.equal(ok.config.channels.telegram?.accounts?.work?.dmPolicy, 'open');
+    const open = expectIssues(parseConfigText('{\n  channels: {\n    discord: { token: "x", dmPolicy: "open" },\n  },\n}', 'hearth.json5', {}));
+    assert.equal(open[0]?.path, 'channels.discord.dmPolicy');
+    assert.equal(open[0]?.line, 3);
+    assert.match(formatConfigIssues(open), /needs "\*" in allowFrom/);
+    const typo = expectIssues(parseConfigText('{ channels: { telegram: { botTokn: "1:a" } } }', 'hearth.json5', {}));
+    assert.match(formatConfigIssues(typo), /botTokn.*did you mean "botToken"/s);
+    const platform = expectIssues(parseConfigText('{ channels: { telegarm: {} } }', 'hearth.json5', {}));
+    assert.match(formatConfigIssues(platform), /did you mean "telegram"/);
+    const badPattern = expectIssues(parseConfigText('{ channels: { slack: { mentionPatterns: ["(unclosed"] } } }', 'hearth.json5', {}));
+    assert.match(formatConfigIssues(badPattern), /not a valid regular expression/);
+  });
+
+  it('rejects a binding to an agent that is not configured', () => {
+    const text = '{ agents: { entries: { main: {}, work: {} } }, bindings: [{ agentId: "wrok", match: { channel: "telegram" } }] }';
+    assert.match(formatConfigIssues(expectIssues(parseConfigText(text, 'hearth.json5', {}))), /bindings\[0\]\.agentId.*did you mean "work"/s);
+  });
+
   it('rejects two default agents, pointing at the second', () => {
     const text = '{\n  agents: {\n    entries: {\n      main: { default: true },\n      work: { default: true },\n    },\n  },\n}';
     const issues = expectIssues(parseConfigText(text, 'hearth.json5', {}));
