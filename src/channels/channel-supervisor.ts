@@ -106,7 +106,6 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
         status.botName = info.botName;
         status.connected = true;
         status.authenticated = true;
-        status.lastError = null;
         status.suggestedAction = null;
         setState('connected');
         logger.info({ ...log, bot: info.botName }, 'channel connected');

@@ -22,7 +22,9 @@ export function chunkMarkdown(text: string, limit: number): string[] {
     const cut = findBreak(rest, floor, windowEnd, fences);
     if (cut !== null) {
       chunks.push(rest.slice(0, cut).replace(/\s+$/u, ''));
-      rest = rest.slice(cut).replace(/^\n+/u, '');
+      rest = rest.slice(cut);
+      // A cut at a line end keeps the next line's indentation; a cut inside a line drops the space.
+      rest = rest.startsWith('\n') ? rest.replace(/^\n+/u, '') : rest.replace(/^[ \t]+/u, '');
       continue;
     }
     // No break outside a code block: split the code block at a line end and reopen it.
