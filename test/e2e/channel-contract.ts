@@ -29,6 +29,8 @@ export interface PlatformAccount {
   group(sender: Person, text: string, options: { mention: boolean; thread?: boolean }): Promise<void>;
   /** The group's id (for `groups` allowlists). */
   groupId: string;
+  /** The sender id the platform reports for `person` (what allowFrom lists). */
+  senderId(person: Person): string;
   /** The chat a direct reply to `sender` lands in. */
   dmChatId(sender: Person): string;
   sent(): SentMessage[];
@@ -121,7 +123,7 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     assert.equal(model.requests.filter((request) => JSON.stringify(request.body).includes('hello?')).length, 0, 'an unpaired message never reaches the model');
 
     const listed = await runCli(['pairing', 'list', '--json'], testEnv(gateway.home));
-    assert.equal((JSON.parse(listed.stdout) as { code: string; senderId: string }[]).find((item) => item.code === code)?.senderId, ada.id);
+    assert.equal((JSON.parse(listed.stdout) as { code: string; senderId: string }[]).find((item) => item.code === code)?.senderId, account.senderId(ada));
     const approved = await runCli(['pairing', 'approve', code.toLowerCase()], testEnv(gateway.home));
     assert.equal(approved.code, 0, approved.stderr);
     await waitFor(() => replies(account, account.dmChatId(ada)).some((message) => /approved/iu.test(message.text)), 'the approval notice');
@@ -135,7 +137,7 @@ export function runChannelContract(platform: string, createHarness: () => Promis
 
   test(`${platform}: allowlist answers listed senders only`, async () => {
     const account = await harness.newAccount();
-    const gateway = await start({ ...account.settings, ...fast, dmPolicy: 'allowlist', allowFrom: [ada.id] });
+    const gateway = await start({ ...account.settings, ...fast, dmPolicy: 'allowlist', allowFrom: [account.senderId(ada)] });
     await connected(gateway);
     await account.dm(bob, 'let me in');
     await account.dm(ada, 'hi from ada');
