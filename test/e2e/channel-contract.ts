@@ -102,8 +102,10 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     return gateway;
   }
 
+  const cliEnv = (gateway: TestGateway) => testEnv(gateway.home, { HEARTH_GATEWAY_URL: gateway.url });
+
   async function channelStatus(gateway: TestGateway) {
-    const result = await runCli(['channels', 'status', '--json'], testEnv(gateway.home));
+    const result = await runCli(['channels', 'status', '--json'], cliEnv(gateway));
     return JSON.parse(result.stdout) as { channel: string; accountId: string; state: string; connected: boolean; authenticated: boolean; lastError: string | null; suggestedAction: string | null }[];
   }
 
@@ -122,15 +124,15 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     const code = /([A-HJ-NP-Z2-9]{8})/u.exec(codeMessage.text)?.[1] ?? '';
     assert.equal(model.requests.filter((request) => JSON.stringify(request.body).includes('hello?')).length, 0, 'an unpaired message never reaches the model');
 
-    const listed = await runCli(['pairing', 'list', '--json'], testEnv(gateway.home));
+    const listed = await runCli(['pairing', 'list', '--json'], cliEnv(gateway));
     assert.equal((JSON.parse(listed.stdout) as { code: string; senderId: string }[]).find((item) => item.code === code)?.senderId, account.senderId(ada));
-    const approved = await runCli(['pairing', 'approve', code.toLowerCase()], testEnv(gateway.home));
+    const approved = await runCli(['pairing', 'approve', code.toLowerCase()], cliEnv(gateway));
     assert.equal(approved.code, 0, approved.stderr);
     await waitFor(() => replies(account, account.dmChatId(ada)).some((message) => /approved/iu.test(message.text)), 'the approval notice');
 
     await account.dm(ada, 'now can we talk');
     await waitFor(() => replies(account, account.dmChatId(ada)).some((message) => message.text.includes('echo: now can we talk')), 'the answer');
-    const again = await runCli(['pairing', 'approve', code], testEnv(gateway.home));
+    const again = await runCli(['pairing', 'approve', code], cliEnv(gateway));
     assert.notEqual(again.code, 0, 'a code works once');
     assert.match(again.stderr, /no pending pairing request/iu);
   });
@@ -265,7 +267,7 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     assert.ok(bad.suggestedAction && bad.suggestedAction.length > 10, 'a suggested fix is shown');
     await good.dm(ada, 'still here?');
     await waitFor(() => replies(good, good.dmChatId(ada)).some((message) => message.text.includes('echo: still here?')), 'the good account to answer');
-    const status = await runCli(['channels', 'status'], testEnv(gateway.home));
+    const status = await runCli(['channels', 'status'], cliEnv(gateway));
     assert.match(status.stdout, /what to do: /u);
   });
 

@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createTelegramHarness } from '../support/platforms/telegram-harness.js';
+
+runChannelContract('telegram', createTelegramHarness);
