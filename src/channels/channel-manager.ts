@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Binding } from '../config/channel-schema.js';
-import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage } from '../contracts/channel.js';
+import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookRequest } from '../contracts/channel.js';
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
 import type { AcceptedTurn, PairingRequest, Store } from '../contracts/store.js';
@@ -308,6 +308,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
       dispatcher.enqueue(entry);
       const result = await delivery;
       return { outboxId: entry.id, delivered: result?.delivered ?? false, pending: result === null, error: result?.error ?? null };
+    },
+
+    /** Hands a platform's webhook push to the account it is for; 404 when no such account takes pushes. */
+    async webhook(platform: string, accountId: string, request: WebhookRequest): Promise<{ status: number; body?: string }> {
+      const entry = running.get(`${platform}:${accountId}`);
+      const handler = entry?.supervisor.channel.receiveWebhook;
+      if (!entry || !handler) return { status: 404, body: 'no channel account takes webhooks here' };
+      return handler.call(entry.supervisor.channel, request);
     },
 
     listPairing: (): Promise<PairingRequest[]> => store.listPairingRequests(now()),

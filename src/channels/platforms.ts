@@ -20,11 +20,16 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         const { createTelegramChannel } = await import('./telegram/telegram-channel.js');
         const pollTimeoutSeconds = account.settings.pollTimeoutSeconds;
         const apiRoot = text(account, 'apiRoot');
+        const webhookUrl = text(account, 'webhookUrl');
+        const webhookSecret = text(account, 'webhookSecret');
         return createTelegramChannel({
           accountId: account.accountId,
           botToken: text(account, 'botToken') ?? '',
           ...(apiRoot ? { apiRoot } : {}),
           ...(typeof pollTimeoutSeconds === 'number' ? { pollTimeoutSeconds } : {}),
+          ...(account.settings.mode === 'webhook' && webhookUrl && webhookSecret
+            ? { webhook: { url: webhookUrl, secret: webhookSecret, checkIntervalMs: Math.min(30_000, Math.floor((account.stallTimeoutMs ?? 120_000) / 3)) } }
+            : {}),
         });
       },
       stallTimeoutMs: (account) => {
@@ -33,7 +38,13 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
       },
       authHint: (account) =>
         `Telegram refused the bot token in ${where(account)}.botToken: copy the token from @BotFather (/token), set it, and save the config.`,
-      missingConfig: (account) => (text(account, 'botToken') ? null : `${where(account)}.botToken is not set (create a bot with @BotFather to get one)`),
+      missingConfig: (account) => {
+        if (!text(account, 'botToken')) return `${where(account)}.botToken is not set (create a bot with @BotFather to get one)`;
+        if (account.settings.mode === 'webhook' && !(text(account, 'webhookUrl') && text(account, 'webhookSecret'))) {
+          return `${where(account)} uses mode "webhook" but webhookUrl or webhookSecret is not set`;
+        }
+        return null;
+      },
     },
   };
 }

@@ -52,6 +52,12 @@ const telegramFields = {
   apiRoot: z.url().optional(),
   /** Long-poll timeout in seconds. */
   pollTimeoutSeconds: z.number().int().min(0).max(50).optional(),
+  /** `polling` (default) or `webhook`: Telegram pushes updates to webhookUrl, which must reach
+   * this gateway's `/channels/telegram/<accountId>/webhook` (through your HTTPS reverse proxy). */
+  mode: z.enum(['polling', 'webhook']).optional(),
+  webhookUrl: z.url().optional(),
+  /** Secret Telegram sends with every push (1–256 of A-Z a-z 0-9 _ -). */
+  webhookSecret: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'use 1 to 256 letters, digits, _ or -').optional(),
 };
 
 const discordFields = {

@@ -98,8 +98,21 @@ export interface Channel {
   send(message: OutboundMessage, signal: AbortSignal): Promise<SendReceipt>;
   /** Optional: shows "typing…" in the target chat once (the platform clears it after a few seconds). */
   typing?(target: ChannelTarget, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: handles the platform's HTTP push (webhook mode) for this account. Resolves with the
+   * HTTP status to answer only after the message is persisted, so a failure makes the platform
+   * retry. Must verify the platform's signature or secret itself.
+   */
+  receiveWebhook?(request: WebhookRequest): Promise<{ status: number; body?: string }>;
   /** Releases the client's resources; called once, after the last `run` ended. */
   close(): Promise<void>;
+}
+
+/** An HTTP request the platform pushed to the gateway for one account. */
+export interface WebhookRequest {
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body (platforms sign the exact bytes). */
+  body: Buffer;
 }
 
 /** Why a platform call failed, in terms the delivery and supervision logic can act on. */

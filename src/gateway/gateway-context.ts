@@ -17,7 +17,7 @@ export interface GatewayContext {
   logger: Logger;
   store: Store;
   turns: TurnService;
-  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send'>;
+  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'webhook'>;
   agents(): AgentDirectory;
   config(): HearthConfig;
   token(): string;

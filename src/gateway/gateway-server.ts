@@ -32,7 +32,7 @@ const FAVICON = Buffer.from(
 class BodyTooLarge extends Error {}
 class MalformedBody extends Error {}
 
-function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length'] ?? '0');
     if (declared > limit) {
@@ -51,15 +51,18 @@ function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown>
       }
       chunks.push(chunk);
     });
-    request.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (error) {
-        reject(new MalformedBody((error as Error).message));
-      }
-    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
+}
+
+async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  const body = await readBody(request, limit);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new MalformedBody((error as Error).message);
+  }
 }
 
 /**
@@ -139,6 +142,21 @@ export function createGatewayServer(context: GatewayContext) {
     if ((path === '/favicon.ico' || path === '/favicon.svg') && method === 'GET') {
       response.writeHead(200, { 'content-type': 'image/svg+xml', 'content-length': FAVICON.length, 'cache-control': 'max-age=86400' });
       response.end(FAVICON);
+      return;
+    }
+    const hook = /^\/channels\/([a-z]+)\/([a-z0-9_-]{1,64})\/webhook$/u.exec(path);
+    if (hook && method === 'POST') {
+      // Platforms cannot send our bearer token; each adapter checks the platform's own secret.
+      let body: Buffer;
+      try {
+        body = await readBody(request, gatewayConfig().maxPayloadBytes);
+      } catch {
+        sendError(response, 413, 'PAYLOAD_TOO_LARGE', 'The webhook body is too large.', { headers: { connection: 'close' } });
+        return;
+      }
+      const answer = await context.channels.webhook(hook[1] as string, hook[2] as string, { headers: request.headers, body });
+      response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(answer.body ?? '');
       return;
     }
     if (query?.has('token')) {

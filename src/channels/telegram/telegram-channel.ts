@@ -1,6 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Message, Update } from 'grammy/types';
-import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
+import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
 import { markdownToTelegramHtml } from '../markdown.js';
 
@@ -11,6 +12,8 @@ export interface TelegramChannelOptions {
   apiRoot?: string;
   /** Long-poll timeout in seconds (default 30). */
   pollTimeoutSeconds?: number;
+  /** Webhook mode: Telegram pushes updates to `url` with `secret`; the gateway passes them to `receiveWebhook`. */
+  webhook?: { url: string; secret: string; checkIntervalMs?: number };
 }
 
 /** grammY's Node build types signals with the abort-controller package; the native one works. */
@@ -124,6 +127,42 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
   const api = new Api(options.botToken, { ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/u, '') } : {}) });
   const pollTimeout = options.pollTimeoutSeconds ?? 30;
   let offset = 0;
+  /** The live run in webhook mode: where pushed updates go. */
+  let live: { context: ChannelRunContext; bot: { id: number; username: string } } | null = null;
+
+  const pause = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+
+  async function serveWebhook(context: ChannelRunContext, bot: { id: number; username: string }, webhook: NonNullable<TelegramChannelOptions['webhook']>) {
+    const { signal } = context;
+    await api.setWebhook(webhook.url, { secret_token: webhook.secret, allowed_updates: ['message'], drop_pending_updates: false }, toGrammy(signal)).catch((error: unknown) => {
+      throw toChannelError(error, 'set the webhook (setWebhook)');
+    });
+    live = { context, bot };
+    context.connected({ botId: String(bot.id), botName: `@${bot.username}` });
+    try {
+      // Telegram pushes the updates; checking the webhook now and then is the sign of life.
+      while (!signal.aborted) {
+        await pause(webhook.checkIntervalMs ?? 30_000, signal);
+        if (signal.aborted) break;
+        const info = await api.getWebhookInfo(toGrammy(signal)).catch((error: unknown) => {
+          throw toChannelError(error, 'check the webhook (getWebhookInfo)');
+        });
+        if (info.url !== webhook.url) throw new ChannelError('transient', `the webhook is now "${info.url}", not ${webhook.url}: another program changed it`);
+        context.progress();
+      }
+    } finally {
+      live = null;
+    }
+  }
 
   const threadOptions = (target: ChannelTarget) => (target.threadId !== undefined ? { message_thread_id: Number(target.threadId) } : {});
 
@@ -138,11 +177,15 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
         const me = await api.getMe(toGrammy(signal)).catch((error: unknown) => {
           throw toChannelError(error, 'check the bot token (getMe)');
         });
+        const bot = { id: me.id, username: me.username };
+        if (options.webhook) {
+          await serveWebhook(context, bot, options.webhook);
+          return;
+        }
         await api.deleteWebhook({ drop_pending_updates: false }, toGrammy(signal)).catch((error: unknown) => {
           throw toChannelError(error, 'switch to long polling (deleteWebhook)');
         });
         context.connected({ botId: String(me.id), botName: `@${me.username}` });
-        const bot = { id: me.id, username: me.username };
         while (!signal.aborted) {
           const updates = await api.getUpdates({ offset, timeout: pollTimeout, allowed_updates: ['message'] }, toGrammy(signal)).catch((error: unknown) => {
             throw toChannelError(error, 'fetch updates (getUpdates)');
@@ -189,6 +232,36 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
       await api.sendChatAction(target.chatId, 'typing', threadOptions(target), toGrammy(signal)).catch((error: unknown) => {
         throw toChannelError(error, 'show typing');
       });
+    },
+
+    async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {
+      const expected = options.webhook?.secret;
+      const given = request.headers['x-telegram-bot-api-secret-token'];
+      if (!expected || typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+        return { status: 401, body: 'wrong or missing secret token' };
+      }
+      const current = live;
+      // Not connected yet (or stopping): Telegram keeps the update and retries.
+      if (!current) return { status: 503, body: 'not ready' };
+      let update: Update;
+      try {
+        update = JSON.parse(request.body.toString('utf8')) as Update;
+      } catch {
+        current.context.reject('a webhook body that is not JSON', request.body.toString('utf8').slice(0, 200));
+        return { status: 200 };
+      }
+      current.context.progress();
+      const normalized = typeof update === 'object' && update !== null ? normalizeTelegramUpdate(update, current.bot) : { skip: 'a webhook body that is not an update' };
+      if ('message' in normalized) {
+        try {
+          await current.context.receive(normalized.message);
+        } catch {
+          return { status: 500, body: 'could not store the message; retry' };
+        }
+      } else if (normalized.skip !== null) {
+        current.context.reject(normalized.skip, update);
+      }
+      return { status: 200 };
     },
 
     async close(): Promise<void> {},
