@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type AgentDirectory, createAgentDirectory } from './agent/agent-directory.js';
 import { createAgentLoop } from './agent/agent-loop.js';
 import { createWorkspaceContext } from './agent/workspace-context.js';
+import { readChannelCredentials } from './channels/channel-credentials.js';
 import { createChannelManager } from './channels/channel-manager.js';
 import { builtinPlatforms } from './channels/platforms.js';
 import { createConfigWatcher } from './config/config-watcher.js';
@@ -169,6 +170,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger });
   const channelRouting = () => ({
     channels: config.channels,
+    credentials: readChannelCredentials(paths.credentialsDir),
     bindings: config.bindings,
     dmScope: config.session.dmScope,
     defaultAgentId: directory.defaultAgentId,
@@ -183,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store,
     turns,
     channels,
+    reloadChannels: () => channels.apply(channelRouting()),
     agents: () => directory,
     config: () => config,
     token: () => token,

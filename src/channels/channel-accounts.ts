@@ -31,16 +31,24 @@ export interface ChannelAccount {
   fingerprint: string;
 }
 
-/** The configured accounts, in platform then account order. */
-export function resolveChannelAccounts(channels: ChannelsConfig): ChannelAccount[] {
+/**
+ * The configured accounts, in platform then account order. `credentials` (saved by
+ * `hearth channels login`, keyed `<platform>:<accountId>`) fill in what the config leaves unset,
+ * and an account that only has saved credentials runs with the platform block's settings.
+ */
+export function resolveChannelAccounts(channels: ChannelsConfig, credentials: Record<string, Record<string, string>> = {}): ChannelAccount[] {
   const accounts: ChannelAccount[] = [];
   for (const platform of CHANNEL_PLATFORMS) {
     const block = channels[platform] as (Record<string, unknown> & { accounts?: Record<string, Record<string, unknown>> }) | undefined;
-    if (!block) continue;
-    const { accounts: named, ...shared } = block;
-    const entries = named && Object.keys(named).length > 0 ? Object.entries(named) : [['default', {}] as const];
-    for (const [accountId, own] of entries) {
-      const settings: Record<string, unknown> = { ...shared, ...own };
+    const { accounts: named, ...shared } = block ?? {};
+    const ids = named && Object.keys(named).length > 0 ? Object.keys(named) : block ? ['default'] : [];
+    for (const key of Object.keys(credentials)) {
+      const [owner, accountId] = key.split(':');
+      if (owner === platform && accountId && !ids.includes(accountId)) ids.push(accountId);
+    }
+    for (const accountId of ids) {
+      const own = named?.[accountId] ?? {};
+      const settings: Record<string, unknown> = { ...credentials[`${platform}:${accountId}`], ...shared, ...own };
       accounts.push(toAccount(platform, accountId, settings));
     }
   }

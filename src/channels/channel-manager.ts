@@ -27,6 +27,8 @@ export interface PlatformSupport {
 
 export interface ChannelRoutingConfig {
   channels: ChannelsConfig;
+  /** Saved by `hearth channels login`, keyed `<platform>:<accountId>`. */
+  credentials?: Record<string, Record<string, string>>;
   bindings: Binding[];
   dmScope: DmScope;
   defaultAgentId: string;
@@ -237,7 +239,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     /** Starts, restarts (changed settings) and stops accounts to match the config. */
     async apply(config: ChannelRoutingConfig): Promise<{ started: string[]; restarted: string[]; stopped: string[] }> {
       routing = config;
-      const accounts = resolveChannelAccounts(config.channels).filter((account) => account.enabled);
+      const accounts = resolveChannelAccounts(config.channels, config.credentials).filter((account) => account.enabled);
       const wanted = new Map(accounts.map((account) => [account.key, account]));
       const result = { started: [] as string[], restarted: [] as string[], stopped: [] as string[] };
       for (const key of [...running.keys()]) {

@@ -1,6 +1,9 @@
+import { LOGIN_FIELDS, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
+import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../config/channel-schema.js';
 import type { ChannelAccountStatus } from '../contracts/channel.js';
 import type { PairingRequest } from '../contracts/store.js';
-import { withGateway } from './cli-context.js';
+import { gatewayTarget, withGateway } from './cli-context.js';
+import { GatewayUnreachable } from './gateway-client.js';
 import type { CliRuntime } from './main.js';
 import { CliFailure } from './main.js';
 
@@ -95,4 +98,76 @@ export async function messageSend(
     throw new CliFailure(`Not delivered yet; the message is queued (outbox ${result.outboxId}) and will be retried. \`hearth channels status\` shows why.`);
   }
   throw new CliFailure(`Not delivered: ${result.error ?? 'the channel refused it'}.`);
+}
+
+async function readLines(stdin: NodeJS.ReadableStream, count: number, prompts: string[], io: CliRuntime['io']): Promise<string[]> {
+  const { createInterface } = await import('node:readline');
+  const lines: string[] = [];
+  const reader = createInterface({ input: stdin, terminal: false });
+  const interactive = (stdin as { isTTY?: boolean }).isTTY === true;
+  if (interactive) io.err(`${prompts[0]}: `);
+  for await (const line of reader) {
+    lines.push(line.trim());
+    if (lines.length >= count) break;
+    if (interactive) io.err(`${prompts[lines.length]}: `);
+  }
+  reader.close();
+  return lines;
+}
+
+async function reloadIfRunning(runtime: CliRuntime): Promise<string> {
+  try {
+    const changed = await withGateway(runtime.env, runtime.io, (client) =>
+      client.call<{ started: string[]; restarted: string[]; stopped: string[] }>('channels.reload'),
+    );
+    const parts = [
+      changed.started.length > 0 ? `started ${changed.started.join(', ')}` : '',
+      changed.restarted.length > 0 ? `restarted ${changed.restarted.join(', ')}` : '',
+      changed.stopped.length > 0 ? `stopped ${changed.stopped.join(', ')}` : '',
+    ].filter((part) => part !== '');
+    return parts.length > 0 ? `The running gateway ${parts.join('; ')}.` : 'The running gateway is up to date.';
+  } catch (error) {
+    if (error instanceof GatewayUnreachable) return 'The gateway is not running; it uses this at its next start.';
+    throw error;
+  }
+}
+
+function platformOf(name: string): ChannelPlatform {
+  if ((CHANNEL_PLATFORMS as readonly string[]).includes(name)) return name as ChannelPlatform;
+  throw new CliFailure(`Unknown channel "${name}". Choose one of: ${CHANNEL_PLATFORMS.join(', ')}.`);
+}
+
+function accountOf(name: string | undefined): string {
+  const id = name ?? 'default';
+  if (!/^[a-z0-9_][a-z0-9_-]{0,63}$/u.test(id)) throw new CliFailure(`Account ids are lowercase letters, digits, _ and -; "${id}" is not one.`);
+  return id;
+}
+
+/** `hearth channels login`: saves an account's secrets (read from stdin, never from arguments) and applies them. */
+export async function channelsLogin(runtime: CliRuntime, options: { channel: string; account?: string; json?: boolean }): Promise<void> {
+  const platform = platformOf(options.channel);
+  const accountId = accountOf(options.account);
+  const fields = LOGIN_FIELDS[platform];
+  const lines = await readLines(runtime.stdin, fields.length, fields.map((field) => field.prompt), runtime.io);
+  const values: Record<string, string> = {};
+  fields.forEach((field, index) => {
+    const value = lines[index] ?? '';
+    if (value === '' && !field.optional) throw new CliFailure(`No ${field.prompt.toLowerCase()} given. Paste it on standard input, one value per line.`);
+    if (value !== '') values[field.key] = value;
+  });
+  const path = writeChannelCredentials(gatewayTarget(runtime.env).paths.credentialsDir, platform, accountId, values);
+  const applied = await reloadIfRunning(runtime);
+  if (options.json) runtime.io.out(`${JSON.stringify({ channel: platform, accountId, saved: path, applied })}\n`);
+  else runtime.io.out(`Saved the ${platform}:${accountId} credentials in ${path} (readable only by you). ${applied}\n`);
+}
+
+/** `hearth channels logout`: forgets an account's saved secrets and stops it. */
+export async function channelsLogout(runtime: CliRuntime, options: { channel: string; account?: string; json?: boolean }): Promise<void> {
+  const platform = platformOf(options.channel);
+  const accountId = accountOf(options.account);
+  const removed = removeChannelCredentials(gatewayTarget(runtime.env).paths.credentialsDir, platform, accountId);
+  if (!removed) throw new CliFailure(`No saved credentials for ${platform}:${accountId}. (Credentials written in hearth.json5 are removed by editing it.)`);
+  const applied = await reloadIfRunning(runtime);
+  if (options.json) runtime.io.out(`${JSON.stringify({ channel: platform, accountId, removed: true, applied })}\n`);
+  else runtime.io.out(`Removed the saved ${platform}:${accountId} credentials. ${applied}\n`);
 }

@@ -109,6 +109,27 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await channelsStatus(runtime, options);
     });
 
+  channels
+    .command('login')
+    .description('save an account\'s token(s), read from standard input, and start it')
+    .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
+    .option('--account <id>', 'account id (default: default)')
+    .option('--json', 'print JSON')
+    .action(async (options: { channel: string; account?: string; json?: boolean }) => {
+      const { channelsLogin } = await import('./channels-command.js');
+      await channelsLogin(runtime, options);
+    });
+  channels
+    .command('logout')
+    .description('forget an account\'s saved token(s) and stop it')
+    .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
+    .option('--account <id>', 'account id (default: default)')
+    .option('--json', 'print JSON')
+    .action(async (options: { channel: string; account?: string; json?: boolean }) => {
+      const { channelsLogout } = await import('./channels-command.js');
+      await channelsLogout(runtime, options);
+    });
+
   const pairing = program.command('pairing').description('approve people who asked to talk to your bots');
   pairing
     .command('list')

@@ -18,6 +18,8 @@ export interface GatewayContext {
   store: Store;
   turns: TurnService;
   channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'webhook'>;
+  /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
+  reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;
   config(): HearthConfig;
   token(): string;

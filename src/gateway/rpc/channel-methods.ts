@@ -7,6 +7,7 @@ export const channelMethods: Record<string, RpcMethod> = {
   'channels.status': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
     accounts: await context.channels.status(),
   })),
+  'channels.reload': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => context.reloadChannels()),
   'pairing.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
     requests: await context.channels.listPairing(),
   })),

@@ -3,15 +3,18 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, startTestGateway, waitFor } from '../support/gateway-harness.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let telegram: FakeTelegramServer;
 let model: FakeModelServer;
 const homes: string[] = [];
 const token = fakeTelegramToken(5_100_000_001);
+const loginToken = fakeTelegramToken(5_100_000_002);
 
 before(async () => {
-  telegram = await startFakeTelegramServer({ tokens: [token] });
+  telegram = await startFakeTelegramServer({ tokens: [token, loginToken] });
   model = await startFakeModelServer();
 });
 after(async () => {
@@ -60,6 +63,48 @@ test('telegram webhook mode: pushed updates are answered; a push without the sec
     assert.equal(unknown.status, 404);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.ok(!telegram.sent.some((message) => message.renderedText.includes('forged')));
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test('channels login saves a token (0600) and starts the account; logout stops it', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' } },
+      channels: { telegram: { apiRoot: telegram.apiRoot, dmPolicy: 'open', allowFrom: ['*'], pollTimeoutSeconds: 1 } },
+    },
+  });
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const status = async () => JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { accountId: string; state: string; connected: boolean; lastError: string | null }[];
+  try {
+    const before = await status();
+    assert.equal(before[0]?.state, 'unhealthy');
+    assert.match(before[0]?.lastError ?? '', /botToken is not set/u);
+
+    const login = await runCli(['channels', 'login', '--channel', 'telegram'], env, `${loginToken}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stdout, /restarted telegram:default|started telegram:default/u);
+    assert.doesNotMatch(login.stdout + login.stderr, new RegExp(loginToken.split(':')[1] ?? 'x'), 'the token is never printed');
+    const file = join(home, 'credentials', 'channels', 'telegram--default.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    await waitFor(async () => (await status())[0]?.connected, 'the account to connect with the saved token');
+    telegram.injectMessage({ token: loginToken, chatType: 'private', chatId: 777, from: { id: 777, first_name: 'Ada' }, text: 'logged in?' });
+    await waitFor(() => telegram.sent.some((message) => message.token === loginToken && message.renderedText.includes('echo: logged in?')), 'the answer');
+
+    const logout = await runCli(['channels', 'logout', '--channel', 'telegram'], env);
+    assert.equal(logout.code, 0, logout.stderr);
+    await waitFor(async () => (await status())[0]?.state === 'unhealthy', 'the account to stop');
+    const again = await runCli(['channels', 'logout', '--channel', 'telegram'], env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /No saved credentials/u);
+    const unknown = await runCli(['channels', 'login', '--channel', 'telegarm'], env, 'x\n');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Unknown channel "telegarm"/u);
   } finally {
     await gateway.stop();
   }
