@@ -46,5 +46,29 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         return null;
       },
     },
+    slack: {
+      async create(account) {
+        const { createSlackChannel } = await import('./slack/slack-channel.js');
+        const apiRoot = text(account, 'apiRoot');
+        return createSlackChannel({
+          accountId: account.accountId,
+          botToken: text(account, 'botToken') ?? '',
+          appToken: text(account, 'appToken') ?? '',
+          ...(apiRoot ? { apiRoot } : {}),
+          ...(account.settings.mode === 'http' ? { mode: 'http' as const } : {}),
+        });
+      },
+      // The Socket Mode client pings every ~1.7 s and drops a connection whose pongs stop for 5 s; a
+      // pong is the sign of life, so this only catches a connection that never gets going.
+      stallTimeoutMs: () => 60_000,
+      authHint: (account) =>
+        `Slack refused a token in ${where(account)}: botToken must be the Bot User OAuth Token (xoxb-…, OAuth & Permissions, with chat:write) and appToken an app-level token (xapp-…, Basic Information → App-Level Tokens, scope connections:write) of the same app with Socket Mode enabled; set them and save the config.`,
+      missingConfig: (account) => {
+        if (account.settings.mode === 'http') return `${where(account)}.mode "http" is not supported: use Socket Mode (mode "socket", the default) with botToken and appToken`;
+        if (!text(account, 'botToken')) return `${where(account)}.botToken is not set (the Bot User OAuth Token, xoxb-…, from your Slack app's OAuth & Permissions page)`;
+        if (!text(account, 'appToken')) return `${where(account)}.appToken is not set (an app-level token, xapp-…, with connections:write; enable Socket Mode in your Slack app)`;
+        return null;
+      },
+    },
   };
 }

@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createSlackHarness } from '../support/platforms/slack-harness.js';
+
+runChannelContract('slack', createSlackHarness);
