@@ -14,6 +14,7 @@ interface StatusReport {
   models: { status: string; detail?: string; source: string };
   agents: { id: string; default: boolean; models: string[] }[];
   turns: { running: number; queued: number; active: unknown[] };
+  channels?: { channel: string; accountId: string; state: string; botName: string | null; lastError: string | null; outbox: { pending: number; failed: number } }[];
 }
 
 export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
@@ -47,5 +48,10 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   }
   lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued`);
   lines.push(`Clients   ${report.gateway.connections} connected`);
+  for (const account of report.channels ?? []) {
+    const outbox = account.outbox.pending + account.outbox.failed > 0 ? `, outbox ${account.outbox.pending} waiting / ${account.outbox.failed} given up` : '';
+    const problem = account.state === 'connected' || !account.lastError ? '' : ` (${account.lastError})`;
+    lines.push(`Channel   ${account.channel}:${account.accountId} ${account.state}${account.botName ? ` as ${account.botName}` : ''}${outbox}${problem}`);
+  }
   runtime.io.out(`${lines.join('\n')}\n`);
 }
