@@ -46,6 +46,41 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         return null;
       },
     },
+    irc: {
+      async create(account) {
+        const { createIrcChannel } = await import('./irc/irc-channel.js');
+        const s = account.settings;
+        const port = typeof s.port === 'number' ? s.port : undefined;
+        const floodDelayMs = typeof s.floodDelayMs === 'number' ? s.floodDelayMs : undefined;
+        const sasl = s.sasl as { account?: unknown; password?: unknown } | undefined;
+        const username = text(account, 'username');
+        const realname = text(account, 'realname');
+        const password = text(account, 'password');
+        return createIrcChannel({
+          accountId: account.accountId,
+          host: text(account, 'host') ?? '',
+          nick: text(account, 'nick') ?? '',
+          ...(port === undefined ? {} : { port }),
+          ...(s.tls === true ? { tls: true } : {}),
+          ...(s.tlsInsecure === true ? { tlsInsecure: true } : {}),
+          ...(username ? { username } : {}),
+          ...(realname ? { realname } : {}),
+          ...(password ? { password } : {}),
+          ...(typeof sasl?.account === 'string' && typeof sasl.password === 'string' ? { sasl: { account: sasl.account, password: sasl.password } } : {}),
+          ...(Array.isArray(s.channels) ? { channels: s.channels.map(String) } : {}),
+          ...(floodDelayMs === undefined ? {} : { floodDelayMs }),
+        });
+      },
+      // The adapter PINGs the server every 30 s; three missed answers mean the connection is dead.
+      stallTimeoutMs: () => 90_000,
+      authHint: (account) =>
+        `The IRC server refused the login: check ${where(account)}.password (the server password, if the network needs one) and ${where(account)}.sasl (account and password registered with the network's services), and that the nick is allowed; for a server with a self-signed TLS certificate set ${where(account)}.tlsInsecure: true. Then save the config.`,
+      missingConfig: (account) => {
+        if (!text(account, 'host')) return `${where(account)}.host is not set (the IRC server, e.g. irc.libera.chat)`;
+        if (!text(account, 'nick')) return `${where(account)}.nick is not set (the bot's nickname on IRC)`;
+        return null;
+      },
+    },
     slack: {
       async create(account) {
         const { createSlackChannel } = await import('./slack/slack-channel.js');
