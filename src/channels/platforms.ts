@@ -46,6 +46,18 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         return null;
       },
     },
+    discord: {
+      async create(account) {
+        const { createDiscordChannel } = await import('./discord/discord-channel.js');
+        const apiRoot = text(account, 'apiRoot');
+        return createDiscordChannel({ accountId: account.accountId, token: text(account, 'token') ?? '', ...(apiRoot ? { apiRoot } : {}) });
+      },
+      // discord.js resumes dropped connections itself; the heartbeat (about every 41 s) is the sign of life.
+      stallTimeoutMs: () => 120_000,
+      authHint: (account) =>
+        `Discord refused the bot token in ${where(account)}.token, or the bot's Message Content Intent is off: in the Developer Portal (Applications → your bot → Bot) reset and copy the token and switch on "Message Content Intent", then save the config.`,
+      missingConfig: (account) => (text(account, 'token') ? null : `${where(account)}.token is not set (create a bot in the Discord Developer Portal, Applications → New Application → Bot)`),
+    },
     irc: {
       async create(account) {
         const { createIrcChannel } = await import('./irc/irc-channel.js');

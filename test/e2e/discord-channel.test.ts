@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createDiscordHarness } from '../support/platforms/discord-harness.js';
+
+runChannelContract('discord', createDiscordHarness);
