@@ -281,6 +281,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
   await detection.catch((error) => logger.warn({ err: error }, 'model detection failed'));
 
+  // A client library that rejects a promise nobody awaits (seen with hostile platform payloads)
+  // must not take every channel down: log it loudly and keep serving.
+  const onUnhandledRejection = (reason: unknown) => {
+    logger.error({ err: reason }, 'a promise was rejected and nothing handled it; the gateway keeps running');
+  };
+  process.on('unhandledRejection', onUnhandledRejection);
+
   await turns.recover();
   await channels.apply(channelRouting());
   await channels.startDelivery();
@@ -304,6 +311,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
         await channels.stop();
+        process.off('unhandledRejection', onUnhandledRejection);
         await server.close();
         router.close();
         workspaceContext.clear();

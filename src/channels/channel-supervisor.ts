@@ -87,7 +87,7 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
           attempt.abort(new Error(`no sign of life for ${options.stallTimeoutMs} ms`));
         }
       },
-      Math.max(50, Math.min(5000, Math.floor(options.stallTimeoutMs / 4))),
+      Math.max(50, Math.floor(options.stallTimeoutMs / 4)),
     );
     const context: ChannelRunContext = {
       signal: attempt.signal,
