@@ -154,7 +154,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
 
   async function attempt(entry: OutboxEntry): Promise<AttemptResult> {
     const account = options.account(entry.channel);
-    if (!account || !account.isConnected()) return 'wait';
+    if (!account?.isConnected()) return 'wait';
     let target: ChannelTarget;
     try {
       target = JSON.parse(entry.target) as ChannelTarget;
