@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
@@ -105,6 +105,49 @@ test('channels login saves a token (0600) and starts the account; logout stops i
     const unknown = await runCli(['channels', 'login', '--channel', 'telegarm'], env, 'x\n');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /Unknown channel "telegarm"/u);
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test('editing one account restarts only that account; message send delivers through the outbox', async () => {
+  const first = fakeTelegramToken(5_100_000_003);
+  const second = fakeTelegramToken(5_100_000_004);
+  telegram.setTokenValid(first, true);
+  telegram.setTokenValid(second, true);
+  const home = makeHome();
+  homes.push(home);
+  const config = (secondPolicy: string) => ({
+    models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+    agents: { defaults: { model: 'fake/echo' } },
+    channels: {
+      telegram: {
+        apiRoot: telegram.apiRoot,
+        pollTimeoutSeconds: 1,
+        accounts: { first: { botToken: first }, second: { botToken: second, dmPolicy: secondPolicy, allowFrom: ['*'] } },
+      },
+    },
+  });
+  const gateway = await startTestGateway({ home, config: config('allowlist') });
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const getMeCalls = (token: string) => telegram.calls.filter((call) => call.token === token && call.method === 'getMe').length;
+  try {
+    await waitFor(() => getMeCalls(first) === 1 && getMeCalls(second) === 1, 'both accounts to log in');
+    writeFileSync(join(home, 'hearth.json5'), JSON.stringify(config('open')));
+    await waitFor(() => getMeCalls(second) === 2, 'the edited account to restart');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(getMeCalls(first), 1, 'the other account kept its connection');
+
+    const sent = await runCli(['message', 'send', '--channel', 'telegram', '--account', 'first', '--to', '3131', 'Hello **there**'], env);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /Delivered/u);
+    const message = telegram.sent.find((item) => item.token === first && item.chatId === 3131);
+    assert.equal(message?.renderedText, 'Hello there');
+    assert.deepEqual(message?.entities.map((entity) => entity.type), ['bold']);
+
+    const nowhere = await runCli(['message', 'send', '--channel', 'discord', '--to', '1', 'hi'], env);
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /No running channel account discord:default.*telegram:first/su);
   } finally {
     await gateway.stop();
   }
