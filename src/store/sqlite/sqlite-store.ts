@@ -152,6 +152,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // last transactions.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // better-sqlite3 builds SQLite with a 16 MB page cache; SQLite's own 2 MB default keeps the
+  // gateway's memory flat over months (the OS caches the file anyway) and is no slower here.
+  db.pragma('cache_size = -2000');
   db.pragma('foreign_keys = ON');
 
   const migrate = (): number[] => {
