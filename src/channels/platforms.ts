@@ -97,23 +97,43 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
       async create(account) {
         const { createSlackChannel } = await import('./slack/slack-channel.js');
         const apiRoot = text(account, 'apiRoot');
+        const botToken = text(account, 'botToken') ?? '';
+        if (account.settings.mode === 'http') {
+          const signingSecret = text(account, 'signingSecret');
+          return createSlackChannel({
+            accountId: account.accountId,
+            botToken,
+            mode: 'http',
+            ...(signingSecret ? { signingSecret } : {}),
+            ...(apiRoot ? { apiRoot } : {}),
+            // auth.test is the sign of life: check often enough that a slow answer still beats the stall timeout.
+            checkIntervalMs: Math.min(30_000, Math.floor((account.stallTimeoutMs ?? 120_000) / 3)),
+          });
+        }
         return createSlackChannel({
           accountId: account.accountId,
-          botToken: text(account, 'botToken') ?? '',
+          botToken,
           appToken: text(account, 'appToken') ?? '',
           ...(apiRoot ? { apiRoot } : {}),
-          ...(account.settings.mode === 'http' ? { mode: 'http' as const } : {}),
         });
       },
-      // The Socket Mode client pings every ~1.7 s and drops a connection whose pongs stop for 5 s; a
+      // Socket Mode: the client pings every ~1.7 s and drops a connection whose pongs stop for 5 s; a
       // pong is the sign of life, so this only catches a connection that never gets going.
-      stallTimeoutMs: () => 60_000,
+      // HTTP mode: auth.test every 30 s (each may take up to 30 s) is the sign of life.
+      stallTimeoutMs: (account) => (account.settings.mode === 'http' ? 120_000 : 60_000),
       authHint: (account) =>
-        `Slack refused a token in ${where(account)}: botToken must be the Bot User OAuth Token (xoxb-…, OAuth & Permissions, with chat:write) and appToken an app-level token (xapp-…, Basic Information → App-Level Tokens, scope connections:write) of the same app with Socket Mode enabled; set them and save the config.`,
+        account.settings.mode === 'http'
+          ? `Slack refused the bot token in ${where(account)}.botToken: it must be the Bot User OAuth Token (xoxb-…, OAuth & Permissions, with chat:write) of the app whose Event Subscriptions point at this gateway; set it and save the config.`
+          : `Slack refused a token in ${where(account)}: botToken must be the Bot User OAuth Token (xoxb-…, OAuth & Permissions, with chat:write) and appToken an app-level token (xapp-…, Basic Information → App-Level Tokens, scope connections:write) of the same app with Socket Mode enabled; set them and save the config.`,
       missingConfig: (account) => {
-        if (account.settings.mode === 'http') return `${where(account)}.mode "http" is not supported: use Socket Mode (mode "socket", the default) with botToken and appToken`;
         if (!text(account, 'botToken')) return `${where(account)}.botToken is not set (the Bot User OAuth Token, xoxb-…, from your Slack app's OAuth & Permissions page)`;
-        if (!text(account, 'appToken')) return `${where(account)}.appToken is not set (an app-level token, xapp-…, with connections:write; enable Socket Mode in your Slack app)`;
+        if (account.settings.mode === 'http') {
+          if (!text(account, 'signingSecret')) {
+            return `${where(account)} uses mode "http" but signingSecret is not set (your Slack app's Signing Secret, Basic Information → App Credentials)`;
+          }
+          return null;
+        }
+        if (!text(account, 'appToken')) return `${where(account)}.appToken is not set (an app-level token, xapp-…, with connections:write; enable Socket Mode in your Slack app, or use mode "http" with signingSecret)`;
         return null;
       },
     },

@@ -1,7 +1,8 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { subscribe as subscribeDiagnostics, unsubscribe as unsubscribeDiagnostics } from 'node:diagnostics_channel';
 import { type Logger, LogLevel, SocketModeClient, type SocketModeOptions } from '@slack/socket-mode';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import type { AttachmentInfo, Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
+import type { AttachmentInfo, Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
 import { ChannelError, isChannelError } from '../../contracts/channel.js';
 import { markdownToSlackMrkdwn } from '../markdown.js';
 
@@ -9,14 +10,19 @@ export interface SlackChannelOptions {
   accountId: string;
   /** Bot User OAuth Token (`xoxb-…`): Web API calls (auth.test, chat.postMessage, users.info). */
   botToken: string;
-  /** App-level token (`xapp-…`, scope `connections:write`): opens Socket Mode connections. */
-  appToken: string;
+  /** App-level token (`xapp-…`, scope `connections:write`): opens Socket Mode connections (not used in HTTP mode). */
+  appToken?: string;
   /** Web API base URL; default https://slack.com/api/. */
   apiRoot?: string;
-  /** Only Socket Mode (`socket`, the default) is supported; `http` (Events API requests) is refused. */
+  /**
+   * `socket` (the default): Hearth opens a Socket Mode connection. `http`: Slack POSTs Events API
+   * requests to the gateway's `/channels/slack/<accountId>/webhook`, handed to `receiveWebhook`.
+   */
   mode?: 'socket' | 'http';
-  /** Accepted for config compatibility; only the (unsupported) HTTP mode would use it. */
+  /** HTTP mode: the app's Signing Secret (Basic Information → App Credentials); every request must be signed with it. */
   signingSecret?: string;
+  /** HTTP mode: how often auth.test confirms the bot token still works (the sign of life); default 30 s. */
+  checkIntervalMs?: number;
 }
 
 /**
@@ -64,6 +70,11 @@ const CLIENT_EVENT_NAMES: readonly string[] = [
   'unable_to_socket_mode_start',
   REJECTED_FRAME,
 ];
+
+/** HTTP mode: how far a request's timestamp may be from now before it counts as a replay (Slack's own rule: 5 minutes). */
+const MAX_REQUEST_AGE_S = 300;
+/** HTTP mode: the default pause between two auth.test checks. */
+const DEFAULT_CHECK_INTERVAL_MS = 30_000;
 
 /** Message subtypes that are a person writing something; every other subtype (edits, joins, bot posts) is skipped. */
 const PERSON_SUBTYPES: readonly string[] = ['file_share', 'thread_broadcast', 'me_message'];
@@ -164,6 +175,30 @@ export function slackTextToPlain(text: string, bot: SlackBotIdentity): string {
     .replace(/&lt;/gu, '<')
     .replace(/&gt;/gu, '>')
     .replace(/&amp;/gu, '&');
+}
+
+/** One header's value, or undefined when it is missing or repeated. */
+function headerOf(headers: WebhookRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Checks an Events API request's signature: `X-Slack-Signature` must be `v0=` and the hex
+ * HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` keyed with the signing secret, and the
+ * timestamp at most five minutes from `nowMs` (older requests may be replays). Returns why the
+ * request is refused, or null when it is genuine.
+ */
+export function slackSignatureProblem(signingSecret: string, request: WebhookRequest, nowMs: number): string | null {
+  const timestamp = headerOf(request.headers, 'x-slack-request-timestamp');
+  const signature = headerOf(request.headers, 'x-slack-signature');
+  if (timestamp === undefined || signature === undefined) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp';
+  if (!/^\d{1,12}$/u.test(timestamp)) return 'malformed X-Slack-Request-Timestamp';
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_REQUEST_AGE_S) return 'stale X-Slack-Request-Timestamp (more than 5 minutes off)';
+  const expected = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:`).update(request.body).digest('hex')}`);
+  const given = Buffer.from(signature);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'wrong X-Slack-Signature';
+  return null;
 }
 
 function attachmentsOf(event: Record<string, unknown>): AttachmentInfo[] {
@@ -355,6 +390,23 @@ function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   });
 }
 
+/** Sleeps for `ms`, or less when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** The arguments `@slack/socket-mode` passes to `slack_event` listeners. */
 interface SocketEvent {
   ack(response?: Record<string, unknown>): Promise<void>;
@@ -388,6 +440,11 @@ const normalizeUrl = (url: string) => {
  * reconnecting, with backoff), checks the bot token with auth.test, and hands every message over
  * before acknowledging its envelope, so an unpersisted message is sent again by Slack.
  *
+ * In HTTP mode (`mode: "http"`) Slack POSTs Events API requests instead: the gateway hands each one
+ * to `receiveWebhook`, which checks its signature, answers Slack's `url_verification` challenge,
+ * and answers an event only after its message is persisted (an error makes Slack retry; the same
+ * dedupe by channel and ts drops the retries). `run` then only checks the bot token every ~30 s.
+ *
  * Replies go to the chat's top level unless the message came from a thread (then `thread_ts`);
  * Slack has no reply-to-a-message other than threads, so `replyToMessageId` is not used. There is
  * no `typing`: Slack's Web API has no typing indicator for bots in channels or DMs
@@ -409,6 +466,10 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
   const names = new Map<string, { name?: string; username?: string; at: number }>();
   /** Connections of runs in progress, disconnected by `close`. */
   const live = new Set<SocketModeClient>();
+  /** Messages being handed over right now, by `channel:ts` (HTTP requests can arrive side by side). */
+  const inflight = new Map<string, Promise<void>>();
+  /** HTTP mode: the connected run that pushed events go to; null before auth.test answered and after the run ended. */
+  let hook: { context: ChannelRunContext; bot: SlackBotIdentity } | null = null;
 
   const remember = (key: string) => {
     seen.add(key);
@@ -443,6 +504,33 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
     }
   }
 
+  /**
+   * Hands one message to the gateway unless it was handed over already (a redelivery, or the
+   * `message` and `app_mention` copies of one mention). A copy arriving while the first is still
+   * being handed over waits for it and shares its outcome. Rejects when the gateway could not
+   * persist it (then it is not remembered, so the next copy is tried again).
+   */
+  async function handOver(context: ChannelRunContext, message: InboundMessage): Promise<void> {
+    const key = `${message.chat.id}:${message.messageId}`;
+    if (seen.has(key)) return;
+    const running = inflight.get(key);
+    if (running !== undefined) return running;
+    const work = (async () => {
+      if (message.sender.name === undefined) {
+        const looked = await senderNames(message.sender.id);
+        if (looked.name !== undefined || looked.username !== undefined) message.sender = { ...message.sender, ...(looked.name === undefined ? {} : { name: looked.name }), ...(looked.username === undefined ? {} : { username: looked.username }) };
+      }
+      await context.receive(message);
+      remember(key);
+    })();
+    inflight.set(key, work);
+    try {
+      await work;
+    } finally {
+      inflight.delete(key);
+    }
+  }
+
   const disconnect = (client: SocketModeClient) => settleWithin(client.disconnect(), DISCONNECT_WAIT_MS);
 
   /**
@@ -464,7 +552,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
 
     const client = new GuardedSocketModeClient(
       {
-        appToken: options.appToken,
+        appToken: options.appToken ?? '',
         logger: quietLogger(),
         autoReconnectEnabled: false,
         // Pings every ~1.7 s; no pong for 5 s ends the connection (and this run).
@@ -504,21 +592,12 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
           const event = item.body.event;
           const normalized = normalizeSlackEvent(event, bot);
           if ('message' in normalized) {
-            const message = normalized.message;
-            const key = `${message.chat.id}:${message.messageId}`;
-            if (!seen.has(key)) {
-              if (message.sender.name === undefined) {
-                const looked = await senderNames(message.sender.id);
-                if (looked.name !== undefined || looked.username !== undefined) message.sender = { ...message.sender, ...(looked.name === undefined ? {} : { name: looked.name }), ...(looked.username === undefined ? {} : { username: looked.username }) };
-              }
-              try {
-                await context.receive(message);
-              } catch (error) {
-                // Not persisted: leave it unacknowledged (Slack sends it again) and give up this connection.
-                finish({ error: toChannelError(error, 'hand a message to the gateway') });
-                return;
-              }
-              remember(key);
+            try {
+              await handOver(context, normalized.message);
+            } catch (error) {
+              // Not persisted: leave it unacknowledged (Slack sends it again) and give up this connection.
+              finish({ error: toChannelError(error, 'hand a message to the gateway') });
+              return;
             }
           } else if (normalized.skip !== null) {
             context.reject(normalized.skip, event);
@@ -568,6 +647,40 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
     });
   }
 
+  /** Asks auth.test who the bot token belongs to. */
+  async function checkToken(signal: AbortSignal): Promise<SlackBotIdentity> {
+    const me = await untilAborted(web.auth.test(), signal).catch((error: unknown) => {
+      throw toChannelError(error, 'check the bot token (auth.test)');
+    });
+    const userId = str(me.user_id);
+    if (userId === undefined) throw new ChannelError('transient', 'auth.test answered without user_id');
+    return { userId, name: str(me.user) ?? userId };
+  }
+
+  /**
+   * HTTP mode: Slack pushes events to `receiveWebhook`; this keeps the run alive until the signal
+   * aborts, checking the bot token with auth.test now and then as the sign of life. Rejects when
+   * the check fails (an `auth` error when Slack refuses the token).
+   */
+  async function serveHttp(context: ChannelRunContext, bot: SlackBotIdentity): Promise<void> {
+    const { signal } = context;
+    const interval = Math.max(100, options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS);
+    const current = { context, bot };
+    hook = current;
+    context.connected({ botId: bot.userId, botName: `@${bot.name}` });
+    try {
+      while (!signal.aborted) {
+        await pause(interval, signal);
+        if (signal.aborted) break;
+        const again = await checkToken(signal);
+        if (again.userId !== bot.userId) throw new ChannelError('transient', `the bot token now belongs to ${again.userId}, not ${bot.userId}`);
+        context.progress();
+      }
+    } finally {
+      if (hook === current) hook = null;
+    }
+  }
+
   return {
     platform: 'slack',
     accountId: options.accountId,
@@ -575,16 +688,12 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
 
     async run(context: ChannelRunContext): Promise<void> {
       const { signal } = context;
-      if (options.mode === 'http') {
-        throw new ChannelError('auth', 'Slack mode "http" (Events API requests) is not supported; use Socket Mode (mode "socket") with botToken and appToken');
-      }
       try {
-        const me = await untilAborted(web.auth.test(), signal).catch((error: unknown) => {
-          throw toChannelError(error, 'check the bot token (auth.test)');
-        });
-        const userId = str(me.user_id);
-        if (userId === undefined) throw new ChannelError('transient', 'auth.test answered without user_id');
-        const bot: SlackBotIdentity = { userId, name: str(me.user) ?? userId };
+        const bot = await checkToken(signal);
+        if (options.mode === 'http') {
+          await serveHttp(context, bot);
+          return;
+        }
         let announced = false;
         let lastRefreshAt = 0;
         while (!signal.aborted) {
@@ -600,7 +709,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
         }
       } catch (error) {
         if (signal.aborted) return;
-        throw toChannelError(error, 'keep the Socket Mode connection');
+        throw toChannelError(error, options.mode === 'http' ? 'serve Events API requests' : 'keep the Socket Mode connection');
       }
     },
 
@@ -625,7 +734,54 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
       }
     },
 
+    async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {
+      const secret = options.signingSecret;
+      if (options.mode !== 'http' || secret === undefined || secret.length === 0) return { status: 404, body: 'this Slack account does not take Events API requests (mode is not "http")' };
+      const problem = slackSignatureProblem(secret, request, Date.now());
+      if (problem !== null) return { status: 401, body: problem };
+      const current = hook;
+      const text = request.body.toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Signed but unreadable: a retry would not fix it, so Slack is told it arrived.
+        current?.context.reject('an Events API request whose body is not JSON', text.slice(0, 200));
+        return { status: 200 };
+      }
+      // Slack checks the Request URL with a signed challenge; it needs no bot, so it is answered even before auth.test.
+      if (isRecord(body) && body.type === 'url_verification') {
+        const challenge = typeof body.challenge === 'string' ? body.challenge : undefined;
+        if (challenge === undefined) {
+          current?.context.reject('a url_verification request without challenge', body);
+          return { status: 200 };
+        }
+        return { status: 200, body: challenge };
+      }
+      // Not connected yet (or stopping): Slack retries the request a few times.
+      if (current === null) return { status: 503, body: 'not ready' };
+      current.context.progress();
+      if (!isRecord(body) || body.type !== 'event_callback') {
+        const type = isRecord(body) && typeof body.type === 'string' ? body.type.slice(0, 64) : undefined;
+        current.context.reject(type === undefined ? 'an Events API request without a type' : `an Events API request of type "${type}" Hearth does not use`, body);
+        return { status: 200 };
+      }
+      const event = body.event;
+      const normalized = normalizeSlackEvent(event, current.bot);
+      if ('message' in normalized) {
+        try {
+          await handOver(current.context, normalized.message);
+        } catch {
+          return { status: 500, body: 'could not store the message; retry' };
+        }
+      } else if (normalized.skip !== null) {
+        current.context.reject(normalized.skip, event);
+      }
+      return { status: 200 };
+    },
+
     async close(): Promise<void> {
+      hook = null;
       await Promise.all([...live].map((client) => disconnect(client)));
       live.clear();
     },
