@@ -1,29 +1,31 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
- * The keep-alive connections of one provider (an undici pool per origin, created on first use,
- * so the module is loaded only when a model is first called); `destroy()` closes them.
+ * The keep-alive connections of one provider: one agent per protocol (Node's own HTTP client,
+ * already loaded for the gateway's server, so a first model call costs no module load and no
+ * extra memory); `destroy()` closes them.
  */
 export interface ConnectionPool {
-  get(origin: string): Promise<Pool>;
+  agent(url: URL): HttpAgent;
   destroy(): void;
 }
 
 export function createConnectionPool(): ConnectionPool {
-  const pools = new Map<string, Promise<Pool>>();
+  const agents = new Map<string, HttpAgent>();
   return {
-    get(origin) {
-      let pool = pools.get(origin);
-      if (!pool) {
-        pool = import('undici').then(({ Pool: UndiciPool }) => new UndiciPool(origin, { connections: 64, keepAliveTimeout: 30_000 }));
-        pools.set(origin, pool);
+    agent(url) {
+      let agent = agents.get(url.protocol);
+      if (!agent) {
+        const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: 30_000 };
+        agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+        agents.set(url.protocol, agent);
       }
-      return pool;
+      return agent;
     },
     destroy() {
-      for (const pool of pools.values()) void pool.then((ready) => ready.destroy()).catch(() => undefined);
-      pools.clear();
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
     },
   };
 }
@@ -45,7 +47,7 @@ export class ProviderHttpError extends Error {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-async function readErrorBody(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+async function readErrorBody(body: IncomingMessage): Promise<unknown> {
   let text = '';
   for await (const chunk of body as AsyncIterable<Buffer>) {
     if (text.length < MAX_ERROR_BODY) text += chunk.toString('utf8');
@@ -68,10 +70,16 @@ export interface SsePostRequest {
   pool: ConnectionPool;
 }
 
+const IDLE_TIMEOUT = 'HEARTH_PROVIDER_IDLE_TIMEOUT';
+
 /** Whether an error from `postForEvents` is its idle timeout. */
 export function isIdleTimeout(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+  return code === IDLE_TIMEOUT;
+}
+
+function idleTimeoutError(ms: number, waitingFor: string): Error {
+  return Object.assign(new Error(`no ${waitingFor} from the provider for ${ms} ms`), { code: IDLE_TIMEOUT });
 }
 
 /**
@@ -80,24 +88,53 @@ export function isIdleTimeout(error: unknown): boolean {
  * failures and aborts throw the request's own error.
  */
 export async function* postForEvents(options: SsePostRequest): AsyncGenerator<string, void, undefined> {
-  const pool = await options.pool.get(options.url.origin);
-  const response = await pool.request({
-    path: `${options.url.pathname}${options.url.search}`,
-    method: 'POST',
-    headers: { ...options.headers, 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: options.body,
-    signal: options.signal,
-    headersTimeout: options.idleTimeoutMs,
-    bodyTimeout: options.idleTimeoutMs,
+  const { url, idleTimeoutMs } = options;
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method: 'POST',
+      agent: options.pool.agent(url),
+      headers: {
+        ...options.headers,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        'content-length': Buffer.byteLength(options.body),
+      },
+      signal: options.signal,
+    });
+    // No response headers for the idle timeout: give up on this request.
+    const timer = setTimeout(() => request.destroy(idleTimeoutError(idleTimeoutMs, 'response headers')), idleTimeoutMs);
+    request.once('response', (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    request.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end(options.body);
   });
-  if (response.statusCode >= 300) {
-    throw new ProviderHttpError(response.statusCode, response.headers as IncomingHttpHeaders, await readErrorBody(response.body));
+  const status = response.statusCode ?? 0;
+  if (status >= 300) throw new ProviderHttpError(status, response.headers, await readErrorBody(response));
+  // No body bytes for the idle timeout: the stream stalled.
+  let idle = setTimeout(() => response.destroy(idleTimeoutError(idleTimeoutMs, 'data')), idleTimeoutMs);
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => response.destroy(idleTimeoutError(idleTimeoutMs, 'data')), idleTimeoutMs);
+  };
+  try {
+    yield* readEvents(response, touch);
+  } finally {
+    clearTimeout(idle);
   }
-  response.body.setEncoding('utf8');
+}
+
+async function* readEvents(response: IncomingMessage, touch: () => void): AsyncGenerator<string, void, undefined> {
+  response.setEncoding('utf8');
   let buffer = '';
   let done = false;
   // The body is read to its end even after `[DONE]`, so the connection goes back to the pool.
-  for await (const chunk of response.body as AsyncIterable<string>) {
+  for await (const chunk of response as AsyncIterable<string>) {
+    touch();
     if (done) continue;
     buffer += chunk;
     let newline = buffer.indexOf('\n');
