@@ -461,13 +461,13 @@ async function measureMessages(
     const startedDate = Date.now();
     const started = performance.now();
     server.injectMessage({ token, chatType: 'private', chatId: sender.id, from: sender, text });
-    // The fake server answers the held poll from a setTimeout(0) (it batches updates injected
-    // together). A timer set now with the same delay runs right after that one, so it marks when
-    // the poll answer was written: the part of the time that is the fake server's, not the gateway's.
+    // The fake server answers the held poll from a setImmediate (it batches updates injected
+    // together). One queued now runs right after that one, so it marks when the poll answer was
+    // written: the part of the time that is the fake server's, not the gateway's.
     let pollAnswered = Number.NaN;
-    setTimeout(() => {
+    setImmediate(() => {
       pollAnswered = performance.now();
-    }, 0);
+    });
     const arrival = await reply;
     return { hr: arrival.hr - started, dateNow: arrival.message.at - startedDate, pollAnswer: pollAnswered - started };
   };

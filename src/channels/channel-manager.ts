@@ -127,7 +127,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     const config = routing;
     if (!config || stopped) throw new HearthError('SHUTTING_DOWN', 'the gateway is stopping');
     const log = { channel: account.key, chat: message.chat.id, sender: message.sender.id, messageId: message.messageId };
-    const inAllowList = account.routing.allowFrom.includes(message.sender.id);
+    const inAllowList = account.routing.allowFrom.includes(message.sender.id) || account.routing.allowFrom.includes('*');
     const approved = message.chat.kind === 'direct' && !inAllowList ? await store.isApprovedSender(account.platform, account.accountId, message.sender.id) : false;
     const decision = decideInbound(message, account.routing, approved);
     if (decision.action === 'ignore') {

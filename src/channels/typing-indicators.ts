@@ -7,22 +7,27 @@ export interface TypingAccount {
 }
 
 /**
- * Shows "typing…" in a chat while its turn runs: sent when the run starts and renewed every
- * interval (platforms clear it after a few seconds), stopped when the run ends however it ends
- * (reply, error, abort) and in any case after `maxDurationMs`. One entry per running turn.
+ * Shows "typing…" in a chat while its turn runs: first shown `startDelayMs` (100 ms) into the
+ * run — too soon for anyone to notice, late enough that a reply that is already there needs no
+ * extra platform call — then renewed every interval (platforms clear it after a few seconds),
+ * stopped when the run ends however it ends (reply, error, abort) and in any case after
+ * `maxDurationMs`. One entry per running turn.
  */
 export function createTypingIndicators(options: {
   account(key: string): TypingAccount | undefined;
   logger: { warn(obj: object, msg?: string): void };
   maxDurationMs: number;
+  startDelayMs?: number;
 }) {
-  const running = new Map<string, { timer: NodeJS.Timeout; deadline: NodeJS.Timeout; controller: AbortController; accountKey: string }>();
+  const startDelayMs = options.startDelayMs ?? 100;
+  const running = new Map<string, { timer: NodeJS.Timeout; first: NodeJS.Timeout; deadline: NodeJS.Timeout; controller: AbortController; accountKey: string }>();
 
   const stop = (runId: string) => {
     const entry = running.get(runId);
     if (!entry) return;
     running.delete(runId);
     clearInterval(entry.timer);
+    clearTimeout(entry.first);
     clearTimeout(entry.deadline);
     entry.controller.abort();
   };
@@ -49,9 +54,9 @@ export function createTypingIndicators(options: {
         });
       };
       const timer = setInterval(pulse, account.typingIntervalMs);
+      const first = setTimeout(pulse, startDelayMs);
       const deadline = setTimeout(() => stop(runId), options.maxDurationMs);
-      running.set(runId, { timer, deadline, controller, accountKey });
-      pulse();
+      running.set(runId, { timer, first, deadline, controller, accountKey });
     },
     stop,
     /** Stops every indicator of an account (it is being stopped or restarted). */
