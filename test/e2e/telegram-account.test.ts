@@ -152,3 +152,33 @@ test('editing one account restarts only that account; message send delivers thro
     await gateway.stop();
   }
 });
+
+test('telegram forum topics: a mention in a topic is answered in that topic, in a session of its own', async () => {
+  const topicToken = fakeTelegramToken(5_100_000_005);
+  telegram.setTokenValid(topicToken, true);
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' } },
+      channels: { telegram: { botToken: topicToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, groups: ['-1009876543210'] } },
+    },
+  });
+  try {
+    const from = { id: 31, first_name: 'Ada' };
+    await waitFor(() => telegram.calls.some((call) => call.token === topicToken && call.method === 'getUpdates'), 'polling to start');
+    telegram.injectMessage({ token: topicToken, chatType: 'supergroup', chatId: -1009876543210, from, text: 'in the topic', mentionBot: true, messageThreadId: 77 });
+    telegram.injectMessage({ token: topicToken, chatType: 'supergroup', chatId: -1009876543210, from, text: 'in the general chat', mentionBot: true });
+    const inTopic = await waitFor(() => telegram.sent.find((message) => message.token === topicToken && message.renderedText.includes('in the topic')), 'the answer in the topic');
+    assert.equal(inTopic.messageThreadId, 77);
+    const general = await waitFor(() => telegram.sent.find((message) => message.token === topicToken && message.renderedText.includes('in the general chat')), 'the answer in the general chat');
+    assert.equal(general.messageThreadId, undefined);
+    const sessions = await runCli(['sessions', 'list', '--json'], testEnv(home, { HEARTH_GATEWAY_URL: gateway.url }));
+    const keys = (JSON.parse(sessions.stdout) as { sessionKey: string }[]).map((session) => session.sessionKey).sort();
+    assert.deepEqual(keys, ['agent:main:telegram:group:-1009876543210', 'agent:main:telegram:group:-1009876543210:thread:77']);
+  } finally {
+    await gateway.stop();
+  }
+});
