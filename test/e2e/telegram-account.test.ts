@@ -182,3 +182,40 @@ test('telegram forum topics: a mention in a topic is answered in that topic, in 
     await gateway.stop();
   }
 });
+
+test('a poller that stalls is noticed: the account reconnects, readiness shows it, and nothing is lost', async () => {
+  const stallToken = fakeTelegramToken(5_100_000_006);
+  telegram.setTokenValid(stallToken, true);
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' } },
+      channels: { telegram: { botToken: stallToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, stallTimeoutMs: 1500, reconnectDelayMs: 50, dmPolicy: 'open', allowFrom: ['*'] } },
+    },
+  });
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const status = async () => (JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { reconnects: number; lastError: string | null; state: string }[])[0];
+  try {
+    await waitFor(async () => (await status())?.state === 'connected', 'the account to connect');
+    telegram.stall(true);
+    try {
+      const stalled = await waitFor(async () => {
+        const current = await status();
+        return current && current.reconnects > 0 ? current : null;
+      }, 'the watchdog to notice the stall');
+      assert.match(stalled.lastError ?? '', /stalled|no sign of life/u);
+      const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { components: { channels: { status: string; detail: string } } };
+      assert.equal(ready.components.channels.status, 'degraded');
+      telegram.injectMessage({ token: stallToken, chatType: 'private', chatId: 55, from: { id: 55, first_name: 'Ada' }, text: 'sent while it was stuck' });
+    } finally {
+      telegram.stall(false);
+    }
+    await waitFor(() => telegram.sent.some((message) => message.token === stallToken && message.renderedText.includes('echo: sent while it was stuck')), 'the message sent during the stall to be answered', 15_000);
+    await waitFor(async () => (await status())?.state === 'connected', 'the account to be connected again');
+  } finally {
+    await gateway.stop();
+  }
+});

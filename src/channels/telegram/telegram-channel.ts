@@ -185,11 +185,19 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
         await api.deleteWebhook({ drop_pending_updates: false }, toGrammy(signal)).catch((error: unknown) => {
           throw toChannelError(error, 'switch to long polling (deleteWebhook)');
         });
-        context.connected({ botId: String(me.id), botName: `@${me.username}` });
+        // Connected means updates arrive, not just that the token works: the first poll returns at
+        // once, and only then is the account reported connected.
+        let first = true;
         while (!signal.aborted) {
-          const updates = await api.getUpdates({ offset, timeout: pollTimeout, allowed_updates: ['message'] }, toGrammy(signal)).catch((error: unknown) => {
-            throw toChannelError(error, 'fetch updates (getUpdates)');
-          });
+          const updates = await api
+            .getUpdates({ offset, timeout: first ? 0 : pollTimeout, allowed_updates: ['message'] }, toGrammy(signal))
+            .catch((error: unknown) => {
+              throw toChannelError(error, 'fetch updates (getUpdates)');
+            });
+          if (first) {
+            first = false;
+            context.connected({ botId: String(me.id), botName: `@${me.username}` });
+          }
           context.progress();
           if (!Array.isArray(updates)) {
             context.reject('getUpdates returned something that is not a list', updates);
