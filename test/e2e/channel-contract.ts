@@ -245,6 +245,9 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     const first = await start(settings);
     await connected(first);
     account.setSendsFailing(true);
+    // The answer takes a moment, so a harness whose sends fail by the recipient going away (IRC)
+    // has them gone before the reply is sent.
+    model.script({ text: 'echo: deliver me later', chunkSize: 2, delayMs: 50 });
     await account.dm(ada, 'deliver me later');
     const home = first.home;
     // The reply is in the outbox once the model has answered and a send has been tried.
