@@ -189,6 +189,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     agents: () => directory,
     config: () => config,
     token: () => token,
+    secrets: () => {
+      const found: string[] = [token];
+      for (const provider of Object.values(config.models.providers)) {
+        if (provider.apiKey) found.push(provider.apiKey);
+        for (const value of Object.values(provider.headers ?? {})) found.push(value);
+      }
+      const collect = (value: unknown, key = ''): void => {
+        if (typeof value === 'string' && /token|secret|password/iu.test(key)) found.push(value);
+        else if (value && typeof value === 'object') for (const [name, item] of Object.entries(value)) collect(item, name);
+      };
+      collect(config.channels);
+      collect(readChannelCredentials(paths.credentialsDir), 'token');
+      return found.filter((value) => value.length >= 6);
+    },
     components: () => ({
       store: { status: 'ok', detail: store.kind },
       gateway: serverReady ? { status: 'ok' } : { status: 'starting' },

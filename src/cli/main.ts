@@ -164,6 +164,25 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await messageSend(runtime, words.join(' '), options);
     });
 
+  const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
+  runs
+    .command('list')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many', '20')
+    .option('--session <key>', 'only this session')
+    .action(async (options: { json?: boolean; limit: string; session?: string }) => {
+      const { runsList } = await import('./runs-command.js');
+      await runsList(runtime, options);
+    });
+  runs
+    .command('show')
+    .argument('<runId>', 'a run id from `hearth runs list`')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const { runsShow } = await import('./runs-command.js');
+      await runsShow(runtime, runId, options);
+    });
+
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')

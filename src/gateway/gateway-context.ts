@@ -23,6 +23,8 @@ export interface GatewayContext {
   agents(): AgentDirectory;
   config(): HearthConfig;
   token(): string;
+  /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */
+  secrets(): readonly string[];
   /** Component readiness for /readyz and `health`. */
   components(): Record<string, ComponentHealth>;
   /** The full report for `status` and `hearth status`. */

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { HearthError } from '../../contracts/errors.js';
+import type { RunRecord, RunStep } from '../../contracts/store.js';
+import { redactSecrets } from '../../providers/classify-error.js';
+import { defineMethod, type RpcMethod } from './rpc-types.js';
+
+/** Replaces anything that looks like a credential in a run record's strings before it leaves the gateway. */
+function redact<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value === 'string') return redactSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((item) => redact(item, secrets)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      out[key] = /^(api[-_]?key|token|password|secret|authorization)$/iu.test(key) && typeof item === 'string' ? '[redacted]' : redact(item, secrets);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** The model and provider a run actually used: the provider is the part of the model ref before the slash. */
+function modelOf(run: RunRecord) {
+  if (!run.modelRef) return { model: null, provider: null };
+  const slash = run.modelRef.indexOf('/');
+  return slash < 0 ? { model: run.modelRef, provider: null } : { provider: run.modelRef.slice(0, slash), model: run.modelRef.slice(slash + 1) };
+}
+
+function summary(run: RunRecord) {
+  return {
+    runId: run.runId,
+    sessionKey: run.sessionKey,
+    agentId: run.agentId,
+    trigger: run.source,
+    status: run.status,
+    ...modelOf(run),
+    usage: run.usage,
+    error: run.error,
+    attempts: run.attempts,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    durationMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
+    toolCalls: run.toolCalls.length,
+  };
+}
+
+/** `runs.list` and `runs.get`: what each run did, step by step, with secrets redacted. */
+export const runMethods: Record<string, RpcMethod> = {
+  'runs.list': defineMethod(
+    z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), sessionKey: z.string().min(1).max(512).optional() }).optional(),
+    async (params, _connection, context) => {
+      const runs = await context.store.listRuns({ limit: params?.limit ?? 50, ...(params?.sessionKey ? { sessionKey: params.sessionKey } : {}) });
+      return { runs: redact(runs.map(summary), context.secrets()) };
+    },
+  ),
+  'runs.get': defineMethod(z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
+    const run = await context.store.getRun(params.runId);
+    if (!run) throw new HearthError('NOT_FOUND', `No run ${params.runId}. \`hearth runs list\` shows recent runs.`);
+    const steps: RunStep[] = await context.store.listRunSteps(params.runId);
+    return redact({ ...summary(run), reply: run.reply, toolCalls: run.toolCalls, steps }, context.secrets());
+  }),
+};
