@@ -15,6 +15,7 @@ import type { ModelRouter, RoutedModelEvent } from './contracts/model-provider.j
 import type { ComponentHealth, GatewayContext } from './gateway/gateway-context.js';
 import { createGatewayServer } from './gateway/gateway-server.js';
 import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { createModelRouter } from './providers/model-router.js';
 import { detectProviders } from './providers/detect-providers.js';
 import { createSessionLanes } from './sessions/session-lanes.js';
@@ -167,7 +168,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
 
-  const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger });
+  const metrics = createMetrics({ outboxCounts: () => store.outboxCounts(), channels: () => channels.status() });
+  const unsubscribeMetrics = turns.subscribe(metrics.onTurnEvent);
+  const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger, onDeliveryFailure: metrics.deliveryFailed });
   const channelRouting = () => ({
     channels: config.channels,
     credentials: readChannelCredentials(paths.credentialsDir),
@@ -185,6 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store,
     turns,
     channels,
+    metrics,
     reloadChannels: () => channels.apply(channelRouting()),
     agents: () => directory,
     config: () => config,
@@ -325,6 +329,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
         await channels.stop();
+        unsubscribeMetrics();
         process.off('unhandledRejection', onUnhandledRejection);
         await server.close();
         router.close();

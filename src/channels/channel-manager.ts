@@ -54,6 +54,8 @@ export interface ChannelManagerOptions {
   pairingTtlMs?: number;
   maxPendingPairings?: number;
   outbox?: { retryDelayMs?: number; retryMaxDelayMs?: number; maxAgeMs?: number };
+  /** Told of every failed delivery attempt (metrics). */
+  onDeliveryFailure?(channel: string): void;
 }
 
 interface RunningAccount {
@@ -98,7 +100,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
     };
   };
 
-  const dispatcher = createOutboxDispatcher({ store, account: deliveryAccount, logger, ...(options.now ? { now: options.now } : {}), ...options.outbox });
+  const dispatcher = createOutboxDispatcher({
+    store,
+    account: deliveryAccount,
+    logger,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onDeliveryFailure ? { onFailure: options.onDeliveryFailure } : {}),
+    ...options.outbox,
+  });
   const typing = createTypingIndicators({ account: deliveryAccount, logger, maxDurationMs: options.maxTypingMs ?? 15 * 60_000 });
 
   const unsubscribe = options.turns.subscribe((event) => {

@@ -28,6 +28,8 @@ export interface OutboxDispatcherOptions {
   sendTimeoutMs?: number;
   /** Messages held in memory; the rest wait in the store and are read when room frees up. */
   maxQueued?: number;
+  /** Told of every failed delivery attempt (metrics). Must not throw. */
+  onFailure?(channel: string): void;
 }
 
 type AttemptResult = 'delivered' | 'failed' | 'wait' | { retryAt: number };
@@ -179,6 +181,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
       entry.attempts += 1;
       entry.lastError = message;
       account.noteSendError(message);
+      options.onFailure?.(entry.channel);
       if (isChannelError(error) && error.kind === 'rejected') return giveUp(entry, message);
       if (now() - entry.createdAt > maxAgeMs) return giveUp(entry, `still undelivered after ${Math.round(maxAgeMs / 60_000)} minutes: ${message}`);
       const base = Math.min(retryMaxDelayMs, retryDelayMs * 2 ** Math.min(entry.attempts - 1, 20));

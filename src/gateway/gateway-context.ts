@@ -3,6 +3,7 @@ import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { TurnService } from '../sessions/turn-service.js';
 
 export interface ComponentHealth {
@@ -17,6 +18,7 @@ export interface GatewayContext {
   logger: Logger;
   store: Store;
   turns: TurnService;
+  metrics: Pick<Metrics, 'render' | 'contentType'>;
   channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'webhook'>;
   /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;

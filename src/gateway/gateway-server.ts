@@ -163,6 +163,13 @@ export function createGatewayServer(context: GatewayContext) {
       sendError(response, 400, 'BAD_REQUEST', 'Tokens are never accepted in the query string; send Authorization: Bearer <token>.');
       return;
     }
+    if (path === '/metrics' && method === 'GET') {
+      if (!authorized(request, response)) return;
+      const text = await context.metrics.render();
+      response.writeHead(200, { 'content-type': context.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+      response.end(text);
+      return;
+    }
     if (path === '/v1/models' && method === 'GET') {
       if (authorized(request, response)) openai.models(request, response);
       return;

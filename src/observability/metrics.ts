@@ -1,0 +1,189 @@
+import type * as PromClient from 'prom-client';
+import type { ChannelAccountStatus } from '../contracts/channel.js';
+import { agentIdOfSessionKey } from '../routing/session-keys.js';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
+import type { TurnEvent } from '../sessions/turn-service.js';
+
+/** Label sets are bounded: past this many, new combinations are counted under "other". */
+const MAX_SERIES = 500;
+const TURN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export interface MetricsSources {
+  outboxCounts(): Promise<{ channel: string; pending: number; failed: number }[]>;
+  channels(): Promise<ChannelAccountStatus[]>;
+}
+
+/**
+ * Prometheus metrics for `/metrics`. Counting is plain arithmetic on bounded maps, so it costs the
+ * gateway nothing until someone scrapes; prom-client (about 50 ms to load) is loaded on the first
+ * scrape and reads these maps, the outbox and the channel accounts each time.
+ */
+export function createMetrics(sources: MetricsSources) {
+  const turns = new Map<string, number>();
+  const tokens = new Map<string, number>();
+  const tools = new Map<string, number>();
+  const durations = new Map<string, { counts: number[]; sum: number; count: number }>();
+  const startedAt = new Map<string, { at: number; agent: string }>();
+  const deliveryFailures = new Map<string, number>();
+  let registry: Promise<PromClient.Registry> | null = null;
+
+  const bump = (map: Map<string, number>, key: string, by = 1) => {
+    const target = map.has(key) || map.size < MAX_SERIES ? key : 'other';
+    map.set(target, (map.get(target) ?? 0) + by);
+  };
+
+  function onTurnEvent(event: TurnEvent): void {
+    const agent = agentIdOfSessionKey(event.sessionKey) ?? 'none';
+    if (event.type === 'started') {
+      // One entry per running turn; removed when it ends.
+      startedAt.set(event.runId, { at: performance.now(), agent });
+      return;
+    }
+    if (event.type !== 'final') return;
+    const { outcome } = event;
+    bump(turns, JSON.stringify([agent, outcome.status]));
+    const started = startedAt.get(event.runId);
+    startedAt.delete(event.runId);
+    if (started) {
+      const seconds = (performance.now() - started.at) / 1000;
+      const key = durations.has(agent) || durations.size < MAX_SERIES ? agent : 'other';
+      const entry = durations.get(key) ?? { counts: TURN_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      TURN_BUCKETS.forEach((bound, index) => {
+        if (seconds <= bound) entry.counts[index] = (entry.counts[index] ?? 0) + 1;
+      });
+      entry.sum += seconds;
+      entry.count += 1;
+      durations.set(key, entry);
+    }
+    if (outcome.usage && outcome.modelRef) {
+      const slash = outcome.modelRef.indexOf('/');
+      const provider = slash < 0 ? 'unknown' : outcome.modelRef.slice(0, slash);
+      const model = slash < 0 ? outcome.modelRef : outcome.modelRef.slice(slash + 1);
+      bump(tokens, JSON.stringify([agent, provider, model, 'input']), outcome.usage.inputTokens);
+      bump(tokens, JSON.stringify([agent, provider, model, 'output']), outcome.usage.outputTokens);
+    }
+    for (const call of outcome.toolCalls) bump(tools, JSON.stringify([call.name, call.error ? 'error' : 'ok']));
+  }
+
+  async function build(): Promise<PromClient.Registry> {
+    const client = loadCommonJs('prom-client') as typeof PromClient;
+    const register = new client.Registry();
+    client.collectDefaultMetrics({ register, prefix: 'hearth_' });
+    /** Sets a gauge from a counting map whose keys are JSON label lists (or "other"). */
+    const setFrom = (gauge: PromClient.Gauge, map: Map<string, number>, width: number) => {
+      for (const [key, value] of map) {
+        const values = key === 'other' ? Array.from({ length: width }, () => 'other') : (JSON.parse(key) as string[]);
+        gauge.labels(...values).set(value);
+      }
+    };
+    new client.Gauge({
+      name: 'hearth_turns_total',
+      help: 'Turns finished, by agent and outcome (ok, error, aborted).',
+      labelNames: ['agent', 'status'],
+      registers: [register],
+      collect() {
+        setFrom(this, turns, 2);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_tokens_total',
+      help: 'Model tokens used, by agent, provider, model and direction (input, output).',
+      labelNames: ['agent', 'provider', 'model', 'direction'],
+      registers: [register],
+      collect() {
+        setFrom(this, tokens, 4);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_tool_calls_total',
+      help: 'Tool calls, by tool and outcome (ok, error).',
+      labelNames: ['tool', 'outcome'],
+      registers: [register],
+      collect() {
+        setFrom(this, tools, 2);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_delivery_failures_total',
+      help: 'Failed attempts to deliver a message through a channel account.',
+      labelNames: ['channel'],
+      registers: [register],
+      collect() {
+        for (const [channel, value] of deliveryFailures) this.labels(channel).set(value);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_turn_duration_seconds_bucket',
+      help: 'Turn latency histogram (cumulative buckets), by agent.',
+      labelNames: ['agent', 'le'],
+      registers: [register],
+      collect() {
+        for (const [agent, entry] of durations) {
+          TURN_BUCKETS.forEach((bound, index) => this.labels(agent, String(bound)).set(entry.counts[index] ?? 0));
+          this.labels(agent, '+Inf').set(entry.count);
+        }
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_turn_duration_seconds_sum',
+      help: 'Total turn time, by agent.',
+      labelNames: ['agent'],
+      registers: [register],
+      collect() {
+        for (const [agent, entry] of durations) this.labels(agent).set(entry.sum);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_turn_duration_seconds_count',
+      help: 'Timed turns, by agent.',
+      labelNames: ['agent'],
+      registers: [register],
+      collect() {
+        for (const [agent, entry] of durations) this.labels(agent).set(entry.count);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_outbox_backlog',
+      help: 'Messages waiting in the outbox (state pending) or given up (state failed), by channel account.',
+      labelNames: ['channel', 'state'],
+      registers: [register],
+      async collect() {
+        this.reset();
+        for (const row of await sources.outboxCounts()) {
+          this.labels(row.channel, 'pending').set(row.pending);
+          this.labels(row.channel, 'failed').set(row.failed);
+        }
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_channel_health_status',
+      help: '1 when the dimension is healthy: transport (connection open), application (authenticated with the platform).',
+      labelNames: ['channel', 'account', 'dimension'],
+      registers: [register],
+      async collect() {
+        this.reset();
+        for (const account of await sources.channels()) {
+          this.labels(account.channel, account.accountId, 'transport').set(account.connected ? 1 : 0);
+          this.labels(account.channel, account.accountId, 'application').set(account.authenticated ? 1 : 0);
+        }
+      },
+    });
+    return register;
+  }
+
+  return {
+    onTurnEvent,
+    /** Counts a failed delivery attempt of a channel account (`<platform>:<accountId>`). */
+    deliveryFailed(channel: string): void {
+      bump(deliveryFailures, channel);
+    },
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    /** The Prometheus text exposition of every metric. */
+    async render(): Promise<string> {
+      registry ??= build();
+      return (await registry).metrics();
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, removeHome, startTestGateway } from '../support/gateway-harness.js';
+
+let model: FakeModelServer;
+const homes: string[] = [];
+
+before(async () => {
+  model = await startFakeModelServer();
+});
+after(async () => {
+  await model.close();
+  for (const home of homes) removeHome(home);
+});
+
+/** Parses Prometheus text: `name{labels}` → value. */
+function parse(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const match = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?) (\S+)$/u.exec(line);
+    assert.ok(match, `not a Prometheus sample line: ${line}`);
+    samples.set(match[1] as string, Number(match[2]));
+  }
+  return samples;
+}
+
+test('/metrics: Prometheus text with process, event loop, turns, latency, tokens and tool calls; needs the token', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: { models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } }, agents: { defaults: { model: 'fake/echo' } } },
+  });
+  try {
+    const anonymous = await fetch(`${gateway.url}/metrics`);
+    assert.equal(anonymous.status, 401);
+    model.script({ toolCalls: [{ name: 'current_time', arguments: {} }] }, { status: 500 });
+    for (const content of ['what time is it', 'this one fails']) {
+      await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content }] }),
+      }).then((response) => response.text());
+    }
+    const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/plain/u);
+    const samples = parse(await response.text());
+    assert.equal(samples.get('hearth_turns_total{agent="main",status="ok"}'), 1);
+    assert.equal(samples.get('hearth_turns_total{agent="main",status="error"}'), 1);
+    assert.equal(samples.get('hearth_tool_calls_total{tool="current_time",outcome="ok"}'), 1);
+    assert.equal(samples.get('hearth_turn_duration_seconds_count{agent="main"}'), 2);
+    assert.equal(samples.get('hearth_turn_duration_seconds_bucket{agent="main",le="+Inf"}'), 2);
+    assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="input"}') ?? 0) > 0, 'input tokens are counted');
+    assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="output"}') ?? 0) > 0, 'output tokens are counted');
+    assert.ok((samples.get('hearth_process_resident_memory_bytes') ?? 0) > 10_000_000);
+    assert.ok(samples.has('hearth_nodejs_eventloop_lag_seconds'));
+  } finally {
+    await gateway.stop();
+  }
+});
