@@ -119,7 +119,9 @@ export function createMetrics(sources: MetricsSources) {
       registers: [register],
       collect() {
         for (const [agent, entry] of durations) {
-          TURN_BUCKETS.forEach((bound, index) => this.labels(agent, String(bound)).set(entry.counts[index] ?? 0));
+          TURN_BUCKETS.forEach((bound, index) => {
+            this.labels(agent, String(bound)).set(entry.counts[index] ?? 0);
+          });
           this.labels(agent, '+Inf').set(entry.count);
         }
       },
