@@ -164,6 +164,16 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await messageSend(runtime, words.join(' '), options);
     });
 
+  program
+    .command('doctor')
+    .description('check config, database, permissions, state files, workspaces, port and channel health')
+    .option('--fix', 'apply the safe fixes')
+    .option('--json', 'print JSON')
+    .action(async (options: { fix?: boolean; json?: boolean }) => {
+      const { runDoctor } = await import('./doctor-command.js');
+      await runDoctor(runtime, options);
+    });
+
   const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
   runs
     .command('list')

@@ -1,0 +1,57 @@
+import { resolveHearthPaths } from '../config/paths.js';
+import { type Finding, runDoctorChecks } from '../observability/doctor.js';
+import { gatewayTarget, withGateway } from './cli-context.js';
+import { GatewayUnreachable } from './gateway-client.js';
+import type { CliRuntime } from './main.js';
+
+/** The gateway's port: free, served by our gateway (with its health), or taken by something else. */
+async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {
+  const target = gatewayTarget(runtime.env);
+  let health: Response | null = null;
+  try {
+    health = await fetch(`${target.url}/health`, { signal: AbortSignal.timeout(3000) });
+  } catch {
+    return [{ check: 'port', status: 'ok', message: `${target.url} is free (no gateway running)` }];
+  }
+  const body = (await health.json().catch(() => null)) as { ok?: unknown } | null;
+  if (!health.ok || body?.ok !== true) {
+    return [{ check: 'port', status: 'error', message: `something other than Hearth answers at ${target.url}`, fix: 'stop that program, or set gateway.port to a free port' }];
+  }
+  const findings: Finding[] = [{ check: 'port', status: 'ok', message: `our gateway runs at ${target.url}` }];
+  try {
+    const report = await withGateway(runtime.env, runtime.io, (client) =>
+      client.call<{ components: Record<string, { status: string; detail?: string }> }>('health'),
+    );
+    for (const [name, component] of Object.entries(report.components)) {
+      if (component.status === 'ok') continue;
+      findings.push({
+        check: name === 'channels' ? 'channel health' : `gateway ${name}`,
+        status: 'warn',
+        message: `${name} is ${component.status}${component.detail ? `: ${component.detail}` : ''}`,
+        fix: name === 'channels' ? '`hearth channels status` names the fix for each account' : '`hearth status` shows the details',
+      });
+    }
+  } catch (error) {
+    if (!(error instanceof GatewayUnreachable)) throw error;
+    findings.push({ check: 'gateway', status: 'warn', message: error.message, fix: 'check the gateway token in credentials/gateway-token' });
+  }
+  return findings;
+}
+
+export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean }): Promise<void> {
+  const paths = resolveHearthPaths(runtime.env);
+  const findings = [...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true }), ...(await checkGateway(runtime))];
+  const unresolved = findings.filter((finding) => finding.status === 'error' && !finding.fixed);
+  if (options.json) runtime.io.out(`${JSON.stringify({ ok: unresolved.length === 0, findings }, null, 2)}\n`);
+  else {
+    const mark = { ok: 'ok  ', warn: 'WARN', error: 'FAIL' } as const;
+    for (const finding of findings) {
+      runtime.io.out(`${mark[finding.status]}  ${finding.check}: ${finding.message.replace(/\n/gu, '\n      ')}\n`);
+      if (finding.fix) runtime.io.out(`      ${finding.fixed ? 'fixed' : 'fix'}: ${finding.fix}\n`);
+    }
+    const fixable = findings.filter((finding) => finding.fix && !finding.fixed && finding.status !== 'ok').length;
+    runtime.io.out(unresolved.length === 0 ? 'No errors.\n' : `${unresolved.length} error(s).\n`);
+    if (!options.fix && fixable > 0) runtime.io.out('`hearth doctor --fix` applies the safe fixes (permissions, quarantining unreadable files).\n');
+  }
+  if (unresolved.length > 0) process.exitCode = 1;
+}

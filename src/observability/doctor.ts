@@ -1,0 +1,178 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { channelCredentialsDir } from '../channels/channel-credentials.js';
+import { formatConfigIssues, loadConfigFile } from '../config/load-config.js';
+import type { HearthPaths } from '../config/paths.js';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
+import { sqliteMigrations } from '../store/sqlite/migrations.js';
+
+/** One thing the doctor looked at. Every problem names its fix; `safe` fixes are applied by `--fix`. */
+export interface Finding {
+  check: string;
+  status: 'ok' | 'warn' | 'error';
+  message: string;
+  fix?: string;
+  /** Set when `--fix` applied the fix. */
+  fixed?: boolean;
+}
+
+export interface DoctorOptions {
+  paths: HearthPaths;
+  env: Record<string, string | undefined>;
+  fix: boolean;
+  now?: () => number;
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/**
+ * Offline checks of a Hearth home: config, database integrity and migrations, permissions,
+ * channel credential files, orphan workspaces. Never changes anything without `fix`, and with it
+ * only what is safe: permissions tightened, unreadable state files moved to `.quarantine/`.
+ */
+export function runDoctorChecks(options: DoctorOptions): Finding[] {
+  const { paths, fix } = options;
+  const now = options.now ?? Date.now;
+  const findings: Finding[] = [];
+
+  // Config.
+  const loaded = loadConfigFile(paths.configPath, options.env);
+  if (loaded.ok) findings.push({ check: 'config', status: 'ok', message: `${paths.configPath} is valid (${loaded.source})` });
+  else {
+    findings.push({
+      check: 'config',
+      status: 'error',
+      message: `the config is invalid:\n${formatConfigIssues(loaded.issues)}`,
+      fix: `edit ${paths.configPath} as each line says, then run \`hearth config validate\``,
+    });
+  }
+
+  // Permissions: home and credentials/ 0700, every credential file 0600.
+  const privateDir = (path: string, check: string) => {
+    if (!existsSync(path)) return;
+    const current = mode(path);
+    if (current === 0o700) {
+      findings.push({ check, status: 'ok', message: `${path} is private (0700)` });
+      return;
+    }
+    const finding: Finding = { check, status: 'warn', message: `${path} is mode ${current.toString(8)}: other users can look inside`, fix: `chmod 700 ${path}` };
+    if (fix) {
+      chmodSync(path, 0o700);
+      finding.fixed = true;
+    }
+    findings.push(finding);
+  };
+  privateDir(paths.home, 'home permissions');
+  privateDir(paths.credentialsDir, 'credentials permissions');
+  const credentialFiles = (dir: string): string[] => {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? credentialFiles(join(dir, entry.name)) : entry.isFile() ? [join(dir, entry.name)] : [],
+    );
+  };
+  for (const file of credentialFiles(paths.credentialsDir)) {
+    const current = mode(file);
+    if (current === 0o600) continue;
+    const finding: Finding = { check: 'credentials permissions', status: 'warn', message: `${file} is mode ${current.toString(8)}: it holds a secret`, fix: `chmod 600 ${file}` };
+    if (fix) {
+      chmodSync(file, 0o600);
+      finding.fixed = true;
+    }
+    findings.push(finding);
+  }
+
+  // Channel credential files saved by `hearth channels login` must be JSON objects of strings.
+  const channelDir = channelCredentialsDir(paths.credentialsDir);
+  if (existsSync(channelDir)) {
+    for (const name of readdirSync(channelDir)) {
+      const file = join(channelDir, name);
+      let problem: string | null = null;
+      if (!/^[a-z]+--[a-z0-9_][a-z0-9_-]{0,63}\.json$/u.test(name)) problem = 'its name is not <platform>--<account>.json';
+      else {
+        try {
+          const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+          if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((item) => typeof item !== 'string')) {
+            problem = 'it is not an object of strings';
+          }
+        } catch (error) {
+          problem = `it is not JSON (${error instanceof Error ? error.message : String(error)})`;
+        }
+      }
+      if (problem === null) continue;
+      const target = join(paths.home, '.quarantine', `${name}-${new Date(now()).toISOString().replace(/[:.]/gu, '-')}`);
+      const finding: Finding = {
+        check: 'state files',
+        status: 'error',
+        message: `${file} cannot be used: ${problem}`,
+        fix: `move it to ${target} and run \`hearth channels login\` again`,
+      };
+      if (fix) {
+        mkdirSync(join(paths.home, '.quarantine'), { recursive: true, mode: 0o700 });
+        renameSync(file, target);
+        writeFileSync(`${target}.reason`, `${problem}\n`, { mode: 0o600 });
+        finding.fixed = true;
+      }
+      findings.push(finding);
+    }
+  }
+
+  // Database: integrity and migrations.
+  const dbPath = join(paths.stateDir, 'hearth.sqlite');
+  if (!existsSync(dbPath)) findings.push({ check: 'database', status: 'ok', message: 'no database yet (created at the first start)' });
+  else findings.push(...checkDatabase(dbPath));
+
+  // Workspaces without an agent.
+  if (loaded.ok && existsSync(paths.workspacesDir)) {
+    const agents = Object.keys(loaded.config.agents.entries);
+    const known = new Set(agents.length > 0 ? agents : ['main']);
+    for (const entry of readdirSync(paths.workspacesDir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || known.has(entry.name)) continue;
+      findings.push({
+        check: 'workspaces',
+        status: 'warn',
+        message: `workspaces/${entry.name} belongs to no configured agent`,
+        fix: `add "${entry.name}" to agents.entries, or move the folder away if it is no longer needed (doctor never deletes it)`,
+      });
+    }
+  }
+  return findings;
+}
+
+function checkDatabase(dbPath: string): Finding[] {
+  const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    const integrity = db.pragma('integrity_check') as { integrity_check: string }[];
+    const problems = integrity.map((row) => row.integrity_check).filter((text) => text !== 'ok');
+    const findings: Finding[] = [
+      problems.length === 0
+        ? { check: 'database', status: 'ok', message: `${dbPath} passes integrity_check` }
+        : {
+            check: 'database',
+            status: 'error',
+            message: `${dbPath} is damaged: ${problems.slice(0, 3).join('; ')}`,
+            fix: `stop the gateway, keep a copy of ${dbPath}, and rebuild it with \`sqlite3 ${dbPath} .recover\``,
+          },
+    ];
+    const latest = Math.max(...sqliteMigrations.map((migration) => migration.version));
+    const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+    const applied = row.version ?? 0;
+    if (applied === latest) findings.push({ check: 'migrations', status: 'ok', message: `schema version ${applied} is current` });
+    else if (applied < latest) findings.push({ check: 'migrations', status: 'warn', message: `schema version ${applied}; ${latest} is current`, fix: 'start the gateway: it applies pending migrations first' });
+    else findings.push({ check: 'migrations', status: 'error', message: `schema version ${applied} is newer than this Hearth knows (${latest})`, fix: 'run the Hearth version that wrote this database, or restore a backup' });
+    return findings;
+  } catch (error) {
+    return [
+      {
+        check: 'database',
+        status: 'error',
+        message: `${dbPath} cannot be read as a Hearth database: ${error instanceof Error ? error.message : String(error)}`,
+        fix: `stop the gateway, move ${dbPath} aside (keep it), and start again for a fresh database; \`sqlite3 ${dbPath} .recover\` may save its contents`,
+      },
+    ];
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { makeHome, removeHome, runCli, testEnv } from '../support/gateway-harness.js';
+
+const homes: string[] = [];
+after(() => {
+  for (const home of homes) removeHome(home);
+});
+
+interface Report {
+  ok: boolean;
+  findings: { check: string; status: string; message: string; fix?: string; fixed?: boolean }[];
+}
+
+test('doctor on a damaged home: names every problem and its fix; --fix repairs the safe ones and quarantines bad state files', async () => {
+  const home = makeHome();
+  homes.push(home);
+  // Port 9 (discard) is never a Hearth gateway: the port check finds it free.
+  writeFileSync(join(home, 'hearth.json5'), '{ gateway: { port: 9 }, agents: { entries: { main: {} } } }');
+  chmodSync(home, 0o755);
+  mkdirSync(join(home, 'credentials', 'channels'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(home, 'credentials', 'gateway-token'), 'abcdefghijklmnop\n', { mode: 0o644 });
+  writeFileSync(join(home, 'credentials', 'channels', 'telegram--default.json'), '{ "botToken": ', { mode: 0o600 });
+  mkdirSync(join(home, 'workspaces', 'old-agent'), { recursive: true });
+  mkdirSync(join(home, 'state'), { recursive: true });
+  writeFileSync(join(home, 'state', 'hearth.sqlite'), 'this is not a database, just bytes '.repeat(200));
+  const env = testEnv(home);
+
+  const first = await runCli(['doctor', '--json'], env);
+  assert.equal(first.code, 1, 'errors make the exit code non-zero');
+  const report = JSON.parse(first.stdout) as Report;
+  const by = (check: string) => report.findings.filter((finding) => finding.check === check);
+  assert.equal(by('config')[0]?.status, 'ok');
+  assert.equal(by('home permissions')[0]?.status, 'warn');
+  assert.ok(by('credentials permissions').some((finding) => finding.message.includes('gateway-token') && finding.fix?.includes('chmod 600')));
+  assert.ok(by('credentials permissions').some((finding) => finding.message.includes('0700') || finding.fix?.includes('chmod 700')));
+  assert.match(by('state files')[0]?.message ?? '', /telegram--default\.json cannot be used: it is not JSON/u);
+  assert.equal(by('database')[0]?.status, 'error');
+  assert.match(by('database')[0]?.fix ?? '', /recover|move/u);
+  assert.match(by('workspaces')[0]?.message ?? '', /old-agent belongs to no configured agent/u);
+  assert.equal(by('port')[0]?.status, 'ok');
+  for (const finding of report.findings) if (finding.status !== 'ok') assert.ok(finding.fix, `${finding.check} names its fix`);
+  assert.equal(statSync(home).mode & 0o777, 0o755, 'nothing changes without --fix');
+
+  const fixed = await runCli(['doctor', '--fix'], env);
+  assert.match(fixed.stdout, /fixed: chmod 700/u);
+  assert.equal(statSync(home).mode & 0o777, 0o700);
+  assert.equal(statSync(join(home, 'credentials', 'gateway-token')).mode & 0o777, 0o600);
+  assert.ok(!existsSync(join(home, 'credentials', 'channels', 'telegram--default.json')));
+  const quarantined = readdirSync(join(home, '.quarantine'));
+  assert.ok(quarantined.some((name) => /^telegram--default\.json-.*\.reason$/u.test(name)), 'the reason is kept beside the file');
+  assert.ok(existsSync(join(home, 'workspaces', 'old-agent')), 'doctor never deletes a workspace');
+
+  const after = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
+  const remaining = after.findings.filter((finding) => finding.status !== 'ok').map((finding) => finding.check).sort();
+  assert.deepEqual(remaining, ['database', 'workspaces'], 'only what needs a person is left');
+});
+
+test('doctor on a healthy home with the gateway running: database current, port owned by our gateway, no errors', async () => {
+  const { startTestGateway } = await import('../support/gateway-harness.js');
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({ home, config: {} });
+  try {
+    const result = await runCli(['doctor', '--json'], testEnv(home, { HEARTH_GATEWAY_URL: gateway.url }));
+    const report = JSON.parse(result.stdout) as Report;
+    assert.equal(report.ok, true, result.stdout);
+    assert.equal(result.code, 0);
+    const message = (check: string) => report.findings.find((finding) => finding.check === check)?.message ?? '';
+    assert.match(message('database'), /passes integrity_check/u);
+    assert.match(message('migrations'), /is current/u);
+    assert.match(message('port'), /our gateway runs/u);
+  } finally {
+    await gateway.stop();
+  }
+});
