@@ -16,6 +16,7 @@ import type { ComponentHealth, GatewayContext } from './gateway/gateway-context.
 import { createGatewayServer } from './gateway/gateway-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { createIdleCompactor } from './runtime/idle-compactor.js';
 import { createModelRouter } from './providers/model-router.js';
 import { detectProviders } from './providers/detect-providers.js';
 import { createSessionLanes } from './sessions/session-lanes.js';
@@ -170,6 +171,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const metrics = createMetrics({ outboxCounts: () => store.outboxCounts(), channels: () => channels.status() });
   const unsubscribeMetrics = turns.subscribe(metrics.onTurnEvent);
+  const compactor = createIdleCompactor();
+  const unsubscribeCompactor = turns.subscribe((event) => {
+    if (event.type === 'final') compactor.noteTurn();
+  });
   const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger, onDeliveryFailure: metrics.deliveryFailed });
   const channelRouting = () => ({
     channels: config.channels,
@@ -330,6 +335,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
         await channels.stop();
         unsubscribeMetrics();
+        unsubscribeCompactor();
+        compactor.stop();
         process.off('unhandledRejection', onUnhandledRejection);
         await server.close();
         router.close();
