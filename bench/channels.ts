@@ -1,33 +1,4 @@
-/**
- * Channel benchmark (`node dist/bench/channels.js [--runs N] [--quick] [--cpu-prof DIR]`). Runs
- * the real gateway (`hearth gateway`, a child process) with the real Telegram adapter (grammY)
- * against the local fake Telegram Bot API server (in this process) and an instant fake model (in
- * another process), and measures:
- *   1. inbound-to-outbound time through a channel: a person's DM injected at the fake Telegram
- *      server → the bot's reply arriving at it (`sendMessage`), sequential messages from a few
- *      senders (p50/p90/p99), and the overhead = that time minus the model's own time (the same
- *      model requests, captured at the fake model, sent straight to it); once through a gateway
- *      with one account (the headline) and once spread over a gateway's 50 accounts;
- *   2. idle CPU of gateways with 0, 1 and 50 Telegram accounts connected at once (long polls held,
- *      `pollTimeoutSeconds: 30` as in the product), side by side over the same window: 10 s, and
- *      that window continued to one whole poll period (so it holds every account's poll renewal);
- *   3. RSS per extra idle account: (RSS with 50 accounts − RSS with 1 account) / 49, and the idle
- *      RSS with no channels for scale.
- * Prints one table and a `BENCH_JSON {...}` line. `--runs N` repeats everything and reports medians;
- * `--quick` uses smaller counts and shorter idle windows; `--cpu-prof DIR` profiles the one-account
- * gateway (diagnostics only: its figures then include the profiler's cost).
- *
- * Where the pieces run, and why:
- *   - The fake Telegram server runs in this process. It is on the path of every message (it answers
- *     the gateway's long poll and receives the reply), as Telegram would be; having it here gives
- *     the exact moment a reply arrives without another hop. Between messages this process does
- *     nothing, so it does not compete with the gateway for CPU beyond serving its requests (its
- *     CPU per message is shown).
- *   - The fake model runs in its own process (bench/fake-model-process.ts), as in bench/run.ts, so
- *     its CPU is neither the gateway's nor this process's, and its answer time can be measured on
- *     its own and subtracted.
- */
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,9 +6,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectGateway } from '../src/cli/gateway-client.js';
 import type { ChannelAccountStatus } from '../src/contracts/channel.js';
 import { fakeTelegramToken, type FakeTelegramServer, type SentMessage, startFakeTelegramServer } from '../test/support/fake-telegram/fake-telegram-server.js';
-import { makeHome, removeHome, startTestGateway, type TestGateway } from '../test/support/gateway-harness.js';
+import type { TestGateway } from '../test/support/gateway-harness.js';
 import { httpRequest, keepAliveAgent } from './http-client.js';
-import { cpuSeconds, machineBusySeconds, median, ownCpuSeconds, percentile, rssMb } from './proc-stats.js';
+import { type FakeModelProcess as FakeModel, medianOf, otherLoadMeter, round, sleep, startFakeModelProcess as startFakeModel, Tracker } from './bench-support.js';
+import { cpuSeconds, ownCpuSeconds, percentile, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -126,8 +98,6 @@ function parseOptions(argv: string[]): Options {
   return { runs, settings, ...(cpuProfDir ? { cpuProfDir } : {}) };
 }
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
 // ------------------------------------------------------------------ per-process figures
 
 /**
@@ -161,137 +131,18 @@ function mainThreadSwitches(pid: number): number {
   }
 }
 
-// ------------------------------------------------------------------ child processes and cleanup
-
-/** Everything the bench started, so it can all be stopped on success, failure or Ctrl-C. */
-class Tracker {
-  readonly gateways = new Set<TestGateway>();
-  readonly starting = new Set<Promise<TestGateway>>();
-  readonly homes = new Set<string>();
-  readonly children = new Set<ChildProcess>();
-  readonly servers = new Set<FakeTelegramServer>();
-
-  start(config: unknown, env: Record<string, string> = {}): Promise<TestGateway> {
-    const home = makeHome();
-    this.homes.add(home);
-    const pending = startTestGateway({ home, config, env: { HEARTH_LOG_LEVEL: 'warn', ...env }, timeoutMs: 30_000 }).then((gateway) => {
-      this.gateways.add(gateway);
-      return gateway;
-    });
-    this.starting.add(pending);
-    const forget = () => this.starting.delete(pending);
-    pending.then(forget, forget);
-    return pending;
-  }
-
-  /** SIGTERM (SIGKILL after `graceMs`), then removes the gateway's home. */
-  async stopGateway(gateway: TestGateway, graceMs = 5000): Promise<void> {
-    const timer = setTimeout(() => void gateway.kill(), graceMs);
-    try {
-      await gateway.stop();
-    } finally {
-      clearTimeout(timer);
-      this.gateways.delete(gateway);
-      removeHome(gateway.home);
-      this.homes.delete(gateway.home);
-    }
-  }
-
-  /** Kills what is still running, closes the fake servers and removes the homes; bounded in time. */
-  async cleanup(): Promise<void> {
-    const kills: Promise<unknown>[] = [];
-    for (const gateway of this.gateways) kills.push(gateway.kill());
-    for (const pending of this.starting) kills.push(pending.then((gateway) => gateway.kill(), () => undefined));
-    for (const child of this.children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        kills.push(new Promise((done) => child.once('exit', done)));
-        child.kill('SIGKILL');
-      }
-    }
-    for (const server of this.servers) kills.push(server.close());
-    await Promise.race([Promise.allSettled(kills), sleep(3000)]);
-    this.gateways.clear();
-    this.children.clear();
-    this.servers.clear();
-    this.removeHomes();
-  }
-
-  /** Last resort when the process exits: synchronous kills only. */
-  killSync(): void {
-    for (const gateway of this.gateways) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
-    for (const child of this.children) if (child.exitCode === null) child.kill('SIGKILL');
-    this.removeHomes();
-  }
-
-  private removeHomes(): void {
-    for (const home of this.homes) {
-      try {
-        removeHome(home);
-      } catch {
-        // Best effort.
-      }
-    }
-    this.homes.clear();
-  }
-}
-
-interface FakeModel {
-  pid: number;
-  port: number;
-  openaiBaseUrl: string;
-  clear(): Promise<void>;
-  sample(max: number): Promise<{ count: number; bodies: string[] }>;
-  stop(): Promise<void>;
-}
-
-/** Forks bench/fake-model-process (an instant echo model) and talks to it over IPC. */
-async function startFakeModel(tracker: Tracker): Promise<FakeModel> {
-  const child = fork(join(HERE, 'fake-model-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-  tracker.children.add(child);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const ready = await new Promise<{ openaiBaseUrl: string; pid: number }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error('the fake model process did not start in 10 s')), 10_000);
-    child.once('message', (message: { type: string; openaiBaseUrl: string; pid: number }) => {
-      clearTimeout(timer);
-      resolveReady(message);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the fake model process exited with ${code} before it started`));
-    });
-  });
-  const ask = <T>(command: object, type: string): Promise<T> =>
-    new Promise<T>((resolveAnswer, reject) => {
-      const timer = setTimeout(() => {
-        child.off('message', onMessage);
-        reject(new Error(`the fake model process did not answer ${JSON.stringify(command)} in 10 s`));
-      }, 10_000);
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== type) return;
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        resolveAnswer(message as T);
-      };
-      child.on('message', onMessage);
-      child.send(command);
-    });
-  return {
-    pid: ready.pid,
-    port: Number(new URL(ready.openaiBaseUrl).port),
-    openaiBaseUrl: ready.openaiBaseUrl,
-    clear: () => ask({ cmd: 'clear' }, 'cleared').then(() => undefined),
-    sample: (max) => ask({ cmd: 'sample', max }, 'sample'),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-      tracker.children.delete(child);
-    },
-  };
-}
-
 // ------------------------------------------------------------------ gateway config and status
+
+/** Starts a gateway in a fresh home with quiet logs. */
+function startGateway(tracker: Tracker, config: unknown, env: Record<string, string> = {}): Promise<TestGateway> {
+  return tracker.start({ home: tracker.home(), config, env: { HEARTH_LOG_LEVEL: 'warn', ...env }, timeoutMs: 30_000 });
+}
+
+/** Stops a gateway (SIGKILL after the grace period) and removes its home. */
+async function stopGateway(tracker: Tracker, gateway: TestGateway): Promise<void> {
+  await tracker.stopGateway(gateway);
+  tracker.dropHome(gateway.home);
+}
 
 /** Environment that makes a gateway profile itself (bench/diagnostics-preload), or nothing. */
 function profileEnv(cpuProfDir: string | undefined): Record<string, string> {
@@ -594,18 +445,6 @@ interface RunResult {
   runSeconds: number;
 }
 
-/** Cores used since the start by processes other than `pids` and this one. */
-function otherLoadMeter(pids: number[]): () => number {
-  const started = performance.now();
-  const machine0 = machineBusySeconds();
-  const own0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds();
-  return () => {
-    const wall = (performance.now() - started) / 1000;
-    const own = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds() - own0;
-    return Math.max(0, machineBusySeconds() - machine0 - own) / wall;
-  };
-}
-
 async function runOnce(runIndex: number, model: FakeModel, server: FakeTelegramServer, replies: ReplyWatcher, tokens: string[], options: Options, tracker: Tracker): Promise<RunResult> {
   const { settings } = options;
   const runStarted = performance.now();
@@ -614,9 +453,9 @@ async function runOnce(runIndex: number, model: FakeModel, server: FakeTelegramS
 
   // Three gateways side by side: no channels, one account, many accounts.
   const [none, one, many] = await Promise.all([
-    tracker.start(gatewayConfig(model.openaiBaseUrl, server.apiRoot, [])),
-    tracker.start(gatewayConfig(model.openaiBaseUrl, server.apiRoot, oneTokens), profileEnv(options.cpuProfDir)),
-    tracker.start(gatewayConfig(model.openaiBaseUrl, server.apiRoot, manyTokens)),
+    startGateway(tracker, gatewayConfig(model.openaiBaseUrl, server.apiRoot, [])),
+    startGateway(tracker, gatewayConfig(model.openaiBaseUrl, server.apiRoot, oneTokens), profileEnv(options.cpuProfDir)),
+    startGateway(tracker, gatewayConfig(model.openaiBaseUrl, server.apiRoot, manyTokens)),
   ]);
   const connectStarted = performance.now();
   await Promise.all([waitConnected(one, 1, 20_000), waitConnected(many, manyTokens.length, 30_000)]);
@@ -667,14 +506,14 @@ async function runOnce(runIndex: number, model: FakeModel, server: FakeTelegramS
     pollPeriod = idleFigures(start, readings());
   }
   const otherCoresIdle = noise();
-  await tracker.stopGateway(none);
+  await stopGateway(tracker, none);
 
   // Messages: through the one-account gateway, then spread over the many-account gateway's accounts.
   const messageNoise = otherLoadMeter([one.child.pid!, many.child.pid!, model.pid]);
   const oneAccount = await measureMessages('1 account', one, server, replies, model, oneTokens, heldPolls, settings, `r${runIndex}-one`);
   const manyAccounts = await measureMessages(`${manyTokens.length} accounts`, many, server, replies, model, manyTokens, heldPolls, settings, `r${runIndex}-many`);
   const otherCoresMessages = messageNoise();
-  await Promise.all([tracker.stopGateway(one), tracker.stopGateway(many)]);
+  await Promise.all([stopGateway(tracker, one), stopGateway(tracker, many)]);
 
   // RSS from the end of the longest window: by then V8's memory reducer, which shrinks a fresh
   // gateway's heap some 20 s after start, has usually run in every gateway.
@@ -696,18 +535,6 @@ async function runOnce(runIndex: number, model: FakeModel, server: FakeTelegramS
 }
 
 // ------------------------------------------------------------------ reporting
-
-/** The element-wise median of several results (numbers only; nested objects recurse). */
-function medianOf<T>(values: T[]): T {
-  const first = values[0];
-  if (typeof first === 'number') return median(values as number[]) as T;
-  if (first && typeof first === 'object' && !Array.isArray(first)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(first)) out[key] = medianOf(values.map((value) => (value as Record<string, unknown>)[key]));
-    return out as T;
-  }
-  return first as T;
-}
 
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 const mb = (value: number) => `${value.toFixed(1)} MB`;
@@ -782,13 +609,6 @@ function printTable(result: RunResult, runs: number): void {
   console.log(line(header));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-}
-
-function round(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 1000) / 1000 : null;
-  if (Array.isArray(value)) return value.map(round);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, round(inner)]));
-  return value;
 }
 
 // ------------------------------------------------------------------ main

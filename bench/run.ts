@@ -1,34 +1,15 @@
-/**
- * Hearth gateway benchmark (`npm run bench`). Spawns the real gateway (`hearth gateway`) and a
- * fake, instant model server in a separate process, then measures:
- *   1. cold start to the first `/readyz` 200 (median of 5 fresh homes);
- *   2. idle RSS ~2 s after ready;
- *   3. gateway overhead per turn, over HTTP and over WS: sequential turns through the gateway
- *      minus the same model requests (bodies captured at the fake) sent directly to the fake;
- *   4. throughput with 16 concurrent sessions;
- *   5. RSS after all of that (≥ 10,000 turns), as a delta from idle;
- * plus the gateway's CPU seconds per 1,000 turns. Prints one table and a `BENCH_JSON {...}` line.
- *
- * Options: `--runs N` (repeat the whole bench N times and report medians, default 1),
- *          `--cpu-prof DIR` (profile the measured gateway with V8's sampling profiler; writes
- *          DIR/gateway-<pid>.cpuprofile; summarise with `node dist/bench/profile-summary.js DIR`),
- *          `--heap` (diagnostics: gateway heap before/after a forced GC at idle and at the end),
- *          `--gateway-env NAME=value` (extra environment for the measured gateway, for experiments),
- *          `--quick` (smaller counts, for trying the bench out).
- * The diagnostics options preload bench/diagnostics-preload into the measured gateway; leave them
- * off for the headline figures.
- */
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
-import { makeHome, removeHome, type StartOptions, startTestGateway, type TestGateway, writeConfig } from '../test/support/gateway-harness.js';
+import { type TestGateway, writeConfig } from '../test/support/gateway-harness.js';
 import { httpRequest, keepAliveAgent } from './http-client.js';
 import { loadavg } from 'node:os';
-import { cpuSeconds, machineBusySeconds, median, ownCpuSeconds, percentile, rssByMapping, rssMb } from './proc-stats.js';
+import { type FakeModelProcess as FakeProcess, medianOf, otherLoadMeter, round, sleep, startFakeModelProcess as startFakeProcess, Tracker } from './bench-support.js';
+import { cpuSeconds, median, ownCpuSeconds, percentile, rssByMapping, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -145,151 +126,6 @@ function parseOptions(argv: string[]): Options {
  * Starts measuring how busy the rest of the machine is (processes other than the bench client,
  * the fake model and the gateway); the returned function gives the average in cores since.
  */
-function otherLoadMeter(pids: number[]): () => number {
-  const started = performance.now();
-  const machine0 = machineBusySeconds();
-  const own0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds();
-  return () => {
-    const wall = (performance.now() - started) / 1000;
-    const own = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) + ownCpuSeconds() - own0;
-    return Math.max(0, machineBusySeconds() - machine0 - own) / wall;
-  };
-}
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** Everything the bench started, so it can all be stopped on success, failure or Ctrl-C. */
-class Tracker {
-  readonly gateways = new Set<TestGateway>();
-  readonly starting = new Set<Promise<TestGateway>>();
-  readonly homes = new Set<string>();
-  readonly children = new Set<ChildProcess>();
-
-  home(): string {
-    const home = makeHome();
-    this.homes.add(home);
-    return home;
-  }
-
-  dropHome(home: string): void {
-    removeHome(home);
-    this.homes.delete(home);
-  }
-
-  start(options: StartOptions): Promise<TestGateway> {
-    const pending = startTestGateway(options).then((gateway) => {
-      this.gateways.add(gateway);
-      return gateway;
-    });
-    this.starting.add(pending);
-    const forget = () => this.starting.delete(pending);
-    pending.then(forget, forget);
-    return pending;
-  }
-
-  async stopGateway(gateway: TestGateway, graceMs = 5000): Promise<void> {
-    const timer = setTimeout(() => void gateway.kill(), graceMs);
-    try {
-      await gateway.stop();
-    } finally {
-      clearTimeout(timer);
-      this.gateways.delete(gateway);
-    }
-  }
-
-  /** Kills what is still running and removes the homes; bounded in time. */
-  async cleanup(): Promise<void> {
-    const kills: Promise<unknown>[] = [];
-    for (const gateway of this.gateways) kills.push(gateway.kill());
-    for (const pending of this.starting) kills.push(pending.then((gateway) => gateway.kill(), () => undefined));
-    for (const child of this.children) {
-      if (child.exitCode === null && child.signalCode === null) {
-        kills.push(new Promise((done) => child.once('exit', done)));
-        child.kill('SIGKILL');
-      }
-    }
-    await Promise.race([Promise.allSettled(kills), sleep(3000)]);
-    this.gateways.clear();
-    this.children.clear();
-    for (const home of this.homes) {
-      try {
-        removeHome(home);
-      } catch {
-        // Best effort.
-      }
-    }
-    this.homes.clear();
-  }
-
-  /** Last resort when the process exits: synchronous kills only. */
-  killSync(): void {
-    for (const gateway of this.gateways) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
-    for (const child of this.children) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const home of this.homes) {
-      try {
-        removeHome(home);
-      } catch {
-        // Best effort.
-      }
-    }
-  }
-}
-
-interface FakeProcess {
-  pid: number;
-  port: number;
-  openaiBaseUrl: string;
-  clear(): Promise<void>;
-  sample(max: number): Promise<{ count: number; bodies: string[] }>;
-  stop(): Promise<void>;
-}
-
-async function startFakeProcess(tracker: Tracker): Promise<FakeProcess> {
-  const child = fork(join(HERE, 'fake-model-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-  tracker.children.add(child);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const ready = await new Promise<{ openaiBaseUrl: string; pid: number }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error('the fake model process did not start in 10 s')), 10_000);
-    child.once('message', (message: { type: string; openaiBaseUrl: string; pid: number }) => {
-      clearTimeout(timer);
-      resolveReady(message);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the fake model process exited with ${code} before it started`));
-    });
-  });
-  const ask = <T>(command: object, type: string): Promise<T> =>
-    new Promise<T>((resolveAnswer, reject) => {
-      const timer = setTimeout(() => {
-        child.off('message', onMessage);
-        reject(new Error(`the fake model process did not answer ${JSON.stringify(command)} in 10 s`));
-      }, 10_000);
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== type) return;
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        resolveAnswer(message as T);
-      };
-      child.on('message', onMessage);
-      child.send(command);
-    });
-  return {
-    pid: ready.pid,
-    port: Number(new URL(ready.openaiBaseUrl).port),
-    openaiBaseUrl: ready.openaiBaseUrl,
-    clear: () => ask({ cmd: 'clear' }, 'cleared').then(() => undefined),
-    sample: (max) => ask({ cmd: 'sample', max }, 'sample'),
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-      tracker.children.delete(child);
-    },
-  };
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
@@ -725,19 +561,6 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
 
 // ------------------------------------------------------------------ reporting
 
-/** The element-wise median of several results (numbers only; arrays and nested objects recurse). */
-function medianOf<T>(values: T[]): T {
-  const first = values[0];
-  if (typeof first === 'number') return median(values as number[]) as T;
-  if (Array.isArray(first)) return first as T;
-  if (first && typeof first === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(first)) out[key] = medianOf(values.map((value) => (value as Record<string, unknown>)[key]));
-    return out as T;
-  }
-  return first as T;
-}
-
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 const mb = (value: number) => `${value.toFixed(1)} MB`;
 
@@ -821,13 +644,6 @@ function printTable(result: RunResult, runs: number): void {
   console.log(line(header));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-}
-
-function round(value: unknown): unknown {
-  if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 1000) / 1000 : null;
-  if (Array.isArray(value)) return value.map(round);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, round(inner)]));
-  return value;
 }
 
 // ------------------------------------------------------------------ main
