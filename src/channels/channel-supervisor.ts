@@ -1,5 +1,6 @@
 import type { Channel, ChannelAccountStatus, ChannelRunContext, InboundMessage } from '../contracts/channel.js';
 import { isChannelError } from '../contracts/channel.js';
+import { pause as sleepUnlessAborted } from './abort-helpers.js';
 
 export interface SupervisorLogger {
   info(obj: object, msg?: string): void;
@@ -61,17 +62,7 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
   };
 
   /** Sleeps for `ms` unless stopped first. */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopController.signal.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        stopController.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopController.signal.addEventListener('abort', done, { once: true });
-    });
+  const pause = (ms: number) => sleepUnlessAborted(ms, stopController.signal);
 
   async function runOnce(): Promise<void> {
     const attempt = new AbortController();

@@ -1,6 +1,7 @@
 import type { Channel, ChannelTarget } from '../contracts/channel.js';
 import { isChannelError } from '../contracts/channel.js';
 import type { OutboxEntry, Store } from '../contracts/store.js';
+import { pause as sleepUnlessAborted } from './abort-helpers.js';
 import { chunkMarkdown } from './chunk-text.js';
 
 /** A running account as the dispatcher needs it. */
@@ -87,17 +88,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
 
   const chatKey = (entry: OutboxEntry) => `${entry.channel}|${entry.target}`;
 
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (stopController.signal.aborted) return resolve();
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        stopController.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      stopController.signal.addEventListener('abort', done, { once: true });
-    });
+  const pause = (ms: number) => sleepUnlessAborted(ms, stopController.signal);
 
   function enqueue(entry: OutboxEntry): void {
     if (known.has(entry.id) || stopController.signal.aborted) return;

@@ -21,6 +21,10 @@ import {
 } from 'discord.js';
 import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
+import { untilAborted } from '../abort-helpers.js';
+
+/** The error an aborted call settles with: the signal's own reason (a timeout or a stop). */
+const abortReason = (signal: AbortSignal) => () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
 
 export interface DiscordChannelOptions {
   accountId: string;
@@ -217,25 +221,6 @@ export function discordNonce(message: OutboundMessage): string {
     .slice(0, NONCE_LENGTH);
 }
 
-/** Settles with `promise`, or rejects as soon as `signal` aborts (the request itself is aborted by @discordjs/rest). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 type GatewayManager = Parameters<NonNullable<NonNullable<ClientOptions['ws']>['buildStrategy']>>[0];
 
 /**
@@ -282,7 +267,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): Channel {
       allowed_mentions: { parse: [] },
       ...(target.replyToMessageId !== undefined ? { message_reference: { message_id: target.replyToMessageId, fail_if_not_exists: false } } : {}),
     };
-    const sent = (await untilAborted(rest.post(Routes.channelMessages(channelId), { body, signal }), signal)) as { id?: unknown };
+    const sent = (await untilAborted(rest.post(Routes.channelMessages(channelId), { body, signal }), signal, abortReason(signal))) as { id?: unknown };
     if (typeof sent?.id !== 'string') throw new ChannelError('transient', 'Discord answered a message send without a message id');
     return { messageId: sent.id };
   }
@@ -291,7 +276,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): Channel {
     const known = dmChannels.get(userId);
     if (known !== undefined) return known;
     try {
-      const channel = (await untilAborted(rest.post(Routes.userChannels(), { body: { recipient_id: userId }, signal }), signal)) as { id?: unknown };
+      const channel = (await untilAborted(rest.post(Routes.userChannels(), { body: { recipient_id: userId }, signal }), signal, abortReason(signal))) as { id?: unknown };
       if (typeof channel?.id !== 'string') return null;
       if (dmChannels.size >= DM_CACHE_LIMIT) {
         const oldest = dmChannels.keys().next();
@@ -429,7 +414,7 @@ export function createDiscordChannel(options: DiscordChannelOptions): Channel {
 
     async typing(target: ChannelTarget, signal: AbortSignal): Promise<void> {
       const channelId = target.threadId ?? dmChannels.get(target.chatId) ?? target.chatId;
-      await untilAborted(rest.post(Routes.channelTyping(channelId), { signal }), signal).catch((error: unknown) => {
+      await untilAborted(rest.post(Routes.channelTyping(channelId), { signal }), signal, abortReason(signal)).catch((error: unknown) => {
         throw toChannelError(error, 'show typing');
       });
     },

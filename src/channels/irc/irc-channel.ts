@@ -3,6 +3,7 @@ import { Client } from 'irc-framework';
 import type { ClientOptions, CtcpRequestEvent, IrcErrorEvent, MessageEvent, RawEvent, RegisteredEvent, SaslFailedEvent } from 'irc-framework';
 import type { Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
+import { pause } from '../abort-helpers.js';
 import { markdownToPlainText } from '../markdown.js';
 
 export interface IrcChannelOptions {
@@ -292,21 +293,10 @@ function alternativeNicks(nick: string): string[] {
   return [`${nick}_`, `${nick}__`, `${nick}${digits(3)}`, `${nick.slice(0, 5)}${digits(4)}`];
 }
 
-function abortable(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ChannelError('transient', 'sending was cancelled'));
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', cancel);
-      resolve();
-    }
-    function cancel() {
-      clearTimeout(timer);
-      reject(new ChannelError('transient', 'sending was cancelled (timed out or the gateway is stopping)'));
-    }
-    signal.addEventListener('abort', cancel, { once: true });
-  });
+/** Waits `ms`; rejects (the send is cancelled) when `signal` aborts first. */
+async function abortable(ms: number, signal: AbortSignal): Promise<void> {
+  await pause(ms, signal);
+  if (signal.aborted) throw new ChannelError('transient', 'sending was cancelled (timed out or the gateway is stopping)');
 }
 
 /**

@@ -4,7 +4,10 @@ import { type Logger, LogLevel, SocketModeClient, type SocketModeOptions } from 
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { AttachmentInfo, Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
 import { ChannelError, isChannelError } from '../../contracts/channel.js';
+import { pause, untilAborted } from '../abort-helpers.js';
 import { markdownToSlackMrkdwn } from '../markdown.js';
+
+const slackCallCancelled = () => new ChannelError('transient', 'the Slack call was cancelled');
 
 export interface SlackChannelOptions {
   accountId: string;
@@ -350,29 +353,6 @@ function quietLogger(): Logger {
   };
 }
 
-/** Rejects with a transient ChannelError as soon as `signal` aborts (the call itself runs on to its own timeout). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new ChannelError('transient', 'the Slack call was cancelled', { cause: signal.reason }));
-    if (signal.aborted) {
-      promise.catch(() => undefined);
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** Waits for `promise` at most `ms`, never rejecting. */
 function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -387,23 +367,6 @@ function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
         resolve();
       },
     );
-  });
-}
-
-/** Sleeps for `ms`, or less when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -649,7 +612,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
 
   /** Asks auth.test who the bot token belongs to. */
   async function checkToken(signal: AbortSignal): Promise<SlackBotIdentity> {
-    const me = await untilAborted(web.auth.test(), signal).catch((error: unknown) => {
+    const me = await untilAborted(web.auth.test(), signal, slackCallCancelled).catch((error: unknown) => {
       throw toChannelError(error, 'check the bot token (auth.test)');
     });
     const userId = str(me.user_id);
@@ -725,6 +688,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
             unfurl_links: false,
           }),
           signal,
+          slackCallCancelled,
         );
         const ts = str(answer.ts);
         if (ts === undefined) throw new ChannelError('transient', 'chat.postMessage answered without ts');

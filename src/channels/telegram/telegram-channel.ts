@@ -3,6 +3,7 @@ import { Api, GrammyError, HttpError } from 'grammy';
 import type { Message, Update } from 'grammy/types';
 import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
+import { pause } from '../abort-helpers.js';
 import { markdownToTelegramHtml } from '../markdown.js';
 
 export interface TelegramChannelOptions {
@@ -129,17 +130,6 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
   let offset = 0;
   /** The live run in webhook mode: where pushed updates go. */
   let live: { context: ChannelRunContext; bot: { id: number; username: string } } | null = null;
-
-  const pause = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    });
 
   async function serveWebhook(context: ChannelRunContext, bot: { id: number; username: string }, webhook: NonNullable<TelegramChannelOptions['webhook']>) {
     const { signal } = context;
