@@ -31,6 +31,11 @@ export interface ChannelAccount {
   fingerprint: string;
 }
 
+/** Where an account is configured, for messages: `channels.telegram` or `channels.telegram.accounts.work`. */
+export function accountConfigPath(account: Pick<ChannelAccount, 'platform' | 'accountId'>): string {
+  return `channels.${account.platform}${account.accountId === 'default' ? '' : `.accounts.${account.accountId}`}`;
+}
+
 /**
  * The configured accounts, in platform then account order. `credentials` (saved by
  * `hearth channels login`, keyed `<platform>:<accountId>`) fill in what the config leaves unset,

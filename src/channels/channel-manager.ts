@@ -4,10 +4,10 @@ import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, Webh
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
 import type { AcceptedTurn, PairingRequest, Store } from '../contracts/store.js';
-import { bindAgent, decideInbound, inboundSessionKey } from '../routing/inbound-policy.js';
+import { bindAgent, decideInbound, inboundSessionKey, listed } from '../routing/inbound-policy.js';
 import type { DmScope } from '../routing/session-keys.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
-import { type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
+import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
 import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
 import { createOutboxDispatcher } from './outbox-dispatcher.js';
 import { createTypingIndicators } from './typing-indicators.js';
@@ -83,7 +83,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
   const now = options.now ?? Date.now;
   const running = new Map<string, RunningAccount>();
   /** Accounts that could not start (missing settings, unknown platform), with the reason. */
-  const notStarted = new Map<string, { account: ChannelAccount; reason: string }>();
+  const notStarted = new Map<string, { account: ChannelAccount; reason: string; since: number }>();
   let routing: ChannelRoutingConfig | null = null;
   let stopped = false;
 
@@ -136,7 +136,8 @@ export function createChannelManager(options: ChannelManagerOptions) {
     const config = routing;
     if (!config || stopped) throw new HearthError('SHUTTING_DOWN', 'the gateway is stopping');
     const log = { channel: account.key, chat: message.chat.id, sender: message.sender.id, messageId: message.messageId };
-    const inAllowList = account.routing.allowFrom.includes(message.sender.id) || account.routing.allowFrom.includes('*');
+    // Only a direct message from someone not in allowFrom needs the pairing approvals.
+    const inAllowList = listed(account.routing.allowFrom, message.sender.id, message.sender.username);
     const approved = message.chat.kind === 'direct' && !inAllowList ? await store.isApprovedSender(account.platform, account.accountId, message.sender.id) : false;
     const decision = decideInbound(message, account.routing, approved);
     if (decision.action === 'ignore') {
@@ -202,12 +203,12 @@ export function createChannelManager(options: ChannelManagerOptions) {
   async function startAccount(account: ChannelAccount): Promise<void> {
     const support = options.platforms[account.platform];
     if (!support) {
-      notStarted.set(account.key, { account, reason: `the ${account.platform} channel is not available in this build` });
+      notStarted.set(account.key, { account, reason: `the ${account.platform} channel is not available in this build`, since: now() });
       return;
     }
     const missing = support.missingConfig(account);
     if (missing) {
-      notStarted.set(account.key, { account, reason: missing });
+      notStarted.set(account.key, { account, reason: missing, since: now() });
       logger.error({ channel: account.key }, `channel account not started: ${missing}`);
       return;
     }
@@ -216,7 +217,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       channel = await support.create(account);
     } catch (error) {
       const reason = `could not be created: ${error instanceof Error ? error.message : String(error)}`;
-      notStarted.set(account.key, { account, reason });
+      notStarted.set(account.key, { account, reason, since: now() });
       logger.error({ channel: account.key, err: error }, `channel account ${reason}`);
       return;
     }
@@ -292,11 +293,11 @@ export function createChannelManager(options: ChannelManagerOptions) {
           connected: false,
           authenticated: false,
           botName: null,
-          since: now(),
+          since: entry.since,
           lastInboundAt: null,
           lastOutboundAt: null,
           lastError: entry.reason,
-          suggestedAction: `Fix channels.${entry.account.platform}${entry.account.accountId === 'default' ? '' : `.accounts.${entry.account.accountId}`} in the config: ${entry.reason}`,
+          suggestedAction: `Fix ${accountConfigPath(entry.account)} in the config: ${entry.reason}`,
           reconnects: 0,
           outbox: counts.get(key) ?? { pending: 0, failed: 0 },
         });

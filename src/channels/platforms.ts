@@ -1,8 +1,7 @@
-import type { ChannelAccount } from './channel-accounts.js';
+import { accountConfigPath, type ChannelAccount } from './channel-accounts.js';
 import type { PlatformSupport } from './channel-manager.js';
 
-const where = (account: ChannelAccount) =>
-  `channels.${account.platform}${account.accountId === 'default' ? '' : `.accounts.${account.accountId}`}`;
+const where = accountConfigPath;
 
 const text = (account: ChannelAccount, key: string) => {
   const value = account.settings[key];

@@ -19,7 +19,8 @@ export type InboundDecision =
   | { action: 'pair' }
   | { action: 'ignore'; reason: string };
 
-function listed(list: readonly string[], ...candidates: (string | undefined)[]): boolean {
+/** Whether any candidate (an id or a username, with or without @, any case) is in the list, or the list has "*". */
+export function listed(list: readonly string[], ...candidates: (string | undefined)[]): boolean {
   if (list.includes('*')) return true;
   const wanted = list.map((entry) => entry.replace(/^@/u, '').toLowerCase());
   return candidates.some((candidate) => candidate !== undefined && wanted.includes(candidate.replace(/^@/u, '').toLowerCase()));

@@ -29,7 +29,7 @@ describe('idle compactor', () => {
     compactor.stop();
   });
 
-  it('really frees garbage with V8 when no collector is given', async () => {
+  it('runs V8\'s own full collection when no collector is given, without --expose-gc', async () => {
     const compactor = createIdleCompactor({ idleMs: 10, minTurns: 1 });
     compactor.noteTurn();
     await until(() => compactor.compactions() === 1);

@@ -219,3 +219,35 @@ test('a poller that stalls is noticed: the account reconnects, readiness shows i
     await gateway.stop();
   }
 });
+
+test('bindings send one account to its own agent; the other account goes to the default agent', async () => {
+  const homeToken = fakeTelegramToken(5_100_000_007);
+  const workToken = fakeTelegramToken(5_100_000_008);
+  telegram.setTokenValid(homeToken, true);
+  telegram.setTokenValid(workToken, true);
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' }, entries: { main: { default: true }, work: {} } },
+      bindings: [{ agentId: 'work', match: { channel: 'telegram', accountId: 'office' } }],
+      channels: {
+        telegram: { apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'], accounts: { house: { botToken: homeToken }, office: { botToken: workToken } } },
+      },
+    },
+  });
+  try {
+    const from = { id: 91, first_name: 'Ada' };
+    await waitFor(() => [homeToken, workToken].every((token) => telegram.calls.some((call) => call.token === token && call.method === 'getUpdates')), 'both accounts to poll');
+    telegram.injectMessage({ token: homeToken, chatType: 'private', chatId: 91, from, text: 'at home' });
+    telegram.injectMessage({ token: workToken, chatType: 'private', chatId: 91, from, text: 'at work' });
+    await waitFor(() => telegram.sent.filter((message) => message.chatId === 91 && /echo: at (home|work)/u.test(message.renderedText)).length === 2, 'both answers');
+    const sessions = await runCli(['sessions', 'list', '--json'], testEnv(home, { HEARTH_GATEWAY_URL: gateway.url }));
+    const keys = (JSON.parse(sessions.stdout) as { sessionKey: string }[]).map((session) => session.sessionKey).sort();
+    assert.deepEqual(keys, ['agent:main:telegram:direct:91', 'agent:work:telegram:direct:91']);
+  } finally {
+    await gateway.stop();
+  }
+});
