@@ -1,3 +1,4 @@
+import type { CronJob, CronRunRecord, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
 
 /**
@@ -78,6 +79,50 @@ export interface Store {
   listRuns(options: { limit: number; sessionKey?: string }): Promise<RunRecord[]>;
   /** Forgets idempotency keys older than the cutoff; returns how many were removed. */
   pruneIdempotencyKeys(olderThan: number): Promise<number>;
+
+  /** Adds or replaces a cron job (definition and state). */
+  putCronJob(job: CronJob): Promise<void>;
+  getCronJob(id: string): Promise<CronJob | null>;
+  /** Every job, oldest first. */
+  listCronJobs(): Promise<CronJob[]>;
+  /** Removes a job; its ledger entries stay for the audit. */
+  deleteCronJob(id: string): Promise<boolean>;
+  /**
+   * Adds or updates a ledger entry (by id) and, when given, the job's new state in the same
+   * transaction, so the ledger and the job never disagree after a crash.
+   */
+  putCronRun(run: CronRunRecord, job?: CronJob): Promise<void>;
+  /** Ledger entries, newest first. */
+  listCronRuns(options: { jobId?: string; status?: CronRunStatus; since?: number; limit: number }): Promise<CronRunRecord[]>;
+  /** Forgets ledger entries created before the cutoff; returns how many were removed. */
+  pruneCronRuns(olderThan: number): Promise<number>;
+
+  /**
+   * Records an operator alert once per dedupe key (a repeat returns the first with `created:
+   * false`) and, with `message`, queues it for a channel in the same transaction.
+   */
+  raiseAlert(input: OperatorAlertInput, message?: EnqueueOutboxInput): Promise<{ alert: OperatorAlert; created: boolean; outbox: OutboxEntry | null }>;
+  /** Alerts whose webhook has not answered yet and are due by `now`, oldest first. */
+  pendingAlerts(now: number, limit: number): Promise<OperatorAlert[]>;
+  /** With `retryAt` the alert stays pending until then; with null it is given up. */
+  recordAlertDelivery(id: number, outcome: { delivered: boolean; error?: string; now: number; retryAt: number | null }): Promise<void>;
+  /** Newest first. */
+  listAlerts(limit: number): Promise<OperatorAlert[]>;
+
+  /** Tokens and cost spent on `day` by each of the scopes (scopes with no spend are left out). */
+  readSpend(day: string, scopes: readonly string[]): Promise<SpendRecord[]>;
+}
+
+/** How a turn runs differently from its agent's defaults; kept with the run so a re-run after a crash is the same. */
+export interface TurnOptions {
+  /** A model ref used instead of the agent's (a cheaper heartbeat model, a cron job's model). */
+  model?: string;
+  /** Tools that change anything (write, edit, exec…) are not offered to the model. */
+  readOnly?: boolean;
+  /** The run this one replays (`hearth runs replay`). */
+  replayOf?: string;
+  /** Budget scopes the turn counts against besides its agent's (`cron:<jobId>`). */
+  budgetScopes?: string[];
 }
 
 export type RunStatus = 'queued' | 'running' | 'ok' | 'error' | 'aborted';
@@ -93,6 +138,7 @@ export interface AcceptTurnInput {
   /** Where the reply goes: a channel name and target. Null when the caller collects it itself. */
   replyTo?: { channel: string; target: string } | null;
   idempotency?: { scope: string; key: string };
+  options?: TurnOptions;
   now: number;
 }
 
@@ -117,6 +163,7 @@ export interface InboxEntry {
   text: string;
   context: StatelessContext | null;
   replyTo: { channel: string; target: string } | null;
+  options: TurnOptions | null;
   status: 'pending' | 'done';
   attempts: number;
   createdAt: number;
@@ -155,6 +202,10 @@ export interface TurnResult {
   deliverTo: { channel: string; target: string } | null;
   /** Run steps not recorded yet (the final model call), written in the same transaction. */
   steps?: RunStepInput[];
+  /** What the turn cost, from the price table (null when its model has no price). */
+  costUsd?: number | null;
+  /** Adds the turn's tokens and cost to these scopes' spend on `day`, in the same transaction. */
+  spend?: { day: string; scopes: string[] };
   now: number;
 }
 
@@ -242,6 +293,10 @@ export interface RunRecord {
   reply: string | null;
   toolCalls: ToolCallRecord[];
   usage: Usage | null;
+  costUsd: number | null;
+  options: TurnOptions | null;
+  /** The user's message (or the scheduled job's) that started the run. */
+  text: string;
   error: { code: string; message: string } | null;
   attempts: number;
   createdAt: number;

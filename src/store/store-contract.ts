@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { CronJob, CronRunRecord } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
 
 /**
@@ -234,6 +235,137 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.equal(await store.approvePairing('CCCC4444', 1000 + 3_600_000), null);
       assert.deepEqual(await store.listPairingRequests(1000 + 3_600_000), []);
       assert.equal((await request('4', 'HHHH9999', 1000 + 3_600_001)).status, 'created');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a cron job and its ledger are saved together; removing the job keeps the ledger`, async () => {
+    const store = await createStore();
+    try {
+      const job: CronJob = {
+        id: 'job1',
+        spec: {
+          name: 'digest',
+          agentId: 'main',
+          schedule: { kind: 'cron', expr: '0 9 * * *', tz: 'Europe/Berlin' },
+          message: 'Summarise the news',
+          session: 'isolated',
+          delivery: { kind: 'none' },
+          misfire: 'run-once',
+          catchUpWindowMs: 3_600_000,
+        },
+        state: {
+          enabled: true,
+          disabledReason: null,
+          nextRunAt: 5000,
+          nextScheduledAt: 5000,
+          retrying: false,
+          lastRunAt: null,
+          lastStatus: null,
+          lastSuccessAt: null,
+          lastError: null,
+          consecutiveErrors: 0,
+          finished: false,
+        },
+        createdAt: 1000,
+        updatedAt: 1000,
+      };
+      await store.putCronJob(job);
+      assert.deepEqual(await store.getCronJob('job1'), job);
+      const run: CronRunRecord = {
+        id: 'cr1',
+        jobId: 'job1',
+        status: 'running',
+        scheduledAt: 5000,
+        startedAt: 5001,
+        finishedAt: null,
+        trigger: 'schedule',
+        turnRunId: 'run_1',
+        reason: null,
+        error: null,
+        count: 1,
+        createdAt: 5001,
+      };
+      await store.putCronRun(run, { ...job, state: { ...job.state, lastRunAt: 5001, nextRunAt: 9000 }, updatedAt: 5001 });
+      assert.equal((await store.getCronJob('job1'))?.state.nextRunAt, 9000);
+      assert.deepEqual(await store.listCronRuns({ status: 'running', limit: 10 }), [run]);
+      await store.putCronRun({ ...run, status: 'error', finishedAt: 5100, error: 'model down' });
+      await store.putCronRun({ ...run, id: 'cr2', status: 'missed', reason: 'the gateway was not running', count: 3, turnRunId: null, createdAt: 6000 });
+      assert.deepEqual((await store.listCronRuns({ jobId: 'job1', limit: 10 })).map((entry) => [entry.id, entry.status, entry.count]), [
+        ['cr2', 'missed', 3],
+        ['cr1', 'error', 1],
+      ]);
+      assert.deepEqual((await store.listCronRuns({ since: 5500, limit: 10 })).map((entry) => entry.id), ['cr2']);
+      assert.equal(await store.deleteCronJob('job1'), true);
+      assert.equal(await store.deleteCronJob('job1'), false);
+      assert.deepEqual(await store.listCronJobs(), []);
+      assert.equal((await store.listCronRuns({ jobId: 'job1', limit: 10 })).length, 2, 'the ledger outlives the job');
+      assert.equal(await store.pruneCronRuns(5500), 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: an alert is recorded once per key, queued for its channel with it, and retried until its webhook answers`, async () => {
+    const store = await createStore();
+    try {
+      const input = { dedupeKey: 'cron:job1:alert:1', event: 'cron.escalation', payload: { jobId: 'job1' }, webhook: 'http://127.0.0.1:9/hook', now: 1000 };
+      const message = { channel: 'telegram:default', target: '{"chatId":"42"}', text: 'job1 failed', sessionKey: 'alerts', runId: 'alert_1', now: 1000 };
+      const first = await store.raiseAlert(input, message);
+      assert.equal(first.created, true);
+      assert.equal(first.outbox?.text, 'job1 failed');
+      const again = await store.raiseAlert({ ...input, now: 2000 }, message);
+      assert.equal(again.created, false);
+      assert.equal(again.outbox, null);
+      assert.equal(again.alert.id, first.alert.id);
+      assert.equal((await store.undeliveredOutbox(10)).length, 1, 'a repeated alert queues nothing');
+      assert.deepEqual((await store.pendingAlerts(1000, 10)).map((alert) => alert.id), [first.alert.id]);
+      await store.recordAlertDelivery(first.alert.id, { delivered: false, error: 'connection refused', now: 1000, retryAt: 5000 });
+      assert.deepEqual(await store.pendingAlerts(4999, 10), []);
+      assert.equal((await store.pendingAlerts(5000, 10))[0]?.lastError, 'connection refused');
+      await store.recordAlertDelivery(first.alert.id, { delivered: true, now: 5000, retryAt: null });
+      assert.deepEqual(await store.pendingAlerts(9999, 10), []);
+      const [listed] = await store.listAlerts(10);
+      assert.equal(listed?.status, 'delivered');
+      assert.equal(listed?.attempts, 2);
+      const logged = await store.raiseAlert({ ...input, dedupeKey: 'other', webhook: null });
+      assert.equal(logged.alert.status, 'logged');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: a finished turn adds its tokens and cost to each budget scope of its day`, async () => {
+    const store = await createStore();
+    try {
+      for (const [runId, day] of [
+        ['s1', '2026-11-21'],
+        ['s2', '2026-11-21'],
+        ['s3', '2026-11-22'],
+      ] as const) {
+        await accept(store, runId, 'cron:job1:run:x', 'tick', { options: { budgetScopes: ['cron:job1'], model: 'cheap/mini' } });
+        await store.startTurn(runId, { now: 1001, historyLimit: 0 });
+        await store.completeTurn(runId, {
+          status: 'ok',
+          messages: [],
+          reply: 'done',
+          usage: { inputTokens: 100, outputTokens: 20 },
+          costUsd: 0.5,
+          spend: { day, scopes: ['agent:main', 'cron:job1'] },
+          toolCalls: [],
+          deliverTo: null,
+          now: 1002,
+        });
+      }
+      assert.deepEqual(await store.readSpend('2026-11-21', ['agent:main', 'cron:job1', 'agent:other']), [
+        { day: '2026-11-21', scope: 'agent:main', tokens: 240, costUsd: 1 },
+        { day: '2026-11-21', scope: 'cron:job1', tokens: 240, costUsd: 1 },
+      ]);
+      const run = await store.getRun('s1');
+      assert.equal(run?.costUsd, 0.5);
+      assert.deepEqual(run?.options, { budgetScopes: ['cron:job1'], model: 'cheap/mini' });
+      assert.equal(run?.text, 'tick');
     } finally {
       await store.close();
     }

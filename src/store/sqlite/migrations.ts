@@ -120,4 +120,57 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'scheduled work: cron jobs and their run ledger, operator alerts, daily spend, run options and cost',
+    sql: `
+      ALTER TABLE runs ADD COLUMN options TEXT;
+      ALTER TABLE runs ADD COLUMN cost_usd REAL;
+      CREATE TABLE cron_jobs (
+        id TEXT PRIMARY KEY,
+        spec TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE cron_runs (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        scheduled_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        trigger TEXT NOT NULL,
+        turn_run_id TEXT,
+        reason TEXT,
+        error TEXT,
+        count INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX cron_runs_by_job ON cron_runs (job_id, created_at);
+      CREATE INDEX cron_runs_by_time ON cron_runs (created_at);
+      CREATE INDEX cron_runs_running ON cron_runs (status) WHERE status = 'running';
+      CREATE TABLE operator_alerts (
+        id INTEGER PRIMARY KEY,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        webhook TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+      );
+      CREATE INDEX operator_alerts_pending ON operator_alerts (status) WHERE status = 'pending';
+      CREATE TABLE daily_spend (
+        day TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, scope)
+      );
+    `,
+  },
 ];

@@ -21,7 +21,7 @@ type ChannelStateMethods = Pick<
   | 'isApprovedSender'
 >;
 
-interface OutboxRow {
+export interface OutboxRow {
   id: number;
   run_id: string;
   session_key: string;
@@ -46,9 +46,9 @@ interface PairingRow {
   expires_at: number;
 }
 
-const OUTBOX_COLUMNS = 'id, run_id, session_key, channel, target, text, attempts, chunks_sent, next_attempt_at, last_error, created_at';
+export const OUTBOX_COLUMNS = 'id, run_id, session_key, channel, target, text, attempts, chunks_sent, next_attempt_at, last_error, created_at';
 
-function toOutboxEntry(row: OutboxRow): OutboxEntry {
+export function toOutboxEntry(row: OutboxRow): OutboxEntry {
   return {
     id: row.id,
     runId: row.run_id,

@@ -15,9 +15,11 @@ import type {
   StartedTurn,
   Store,
   TranscriptEntry,
+  TurnOptions,
   TurnResult,
 } from '../../contracts/store.js';
 import { sqliteMigrations } from './migrations.js';
+import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 
 const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
@@ -37,6 +39,7 @@ interface InboxRow {
   text: string;
   context: string | null;
   reply_to: string | null;
+  options: string | null;
   status: string;
   attempts: number;
   created_at: number;
@@ -55,6 +58,9 @@ interface RunRow {
   session_key: string;
   agent_id: string;
   source: string;
+  text: string;
+  options: string | null;
+  cost_usd: number | null;
   status: string;
   model_ref: string | null;
   reply: string | null;
@@ -83,7 +89,7 @@ interface StepRow {
 }
 
 /** A run as an inbox entry: what was accepted, and whether it still waits to be answered. */
-const INBOX_COLUMNS = `id AS run_id, session_key, agent_id, source, text, context, reply_to,
+const INBOX_COLUMNS = `id AS run_id, session_key, agent_id, source, text, context, reply_to, options,
   CASE status WHEN 'queued' THEN 'pending' ELSE 'done' END AS status, attempts, created_at, generation, started_at`;
 
 function parseJson<T>(text: string | null, fallback: T): T {
@@ -104,6 +110,7 @@ function toInboxEntry(row: InboxRow): InboxEntry {
     text: row.text,
     context: parseJson<StatelessContext | null>(row.context, null),
     replyTo: parseJson<{ channel: string; target: string } | null>(row.reply_to, null),
+    options: parseJson<TurnOptions | null>(row.options, null),
     status: row.status as InboxEntry['status'],
     attempts: row.attempts,
     createdAt: row.created_at,
@@ -125,6 +132,9 @@ function toRunRecord(row: RunRow): RunRecord {
     reply: row.reply,
     toolCalls: parseJson<ToolCallRecord[]>(row.tool_calls, []),
     usage: row.input_tokens === null ? null : { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 },
+    costUsd: row.cost_usd,
+    options: parseJson<TurnOptions | null>(row.options, null),
+    text: row.text,
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     attempts: row.attempts,
     createdAt: row.created_at,
@@ -178,8 +188,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     insertIdempotency: db.prepare('INSERT OR REPLACE INTO idempotency_keys (scope, key, run_id, created_at) VALUES (?, ?, ?, ?)'),
     pruneIdempotency: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     insertRun: db.prepare(
-      `INSERT INTO runs (id, session_key, agent_id, source, text, context, reply_to, status, attempts, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)`,
+      `INSERT INTO runs (id, session_key, agent_id, source, text, context, reply_to, options, status, attempts, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)`,
     ),
     runStatus: db.prepare('SELECT session_key, status FROM runs WHERE id = ?'),
     inboxByRun: db.prepare(`SELECT ${INBOX_COLUMNS} FROM runs WHERE id = ?`),
@@ -203,7 +213,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     finishRun: db.prepare(
       `UPDATE runs SET status = ?, started_at = COALESCE(started_at, ?), model_ref = ?, reply = ?, tool_calls = ?, input_tokens = ?,
-       output_tokens = ?, error_code = ?, error_message = ?, finished_at = ? WHERE id = ?`,
+       output_tokens = ?, error_code = ?, error_message = ?, finished_at = ?, cost_usd = ? WHERE id = ?`,
+    ),
+    addSpend: db.prepare(
+      `INSERT INTO daily_spend (day, scope, tokens, cost_usd) VALUES (?, ?, ?, ?)
+       ON CONFLICT (day, scope) DO UPDATE SET tokens = tokens + excluded.tokens, cost_usd = cost_usd + excluded.cost_usd`,
     ),
     requeueInbox: db.prepare(`UPDATE runs SET attempts = MAX(attempts - 1, 0), started_at = NULL, generation = NULL WHERE id = ? AND status = 'queued'`),
     insertOutbox: db.prepare(
@@ -247,6 +261,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       input.text,
       input.context ? JSON.stringify(input.context) : null,
       input.replyTo ? JSON.stringify(input.replyTo) : null,
+      input.options ? JSON.stringify(input.options) : null,
       input.now,
     );
     if (input.idempotency) {
@@ -295,9 +310,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       result.error?.code ?? null,
       result.error?.message ?? null,
       result.now,
+      result.costUsd ?? null,
       runId,
     );
     for (const step of result.steps ?? []) insertStep(runId, step);
+    if (result.spend && result.usage) {
+      const tokens = result.usage.inputTokens + result.usage.outputTokens;
+      for (const scope of result.spend.scopes) sql.addSpend.run(result.spend.day, scope, tokens, result.costUsd ?? 0);
+    }
     let outboxId: number | null = null;
     const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
     if (result.deliverTo && text !== '') {
@@ -412,6 +432,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     ...createSqliteChannelState(db, { run, write }),
+    ...createSqliteAutomationState(db, { run, write }),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {
         const session = sql.sessionGeneration.get(sessionKey) as { generation: number } | undefined;

@@ -1,0 +1,209 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { CronJob, CronJobSpec, CronJobState, CronRunRecord, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
+import type { OutboxEntry, Store } from '../../contracts/store.js';
+import { OUTBOX_COLUMNS, type OutboxRow, type StatementRunner, toOutboxEntry } from './sqlite-channel-state.js';
+
+type AutomationStateMethods = Pick<
+  Store,
+  | 'putCronJob'
+  | 'getCronJob'
+  | 'listCronJobs'
+  | 'deleteCronJob'
+  | 'putCronRun'
+  | 'listCronRuns'
+  | 'pruneCronRuns'
+  | 'raiseAlert'
+  | 'pendingAlerts'
+  | 'recordAlertDelivery'
+  | 'listAlerts'
+  | 'readSpend'
+>;
+
+interface JobRow {
+  id: string;
+  spec: string;
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface CronRunRow {
+  id: string;
+  job_id: string;
+  status: string;
+  scheduled_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  trigger: string;
+  turn_run_id: string | null;
+  reason: string | null;
+  error: string | null;
+  count: number;
+  created_at: number;
+}
+
+interface AlertRow {
+  id: number;
+  dedupe_key: string;
+  event: string;
+  payload: string;
+  webhook: string | null;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+const toJob = (row: JobRow): CronJob => ({
+  id: row.id,
+  spec: JSON.parse(row.spec) as CronJobSpec,
+  state: JSON.parse(row.state) as CronJobState,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toCronRun = (row: CronRunRow): CronRunRecord => ({
+  id: row.id,
+  jobId: row.job_id,
+  status: row.status as CronRunRecord['status'],
+  scheduledAt: row.scheduled_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  trigger: row.trigger as CronRunRecord['trigger'],
+  turnRunId: row.turn_run_id,
+  reason: row.reason,
+  error: row.error,
+  count: row.count,
+  createdAt: row.created_at,
+});
+
+const toAlert = (row: AlertRow): OperatorAlert => ({
+  id: row.id,
+  dedupeKey: row.dedupe_key,
+  event: row.event,
+  payload: JSON.parse(row.payload) as Record<string, unknown>,
+  webhook: row.webhook,
+  status: row.status as OperatorAlert['status'],
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  lastError: row.last_error,
+  createdAt: row.created_at,
+  deliveredAt: row.delivered_at,
+});
+
+/** Cron jobs and their ledger, operator alerts and daily spend: the scheduled-work part of the SQLite store. */
+export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: StatementRunner): AutomationStateMethods {
+  const sql = {
+    putJob: db.prepare(
+      `INSERT INTO cron_jobs (id, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, state = excluded.state, updated_at = excluded.updated_at`,
+    ),
+    getJob: db.prepare('SELECT * FROM cron_jobs WHERE id = ?'),
+    listJobs: db.prepare('SELECT * FROM cron_jobs ORDER BY created_at, id'),
+    deleteJob: db.prepare('DELETE FROM cron_jobs WHERE id = ?'),
+    putRun: db.prepare(
+      `INSERT INTO cron_runs (id, job_id, status, scheduled_at, started_at, finished_at, trigger, turn_run_id, reason, error, count, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at,
+         turn_run_id = excluded.turn_run_id, reason = excluded.reason, error = excluded.error, count = excluded.count`,
+    ),
+    listRuns: db.prepare(
+      `SELECT * FROM cron_runs WHERE (@job IS NULL OR job_id = @job) AND (@status IS NULL OR status = @status)
+       AND (@since IS NULL OR created_at >= @since) ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+    ),
+    pruneRuns: db.prepare(`DELETE FROM cron_runs WHERE created_at < ? AND status NOT IN ('running', 'scheduled')`),
+    insertAlert: db.prepare(
+      `INSERT INTO operator_alerts (dedupe_key, event, payload, webhook, status, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING *`,
+    ),
+    alertByKey: db.prepare('SELECT * FROM operator_alerts WHERE dedupe_key = ?'),
+    pendingAlerts: db.prepare(
+      `SELECT * FROM operator_alerts WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`,
+    ),
+    alertDelivered: db.prepare(
+      `UPDATE operator_alerts SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE id = ?`,
+    ),
+    alertRetry: db.prepare(`UPDATE operator_alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`),
+    alertGiveUp: db.prepare(`UPDATE operator_alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL WHERE id = ?`),
+    listAlerts: db.prepare('SELECT * FROM operator_alerts ORDER BY id DESC LIMIT ?'),
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
+       RETURNING ${OUTBOX_COLUMNS}`,
+    ),
+    spend: db.prepare('SELECT day, scope, tokens, cost_usd FROM daily_spend WHERE day = ? AND scope = ?'),
+  };
+
+  const putJob = (job: CronJob) => {
+    sql.putJob.run(job.id, JSON.stringify(job.spec), JSON.stringify(job.state), job.createdAt, job.updatedAt);
+  };
+
+  return {
+    putCronJob: (job) => runner.write('save a cron job', () => putJob(job)),
+    getCronJob: (id) =>
+      runner.run('read a cron job', () => {
+        const row = sql.getJob.get(id) as JobRow | undefined;
+        return row ? toJob(row) : null;
+      }),
+    listCronJobs: () => runner.run('list cron jobs', () => (sql.listJobs.all() as JobRow[]).map(toJob)),
+    deleteCronJob: (id) => runner.write('remove a cron job', () => sql.deleteJob.run(id).changes > 0),
+    putCronRun: (run, job) =>
+      runner.write('record a cron run', () => {
+        sql.putRun.run(
+          run.id,
+          run.jobId,
+          run.status,
+          run.scheduledAt,
+          run.startedAt,
+          run.finishedAt,
+          run.trigger,
+          run.turnRunId,
+          run.reason,
+          run.error,
+          run.count,
+          run.createdAt,
+        );
+        if (job) putJob(job);
+      }),
+    listCronRuns: ({ jobId, status, since, limit }) =>
+      runner.run('list cron runs', () => (sql.listRuns.all({ job: jobId ?? null, status: status ?? null, since: since ?? null, limit }) as CronRunRow[]).map(toCronRun)),
+    pruneCronRuns: (olderThan) => runner.write('prune the cron ledger', () => sql.pruneRuns.run(olderThan).changes),
+    raiseAlert: (input, message) =>
+      runner.write('record an operator alert', () => {
+        const row = sql.insertAlert.get(
+          input.dedupeKey,
+          input.event,
+          JSON.stringify(input.payload),
+          input.webhook,
+          input.webhook ? 'pending' : 'logged',
+          input.now,
+        ) as AlertRow | undefined;
+        if (!row) return { alert: toAlert(sql.alertByKey.get(input.dedupeKey) as AlertRow), created: false, outbox: null };
+        let outbox: OutboxEntry | null = null;
+        if (message) {
+          outbox = toOutboxEntry(
+            sql.insertOutbox.get(message.runId, message.sessionKey, message.channel, message.target, message.text, message.now) as OutboxRow,
+          );
+        }
+        return { alert: toAlert(row), created: true, outbox };
+      }),
+    pendingAlerts: (now, limit) => runner.run('list pending alerts', () => (sql.pendingAlerts.all(now, limit) as AlertRow[]).map(toAlert)),
+    recordAlertDelivery: (id, outcome) =>
+      runner.write('record an alert delivery', () => {
+        if (outcome.delivered) sql.alertDelivered.run(outcome.now, id);
+        else if (outcome.retryAt === null) sql.alertGiveUp.run(outcome.error ?? 'gave up', id);
+        else sql.alertRetry.run(outcome.error ?? 'failed', outcome.retryAt, id);
+      }),
+    listAlerts: (limit) => runner.run('list alerts', () => (sql.listAlerts.all(limit) as AlertRow[]).map(toAlert)),
+    readSpend: (day, scopes) =>
+      runner.run('read spend', () => {
+        const found: SpendRecord[] = [];
+        for (const scope of scopes) {
+          const row = sql.spend.get(day, scope) as { day: string; scope: string; tokens: number; cost_usd: number } | undefined;
+          if (row) found.push({ day: row.day, scope: row.scope, tokens: row.tokens, costUsd: row.cost_usd });
+        }
+        return found;
+      }),
+  };
+}
