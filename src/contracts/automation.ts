@@ -67,6 +67,8 @@ export interface CronJobState {
   lastSuccessAt: number | null;
   lastError: string | null;
   consecutiveErrors: number;
+  /** When the current run of errors began (alerts are sent once per such streak). */
+  streakStartedAt: number | null;
   /** The schedule fired its last occurrence (`at` jobs after they ran). */
   finished: boolean;
 }

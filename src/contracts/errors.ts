@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'TURN_FAILED',
   'TOOL_ERROR',
   'TOOL_DENIED',
+  'BUDGET_EXCEEDED',
   'PATH_OUTSIDE_WORKSPACE',
   // storage and everything else
   'STORE_ERROR',

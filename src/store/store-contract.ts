@@ -266,6 +266,7 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
           lastSuccessAt: null,
           lastError: null,
           consecutiveErrors: 0,
+          streakStartedAt: null,
           finished: false,
         },
         createdAt: 1000,
