@@ -3,6 +3,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AgentDirectory, createAgentDirectory } from './agent/agent-directory.js';
 import { createAgentLoop } from './agent/agent-loop.js';
+import { createAlertSink } from './automation/alerts.js';
+import { createBudgets } from './automation/budgets.js';
+import { createCronRunner } from './automation/cron-runner.js';
+import { createCronScheduler } from './automation/cron-scheduler.js';
 import { createWorkspaceContext } from './agent/workspace-context.js';
 import { readChannelCredentials } from './channels/channel-credentials.js';
 import { createChannelManager } from './channels/channel-manager.js';
@@ -16,6 +20,7 @@ import type { ComponentHealth, GatewayContext } from './gateway/gateway-context.
 import { createGatewayServer } from './gateway/gateway-server.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { systemClock } from './runtime/clock.js';
 import { createIdleCompactor } from './runtime/idle-compactor.js';
 import { createModelRouter } from './providers/model-router.js';
 import { detectProviders } from './providers/detect-providers.js';
@@ -159,6 +164,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 
   const lanes = createSessionLanes({ maxConcurrent: config.agents.defaults.maxConcurrent });
+  // Operator alerts are persisted, then sent to a chat through the outbox and to a webhook.
+  const alerts = createAlertSink({ store, clock: systemClock, logger, deliver: (entry) => channels.deliver(entry) });
+  const budgets = createBudgets({
+    store,
+    now: Date.now,
+    pricing: () => config.models.pricing,
+    limitOf: (scope) => {
+      if (scope.startsWith('agent:')) return directory.get(scope.slice('agent:'.length))?.budget;
+      if (scope.startsWith('cron:')) return scheduler.get(scope.slice('cron:'.length))?.spec.budget;
+      return undefined;
+    },
+    alerts,
+    targets: () => config.alerts,
+    logger,
+  });
   const turns = createTurnService({
     store,
     lanes,
@@ -167,9 +187,32 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     agents: () => directory,
     maxTurnAttempts: () => config.agents.defaults.maxTurnAttempts,
     logger,
+    budgets,
+    sideEffectTools: () => tools.sideEffectNames(),
+  });
+  const cronRunner = createCronRunner({ turns });
+  const scheduler = createCronScheduler({
+    store,
+    clock: systemClock,
+    logger,
+    escalation: () => {
+      const policy = config.cron.escalation;
+      return {
+        ...policy,
+        alertChannel: policy.alertChannel ?? config.alerts.channel,
+        alertWebhook: policy.alertWebhook ?? config.alerts.webhook,
+      };
+    },
+    alerts,
+    execute: cronRunner.execute,
+    resume: cronRunner.resume,
+    blockedReason: (job) => budgets.blocked([`agent:${job.spec.agentId}`, `cron:${job.id}`]),
+    onEscalation: (action) => metrics.cronEscalation(action),
+    retryBaseMs: config.cron.retryBaseMs,
+    maxCatchUpRuns: config.cron.maxCatchUpRuns,
   });
 
-  const metrics = createMetrics({ outboxCounts: () => store.outboxCounts(), channels: () => channels.status() });
+  const metrics = createMetrics({ outboxCounts: () => store.outboxCounts(), channels: () => channels.status(), cronJobs: () => scheduler.list() });
   const unsubscribeMetrics = turns.subscribe(metrics.onTurnEvent);
   const compactor = createIdleCompactor();
   const unsubscribeCompactor = turns.subscribe((event) => {
@@ -185,6 +228,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     agentIds: directory.list().map((agent) => agent.id),
   });
 
+  const cronHealth = (): ComponentHealth => {
+    const health = scheduler.health();
+    if (health.total === 0) return { status: 'ok', detail: 'no cron jobs' };
+    if (health.problems.length === 0) return { status: 'ok', detail: `${health.total} jobs healthy` };
+    return { status: 'degraded', detail: health.problems.map((problem) => `${problem.name} (${problem.id}): ${problem.reason}`).join('; ') };
+  };
+
   let serverReady = false;
   const context: GatewayContext = {
     version,
@@ -194,6 +244,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     turns,
     channels,
     metrics,
+    cron: scheduler,
+    alerts,
+    budgets,
     reloadChannels: () => channels.apply(channelRouting()),
     agents: () => directory,
     config: () => config,
@@ -218,6 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       models: modelsStatus,
       config: lastReload && !lastReload.ok ? { status: 'degraded', detail: `last edit rejected: ${lastReload.error}` } : { status: 'ok' },
       channels: channels.health(),
+      cron: cronHealth(),
     }),
     status: async () => ({
       version,
@@ -240,6 +294,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       })),
       turns: { ...lanes.stats(), active: turns.activeRuns() },
       channels: await channels.status(),
+      cron: scheduler.health(),
+      spend: await budgets.today(directory.list().map((agent) => `agent:${agent.id}`)),
+      alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
       store: store.kind,
     }),
   };
@@ -314,8 +371,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await turns.recover();
   await channels.apply(channelRouting());
   await channels.startDelivery();
+  await scheduler.start();
+  alerts.start();
   const pruneTimer = setInterval(() => {
     store.pruneIdempotencyKeys(Date.now() - 24 * 3600_000).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
+    store.pruneCronRuns(Date.now() - config.cron.historyDays * 86_400_000).catch((error) => logger.warn({ err: error }, 'cron ledger pruning failed'));
   }, 3600_000);
   pruneTimer.unref();
 
@@ -331,8 +391,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         logger.info({}, 'gateway stopping: draining running turns');
         clearInterval(pruneTimer);
         watcher.stop();
+        scheduler.stop();
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
+        await alerts.stop();
         await channels.stop();
         unsubscribeMetrics();
         unsubscribeCompactor();

@@ -38,6 +38,8 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
       contextTokens: entry.contextTokens ?? defaults.contextTokens,
       maxOutputTokens: entry.maxOutputTokens ?? defaults.maxOutputTokens,
       ...((entry.systemPrompt ?? defaults.systemPrompt) ? { systemPrompt: entry.systemPrompt ?? defaults.systemPrompt } : {}),
+      ...((entry.budget ?? defaults.budget) ? { budget: entry.budget ?? defaults.budget } : {}),
+      ...((entry.heartbeat ?? defaults.heartbeat) ? { heartbeat: entry.heartbeat ?? defaults.heartbeat } : {}),
     });
   }
   const marked = entries.find(([, entry]) => entry.default === true)?.[0];

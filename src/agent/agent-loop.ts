@@ -1,3 +1,5 @@
+import type { DailyBudget } from '../contracts/automation.js';
+import type { HeartbeatConfig } from '../config/schema.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCall, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
@@ -17,6 +19,9 @@ export interface AgentProfile {
   contextTokens: number;
   maxOutputTokens: number;
   systemPrompt?: string;
+  /** Daily token and cost limits for the agent's turns. */
+  budget?: DailyBudget;
+  heartbeat?: HeartbeatConfig;
 }
 
 /** The tools an agent may see and call. */

@@ -1,7 +1,7 @@
 import type { OperatorAlert } from '../contracts/automation.js';
 import type { ChannelTarget } from '../contracts/channel.js';
 import { HearthError } from '../contracts/errors.js';
-import type { OutboxEntry, Store } from '../contracts/store.js';
+import type { EnqueueOutboxInput, OutboxEntry, Store } from '../contracts/store.js';
 import type { Clock } from '../runtime/clock.js';
 import { postJson } from '../runtime/post-json.js';
 
@@ -130,7 +130,7 @@ export function createAlertSink(deps: AlertSinkDeps) {
     /** Records, logs and sends an alert; a repeat of the same dedupe key does nothing. */
     async raise(request: AlertRequest): Promise<{ created: boolean; alert: OperatorAlert }> {
       const now = deps.clock.now();
-      let message;
+      let message: EnqueueOutboxInput | undefined;
       if (request.channel) {
         try {
           const { channel, target } = parseChannelSpec(request.channel);

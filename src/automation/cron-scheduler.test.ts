@@ -214,6 +214,7 @@ for (const [policy, expectRuns, expectLedger] of [
       assert.match(missed?.reason ?? '', /the gateway was not running at 2026-11-21T09:00:00.000Z/u);
       assert.equal(later.scheduler.get(job.id)?.state.nextRunAt, T0 + 6 * HOUR, 'the schedule continues at the next hour');
       for (const run of later.executed) assert.equal(run.trigger, 'misfire');
+      for (const entry of ledger.filter((item) => item.status === 'ok')) assert.equal(entry.trigger, 'misfire', 'the ledger says why it ran late');
     }),
   );
 }

@@ -3,7 +3,7 @@ import type { Binding } from '../config/channel-schema.js';
 import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookRequest } from '../contracts/channel.js';
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
-import type { AcceptedTurn, PairingRequest, Store } from '../contracts/store.js';
+import type { AcceptedTurn, OutboxEntry, PairingRequest, Store } from '../contracts/store.js';
 import { bindAgent, decideInbound, inboundSessionKey, listed } from '../routing/inbound-policy.js';
 import type { DmScope } from '../routing/session-keys.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
@@ -349,6 +349,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
       const down = [...accounts.filter((item) => !item.connected).map((item) => `${item.channel}:${item.accountId} ${item.state}`), ...[...notStarted.keys()].map((key) => `${key} not started`)];
       if (accounts.length === 0 && notStarted.size === 0) return { status: 'ok', detail: 'no channels configured' };
       return down.length === 0 ? { status: 'ok', detail: `${accounts.length} connected` } : { status: 'degraded', detail: down.join(', ') };
+    },
+
+    /**
+     * Delivers a message already committed to the outbox (an operator alert). An account that is
+     * not running gets it when it starts, like any queued reply.
+     */
+    deliver(entry: OutboxEntry): void {
+      if (running.has(entry.channel)) dispatcher.enqueue(entry);
     },
 
     /** Waits until no delivery is in progress (tests). */

@@ -193,6 +193,103 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await runsShow(runtime, runId, options);
     });
 
+  const cron = program.command('cron').description('scheduled agent turns: jobs, their run ledger, audit and health');
+  const jobOptions = (command: CommanderModule.Command, adding: boolean) =>
+    command
+      .option('--name <name>', adding ? 'what the job is called (required)' : 'a new name')
+      .option('--agent <id>', 'the agent that runs it (default: the default agent)')
+      .option('--at <time>', 'once, at an ISO time (2026-12-24T18:00:00+01:00)')
+      .option('--every <duration>', 'repeatedly, e.g. 30m, 1h, 1d')
+      .option('--cron <expression>', 'on a cron expression, e.g. "0 9 * * 1-5"')
+      .option('--tz <zone>', 'IANA time zone of --cron (default: the host\'s)')
+      .option('--message <text>', adding ? 'what the agent is asked (required)' : 'a new message')
+      .option('--session <session>', 'isolated (a fresh session per run, default), main, or a session key')
+      .option('--deliver-channel <platform[:account]>', 'send the reply to a chat on this channel account')
+      .option('--to <chat>', 'the chat id for --deliver-channel')
+      .option('--thread <id>', 'thread or topic id for --deliver-channel')
+      .option('--deliver-webhook <url>', 'POST the reply to this URL')
+      .option('--deliver-none', 'keep the reply in the run record only')
+      .option('--misfire <policy>', 'after a downtime: skip, run-once (default) or catch-up')
+      .option('--catch-up-window <duration>', 'with catch-up: how far back missed runs are made up (default 6h)')
+      .option('--alert-after <n>', 'alert after this many errors in a row (default: cron.escalation)')
+      .option('--disable-after <n>', 'disable after this many errors in a row (default: cron.escalation)')
+      .option('--alert-channel <chat>', 'where alerts go: <platform>[:<account>]:<chat>')
+      .option('--alert-webhook <url>', 'POST alerts to this URL')
+      .option('--backoff-max <duration>', 'the longest wait between retries')
+      .option('--daily-tokens <n>', 'daily token budget of this job')
+      .option('--daily-cost-usd <usd>', 'daily cost budget of this job')
+      .option('--model <ref>', 'a model for this job (provider/model)')
+      .option('--json', 'print JSON');
+  cron
+    .command('list')
+    .description('the jobs with their next run, last result and errors')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { cronList } = await import('./cron-command.js');
+      await cronList(runtime, options);
+    });
+  jobOptions(cron.command('add').description('add a job'), true)
+    .option('--allow-duplicate', 'add it even if a job with the same name, agent and schedule exists')
+    .action(async (options: import('./cron-command.js').CronJobFlags) => {
+      const { cronAdd } = await import('./cron-command.js');
+      await cronAdd(runtime, options);
+    });
+  jobOptions(cron.command('edit').description('change a job, or turn it on or off').argument('<id>', 'job id'), false)
+    .option('--enable', 'turn the job on (and forget its errors)')
+    .option('--disable', 'turn the job off')
+    .action(async (id: string, options: import('./cron-command.js').CronJobFlags) => {
+      const { cronEdit } = await import('./cron-command.js');
+      await cronEdit(runtime, id, options);
+    });
+  cron
+    .command('rm')
+    .description('remove a job (its run history stays)')
+    .argument('<id>', 'job id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { cronRemove } = await import('./cron-command.js');
+      await cronRemove(runtime, id, options);
+    });
+  cron
+    .command('run')
+    .description('run a job now and wait for the result')
+    .argument('<id>', 'job id')
+    .option('--no-wait', 'return once it started')
+    .option('--timeout <seconds>', 'how long to wait', '600')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean; wait: boolean; timeout: string }) => {
+      const { cronRun } = await import('./cron-command.js');
+      await cronRun(runtime, id, options);
+    });
+  cron
+    .command('runs')
+    .description('the run ledger: scheduled, running, ok, error, missed and skipped runs with reasons')
+    .argument('[id]', 'only this job')
+    .option('--status <status>', 'only runs with this status')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, options: { json?: boolean; limit: string; status?: string }) => {
+      const { cronRuns } = await import('./cron-command.js');
+      await cronRuns(runtime, id, options);
+    });
+  cron
+    .command('audit')
+    .description('jobs by failure rate, with last success, schedule drift and duplicates')
+    .option('--days <n>', 'how far back', '7')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; days: string }) => {
+      const { cronAudit } = await import('./cron-command.js');
+      await cronAudit(runtime, options);
+    });
+  cron
+    .command('health')
+    .description('how many jobs are healthy, degraded or disabled, and why')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { cronHealth } = await import('./cron-command.js');
+      await cronHealth(runtime, options);
+    });
+
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')

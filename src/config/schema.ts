@@ -28,7 +28,43 @@ export const toolPolicySchema = z.strictObject({
   deny: z.array(z.string()).optional(),
 });
 
+/** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */
+export const chatSpecSchema = z
+  .string()
+  .regex(/^[a-z0-9_-]+(:[^:\s]+){1,3}$/u, 'write <platform>:<chat> or <platform>:<account>:<chat>[:<thread>], e.g. telegram:default:12345');
+
+/** A duration like `30m`, `1h30m` or `90s`. */
+const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u, 'write a duration like 30m, 1h or 90s');
+
+export const budgetSchema = z.strictObject({
+  /** Input + output tokens per day (the gateway's local day). */
+  dailyTokens: z.number().int().positive().optional(),
+  /** US dollars per day, from `models.pricing`. */
+  dailyCostUsd: z.number().positive().optional(),
+});
+
+export const heartbeatSchema = z.strictObject({
+  /** How often the agent looks at HEARTBEAT.md, e.g. `30m`. */
+  every: durationText.default('30m'),
+  /** Local times `HH:MM` between which heartbeats run (the end may be past midnight). */
+  activeHours: z
+    .strictObject({
+      start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/u, 'write HH:MM, e.g. 08:00'),
+      end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/u, 'write HH:MM, e.g. 22:00'),
+      timezone: z.string().optional(),
+    })
+    .optional(),
+  /** A cheaper model for heartbeat turns, `provider/model`. */
+  model: z.string().optional(),
+  /** Where a heartbeat's reply goes; without it the reply stays in the session. */
+  target: chatSpecSchema.optional(),
+  /** Instructions before the checklist (the default asks for NO_REPLY when nothing needs attention). */
+  prompt: z.string().optional(),
+});
+
 const agentFields = {
+  budget: budgetSchema.optional(),
+  heartbeat: heartbeatSchema.optional(),
   /** `provider/model`, e.g. `local/qwen3:8b`. */
   model: z.string().optional(),
   fallbacks: z.array(z.string()).optional(),
@@ -79,6 +115,39 @@ export const sessionSchema = z.strictObject({
   dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer'),
 });
 
+export const escalationSchema = z.strictObject({
+  alertAfterConsecutiveErrors: z.number().int().min(1).default(3),
+  disableAfterConsecutiveErrors: z.number().int().min(1).default(5),
+  /** The chat that hears about failing jobs (defaults to `alerts.channel`). */
+  alertChannel: chatSpecSchema.optional(),
+  /** A URL that receives the alert JSON by POST (defaults to `alerts.webhook`). */
+  alertWebhook: z.url().optional(),
+  /** The longest wait between retries of a failing job. */
+  backoffMaxMs: z.number().int().min(1000).default(3_600_000),
+});
+
+export const cronSchema = z.strictObject({
+  escalation: escalationSchema.default(escalationSchema.parse({})),
+  /** The first retry delay after an error; it doubles per consecutive error up to backoffMaxMs. */
+  retryBaseMs: z.number().int().min(100).default(30_000),
+  /** With misfire "catch-up", at most this many missed runs are made up at a start. */
+  maxCatchUpRuns: z.number().int().min(1).max(1000).default(24),
+  /** How long the run ledger is kept. */
+  historyDays: z.number().int().min(1).max(3650).default(30),
+});
+
+/** Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own). */
+export const alertsSchema = z.strictObject({
+  channel: chatSpecSchema.optional(),
+  webhook: z.url().optional(),
+});
+
+/** Prices per million tokens in US dollars, by model ref (`provider/model`). */
+export const priceSchema = z.strictObject({
+  inputPerMillion: z.number().min(0),
+  outputPerMillion: z.number().min(0),
+});
+
 export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
 });
@@ -88,7 +157,9 @@ export const configSchema = z.strictObject({
   gateway: gatewaySchema.default(gatewaySchema.parse({})),
   models: z.strictObject({
     providers: z.record(z.string(), providerSchema).default({}),
-  }).default({ providers: {} }),
+    /** What each model costs, for budgets, run records and metrics, e.g. `"openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }`. */
+    pricing: z.record(z.string(), priceSchema).default({}),
+  }).default({ providers: {}, pricing: {} }),
   agents: z.strictObject({
     defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})),
     entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}),
@@ -98,11 +169,13 @@ export const configSchema = z.strictObject({
   channels: channelsSchema.default({}),
   /** Routes channel messages to agents; the most specific match wins (peer, then account, then channel). */
   bindings: z.array(bindingSchema).default([]),
-  /** Sections owned by later features; accepted and kept so a config written for them loads. */
-  cron: z.record(z.string(), z.unknown()).default({}),
+  cron: cronSchema.default(cronSchema.parse({})),
+  alerts: alertsSchema.default({}),
 });
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type AgentDefaults = z.infer<typeof agentDefaultsSchema>;
 export type AgentEntry = z.infer<typeof agentEntrySchema>;
+export type HeartbeatConfig = z.infer<typeof heartbeatSchema>;
+export type PriceTable = Record<string, z.infer<typeof priceSchema>>;

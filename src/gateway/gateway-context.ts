@@ -1,4 +1,7 @@
 import type { AgentDirectory } from '../agent/agent-directory.js';
+import type { AlertSink } from '../automation/alerts.js';
+import type { Budgets } from '../automation/budgets.js';
+import type { CronScheduler } from '../automation/cron-scheduler.js';
 import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
@@ -20,6 +23,9 @@ export interface GatewayContext {
   turns: TurnService;
   metrics: Pick<Metrics, 'render' | 'contentType'>;
   channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'webhook'>;
+  cron: CronScheduler;
+  alerts: Pick<AlertSink, 'list'>;
+  budgets: Pick<Budgets, 'today'>;
   /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;

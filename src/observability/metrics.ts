@@ -1,4 +1,5 @@
 import type * as PromClient from 'prom-client';
+import type { CronJob } from '../contracts/automation.js';
 import type { ChannelAccountStatus } from '../contracts/channel.js';
 import { agentIdOfSessionKey } from '../routing/session-keys.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
@@ -11,6 +12,7 @@ const TURN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600
 export interface MetricsSources {
   outboxCounts(): Promise<{ channel: string; pending: number; failed: number }[]>;
   channels(): Promise<ChannelAccountStatus[]>;
+  cronJobs(): CronJob[];
 }
 
 /**
@@ -25,6 +27,8 @@ export function createMetrics(sources: MetricsSources) {
   const durations = new Map<string, { counts: number[]; sum: number; count: number }>();
   const startedAt = new Map<string, { at: number; agent: string }>();
   const deliveryFailures = new Map<string, number>();
+  const costs = new Map<string, number>();
+  const escalations = new Map<string, number>();
   let registry: Promise<PromClient.Registry> | null = null;
 
   const bump = (map: Map<string, number>, key: string, by = 1) => {
@@ -61,6 +65,7 @@ export function createMetrics(sources: MetricsSources) {
       const model = slash < 0 ? outcome.modelRef : outcome.modelRef.slice(slash + 1);
       bump(tokens, JSON.stringify([agent, provider, model, 'input']), outcome.usage.inputTokens);
       bump(tokens, JSON.stringify([agent, provider, model, 'output']), outcome.usage.outputTokens);
+      if (outcome.costUsd !== null) bump(costs, JSON.stringify([agent, provider, model]), outcome.costUsd);
     }
     for (const call of outcome.toolCalls) bump(tools, JSON.stringify([call.name, call.error ? 'error' : 'ok']));
   }
@@ -92,6 +97,44 @@ export function createMetrics(sources: MetricsSources) {
       registers: [register],
       collect() {
         setFrom(this, tokens, 4);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cost_usd_total',
+      help: 'What model calls cost in US dollars (from models.pricing), by agent, provider and model.',
+      labelNames: ['agent', 'provider', 'model'],
+      registers: [register],
+      collect() {
+        setFrom(this, costs, 3);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cron_job_consecutive_errors',
+      help: 'Errors in a row of each cron job (0 after a success).',
+      labelNames: ['job', 'name'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set(job.state.consecutiveErrors);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cron_job_last_success_timestamp',
+      help: 'When each cron job last succeeded, in Unix seconds (0 when it never has).',
+      labelNames: ['job', 'name'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set((job.state.lastSuccessAt ?? 0) / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cron_escalations_total',
+      help: 'Cron escalations, by action (alert, disabled).',
+      labelNames: ['action'],
+      registers: [register],
+      collect() {
+        for (const action of ['alert', 'disabled']) this.labels(action).set(escalations.get(action) ?? 0);
       },
     });
     new client.Gauge({
@@ -178,6 +221,10 @@ export function createMetrics(sources: MetricsSources) {
     /** Counts a failed delivery attempt of a channel account (`<platform>:<accountId>`). */
     deliveryFailed(channel: string): void {
       bump(deliveryFailures, channel);
+    },
+    /** Counts a cron escalation (an alert, or a job disabled). */
+    cronEscalation(action: 'alert' | 'disabled'): void {
+      bump(escalations, action);
     },
     contentType: 'text/plain; version=0.0.4; charset=utf-8',
     /** The Prometheus text exposition of every metric. */

@@ -8,6 +8,7 @@ import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, Store } from '../contracts/store.js';
 import type { SessionLanes } from './session-lanes.js';
+import type { Budgets } from '../automation/budgets.js';
 
 /**
  * What a caller asks for: a message into a session (or a stateless request with its context).
@@ -24,6 +25,8 @@ export interface TurnOutcome {
   toolCalls: ToolCallRecord[];
   usage: Usage | null;
   modelRef: string | null;
+  /** What the turn cost from `models.pricing`; null when its model has no price. */
+  costUsd: number | null;
   error: { code: string; message: string } | null;
 }
 
@@ -52,7 +55,14 @@ export interface TurnServiceDeps {
   historyLimit?: number;
   /** How many sessions keep their recent transcript in memory between turns. */
   historyCacheSessions?: number;
+  /** Daily budgets: checked before a turn calls a model, charged when it finishes. */
+  budgets?: Pick<Budgets, 'blocked' | 'afterTurn' | 'costOf' | 'day'>;
+  /** Names of the tools that change something, hidden from read-only turns (replays). */
+  sideEffectTools?: () => string[];
 }
+
+/** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
+const SILENT_REPLY = /^\s*NO_REPLY\s*$/u;
 
 interface ActiveRun {
   controller: AbortController;
@@ -125,9 +135,16 @@ export function createTurnService(deps: TurnServiceDeps) {
     const base = { runId, sessionKey };
     const directory = deps.agents();
     const agent = directory.get(started.agentId);
-    const finishWith = async (outcome: Omit<TurnOutcome, 'runId' | 'sessionKey'>, messages: ChatMessage[]) => {
+    const options = started.options ?? {};
+    const scopes = [`agent:${started.agentId}`, ...(options.budgetScopes ?? [])];
+    const finishWith = async (result: Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>, messages: ChatMessage[]) => {
+      const at = now();
+      const outcome = { ...result, costUsd: deps.budgets?.costOf(result.modelRef, result.usage) ?? null };
       const full: TurnOutcome = { ...base, ...outcome };
+      const deliverTo = outcome.status === 'ok' && SILENT_REPLY.test(outcome.reply) ? null : started.replyTo;
       const { outboxId } = await deps.store.completeTurn(runId, {
+        costUsd: outcome.costUsd,
+        ...(deps.budgets ? { spend: { day: deps.budgets.day(at), scopes } } : {}),
         steps: pendingSteps.splice(0),
         status: outcome.status,
         messages,
@@ -136,18 +153,21 @@ export function createTurnService(deps: TurnServiceDeps) {
         ...(outcome.usage ? { usage: outcome.usage } : {}),
         toolCalls: outcome.toolCalls,
         ...(outcome.error ? { error: outcome.error } : {}),
-        deliverTo: started.replyTo,
-        now: now(),
+        deliverTo,
+        now: at,
       });
+      if (deps.budgets && outcome.usage) {
+        deps.budgets.afterTurn(scopes).catch((error) => deps.logger.error({ runId, err: error }, 'checking the budget after a turn failed'));
+      }
       if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
       const outbox: OutboxEntry | null =
-        outboxId !== null && started.replyTo
+        outboxId !== null && deliverTo
           ? {
               id: outboxId,
               runId,
               sessionKey,
-              channel: started.replyTo.channel,
-              target: started.replyTo.target,
+              channel: deliverTo.channel,
+              target: deliverTo.target,
               text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
               attempts: 0,
               chunksSent: 0,
@@ -177,6 +197,16 @@ export function createTurnService(deps: TurnServiceDeps) {
       return;
     }
 
+    const blocked = deps.budgets ? await deps.budgets.blocked(scopes) : null;
+    if (blocked) {
+      await failed('BUDGET_EXCEEDED', blocked);
+      return;
+    }
+    let profile = options.model ? { ...agent, modelRefs: [options.model] } : agent;
+    if (options.readOnly) {
+      profile = { ...profile, toolPolicy: { ...profile.toolPolicy, deny: [...(profile.toolPolicy.deny ?? []), ...(deps.sideEffectTools?.() ?? [])] } };
+    }
+
     const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
     let history: ChatMessage[] | undefined;
     active.set(runId, run);
@@ -192,15 +222,15 @@ export function createTurnService(deps: TurnServiceDeps) {
           for (const entry of started.history) if (entry.message.role !== 'error') history.push(entry.message as ChatMessage);
         }
         cacheHistory(sessionKey, history);
-        const budget = Math.max(0, agent.contextTokens - agent.maxOutputTokens - 2000);
+        const budget = Math.max(0, profile.contextTokens - profile.maxOutputTokens - 2000);
         messages = [...fitHistory(history, budget), { role: 'user', content: started.text }];
       }
-      const workspace = await deps.workspaceContext.load(agent.workspaceDir);
-      const system = [baseSystemPrompt(agent), agent.systemPrompt, workspace, started.context?.system].filter((part) => part && part.length > 0).join('\n\n');
+      const workspace = await deps.workspaceContext.load(profile.workspaceDir);
+      const system = [baseSystemPrompt(profile), profile.systemPrompt, workspace, started.context?.system].filter((part) => part && part.length > 0).join('\n\n');
       const output = await deps.runTurn({
         runId,
         sessionKey,
-        agent,
+        agent: profile,
         system,
         messages,
         signal: run.controller.signal,
@@ -268,6 +298,7 @@ export function createTurnService(deps: TurnServiceDeps) {
         ...(request.context ? { context: request.context } : {}),
         replyTo: request.replyTo ?? null,
         ...(request.idempotency ? { idempotency: request.idempotency } : {}),
+        ...(request.options ? { options: request.options } : {}),
         now: now(),
       });
       // Scheduled before the accept is committed: when the session's lane is free, the turn's
@@ -303,6 +334,7 @@ export function createTurnService(deps: TurnServiceDeps) {
           toolCalls: record.toolCalls,
           usage: record.usage,
           modelRef: record.modelRef,
+          costUsd: record.costUsd,
           error: record.error,
         };
       }

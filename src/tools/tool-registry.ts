@@ -25,6 +25,8 @@ export interface ToolRegistry {
   specs(policy?: ToolPolicy): ToolSpec[];
   /** True when a tool with this name is registered and the policy allows it. */
   isAllowed(name: string, policy?: ToolPolicy): boolean;
+  /** Names of the tools that change something (hidden from read-only turns). */
+  sideEffectNames(): string[];
 }
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -47,6 +49,7 @@ export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
     get: (name) => byName.get(name),
     specs: (policy) => [...byName.values()].filter((tool) => isToolAllowed(tool.spec.name, policy)).map((tool) => tool.spec),
     isAllowed: (name, policy) => byName.has(name) && isToolAllowed(name, policy),
+    sideEffectNames: () => [...byName.values()].filter((tool) => tool.sideEffects).map((tool) => tool.spec.name),
   };
 }
 

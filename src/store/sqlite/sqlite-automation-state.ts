@@ -106,7 +106,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     putRun: db.prepare(
       `INSERT INTO cron_runs (id, job_id, status, scheduled_at, started_at, finished_at, trigger, turn_run_id, reason, error, count, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, finished_at = excluded.finished_at,
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, trigger = excluded.trigger, started_at = excluded.started_at, finished_at = excluded.finished_at,
          turn_run_id = excluded.turn_run_id, reason = excluded.reason, error = excluded.error, count = excluded.count`,
     ),
     listRuns: db.prepare(

@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { describeSchedule, hostTimeZone, parseDuration } from '../../automation/schedule.js';
+import type { CronDelivery, CronJob, CronJobSpec, CronSchedule, EscalationPolicy } from '../../contracts/automation.js';
+import { HearthError } from '../../contracts/errors.js';
+import type { GatewayContext } from '../gateway-context.js';
+import { defineMethod, type RpcMethod } from './rpc-types.js';
+
+/** The job fields `cron.add` and `cron.edit` take, shaped like the CLI's flags. */
+const jobFields = {
+  name: z.string().min(1).max(200),
+  agentId: z.string().min(1).max(64),
+  at: z.string().min(1).max(100),
+  every: z.string().min(1).max(40),
+  cron: z.string().min(1).max(200),
+  tz: z.string().min(1).max(100),
+  message: z.string().min(1).max(100_000),
+  session: z.string().min(1).max(512),
+  deliverChannel: z.string().min(1).max(200),
+  deliverTo: z.string().min(1).max(200),
+  deliverThread: z.string().min(1).max(200),
+  deliverWebhook: z.url(),
+  deliverNone: z.literal(true),
+  misfire: z.enum(['skip', 'run-once', 'catch-up']),
+  catchUpWindow: z.string().min(1).max(40),
+  alertAfter: z.number().int().min(1).max(10_000),
+  disableAfter: z.number().int().min(1).max(10_000),
+  alertChannel: z.string().min(1).max(300),
+  alertWebhook: z.url(),
+  backoffMax: z.string().min(1).max(40),
+  dailyTokens: z.number().int().positive(),
+  dailyCostUsd: z.number().positive(),
+  model: z.string().min(1).max(200),
+};
+
+const addParams = z.strictObject({ ...jobFields, agentId: jobFields.agentId.optional() }).partial().extend({
+  name: jobFields.name,
+  message: jobFields.message,
+  allowDuplicate: z.boolean().optional(),
+});
+const editParams = z.strictObject({ id: z.string().min(1).max(100), enabled: z.boolean().optional() }).extend(z.strictObject(jobFields).partial().shape);
+
+type JobParams = Partial<z.infer<z.ZodObject<typeof jobFields>>>;
+
+function scheduleFrom(params: JobParams, previous?: CronSchedule): CronSchedule | undefined {
+  const given = [params.at, params.every, params.cron].filter((value) => value !== undefined).length;
+  if (given > 1) throw new HearthError('BAD_REQUEST', 'Give one schedule: --at <ISO time>, --every <duration> or --cron "<expression>".');
+  if (params.at !== undefined) return { kind: 'at', at: params.at };
+  if (params.every !== undefined) return { kind: 'every', everyMs: parseDuration(params.every, '--every') };
+  if (params.cron !== undefined) return { kind: 'cron', expr: params.cron, tz: params.tz ?? hostTimeZone() };
+  if (params.tz !== undefined) {
+    if (previous?.kind !== 'cron') throw new HearthError('BAD_REQUEST', '--tz goes with a --cron schedule.');
+    return { ...previous, tz: params.tz };
+  }
+  return undefined;
+}
+
+function deliveryFrom(params: JobParams): CronDelivery | undefined {
+  if (params.deliverNone) return { kind: 'none' };
+  if (params.deliverWebhook) return { kind: 'webhook', url: params.deliverWebhook };
+  if (params.deliverChannel === undefined && params.deliverTo === undefined) return undefined;
+  if (!params.deliverChannel || !params.deliverTo) {
+    throw new HearthError('BAD_REQUEST', 'A reply to a chat needs both --deliver-channel <platform>[:<account>] and --to <chat id>.');
+  }
+  const [channel, accountId = 'default'] = params.deliverChannel.split(':') as [string, string?];
+  return { kind: 'channel', channel, accountId, to: params.deliverTo, ...(params.deliverThread ? { threadId: params.deliverThread } : {}) };
+}
+
+function escalationFrom(params: JobParams, previous?: Partial<EscalationPolicy>): Partial<EscalationPolicy> | undefined {
+  const patch: Partial<EscalationPolicy> = {
+    ...(params.alertAfter !== undefined ? { alertAfterConsecutiveErrors: params.alertAfter } : {}),
+    ...(params.disableAfter !== undefined ? { disableAfterConsecutiveErrors: params.disableAfter } : {}),
+    ...(params.alertChannel !== undefined ? { alertChannel: params.alertChannel } : {}),
+    ...(params.alertWebhook !== undefined ? { alertWebhook: params.alertWebhook } : {}),
+    ...(params.backoffMax !== undefined ? { backoffMaxMs: parseDuration(params.backoffMax, '--backoff-max') } : {}),
+  };
+  return Object.keys(patch).length === 0 ? previous : { ...previous, ...patch };
+}
+
+function checkAgent(context: GatewayContext, agentId: string) {
+  if (!context.agents().get(agentId)) {
+    const known = context.agents().list().map((agent) => agent.id);
+    throw new HearthError('NOT_FOUND', `No agent "${agentId}". Configured agents: ${known.join(', ')}.`);
+  }
+}
+
+/** A job as the CLI and the UI show it. */
+export function jobView(job: CronJob, running: boolean) {
+  return {
+    id: job.id,
+    name: job.spec.name,
+    agentId: job.spec.agentId,
+    schedule: describeSchedule(job.spec.schedule),
+    spec: job.spec,
+    ...job.state,
+    running,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
+/** `cron.list|add|edit|rm|run|runs|audit|health`. */
+export const cronMethods: Record<string, RpcMethod> = {
+  'cron.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+    jobs: context.cron.list().map((job) => jobView(job, context.cron.isRunning(job.id))),
+  })),
+
+  'cron.add': defineMethod(addParams, async (params, _connection, context) => {
+    const agentId = params.agentId ?? context.agents().defaultAgentId;
+    checkAgent(context, agentId);
+    const schedule = scheduleFrom(params);
+    if (!schedule) throw new HearthError('BAD_REQUEST', 'A cron job needs a schedule: --at <ISO time>, --every <duration> or --cron "<expression>" [--tz <zone>].');
+    const escalation = escalationFrom(params);
+    const spec: CronJobSpec = {
+      name: params.name,
+      agentId,
+      schedule,
+      message: params.message,
+      session: params.session ?? 'isolated',
+      delivery: deliveryFrom(params) ?? { kind: 'none' },
+      misfire: params.misfire ?? 'run-once',
+      catchUpWindowMs: params.catchUpWindow ? parseDuration(params.catchUpWindow, '--catch-up-window') : 6 * 3_600_000,
+      ...(escalation ? { escalation } : {}),
+      ...(params.dailyTokens || params.dailyCostUsd
+        ? { budget: { ...(params.dailyTokens ? { dailyTokens: params.dailyTokens } : {}), ...(params.dailyCostUsd ? { dailyCostUsd: params.dailyCostUsd } : {}) } }
+        : {}),
+      ...(params.model ? { model: params.model } : {}),
+    };
+    const job = await context.cron.add(spec, { allowDuplicate: params.allowDuplicate ?? false });
+    return { job: jobView(job, false) };
+  }),
+
+  'cron.edit': defineMethod(editParams, async (params, _connection, context) => {
+    const job = context.cron.get(params.id);
+    if (!job) throw new HearthError('NOT_FOUND', `No cron job "${params.id}". \`hearth cron list\` shows the jobs.`);
+    if (params.agentId) checkAgent(context, params.agentId);
+    const schedule = scheduleFrom(params, job.spec.schedule);
+    const delivery = deliveryFrom(params);
+    const escalation = escalationFrom(params, job.spec.escalation);
+    const budget =
+      params.dailyTokens !== undefined || params.dailyCostUsd !== undefined
+        ? { ...job.spec.budget, ...(params.dailyTokens ? { dailyTokens: params.dailyTokens } : {}), ...(params.dailyCostUsd ? { dailyCostUsd: params.dailyCostUsd } : {}) }
+        : undefined;
+    const updated = await context.cron.edit(params.id, {
+      ...(params.name !== undefined ? { name: params.name } : {}),
+      ...(params.agentId !== undefined ? { agentId: params.agentId } : {}),
+      ...(params.message !== undefined ? { message: params.message } : {}),
+      ...(params.session !== undefined ? { session: params.session } : {}),
+      ...(params.misfire !== undefined ? { misfire: params.misfire } : {}),
+      ...(params.catchUpWindow !== undefined ? { catchUpWindowMs: parseDuration(params.catchUpWindow, '--catch-up-window') } : {}),
+      ...(params.model !== undefined ? { model: params.model } : {}),
+      ...(schedule ? { schedule } : {}),
+      ...(delivery ? { delivery } : {}),
+      ...(escalation ? { escalation } : {}),
+      ...(budget ? { budget } : {}),
+      ...(params.enabled !== undefined ? { enabled: params.enabled } : {}),
+    });
+    return { job: jobView(updated, context.cron.isRunning(updated.id)) };
+  }),
+
+  'cron.rm': defineMethod(z.strictObject({ id: z.string().min(1).max(100) }), async (params, _connection, context) => {
+    if (!(await context.cron.remove(params.id))) throw new HearthError('NOT_FOUND', `No cron job "${params.id}". \`hearth cron list\` shows the jobs.`);
+    return { removed: params.id };
+  }),
+
+  'cron.run': defineMethod(
+    z.strictObject({ id: z.string().min(1).max(100), wait: z.boolean().optional(), timeoutMs: z.number().int().min(1).max(3_600_000).optional() }),
+    async (params, _connection, context) => {
+      const { record, done } = await context.cron.runNow(params.id);
+      if (params.wait === false) return { run: record, finished: false };
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), params.timeoutMs ?? 600_000);
+      });
+      const finished = await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+      return { run: finished ?? record, finished: finished !== null };
+    },
+  ),
+
+  'cron.runs': defineMethod(
+    z
+      .strictObject({
+        id: z.string().min(1).max(100).optional(),
+        status: z.enum(['scheduled', 'running', 'ok', 'error', 'missed', 'skipped']).optional(),
+        limit: z.number().int().min(1).max(1000).optional(),
+      })
+      .optional(),
+    async (params, _connection, context) => ({
+      runs: await context.cron.runs({ limit: params?.limit ?? 50, ...(params?.id ? { jobId: params.id } : {}), ...(params?.status ? { status: params.status } : {}) }),
+    }),
+  ),
+
+  'cron.audit': defineMethod(z.strictObject({ days: z.number().int().min(1).max(365).optional() }).optional(), async (params, _connection, context) =>
+    context.cron.audit((params?.days ?? 7) * 86_400_000),
+  ),
+
+  'cron.health': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => context.cron.health()),
+};
