@@ -10,6 +10,7 @@ interface RunSummary {
   provider: string | null;
   model: string | null;
   usage: { inputTokens: number; outputTokens: number } | null;
+  costUsd: number | null;
   error: { code: string; message: string } | null;
   attempts: number;
   createdAt: number;
@@ -29,6 +30,7 @@ const clip = (text: string, width: number) => {
 };
 const ms = (value: number | null) => (value === null ? '-' : `${Math.round(value)} ms`);
 const tokens = (usage: RunSummary['usage']) => (usage ? `${usage.inputTokens}→${usage.outputTokens} tokens` : 'no usage');
+const cost = (usd: number | null) => (usd === null ? '' : ` ($${usd.toFixed(4)})`);
 
 export async function runsList(runtime: CliRuntime, options: { json?: boolean; limit: string; session?: string }): Promise<void> {
   const { runs } = await withGateway(runtime.env, runtime.io, (client) =>
@@ -46,7 +48,7 @@ export async function runsList(runtime: CliRuntime, options: { json?: boolean; l
     const model = run.model ? `${run.provider ? `${run.provider}/` : ''}${run.model}` : 'no model';
     const problem = run.error ? `  ${run.error.code}: ${clip(run.error.message, 60)}` : '';
     runtime.io.out(
-      `${run.runId}  ${new Date(run.createdAt).toISOString()}  ${run.status}  ${run.trigger}  ${run.sessionKey}  ${model}  ${ms(run.durationMs)}  ${tokens(run.usage)}  ${run.toolCalls} tool calls${problem}\n`,
+      `${run.runId}  ${new Date(run.createdAt).toISOString()}  ${run.status}  ${run.trigger}  ${run.sessionKey}  ${model}  ${ms(run.durationMs)}  ${tokens(run.usage)}${cost(run.costUsd)}  ${run.toolCalls} tool calls${problem}\n`,
     );
   }
 }
@@ -62,7 +64,7 @@ export async function runsShow(runtime: CliRuntime, runId: string, options: { js
     `Trigger   ${run.trigger} in ${run.sessionKey} (agent ${run.agentId})`,
     `Model     ${run.model ? `${run.model}${run.provider ? ` via ${run.provider}` : ''}` : 'none'}`,
     `Time      ${new Date(run.createdAt).toISOString()}, took ${ms(run.durationMs)}`,
-    `Tokens    ${tokens(run.usage)}`,
+    `Tokens    ${tokens(run.usage)}${cost(run.costUsd)}`,
   ];
   if (run.error) lines.push(`Error     ${run.error.code}: ${run.error.message}`);
   lines.push('Steps');

@@ -15,6 +15,9 @@ interface StatusReport {
   agents: { id: string; default: boolean; models: string[] }[];
   turns: { running: number; queued: number; active: unknown[] };
   channels?: { channel: string; accountId: string; state: string; botName: string | null; lastError: string | null; outbox: { pending: number; failed: number } }[];
+  cron?: { total: number; healthy: number; degraded: number; disabled: number; problems: { id: string; name: string; reason: string }[] };
+  spend?: { day: string; scopes: { scope: string; tokens: number; costUsd: number; budget: { dailyTokens?: number; dailyCostUsd?: number } | null; percent: number | null }[] };
+  alerts?: { event: string; status: string; createdAt: number; lastError: string | null }[];
 }
 
 export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
@@ -52,6 +55,21 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
     const outbox = account.outbox.pending + account.outbox.failed > 0 ? `, outbox ${account.outbox.pending} waiting / ${account.outbox.failed} given up` : '';
     const problem = account.state === 'connected' || !account.lastError ? '' : ` (${account.lastError})`;
     lines.push(`Channel   ${account.channel}:${account.accountId} ${account.state}${account.botName ? ` as ${account.botName}` : ''}${outbox}${problem}`);
+  }
+  if (report.spend) {
+    const parts = report.spend.scopes.map((scope) => {
+      const name = scope.scope.replace(/^agent:/u, '');
+      const limit = scope.budget ? ` (${scope.percent}% of ${[scope.budget.dailyTokens ? `${scope.budget.dailyTokens.toLocaleString('en-US')} tokens` : '', scope.budget.dailyCostUsd ? `$${scope.budget.dailyCostUsd}` : ''].filter(Boolean).join(' / ')})` : '';
+      return `${name}: ${scope.tokens.toLocaleString('en-US')} tokens, $${scope.costUsd.toFixed(4)}${limit}`;
+    });
+    lines.push(`Spend today (${report.spend.day})  ${parts.join('; ')}`);
+  }
+  if (report.cron && report.cron.total > 0) {
+    lines.push(`Cron      ${report.cron.total} jobs: ${report.cron.healthy} healthy, ${report.cron.degraded} degraded, ${report.cron.disabled} disabled`);
+    for (const problem of report.cron.problems) lines.push(`          ${problem.id} ${problem.name}: ${problem.reason}`);
+  }
+  for (const alert of report.alerts ?? []) {
+    lines.push(`Alert     ${new Date(alert.createdAt).toISOString()} ${alert.event} (${alert.status}${alert.lastError ? `: ${alert.lastError}` : ''})`);
   }
   runtime.io.out(`${lines.join('\n')}\n`);
 }

@@ -34,6 +34,7 @@ function summary(run: RunRecord) {
     status: run.status,
     ...modelOf(run),
     usage: run.usage,
+    costUsd: run.costUsd,
     error: run.error,
     attempts: run.attempts,
     createdAt: run.createdAt,
