@@ -7,6 +7,7 @@ import { createAlertSink } from './automation/alerts.js';
 import { createBudgets } from './automation/budgets.js';
 import { createCronRunner } from './automation/cron-runner.js';
 import { createCronScheduler } from './automation/cron-scheduler.js';
+import { createHeartbeats } from './automation/heartbeat.js';
 import { createWorkspaceContext } from './agent/workspace-context.js';
 import { readChannelCredentials } from './channels/channel-credentials.js';
 import { createChannelManager } from './channels/channel-manager.js';
@@ -190,6 +191,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     budgets,
     sideEffectTools: () => tools.sideEffectNames(),
   });
+  const heartbeats = createHeartbeats({
+    clock: systemClock,
+    agents: () => directory.list(),
+    turns,
+    isBusy: (sessionKey) => lanes.isBusy(sessionKey),
+    blockedReason: (agentId) => budgets.blocked([`agent:${agentId}`]),
+    logger,
+  });
   const cronRunner = createCronRunner({ turns });
   const scheduler = createCronScheduler({
     store,
@@ -295,6 +304,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       turns: { ...lanes.stats(), active: turns.activeRuns() },
       channels: await channels.status(),
       cron: scheduler.health(),
+      heartbeats: heartbeats.status(),
       spend: await budgets.today(directory.list().map((agent) => `agent:${agent.id}`)),
       alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
       store: store.kind,
@@ -333,6 +343,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       lastReload = { at: Date.now(), ok: true };
       lanes.setMaxConcurrent(config.agents.defaults.maxConcurrent);
       rebuildModels();
+      heartbeats.apply();
       void channels
         .apply(channelRouting())
         .then((changed) => {
@@ -372,6 +383,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await channels.apply(channelRouting());
   await channels.startDelivery();
   await scheduler.start();
+  heartbeats.apply();
   alerts.start();
   const pruneTimer = setInterval(() => {
     store.pruneIdempotencyKeys(Date.now() - 24 * 3600_000).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
@@ -392,6 +404,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         clearInterval(pruneTimer);
         watcher.stop();
         scheduler.stop();
+        heartbeats.stop();
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
         await alerts.stop();

@@ -18,6 +18,7 @@ interface StatusReport {
   cron?: { total: number; healthy: number; degraded: number; disabled: number; problems: { id: string; name: string; reason: string }[] };
   spend?: { day: string; scopes: { scope: string; tokens: number; costUsd: number; budget: { dailyTokens?: number; dailyCostUsd?: number } | null; percent: number | null }[] };
   alerts?: { event: string; status: string; createdAt: number; lastError: string | null }[];
+  heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
 }
 
 export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
@@ -67,6 +68,11 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   if (report.cron && report.cron.total > 0) {
     lines.push(`Cron      ${report.cron.total} jobs: ${report.cron.healthy} healthy, ${report.cron.degraded} degraded, ${report.cron.disabled} disabled`);
     for (const problem of report.cron.problems) lines.push(`          ${problem.id} ${problem.name}: ${problem.reason}`);
+  }
+  for (const beat of report.heartbeats ?? []) {
+    const last = beat.lastRunAt ? `last ran ${new Date(beat.lastRunAt).toISOString()}` : 'not run yet';
+    const skipped = beat.lastSkip && (!beat.lastRunAt || beat.lastSkip.at > beat.lastRunAt) ? `; last skipped: ${beat.lastSkip.reason}` : '';
+    lines.push(`Heartbeat ${beat.agentId} every ${beat.every}, next ${beat.nextAt ? new Date(beat.nextAt).toISOString() : '-'}, ${last}${skipped}`);
   }
   for (const alert of report.alerts ?? []) {
     lines.push(`Alert     ${new Date(alert.createdAt).toISOString()} ${alert.event} (${alert.status}${alert.lastError ? `: ${alert.lastError}` : ''})`);

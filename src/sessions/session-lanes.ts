@@ -8,6 +8,8 @@ export interface SessionLanes {
   run<T>(sessionKey: string, task: () => Promise<T>): Promise<T>;
   setMaxConcurrent(limit: number): void;
   stats(): { running: number; queued: number; lanes: number };
+  /** True while the session has a turn running or queued. */
+  isBusy(sessionKey: string): boolean;
   /** Resolves when nothing is running or queued (or after `timeoutMs`, resolving false). */
   idle(timeoutMs: number): Promise<boolean>;
 }
@@ -89,6 +91,7 @@ export function createSessionLanes(options: { maxConcurrent: number }): SessionL
       pump();
     },
     stats: () => ({ running, queued, lanes: lanes.size }),
+    isBusy: (sessionKey) => lanes.has(sessionKey),
     idle(timeoutMs: number): Promise<boolean> {
       if (running === 0 && queued === 0) return Promise.resolve(true);
       return new Promise((resolve) => {

@@ -107,3 +107,39 @@ test('each turn sees the session history, from memory or disk alike, and a reset
   assert.deepEqual(onDisk, ['user:three', 'assistant:echo: three']);
   await store.close();
 });
+
+test('a NO_REPLY answer stays in the transcript but nothing is queued for delivery; turn options pick the model and hide side-effecting tools', async () => {
+  const seen: { modelRefs: string[]; deny: string[] }[] = [];
+  const store = createSqliteStore({ path: ':memory:' });
+  const config = configSchema.parse({ agents: { defaults: { model: 'fake/echo', fallbacks: ['fake/big'] } } });
+  const directory = createAgentDirectory(config, { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
+  const turns = createTurnService({
+    store,
+    lanes: createSessionLanes({ maxConcurrent: 2 }),
+    runTurn: async (input) => {
+      seen.push({ modelRefs: input.agent.modelRefs, deny: input.agent.toolPolicy.deny ?? [] });
+      const reply = input.messages.at(-1)?.content === 'quiet' ? ' NO_REPLY\n' : 'loud';
+      return { status: 'ok', reply, messages: [{ role: 'assistant', content: reply }], toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } };
+    },
+    workspaceContext: createWorkspaceContext(),
+    agents: () => directory,
+    maxTurnAttempts: () => 3,
+    logger: silent,
+    sideEffectTools: () => ['write', 'edit'],
+  });
+  const replyTo = { channel: 'telegram:default', target: '{"chatId":"1"}' };
+  const quiet = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'heartbeat', text: 'quiet', replyTo, options: { model: 'fake/cheap' } });
+  await turns.waitFor(quiet.runId);
+  const loud = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'say it', replyTo, options: { readOnly: true } });
+  await turns.waitFor(loud.runId);
+  assert.deepEqual((await store.undeliveredOutbox(10)).map((entry) => entry.text), ['loud'], 'only the real answer is delivered');
+  assert.deepEqual(
+    (await store.readTranscript('agent:main:main', 10)).map((entry) => (entry.message as { content: string }).content),
+    ['quiet', ' NO_REPLY\n', 'say it', 'loud'],
+  );
+  assert.deepEqual(seen, [
+    { modelRefs: ['fake/cheap'], deny: [] },
+    { modelRefs: ['fake/echo', 'fake/big'], deny: ['write', 'edit'] },
+  ]);
+  await store.close();
+});
