@@ -290,6 +290,27 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await cronHealth(runtime, options);
     });
 
+  runs
+    .command('replay')
+    .description('run a recorded run again from the same context, with side-effecting tools withheld')
+    .argument('<runId>', 'a run id from `hearth runs list`')
+    .option('--timeout <seconds>', 'how long to wait', '600')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
+      const { runsReplay } = await import('./runs-command.js');
+      await runsReplay(runtime, runId, options);
+    });
+  runs
+    .command('diff')
+    .description('compare two runs: status, model, tokens, cost, time, tool calls and reply')
+    .argument('<a>', 'a run id')
+    .argument('<b>', 'another run id')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, options: { json?: boolean }) => {
+      const { runsDiff } = await import('./runs-command.js');
+      await runsDiff(runtime, a, b, options);
+    });
+
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')

@@ -19,6 +19,7 @@ interface RunSummary {
 }
 
 interface RunDetail extends Omit<RunSummary, 'toolCalls'> {
+  costUsd: number | null;
   reply: string | null;
   toolCalls: { name: string; arguments: unknown; result: string; durationMs: number; error?: string }[];
   steps: { seq: number; kind: string; name: string; input?: unknown; output?: unknown; error?: string; startedAt: number; durationMs: number; usage?: { inputTokens: number; outputTokens: number } }[];
@@ -77,5 +78,97 @@ export async function runsShow(runtime: CliRuntime, runId: string, options: { js
     lines.push(`     ${detail}`);
   }
   if (run.reply) lines.push(`Reply     ${clip(run.reply, 200)}`);
+  runtime.io.out(`${lines.join('\n')}\n`);
+}
+
+export async function runsReplay(runtime: CliRuntime, runId: string, options: { json?: boolean; timeout: string }): Promise<void> {
+  const timeoutMs = Math.max(1, Number(options.timeout) || 600) * 1000;
+  const result = await withGateway(runtime.env, runtime.io, (client) =>
+    client.call<{ replayOf: string; runId: string; finished: boolean; status: string; reply: string | null; error: { code: string; message: string } | null }>(
+      'runs.replay',
+      { runId, timeoutMs },
+      timeoutMs + 5000,
+    ),
+  );
+  if (options.json) {
+    runtime.io.out(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `Replayed ${result.replayOf} as ${result.runId} (side-effecting tools withheld): ${result.status}`,
+    ...(result.error ? [`Error     ${result.error.code}: ${result.error.message}`] : []),
+    ...(result.reply ? [`Reply     ${clip(result.reply, 400)}`] : []),
+    `Compare: hearth runs diff ${result.replayOf} ${result.runId}`,
+  ];
+  runtime.io.out(`${lines.join('\n')}\n`);
+}
+
+/** Lines of `before` and `after` as a minimal line diff (` `, `-`, `+`), from their longest common subsequence. */
+export function diffLines(before: string[], after: string[]): string[] {
+  const rows = before.length;
+  const cols = after.length;
+  if (rows * cols > 4_000_000) return [...before.map((line) => `- ${line}`), ...after.map((line) => `+ ${line}`)];
+  const table = Array.from({ length: rows + 1 }, () => new Array<number>(cols + 1).fill(0));
+  for (let i = rows - 1; i >= 0; i--) {
+    for (let j = cols - 1; j >= 0; j--) {
+      table[i]![j] = before[i] === after[j] ? table[i + 1]![j + 1]! + 1 : Math.max(table[i + 1]![j]!, table[i]![j + 1]!);
+    }
+  }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < rows && j < cols) {
+    if (before[i] === after[j]) {
+      out.push(`  ${before[i]}`);
+      i++;
+      j++;
+    } else if (table[i + 1]![j]! >= table[i]![j + 1]!) {
+      out.push(`- ${before[i++]}`);
+    } else {
+      out.push(`+ ${after[j++]}`);
+    }
+  }
+  while (i < rows) out.push(`- ${before[i++]}`);
+  while (j < cols) out.push(`+ ${after[j++]}`);
+  return out;
+}
+
+export async function runsDiff(runtime: CliRuntime, a: string, b: string, options: { json?: boolean }): Promise<void> {
+  const [left, right] = await withGateway(runtime.env, runtime.io, (client) => Promise.all([client.call<RunDetail>('runs.get', { runId: a }), client.call<RunDetail>('runs.get', { runId: b })]));
+  const model = (run: RunDetail) => (run.model ? `${run.provider ? `${run.provider}/` : ''}${run.model}` : 'none');
+  const calls = (run: RunDetail) => run.toolCalls.map((call) => `${call.name} ${JSON.stringify(call.arguments)}${call.error ? ` (error: ${call.error})` : ''}`);
+  const fields: [string, string, string][] = [
+    ['status', left.status, right.status],
+    ['trigger', left.trigger, right.trigger],
+    ['model', model(left), model(right)],
+    ['tokens', tokens(left.usage), tokens(right.usage)],
+    ['cost', left.costUsd === null ? '-' : `$${left.costUsd.toFixed(4)}`, right.costUsd === null ? '-' : `$${right.costUsd.toFixed(4)}`],
+    ['duration', ms(left.durationMs), ms(right.durationMs)],
+    ['steps', String(left.steps.length), String(right.steps.length)],
+    ['error', left.error ? left.error.code : '-', right.error ? right.error.code : '-'],
+  ];
+  const toolDiff = diffLines(calls(left), calls(right));
+  const replyDiff = diffLines((left.reply ?? '').split('\n'), (right.reply ?? '').split('\n'));
+  if (options.json) {
+    runtime.io.out(
+      `${JSON.stringify(
+        {
+          a: left.runId,
+          b: right.runId,
+          fields: Object.fromEntries(fields.map(([name, x, y]) => [name, { a: x, b: y, same: x === y }])),
+          toolCalls: toolDiff,
+          reply: replyDiff,
+          sameReply: (left.reply ?? '') === (right.reply ?? ''),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  const lines = [`a = ${left.runId}`, `b = ${right.runId}`];
+  for (const [name, x, y] of fields) lines.push(`${name.padEnd(9)} ${x === y ? `${x} (same)` : `${x} → ${y}`}`);
+  lines.push('Tool calls', ...(toolDiff.length > 0 ? toolDiff.map((line) => `  ${line}`) : ['  (none)']));
+  lines.push((left.reply ?? '') === (right.reply ?? '') ? 'Reply     (same)' : 'Reply', ...((left.reply ?? '') === (right.reply ?? '') ? [] : replyDiff.map((line) => `  ${line}`)));
   runtime.io.out(`${lines.join('\n')}\n`);
 }

@@ -31,4 +31,4 @@ export interface ToolCallRecord {
 }
 
 /** Where a turn came from. */
-export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat';
+export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat' | 'replay';

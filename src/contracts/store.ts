@@ -70,6 +70,8 @@ export interface Store {
   isApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
 
   readTranscript(sessionKey: string, limit: number): Promise<TranscriptEntry[]>;
+  /** The transcript a run started from: the lines of its session before its own, newest last. */
+  transcriptBeforeRun(runId: string, limit: number): Promise<TranscriptEntry[]>;
   listSessions(options: { limit: number; agentId?: string }): Promise<SessionSummary[]>;
   /** Starts a fresh transcript for the session (the old one is kept, not shown). */
   resetSession(sessionKey: string, now: number): Promise<boolean>;
@@ -297,6 +299,8 @@ export interface RunRecord {
   options: TurnOptions | null;
   /** The user's message (or the scheduled job's) that started the run. */
   text: string;
+  /** A stateless run's whole context; null for a run in a session. */
+  context: StatelessContext | null;
   error: { code: string; message: string } | null;
   attempts: number;
   createdAt: number;

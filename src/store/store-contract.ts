@@ -240,6 +240,31 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: the transcript before a run is what that run started from`, async () => {
+    const store = await createStore();
+    try {
+      for (const [runId, text] of [
+        ['t1', 'first'],
+        ['t2', 'second'],
+        ['t3', 'third'],
+      ] as const) {
+        await accept(store, runId, 'agent:main:main', text);
+        await store.startTurn(runId, { now: 1001, historyLimit: 0 });
+        await store.completeTurn(runId, { status: 'ok', messages: [{ role: 'assistant', content: `re: ${text}` }], reply: `re: ${text}`, toolCalls: [], deliverTo: null, now: 1002 });
+      }
+      const before = await store.transcriptBeforeRun('t3', 10);
+      assert.deepEqual(
+        before.map((entry) => (entry.message as { content: string }).content),
+        ['first', 're: first', 'second', 're: second'],
+      );
+      assert.equal((await store.transcriptBeforeRun('t3', 1)).length, 1);
+      assert.deepEqual(await store.transcriptBeforeRun('t1', 10), []);
+      assert.deepEqual(await store.transcriptBeforeRun('nope', 10), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: a cron job and its ledger are saved together; removing the job keeps the ledger`, async () => {
     const store = await createStore();
     try {

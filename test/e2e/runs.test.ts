@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv } from '../support/gateway-harness.js';
@@ -72,6 +74,67 @@ test('runs list and runs show tell what a run did, step by step, with secrets re
     const missing = await runCli(['runs', 'show', 'run_nope'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /No run run_nope/u);
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test('runs replay re-executes a run from the same context without side-effecting tools; runs diff compares the two', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' } },
+    },
+  });
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const ask = async (content: string) => {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'hearth', user: 'grace', messages: [{ role: 'user', content }] }),
+    });
+    return ((await response.json()) as { hearth: { runId: string } }).hearth.runId;
+  };
+  try {
+    await ask('remember the colour blue');
+    model.script({ toolCalls: [{ name: 'write', arguments: { path: 'note.txt', content: 'first' } }] });
+    const original = await ask('write it down');
+    const note = join(home, 'workspaces', 'main', 'note.txt');
+    assert.equal(readFileSync(note, 'utf8'), 'first');
+    await ask('something later');
+
+    model.script({ toolCalls: [{ name: 'write', arguments: { path: 'note.txt', content: 'second' } }] });
+    const replayed = await runCli(['runs', 'replay', original, '--json'], env);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    const replay = JSON.parse(replayed.stdout) as { runId: string; replayOf: string; status: string; finished: boolean };
+    assert.equal(replay.replayOf, original);
+    assert.equal(replay.finished, true);
+    assert.equal(readFileSync(note, 'utf8'), 'first', 'the replay changed nothing on disk');
+    const replayRequest = model.requests.filter((request) => request.path.endsWith('/chat/completions')).at(-2)?.body as {
+      messages: { role: string; content: string }[];
+      tools?: { function: { name: string } }[];
+    };
+    assert.ok(!(replayRequest.tools ?? []).some((tool) => tool.function.name === 'write'), 'write is not offered to the model');
+    assert.deepEqual(
+      replayRequest.messages.filter((message) => message.role === 'user').map((message) => message.content),
+      ['remember the colour blue', 'write it down'],
+      'the replay starts from the transcript the run started from, not from later messages',
+    );
+    const detail = JSON.parse((await runCli(['runs', 'show', replay.runId, '--json'], env)).stdout) as RunDetail;
+    assert.equal(detail.trigger, 'replay');
+    assert.match(detail.toolCalls[0]?.result ?? '', /not allowed|denied|no tool/iu);
+
+    const diff = await runCli(['runs', 'diff', original, replay.runId], env);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /trigger {3}openai → replay/u);
+    assert.match(diff.stdout, /- write \{"path":"note\.txt","content":"first"\}/u);
+    assert.match(diff.stdout, /\+ write \{"path":"note\.txt","content":"second"\} \(error: /u);
+    const json = JSON.parse((await runCli(['runs', 'diff', original, original, '--json'], env)).stdout) as { sameReply: boolean; fields: Record<string, { same: boolean }> };
+    assert.equal(json.sameReply, true);
+    assert.ok(Object.values(json.fields).every((field) => field.same));
   } finally {
     await gateway.stop();
   }

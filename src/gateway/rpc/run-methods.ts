@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { ChatMessage } from '../../contracts/messages.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { RunRecord, RunStep } from '../../contracts/store.js';
 import { redactSecrets } from '../../providers/classify-error.js';
@@ -60,4 +62,56 @@ export const runMethods: Record<string, RpcMethod> = {
     const steps: RunStep[] = await context.store.listRunSteps(params.runId);
     return redact({ ...summary(run), reply: run.reply, toolCalls: run.toolCalls, steps }, context.secrets());
   }),
+  /**
+   * Runs a recorded run again from the same context (the transcript it started from, or its
+   * stateless messages) with the same agent and model, but with side-effecting tools withheld;
+   * nothing is delivered and no session is changed.
+   */
+  'runs.replay': defineMethod(
+    z.strictObject({ runId: z.string().min(1).max(200), timeoutMs: z.number().int().min(1).max(3_600_000).optional() }),
+    async (params, _connection, context) => {
+      const original = await context.store.getRun(params.runId);
+      if (!original) throw new HearthError('NOT_FOUND', `No run ${params.runId}. \`hearth runs list\` shows recent runs.`);
+      if (!context.agents().get(original.agentId)) throw new HearthError('NOT_FOUND', `The agent "${original.agentId}" of run ${params.runId} is no longer configured.`);
+      if (original.status === 'queued' || original.status === 'running') {
+        throw new HearthError('BAD_REQUEST', `Run ${params.runId} has not finished yet; replay it once it has.`);
+      }
+      let messages: ChatMessage[];
+      if (original.context) {
+        messages = original.context.messages;
+      } else {
+        messages = [];
+        for (const entry of await context.store.transcriptBeforeRun(original.runId, 400)) {
+          if (entry.message.role !== 'error') messages.push(entry.message as ChatMessage);
+        }
+        messages.push({ role: 'user', content: original.text });
+      }
+      const runId = `run_${randomUUID()}`;
+      const finished = context.turns.awaitRun(runId);
+      try {
+        await context.turns.submit({
+          runId,
+          sessionKey: `replay:${original.runId}:${runId}`,
+          agentId: original.agentId,
+          source: 'replay',
+          text: original.text,
+          context: { messages, ...(original.context?.system ? { system: original.context.system } : {}) },
+          replyTo: null,
+          options: { readOnly: true, replayOf: original.runId, ...(original.options?.model ? { model: original.options.model } : {}) },
+        });
+      } catch (error) {
+        context.turns.forgetRun(runId);
+        throw error;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        finished,
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), params.timeoutMs ?? 600_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      return redact({ replayOf: original.runId, runId, finished: outcome !== null, status: outcome?.status ?? 'running', reply: outcome?.reply ?? null, error: outcome?.error ?? null }, context.secrets());
+    },
+  ),
 };
+

@@ -59,6 +59,7 @@ interface RunRow {
   agent_id: string;
   source: string;
   text: string;
+  context: string | null;
   options: string | null;
   cost_usd: number | null;
   status: string;
@@ -135,6 +136,7 @@ function toRunRecord(row: RunRow): RunRecord {
     costUsd: row.cost_usd,
     options: parseJson<TurnOptions | null>(row.options, null),
     text: row.text,
+    context: parseJson<StatelessContext | null>(row.context, null),
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     attempts: row.attempts,
     createdAt: row.created_at,
@@ -231,6 +233,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     resetSession: db.prepare('UPDATE sessions SET generation = generation + 1, updated_at = ? WHERE key = ?'),
     getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
+    transcriptBeforeRun: db.prepare(
+      `SELECT t.id, t.run_id, t.role, t.body, t.created_at FROM transcript t JOIN runs r ON r.id = @run
+       WHERE t.session_key = r.session_key AND t.generation = r.generation
+         AND t.id < COALESCE((SELECT MIN(id) FROM transcript WHERE run_id = @run), 9223372036854775807)
+       ORDER BY t.id DESC LIMIT @limit`,
+    ),
     // Runs are inserted in time order, so the newest are the highest rowids; no time index to maintain.
     listRuns: db.prepare('SELECT * FROM runs WHERE (? IS NULL OR session_key = ?) ORDER BY rowid DESC LIMIT ?'),
     listSteps: db.prepare(
@@ -461,6 +469,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           }),
         ),
       ),
+    transcriptBeforeRun: (runId, limit) =>
+      run('read the transcript before a run', () => (sql.transcriptBeforeRun.all({ run: runId, limit }) as TranscriptRow[]).reverse().map(toTranscriptEntry)),
     resetSession: (sessionKey, now) => write('reset a session', () => sql.resetSession.run(now, sessionKey).changes > 0),
     getRun: (runId) =>
       run('read a run', () => {
