@@ -491,7 +491,8 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
 
     async remove(id: string): Promise<boolean> {
       const job = jobs.get(id);
-      if (!job) return false;
+      // A job the scheduler could not load (a damaged row) can still be removed.
+      if (!job) return store.deleteCronJob(id);
       jobs.delete(id);
       catchUp.delete(id);
       if (job.state.enabled && job.state.nextRunAt !== null) {

@@ -25,7 +25,7 @@ async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {
     for (const [name, component] of Object.entries(report.components)) {
       if (component.status === 'ok') continue;
       findings.push({
-        check: name === 'channels' ? 'channel health' : `gateway ${name}`,
+        check: name === 'channels' ? 'channel health' : name === 'cron' ? 'cron health' : `gateway ${name}`,
         status: 'warn',
         message: `${name} is ${component.status}${component.detail ? `: ${component.detail}` : ''}`,
         fix: name === 'channels' ? '`hearth channels status` names the fix for each account' : '`hearth status` shows the details',

@@ -162,6 +162,7 @@ function checkDatabase(dbPath: string): Finding[] {
     if (applied === latest) findings.push({ check: 'migrations', status: 'ok', message: `schema version ${applied} is current` });
     else if (applied < latest) findings.push({ check: 'migrations', status: 'warn', message: `schema version ${applied}; ${latest} is current`, fix: 'start the gateway: it applies pending migrations first' });
     else findings.push({ check: 'migrations', status: 'error', message: `schema version ${applied} is newer than this Hearth knows (${latest})`, fix: 'run the Hearth version that wrote this database, or restore a backup' });
+    findings.push(...checkCronJobs(db, Date.now()));
     return findings;
   } catch (error) {
     return [
@@ -175,4 +176,50 @@ function checkDatabase(dbPath: string): Finding[] {
   } finally {
     db?.close();
   }
+}
+
+/** Cron jobs as stored: unreadable rows, disabled jobs, jobs failing in a row, and runs that are overdue. */
+function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cron_jobs'").get();
+  if (!exists) return [];
+  const rows = db.prepare('SELECT id, spec, state FROM cron_jobs ORDER BY created_at').all() as { id: string; spec: string; state: string }[];
+  const findings: Finding[] = [];
+  let healthy = 0;
+  for (const row of rows) {
+    interface StoredState {
+      enabled?: boolean;
+      disabledReason?: string | null;
+      consecutiveErrors?: number;
+      lastError?: string | null;
+      nextRunAt?: number | null;
+    }
+    const parse = <T>(text: string): T | null => {
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        return null;
+      }
+    };
+    const spec = parse<{ name?: string }>(row.spec);
+    const state = parse<StoredState>(row.state);
+    if (!spec || !state || typeof state.enabled !== 'boolean') {
+      findings.push({ check: 'cron', status: 'error', message: `cron job ${row.id} cannot be read (its stored JSON is damaged); the scheduler skips it`, fix: `remove it with \`hearth cron rm ${row.id}\` and add it again` });
+      continue;
+    }
+    const name = `cron job "${spec.name}" (${row.id})`;
+    if (!state.enabled) {
+      findings.push({ check: 'cron', status: 'warn', message: `${name} is disabled: ${state.disabledReason ?? 'by its owner'}`, fix: `fix the cause, then \`hearth cron edit ${row.id} --enable\`` });
+    } else if ((state.consecutiveErrors ?? 0) > 0) {
+      findings.push({ check: 'cron', status: 'warn', message: `${name} failed ${state.consecutiveErrors} times in a row: ${state.lastError ?? ''}`, fix: `see \`hearth cron runs ${row.id}\` and \`hearth runs show <turn>\`` });
+    } else if (state.nextRunAt !== null && state.nextRunAt !== undefined && state.nextRunAt < now - 5 * 60_000) {
+      findings.push({
+        check: 'cron',
+        status: 'warn',
+        message: `${name} was due at ${new Date(state.nextRunAt).toISOString()} and has not run`,
+        fix: 'start the gateway: the job\'s misfire policy decides whether it runs late or is recorded as missed',
+      });
+    } else healthy++;
+  }
+  if (rows.length > 0 && healthy === rows.length) findings.push({ check: 'cron', status: 'ok', message: `${rows.length} cron jobs healthy` });
+  return findings;
 }

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeHome, removeHome, runCli, testEnv } from '../support/gateway-harness.js';
 
 const homes: string[] = [];
@@ -75,4 +78,40 @@ test('doctor on a healthy home with the gateway running: database current, port 
   } finally {
     await gateway.stop();
   }
+});
+
+test('doctor reports cron health from the database: a disabled job, a failing one, and a damaged row, each with its fix', async () => {
+  const home = makeHome();
+  homes.push(home);
+  mkdirSync(join(home, 'state'), { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
+  const store = createSqliteStore({ path: join(home, 'state', 'hearth.sqlite') });
+  const base = {
+    spec: { name: 'digest', agentId: 'main', schedule: { kind: 'every', everyMs: 3_600_000 }, message: 'm', session: 'isolated', delivery: { kind: 'none' }, misfire: 'skip', catchUpWindowMs: 0 },
+    state: { enabled: true, disabledReason: null, nextRunAt: Date.now() + 3_600_000, nextScheduledAt: null, retrying: false, lastRunAt: null, lastStatus: null, lastSuccessAt: null, lastError: null, consecutiveErrors: 0, streakStartedAt: null, finished: false },
+    createdAt: 1,
+    updatedAt: 1,
+  } as const;
+  await store.putCronJob({ ...base, id: 'job_off', state: { ...base.state, enabled: false, disabledReason: 'disabled after 5 consecutive errors (last: boom)' } } as never);
+  await store.putCronJob({ ...base, id: 'job_failing', state: { ...base.state, consecutiveErrors: 2, lastError: 'PROVIDER_NETWORK: refused' } } as never);
+  await store.putCronJob({ ...base, id: 'job_broken', createdAt: 2 } as never);
+  await store.close();
+  const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+  const db = new Database(join(home, 'state', 'hearth.sqlite'));
+  db.prepare("UPDATE cron_jobs SET state = '{not json' WHERE id = 'job_broken'").run();
+  db.close();
+
+  const result = await runCli(['doctor', '--json'], testEnv(home));
+  const report = JSON.parse(result.stdout) as Report;
+  const cron = report.findings.filter((finding) => finding.check === 'cron');
+  assert.deepEqual(
+    cron.map((finding) => finding.status),
+    ['warn', 'warn', 'error'],
+  );
+  assert.match(cron[0]?.message ?? '', /"digest" \(job_off\) is disabled: disabled after 5 consecutive errors/u);
+  assert.match(cron[0]?.fix ?? '', /hearth cron edit job_off --enable/u);
+  assert.match(cron[1]?.message ?? '', /job_failing\) failed 2 times in a row: PROVIDER_NETWORK/u);
+  assert.match(cron[2]?.message ?? '', /job_broken cannot be read/u);
+  assert.match(cron[2]?.fix ?? '', /hearth cron rm job_broken/u);
+  assert.equal(result.code, 1, 'an error finding fails the command');
 });

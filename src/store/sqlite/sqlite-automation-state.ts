@@ -56,13 +56,17 @@ interface AlertRow {
   delivered_at: number | null;
 }
 
-const toJob = (row: JobRow): CronJob => ({
-  id: row.id,
-  spec: JSON.parse(row.spec) as CronJobSpec,
-  state: JSON.parse(row.state) as CronJobState,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
+/** A job row, or null when its JSON is unreadable (`hearth doctor` reports those; the scheduler skips them). */
+const toJob = (row: JobRow): CronJob | null => {
+  try {
+    const spec = JSON.parse(row.spec) as CronJobSpec;
+    const state = JSON.parse(row.state) as CronJobState;
+    if (typeof spec?.name !== 'string' || typeof spec.schedule?.kind !== 'string' || typeof state?.enabled !== 'boolean') return null;
+    return { id: row.id, spec, state, createdAt: row.created_at, updatedAt: row.updated_at };
+  } catch {
+    return null;
+  }
+};
 
 const toCronRun = (row: CronRunRow): CronRunRecord => ({
   id: row.id,
@@ -146,7 +150,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
         const row = sql.getJob.get(id) as JobRow | undefined;
         return row ? toJob(row) : null;
       }),
-    listCronJobs: () => runner.run('list cron jobs', () => (sql.listJobs.all() as JobRow[]).map(toJob)),
+    listCronJobs: () => runner.run('list cron jobs', () => (sql.listJobs.all() as JobRow[]).map(toJob).filter((job): job is CronJob => job !== null)),
     deleteCronJob: (id) => runner.write('remove a cron job', () => sql.deleteJob.run(id).changes > 0),
     putCronRun: (run, job) =>
       runner.write('record a cron run', () => {
