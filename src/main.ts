@@ -10,6 +10,7 @@ import { createCronScheduler } from './automation/cron-scheduler.js';
 import { createHeartbeats } from './automation/heartbeat.js';
 import { createWorkspaceContext } from './agent/workspace-context.js';
 import { readChannelCredentials } from './channels/channel-credentials.js';
+import { createChannelHealth } from './channels/channel-health.js';
 import { createChannelManager } from './channels/channel-manager.js';
 import { builtinPlatforms } from './channels/platforms.js';
 import { createConfigWatcher } from './config/config-watcher.js';
@@ -221,13 +222,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxCatchUpRuns: config.cron.maxCatchUpRuns,
   });
 
-  const metrics = createMetrics({ outboxCounts: () => store.outboxCounts(), channels: () => channels.status(), cronJobs: () => scheduler.list() });
+  const metrics = createMetrics({
+    outboxCounts: () => store.outboxCounts(),
+    channels: () => channels.status(),
+    channelHealth: () => channelHealth.list(),
+    cronJobs: () => scheduler.list(),
+  });
   const unsubscribeMetrics = turns.subscribe(metrics.onTurnEvent);
   const compactor = createIdleCompactor();
   const unsubscribeCompactor = turns.subscribe((event) => {
     if (event.type === 'final') compactor.noteTurn();
   });
   const channels = createChannelManager({ store, turns, platforms: builtinPlatforms(), logger, onDeliveryFailure: metrics.deliveryFailed });
+  const channelHealth = createChannelHealth({
+    accounts: () => channels.healthTargets(),
+    config: () => config.channelHealth,
+    // Operator alerts: once per episode, to the alert chat and webhook, logged and listed in status.
+    onAlert: (event) => {
+      const name = `${event.channel}:${event.account}`;
+      const text =
+        event.event === 'channel.health'
+          ? `Channel ${name} is ${event.dimension} ${event.status} since ${new Date(event.degradedSince).toISOString()} and ${event.recoveryAttempts} reconnect(s) did not help: ${event.suggestedAction ?? event.detail ?? 'see hearth channels health'}`
+          : `Channel ${name} is healthy again (unhealthy since ${new Date(event.degradedSince).toISOString()}).`;
+      void alerts.raise({
+        dedupeKey: `${event.event}:${name}:${event.degradedSince}`,
+        event: event.event,
+        payload: { ...event },
+        text,
+        channel: config.alerts.channel,
+        webhook: config.alerts.webhook,
+      }).catch((error) => logger.error({ err: error, alert: event }, 'could not record a channel health alert'));
+    },
+    logger,
+  });
   const channelRouting = () => ({
     channels: config.channels,
     credentials: readChannelCredentials(paths.credentialsDir),
@@ -252,6 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     store,
     turns,
     channels,
+    channelHealth,
     metrics,
     cron: scheduler,
     alerts,
@@ -279,7 +307,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       gateway: serverReady ? { status: 'ok' } : { status: 'starting' },
       models: modelsStatus,
       config: lastReload && !lastReload.ok ? { status: 'degraded', detail: `last edit rejected: ${lastReload.error}` } : { status: 'ok' },
-      channels: channels.health(),
+      channels: channelHealth.readiness(),
       cron: cronHealth(),
     }),
     status: async () => ({
@@ -385,6 +413,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await scheduler.start();
   heartbeats.apply();
   alerts.start();
+  channelHealth.start();
   const pruneTimer = setInterval(() => {
     store.pruneIdempotencyKeys(Date.now() - 24 * 3600_000).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
     store.pruneCronRuns(Date.now() - config.cron.historyDays * 86_400_000).catch((error) => logger.warn({ err: error }, 'cron ledger pruning failed'));
@@ -407,6 +436,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         heartbeats.stop();
         const { checkpointed } = await turns.drain(config.gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
+        channelHealth.stop();
         await alerts.stop();
         await channels.stop();
         unsubscribeMetrics();

@@ -8,6 +8,7 @@ import { bindAgent, decideInbound, inboundSessionKey, listed } from '../routing/
 import type { DmScope } from '../routing/session-keys.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
 import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
+import type { ChannelHealthTarget } from './channel-health.js';
 import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
 import { createOutboxDispatcher } from './outbox-dispatcher.js';
 import { createTypingIndicators } from './typing-indicators.js';
@@ -61,6 +62,25 @@ export interface ChannelManagerOptions {
 interface RunningAccount {
   account: ChannelAccount;
   supervisor: ChannelSupervisor;
+  authHint: string;
+}
+
+/** How an account that could not start shows in `channels status` and the health checks. */
+function notStartedStatus(entry: { account: ChannelAccount; reason: string; since: number }): Omit<ChannelAccountStatus, 'outbox'> {
+  return {
+    channel: entry.account.platform,
+    accountId: entry.account.accountId,
+    state: 'unhealthy',
+    connected: false,
+    authenticated: false,
+    botName: null,
+    since: entry.since,
+    lastInboundAt: null,
+    lastOutboundAt: null,
+    lastError: entry.reason,
+    suggestedAction: `Fix ${accountConfigPath(entry.account)} in the config: ${entry.reason}`,
+    reconnects: 0,
+  };
 }
 
 /** Pairing codes avoid characters that are easy to misread (0/O, 1/I). */
@@ -221,6 +241,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       logger.error({ channel: account.key, err: error }, `channel account ${reason}`);
       return;
     }
+    const authHint = support.authHint(account);
     const supervisor = createChannelSupervisor({
       channel,
       receive: (message) => receive(account, message),
@@ -229,11 +250,11 @@ export function createChannelManager(options: ChannelManagerOptions) {
       reconnectDelayMs: account.reconnectDelayMs,
       reconnectMaxDelayMs: account.reconnectMaxDelayMs,
       stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs(account),
-      authHint: support.authHint(account),
+      authHint,
       ...(options.now ? { now: options.now } : {}),
     });
     notStarted.delete(account.key);
-    running.set(account.key, { account, supervisor });
+    running.set(account.key, { account, supervisor, authHint });
     supervisor.start();
   }
 
@@ -285,23 +306,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       const counts = new Map((await store.outboxCounts()).map((row) => [row.channel, { pending: row.pending, failed: row.failed }]));
       const list: ChannelAccountStatus[] = [];
       for (const [key, entry] of running) list.push({ ...entry.supervisor.status(), outbox: counts.get(key) ?? { pending: 0, failed: 0 } });
-      for (const [key, entry] of notStarted) {
-        list.push({
-          channel: entry.account.platform,
-          accountId: entry.account.accountId,
-          state: 'unhealthy',
-          connected: false,
-          authenticated: false,
-          botName: null,
-          since: entry.since,
-          lastInboundAt: null,
-          lastOutboundAt: null,
-          lastError: entry.reason,
-          suggestedAction: `Fix ${accountConfigPath(entry.account)} in the config: ${entry.reason}`,
-          reconnects: 0,
-          outbox: counts.get(key) ?? { pending: 0, failed: 0 },
-        });
-      }
+      for (const [key, entry] of notStarted) list.push({ ...notStartedStatus(entry), outbox: counts.get(key) ?? { pending: 0, failed: 0 } });
       return list.sort((a, b) => `${a.channel}:${a.accountId}`.localeCompare(`${b.channel}:${b.accountId}`));
     },
 
@@ -343,12 +348,35 @@ export function createChannelManager(options: ChannelManagerOptions) {
       return request;
     },
 
-    /** A one-line readiness summary for /readyz: degraded while any account is not connected. */
-    health(): { status: 'ok' | 'degraded'; detail: string } {
-      const accounts = [...running.values()].map((entry) => entry.supervisor.status());
-      const down = [...accounts.filter((item) => !item.connected).map((item) => `${item.channel}:${item.accountId} ${item.state}`), ...[...notStarted.keys()].map((key) => `${key} not started`)];
-      if (accounts.length === 0 && notStarted.size === 0) return { status: 'ok', detail: 'no channels configured' };
-      return down.length === 0 ? { status: 'ok', detail: `${accounts.length} connected` } : { status: 'degraded', detail: down.join(', ') };
+    /**
+     * Every configured account for the health reconciler: running ones with their probe and a
+     * reconnect, ones that could not start with the reason (nothing to reconnect).
+     */
+    healthTargets(): ChannelHealthTarget[] {
+      const targets: ChannelHealthTarget[] = [];
+      for (const entry of running.values()) {
+        const { supervisor } = entry;
+        const probe = supervisor.channel.probe?.bind(supervisor.channel);
+        targets.push({
+          channel: entry.account.platform,
+          account: entry.account.accountId,
+          status: () => supervisor.status(),
+          credentialsRefused: () => supervisor.credentialsRefused(),
+          ...(probe ? { probe } : {}),
+          reconnect: (reason) => supervisor.reconnect(reason),
+          authHint: entry.authHint,
+        });
+      }
+      for (const entry of notStarted.values()) {
+        targets.push({
+          channel: entry.account.platform,
+          account: entry.account.accountId,
+          status: () => notStartedStatus(entry),
+          credentialsRefused: () => false,
+          authHint: null,
+        });
+      }
+      return targets.sort((a, b) => `${a.channel}:${a.account}`.localeCompare(`${b.channel}:${b.account}`));
     },
 
     /**

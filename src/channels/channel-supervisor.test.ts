@@ -104,6 +104,52 @@ describe('channel supervisor', () => {
     await supervisor.stop();
   });
 
+  it('reconnect() drops a live connection and connects again at once, without counting a failure', async () => {
+    const scripted = scriptedChannel([healthy]);
+    const supervisor = createChannelSupervisor({
+      channel: scripted.channel,
+      receive: async () => {},
+      onConnected: () => {},
+      logger: quiet,
+      reconnectDelayMs: 60_000,
+      reconnectMaxDelayMs: 60_000,
+      stallTimeoutMs: 1000,
+      authHint: 'fix the token',
+    });
+    supervisor.start();
+    await until(() => supervisor.status().state === 'connected', 'the first connection');
+    supervisor.reconnect('health check: functional degraded');
+    await until(() => scripted.runs.length === 2 && supervisor.status().state === 'connected', 'the second connection', 1000);
+    const status = supervisor.status();
+    assert.equal(status.reconnects, 1);
+    assert.equal(status.lastError, null, 'a requested reconnect is not an error');
+    assert.equal(status.suggestedAction, null);
+    await supervisor.stop();
+  });
+
+  it('reconnect() cuts short the wait after refused credentials (re-authentication)', async () => {
+    const scripted = scriptedChannel([() => Promise.reject(new ChannelError('auth', 'Telegram refused: 401 Unauthorized')), healthy]);
+    const supervisor = createChannelSupervisor({
+      channel: scripted.channel,
+      receive: async () => {},
+      onConnected: () => {},
+      logger: quiet,
+      reconnectDelayMs: 10,
+      reconnectMaxDelayMs: 20,
+      stallTimeoutMs: 1000,
+      authRetryMs: 600_000,
+      authHint: 'set a new botToken',
+    });
+    supervisor.start();
+    await until(() => supervisor.credentialsRefused(), 'the credentials to be refused');
+    assert.equal(scripted.runs.length, 1);
+    supervisor.reconnect('health check: application down');
+    await until(() => supervisor.status().state === 'connected', 'the account to log in again', 1000);
+    assert.equal(supervisor.credentialsRefused(), false);
+    assert.equal(supervisor.status().authenticated, true);
+    await supervisor.stop();
+  });
+
   it('backs off exponentially (with jitter) while the connection keeps failing', async () => {
     const scripted = scriptedChannel([() => Promise.reject(new ChannelError('transient', 'connection refused'))]);
     const supervisor = createChannelSupervisor({

@@ -31,7 +31,9 @@ export interface ChannelSupervisorOptions {
  * Keeps one account connected: runs the adapter, reconnects with jittered exponential backoff
  * when the connection is lost, and aborts a connection that stalls (no progress for the stall
  * timeout). Refused credentials mark the account unhealthy with a suggested fix; only this
- * account is affected. `stop()` ends everything and resolves when the adapter has let go.
+ * account is affected. `reconnect(reason)` drops the connection (or the wait before the next
+ * try) and connects again at once: the health reconciler's self-recovery. `stop()` ends
+ * everything and resolves when the adapter has let go.
  */
 export function createChannelSupervisor(options: ChannelSupervisorOptions) {
   const { channel, logger } = options;
@@ -55,18 +57,38 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
   };
   let botId: string | null = null;
   let loop: Promise<void> | null = null;
+  /** The platform refused the credentials on the last try (cleared when it accepts them). */
+  let credentialsRefused = false;
+  /** The connection being served, and the wait between two tries: what `reconnect` cuts short. */
+  let attempt: AbortController | null = null;
+  let wake: AbortController | null = null;
+  /** Set by `reconnect` until the loop honours it. */
+  let reconnectReason: string | null = null;
 
   const setState = (state: ChannelAccountStatus['state']) => {
     if (status.state !== state) status.since = now();
     status.state = state;
   };
 
-  /** Sleeps for `ms` unless stopped first. */
-  const pause = (ms: number) => sleepUnlessAborted(ms, stopController.signal);
+  /** Sleeps for `ms` unless stopped or asked to reconnect first. */
+  async function pause(ms: number): Promise<void> {
+    if (stopController.signal.aborted || reconnectReason !== null) return;
+    const controller = new AbortController();
+    wake = controller;
+    const onStop = () => controller.abort();
+    stopController.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await sleepUnlessAborted(ms, controller.signal);
+    } finally {
+      stopController.signal.removeEventListener('abort', onStop);
+      if (wake === controller) wake = null;
+    }
+  }
 
   async function runOnce(): Promise<void> {
-    const attempt = new AbortController();
-    const onStop = () => attempt.abort(new Error('stopped'));
+    const current = new AbortController();
+    attempt = current;
+    const onStop = () => current.abort(new Error('stopped'));
     stopController.signal.addEventListener('abort', onStop, { once: true });
     let lastProgress = now();
     let stalled = false;
@@ -75,13 +97,13 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
         if (now() - lastProgress > options.stallTimeoutMs) {
           stalled = true;
           clearInterval(watchdog);
-          attempt.abort(new Error(`no sign of life for ${options.stallTimeoutMs} ms`));
+          current.abort(new Error(`no sign of life for ${options.stallTimeoutMs} ms`));
         }
       },
       Math.max(50, Math.floor(options.stallTimeoutMs / 4)),
     );
     const context: ChannelRunContext = {
-      signal: attempt.signal,
+      signal: current.signal,
       receive: async (message) => {
         lastProgress = now();
         status.lastInboundAt = now();
@@ -97,6 +119,7 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
         status.botName = info.botName;
         status.connected = true;
         status.authenticated = true;
+        credentialsRefused = false;
         status.suggestedAction = null;
         setState('connected');
         logger.info({ ...log, bot: info.botName }, 'channel connected');
@@ -116,6 +139,7 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
     } finally {
       clearInterval(watchdog);
       stopController.signal.removeEventListener('abort', onStop);
+      if (attempt === current) attempt = null;
       status.connected = false;
     }
   }
@@ -124,15 +148,26 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
     let failures = 0;
     while (!stopController.signal.aborted) {
       const wasConnectedBefore = status.state === 'connected';
+      // A reconnect asked for during the wait is honoured by this new try.
+      reconnectReason = null;
       try {
         await runOnce();
         if (stopController.signal.aborted) break;
       } catch (error) {
         if (stopController.signal.aborted) break;
+        if (reconnectReason !== null) {
+          // Asked for, not a failure: no backoff, and a working connection starts a fresh failure count.
+          if (wasConnectedBefore || status.state === 'connected') failures = 0;
+          status.reconnects += 1;
+          setState('reconnecting');
+          logger.info({ ...log, reason: reconnectReason }, 'channel reconnecting on request');
+          continue;
+        }
         const message = error instanceof Error ? error.message : String(error);
         status.lastError = message;
         if (isChannelError(error) && error.kind === 'auth') {
           status.authenticated = false;
+          credentialsRefused = true;
           status.suggestedAction = options.authHint;
           setState('unhealthy');
           logger.error({ ...log, err: message }, `channel credentials refused: ${options.authHint}`);
@@ -170,6 +205,18 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
     status(): Omit<ChannelAccountStatus, 'outbox'> {
       return { ...status };
     },
+    /**
+     * Drops the connection, or cuts short the wait before the next try (backoff, or the pause
+     * after refused credentials), and connects — and authenticates — again at once.
+     */
+    reconnect(reason: string): void {
+      if (stopController.signal.aborted || !loop) return;
+      reconnectReason = reason;
+      attempt?.abort(new Error(reason));
+      wake?.abort();
+    },
+    /** The platform refused the credentials on the last try. */
+    credentialsRefused: () => credentialsRefused,
     botId: () => botId,
     isConnected: () => status.connected,
     noteOutbound(): void {

@@ -1,6 +1,6 @@
 import { LOGIN_FIELDS, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
 import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../config/channel-schema.js';
-import type { ChannelAccountStatus } from '../contracts/channel.js';
+import type { ChannelAccountStatus, ChannelHealthDimension, ChannelHealthReport } from '../contracts/channel.js';
 import type { PairingRequest } from '../contracts/store.js';
 import { gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
@@ -38,6 +38,45 @@ export async function channelsStatus(runtime: CliRuntime, options: { json?: bool
     runtime.io.out(`${lines.join('\n')}\n`);
   }
   if (accounts.some((account) => account.state === 'unhealthy')) process.exitCode = 1;
+}
+
+const DIMENSIONS: readonly ChannelHealthDimension[] = ['transport', 'application', 'functional'];
+
+/** `hearth channels health`: the last check of every account (or one), or a new one with `--probe`. */
+export async function channelsHealth(runtime: CliRuntime, options: { channel?: string; account?: string; probe?: boolean; json?: boolean }): Promise<void> {
+  if (options.account && !options.channel) throw new CliFailure('--account needs --channel (for example --channel telegram --account work).');
+  const reports = await withGateway(runtime.env, runtime.io, async (client) => {
+    // A probe waits for the platform (bounded by channelHealth.probeTimeoutMs, at most 120 s).
+    const probe = (channel: string, account: string) => client.call<ChannelHealthReport>('channels.health.probe', { channel, account }, 130_000);
+    if (options.channel) {
+      const account = accountOf(options.account);
+      return [options.probe ? await probe(options.channel, account) : await client.call<ChannelHealthReport>('channels.health.get', { channel: options.channel, account })];
+    }
+    const { accounts } = await client.call<{ accounts: ChannelHealthReport[] }>('channels.health.list');
+    return options.probe ? Promise.all(accounts.map((item) => probe(item.channel, item.account))) : accounts;
+  });
+  if (options.json) runtime.io.out(`${JSON.stringify(options.channel ? reports[0] : reports, null, 2)}\n`);
+  else if (reports.length === 0) runtime.io.out('No channel accounts are configured. Add one under `channels` in hearth.json5 (see docs/channels.md).\n');
+  else for (const report of reports) runtime.io.out(`${healthLines(report, Date.now()).join('\n')}\n`);
+  if (reports.some((report) => report.status === 'degraded' || report.status === 'down')) process.exitCode = 1;
+}
+
+function healthLines(report: ChannelHealthReport, now: number): string[] {
+  const lines = [`${report.channel}:${report.account}  ${report.status}  (checked ${ago(report.checkedAt, now)})`];
+  for (const name of DIMENSIONS) {
+    const dimension = report.dimensions[name];
+    const since = dimension.degradedSince === null ? '' : ` since ${ago(dimension.degradedSince, now)}`;
+    lines.push(`  ${name.padEnd(12)} ${dimension.status.padEnd(9)}${since}${dimension.detail ? `  ${dimension.detail}` : ''}`);
+    if (dimension.suggestedAction) lines.push(`  ${''.padEnd(12)} what to do: ${dimension.suggestedAction}`);
+  }
+  const episode = report.episode;
+  if (episode) {
+    const alerted = episode.alertedAt === null ? 'operator not alerted yet' : `operator alerted ${ago(episode.alertedAt, now)}`;
+    lines.push(`  recovery: ${episode.recoveryAttempts} of ${episode.maxRecoveryAttempts} reconnects tried; ${alerted}`);
+  } else if (report.lastAlert) {
+    lines.push(`  last alert ${ago(report.lastAlert.at, now)} (${report.lastAlert.dimension} ${report.lastAlert.status}); healthy again ${ago(report.recoveredAt, now)}`);
+  }
+  return lines;
 }
 
 export async function pairingList(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {

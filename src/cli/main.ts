@@ -110,6 +110,18 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
 
   channels
+    .command('health')
+    .description('per account: transport, application and functional health, self-recovery and alerts')
+    .option('--channel <channel>', 'only this platform (telegram, discord, slack or irc)')
+    .option('--account <id>', 'only this account (default: default, with --channel)')
+    .option('--probe', 'check now, probing each account, instead of showing the last check')
+    .option('--json', 'print JSON')
+    .action(async (options: { channel?: string; account?: string; probe?: boolean; json?: boolean }) => {
+      const { channelsHealth } = await import('./channels-command.js');
+      await channelsHealth(runtime, options);
+    });
+
+  channels
     .command('login')
     .description('save an account\'s token(s), read from standard input, and start it')
     .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')

@@ -108,6 +108,21 @@ export const channelsSchema = z.strictObject({
   irc: platform(ircFields).optional(),
 });
 
+/**
+ * `channelHealth`: how every channel account is checked (connection, credentials, messages
+ * arriving) and how often a degraded account is reconnected before the operator is alerted.
+ */
+export const channelHealthSchema = z.strictObject({
+  /** How often every account is checked. */
+  intervalMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** An account that handled a message this recently works; otherwise its probe decides. */
+  functionalWindowMs: z.number().int().min(0).max(7 * 86_400_000).default(30 * 60_000),
+  /** Longest a probe may take before it counts as failed. */
+  probeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Reconnects (one per check) of a degraded account before the operator is alerted; 0 alerts at once. */
+  maxRecoveryAttempts: z.number().int().min(0).max(20).default(3),
+});
+
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -'),
   match: z.strictObject({
@@ -124,4 +139,5 @@ export type DiscordAccountConfig = z.infer<z.ZodObject<typeof discordFields>>;
 export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
+export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = ['telegram', 'discord', 'slack', 'irc'];

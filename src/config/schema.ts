@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bindingSchema, channelsSchema } from './channel-schema.js';
+import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-schema.js';
 
 /**
  * The configuration schema (`$HEARTH_HOME/hearth.json5`). Every object is strict: an unknown key
@@ -167,6 +167,8 @@ export const configSchema = z.strictObject({
   session: sessionSchema.default(sessionSchema.parse({})),
   logging: loggingSchema.default(loggingSchema.parse({})),
   channels: channelsSchema.default({}),
+  /** Health checks of every channel account, self-recovery and when to alert (see docs/channels.md). */
+  channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})),
   /** Routes channel messages to agents; the most specific match wins (peer, then account, then channel). */
   bindings: z.array(bindingSchema).default([]),
   cron: cronSchema.default(cronSchema.parse({})),

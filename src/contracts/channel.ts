@@ -104,8 +104,24 @@ export interface Channel {
    * retry. Must verify the platform's signature or secret itself.
    */
   receiveWebhook?(request: WebhookRequest): Promise<{ status: number; body?: string }>;
+  /**
+   * Optional: a synthetic check that the account works end to end, for an account that has not
+   * handled a message lately. Resolves `degraded` when the platform shows messages are not
+   * arriving (Telegram: updates waiting that never reach us); rejects with a ChannelError when the
+   * platform cannot be reached or refuses. Small and cheap: called about once a minute.
+   */
+  probe?(signal: AbortSignal): Promise<ChannelProbeResult>;
   /** Releases the client's resources; called once, after the last `run` ended. */
   close(): Promise<void>;
+}
+
+/** What a channel's `probe` found. */
+export interface ChannelProbeResult {
+  status: 'ok' | 'degraded';
+  /** What was checked and seen, for people (no secrets). */
+  detail: string;
+  /** What the operator can do when it is degraded. */
+  suggestedAction?: string;
 }
 
 /** An HTTP request the platform pushed to the gateway for one account. */
@@ -162,3 +178,65 @@ export interface ChannelAccountStatus {
   /** Replies waiting to be delivered through this account, and replies given up on. */
   outbox: { pending: number; failed: number };
 }
+
+/** How one health dimension of an account is doing; `unknown` until it can be told. */
+export type ChannelHealthStatus = 'ok' | 'degraded' | 'down' | 'unknown';
+
+/**
+ * The three things checked for every account: `transport` (the connection is open),
+ * `application` (the platform accepted the credentials), `functional` (messages actually arrive:
+ * one was handled within the window, or the adapter's probe says so).
+ */
+export type ChannelHealthDimension = 'transport' | 'application' | 'functional';
+
+export interface ChannelDimensionHealth {
+  status: ChannelHealthStatus;
+  /** When it last became degraded or down; null while ok or unknown. */
+  degradedSince: number | null;
+  detail: string | null;
+  suggestedAction: string | null;
+}
+
+/** One account's health as `channels.health.list|get|probe` return it. */
+export interface ChannelHealthReport {
+  channel: string;
+  account: string;
+  /** The worst of the three dimensions. */
+  status: ChannelHealthStatus;
+  dimensions: Record<ChannelHealthDimension, ChannelDimensionHealth>;
+  /** When the functional dimension was last checked (tick or probe); null before the first check. */
+  checkedAt: number | null;
+  /** The degraded episode in progress: self-recovery attempts so far, and when the operator was alerted. */
+  episode: { since: number; recoveryAttempts: number; maxRecoveryAttempts: number; lastAttemptAt: number | null; alertedAt: number | null } | null;
+  /** The last alert raised for this account (kept after it recovered) and when it last recovered. */
+  lastAlert: ChannelHealthAlert | null;
+  recoveredAt: number | null;
+}
+
+/** Raised once per degraded episode, after bounded self-recovery did not help. */
+export interface ChannelHealthAlert {
+  event: 'channel.health';
+  channel: string;
+  account: string;
+  /** The dimension at fault (application before transport before functional when several are). */
+  dimension: ChannelHealthDimension;
+  status: 'degraded' | 'down';
+  degradedSince: number;
+  detail: string | null;
+  suggestedAction: string | null;
+  recoveryAttempts: number;
+  at: number;
+}
+
+/** Sent when an account that raised an alert is healthy again (the all-clear for that alert). */
+export interface ChannelHealthRecovered {
+  event: 'channel.health.recovered';
+  channel: string;
+  account: string;
+  /** When the episode began. */
+  degradedSince: number;
+  recoveryAttempts: number;
+  at: number;
+}
+
+export type ChannelHealthEvent = ChannelHealthAlert | ChannelHealthRecovered;

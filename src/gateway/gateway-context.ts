@@ -2,6 +2,7 @@ import type { AgentDirectory } from '../agent/agent-directory.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { Budgets } from '../automation/budgets.js';
 import type { CronScheduler } from '../automation/cron-scheduler.js';
+import type { ChannelHealth } from '../channels/channel-health.js';
 import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
@@ -26,6 +27,8 @@ export interface GatewayContext {
   cron: CronScheduler;
   alerts: Pick<AlertSink, 'list'>;
   budgets: Pick<Budgets, 'today'>;
+  /** Per-account transport, application and functional health (`channels.health.*`). */
+  channelHealth: Pick<ChannelHealth, 'list' | 'get' | 'probe'>;
   /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;

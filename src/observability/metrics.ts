@@ -1,6 +1,6 @@
 import type * as PromClient from 'prom-client';
 import type { CronJob } from '../contracts/automation.js';
-import type { ChannelAccountStatus } from '../contracts/channel.js';
+import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/channel.js';
 import { agentIdOfSessionKey } from '../routing/session-keys.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
@@ -13,6 +13,8 @@ export interface MetricsSources {
   outboxCounts(): Promise<{ channel: string; pending: number; failed: number }[]>;
   channels(): Promise<ChannelAccountStatus[]>;
   cronJobs(): CronJob[];
+  /** The health reconciler's view, for the functional dimension. */
+  channelHealth?(): ChannelHealthReport[];
 }
 
 /**
@@ -202,7 +204,7 @@ export function createMetrics(sources: MetricsSources) {
     });
     new client.Gauge({
       name: 'hearth_channel_health_status',
-      help: '1 when the dimension is healthy: transport (connection open), application (authenticated with the platform).',
+      help: '1 when the dimension is healthy: transport (connection open), application (authenticated with the platform), functional (handled a message lately or answered a probe; absent until first checked).',
       labelNames: ['channel', 'account', 'dimension'],
       registers: [register],
       async collect() {
@@ -210,6 +212,12 @@ export function createMetrics(sources: MetricsSources) {
         for (const account of await sources.channels()) {
           this.labels(account.channel, account.accountId, 'transport').set(account.connected ? 1 : 0);
           this.labels(account.channel, account.accountId, 'application').set(account.authenticated ? 1 : 0);
+        }
+        // Not known yet (never checked, or no probe while the chat is quiet) is left out rather
+        // than reported as a failure an alert rule would fire on.
+        for (const report of sources.channelHealth?.() ?? []) {
+          const functional = report.dimensions.functional.status;
+          if (functional !== 'unknown') this.labels(report.channel, report.account, 'functional').set(functional === 'ok' ? 1 : 0);
         }
       },
     });

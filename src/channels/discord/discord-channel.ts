@@ -19,7 +19,7 @@ import {
   type SessionInfo,
   SimpleShardingStrategy,
 } from 'discord.js';
-import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
+import type { AttachmentInfo, Channel, ChannelProbeResult, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
 import { untilAborted } from '../abort-helpers.js';
 
@@ -417,6 +417,16 @@ export function createDiscordChannel(options: DiscordChannelOptions): Channel {
       await untilAborted(rest.post(Routes.channelTyping(channelId), { signal }), signal, abortReason(signal)).catch((error: unknown) => {
         throw toChannelError(error, 'show typing');
       });
+    },
+
+    /** A REST round trip (who am I): the token works and Discord answers. */
+    async probe(signal: AbortSignal): Promise<ChannelProbeResult> {
+      const started = Date.now();
+      const me = (await untilAborted(rest.get(Routes.user(), { signal }), signal, abortReason(signal)).catch((error: unknown) => {
+        throw toChannelError(error, 'check the bot (GET users/@me)');
+      })) as { username?: unknown };
+      const name = typeof me?.username === 'string' ? ` as @${me.username}` : '';
+      return { status: 'ok', detail: `Discord answered GET users/@me${name} in ${Date.now() - started} ms` };
     },
 
     async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Client } from 'irc-framework';
 import type { ClientOptions, CtcpRequestEvent, IrcErrorEvent, MessageEvent, RawEvent, RegisteredEvent, SaslFailedEvent } from 'irc-framework';
-import type { Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
+import type { Channel, ChannelProbeResult, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
 import { pause } from '../abort-helpers.js';
 import { markdownToPlainText } from '../markdown.js';
@@ -640,6 +640,15 @@ export function createIrcChannel(options: IrcChannelOptions): Channel {
         await confirm(link, target, signal);
       }
       return { messageId: message.idempotencyKey };
+    },
+
+    /** A PING the server must answer with its PONG: the connection carries lines both ways. */
+    async probe(signal: AbortSignal): Promise<ChannelProbeResult> {
+      const link = current;
+      if (!link?.registered || link.closed) throw new ChannelError('transient', 'not connected to the IRC server');
+      const started = Date.now();
+      await confirm(link, link.nick, signal);
+      return { status: 'ok', detail: `the IRC server answered a PING in ${Date.now() - started} ms` };
     },
 
     async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { subscribe as subscribeDiagnostics, unsubscribe as unsubscribeDiagnostics } from 'node:diagnostics_channel';
 import { type Logger, LogLevel, SocketModeClient, type SocketModeOptions } from '@slack/socket-mode';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import type { AttachmentInfo, Channel, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
+import type { AttachmentInfo, Channel, ChannelProbeResult, ChannelRunContext, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
 import { ChannelError, isChannelError } from '../../contracts/channel.js';
 import { pause, untilAborted } from '../abort-helpers.js';
 import { markdownToSlackMrkdwn } from '../markdown.js';
@@ -696,6 +696,13 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
       } catch (error) {
         throw toChannelError(error, 'send a message (chat.postMessage)');
       }
+    },
+
+    /** An auth.test round trip: the bot token works and Slack answers. */
+    async probe(signal: AbortSignal): Promise<ChannelProbeResult> {
+      const started = Date.now();
+      const bot = await checkToken(signal);
+      return { status: 'ok', detail: `Slack answered auth.test as @${bot.name} in ${Date.now() - started} ms` };
     },
 
     async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {

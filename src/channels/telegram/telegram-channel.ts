@@ -1,7 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Message, Update } from 'grammy/types';
-import type { AttachmentInfo, Channel, ChannelRunContext, ChannelTarget, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest } from '../../contracts/channel.js';
+import type {
+  AttachmentInfo,
+  Channel,
+  ChannelProbeResult,
+  ChannelRunContext,
+  ChannelTarget,
+  InboundMessage,
+  OutboundMessage,
+  SendReceipt,
+  WebhookRequest,
+} from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
 import { pause } from '../abort-helpers.js';
 import { markdownToTelegramHtml } from '../markdown.js';
@@ -130,6 +140,46 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
   let offset = 0;
   /** The live run in webhook mode: where pushed updates go. */
   let live: { context: ChannelRunContext; bot: { id: number; username: string } } | null = null;
+  /** Updates taken in (polled or pushed), so the probe can tell whether any arrived between two checks. */
+  let updatesTaken = 0;
+  /** The last probe that saw updates waiting at Telegram: when, and how many had been taken then. */
+  let waitingSeen: { at: number; taken: number } | null = null;
+
+  /**
+   * Telegram counts the updates it holds for the bot (in polling mode too). Some waiting at one
+   * check is normal — one may be on its way — but still waiting at the next check with none
+   * taken in between means the account is deaf: connected, polling, and getting nothing.
+   */
+  async function probe(signal: AbortSignal): Promise<ChannelProbeResult> {
+    const info = await api.getWebhookInfo(toGrammy(signal)).catch((error: unknown) => {
+      throw toChannelError(error, 'check for waiting updates (getWebhookInfo)');
+    });
+    const pending = info.pending_update_count;
+    const seen = waitingSeen;
+    if (pending === 0) {
+      waitingSeen = null;
+      return { status: 'ok', detail: 'no updates waiting at Telegram' };
+    }
+    if (seen === null || seen.taken !== updatesTaken) {
+      waitingSeen = { at: Date.now(), taken: updatesTaken };
+      return { status: 'ok', detail: `${pending} update(s) waiting at Telegram; checking that they arrive` };
+    }
+    const since = new Date(seen.at).toISOString();
+    if (options.webhook) {
+      const lastError = info.last_error_message ? ` (Telegram's last delivery error: ${info.last_error_message})` : '';
+      return {
+        status: 'degraded',
+        detail: `${pending} update(s) have waited at Telegram since ${since} and none reached the webhook${lastError}`,
+        suggestedAction: `Telegram cannot deliver to the webhook: check that webhookUrl reaches this gateway's /channels/telegram/${options.accountId}/webhook through your reverse proxy (HTTPS, valid certificate).`,
+      };
+    }
+    return {
+      status: 'degraded',
+      detail: `${pending} update(s) have waited at Telegram since ${since} and none arrived, though polling answers`,
+      suggestedAction:
+        'Telegram holds messages this bot does not receive: make sure no other program polls this bot token or sets a webhook for it, and if apiRoot points at your own Bot API server, restart that server.',
+    };
+  }
 
   async function serveWebhook(context: ChannelRunContext, bot: { id: number; username: string }, webhook: NonNullable<TelegramChannelOptions['webhook']>) {
     const { signal } = context;
@@ -194,6 +244,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
             continue;
           }
           for (const update of updates) {
+            updatesTaken += 1;
             const id = (update as { update_id?: unknown }).update_id;
             const normalized = normalizeTelegramUpdate(update, bot);
             if ('message' in normalized) await context.receive(normalized.message);
@@ -232,6 +283,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
       });
     },
 
+    probe,
+
     async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {
       const expected = options.webhook?.secret;
       const given = request.headers['x-telegram-bot-api-secret-token'];
@@ -249,6 +302,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
         return { status: 200 };
       }
       current.context.progress();
+      updatesTaken += 1;
       const normalized = typeof update === 'object' && update !== null ? normalizeTelegramUpdate(update, current.bot) : { skip: 'a webhook body that is not an update' };
       if ('message' in normalized) {
         try {

@@ -2,11 +2,20 @@ import { z } from 'zod';
 import { HearthError } from '../../contracts/errors.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
 
-/** `channels.status`, `pairing.list|approve`, `message.send`. */
+/** One account: its platform and account id (default `default`). */
+const accountParams = z.strictObject({ channel: z.string().min(1).max(64), account: z.string().min(1).max(64).optional() });
+
+/** `channels.status|reload`, `channels.health.list|get|probe`, `pairing.list|approve`, `message.send`. */
 export const channelMethods: Record<string, RpcMethod> = {
   'channels.status': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
     accounts: await context.channels.status(),
   })),
+  'channels.health.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+    accounts: context.channelHealth.list(),
+  })),
+  'channels.health.get': defineMethod(accountParams, async (params, _connection, context) => context.channelHealth.get(params.channel, params.account ?? 'default')),
+  /** Checks the account now (its probe included) and returns the result; recovery stays with the periodic check. */
+  'channels.health.probe': defineMethod(accountParams, async (params, _connection, context) => context.channelHealth.probe(params.channel, params.account ?? 'default')),
   'channels.reload': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => context.reloadChannels()),
   'pairing.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
     requests: await context.channels.listPairing(),

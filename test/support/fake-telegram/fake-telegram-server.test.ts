@@ -1,13 +1,13 @@
 /**
  * Proves the fake Telegram Bot API server against the real grammY client: long polling, sending,
- * Telegram's text validation, scripted failures, dropped connections, webhooks, stalls, and a
- * clean shutdown.
+ * Telegram's text validation, scripted failures, dropped connections, webhooks, stalls, deafness,
+ * and a clean shutdown.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
+import { Api, Bot, GrammyError, HttpError, webhookCallback } from 'grammy';
 import type { Message } from 'grammy/types';
 import { type FakeTelegramServer, fakeTelegramToken, startFakeTelegramServer } from './fake-telegram-server.js';
 import { formatMessageText } from './telegram-text-format.js';
@@ -392,6 +392,24 @@ test('stall(true) leaves a poll hanging until it is lifted', async () => {
   } finally {
     server.stall(false);
     await bot.stop();
+    await server.close();
+  }
+});
+
+test('deaf(true) answers polls empty while getWebhookInfo counts the waiting update; deaf(false) delivers it', async () => {
+  const server = await startFakeTelegramServer();
+  const api = new Api(server.token, { apiRoot: server.apiRoot });
+  try {
+    server.deaf(true);
+    server.injectMessage({ chatType: 'private', chatId: 4, from: { id: 4 }, text: 'unheard' });
+    assert.deepEqual(await api.getUpdates({ timeout: 0 }), []);
+    assert.equal((await api.getWebhookInfo()).pending_update_count, 1);
+    const held = api.getUpdates({ timeout: 5 });
+    await server.waitFor(() => server.pendingPolls === 1, 2_000, 'the poll to be held');
+    server.deaf(false);
+    const updates = await held;
+    assert.equal(updates[0]?.message?.text, 'unheard', 'the held poll gets what waited at once');
+  } finally {
     await server.close();
   }
 });

@@ -8,7 +8,8 @@
  * ends; `offset` confirms updates; a newer poll ends an older one with 409), webhooks (updates are
  * POSTed to a loopback URL with the secret header, retried until answered 2xx), and checks message
  * texts like Telegram (empty, too long, HTML/MarkdownV2 that does not parse). Tests script it:
- * inject messages, make the next calls fail, drop every connection, stall polling, revoke a token.
+ * inject messages, make the next calls fail, drop every connection, stall polling, make a bot deaf,
+ * revoke a token.
  *
  * It only ever connects to loopback addresses (webhook URLs elsewhere are refused).
  */
@@ -226,6 +227,13 @@ export interface FakeTelegramServer {
    * `bot.stop()` itself calls `getUpdates`, so it hangs while the stall lasts.
    */
   stall(on: boolean): void;
+  /**
+   * While on, the bot (with `token`, or every bot) is deaf: `getUpdates` is answered as usual —
+   * held, then `[]` at its timeout — but never with the updates that wait, and webhook pushes stop,
+   * while `getWebhookInfo` keeps counting them in `pending_update_count`. Turning it off delivers
+   * what waited (to held polls at once).
+   */
+  deaf(on: boolean, token?: string): void;
   /** Makes a token valid or not (an invalid one gets 401 Unauthorized for every method). A new token adds a bot. */
   setTokenValid(token: string, valid: boolean): void;
   /** Makes a token (default: the first) answer 401 from now on. */
@@ -290,6 +298,8 @@ interface BotState {
   webhook: WebhookState | undefined;
   commands: Map<string, BotCommand[]>;
   pollCount: number;
+  /** See `deaf()`. */
+  deaf: boolean;
 }
 
 interface ChatRecord {
@@ -560,6 +570,7 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
       webhook: undefined,
       commands: new Map(),
       pollCount: 0,
+      deaf: false,
     };
     bots.set(token, state);
     return state;
@@ -662,6 +673,7 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
 
   function deliverable(bot: BotState, limit: number): unknown[] {
     const result: unknown[] = [];
+    if (bot.deaf) return result;
     for (const item of bot.queue) {
       if (result.length >= limit) break;
       if (isAllowed(item.kind, bot.allowedUpdates)) result.push(item.update);
@@ -801,7 +813,7 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
   /** Delivers the bot's queued updates to its webhook one at a time, retrying a failed one. */
   function pumpWebhook(bot: BotState): void {
     const hook = bot.webhook;
-    if (hook === undefined || hook.inFlight || hook.retryTimer !== undefined || closed) return;
+    if (hook === undefined || hook.inFlight || hook.retryTimer !== undefined || closed || bot.deaf) return;
     while (bot.queue.length > 0 && !isAllowed(bot.queue[0]?.kind, bot.allowedUpdates)) bot.queue.shift();
     const item = bot.queue[0];
     if (item === undefined) return;
@@ -1528,6 +1540,15 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
           bot.stalled.clear();
           for (const poll of released) if (!poll.done) admitPoll(poll);
         }
+      }
+    },
+    deaf(on, token) {
+      for (const bot of token === undefined ? bots.values() : [botFor(token)]) {
+        if (bot.deaf === on) continue;
+        bot.deaf = on;
+        if (on) continue;
+        if (bot.webhook !== undefined) pumpWebhook(bot);
+        else scheduleFlush(bot);
       }
     },
     setTokenValid(token, valid) {
