@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +7,7 @@ import type { CronJob, CronJobSpec, CronRunRecord, EscalationPolicy } from '../c
 import type { Store } from '../contracts/store.js';
 import type { Clock } from '../runtime/clock.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { startHookReceiver } from '../../test/support/hook-receiver.js';
 import { createAlertSink } from './alerts.js';
 import { type CronRunOutcome, type CronSchedulerDeps, createCronScheduler } from './cron-scheduler.js';
 
@@ -383,25 +383,8 @@ test(
 test('an escalation reaches the webhook once with the documented payload, even when raised twice', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-alert-'));
   const store = createSqliteStore({ path: join(dir, 'state.sqlite') });
-  const received: unknown[] = [];
-  let failFirst = true;
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      if (failFirst) {
-        failFirst = false;
-        response.writeHead(503).end();
-        return;
-      }
-      received.push(JSON.parse(body));
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const hooks = await startHookReceiver();
+  hooks.failNext(503);
   const clock = fakeClock();
   const sink = createAlertSink({ store, clock, logger: { warn() {}, error() {} }, deliver: () => {} });
   try {
@@ -410,22 +393,22 @@ test('an escalation reaches the webhook once with the documented payload, even w
       event: 'cron.escalation',
       payload: { event: 'cron.escalation', jobId: 'job_1', action: 'alert' },
       text: 'job_1 failed twice',
-      webhook: `http://127.0.0.1:${port}/alerts`,
+      webhook: `${hooks.url}/alerts`,
     };
     assert.equal((await sink.raise(request)).created, true);
     assert.equal((await sink.raise(request)).created, false);
     await sink.idle();
-    assert.deepEqual(received, [], 'the first attempt got a 503');
+    assert.deepEqual(hooks.received, [], 'the first attempt got a 503');
     const [pending] = await store.pendingAlerts(clock.now() + 5000, 5);
     assert.match(pending?.lastError ?? '', /HTTP 503/u);
     await clock.advance(5000);
     await sink.idle();
-    assert.deepEqual(received, [{ event: 'cron.escalation', jobId: 'job_1', action: 'alert' }]);
+    assert.deepEqual(hooks.received, [{ path: '/alerts', body: { event: 'cron.escalation', jobId: 'job_1', action: 'alert' } }]);
     const [delivered] = await sink.list(5);
     assert.equal(delivered?.status, 'delivered');
   } finally {
     await sink.stop();
-    server.close();
+    await hooks.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,33 +1,20 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { type HookReceiver, startHookReceiver } from '../support/hook-receiver.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
-let hooks: Server;
-let hooksUrl: string;
-const received: Record<string, unknown>[] = [];
+let hooks: HookReceiver;
 const homes: string[] = [];
 
 before(async () => {
   model = await startFakeModelServer();
-  hooks = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
-  hooksUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}`;
+  hooks = await startHookReceiver();
 });
 after(async () => {
   await model.close();
-  hooks.close();
+  await hooks.close();
   for (const home of homes) removeHome(home);
 });
 
@@ -42,7 +29,7 @@ test('a daily token budget: the turn that spends it is answered, the next one is
         pricing: { 'fake/echo': { inputPerMillion: 1000, outputPerMillion: 2000 } },
       },
       agents: { defaults: { model: 'fake/echo', budget: { dailyTokens: 60 } } },
-      alerts: { webhook: `${hooksUrl}/alerts` },
+      alerts: { webhook: `${hooks.url}/alerts` },
     },
   });
   const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
@@ -70,7 +57,7 @@ test('a daily token budget: the turn that spends it is answered, the next one is
     const text = await runCli(['status'], env);
     assert.match(text.stdout, /Spend today .*main: \d[\d,]* tokens, \$\d/u);
 
-    const alert = await waitFor(() => received.find((item) => item.event === 'budget.threshold'), 'the budget alert');
+    const alert = await waitFor(() => hooks.received.map((item) => item.body).find((body) => body.event === 'budget.threshold'), 'the budget alert');
     assert.deepEqual({ scope: alert.scope, percent: alert.percent, dailyTokens: alert.dailyTokens }, { scope: 'agent:main', percent: 100, dailyTokens: 60 });
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
     assert.match(metrics, /hearth_cost_usd_total\{agent="main",provider="fake",model="echo"\} 0\.\d+/u);

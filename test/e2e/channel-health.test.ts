@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { connectGateway } from '../../src/cli/gateway-client.js';
 import type { ChannelHealthReport } from '../../src/contracts/channel.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
+import { type HookReceiver, startHookReceiver } from '../support/hook-receiver.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let telegram: FakeTelegramServer;
 let model: FakeModelServer;
-let hooks: Server;
-let hooksUrl: string;
-const received: Record<string, unknown>[] = [];
+let hooks: HookReceiver;
+const received = () => hooks.received.map((item) => item.body);
 const homes: string[] = [];
 const token = fakeTelegramToken(5_200_000_001);
 const INTERVAL_MS = 300;
@@ -19,23 +18,12 @@ const INTERVAL_MS = 300;
 before(async () => {
   telegram = await startFakeTelegramServer({ tokens: [token] });
   model = await startFakeModelServer();
-  hooks = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
-  hooksUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/alerts`;
+  hooks = await startHookReceiver();
 });
 after(async () => {
   await telegram.close();
   await model.close();
-  hooks.close();
+  await hooks.close();
   for (const home of homes) removeHome(home);
 });
 
@@ -48,7 +36,7 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
       models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
       agents: { defaults: { model: 'fake/echo' } },
       channelHealth: { intervalMs: INTERVAL_MS, functionalWindowMs: 1000, probeTimeoutMs: 2000, maxRecoveryAttempts: 2 },
-      alerts: { webhook: hooksUrl, channel: 'telegram:default:77' },
+      alerts: { webhook: `${hooks.url}/alerts`, channel: 'telegram:default:77' },
       channels: { telegram: { botToken: token, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'] } },
     },
   });
@@ -106,7 +94,7 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
     await waitFor(async () => ((await health()).checkedAt ?? 0) > alertedAt + 3 * INTERVAL_MS, 'three more checks');
     assert.equal(getMeCalls() - logins, 2, 'exactly the bounded reconnects logged in again');
     assert.equal((await health()).episode?.recoveryAttempts, 2);
-    const alerts = received.filter((item) => item.event === 'channel.health');
+    const alerts = received().filter((item) => item.event === 'channel.health');
     assert.equal(alerts.length, 1, 'one alert per episode, POSTed to the alert webhook');
     assert.equal(alerts[0]?.suggestedAction, degraded.dimensions.functional.suggestedAction);
     assert.equal(alerts[0]?.dimension, 'functional');
@@ -128,8 +116,8 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
     assert.equal(recovered.dimensions.functional.degradedSince, null);
     assert.equal(typeof recovered.recoveredAt, 'number');
     assert.equal(recovered.lastAlert?.at, alertedAt, 'the last alert stays visible');
-    await waitFor(() => received.filter((item) => item.event === 'channel.health.recovered').length === 1, 'the all-clear at the webhook');
-    assert.equal(received.filter((item) => item.event === 'channel.health').length, 1);
+    await waitFor(() => received().filter((item) => item.event === 'channel.health.recovered').length === 1, 'the all-clear at the webhook');
+    assert.equal(received().filter((item) => item.event === 'channel.health').length, 1);
     const probed = await runCli(['channels', 'health', '--channel', 'telegram', '--probe', '--json'], env);
     assert.equal(probed.code, 0, probed.stderr);
     assert.equal((JSON.parse(probed.stdout) as ChannelHealthReport).status, 'ok');

@@ -1,33 +1,24 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { type HookReceiver, startHookReceiver } from '../support/hook-receiver.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
-let hooks: Server;
+let hooks: HookReceiver;
 let hooksUrl: string;
-const received: { path: string; body: Record<string, unknown> }[] = [];
+let received: HookReceiver['received'];
 const homes: string[] = [];
 
 before(async () => {
   model = await startFakeModelServer();
-  hooks = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk;
-    });
-    request.on('end', () => {
-      received.push({ path: request.url ?? '', body: JSON.parse(body) as Record<string, unknown> });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
-  hooksUrl = `http://127.0.0.1:${(hooks.address() as { port: number }).port}`;
+  hooks = await startHookReceiver();
+  hooksUrl = hooks.url;
+  received = hooks.received;
 });
 after(async () => {
   await model.close();
-  hooks.close();
+  await hooks.close();
   for (const home of homes) removeHome(home);
 });
 
