@@ -47,6 +47,8 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
   try {
     // Working: a message handled within the window is proof enough.
     await waitFor(() => telegram.calls.some((call) => call.token === token && call.method === 'getUpdates'), 'polling to start');
+    // The first answer hits a 500 once: it waits in the outbox, is retried, and the failure is counted.
+    telegram.failNext('sendMessage', { status: 500 }, { token });
     telegram.injectMessage({ token, chatType: 'private', chatId: 61, from, text: 'hello' });
     await waitFor(() => telegram.sent.some((message) => message.token === token && message.renderedText.includes('echo: hello')), 'the first answer');
     const working = await waitFor(async () => {
@@ -77,6 +79,8 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
     assert.match(metrics, /hearth_channel_health_status\{channel="telegram",account="default",dimension="functional"\} 0/u);
     assert.match(metrics, /hearth_channel_health_status\{channel="telegram",account="default",dimension="transport"\} 1/u);
+    assert.match(metrics, /hearth_delivery_failures_total\{channel="telegram:default"\} 1/u);
+    assert.match(metrics, /# TYPE hearth_outbox_backlog gauge/u);
 
     // Self-recovery: a bounded number of reconnects (each logs in again), then one alert.
     const alerted = await waitFor(async () => {
