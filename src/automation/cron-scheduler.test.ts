@@ -167,6 +167,12 @@ test(
     const upcoming = ledger.find((entry) => entry.status === 'scheduled');
     assert.equal(upcoming?.scheduledAt, T0 + 50 * MIN, 'the next occurrence is in the ledger as scheduled');
     assert.equal(h.scheduler.get(job.id)?.state.lastSuccessAt !== null, true);
+    const [row] = (await h.scheduler.audit()).jobs;
+    assert.deepEqual(
+      { ok: row?.ok, errors: row?.errors, failureRate: row?.failureRate, driftAvgMs: row?.driftAvgMs, driftMaxMs: row?.driftMaxMs },
+      { ok: 4, errors: 0, failureRate: 0, driftAvgMs: 3 * MIN, driftMaxMs: 3 * MIN },
+      'the audit shows how late the runs started',
+    );
   }),
 );
 
@@ -266,6 +272,8 @@ test(
     await h.clock.advance(5 * HOUR);
     assert.equal(h.executed.length, 3, 'a disabled job does not run');
     assert.equal(h.scheduler.list().length, 1, 'it stays listed');
+    const [audited] = (await h.scheduler.audit()).jobs;
+    assert.deepEqual({ runs: audited?.runs, errors: audited?.errors, failureRate: audited?.failureRate, enabled: audited?.enabled }, { runs: 3, errors: 3, failureRate: 1, enabled: false });
     assert.deepEqual(h.scheduler.health(), { total: 1, healthy: 0, degraded: 0, disabled: 1, problems: [{ id: job.id, name: 'digest', reason: state.disabledReason }] });
     // Enabled again and fixed: it runs and a new streak would alert again.
     h.outcome = async () => ({ status: 'ok' });
@@ -291,6 +299,27 @@ test(
       assert.match(ledger[0]?.reason ?? '', /backing off after 1 consecutive error; retrying at/u);
     },
     { retryBaseMs: 5 * MIN },
+  ),
+);
+
+test(
+  'a job whose budget is spent is skipped with that reason and never reaches its agent; a manual run reports it',
+  withHarness(
+    async (h) => {
+      const job = await h.scheduler.add(spec({ schedule: { kind: 'every', everyMs: HOUR } }));
+      await h.clock.advance(HOUR);
+      await h.scheduler.idle();
+      assert.equal(h.executed.length, 0);
+      const skipped = (await h.scheduler.runs({ jobId: job.id, limit: 10 })).find((entry) => entry.status === 'skipped');
+      assert.equal(skipped?.reason, 'The daily budget of cron job x is used up');
+      assert.equal(h.scheduler.get(job.id)?.state.consecutiveErrors, 0, 'a spent budget is not an error');
+      const { done } = await h.scheduler.runNow(job.id);
+      assert.deepEqual(
+        { status: (await done)?.status, trigger: (await done)?.trigger, reason: (await done)?.reason },
+        { status: 'skipped', trigger: 'manual', reason: 'The daily budget of cron job x is used up' },
+      );
+    },
+    { blockedReason: async () => 'The daily budget of cron job x is used up' },
   ),
 );
 

@@ -85,8 +85,8 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
   const maxCatchUpRuns = deps.maxCatchUpRuns ?? 24;
   const maxJobs = deps.maxJobs ?? 10_000;
   const jobs = new Map<string, CronJob>();
-  /** Jobs with a run in progress (at most one run per job at a time). */
-  const running = new Map<string, Promise<void>>();
+  /** Jobs with a run in progress (at most one run per job at a time), settling with its final ledger entry. */
+  const running = new Map<string, Promise<CronRunRecord | null>>();
   /** Occurrences a `catch-up` start still has to run, per job, oldest first (bounded by maxCatchUpRuns). */
   const catchUp = new Map<string, number[]>();
   let timer: unknown = null;
@@ -201,9 +201,10 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
       await Promise.all(notes);
       const blocked = deps.blockedReason ? await deps.blockedReason(job) : null;
       if (blocked) {
-        await persist(job, { ...record, status: 'skipped', turnRunId: null, reason: blocked, finishedAt: clock.now() });
+        const skipped: CronRunRecord = { ...record, status: 'skipped', turnRunId: null, reason: blocked, finishedAt: clock.now() };
+        await persist(job, skipped);
         logger.warn({ jobId: job.id, job: job.spec.name }, `cron run skipped: ${blocked}`);
-        return;
+        return skipped;
       }
       record.startedAt = clock.now();
       job.state = { ...job.state, lastRunAt: record.startedAt };
@@ -212,14 +213,17 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
       try {
         outcome = await deps.execute(job, record);
       } catch (error) {
-        if (stopped) return;
+        if (stopped) return null;
         outcome = { status: 'error', error: error instanceof Error ? error.message : String(error) };
       }
-      if (stopped) return;
-      await finish(job.id, record, outcome);
+      if (stopped) return null;
+      return finish(job.id, record, outcome);
     })();
-    const tracked = work
-      .catch((error) => logger.error({ err: error, jobId: job.id }, 'a cron run could not be recorded'))
+    const tracked: Promise<CronRunRecord | null> = work
+      .catch((error) => {
+        logger.error({ err: error, jobId: job.id }, 'a cron run could not be recorded');
+        return null;
+      })
       .finally(() => {
         if (running.get(job.id) === tracked) running.delete(job.id);
         const queue = catchUp.get(job.id);
@@ -234,20 +238,20 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
     return record;
   }
 
-  /** Records how a run ended and applies retries and the escalation policy. */
-  async function finish(jobId: string, record: CronRunRecord, outcome: CronRunOutcome) {
+  /** Records how a run ended, applies retries and the escalation policy, and returns the final ledger entry. */
+  async function finish(jobId: string, record: CronRunRecord, outcome: CronRunOutcome): Promise<CronRunRecord> {
     const now = clock.now();
     const done: CronRunRecord = { ...record, status: outcome.status, finishedAt: now, error: outcome.status === 'error' ? (outcome.error ?? 'failed') : null };
     const job = jobs.get(jobId);
     if (!job) {
       await store.putCronRun(done);
-      return;
+      return done;
     }
     if (outcome.status === 'ok') {
       job.state = { ...job.state, lastStatus: 'ok', lastSuccessAt: now, lastError: null, consecutiveErrors: 0, streakStartedAt: null };
       await persist(job, done);
       arm();
-      return;
+      return done;
     }
     const errors = job.state.consecutiveErrors + 1;
     const streakStartedAt = job.state.streakStartedAt ?? now;
@@ -291,6 +295,7 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
     arm();
     logger.warn({ jobId: job.id, job: job.spec.name, consecutiveErrors: errors, error: done.error }, 'cron run failed');
     if (action) await escalate(job, action, policy);
+    return done;
   }
 
   async function escalate(job: CronJob, action: 'alert' | 'disabled', policy: EscalationPolicy) {
@@ -377,11 +382,13 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
             error: isHearthError(error) && error.code === 'NOT_FOUND' ? 'the gateway stopped before the turn was accepted' : String(error),
           };
         }
-        if (stopped) return;
-        await finish(record.jobId, record, outcome);
-      })().catch((error) => logger.error({ err: error, jobId: record.jobId }, 'could not finish an interrupted cron run'));
+        return stopped ? null : finish(record.jobId, record, outcome);
+      })().catch((error) => {
+        logger.error({ err: error, jobId: record.jobId }, 'could not finish an interrupted cron run');
+        return null;
+      });
       if (job) {
-        const tracked = work.finally(() => {
+        const tracked: Promise<CronRunRecord | null> = work.finally(() => {
           if (running.get(job.id) === tracked) running.delete(job.id);
         });
         running.set(job.id, tracked);
@@ -509,8 +516,7 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
       if (running.has(id)) throw new HearthError('BAD_REQUEST', `The job "${job.spec.name}" is running already; wait for it (\`hearth cron runs ${id}\`).`);
       const record = trigger(job, 'manual', clock.now());
       if (!record) throw new HearthError('BAD_REQUEST', `The job "${job.spec.name}" is running already.`);
-      const done = (running.get(id) ?? Promise.resolve()).then(async () => (await store.listCronRuns({ jobId: id, limit: 20 })).find((entry) => entry.id === record.id) ?? null);
-      return { record, done };
+      return { record, done: running.get(id) ?? Promise.resolve(null) };
     },
 
     runs: (options: { jobId?: string; status?: CronRunStatus; limit: number; since?: number }) => store.listCronRuns(options),
@@ -533,23 +539,11 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
 
     /** Per job over the window: failure rate, last success, how late runs started; and duplicate jobs. */
     async audit(windowMs = 7 * 86_400_000) {
-      const since = clock.now() - windowMs;
-      const entries = await store.listCronRuns({ since, limit: 100_000 });
-      const byJob = new Map<string, CronRunRecord[]>();
-      for (const entry of entries) {
-        const list = byJob.get(entry.jobId) ?? [];
-        list.push(entry);
-        byJob.set(entry.jobId, list);
-      }
+      const stats = new Map((await store.cronRunStats(clock.now() - windowMs)).map((row) => [row.jobId, row]));
       const rows = [...jobs.values()].map((job) => {
-        const list = byJob.get(job.id) ?? [];
-        const count = (status: CronRunStatus) => list.filter((entry) => entry.status === status).reduce((sum, entry) => sum + entry.count, 0);
-        const ok = count('ok');
-        const errors = count('error');
-        const lateness = list
-          .filter((entry) => entry.startedAt !== null && entry.trigger === 'schedule')
-          .map((entry) => entry.startedAt! - entry.scheduledAt)
-          .sort((a, b) => a - b);
+        const row = stats.get(job.id);
+        const ok = row?.ok ?? 0;
+        const errors = row?.error ?? 0;
         return {
           id: job.id,
           name: job.spec.name,
@@ -559,12 +553,12 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
           runs: ok + errors,
           ok,
           errors,
-          missed: count('missed'),
-          skipped: count('skipped'),
+          missed: row?.missed ?? 0,
+          skipped: row?.skipped ?? 0,
           failureRate: ok + errors === 0 ? 0 : errors / (ok + errors),
           lastSuccessAt: job.state.lastSuccessAt,
-          driftMedianMs: lateness.length === 0 ? null : lateness[Math.floor(lateness.length / 2)]!,
-          driftMaxMs: lateness.length === 0 ? null : lateness[lateness.length - 1]!,
+          driftAvgMs: row?.driftAvgMs ?? null,
+          driftMaxMs: row?.driftMaxMs ?? null,
         };
       });
       rows.sort((a, b) => b.failureRate - a.failureRate || b.errors - a.errors || a.name.localeCompare(b.name));

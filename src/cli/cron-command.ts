@@ -181,7 +181,7 @@ export async function cronRuns(runtime: CliRuntime, id: string | undefined, opti
 
 interface AuditReport {
   windowMs: number;
-  jobs: { id: string; name: string; agentId: string; schedule: string; enabled: boolean; runs: number; errors: number; missed: number; skipped: number; failureRate: number; lastSuccessAt: number | null; driftMedianMs: number | null; driftMaxMs: number | null }[];
+  jobs: { id: string; name: string; agentId: string; schedule: string; enabled: boolean; runs: number; errors: number; missed: number; skipped: number; failureRate: number; lastSuccessAt: number | null; driftAvgMs: number | null; driftMaxMs: number | null }[];
   duplicates: { fingerprint: string; jobIds: string[] }[];
 }
 
@@ -192,7 +192,7 @@ export async function cronAudit(runtime: CliRuntime, options: { json?: boolean; 
     const lines = [`Cron jobs over the last ${days} days, worst first:`];
     if (report.jobs.length === 0) lines.push('  (no jobs)');
     for (const job of report.jobs) {
-      const drift = job.driftMedianMs === null ? 'no scheduled runs' : `started late by ${job.driftMedianMs} ms (median), ${job.driftMaxMs} ms (max)`;
+      const drift = job.driftAvgMs === null ? 'no scheduled runs' : `started late by ${Math.round(job.driftAvgMs)} ms (average), ${job.driftMaxMs} ms (max)`;
       lines.push(
         `  ${job.id}  ${job.name}  ${Math.round(job.failureRate * 100)}% failed (${job.errors} of ${job.runs})  missed ${job.missed}  skipped ${job.skipped}  last success ${when(job.lastSuccessAt)}  ${drift}${job.enabled ? '' : '  DISABLED'}`,
       );

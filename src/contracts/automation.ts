@@ -104,6 +104,18 @@ export interface CronRunRecord {
   createdAt: number;
 }
 
+/** A job's ledger summed over a window (`hearth cron audit`). */
+export interface CronRunStats {
+  jobId: string;
+  ok: number;
+  error: number;
+  missed: number;
+  skipped: number;
+  /** `startedAt − scheduledAt` of runs the schedule started; null without any. */
+  driftAvgMs: number | null;
+  driftMaxMs: number | null;
+}
+
 /** An operator alert: persisted once per dedupe key, then delivered to a webhook until it answers. */
 export interface OperatorAlertInput {
   dedupeKey: string;

@@ -1,4 +1,4 @@
-import type { CronJob, CronRunRecord, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
+import type { CronJob, CronRunRecord, CronRunStats, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
 
 /**
@@ -96,6 +96,11 @@ export interface Store {
   putCronRun(run: CronRunRecord, job?: CronJob): Promise<void>;
   /** Ledger entries, newest first. */
   listCronRuns(options: { jobId?: string; status?: CronRunStatus; since?: number; limit: number }): Promise<CronRunRecord[]>;
+  /**
+   * Per job, the ledger since a time: how many occurrences ended in each status (a `missed` or
+   * `skipped` entry counts all it covers) and how late scheduled runs started (average, max).
+   */
+  cronRunStats(since: number): Promise<CronRunStats[]>;
   /** Forgets ledger entries created before the cutoff; returns how many were removed. */
   pruneCronRuns(olderThan: number): Promise<number>;
 

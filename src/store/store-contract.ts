@@ -323,10 +323,14 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
         ['cr1', 'error', 1],
       ]);
       assert.deepEqual((await store.listCronRuns({ since: 5500, limit: 10 })).map((entry) => entry.id), ['cr2']);
+      await store.putCronRun({ ...run, id: 'cr3', status: 'ok', scheduledAt: 7000, startedAt: 7040, finishedAt: 7100, createdAt: 7000 });
+      await store.putCronRun({ ...run, id: 'cr4', status: 'ok', trigger: 'manual', scheduledAt: 8000, startedAt: 9000, finishedAt: 9100, createdAt: 8000 });
+      assert.deepEqual(await store.cronRunStats(0), [{ jobId: 'job1', ok: 2, error: 1, missed: 3, skipped: 0, driftAvgMs: 20.5, driftMaxMs: 40 }], 'a manual run is not late');
+      assert.deepEqual(await store.cronRunStats(6500), [{ jobId: 'job1', ok: 2, error: 0, missed: 0, skipped: 0, driftAvgMs: 40, driftMaxMs: 40 }]);
       assert.equal(await store.deleteCronJob('job1'), true);
       assert.equal(await store.deleteCronJob('job1'), false);
       assert.deepEqual(await store.listCronJobs(), []);
-      assert.equal((await store.listCronRuns({ jobId: 'job1', limit: 10 })).length, 2, 'the ledger outlives the job');
+      assert.equal((await store.listCronRuns({ jobId: 'job1', limit: 10 })).length, 4, 'the ledger outlives the job');
       assert.equal(await store.pruneCronRuns(5500), 1);
     } finally {
       await store.close();

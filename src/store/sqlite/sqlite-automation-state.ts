@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { CronJob, CronJobSpec, CronJobState, CronRunRecord, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
+import type { CronJob, CronJobSpec, CronJobState, CronRunRecord, CronRunStats, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
 import type { OutboxEntry, Store } from '../../contracts/store.js';
 import { OUTBOX_COLUMNS, type OutboxRow, type StatementRunner, toOutboxEntry } from './sqlite-channel-state.js';
 
@@ -12,6 +12,7 @@ type AutomationStateMethods = Pick<
   | 'putCronRun'
   | 'listCronRuns'
   | 'pruneCronRuns'
+  | 'cronRunStats'
   | 'raiseAlert'
   | 'pendingAlerts'
   | 'recordAlertDelivery'
@@ -117,6 +118,16 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
       `SELECT * FROM cron_runs WHERE (@job IS NULL OR job_id = @job) AND (@status IS NULL OR status = @status)
        AND (@since IS NULL OR created_at >= @since) ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
     ),
+    runStats: db.prepare(
+      `SELECT job_id AS jobId,
+         SUM(CASE status WHEN 'ok' THEN count ELSE 0 END) AS ok,
+         SUM(CASE status WHEN 'error' THEN count ELSE 0 END) AS error,
+         SUM(CASE status WHEN 'missed' THEN count ELSE 0 END) AS missed,
+         SUM(CASE status WHEN 'skipped' THEN count ELSE 0 END) AS skipped,
+         AVG(CASE WHEN trigger = 'schedule' AND status IN ('ok', 'error') THEN started_at - scheduled_at END) AS driftAvgMs,
+         MAX(CASE WHEN trigger = 'schedule' AND status IN ('ok', 'error') THEN started_at - scheduled_at END) AS driftMaxMs
+       FROM cron_runs WHERE created_at >= ? GROUP BY job_id`,
+    ),
     pruneRuns: db.prepare(`DELETE FROM cron_runs WHERE created_at < ? AND status NOT IN ('running', 'scheduled')`),
     insertAlert: db.prepare(
       `INSERT INTO operator_alerts (dedupe_key, event, payload, webhook, status, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -172,6 +183,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
       }),
     listCronRuns: ({ jobId, status, since, limit }) =>
       runner.run('list cron runs', () => (sql.listRuns.all({ job: jobId ?? null, status: status ?? null, since: since ?? null, limit }) as CronRunRow[]).map(toCronRun)),
+    cronRunStats: (since) => runner.run('sum up the cron ledger', () => sql.runStats.all(since) as CronRunStats[]),
     pruneCronRuns: (olderThan) => runner.write('prune the cron ledger', () => sql.pruneRuns.run(olderThan).changes),
     raiseAlert: (input, message) =>
       runner.write('record an operator alert', () => {
