@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connectGateway } from '../../src/cli/gateway-client.js';
 import type { ChannelHealthReport } from '../../src/contracts/channel.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { type HookReceiver, startHookReceiver } from '../support/hook-receiver.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
@@ -33,8 +33,7 @@ test('a bot that is connected but deaf is found, reconnected a bounded number of
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channelHealth: { intervalMs: INTERVAL_MS, functionalWindowMs: 1000, probeTimeoutMs: 2000, maxRecoveryAttempts: 2 },
       alerts: { webhook: `${hooks.url}/alerts`, channel: 'telegram:default:77' },
       channels: { telegram: { botToken: token, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'] } },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { type HookReceiver, startHookReceiver } from '../support/hook-receiver.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
@@ -43,8 +43,7 @@ interface LedgerEntry {
 }
 
 const config = (extra: Record<string, unknown> = {}) => ({
-  models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-  agents: { defaults: { model: 'fake/echo' } },
+  ...fakeModelConfig(model),
   cron: { retryBaseMs: 200, escalation: { alertAfterConsecutiveErrors: 2, disableAfterConsecutiveErrors: 3, alertWebhook: `${hooksUrl}/alerts` } },
   ...extra,
 });

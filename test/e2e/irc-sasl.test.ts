@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 import { type SaslIrcServer, startSaslIrcServer } from '../support/irc/sasl-irc-server.js';
 
@@ -39,8 +39,7 @@ async function start(password: string): Promise<{ server: SaslIrcServer; gateway
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: {
         irc: { host: server.host, port: server.port, nick: 'hearthsasl', sasl: { account: ACCOUNT, password }, channels: ['#hearth'], dmPolicy: 'open', allowFrom: ['*'] },
       },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
@@ -85,8 +85,7 @@ test('runs replay re-executes a run from the same context without side-effecting
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
     },
   });
   const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { type FakeSlackServer, signSlackRequest, startFakeSlackServer } from '../support/fake-slack/fake-slack-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
@@ -54,8 +54,7 @@ test('slack http mode: signed Events API requests are verified, answered once, a
     home,
     port,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: {
         slack: {
           mode: 'http',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
@@ -43,8 +43,7 @@ test('telegram webhook mode: pushed updates are answered; a push without the sec
     home,
     port,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: {
         telegram: { botToken: token, apiRoot: telegram.apiRoot, mode: 'webhook', webhookUrl: hookUrl, webhookSecret: 'hook-secret_1', dmPolicy: 'open', allowFrom: ['*'] },
       },
@@ -74,8 +73,7 @@ test('channels login saves a token (0600) and starts the account; logout stops i
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: { telegram: { apiRoot: telegram.apiRoot, dmPolicy: 'open', allowFrom: ['*'], pollTimeoutSeconds: 1 } },
     },
   });
@@ -118,8 +116,7 @@ test('editing one account restarts only that account; message send delivers thro
   const home = makeHome();
   homes.push(home);
   const config = (secondPolicy: string) => ({
-    models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-    agents: { defaults: { model: 'fake/echo' } },
+    ...fakeModelConfig(model),
     channels: {
       telegram: {
         apiRoot: telegram.apiRoot,
@@ -161,8 +158,7 @@ test('telegram forum topics: a mention in a topic is answered in that topic, in 
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: { telegram: { botToken: topicToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, groups: ['-1009876543210'] } },
     },
   });
@@ -191,8 +187,7 @@ test('a poller that stalls is noticed: the account reconnects, readiness shows i
   const gateway = await startTestGateway({
     home,
     config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo' } },
+      ...fakeModelConfig(model),
       channels: { telegram: { botToken: stallToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, stallTimeoutMs: 1500, reconnectDelayMs: 50, dmPolicy: 'open', allowFrom: ['*'] } },
     },
   });

@@ -256,3 +256,11 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     },
   };
 }
+
+/** The config that points the gateway's default agent at this server's echo model (spread it into a test config). */
+export function fakeModelConfig(model: Pick<FakeModelServer, 'openaiBaseUrl'>) {
+  return {
+    models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+    agents: { defaults: { model: 'fake/echo' } },
+  };
+}
