@@ -13,8 +13,8 @@ before(async () => {
   hooks = await startHookReceiver();
 });
 after(async () => {
-  await model.close();
-  await hooks.close();
+  await model?.close();
+  await hooks?.close();
   for (const home of homes) removeHome(home);
 });
 

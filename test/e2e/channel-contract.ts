@@ -79,8 +79,8 @@ export function runChannelContract(platform: string, createHarness: () => Promis
   });
   after(async () => {
     for (const gateway of gateways) await gateway.kill();
-    await harness.close();
-    await model.close();
+    await harness?.close();
+    await model?.close();
     for (const home of homes) removeHome(home);
   });
 

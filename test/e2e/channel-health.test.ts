@@ -21,9 +21,9 @@ before(async () => {
   hooks = await startHookReceiver();
 });
 after(async () => {
-  await telegram.close();
-  await model.close();
-  await hooks.close();
+  await telegram?.close();
+  await model?.close();
+  await hooks?.close();
   for (const home of homes) removeHome(home);
 });
 

@@ -17,8 +17,8 @@ before(async () => {
   received = hooks.received;
 });
 after(async () => {
-  await model.close();
-  await hooks.close();
+  await model?.close();
+  await hooks?.close();
   for (const home of homes) removeHome(home);
 });
 

@@ -18,7 +18,7 @@ before(async () => {
   fake = await startFakeModelServer();
 });
 after(async () => {
-  await fake.close();
+  await fake?.close();
   for (const home of homes) removeHome(home);
 });
 

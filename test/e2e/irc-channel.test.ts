@@ -91,8 +91,8 @@ describe('irc: beyond the contract', () => {
   after(async () => {
     for (const gateway of gateways) await gateway.kill();
     for (const user of users) await user.quit().catch(() => undefined);
-    await server.stop();
-    await model.close();
+    await server?.stop();
+    await model?.close();
     for (const home of homes) removeHome(home);
   });
 

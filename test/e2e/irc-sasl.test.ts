@@ -27,7 +27,7 @@ before(async () => {
 after(async () => {
   for (const gateway of gateways) await gateway.stop();
   for (const server of servers) await server.close();
-  await model.close();
+  await model?.close();
   for (const home of homes) removeHome(home);
 });
 

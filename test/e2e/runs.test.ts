@@ -12,7 +12,7 @@ before(async () => {
   model = await startFakeModelServer();
 });
 after(async () => {
-  await model.close();
+  await model?.close();
   for (const home of homes) removeHome(home);
 });
 

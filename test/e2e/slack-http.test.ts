@@ -14,8 +14,8 @@ before(async () => {
   model = await startFakeModelServer();
 });
 after(async () => {
-  await slack.close();
-  await model.close();
+  await slack?.close();
+  await model?.close();
   for (const home of homes) removeHome(home);
 });
 

@@ -18,8 +18,8 @@ before(async () => {
   model = await startFakeModelServer();
 });
 after(async () => {
-  await telegram.close();
-  await model.close();
+  await telegram?.close();
+  await model?.close();
   for (const home of homes) removeHome(home);
 });
 

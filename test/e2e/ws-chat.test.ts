@@ -47,10 +47,10 @@ before(async () => {
 });
 
 after(async () => {
-  client.close();
-  await gateway.stop();
-  await fake.close();
-  removeHome(gateway.home);
+  client?.close();
+  await gateway?.stop();
+  await fake?.close();
+  if (gateway) removeHome(gateway.home);
 });
 
 function finalOf(runId: string): Promise<ChatEvent> {

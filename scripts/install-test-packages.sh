@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests drive, when they are missing: Chromium (WebChat in a
+# real browser), ngircd (a real IRC server) and openssl (its TLS certificate). Part of `npm test`,
+# so the README's test command works on a fresh Debian machine.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x "${NGIRCD_BIN:-/usr/sbin/ngircd}" ] || missing+=(ngircd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+fail() {
+  echo "The tests need these Debian packages: ${missing[*]}. $1" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+}
+command -v apt-get >/dev/null 2>&1 || fail "This machine has no apt-get."
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || fail "Installing them needs root."
+  sudo=(sudo -n)
+fi
+echo "Installing the Debian packages the tests need: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >/dev/null || fail "apt-get update failed."
+"${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null || fail "apt-get install failed."
