@@ -3,7 +3,7 @@ import type JSON5Module from 'json5';
 import { loadConfigFile } from '../config/load-config.js';
 import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { configSchema, type HearthConfig } from '../config/schema.js';
-import { resolveGatewayToken } from '../main.js';
+import { resolveGatewayToken } from '../gateway/gateway-token.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { connectGateway, type GatewayClient, GatewayUnreachable } from './gateway-client.js';
 

@@ -1,5 +1,6 @@
 import { resolveHearthPaths } from '../config/paths.js';
-import { ConfigRefused, resolveGatewayToken, startGateway } from '../main.js';
+import { ConfigRefused, startGateway } from '../main.js';
+import { resolveGatewayToken } from '../gateway/gateway-token.js';
 import { cliConfig } from './cli-context.js';
 import { type CliRuntime, CliFailure, EXIT_CONFIG } from './main.js';
 
