@@ -14,6 +14,25 @@ export interface CliIo {
   err(text: string): void;
 }
 
+/** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
+export const EXIT_CONFIG = 78;
+
+export interface CliRuntime {
+  env: Record<string, string | undefined>;
+  io: CliIo;
+  stdin: NodeJS.ReadableStream;
+}
+
+/** A failure the CLI reports in one line and an exit code, without a stack trace. */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The config the CLI works with. When the file on disk is invalid (an edit the running gateway
  * rejected), the gateway settings that still read cleanly from it are used, so the CLI finds a
