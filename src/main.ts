@@ -40,8 +40,11 @@ export interface RunningGateway {
  * A new subsystem is a folder with a `…-subsystem.ts` and one line here (docs/architecture.md).
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const enteredMs = performance.now();
   const base = prepareGateway(options);
+  const preparedMs = performance.now();
   const system = createSubsystemHost(base.logger);
+  const { logger } = base;
   try {
     const store = await system.start(storeSubsystem, base);
     const models = await system.start(modelsSubsystem, base);
@@ -57,6 +60,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });
+    const sinceProcessStart = { loaded: Math.round(enteredMs), prepared: Math.round(preparedMs), started: Math.round(performance.now()) };
+    logger.info({ startupMs: sinceProcessStart, subsystemsMs: system.startTimes() }, 'gateway started');
     return runningGateway(base, system, gateway);
   } catch (error) {
     base.flushLog();

@@ -31,6 +31,8 @@ export function defineSubsystem<Deps, Api>(subsystem: Subsystem<Deps, Api>): Sub
 interface RunningEntry {
   name: string;
   started: Started<unknown>;
+  /** How long its start took, in milliseconds. */
+  startMs: number;
 }
 
 export interface SubsystemHostLogger {
@@ -49,13 +51,14 @@ export function createSubsystemHost(logger: SubsystemHostLogger) {
   async function start<Deps, Api>(subsystem: Subsystem<Deps, Api>, deps: Deps): Promise<Api> {
     if (stopping) throw new Error(`cannot start ${subsystem.name}: the gateway is stopping`);
     let started: Started<Api>;
+    const since = performance.now();
     try {
       started = await subsystem.start(deps);
     } catch (error) {
       await stop();
       throw error;
     }
-    running.push({ name: subsystem.name, started });
+    running.push({ name: subsystem.name, started, startMs: Math.round((performance.now() - since) * 10) / 10 });
     return started.api;
   }
 
@@ -84,7 +87,12 @@ export function createSubsystemHost(logger: SubsystemHostLogger) {
     return components;
   }
 
-  return { start, stop, health, names: () => running.map((entry) => entry.name) };
+  /** How long each subsystem took to start, in milliseconds, in start order. */
+  function startTimes(): Record<string, number> {
+    return Object.fromEntries(running.map((entry) => [entry.name, entry.startMs]));
+  }
+
+  return { start, stop, health, startTimes };
 }
 
 export type SubsystemHost = ReturnType<typeof createSubsystemHost>;
