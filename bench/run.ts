@@ -1,15 +1,15 @@
 
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
-import { type TestGateway, writeConfig } from '../test/support/gateway-harness.js';
+import type { TestGateway } from '../test/support/gateway-harness.js';
 import { httpRequest, keepAliveAgent } from './http-client.js';
 import { loadavg } from 'node:os';
+import { measureStartup } from './startup.js';
 import { type FakeModelProcess as FakeProcess, medianOf, otherLoadMeter, round, sleep, startFakeModelProcess as startFakeProcess, Tracker } from './bench-support.js';
-import { cpuSeconds, median, ownCpuSeconds, percentile, rssByMapping, rssMb } from './proc-stats.js';
+import { cpuSeconds, ownCpuSeconds, percentile, rssByMapping, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -70,6 +70,8 @@ const QUICK: Settings = {
 
 const TARGETS = {
   coldStartMs: 500,
+  readyRatio: 1.2,
+  rssRatio: 1.15,
   idleRssMb: 80,
   overheadP50Ms: 2,
   overheadP99Ms: 10,
@@ -121,22 +123,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ------------------------------------------------------------------ child processes and cleanup
-
-/**
- * Starts measuring how busy the rest of the machine is (processes other than the bench client,
- * the fake model and the gateway); the returned function gives the average in cores since.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function gatewayConfig(openaiBaseUrl: string) {
   return {
@@ -287,6 +273,8 @@ async function probeHeap(gateway: TestGateway, file: string): Promise<HeapProbe 
 interface RunResult {
   coldStartMs: number;
   coldStartRunsMs: number[];
+  /** Start-up against the floor: medians, RSS at ready, ratios. */
+  startup: { floorReadyMs: number; floorRssMb: number; rssAtReadyMb: number; readyRatio: number; rssRatio: number; cpuRatio: number };
   idleRssMb: number;
   http: PhaseResult;
   ws: PhaseResult;
@@ -376,22 +364,8 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
   const config = gatewayConfig(fake.openaiBaseUrl);
   const env: Record<string, string> = { HEARTH_LOG_LEVEL: 'warn' };
 
-  // 1. Cold start: spawn → first /readyz 200, fresh home each time.
-  const coldStartRunsMs: number[] = [];
-  for (let attempt = 0; attempt < settings.coldRuns; attempt++) {
-    const home = tracker.home();
-    writeConfig(home, config);
-    const port = await freePort();
-    let startError: Error | undefined;
-    const since = performance.now();
-    const starting = tracker.start({ home, port, env });
-    starting.catch((error: Error) => {
-      startError = error;
-    });
-    coldStartRunsMs.push(await pollReady(port, since, 15_000, () => startError));
-    await tracker.stopGateway(await starting);
-    tracker.dropHome(home);
-  }
+  // 1. Cold start against the floor (a bare node:http + ws + SQLite server), fresh home each time.
+  const startup = await measureStartup(settings.coldRuns, env);
 
   // 2. Idle RSS of the gateway measured from here on.
   const home = tracker.home();
@@ -523,8 +497,16 @@ async function runOnce(runIndex: number, fake: FakeProcess, options: Options, tr
 
   const per1k = (seconds: number) => (completed > 0 ? (seconds / completed) * 1000 : Number.NaN);
   return {
-    coldStartMs: median(coldStartRunsMs),
-    coldStartRunsMs,
+    coldStartMs: startup.hearth.readyMs,
+    coldStartRunsMs: startup.hearth.samples.map((sample) => sample.readyMs),
+    startup: {
+      floorReadyMs: startup.floor.readyMs,
+      floorRssMb: startup.floor.rssMb,
+      rssAtReadyMb: startup.hearth.rssMb,
+      readyRatio: startup.readyRatio,
+      rssRatio: startup.rssRatio,
+      cpuRatio: startup.cpuRatio,
+    },
     idleRssMb,
     http,
     ws,
@@ -569,6 +551,9 @@ function printTable(result: RunResult, runs: number): void {
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
   const rows: Row[] = [
     [`Cold start to /readyz 200 (median of ${result.coldStartRunsMs.length})`, ms(result.coldStartMs), `< ${TARGETS.coldStartMs} ms`, verdict(result.coldStartMs < TARGETS.coldStartMs), INCUMBENT.coldStart],
+    ['  floor: node:http + ws + SQLite (WAL) to ready', ms(result.startup.floorReadyMs), '(info)', '', ''],
+    ['  start-to-ready / floor (CPU until ready / floor)', `${result.startup.readyRatio.toFixed(2)}× (${result.startup.cpuRatio.toFixed(2)}×)`, `<= ${TARGETS.readyRatio}×`, verdict(result.startup.readyRatio <= TARGETS.readyRatio), ''],
+    ['RSS at ready / floor', `${mb(result.startup.rssAtReadyMb)} / ${mb(result.startup.floorRssMb)} = ${result.startup.rssRatio.toFixed(2)}×`, `<= ${TARGETS.rssRatio}×`, verdict(result.startup.rssRatio <= TARGETS.rssRatio), ''],
     ['Idle RSS (~2 s after ready)', mb(result.idleRssMb), `< ${TARGETS.idleRssMb} MB`, verdict(result.idleRssMb < TARGETS.idleRssMb), INCUMBENT.rss],
     [`  RSS after the first ${result.warmupTurns} turns (model SDK loaded)`, mb(result.http.rssAfterWarmupMb), '(info)', '', ''],
   ];

@@ -2,10 +2,8 @@ import { LOGIN_FIELDS, removeChannelCredentials, writeChannelCredentials } from 
 import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../config/channel-schema.js';
 import type { ChannelAccountStatus, ChannelHealthDimension, ChannelHealthReport } from '../contracts/channel.js';
 import type { PairingRequest } from '../contracts/store.js';
-import { gatewayTarget, withGateway } from './cli-context.js';
+import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
-import type { CliRuntime } from './main.js';
-import { CliFailure } from './main.js';
 
 const ago = (at: number | null, now: number) => {
   if (at === null) return 'never';

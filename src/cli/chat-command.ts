@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { withGateway } from './cli-context.js';
-import type { CliRuntime } from './main.js';
+import { type CliRuntime, withGateway } from './cli-context.js';
 
 interface ChatEvent {
   runId: string;

@@ -3,7 +3,7 @@ import type JSON5Module from 'json5';
 import { loadConfigFile } from '../config/load-config.js';
 import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { configSchema, type HearthConfig } from '../config/schema.js';
-import { resolveGatewayToken } from '../main.js';
+import { resolveGatewayToken } from '../gateway/gateway-token.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { connectGateway, type GatewayClient, GatewayUnreachable } from './gateway-client.js';
 
@@ -12,6 +12,25 @@ const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+}
+
+/** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
+export const EXIT_CONFIG = 78;
+
+export interface CliRuntime {
+  env: Record<string, string | undefined>;
+  io: CliIo;
+  stdin: NodeJS.ReadableStream;
+}
+
+/** A failure the CLI reports in one line and an exit code, without a stack trace. */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
 }
 
 /**

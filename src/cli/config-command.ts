@@ -1,6 +1,6 @@
 import { formatConfigIssues, loadConfigFile } from '../config/load-config.js';
 import { resolveHearthPaths } from '../config/paths.js';
-import { CliFailure, type CliRuntime, EXIT_CONFIG } from './main.js';
+import { CliFailure, type CliRuntime, EXIT_CONFIG } from './cli-context.js';
 
 export function validateConfig(runtime: CliRuntime, options: { json?: boolean }): void {
   const paths = resolveHearthPaths(runtime.env);

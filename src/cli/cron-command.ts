@@ -1,6 +1,4 @@
-import { withGateway } from './cli-context.js';
-import type { CliRuntime } from './main.js';
-import { CliFailure } from './main.js';
+import { CliFailure, type CliRuntime, withGateway } from './cli-context.js';
 
 /** The flags `cron add` and `cron edit` share, as commander hands them over. */
 export interface CronJobFlags {

@@ -1,8 +1,7 @@
 import { resolveHearthPaths } from '../config/paths.js';
 import { type Finding, runDoctorChecks } from '../observability/doctor.js';
-import { gatewayTarget, withGateway } from './cli-context.js';
+import { type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
-import type { CliRuntime } from './main.js';
 
 /** The gateway's port: free, served by our gateway (with its health), or taken by something else. */
 async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {

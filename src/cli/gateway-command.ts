@@ -1,7 +1,7 @@
 import { resolveHearthPaths } from '../config/paths.js';
-import { ConfigRefused, resolveGatewayToken, startGateway } from '../main.js';
-import { cliConfig } from './cli-context.js';
-import { type CliRuntime, CliFailure, EXIT_CONFIG } from './main.js';
+import { ConfigRefused, startGateway } from '../main.js';
+import { resolveGatewayToken } from '../gateway/gateway-token.js';
+import { cliConfig, CliFailure, type CliRuntime, EXIT_CONFIG } from './cli-context.js';
 
 export async function runGateway(runtime: CliRuntime, options: { port?: number; bind?: string }): Promise<void> {
   let gateway: Awaited<ReturnType<typeof startGateway>>;

@@ -1,29 +1,12 @@
 import type * as CommanderModule from 'commander';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { isHearthError } from '../contracts/errors.js';
-import type { CliIo } from './cli-context.js';
+import { CliFailure, type CliRuntime } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
 const { Command, CommanderError } = loadCommonJs('commander') as typeof CommanderModule;
 
-/** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
-export const EXIT_CONFIG = 78;
-
-export interface CliRuntime {
-  env: Record<string, string | undefined>;
-  io: CliIo;
-  stdin: NodeJS.ReadableStream;
-}
-
-/** A failure the CLI reports in one line and an exit code, without a stack trace. */
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+export { CliFailure, type CliRuntime, EXIT_CONFIG } from './cli-context.js';
 
 export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const program = new Command('hearth')

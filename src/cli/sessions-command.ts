@@ -1,5 +1,4 @@
-import { withGateway } from './cli-context.js';
-import type { CliRuntime } from './main.js';
+import { type CliRuntime, withGateway } from './cli-context.js';
 
 interface SessionRow {
   sessionKey: string;

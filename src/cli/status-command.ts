@@ -1,9 +1,7 @@
 import { loadConfigFile } from '../config/load-config.js';
 import { formatConfigIssues } from '../config/load-config.js';
-import { gatewayTarget, withGateway } from './cli-context.js';
+import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
-import type { CliRuntime } from './main.js';
-import { CliFailure } from './main.js';
 
 interface StatusReport {
   version: string;

@@ -1,0 +1,100 @@
+import type { OutboxEntry, Store } from '../contracts/store.js';
+import type { AlertSink } from '../automation/alerts.js';
+import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/channel.js';
+import type { Models } from '../providers/models-subsystem.js';
+import type { GatewayBase } from '../runtime/gateway-base.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
+import type { Turns } from '../sessions/turns-subsystem.js';
+import { readChannelCredentials } from './channel-credentials.js';
+import { type ChannelHealth, type ChannelHealthOptions, createChannelHealth } from './channel-health.js';
+import { type ChannelManager, type ChannelRoutingConfig, createChannelManager } from './channel-manager.js';
+import { builtinPlatforms } from './platforms.js';
+
+export interface Channels {
+  manager: ChannelManager;
+  health: ChannelHealth;
+  /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
+  reload(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
+}
+
+interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
+  store: Store;
+  models: Pick<Models, 'agents'>;
+  turns: Pick<Turns, 'service'>;
+  alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
+  metrics: {
+    deliveryFailed(channel: string): void;
+    attach(sources: { channels(): Promise<ChannelAccountStatus[]>; channelHealth(): ChannelHealthReport[] }): void;
+  };
+}
+
+/** Channel config, saved logins and agents as the channel manager routes them, read now. */
+function channelRouting({ config, paths, models }: ChannelsDeps): ChannelRoutingConfig {
+  const current = config.current();
+  const directory = models.agents();
+  return {
+    channels: current.channels,
+    credentials: readChannelCredentials(paths.credentialsDir),
+    bindings: current.bindings,
+    dmScope: current.session.dmScope,
+    defaultAgentId: directory.defaultAgentId,
+    agentIds: directory.list().map((agent) => agent.id),
+  };
+}
+
+/** A degraded or recovered account becomes one operator alert per episode (chat, webhook, log, status). */
+function channelHealthAlert({ alerts, config, logger }: ChannelsDeps): ChannelHealthOptions['onAlert'] {
+  return (event) => {
+    const name = `${event.channel}:${event.account}`;
+    const text =
+      event.event === 'channel.health'
+        ? `Channel ${name} is ${event.dimension} ${event.status} since ${new Date(event.degradedSince).toISOString()} and ${event.recoveryAttempts} reconnect(s) did not help: ${event.suggestedAction ?? event.detail ?? 'see hearth channels health'}`
+        : `Channel ${name} is healthy again (unhealthy since ${new Date(event.degradedSince).toISOString()}).`;
+    const targets = config.current().alerts;
+    void alerts
+      .raise({ dedupeKey: `${event.event}:${name}:${event.degradedSince}`, event: event.event, payload: { ...event }, text, channel: targets.channel, webhook: targets.webhook })
+      .catch((error) => logger.error({ err: error, alert: event }, 'could not record a channel health alert'));
+  };
+}
+
+/**
+ * Chat platforms: one supervised connection per configured account, the outbox dispatcher and
+ * the health reconciler. A platform's adapter and client library load only when an account
+ * of it is configured. A config edit restarts only the accounts it changed.
+ */
+export const channelsSubsystem = defineSubsystem({
+  name: 'channels',
+  async start(deps: ChannelsDeps) {
+    const { store, turns, logger, config, alerts, metrics } = deps;
+    const manager = createChannelManager({ store, turns: turns.service, platforms: builtinPlatforms(), logger, onDeliveryFailure: metrics.deliveryFailed });
+    const health = createChannelHealth({
+      accounts: () => manager.healthTargets(),
+      config: () => config.current().channelHealth,
+      onAlert: channelHealthAlert(deps),
+      logger,
+    });
+    alerts.attachDelivery((entry) => manager.deliver(entry));
+    metrics.attach({ channels: () => manager.status(), channelHealth: () => health.list() });
+    const reload = () => manager.apply(channelRouting(deps));
+
+    await reload();
+    await manager.startDelivery();
+    health.start();
+    const unsubscribeConfig = config.onReload(() => {
+      void reload()
+        .then((changed) => {
+          if (changed.started.length + changed.restarted.length + changed.stopped.length > 0) logger.info(changed, 'channel accounts updated');
+        })
+        .catch((error) => logger.error({ err: error }, 'applying the channel config failed'));
+    });
+    return {
+      api: { manager, health, reload } satisfies Channels,
+      health: () => health.readiness(),
+      drain: unsubscribeConfig,
+      async stop() {
+        health.stop();
+        await manager.stop();
+      },
+    };
+  },
+});

@@ -1,0 +1,137 @@
+import { readChannelCredentials } from '../channels/channel-credentials.js';
+import type { Channels } from '../channels/channels-subsystem.js';
+import type { Automation } from '../automation/cron-subsystem.js';
+import type { AlertSink } from '../automation/alerts.js';
+import type { Store } from '../contracts/store.js';
+import type { HearthConfig } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Models } from '../providers/models-subsystem.js';
+import type { GatewayBase } from '../runtime/gateway-base.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
+import type { Turns } from '../sessions/turns-subsystem.js';
+import type { ComponentHealth, GatewayContext } from './gateway-context.js';
+import { createGatewayServer } from './gateway-server.js';
+
+export interface GatewayAddress {
+  port: number;
+  host: string;
+  /** Where a local client reaches the gateway (127.0.0.1 when bound to every interface). */
+  url: string;
+}
+
+export interface GatewayServerDeps extends GatewayBase {
+  store: Store;
+  models: Models;
+  metrics: Pick<Metrics, 'render' | 'contentType'>;
+  alerts: Pick<AlertSink, 'list'>;
+  turns: Turns;
+  channels: Channels;
+  cron: Automation;
+  /** Every started subsystem's health, by name (`/readyz`). */
+  components(): Record<string, ComponentHealth>;
+  /** `--port` and `--bind`, which win over the config. */
+  port?: number | undefined;
+  bind?: string | undefined;
+}
+
+function hostFor(bind: string): string {
+  if (bind === 'loopback') return '127.0.0.1';
+  if (bind === 'lan') return '0.0.0.0';
+  return bind;
+}
+
+/** Configured credentials (provider keys, channel tokens), redacted from anything shown. */
+function collectSecrets(token: string, config: HearthConfig, credentialsDir: string): string[] {
+  const found: string[] = [token];
+  for (const provider of Object.values(config.models.providers)) {
+    if (provider.apiKey) found.push(provider.apiKey);
+    for (const value of Object.values(provider.headers ?? {})) found.push(value);
+  }
+  const collect = (value: unknown, key = ''): void => {
+    if (typeof value === 'string' && /token|secret|password/iu.test(key)) found.push(value);
+    else if (value && typeof value === 'object') for (const [name, item] of Object.entries(value)) collect(item, name);
+  };
+  collect(config.channels);
+  collect(readChannelCredentials(credentialsDir), 'token');
+  return found.filter((value) => value.length >= 6);
+}
+
+/** The full report for `status` and `hearth status`. */
+async function statusReport(deps: GatewayServerDeps, gateway: () => Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { version, startedAt, paths, config, models, turns, channels, cron, alerts, store } = deps;
+  const directory = models.agents();
+  return {
+    version,
+    pid: process.pid,
+    uptimeMs: Date.now() - startedAt,
+    home: paths.home,
+    config: { path: paths.configPath, source: config.source(), hash: config.hash(), lastReload: config.lastReload() },
+    gateway: gateway(),
+    models: { source: models.source(), ...models.health() },
+    agents: directory.list().map((agent) => ({ id: agent.id, default: agent.id === directory.defaultAgentId, models: agent.modelRefs, workspace: agent.workspaceDir })),
+    turns: { ...turns.lanes.stats(), active: turns.service.activeRuns() },
+    channels: await channels.manager.status(),
+    cron: cron.scheduler.health(),
+    heartbeats: cron.heartbeats.status(),
+    spend: await turns.budgets.today(directory.list().map((agent) => `agent:${agent.id}`)),
+    alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
+    store: store.kind,
+  };
+}
+
+/** What the HTTP and WS control plane sees of the rest of the gateway. */
+function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, unknown>): GatewayContext {
+  const { version, startedAt, logger, store, turns, channels, metrics, cron, alerts, models, config, token, paths } = deps;
+  return {
+    version,
+    startedAt,
+    logger,
+    store,
+    turns: turns.service,
+    channels: channels.manager,
+    channelHealth: channels.health,
+    metrics,
+    cron: cron.scheduler,
+    alerts,
+    budgets: turns.budgets,
+    reloadChannels: channels.reload,
+    agents: models.agents,
+    config: config.current,
+    token: () => token,
+    secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),
+    components: deps.components,
+    status: () => statusReport(deps, gateway),
+  };
+}
+
+/**
+ * The HTTP and WebSocket server (OpenAI-compatible API, WS RPC, WebChat, /metrics, webhooks).
+ * It listens once everything it serves has started, and closes first when the gateway stops.
+ */
+export const gatewaySubsystem = defineSubsystem({
+  name: 'gateway',
+  async start(deps: GatewayServerDeps) {
+    const { config, logger, version } = deps;
+    const port = deps.port ?? config.current().gateway.port;
+    const host = hostFor(deps.bind ?? config.current().gateway.bind);
+    let address = { port, host };
+    const server = createGatewayServer(gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount() })));
+    address = await server.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new Error(`Port ${port} on ${host} is already in use (another gateway?). Stop it, or start with --port <n> or gateway.port.`);
+    });
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+    logger.info({ url, version }, 'gateway listening');
+    const unsubscribeConfig = config.onReload((next, previous) => {
+      if (previous.gateway.port !== next.gateway.port || previous.gateway.bind !== next.gateway.bind) {
+        logger.warn({}, 'gateway.port and gateway.bind take effect at the next start');
+      }
+    });
+    return {
+      api: { port: address.port, host, url } satisfies GatewayAddress,
+      health: () => ({ status: 'ok' as const }),
+      drain: unsubscribeConfig,
+      stop: () => server.close(),
+    };
+  },
+});

@@ -1,0 +1,105 @@
+import { createAgentLoop } from '../agent/agent-loop.js';
+import type { AlertSink } from '../automation/alerts.js';
+import { type Budgets, createBudgets } from '../automation/budgets.js';
+import type { DailyBudget } from '../contracts/automation.js';
+import type { Store } from '../contracts/store.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Models } from '../providers/models-subsystem.js';
+import type { GatewayBase } from '../runtime/gateway-base.js';
+import { createIdleCompactor } from '../runtime/idle-compactor.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
+import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
+import { createSessionLanes, type SessionLanes } from './session-lanes.js';
+import { createTurnService, type TurnService } from './turn-service.js';
+
+export interface Turns {
+  service: TurnService;
+  lanes: SessionLanes;
+  tools: ToolRegistry;
+  budgets: Budgets;
+  /** A later subsystem names the daily budget of its scope (`cron:<jobId>`). */
+  attachBudgetScope(prefix: string, limitOf: (id: string) => DailyBudget | undefined): void;
+}
+
+interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger'> {
+  store: Store;
+  models: Models;
+  alerts: Pick<AlertSink, 'raise'>;
+  metrics: Pick<Metrics, 'onTurnEvent'>;
+}
+
+/** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
+function createGatewayBudgets({ store, config, logger, models, alerts }: TurnsDeps) {
+  const scopes = new Map<string, (id: string) => DailyBudget | undefined>();
+  scopes.set('agent:', (id) => models.agents().get(id)?.budget);
+  const budgets = createBudgets({
+    store,
+    now: Date.now,
+    pricing: () => config.current().models.pricing,
+    limitOf: (scope) => {
+      for (const [prefix, limitOf] of scopes) if (scope.startsWith(prefix)) return limitOf(scope.slice(prefix.length));
+      return undefined;
+    },
+    alerts,
+    targets: () => config.current().alerts,
+    logger,
+  });
+  return { budgets, scopes };
+}
+
+/**
+ * Sessions and turns: the lanes (one turn at a time per session, a global cap), the agent loop
+ * with the built-in tools, budgets, and the turn service. Starting it re-queues the turns an
+ * earlier run left unfinished (once models are known); draining it lets running turns finish for
+ * `gateway.drainTimeoutMs` and checkpoints the rest.
+ */
+export const turnsSubsystem = defineSubsystem({
+  name: 'turns',
+  async start(deps: TurnsDeps) {
+    const { store, config, logger, models, metrics } = deps;
+    const lanes = createSessionLanes({ maxConcurrent: config.current().agents.defaults.maxConcurrent });
+    const tools = createToolRegistry(createBuiltinTools());
+    const { budgets, scopes } = createGatewayBudgets(deps);
+    const service = createTurnService({
+      store,
+      lanes,
+      runTurn: createAgentLoop({ models: models.router, tools }),
+      workspaceContext: models.workspaceContext,
+      agents: models.agents,
+      maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
+      logger,
+      budgets,
+      sideEffectTools: () => tools.sideEffectNames(),
+    });
+    const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent);
+    const compactor = createIdleCompactor();
+    const unsubscribeCompactor = service.subscribe((event) => {
+      if (event.type === 'final') compactor.noteTurn();
+    });
+    const unsubscribeConfig = config.onReload((next) => lanes.setMaxConcurrent(next.agents.defaults.maxConcurrent));
+
+    await models.detected;
+    await service.recover();
+
+    const turns: Turns = {
+      service,
+      lanes,
+      tools,
+      budgets,
+      attachBudgetScope: (prefix, limitOf) => scopes.set(prefix, limitOf),
+    };
+    return {
+      api: turns,
+      async drain() {
+        unsubscribeConfig();
+        const { checkpointed } = await service.drain(config.current().gateway.drainTimeoutMs);
+        if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
+      },
+      stop() {
+        unsubscribeMetrics();
+        unsubscribeCompactor();
+        compactor.stop();
+      },
+    };
+  },
+});
