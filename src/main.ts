@@ -48,7 +48,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   try {
     const store = await system.start(storeSubsystem, base);
     const models = await system.start(modelsSubsystem, base);
-    const metrics = await system.start(metricsSubsystem, { store });
+    const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
     const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics });

@@ -1,4 +1,6 @@
 import { loadConfigFile } from '../config/load-config.js';
+import type { ProviderHealth } from '../providers/circuit-breaker.js';
+import { describeProvider } from '../providers/provider-status.js';
 import { formatConfigIssues } from '../config/load-config.js';
 import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
@@ -9,9 +11,9 @@ interface StatusReport {
   uptimeMs: number;
   config: { path: string; source: string; lastReload: { ok: boolean; error?: string; at: number } | null };
   gateway: { port: number; host: string; connections: number };
-  models: { status: string; detail?: string; source: string };
+  models: { status: string; detail?: string; source: string; providers?: ProviderHealth[] };
   agents: { id: string; default: boolean; models: string[] }[];
-  turns: { running: number; queued: number; active: unknown[] };
+  turns: { running: number; queued: number; active: unknown[]; perProvider?: number; providers?: Record<string, number> };
   channels?: { channel: string; accountId: string; state: string; botName: string | null; lastError: string | null; outbox: { pending: number; failed: number } }[];
   cron?: { total: number; healthy: number; degraded: number; disabled: number; problems: { id: string; name: string; reason: string }[] };
   spend?: { day: string; scopes: { scope: string; tokens: number; costUsd: number; budget: { dailyTokens?: number; dailyCostUsd?: number } | null; percent: number | null }[] };
@@ -45,10 +47,12 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   }
   if (!file.ok) lines.push(`          the file on disk is invalid:\n${formatConfigIssues(file.issues).replace(/^/gm, '            ')}`);
   lines.push(`Models    ${report.models.status}${report.models.detail ? `: ${report.models.detail}` : ''}`);
+  for (const provider of report.models.providers ?? []) lines.push(`Provider  ${describeProvider(provider, Date.now())}`);
   for (const agent of report.agents) {
     lines.push(`Agent     ${agent.id}${agent.default ? ' (default)' : ''}: ${agent.models.length > 0 ? agent.models.join(' → ') : 'no model'}`);
   }
-  lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued`);
+  const perProvider = Object.entries(report.turns.providers ?? {}).map(([provider, running]) => `${provider} ${running}/${report.turns.perProvider ?? '-'}`);
+  lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued${perProvider.length > 0 ? ` (by provider: ${perProvider.join(', ')})` : ''}`);
   lines.push(`Clients   ${report.gateway.connections} connected`);
   for (const account of report.channels ?? []) {
     const outbox = account.outbox.pending + account.outbox.failed > 0 ? `, outbox ${account.outbox.pending} waiting / ${account.outbox.failed} given up` : '';

@@ -81,6 +81,8 @@ export const agentDefaultsSchema = z.strictObject({
   ...agentFields,
   fallbacks: z.array(z.string()).default([]),
   maxConcurrent: z.number().int().min(1).max(1024).default(8),
+  /** The most of `maxConcurrent` (a fraction, rounded up) that turns for one model provider may hold, so a provider that stops answering leaves slots for the others; 1 turns this off. */
+  providerShare: z.number().gt(0).max(1).default(0.75),
   maxSteps: z.number().int().min(1).max(100).default(12),
   turnTimeoutMs: z.number().int().positive().default(600_000),
   contextTokens: z.number().int().positive().default(32_000),
@@ -142,6 +144,16 @@ export const alertsSchema = z.strictObject({
   webhook: z.url().optional(),
 });
 
+/** When a model provider that stops answering is skipped (see docs/config.md, `models.breaker`). */
+export const breakerSchema = z.strictObject({
+  /** Timeouts or connection failures in a row that open a provider's breaker. */
+  failureThreshold: z.number().int().min(1).max(100).default(3),
+  /** How long an open breaker fails calls fast (or sends them to the fallback) before one probe call. */
+  openMs: z.number().int().min(1000).default(30_000),
+  /** Each failed probe doubles the open time, up to this. */
+  maxOpenMs: z.number().int().min(1000).default(300_000),
+});
+
 /** Prices per million tokens in US dollars, by model ref (`provider/model`). */
 export const priceSchema = z.strictObject({
   inputPerMillion: z.number().min(0),
@@ -159,7 +171,8 @@ export const configSchema = z.strictObject({
     providers: z.record(z.string(), providerSchema).default({}),
     /** What each model costs, for budgets, run records and metrics, e.g. `"openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }`. */
     pricing: z.record(z.string(), priceSchema).default({}),
-  }).default({ providers: {}, pricing: {} }),
+    breaker: breakerSchema.default(breakerSchema.parse({})),
+  }).default({ providers: {}, pricing: {}, breaker: breakerSchema.parse({}) }),
   agents: z.strictObject({
     defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})),
     entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}),

@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'CONTEXT_OVERFLOW',
   'PROVIDER_NETWORK',
   'PROVIDER_TIMEOUT',
+  /** The provider's circuit breaker is open: it stopped answering and is skipped for a while. */
+  'PROVIDER_UNAVAILABLE',
   'PROVIDER_BAD_RESPONSE',
   'PROVIDER_ERROR',
   // turns and tools

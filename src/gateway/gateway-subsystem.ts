@@ -67,7 +67,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     home: paths.home,
     config: { path: paths.configPath, source: config.source(), hash: config.hash(), lastReload: config.lastReload() },
     gateway: gateway(),
-    models: { source: models.source(), ...models.health() },
+    models: { source: models.source(), ...models.health(), providers: models.providerHealth() },
     agents: directory.list().map((agent) => ({ id: agent.id, default: agent.id === directory.defaultAgentId, models: agent.modelRefs, workspace: agent.workspaceDir })),
     turns: { ...turns.lanes.stats(), active: turns.service.activeRuns() },
     channels: await channels.manager.status(),

@@ -1,4 +1,5 @@
 import type { Store } from '../contracts/store.js';
+import type { Models } from '../providers/models-subsystem.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { createMetrics, type Metrics, type MetricsSources } from './metrics.js';
 
@@ -13,13 +14,14 @@ export type GatewayMetrics = Metrics & {
  */
 export const metricsSubsystem = defineSubsystem({
   name: 'metrics',
-  start({ store }: { store: Store }) {
+  start({ store, models }: { store: Store; models: Pick<Models, 'providerHealth'> }) {
     const attached: Partial<Omit<MetricsSources, 'outboxCounts'>> = {};
     const metrics = createMetrics({
       outboxCounts: () => store.outboxCounts(),
       channels: async () => (attached.channels ? attached.channels() : []),
       channelHealth: () => (attached.channelHealth ? attached.channelHealth() : []),
       cronJobs: () => (attached.cronJobs ? attached.cronJobs() : []),
+      providers: () => models.providerHealth(),
     });
     const api: GatewayMetrics = Object.assign(metrics, {
       attach(sources: Partial<Omit<MetricsSources, 'outboxCounts'>>) {

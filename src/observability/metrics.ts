@@ -1,6 +1,7 @@
 import type * as PromClient from 'prom-client';
 import type { CronJob } from '../contracts/automation.js';
 import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/channel.js';
+import type { ProviderHealth } from '../providers/circuit-breaker.js';
 import { agentIdOfSessionKey } from '../routing/session-keys.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
@@ -15,6 +16,29 @@ export interface MetricsSources {
   cronJobs(): CronJob[];
   /** The health reconciler's view, for the functional dimension. */
   channelHealth?(): ChannelHealthReport[];
+  /** Each model provider's circuit breaker and last success/failure. */
+  providers?(): ProviderHealth[];
+}
+
+const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
+const EVENT_LOOP_SUMMARY = /^hearth_nodejs_eventloop_lag_(?:min|max|mean|stddev|p50|p90|p99)_seconds(?:\{[^}]*\})? /u;
+
+/**
+ * Drops the samples prom-client prints before it has measured anything: the event-loop delay
+ * histogram is empty until the first scrape has waited a while (mean NaN, min 2^63 ns, the rest 0),
+ * and the lag gauge reads exactly 0 until its first measurement. Real values are kept.
+ */
+export function withoutPlaceholderSamples(text: string): string {
+  const lines = text.split('\n');
+  const empty = lines.some((line) => /^hearth_nodejs_eventloop_lag_mean_seconds(?:\{[^}]*\})? NaN$/iu.test(line));
+  return lines
+    .filter((line) => {
+      if (line.startsWith('#')) return true;
+      if (empty && EVENT_LOOP_SUMMARY.test(line)) return false;
+      if (/^hearth_nodejs_eventloop_lag_seconds(?:\{[^}]*\})? 0$/u.test(line)) return false;
+      return !/ NaN$/iu.test(line);
+    })
+    .join('\n');
 }
 
 /**
@@ -190,6 +214,56 @@ export function createMetrics(sources: MetricsSources) {
       },
     });
     new client.Gauge({
+      name: 'hearth_provider_breaker_state',
+      help: 'Circuit breaker of each model provider: 1 for its current state (closed: calls go through; open: skipped after timeouts or connection failures in a row; half-open: the next call probes it).',
+      labelNames: ['provider', 'state'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) for (const state of BREAKER_STATES) this.labels(health.provider, state).set(health.state === state ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_provider_consecutive_failures',
+      help: 'Timeouts and connection failures in a row of each model provider (0 after an answer).',
+      labelNames: ['provider'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.consecutiveFailures);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_provider_breaker_opened_total',
+      help: 'Times the circuit breaker of each model provider opened since the gateway started.',
+      labelNames: ['provider'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.opened);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_provider_last_success_timestamp',
+      help: 'When each model provider last answered, in Unix seconds (absent until it has).',
+      labelNames: ['provider'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) if (health.lastSuccessAt !== null) this.labels(health.provider).set(health.lastSuccessAt / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_provider_last_failure_timestamp',
+      help: 'When a call to each model provider last failed, in Unix seconds (absent until one has).',
+      labelNames: ['provider'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
+      },
+    });
+    new client.Gauge({
       name: 'hearth_outbox_backlog',
       help: 'Messages waiting in the outbox (state pending) or given up (state failed), by channel account.',
       labelNames: ['channel', 'state'],
@@ -238,7 +312,7 @@ export function createMetrics(sources: MetricsSources) {
     /** The Prometheus text exposition of every metric. */
     async render(): Promise<string> {
       registry ??= build();
-      return (await registry).metrics();
+      return withoutPlaceholderSamples(await (await registry).metrics());
     },
   };
 }

@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config/schema.js';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
 import { createAnthropicMessagesProvider } from './anthropic-messages-provider.js';
+import { type BreakerConfig, type CircuitBreakers, callOutcomeOf, createCircuitBreakers, type ProviderHealth } from './circuit-breaker.js';
 import { classifyProviderError } from './classify-error.js';
 import { createOpenAIChatProvider } from './openai-chat-provider.js';
 import type { ProviderDeps, ProviderLogger } from './stream-support.js';
@@ -26,6 +27,12 @@ export interface ModelRouterDeps {
   random?: () => number;
   /** Defaults to the built-in adapters by `api`. */
   createProvider?: ProviderFactory;
+  /** `models.breaker`, read at each decision (defaults: 3 failures, 30 s open, 5 min at most). */
+  breaker?: () => BreakerConfig;
+  /** The breakers of the router this one replaces, so a config reload keeps what they learned. */
+  breakers?: CircuitBreakers;
+  /** Clock of the breakers (ms since the epoch). */
+  now?: () => number;
 }
 
 /**
@@ -44,6 +51,10 @@ export interface ModelRouter {
   list(): string[];
   /** Drops the adapters; later streams end with SHUTTING_DOWN. */
   close(): void;
+  /** Each configured provider's breaker state and last success/failure. */
+  providerHealth(): ProviderHealth[];
+  /** The per-provider circuit breakers: after `failureThreshold` timeouts or connection failures in a row a provider is skipped (fallback or fast PROVIDER_UNAVAILABLE) until a probe call gets an answer. */
+  readonly breakers: CircuitBreakers;
 }
 
 /** Splits `providerId/modelId` at the first `/`. */
@@ -88,6 +99,8 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
   const random = deps.random ?? Math.random;
   const createProvider = deps.createProvider ?? defaultProviderFactory;
   const adapters = new Map<string, ModelProvider>();
+  const breakers = deps.breakers ?? createCircuitBreakers({ ...(deps.breaker ? { config: deps.breaker } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  breakers.retain(Object.keys(deps.providers));
   let closed = false;
 
   function noModel(message: string, ref: string): HearthError {
@@ -95,7 +108,7 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
   }
 
   /** The adapter and model id for a ref, or the NO_MODEL error that explains what to configure. */
-  function resolve(ref: string): { provider: ModelProvider; config: ProviderConfig; modelId: string } | HearthError {
+  function resolve(ref: string): { providerId: string; provider: ModelProvider; config: ProviderConfig; modelId: string } | HearthError {
     const parsed = parseModelRef(ref);
     if (!parsed) return noModel(`The model '${ref}' is not of the form 'provider/model' (for example 'local/qwen3:8b'). Fix agents.defaults.model or the agent's model/fallbacks.`, ref);
     const config = deps.providers[parsed.providerId];
@@ -116,7 +129,7 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
       }
       adapters.set(parsed.providerId, provider);
     }
-    return { provider, config, modelId: parsed.modelId };
+    return { providerId: parsed.providerId, provider, config, modelId: parsed.modelId };
   }
 
   function retryWait(error: HearthError, attempt: number): number | undefined {
@@ -165,8 +178,17 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
         deps.logger?.warn({ modelRef: ref, code: target.code }, 'model unavailable; trying the next fallback');
         continue;
       }
+      const breaker = breakers.get(target.providerId);
       for (let retry = 0; ; retry += 1) {
+        const admission = breaker.admit();
+        if (!admission.allowed) {
+          lastError = admission.error;
+          failures.push({ modelRef: ref, code: admission.error.code, message: admission.error.message });
+          deps.logger?.warn({ modelRef: ref, code: admission.error.code }, 'provider is not answering (breaker open); trying the next fallback');
+          break;
+        }
         const { finish, emitted } = yield* attempt(target.provider, { ...request, model: target.modelId });
+        breaker.settle(callOutcomeOf(finish.error, finish.reason === 'aborted' || request.signal.aborted), admission, finish.error);
         if (finish.reason !== 'error' || emitted || request.signal.aborted) {
           yield request.signal.aborted && finish.reason === 'error' ? { type: 'finish', reason: 'aborted', modelRef: ref } : { ...finish, modelRef: ref };
           return;
@@ -203,6 +225,11 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
     },
     list() {
       return Object.entries(deps.providers).flatMap(([id, config]) => (config.models ?? []).map((model) => `${id}/${model}`));
+    },
+    breakers,
+    providerHealth() {
+      for (const id of Object.keys(deps.providers)) breakers.get(id);
+      return breakers.list();
     },
     close() {
       closed = true;

@@ -7,7 +7,9 @@ import type { ComponentHealth } from '../gateway/gateway-context.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { detectProviders } from './detect-providers.js';
+import type { ProviderHealth } from './circuit-breaker.js';
 import { createModelRouter } from './model-router.js';
+import { modelsReadiness } from './provider-status.js';
 
 type Detected = { providers: HearthConfig['models']['providers']; defaultModel?: string; source: string };
 
@@ -16,7 +18,10 @@ export interface Models {
   router: ModelRouter;
   agents(): AgentDirectory;
   workspaceContext: WorkspaceContext;
+  /** What the config gives (a model for every agent?) and what the calls showed (breakers, last failures). */
   health(): ComponentHealth;
+  /** Each provider's circuit breaker and last success/failure (for status, /readyz and /metrics). */
+  providerHealth(): ProviderHealth[];
   /** `config` when the config names providers, else what detection found. */
   source(): string;
   /** Settles when model detection is over (at once when the config names providers). */
@@ -44,7 +49,8 @@ export const modelsSubsystem = defineSubsystem({
   start({ env, paths, config, logger }: Pick<GatewayBase, 'env' | 'paths' | 'config' | 'logger'>) {
     const workspaceContext = createWorkspaceContext();
     let detected: Detected = { providers: {}, source: 'pending' };
-    let router: ModelRouter & { close(): void } = createModelRouter({ providers: config.current().models.providers, logger });
+    const breaker = () => config.current().models.breaker;
+    let router = createModelRouter({ providers: config.current().models.providers, breaker, logger });
     let directory = createAgentDirectory(config.current(), { workspacesDir: paths.workspacesDir, home: paths.home });
     let status: ComponentHealth = { status: 'starting', detail: 'looking for models' };
     let stopped = false;
@@ -54,7 +60,7 @@ export const modelsSubsystem = defineSubsystem({
       const current = config.current();
       const useDetected = Object.keys(current.models.providers).length === 0;
       router.close();
-      router = createModelRouter({ providers: useDetected ? detected.providers : current.models.providers, logger });
+      router = createModelRouter({ providers: useDetected ? detected.providers : current.models.providers, breaker, breakers: router.breakers, logger });
       directory = createAgentDirectory(current, {
         workspacesDir: paths.workspacesDir,
         home: paths.home,
@@ -84,13 +90,14 @@ export const modelsSubsystem = defineSubsystem({
       },
       agents: () => directory,
       workspaceContext,
-      health: () => status,
+      health: () => modelsReadiness(status, router.providerHealth(), Date.now()),
+      providerHealth: () => router.providerHealth(),
       source: () => (Object.keys(config.current().models.providers).length > 0 ? 'config' : detected.source),
       detected: detect().catch((error) => logger.warn({ err: error }, 'model detection failed')),
     };
     return {
       api: models,
-      health: () => status,
+      health: models.health,
       stop() {
         stopped = true;
         unsubscribe();

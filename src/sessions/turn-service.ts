@@ -277,9 +277,12 @@ export function createTurnService(deps: TurnServiceDeps) {
     }
   }
 
-  const schedule = (runId: string, sessionKey: string, stateless: boolean) => {
+  /** The provider of the turn's first model: the lanes give each provider a share of the slots. */
+  const providerOf = (agentId: string, model?: string) => (model ?? deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
+
+  const schedule = (runId: string, sessionKey: string, stateless: boolean, provider?: string) => {
     // Stateless requests share no transcript, so they get a lane of their own.
-    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId, sessionKey)).catch((error) => {
+    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId, sessionKey), { provider }).catch((error) => {
       deps.logger.error({ runId, err: error }, 'turn scheduling failed');
     });
   };
@@ -304,7 +307,7 @@ export function createTurnService(deps: TurnServiceDeps) {
       // Scheduled before the accept is committed: when the session's lane is free, the turn's
       // start is written in the same commit. A start cannot overtake its accept (writes run in
       // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-      schedule(runId, request.sessionKey, request.context !== undefined);
+      schedule(runId, request.sessionKey, request.context !== undefined, providerOf(request.agentId, request.options?.model));
       return acceptance;
     },
 
@@ -357,7 +360,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
     async recover(): Promise<{ requeued: number }> {
       const unfinished = await deps.store.unfinishedTurns();
-      for (const entry of unfinished) schedule(entry.runId, entry.sessionKey, entry.context !== null);
+      for (const entry of unfinished) schedule(entry.runId, entry.sessionKey, entry.context !== null, providerOf(entry.agentId, entry.options?.model));
       if (unfinished.length > 0) deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
       return { requeued: unfinished.length };
     },

@@ -58,6 +58,11 @@ export const turnsSubsystem = defineSubsystem({
   async start(deps: TurnsDeps) {
     const { store, config, logger, models, metrics } = deps;
     const lanes = createSessionLanes({ maxConcurrent: config.current().agents.defaults.maxConcurrent });
+    const applyLimits = () => {
+      const defaults = config.current().agents.defaults;
+      lanes.setMaxConcurrent(defaults.maxConcurrent, defaults.providerShare);
+    };
+    applyLimits();
     const tools = createToolRegistry(createBuiltinTools());
     const { budgets, scopes } = createGatewayBudgets(deps);
     const service = createTurnService({
@@ -76,9 +81,10 @@ export const turnsSubsystem = defineSubsystem({
     const unsubscribeCompactor = service.subscribe((event) => {
       if (event.type === 'final') compactor.noteTurn();
     });
-    const unsubscribeConfig = config.onReload((next) => lanes.setMaxConcurrent(next.agents.defaults.maxConcurrent));
+    const unsubscribeConfig = config.onReload(applyLimits);
 
     await models.detected;
+    applyLimits();
     await service.recover();
 
     const turns: Turns = {

@@ -90,3 +90,20 @@ test('fake server: close() destroys stalled responses', TIMEOUT, async () => {
   await server.close();
   assert.ok(['closed', 'error'].includes(await ended));
 });
+
+test('fake server: a hang step never sends headers, until close() ends the request', TIMEOUT, async () => {
+  const server = await startFakeModelServer({ defaultStep: { hang: true } });
+  let headers = false;
+  const ended = new Promise<string>((resolve) => {
+    const request = httpRequest(`${server.openaiBaseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, () => {
+      headers = true;
+    });
+    request.on('error', () => resolve('error'));
+    request.on('close', () => resolve('closed'));
+    request.end(JSON.stringify({ model: 'm', stream: true, messages: [] }));
+  });
+  while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await server.close();
+  assert.ok(['closed', 'error'].includes(await ended));
+  assert.equal(headers, false);
+});

@@ -33,6 +33,8 @@ export type FakeStep =
   | { stall: true; afterText?: string }
   /** Send one chunk that is not valid JSON, then end the response. */
   | { malformed: true }
+  /** Read the request and never answer (no headers, no bytes) until the client or `close()` ends it. */
+  | { hang: true }
   /** Decide per request. */
   | ((request: RecordedRequest) => FakeStep);
 
@@ -162,6 +164,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       else response.flushHeaders();
       return;
     }
+    if ('hang' in step) return;
     if ('malformed' in step) {
       if (stream) {
         response.writeHead(200, SSE_HEADERS);
