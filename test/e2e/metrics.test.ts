@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, startTestGateway } from '../support/gateway-harness.js';
+import { makeHome, removeHome, startTestGateway, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 const homes: string[] = [];
@@ -47,7 +47,10 @@ test('/metrics: Prometheus text with process, event loop, turns, latency, tokens
     const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/u);
-    const samples = parse(await response.text());
+    const text = await response.text();
+    const samples = parse(text);
+    // The first scrape has no event-loop figures yet: nothing is printed rather than NaN or 2^63 ns.
+    assert.doesNotMatch(text, /\bNaN\b|9223372036/iu);
     assert.equal(samples.get('hearth_turns_total{agent="main",status="ok"}'), 1);
     assert.equal(samples.get('hearth_turns_total{agent="main",status="error"}'), 1);
     assert.equal(samples.get('hearth_tool_calls_total{tool="current_time",outcome="ok"}'), 1);
@@ -56,7 +59,11 @@ test('/metrics: Prometheus text with process, event loop, turns, latency, tokens
     assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="input"}') ?? 0) > 0, 'input tokens are counted');
     assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="output"}') ?? 0) > 0, 'output tokens are counted');
     assert.ok((samples.get('hearth_process_resident_memory_bytes') ?? 0) > 10_000_000);
-    assert.ok(samples.has('hearth_nodejs_eventloop_lag_seconds'));
+    const later = await waitFor(async () => {
+      const again = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } }).then((reply) => reply.text());
+      return parse(again).has('hearth_nodejs_eventloop_lag_seconds') ? again : null;
+    }, 'an event-loop lag measurement');
+    assert.doesNotMatch(later, /\bNaN\b|9223372036/iu);
   } finally {
     await gateway.stop();
   }
