@@ -1,5 +1,6 @@
 import { resolveHearthPaths } from '../config/paths.js';
 import { type Finding, runDoctorChecks } from '../observability/doctor.js';
+import { checkModels } from '../observability/doctor-models.js';
 import { type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
@@ -39,7 +40,7 @@ async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {
 
 export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean }): Promise<void> {
   const paths = resolveHearthPaths(runtime.env);
-  const findings = [...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true }), ...(await checkGateway(runtime))];
+  const findings = [...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true }), ...(await checkModels({ paths, env: runtime.env })), ...(await checkGateway(runtime))];
   const unresolved = findings.filter((finding) => finding.status === 'error' && !finding.fixed);
   if (options.json) runtime.io.out(`${JSON.stringify({ ok: unresolved.length === 0, findings }, null, 2)}\n`);
   else {

@@ -58,14 +58,19 @@ test('doctor on a damaged home: names every problem and its fix; --fix repairs t
 
   const after = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
   const remaining = after.findings.filter((finding) => finding.status !== 'ok').map((finding) => finding.check).sort();
-  assert.deepEqual(remaining, ['database', 'workspaces'], 'only what needs a person is left');
+  assert.deepEqual(remaining, ['database', 'models', 'workspaces'], 'only what needs a person is left (this home has no model)');
 });
 
 test('doctor on a healthy home with the gateway running: database current, port owned by our gateway, no errors', async () => {
   const { startTestGateway } = await import('../support/gateway-harness.js');
   const home = makeHome();
   homes.push(home);
-  const gateway = await startTestGateway({ home, config: {} });
+  const { fakeModelConfig, startFakeModelServer } = await import('../support/fake-model-server.js');
+  const model = await startFakeModelServer();
+  const gateway = await startTestGateway({ home, config: fakeModelConfig(model) }).catch(async (error) => {
+    await model.close();
+    throw error;
+  });
   try {
     const result = await runCli(['doctor', '--json'], testEnv(home, { HEARTH_GATEWAY_URL: gateway.url }));
     const report = JSON.parse(result.stdout) as Report;
@@ -75,8 +80,10 @@ test('doctor on a healthy home with the gateway running: database current, port 
     assert.match(message('database'), /passes integrity_check/u);
     assert.match(message('migrations'), /is current/u);
     assert.match(message('port'), /our gateway runs/u);
+    assert.match(message('models'), /provider 'fake' .* answered with 1 model/u);
   } finally {
     await gateway.stop();
+    await model.close();
   }
 });
 
