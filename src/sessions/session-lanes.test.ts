@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSessionLanes } from './session-lanes.js';
+import { createSessionLanes, effectiveProviderShare } from './session-lanes.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -99,4 +99,10 @@ test('the global cap still holds with a provider share, and a share of 1 lets on
   assert.deepEqual(lanes.stats().providers, { x: 4 });
   again.resolve();
   await Promise.all(full);
+});
+
+test('the provider share applies only when the agents use more than one provider', () => {
+  assert.equal(effectiveProviderShare(['local/a', 'local/b', undefined], 0.75), 1);
+  assert.equal(effectiveProviderShare(['local/a', 'cloud/b'], 0.75), 0.75);
+  assert.equal(effectiveProviderShare([], 0.5), 1);
 });

@@ -17,6 +17,15 @@ export interface SessionLanes {
   idle(timeoutMs: number): Promise<boolean>;
 }
 
+/**
+ * The share to use: `share` when the agents' first models (`provider/model`) name more than one
+ * provider, else 1 (with one provider, slots kept from it would serve nobody).
+ */
+export function effectiveProviderShare(primaryModelRefs: readonly (string | undefined)[], share: number): number {
+  const providers = new Set(primaryModelRefs.flatMap((ref) => (ref ? [ref.split('/')[0]] : [])));
+  return providers.size > 1 ? share : 1;
+}
+
 interface Job {
   start(): void;
   provider: string | undefined;

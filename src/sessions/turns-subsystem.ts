@@ -9,7 +9,7 @@ import type { GatewayBase } from '../runtime/gateway-base.js';
 import { createIdleCompactor } from '../runtime/idle-compactor.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
-import { createSessionLanes, type SessionLanes } from './session-lanes.js';
+import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
 import { createTurnService, type TurnService } from './turn-service.js';
 
 export interface Turns {
@@ -58,9 +58,10 @@ export const turnsSubsystem = defineSubsystem({
   async start(deps: TurnsDeps) {
     const { store, config, logger, models, metrics } = deps;
     const lanes = createSessionLanes({ maxConcurrent: config.current().agents.defaults.maxConcurrent });
+    // Each provider gets a share of the slots once the agents use more than one (on a reload the models are rebuilt first).
     const applyLimits = () => {
       const defaults = config.current().agents.defaults;
-      lanes.setMaxConcurrent(defaults.maxConcurrent, defaults.providerShare);
+      lanes.setMaxConcurrent(defaults.maxConcurrent, effectiveProviderShare(models.agents().list().map((agent) => agent.modelRefs[0]), defaults.providerShare));
     };
     applyLimits();
     const tools = createToolRegistry(createBuiltinTools());
