@@ -14,8 +14,11 @@ export function providerInTrouble(health: ProviderHealth): boolean {
   return health.lastFailureAt !== null && (health.lastSuccessAt === null || health.lastFailureAt > health.lastSuccessAt);
 }
 
-/** One line about a provider: its breaker, its last success and its last failure. */
-export function describeProvider(health: ProviderHealth, now: number): string {
+/**
+ * One line about a provider: its breaker, its last success and its last failure (with the error's
+ * message, or only its code for `brief`, which unauthenticated `/readyz` shows).
+ */
+export function describeProvider(health: ProviderHealth, now: number, brief = false): string {
   const parts: string[] = [];
   if (health.state === 'open') {
     parts.push(`not answering: breaker open after ${health.consecutiveFailures} failed calls in a row, next probe in ${Math.max(0, Math.ceil(((health.probeAt ?? now) - now) / 1000))} s`);
@@ -25,7 +28,7 @@ export function describeProvider(health: ProviderHealth, now: number): string {
     parts.push('breaker closed');
   }
   parts.push(health.lastSuccessAt === null ? 'no answer yet' : `last answer ${ago(health.lastSuccessAt, now)}`);
-  if (health.lastFailureAt !== null && health.lastError) parts.push(`last failure ${ago(health.lastFailureAt, now)}: ${health.lastError.message}`);
+  if (health.lastFailureAt !== null && health.lastError) parts.push(`last failure ${ago(health.lastFailureAt, now)}: ${brief ? health.lastError.code : health.lastError.message}`);
   return `${health.provider}: ${parts.join('; ')}`;
 }
 
@@ -37,6 +40,6 @@ export function describeProvider(health: ProviderHealth, now: number): string {
 export function modelsReadiness(base: ModelsReadiness, providers: readonly ProviderHealth[], now: number): ModelsReadiness {
   const troubled = providers.filter(providerInTrouble);
   if (troubled.length === 0) return base;
-  const detail = troubled.map((health) => describeProvider(health, now)).join(' | ');
+  const detail = troubled.map((health) => describeProvider(health, now, true)).join(' | ');
   return { status: base.status === 'ok' ? 'degraded' : base.status, detail: base.detail ? `${detail} | ${base.detail}` : detail };
 }

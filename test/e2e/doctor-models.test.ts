@@ -115,11 +115,11 @@ test('status and doctor after a connection-refused failure: models degraded, nam
   });
   assert.equal(reply.status, 502);
   const status = await runCli(['status'], env);
-  assert.match(status.stdout, /^Models {4}degraded: down: breaker closed; no answer yet; last failure \d+ s ago: Could not reach the provider 'down'/mu);
-  assert.match(status.stdout, /^Provider {2}down: breaker closed; no answer yet; last failure/mu);
+  assert.match(status.stdout, /^Models {4}degraded: down: breaker closed; no answer yet; last failure \d+ s ago: PROVIDER_NETWORK/mu);
+  assert.match(status.stdout, /^Provider {2}down: breaker closed; no answer yet; last failure \d+ s ago: Could not reach the provider 'down'/mu);
   const doctor = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
   const seen = doctor.findings.find((finding) => finding.check === 'gateway models');
   assert.equal(seen?.status, 'warn');
-  assert.match(seen?.message ?? '', /models is degraded: down: .*Could not reach/u);
+  assert.match(seen?.message ?? '', /models is degraded: down: .*last failure \d+ s ago: PROVIDER_NETWORK/u);
   assert.ok(doctor.findings.some((finding) => finding.check === 'models' && /refused the connection/u.test(finding.message)));
 });

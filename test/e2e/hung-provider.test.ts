@@ -73,6 +73,7 @@ test('a provider that never answers holds only its share of the slots, its break
   assert.ok(sentAtOpen <= 8, `${sentAtOpen} requests: only the turns started before the third timeout reached the hung provider`);
   assert.equal(open.status, 200, 'still ready: the other provider answers');
   assert.equal(open.body.components.models?.status, 'degraded');
+  assert.match(open.body.components.models?.detail ?? '', /no answer yet; last failure \d+ s ago: PROVIDER_TIMEOUT/u);
 
   const results = await Promise.all(Array.from({ length: 8 }, (_, index) => chat('fast', `fast-after-${index}`)));
   for (const reply of results) {
