@@ -16,6 +16,8 @@ export interface CliIo {
 
 /** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */
 export const EXIT_CONFIG = 78;
+/** Exit code for a damaged state database (EX_DATAERR): restarting will not help, `hearth doctor --fix` may. */
+export const EXIT_STORE_DAMAGED = 65;
 
 export interface CliRuntime {
   env: Record<string, string | undefined>;

@@ -5,17 +5,20 @@ import { type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
 /** The gateway's port: free, served by our gateway (with its health), or taken by something else. */
-async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {
+async function checkGateway(runtime: CliRuntime): Promise<{ findings: Finding[]; running: boolean }> {
   const target = gatewayTarget(runtime.env);
   let health: Response | null = null;
   try {
     health = await fetch(`${target.url}/health`, { signal: AbortSignal.timeout(3000) });
   } catch {
-    return [{ check: 'port', status: 'ok', message: `${target.url} is free (no gateway running)` }];
+    return { findings: [{ check: 'port', status: 'ok', message: `${target.url} is free (no gateway running)` }], running: false };
   }
   const body = (await health.json().catch(() => null)) as { ok?: unknown } | null;
   if (!health.ok || body?.ok !== true) {
-    return [{ check: 'port', status: 'error', message: `something other than Hearth answers at ${target.url}`, fix: 'stop that program, or set gateway.port to a free port' }];
+    return {
+      findings: [{ check: 'port', status: 'error', message: `something other than Hearth answers at ${target.url}`, fix: 'stop that program, or set gateway.port to a free port' }],
+      running: false,
+    };
   }
   const findings: Finding[] = [{ check: 'port', status: 'ok', message: `our gateway runs at ${target.url}` }];
   try {
@@ -35,12 +38,17 @@ async function checkGateway(runtime: CliRuntime): Promise<Finding[]> {
     if (!(error instanceof GatewayUnreachable)) throw error;
     findings.push({ check: 'gateway', status: 'warn', message: error.message, fix: 'check the gateway token in credentials/gateway-token' });
   }
-  return findings;
+  return { findings, running: true };
 }
 
 export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean }): Promise<void> {
   const paths = resolveHearthPaths(runtime.env);
-  const findings = [...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true }), ...(await checkModels({ paths, env: runtime.env })), ...(await checkGateway(runtime))];
+  const gateway = await checkGateway(runtime);
+  const findings = [
+    ...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true, gatewayRunning: gateway.running }),
+    ...(await checkModels({ paths, env: runtime.env })),
+    ...gateway.findings,
+  ];
   const unresolved = findings.filter((finding) => finding.status === 'error' && !finding.fixed);
   if (options.json) runtime.io.out(`${JSON.stringify({ ok: unresolved.length === 0, findings }, null, 2)}\n`);
   else {
@@ -51,7 +59,7 @@ export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; j
     }
     const fixable = findings.filter((finding) => finding.fix && !finding.fixed && finding.status !== 'ok').length;
     runtime.io.out(unresolved.length === 0 ? 'No errors.\n' : `${unresolved.length} error(s).\n`);
-    if (!options.fix && fixable > 0) runtime.io.out('`hearth doctor --fix` applies the safe fixes (permissions, quarantining unreadable files).\n');
+    if (!options.fix && fixable > 0) runtime.io.out('`hearth doctor --fix` applies the safe fixes (permissions, quarantining unreadable files, salvaging a damaged database).\n');
   }
   if (unresolved.length > 0) process.exitCode = 1;
 }

@@ -1,7 +1,8 @@
 import { resolveHearthPaths } from '../config/paths.js';
 import { ConfigRefused, startGateway } from '../main.js';
 import { resolveGatewayToken } from '../gateway/gateway-token.js';
-import { cliConfig, CliFailure, type CliRuntime, EXIT_CONFIG } from './cli-context.js';
+import { cliConfig, CliFailure, type CliRuntime, EXIT_CONFIG, EXIT_STORE_DAMAGED } from './cli-context.js';
+import { StoreDamaged } from '../store/sqlite/store-integrity.js';
 
 export async function runGateway(runtime: CliRuntime, options: { port?: number; bind?: string }): Promise<void> {
   let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -15,6 +16,7 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
     if (error instanceof ConfigRefused) {
       throw new CliFailure(`Hearth cannot start: the config is invalid.\n${error.message}`, EXIT_CONFIG);
     }
+    if (error instanceof StoreDamaged) throw new CliFailure(`Hearth cannot start: ${error.message}`, EXIT_STORE_DAMAGED);
     throw new CliFailure(`Hearth cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
   runtime.io.out(`Hearth is running at ${gateway.url}\nOpen ${gateway.url}/#token=${gateway.token} to chat (the token stays in your browser).\n`);

@@ -6,7 +6,7 @@ import { GatewayUnreachable } from './gateway-client.js';
 
 const { Command, CommanderError } = loadCommonJs('commander') as typeof CommanderModule;
 
-export { CliFailure, type CliRuntime, EXIT_CONFIG } from './cli-context.js';
+export { CliFailure, type CliRuntime, EXIT_CONFIG, EXIT_STORE_DAMAGED } from './cli-context.js';
 
 export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const program = new Command('hearth')

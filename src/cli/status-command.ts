@@ -18,6 +18,7 @@ interface StatusReport {
   cron?: { total: number; healthy: number; degraded: number; disabled: number; problems: { id: string; name: string; reason: string }[] };
   spend?: { day: string; scopes: { scope: string; tokens: number; costUsd: number; budget: { dailyTokens?: number; dailyCostUsd?: number } | null; percent: number | null }[] };
   alerts?: { event: string; status: string; createdAt: number; lastError: string | null }[];
+  store?: { kind: string; status?: string; detail?: string; lastError?: { at: number; action: string; message: string } | null };
   heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
 }
 
@@ -46,6 +47,13 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
     lines.push(`          last edit REJECTED, the previous config is still in force: ${report.config.lastReload.error ?? ''}`);
   }
   if (!file.ok) lines.push(`          the file on disk is invalid:\n${formatConfigIssues(file.issues).replace(/^/gm, '            ')}`);
+  if (report.store) {
+    const store = report.store;
+    lines.push(`Store     ${store.kind} ${store.status ?? 'ok'}${store.status && store.status !== 'ok' && store.detail ? `: ${store.detail}` : ''}`);
+    if (store.status === 'ok' && store.lastError) {
+      lines.push(`          recovered from: ${store.lastError.action}: ${store.lastError.message} (${new Date(store.lastError.at).toISOString()})`);
+    }
+  }
   lines.push(`Models    ${report.models.status}${report.models.detail ? `: ${report.models.detail}` : ''}`);
   for (const provider of report.models.providers ?? []) lines.push(`Provider  ${describeProvider(provider, Date.now())}`);
   for (const agent of report.agents) {

@@ -6,8 +6,18 @@ import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.
  * for cluster mode. Every method is atomic: it either happens completely or not at all. Methods
  * reject with a HearthError (code STORE_ERROR) when the database fails.
  */
+/** The store's own view of its health, for `/readyz` and `status`. */
+export interface StoreHealth {
+  status: 'ok' | 'down';
+  detail: string;
+  /** The last failed statement, kept after recovery so `status` can show it. */
+  lastError: { at: number; action: string; message: string; damaged: boolean } | null;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
+  health?(): StoreHealth;
   /** Applies pending migrations in version order; returns the versions applied now. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

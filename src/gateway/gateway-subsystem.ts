@@ -75,7 +75,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     heartbeats: cron.heartbeats.status(),
     spend: await turns.budgets.today(directory.list().map((agent) => `agent:${agent.id}`)),
     alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
-    store: store.kind,
+    store: { kind: store.kind, ...store.health?.() },
   };
 }
 

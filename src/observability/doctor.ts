@@ -6,6 +6,8 @@ import { formatConfigIssues, loadConfigFile } from '../config/load-config.js';
 import type { HearthPaths } from '../config/paths.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { sqliteMigrations } from '../store/sqlite/migrations.js';
+import { isDamageError } from '../store/sqlite/store-integrity.js';
+import { salvageDatabase } from '../store/sqlite/store-salvage.js';
 
 /** One thing the doctor looked at. Every problem names its fix; `safe` fixes are applied by `--fix`. */
 export interface Finding {
@@ -22,6 +24,8 @@ export interface DoctorOptions {
   env: Record<string, string | undefined>;
   fix: boolean;
   now?: () => number;
+  /** Set when our gateway answers on its port: the database is then in use and is not replaced. */
+  gatewayRunning?: boolean;
 }
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -120,7 +124,7 @@ export function runDoctorChecks(options: DoctorOptions): Finding[] {
   // Database: integrity and migrations.
   const dbPath = join(paths.stateDir, 'hearth.sqlite');
   if (!existsSync(dbPath)) findings.push({ check: 'database', status: 'ok', message: 'no database yet (created at the first start)' });
-  else findings.push(...checkDatabase(dbPath));
+  else findings.push(...checkDatabase(dbPath, { fix, gatewayRunning: options.gatewayRunning === true, now: now() }));
 
   // Workspaces without an agent.
   if (loaded.ok && existsSync(paths.workspacesDir)) {
@@ -139,43 +143,70 @@ export function runDoctorChecks(options: DoctorOptions): Finding[] {
   return findings;
 }
 
-function checkDatabase(dbPath: string): Finding[] {
+function checkDatabase(dbPath: string, options: { fix: boolean; gatewayRunning: boolean; now: number }): Finding[] {
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
   let db: BetterSqlite3.Database | undefined;
+  let damage: string[] = [];
+  const findings: Finding[] = [];
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
     const integrity = db.pragma('integrity_check') as { integrity_check: string }[];
-    const problems = integrity.map((row) => row.integrity_check).filter((text) => text !== 'ok');
-    const findings: Finding[] = [
-      problems.length === 0
-        ? { check: 'database', status: 'ok', message: `${dbPath} passes integrity_check` }
-        : {
-            check: 'database',
-            status: 'error',
-            message: `${dbPath} is damaged: ${problems.slice(0, 3).join('; ')}`,
-            fix: `stop the gateway, keep a copy of ${dbPath}, and rebuild it with \`sqlite3 ${dbPath} .recover\``,
-          },
-    ];
-    const latest = Math.max(...sqliteMigrations.map((migration) => migration.version));
-    const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
-    const applied = row.version ?? 0;
-    if (applied === latest) findings.push({ check: 'migrations', status: 'ok', message: `schema version ${applied} is current` });
-    else if (applied < latest) findings.push({ check: 'migrations', status: 'warn', message: `schema version ${applied}; ${latest} is current`, fix: 'start the gateway: it applies pending migrations first' });
-    else findings.push({ check: 'migrations', status: 'error', message: `schema version ${applied} is newer than this Hearth knows (${latest})`, fix: 'run the Hearth version that wrote this database, or restore a backup' });
-    findings.push(...checkCronJobs(db, Date.now()));
-    return findings;
+    damage = integrity.map((row) => row.integrity_check).filter((text) => text !== 'ok');
+    if (damage.length === 0) {
+      findings.push({ check: 'database', status: 'ok', message: `${dbPath} passes integrity_check` });
+      findings.push(checkMigrations(db));
+      findings.push(...checkCronJobs(db, Date.now()));
+    }
   } catch (error) {
-    return [
-      {
-        check: 'database',
-        status: 'error',
-        message: `${dbPath} cannot be read as a Hearth database: ${error instanceof Error ? error.message : String(error)}`,
-        fix: `stop the gateway, move ${dbPath} aside (keep it), and start again for a fresh database; \`sqlite3 ${dbPath} .recover\` may save its contents`,
-      },
-    ];
+    if (!isDamageError(error)) {
+      return [
+        {
+          check: 'database',
+          status: 'error',
+          message: `${dbPath} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+          fix: `check that ${dbPath} is a file you can read and write, and that no other program holds it`,
+        },
+      ];
+    }
+    damage = [error instanceof Error ? error.message : String(error)];
   } finally {
     db?.close();
   }
+  if (damage.length === 0) return findings;
+  return [damagedDatabase(dbPath, damage, options)];
+}
+
+/** A damaged database: reported, and with `--fix` (gateway stopped) salvaged into a new one. */
+function damagedDatabase(dbPath: string, damage: string[], options: { fix: boolean; gatewayRunning: boolean; now: number }): Finding {
+  const finding: Finding = {
+    check: 'database',
+    status: 'error',
+    message: `${dbPath} is damaged: ${damage.slice(0, 3).join('; ')}`,
+    fix: options.gatewayRunning
+      ? 'stop the gateway, then run `hearth doctor --fix`: it copies what can be read into a new database and keeps the damaged file beside it'
+      : `\`hearth doctor --fix\` copies what can be read into a new database and keeps the damaged file as ${dbPath}.damaged-<time>`,
+  };
+  if (!options.fix || options.gatewayRunning) return finding;
+  try {
+    const result = salvageDatabase(dbPath, options.now);
+    const rows = result.tables.reduce((sum, table) => sum + table.rows, 0);
+    const partial = result.tables.filter((table) => table.damaged).map((table) => table.table);
+    const lost = [...partial.map((table) => `${table} (part)`), ...result.unreadable.map((table) => `${table} (all)`)];
+    finding.fix = `salvaged ${rows} rows into a new ${dbPath}${lost.length > 0 ? `; unreadable: ${lost.join(', ')}` : '; every row was readable'}; the damaged file is kept as ${result.damagedPath}`;
+    finding.fixed = true;
+  } catch (error) {
+    finding.fix = `salvage failed (${error instanceof Error ? error.message : String(error)}); the database was left as it was. Restore a backup of ${dbPath}, or move it aside (keep it) to start with a fresh one`;
+  }
+  return finding;
+}
+
+function checkMigrations(db: BetterSqlite3.Database): Finding {
+  const latest = Math.max(...sqliteMigrations.map((migration) => migration.version));
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+  const applied = row.version ?? 0;
+  if (applied === latest) return { check: 'migrations', status: 'ok', message: `schema version ${applied} is current` };
+  if (applied < latest) return { check: 'migrations', status: 'warn', message: `schema version ${applied}; ${latest} is current`, fix: 'start the gateway: it applies pending migrations first' };
+  return { check: 'migrations', status: 'error', message: `schema version ${applied} is newer than this Hearth knows (${latest})`, fix: 'run the Hearth version that wrote this database, or restore a backup' };
 }
 
 /** Cron jobs as stored: unreadable rows, disabled jobs, jobs failing in a row, and runs that are overdue. */

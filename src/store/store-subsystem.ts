@@ -11,7 +11,8 @@ export const storeSubsystem = defineSubsystem({
     const store: Store = createSqliteStore({ path: join(paths.stateDir, 'hearth.sqlite') });
     return {
       api: store,
-      health: () => ({ status: 'ok' as const, detail: store.kind }),
+      // Down after a failed statement until one succeeds, and for good once the file is found damaged.
+      health: () => store.health?.() ?? { status: 'ok' as const, detail: store.kind },
       stop: () => store.close(),
     };
   },

@@ -1,5 +1,3 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import { loadCommonJs } from '../../runtime/load-commonjs.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { ToolCallRecord, TurnSource } from '../../contracts/messages.js';
 import type {
@@ -21,10 +19,10 @@ import type {
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
+import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
+import { createStoreHealth, isDamageError, StoreDamaged } from './store-integrity.js';
 
-const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
-
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends OpenOptions {
   /** Database file path, or ':memory:'. */
   path: string;
 }
@@ -147,6 +145,9 @@ function toRunRecord(row: RunRow): RunRecord {
 
 function storeError(action: string, cause: unknown): HearthError {
   const detail = cause instanceof Error ? cause.message : String(cause);
+  if (isDamageError(cause)) {
+    return new HearthError('STORE_ERROR', `The state database is damaged and failed to ${action}: ${detail}. Stop the gateway and run \`hearth doctor --fix\` to salvage it.`, { cause });
+  }
   return new HearthError('STORE_ERROR', `The state database failed to ${action}: ${detail}. Run \`hearth doctor\` to check it.`, {
     cause,
   });
@@ -158,16 +159,8 @@ function storeError(action: string, cause: unknown): HearthError {
  * the port's, shared with the PostgreSQL adapter.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  // NORMAL is durable across process crashes (kill -9) in WAL mode; only power loss can drop the
-  // last transactions.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  // better-sqlite3 builds SQLite with a 16 MB page cache; SQLite's own 2 MB default keeps the
-  // gateway's memory flat over months (the OS caches the file anyway) and is no slower here.
-  db.pragma('cache_size = -2000');
-  db.pragma('foreign_keys = ON');
+  const health = createStoreHealth(options.path);
+  const db = openSqliteFile(options, health);
 
   const migrate = (): number[] => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
@@ -183,7 +176,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     return done;
   };
-  migrate();
+  try {
+    migrate();
+  } catch (error) {
+    db.close();
+    throw isDamageError(error) ? new StoreDamaged(options.path, [error instanceof Error ? error.message : String(error)]) : error;
+  }
 
   const sql = {
     findIdempotency: db.prepare('SELECT run_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
@@ -360,9 +358,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const run = <T>(action: string, fn: () => T): Promise<T> => {
     try {
-      return Promise.resolve(fn());
+      const value = fn();
+      health.noteSuccess();
+      return Promise.resolve(value);
     } catch (error) {
       if (error instanceof HearthError) return Promise.reject(error);
+      health.noteError(action, error);
       return Promise.reject(storeError(action, error));
     }
   };
@@ -401,13 +402,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       results = undefined;
     }
     if (results) {
+      health.noteSuccess();
       for (const [index, item] of batch.entries()) item.resolve(results[index]);
       return;
     }
     for (const item of batch) {
       try {
         item.resolve(db.transaction(item.write)());
+        health.noteSuccess();
       } catch (error) {
+        if (!(error instanceof HearthError)) health.noteError(item.action, error);
         item.reject(error instanceof HearthError ? error : storeError(item.action, error));
       }
     }
@@ -427,6 +431,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     kind: 'sqlite',
+    health: health.report,
     migrate: () => run('apply migrations', migrate),
     close: () =>
       run('close', () => {
