@@ -79,26 +79,42 @@ function readTable(db: BetterSqlite3.Database, table: string, columns: string[],
   }
 }
 
+/** A header as Hearth writes it (4096-byte pages, UTF-8, schema format 4) for a file whose own header is gone. */
+function templateHeader(pages: number, hasWal: boolean): Buffer {
+  const header = Buffer.alloc(100);
+  SQLITE_MAGIC.copy(header, 0);
+  header.writeUInt16BE(4096, 16);
+  header[18] = hasWal ? 2 : 1;
+  header[19] = hasWal ? 2 : 1;
+  header[21] = 64;
+  header[22] = 32;
+  header[23] = 32;
+  header.writeUInt32BE(1, 24);
+  header.writeUInt32BE(pages, 28);
+  header.writeUInt32BE(1, 40);
+  header.writeUInt32BE(4, 44);
+  header.writeUInt32BE(1, 56);
+  header.writeUInt32BE(1, 92);
+  header.writeUInt32BE(3_046_000, 96);
+  return header;
+}
+
 /**
- * The first 100 bytes with what SQLite needs to read the rest put back: the magic string, a valid
- * page size and format bytes, and a page count no larger than the file (a truncated file keeps
- * the old count, and SQLite then refuses even the schema). Null when nothing needed repair.
+ * The 100-byte header with what SQLite needs to read the rest put back: a template when the magic
+ * string is gone, else the page count cut to the file's size (a truncated file keeps the old
+ * count, and SQLite then refuses even the schema). Null when nothing needed repair.
  */
 function repairHeader(header: Buffer, fileSize: number, hasWal: boolean): Buffer | null {
+  if (!header.subarray(0, 16).equals(SQLITE_MAGIC)) return templateHeader(Math.floor(fileSize / 4096), hasWal);
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return templateHeader(Math.floor(fileSize / 4096), hasWal);
+  const pages = Math.floor(fileSize / pageSize);
+  const counted = header.readUInt32BE(28);
+  if (counted !== 0 && counted <= pages) return null;
   const fixed = Buffer.from(header);
-  SQLITE_MAGIC.copy(fixed, 0);
-  const rawPageSize = fixed.readUInt16BE(16);
-  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) fixed.writeUInt16BE(4096, 16);
-  const realPageSize = fixed.readUInt16BE(16) === 1 ? 65536 : fixed.readUInt16BE(16);
-  for (const offset of [18, 19]) if (fixed[offset] !== 1 && fixed[offset] !== 2) fixed[offset] = hasWal ? 2 : 1;
-  fixed[21] = 64;
-  fixed[22] = 32;
-  fixed[23] = 32;
-  const pages = Math.floor(fileSize / realPageSize);
-  const counted = fixed.readUInt32BE(28);
-  if (counted === 0 || counted > pages) fixed.writeUInt32BE(pages, 28);
-  return fixed.equals(header) ? null : fixed;
+  fixed.writeUInt32BE(pages, 28);
+  return fixed;
 }
 
 /** A readable copy of a file whose header was damaged or that was truncated; null when the file can be read as it is. */

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type BetterSqlite3 from 'better-sqlite3';
+import { breakHeader, leafPages, overwritePages, truncateDatabase } from '../../../test/support/corrupt-sqlite.js';
+import type { Store } from '../../contracts/store.js';
+import { loadCommonJs } from '../../runtime/load-commonjs.js';
+import { createSqliteStore } from './sqlite-store.js';
+import { StoreDamaged } from './store-integrity.js';
+import { salvageDatabase } from './store-salvage.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-damage-'));
+  dirs.push(dir);
+  return join(dir, 'hearth.sqlite');
+}
+
+const SESSIONS = ['agent:main:ws:direct:ann', 'agent:main:ws:direct:bob', 'agent:main:ws:direct:cyd'];
+
+/** Turns written through the store: `turns` per session, each a question and a long-ish answer. */
+async function fill(store: Store, turns: number): Promise<void> {
+  let n = 0;
+  for (let i = 0; i < turns; i++) {
+    for (const sessionKey of SESSIONS) {
+      const runId = `run-${n++}`;
+      await store.acceptTurn({ runId, sessionKey, agentId: 'main', source: 'ws', text: `question ${i}`, now: 1_000 + n });
+      await store.startTurn(runId, { now: 1_000 + n, historyLimit: 0 });
+      const reply = `answer ${i} `.repeat(30);
+      await store.completeTurn(runId, { status: 'ok', messages: [{ role: 'assistant', content: reply }], reply, toolCalls: [], deliverTo: null, now: 1_000 + n });
+    }
+  }
+}
+
+async function filledDatabase(turns = 60): Promise<string> {
+  const path = tempPath();
+  const store = createSqliteStore({ path });
+  await fill(store, turns);
+  await store.close();
+  return path;
+}
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+for (const [name, damage] of [
+  ['pages overwritten with garbage', (path: string) => {
+    const { pageSize, pages } = leafPages(path, 'transcript');
+    overwritePages(path, pageSize, pages.slice(2, 4));
+  }],
+  ['a file cut to half its size', (path: string) => truncateDatabase(path, 0.5)],
+  ['a broken header', (path: string) => breakHeader(path)],
+] as const) {
+  test(`a database with ${name} is refused at open with SQLite's words and the way out (hearth doctor)`, async () => {
+    const path = await filledDatabase();
+    damage(path);
+    assert.throws(
+      () => createSqliteStore({ path }),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreDamaged, String(error));
+        assert.match(error.message, /is damaged: (database disk image is malformed|file is not a database)/u);
+        assert.match(error.message, /`hearth doctor --fix`/u);
+        return true;
+      },
+    );
+  });
+}
+
+test('salvage keeps every row of tables whose damage was only in an index, and the damaged file untouched beside it', async () => {
+  const path = await filledDatabase();
+  const { pageSize, pages } = leafPages(path, 'transcript_by_session');
+  overwritePages(path, pageSize, pages.slice(0, 2));
+  const damagedHash = sha(path);
+  assert.throws(() => createSqliteStore({ path }), StoreDamaged);
+
+  const result = salvageDatabase(path, Date.parse('2026-01-02T03:04:05Z'));
+  assert.equal(result.damagedPath, `${path}.damaged-2026-01-02T03-04-05-000Z`);
+  assert.equal(sha(result.damagedPath), damagedHash, 'the damaged file is kept as it was');
+  assert.deepEqual(result.unreadable, []);
+  assert.equal(result.tables.find((table) => table.table === 'transcript')?.rows, 60 * 3 * 2);
+
+  const store = createSqliteStore({ path });
+  try {
+    assert.deepEqual((await store.listSessions({ limit: 10 })).map((session) => session.sessionKey).sort(), SESSIONS);
+    const history = await store.readTranscript(SESSIONS[1]!, 1000);
+    assert.equal(history.length, 120);
+    assert.equal(history[0]?.message.content, 'question 0');
+  } finally {
+    await store.close();
+  }
+});
+
+test('salvage steps over unreadable pages of a table and keeps the rest; a truncated file or a broken header are read too', async () => {
+  const cases: [string, (path: string) => void, (rows: number) => void][] = [
+    [
+      'garbage pages',
+      (path) => {
+        const { pageSize, pages } = leafPages(path, 'transcript');
+        overwritePages(path, pageSize, pages.slice(3, 5));
+      },
+      (rows) => assert.ok(rows > 300 && rows < 360, `most transcript rows kept (${rows})`),
+    ],
+    ['truncation', (path) => truncateDatabase(path, 0.6), (rows) => assert.ok(rows > 0 && rows < 360, `the rows before the cut are kept (${rows})`)],
+    ['a broken header', (path) => breakHeader(path), (rows) => assert.equal(rows, 360, 'every row is kept')],
+  ];
+  for (const [name, damage, expectRows] of cases) {
+    const path = await filledDatabase();
+    damage(path);
+    const result = salvageDatabase(path);
+    const transcript = result.tables.find((table) => table.table === 'transcript');
+    assert.ok(transcript, `${name}: the transcript table was read`);
+    expectRows(transcript.rows);
+    assert.ok(existsSync(result.damagedPath), `${name}: the damaged file is kept`);
+    const store = createSqliteStore({ path });
+    try {
+      assert.ok((await store.listSessions({ limit: 10 })).length > 0, `${name}: sessions are back`);
+      assert.equal(store.health?.().status, 'ok');
+    } finally {
+      await store.close();
+    }
+  }
+});
+
+test('store health: a failed write turns it down until a write succeeds, and the error stays visible', async () => {
+  const store = createSqliteStore({ path: tempPath() });
+  try {
+    assert.equal(store.health?.().status, 'ok');
+    await store.acceptTurn({ runId: 'dup', sessionKey: SESSIONS[0]!, agentId: 'main', source: 'ws', text: 'a', now: 1 });
+    await assert.rejects(store.acceptTurn({ runId: 'dup', sessionKey: SESSIONS[0]!, agentId: 'main', source: 'ws', text: 'b', now: 2 }), { code: 'STORE_ERROR' });
+    const down = store.health?.();
+    assert.equal(down?.status, 'down');
+    assert.match(down?.detail ?? '', /accept a message: UNIQUE constraint failed/u);
+    await store.acceptTurn({ runId: 'next', sessionKey: SESSIONS[0]!, agentId: 'main', source: 'ws', text: 'c', now: 3 });
+    const recovered = store.health?.();
+    assert.equal(recovered?.status, 'ok');
+    assert.equal(recovered?.lastError?.action, 'accept a message');
+  } finally {
+    await store.close();
+  }
+});
+
+test('store health: pages found damaged while running keep the store down, naming hearth doctor --fix', async () => {
+  const path = await filledDatabase();
+  const store = createSqliteStore({ path });
+  try {
+    const { pageSize, pages } = leafPages(path, 'transcript');
+    overwritePages(path, pageSize, pages);
+    // Another connection's commit makes the store drop its page cache and read the file again.
+    const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+    const other = new Database(path);
+    other.prepare("INSERT INTO daily_spend (day, scope, tokens, cost_usd) VALUES ('2026-01-01', 'x', 1, 0)").run();
+    other.close();
+    await assert.rejects(store.readTranscript(SESSIONS[0]!, 50), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STORE_ERROR');
+      assert.match(error.message, /damaged.*hearth doctor --fix/u);
+      return true;
+    });
+    await store.acceptTurn({ runId: 'after', sessionKey: 'agent:main:ws:direct:new', agentId: 'main', source: 'ws', text: 'hi', now: 5 });
+    const health = store.health?.();
+    assert.equal(health?.status, 'down', 'a later success does not hide damage');
+    assert.match(health?.detail ?? '', /is damaged .*hearth doctor --fix/u);
+  } finally {
+    await store.close();
+  }
+});
