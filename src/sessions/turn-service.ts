@@ -129,7 +129,15 @@ export function createTurnService(deps: TurnServiceDeps) {
   async function execute(runId: string, laneSessionKey: string): Promise<void> {
     if (stopping) return;
     const cached = historyCache.get(laneSessionKey);
-    const started = await deps.store.startTurn(runId, { now: now(), historyLimit: cached ? 0 : historyLimit });
+    const started = await deps.store.startTurn(runId, { now: now(), historyLimit: cached ? 0 : historyLimit }).catch((error: unknown) => {
+      // The store failed (a damaged file, a full disk): answer whoever waits instead of leaving them hanging.
+      const failure = toHearthError(error, 'STORE_ERROR');
+      deps.logger.error({ runId, err: failure }, 'a turn could not start');
+      const outcome: TurnOutcome = { runId, sessionKey: laneSessionKey, status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, costUsd: null, error: { code: failure.code, message: failure.message } };
+      emit({ type: 'final', runId, sessionKey: laneSessionKey, outcome, outbox: null });
+      settle(outcome);
+      return null;
+    });
     if (!started) return;
     const { sessionKey } = started;
     const base = { runId, sessionKey };

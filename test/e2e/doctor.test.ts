@@ -41,7 +41,7 @@ test('doctor on a damaged home: names every problem and its fix; --fix repairs t
   assert.ok(by('credentials permissions').some((finding) => finding.message.includes('0700') || finding.fix?.includes('chmod 700')));
   assert.match(by('state files')[0]?.message ?? '', /telegram--default\.json cannot be used: it is not JSON/u);
   assert.equal(by('database')[0]?.status, 'error');
-  assert.match(by('database')[0]?.fix ?? '', /recover|move/u);
+  assert.match(by('database')[0]?.fix ?? '', /hearth doctor --fix` copies what can be read into a new database/u);
   assert.match(by('workspaces')[0]?.message ?? '', /old-agent belongs to no configured agent/u);
   assert.equal(by('port')[0]?.status, 'ok');
   for (const finding of report.findings) if (finding.status !== 'ok') assert.ok(finding.fix, `${finding.check} names its fix`);
@@ -55,10 +55,12 @@ test('doctor on a damaged home: names every problem and its fix; --fix repairs t
   const quarantined = readdirSync(join(home, '.quarantine'));
   assert.ok(quarantined.some((name) => /^telegram--default\.json-.*\.reason$/u.test(name)), 'the reason is kept beside the file');
   assert.ok(existsSync(join(home, 'workspaces', 'old-agent')), 'doctor never deletes a workspace');
+  assert.match(fixed.stdout, /fixed: salvaged 0 rows into a new .*hearth\.sqlite; unreadable: .*; the damaged file is kept as/u);
+  assert.ok(readdirSync(join(home, 'state')).some((name) => name.startsWith('hearth.sqlite.damaged-')), 'the unreadable database is kept aside');
 
   const after = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
   const remaining = after.findings.filter((finding) => finding.status !== 'ok').map((finding) => finding.check).sort();
-  assert.deepEqual(remaining, ['database', 'models', 'workspaces'], 'only what needs a person is left (this home has no model)');
+  assert.deepEqual(remaining, ['models', 'workspaces'], 'only what needs a person is left (this home has no model)');
 });
 
 test('doctor on a healthy home with the gateway running: database current, port owned by our gateway, no errors', async () => {

@@ -35,7 +35,9 @@ export function isDamageError(error: unknown): boolean {
 /** `PRAGMA quick_check`, up to `limit` problems; an empty list means the file is sound. */
 export function quickCheck(db: BetterSqlite3.Database, limit = 10): string[] {
   const rows = db.pragma(`quick_check(${limit})`) as { quick_check: string }[];
-  return rows.map((row) => row.quick_check).filter((text) => text !== 'ok');
+  return rows
+    .flatMap((row) => row.quick_check.split('\n'))
+    .filter((text) => text !== 'ok' && !text.startsWith('*** in database'));
 }
 
 /**
