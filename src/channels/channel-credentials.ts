@@ -26,8 +26,45 @@ export function channelCredentialsDir(credentialsDir: string): string {
   return join(credentialsDir, 'channels');
 }
 
-/** Every saved account's credentials, keyed `<platform>:<accountId>`. Unreadable files are skipped. */
-export function readChannelCredentials(credentialsDir: string): Record<string, Record<string, string>> {
+const FILE_NAME = /^([a-z]+)--([a-z0-9_][a-z0-9_-]{0,63})\.json$/u;
+
+/**
+ * Checks one saved credentials file against what `hearth channels login` writes: the name
+ * `<platform>--<account>.json` of a known platform, a JSON object whose keys are that platform's
+ * login fields and whose values are strings. Returns the values, or the problem.
+ */
+export function validateChannelCredentials(name: string, text: string): { ok: true; key: string; values: Record<string, string> } | { ok: false; problem: string } {
+  const match = FILE_NAME.exec(name);
+  if (!match) return { ok: false, problem: 'its name is not <platform>--<account>.json' };
+  const platform = match[1] as ChannelPlatform;
+  const fields = LOGIN_FIELDS[platform];
+  if (!Object.hasOwn(LOGIN_FIELDS, platform) || !fields) return { ok: false, problem: `"${platform}" is not a platform Hearth knows (${Object.keys(LOGIN_FIELDS).join(', ')})` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problem: `it is not JSON (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'it is not an object of strings' };
+  const known = new Set(fields.map((field) => field.key));
+  const values: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (!known.has(key)) return { ok: false, problem: `"${key}" is not a ${platform} login field (${[...known].join(', ')})` };
+    if (typeof item !== 'string') return { ok: false, problem: `"${key}" is not a string` };
+    if (item.length > 0) values[key] = item;
+  }
+  return { ok: true, key: `${match[1]}:${match[2]}`, values };
+}
+
+/**
+ * Every saved account's credentials, keyed `<platform>:<accountId>`. A file that fails
+ * validation is never half-loaded: with `onInvalid` it is handed over (the gateway quarantines
+ * it), and it is skipped either way. Files not named like credentials are left alone.
+ */
+export function readChannelCredentials(
+  credentialsDir: string,
+  onInvalid?: (file: string, problem: string) => void,
+): Record<string, Record<string, string>> {
   const dir = channelCredentialsDir(credentialsDir);
   const found: Record<string, Record<string, string>> = {};
   let names: string[];
@@ -37,17 +74,17 @@ export function readChannelCredentials(credentialsDir: string): Record<string, R
     return found;
   }
   for (const name of names.sort()) {
-    const match = /^([a-z]+)--([a-z0-9_][a-z0-9_-]{0,63})\.json$/u.exec(name);
-    if (!match) continue;
+    if (!name.endsWith('.json')) continue;
+    const file = join(dir, name);
+    let text: string;
     try {
-      const value = JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown;
-      if (typeof value !== 'object' || value === null) continue;
-      const strings: Record<string, string> = {};
-      for (const [key, item] of Object.entries(value)) if (typeof item === 'string' && item.length > 0) strings[key] = item;
-      found[`${match[1]}:${match[2]}`] = strings;
+      text = readFileSync(file, 'utf8');
     } catch {
-      // A damaged file is ignored; `hearth channels status` shows the account's missing token.
+      continue;
     }
+    const checked = validateChannelCredentials(name, text);
+    if (checked.ok) found[checked.key] = checked.values;
+    else onInvalid?.(file, checked.problem);
   }
   return found;
 }

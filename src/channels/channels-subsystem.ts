@@ -3,6 +3,7 @@ import type { AlertSink } from '../automation/alerts.js';
 import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/channel.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
+import { quarantineFile } from '../runtime/quarantine.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import type { Turns } from '../sessions/turns-subsystem.js';
 import { readChannelCredentials } from './channel-credentials.js';
@@ -29,12 +30,17 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
 }
 
 /** Channel config, saved logins and agents as the channel manager routes them, read now. */
-function channelRouting({ config, paths, models }: ChannelsDeps): ChannelRoutingConfig {
+function channelRouting({ config, paths, models, logger }: ChannelsDeps): ChannelRoutingConfig {
   const current = config.current();
   const directory = models.agents();
+  // A saved credentials file that fails its schema is moved to .quarantine/ (never half-loaded).
+  const credentials = readChannelCredentials(paths.credentialsDir, (file, problem) => {
+    const target = quarantineFile(paths.home, file, problem);
+    logger.error({ file, quarantined: target }, `${file} cannot be used (${problem}); it was moved to ${target}. Run \`hearth channels login\` again.`);
+  });
   return {
     channels: current.channels,
-    credentials: readChannelCredentials(paths.credentialsDir),
+    credentials,
     bindings: current.bindings,
     dmScope: current.session.dmScope,
     defaultAgentId: directory.defaultAgentId,

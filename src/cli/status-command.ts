@@ -19,6 +19,7 @@ interface StatusReport {
   spend?: { day: string; scopes: { scope: string; tokens: number; costUsd: number; budget: { dailyTokens?: number; dailyCostUsd?: number } | null; percent: number | null }[] };
   alerts?: { event: string; status: string; createdAt: number; lastError: string | null }[];
   store?: { kind: string; status?: string; detail?: string; lastError?: { at: number; action: string; message: string } | null };
+  quarantine?: { files: { path: string; from: string; reason: string }[]; rows: { table: string; key: string; reason: string }[] };
   heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
 }
 
@@ -54,6 +55,8 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
       lines.push(`          recovered from: ${store.lastError.action}: ${store.lastError.message} (${new Date(store.lastError.at).toISOString()})`);
     }
   }
+  for (const file of report.quarantine?.files ?? []) lines.push(`Quarantined ${file.from} → ${file.path}: ${file.reason}`);
+  for (const row of report.quarantine?.rows ?? []) lines.push(`Quarantined row ${row.key} of ${row.table} in the state database (skipped): ${row.reason}`);
   lines.push(`Models    ${report.models.status}${report.models.detail ? `: ${report.models.detail}` : ''}`);
   for (const provider of report.models.providers ?? []) lines.push(`Provider  ${describeProvider(provider, Date.now())}`);
   for (const agent of report.agents) {

@@ -14,10 +14,20 @@ export interface StoreHealth {
   lastError: { at: number; action: string; message: string; damaged: boolean } | null;
 }
 
+/** A stored row that failed its schema when loaded: skipped, kept as it was, and listed here. */
+export interface QuarantinedRow {
+  table: string;
+  key: string;
+  reason: string;
+  at: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
   health?(): StoreHealth;
+  /** Rows skipped at load because they failed their schema (cron jobs, pairing requests, approved senders). */
+  quarantinedRows?(): Promise<QuarantinedRow[]>;
   /** Applies pending migrations in version order; returns the versions applied now. */
   migrate(): Promise<number[]>;
   close(): Promise<void>;

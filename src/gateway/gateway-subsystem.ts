@@ -7,6 +7,7 @@ import type { HearthConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
+import { listQuarantinedFiles } from '../runtime/quarantine.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import type { Turns } from '../sessions/turns-subsystem.js';
 import type { ComponentHealth, GatewayContext } from './gateway-context.js';
@@ -76,6 +77,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     spend: await turns.budgets.today(directory.list().map((agent) => `agent:${agent.id}`)),
     alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
     store: { kind: store.kind, ...store.health?.() },
+    quarantine: { files: listQuarantinedFiles(paths.home), rows: (await store.quarantinedRows?.()) ?? [] },
   };
 }
 

@@ -1,12 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { channelCredentialsDir } from '../channels/channel-credentials.js';
+import { channelCredentialsDir, validateChannelCredentials } from '../channels/channel-credentials.js';
 import { formatConfigIssues, loadConfigFile } from '../config/load-config.js';
 import type { HearthPaths } from '../config/paths.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { sqliteMigrations } from '../store/sqlite/migrations.js';
 import { isDamageError } from '../store/sqlite/store-integrity.js';
+import { approvedSenderRowSchema, checkCronJobRow, pairingRowSchema, rowProblem } from '../store/sqlite/stored-row-schemas.js';
+import { listQuarantinedFiles, quarantineDir, quarantineFile } from '../runtime/quarantine.js';
 import { salvageDatabase } from '../store/sqlite/store-salvage.js';
 
 /** One thing the doctor looked at. Every problem names its fix; `safe` fixes are applied by `--fix`. */
@@ -86,39 +88,33 @@ export function runDoctorChecks(options: DoctorOptions): Finding[] {
     findings.push(finding);
   }
 
-  // Channel credential files saved by `hearth channels login` must be JSON objects of strings.
+  // Channel credential files saved by `hearth channels login` must pass their schema.
   const channelDir = channelCredentialsDir(paths.credentialsDir);
   if (existsSync(channelDir)) {
     for (const name of readdirSync(channelDir)) {
       const file = join(channelDir, name);
-      let problem: string | null = null;
-      if (!/^[a-z]+--[a-z0-9_][a-z0-9_-]{0,63}\.json$/u.test(name)) problem = 'its name is not <platform>--<account>.json';
-      else {
-        try {
-          const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-          if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((item) => typeof item !== 'string')) {
-            problem = 'it is not an object of strings';
-          }
-        } catch (error) {
-          problem = `it is not JSON (${error instanceof Error ? error.message : String(error)})`;
-        }
-      }
-      if (problem === null) continue;
-      const target = join(paths.home, '.quarantine', `${name}-${new Date(now()).toISOString().replace(/[:.]/gu, '-')}`);
+      const checked = validateChannelCredentials(name, readFileSync(file, 'utf8'));
+      if (checked.ok) continue;
       const finding: Finding = {
         check: 'state files',
         status: 'error',
-        message: `${file} cannot be used: ${problem}`,
-        fix: `move it to ${target} and run \`hearth channels login\` again`,
+        message: `${file} cannot be used: ${checked.problem}`,
+        fix: `move it to ${quarantineDir(paths.home)}/ and run \`hearth channels login\` again`,
       };
       if (fix) {
-        mkdirSync(join(paths.home, '.quarantine'), { recursive: true, mode: 0o700 });
-        renameSync(file, target);
-        writeFileSync(`${target}.reason`, `${problem}\n`, { mode: 0o600 });
+        finding.fix = `moved to ${quarantineFile(paths.home, file, checked.problem, now())}; run \`hearth channels login\` again`;
         finding.fixed = true;
       }
       findings.push(finding);
     }
+  }
+  for (const file of listQuarantinedFiles(paths.home)) {
+    findings.push({
+      check: 'quarantine',
+      status: 'warn',
+      message: `${file.from} was set aside on ${new Date(file.at).toISOString()} because ${file.reason}; it is kept at ${file.path}`,
+      fix: `repair or replace it (for credentials: \`hearth channels login\`), then remove ${file.path} and its .reason file when you no longer need them`,
+    });
   }
 
   // Database: integrity and migrations.
@@ -156,6 +152,7 @@ function checkDatabase(dbPath: string, options: { fix: boolean; gatewayRunning: 
       findings.push({ check: 'database', status: 'ok', message: `${dbPath} passes integrity_check` });
       findings.push(checkMigrations(db));
       findings.push(...checkCronJobs(db, Date.now()));
+      findings.push(...checkStoredRows(db, dbPath));
     }
   } catch (error) {
     if (!isDamageError(error)) {
@@ -217,32 +214,23 @@ function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
   const findings: Finding[] = [];
   let healthy = 0;
   for (const row of rows) {
-    interface StoredState {
-      enabled?: boolean;
-      disabledReason?: string | null;
-      consecutiveErrors?: number;
-      lastError?: string | null;
-      nextRunAt?: number | null;
-    }
-    const parse = <T>(text: string): T | null => {
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        return null;
-      }
-    };
-    const spec = parse<{ name?: string }>(row.spec);
-    const state = parse<StoredState>(row.state);
-    if (!spec || !state || typeof state.enabled !== 'boolean') {
-      findings.push({ check: 'cron', status: 'error', message: `cron job ${row.id} cannot be read (its stored JSON is damaged); the scheduler skips it`, fix: `remove it with \`hearth cron rm ${row.id}\` and add it again` });
+    const checked = checkCronJobRow(row);
+    if (!checked.ok) {
+      findings.push({
+        check: 'cron',
+        status: 'error',
+        message: `cron job ${row.id} cannot be read (${checked.problem}); the scheduler skips it`,
+        fix: `remove it with \`hearth cron rm ${row.id}\` and add it again`,
+      });
       continue;
     }
+    const { spec, state } = checked;
     const name = `cron job "${spec.name}" (${row.id})`;
     if (!state.enabled) {
       findings.push({ check: 'cron', status: 'warn', message: `${name} is disabled: ${state.disabledReason ?? 'by its owner'}`, fix: `fix the cause, then \`hearth cron edit ${row.id} --enable\`` });
-    } else if ((state.consecutiveErrors ?? 0) > 0) {
+    } else if (state.consecutiveErrors > 0) {
       findings.push({ check: 'cron', status: 'warn', message: `${name} failed ${state.consecutiveErrors} times in a row: ${state.lastError ?? ''}`, fix: `see \`hearth cron runs ${row.id}\` and \`hearth runs show <turn>\`` });
-    } else if (state.nextRunAt !== null && state.nextRunAt !== undefined && state.nextRunAt < now - 5 * 60_000) {
+    } else if (state.nextRunAt !== null && state.nextRunAt < now - 5 * 60_000) {
       findings.push({
         check: 'cron',
         status: 'warn',
@@ -252,5 +240,45 @@ function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
     } else healthy++;
   }
   if (rows.length > 0 && healthy === rows.length) findings.push({ check: 'cron', status: 'ok', message: `${rows.length} cron jobs healthy` });
+  return findings;
+}
+
+/** Pairing requests and approved senders that fail their schema, and rows the gateway already set aside. */
+function checkStoredRows(db: BetterSqlite3.Database, dbPath: string): Finding[] {
+  const findings: Finding[] = [];
+  const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+  const tables = [
+    { table: 'pairing_requests', schema: pairingRowSchema, key: (row: Record<string, unknown>) => String(row.code) },
+    { table: 'approved_senders', schema: approvedSenderRowSchema, key: (row: Record<string, unknown>) => `${row.channel}:${row.account_id}:${row.sender_id}` },
+  ];
+  for (const { table, schema, key } of tables) {
+    if (!has(table)) continue;
+    for (const row of db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) {
+      const problem = rowProblem(row, schema);
+      if (problem === null) continue;
+      findings.push({
+        check: 'stored rows',
+        status: 'error',
+        message: `row ${key(row)} of ${table} in ${dbPath} cannot be used (${problem}); the gateway skips it`,
+        fix: table === 'pairing_requests' ? 'the sender can ask again: a new request replaces it' : 'approve the sender again with `hearth pairing approve`',
+      });
+    }
+  }
+  if (has('quarantined_rows')) {
+    const marked = db.prepare('SELECT table_name, row_key, reason, quarantined_at FROM quarantined_rows ORDER BY quarantined_at').all() as {
+      table_name: string;
+      row_key: string;
+      reason: string;
+      quarantined_at: number;
+    }[];
+    for (const row of marked) {
+      findings.push({
+        check: 'quarantine',
+        status: 'warn',
+        message: `row ${row.row_key} of ${row.table_name} in ${dbPath} has been skipped since ${new Date(row.quarantined_at).toISOString()}: ${row.reason}`,
+        fix: row.table_name === 'cron_jobs' ? `remove it with \`hearth cron rm ${row.row_key}\` and add it again` : 'it is kept as it was; a new request or approval replaces it',
+      });
+    }
+  }
   return findings;
 }

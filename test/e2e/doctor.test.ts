@@ -60,7 +60,9 @@ test('doctor on a damaged home: names every problem and its fix; --fix repairs t
 
   const after = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
   const remaining = after.findings.filter((finding) => finding.status !== 'ok').map((finding) => finding.check).sort();
-  assert.deepEqual(remaining, ['models', 'workspaces'], 'only what needs a person is left (this home has no model)');
+  assert.deepEqual(remaining, ['models', 'quarantine', 'workspaces'], 'only what needs a person is left (this home has no model)');
+  const set = after.findings.find((finding) => finding.check === 'quarantine');
+  assert.match(set?.message ?? '', /telegram--default\.json was set aside .* because it is not JSON .*; it is kept at .*\.quarantine\/telegram--default\.json-/u);
 });
 
 test('doctor on a healthy home with the gateway running: database current, port owned by our gateway, no errors', async () => {

@@ -173,4 +173,17 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'stored rows that fail their schema when loaded: marked here and skipped',
+    sql: `
+      CREATE TABLE quarantined_rows (
+        table_name TEXT NOT NULL,
+        row_key TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL,
+        PRIMARY KEY (table_name, row_key)
+      );
+    `,
+  },
 ];

@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { CronJob, CronJobSpec, CronJobState, CronRunRecord, CronRunStats, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
+import type { RowQuarantine } from './sqlite-quarantine.js';
+import { checkCronJobRow } from './stored-row-schemas.js';
+import type { CronJob, CronRunRecord, CronRunStats, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
 import type { OutboxEntry, Store } from '../../contracts/store.js';
 import { OUTBOX_COLUMNS, type OutboxRow, type StatementRunner, toOutboxEntry } from './sqlite-channel-state.js';
 
@@ -57,16 +59,11 @@ interface AlertRow {
   delivered_at: number | null;
 }
 
-/** A job row, or null when its JSON is unreadable (`hearth doctor` reports those; the scheduler skips them). */
-const toJob = (row: JobRow): CronJob | null => {
-  try {
-    const spec = JSON.parse(row.spec) as CronJobSpec;
-    const state = JSON.parse(row.state) as CronJobState;
-    if (typeof spec?.name !== 'string' || typeof spec.schedule?.kind !== 'string' || typeof state?.enabled !== 'boolean') return null;
-    return { id: row.id, spec, state, createdAt: row.created_at, updatedAt: row.updated_at };
-  } catch {
-    return null;
-  }
+/** A job row checked against its schema, or null (marked in `quarantined_rows`) when it fails. */
+const toJob = (row: JobRow, quarantine: RowQuarantine): CronJob | null => {
+  const checked = checkCronJobRow(row);
+  if (!quarantine.admit('cron_jobs', row.id, checked.ok ? null : checked.problem) || !checked.ok) return null;
+  return { id: row.id, spec: checked.spec, state: checked.state, createdAt: row.created_at, updatedAt: row.updated_at };
 };
 
 const toCronRun = (row: CronRunRow): CronRunRecord => ({
@@ -99,7 +96,7 @@ const toAlert = (row: AlertRow): OperatorAlert => ({
 });
 
 /** Cron jobs and their ledger, operator alerts and daily spend: the scheduled-work part of the SQLite store. */
-export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: StatementRunner): AutomationStateMethods {
+export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: StatementRunner, quarantine: RowQuarantine): AutomationStateMethods {
   const sql = {
     putJob: db.prepare(
       `INSERT INTO cron_jobs (id, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -152,6 +149,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
 
   const putJob = (job: CronJob) => {
     sql.putJob.run(job.id, JSON.stringify(job.spec), JSON.stringify(job.state), job.createdAt, job.updatedAt);
+    quarantine.clear('cron_jobs', job.id);
   };
 
   return {
@@ -159,10 +157,14 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     getCronJob: (id) =>
       runner.run('read a cron job', () => {
         const row = sql.getJob.get(id) as JobRow | undefined;
-        return row ? toJob(row) : null;
+        return row ? toJob(row, quarantine) : null;
       }),
-    listCronJobs: () => runner.run('list cron jobs', () => (sql.listJobs.all() as JobRow[]).map(toJob).filter((job): job is CronJob => job !== null)),
-    deleteCronJob: (id) => runner.write('remove a cron job', () => sql.deleteJob.run(id).changes > 0),
+    listCronJobs: () => runner.run('list cron jobs', () => (sql.listJobs.all() as JobRow[]).map((row) => toJob(row, quarantine)).filter((job): job is CronJob => job !== null)),
+    deleteCronJob: (id) =>
+      runner.write('remove a cron job', () => {
+        quarantine.clear('cron_jobs', id);
+        return sql.deleteJob.run(id).changes > 0;
+      }),
     putCronRun: (run, job) =>
       runner.write('record a cron run', () => {
         sql.putRun.run(

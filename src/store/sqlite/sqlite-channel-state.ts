@@ -1,4 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import type { RowQuarantine } from './sqlite-quarantine.js';
+import { approvedSenderRowSchema, pairingRowSchema, rowProblem } from './stored-row-schemas.js';
 import type { OutboxEntry, PairingOutcome, PairingRequest, Store } from '../../contracts/store.js';
 
 /** How the store runs a read (`run`) and a grouped, committed write (`write`). */
@@ -78,7 +80,10 @@ function toPairingRequest(row: PairingRow): PairingRequest {
 }
 
 /** The outbox and pairing part of the SQLite store. */
-export function createSqliteChannelState(db: BetterSqlite3.Database, runner: StatementRunner): ChannelStateMethods {
+export function createSqliteChannelState(db: BetterSqlite3.Database, runner: StatementRunner, quarantine: RowQuarantine): ChannelStateMethods {
+  /** A pairing row that passes its schema, or undefined (marked and skipped). */
+  const pairing = (row: PairingRow | undefined): PairingRow | undefined =>
+    row && quarantine.admit('pairing_requests', row.code, rowProblem(row, pairingRowSchema)) ? row : undefined;
   const sql = {
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
@@ -109,7 +114,13 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
       `INSERT INTO approved_senders (channel, account_id, sender_id, sender_name, approved_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET sender_name = excluded.sender_name, approved_at = excluded.approved_at`,
     ),
-    isApproved: db.prepare('SELECT 1 FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+    isApproved: db.prepare('SELECT * FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+  };
+
+  /** Whether the sender is approved by a row that passes its schema (a failing one is marked and skipped). */
+  const isApproved = (channel: string, accountId: string, senderId: string): boolean => {
+    const row = sql.isApproved.get(channel, accountId, senderId) as Record<string, unknown> | undefined;
+    return row !== undefined && quarantine.admit('approved_senders', `${channel}:${accountId}:${senderId}`, rowProblem(row, approvedSenderRowSchema));
   };
 
   return {
@@ -136,9 +147,9 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
       ),
     requestPairing: (input) =>
       runner.write('record a pairing request', (): PairingOutcome => {
-        if (sql.isApproved.get(input.channel, input.accountId, input.senderId)) return { status: 'approved' };
+        if (isApproved(input.channel, input.accountId, input.senderId)) return { status: 'approved' };
         sql.forgetExpired.run(input.now);
-        const existing = sql.pairingBySender.get(input.channel, input.accountId, input.senderId) as PairingRow | undefined;
+        const existing = pairing(sql.pairingBySender.get(input.channel, input.accountId, input.senderId) as PairingRow | undefined);
         if (existing) return { status: 'pending', request: toPairingRequest(existing) };
         const { count } = sql.pendingCount.get(input.channel, input.accountId) as { count: number };
         if (count >= input.maxPending) return { status: 'full' };
@@ -154,16 +165,16 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
         ) as PairingRow;
         return { status: 'created', request: toPairingRequest(row) };
       }),
-    listPairingRequests: (now) => runner.run('list pairing requests', () => (sql.listPairing.all(now) as PairingRow[]).map(toPairingRequest)),
+    listPairingRequests: (now) => runner.run('list pairing requests', () => (sql.listPairing.all(now) as PairingRow[]).filter((row) => pairing(row) !== undefined).map(toPairingRequest)),
     approvePairing: (code, now) =>
       runner.write('approve a pairing request', () => {
-        const row = sql.pairingByCode.get(code.trim().toUpperCase(), now) as PairingRow | undefined;
+        const row = pairing(sql.pairingByCode.get(code.trim().toUpperCase(), now) as PairingRow | undefined);
         if (!row) return null;
         sql.deletePairing.run(row.code);
         sql.approve.run(row.channel, row.account_id, row.sender_id, row.sender_name, now);
         return toPairingRequest(row);
       }),
     isApprovedSender: (channel, accountId, senderId) =>
-      runner.run('check an approved sender', () => sql.isApproved.get(channel, accountId, senderId) !== undefined),
+      runner.run('check an approved sender', () => isApproved(channel, accountId, senderId)),
   };
 }

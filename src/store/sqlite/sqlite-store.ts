@@ -20,6 +20,7 @@ import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
+import { createRowQuarantine } from './sqlite-quarantine.js';
 import { createStoreHealth, isDamageError, StoreDamaged } from './store-integrity.js';
 
 export interface SqliteStoreOptions extends OpenOptions {
@@ -182,6 +183,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     db.close();
     throw isDamageError(error) ? new StoreDamaged(options.path, [error instanceof Error ? error.message : String(error)]) : error;
   }
+
+  const quarantine = createRowQuarantine(db);
 
   const sql = {
     findIdempotency: db.prepare('SELECT run_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
@@ -444,8 +447,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     requeueTurn: (runId) => write('requeue a turn', () => requeueTurn(runId)),
     recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
-    ...createSqliteChannelState(db, { run, write }),
-    ...createSqliteAutomationState(db, { run, write }),
+    ...createSqliteChannelState(db, { run, write }, quarantine),
+    ...createSqliteAutomationState(db, { run, write }, quarantine),
+    quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {
         const session = sql.sessionGeneration.get(sessionKey) as { generation: number } | undefined;
