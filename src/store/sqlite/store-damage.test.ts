@@ -169,3 +169,20 @@ test('store health: pages found damaged while running keep the store down, namin
     await store.close();
   }
 });
+
+test('a file larger than the start-up bound opens at once and is checked on another thread: damage found there turns the store down', async () => {
+  const path = await filledDatabase();
+  const { pageSize, pages } = leafPages(path, 'transcript');
+  overwritePages(path, pageSize, pages.slice(2, 4));
+  const store = createSqliteStore({ path, checkMaxBytes: 1024 });
+  try {
+    assert.equal(store.health?.().status, 'ok', 'not checked before opening');
+    const deadline = Date.now() + 10_000;
+    while (store.health?.().status === 'ok' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const health = store.health?.();
+    assert.equal(health?.status, 'down');
+    assert.match(health?.detail ?? '', /is damaged .*hearth doctor --fix/u);
+  } finally {
+    await store.close();
+  }
+});
