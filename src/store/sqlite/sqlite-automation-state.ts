@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RowQuarantine } from './sqlite-quarantine.js';
-import { checkCronJobRow } from './stored-row-schemas.js';
+import { checkCronJobRow, jsonObjectProblem } from './stored-row-schemas.js';
 import type { CronJob, CronRunRecord, CronRunStats, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
 import type { OutboxEntry, Store } from '../../contracts/store.js';
 import { OUTBOX_COLUMNS, type OutboxRow, type StatementRunner, toOutboxEntry } from './sqlite-channel-state.js';
@@ -147,6 +147,9 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     spend: db.prepare('SELECT day, scope, tokens, cost_usd FROM daily_spend WHERE day = ? AND scope = ?'),
   };
 
+  /** An alert whose payload is not a JSON object is marked and skipped instead of failing every list. */
+  const admitAlert = (row: AlertRow): boolean => quarantine.admit('operator_alerts', String(row.id), jsonObjectProblem('payload', row.payload));
+
   const putJob = (job: CronJob) => {
     sql.putJob.run(job.id, JSON.stringify(job.spec), JSON.stringify(job.state), job.createdAt, job.updatedAt);
     quarantine.clear('cron_jobs', job.id);
@@ -206,14 +209,14 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
         }
         return { alert: toAlert(row), created: true, outbox };
       }),
-    pendingAlerts: (now, limit) => runner.run('list pending alerts', () => (sql.pendingAlerts.all(now, limit) as AlertRow[]).map(toAlert)),
+    pendingAlerts: (now, limit) => runner.run('list pending alerts', () => (sql.pendingAlerts.all(now, limit) as AlertRow[]).filter(admitAlert).map(toAlert)),
     recordAlertDelivery: (id, outcome) =>
       runner.write('record an alert delivery', () => {
         if (outcome.delivered) sql.alertDelivered.run(outcome.now, id);
         else if (outcome.retryAt === null) sql.alertGiveUp.run(outcome.error ?? 'gave up', id);
         else sql.alertRetry.run(outcome.error ?? 'failed', outcome.retryAt, id);
       }),
-    listAlerts: (limit) => runner.run('list alerts', () => (sql.listAlerts.all(limit) as AlertRow[]).map(toAlert)),
+    listAlerts: (limit) => runner.run('list alerts', () => (sql.listAlerts.all(limit) as AlertRow[]).filter(admitAlert).map(toAlert)),
     readSpend: (day, scopes) =>
       runner.run('read spend', () => {
         const found: SpendRecord[] = [];

@@ -66,6 +66,11 @@ function jsonProblem(column: string, text: string, schema: z.ZodType): string | 
     .join('; ')}`;
 }
 
+/** The problem with a text column that must hold a JSON object; null when it does. */
+export function jsonObjectProblem(column: string, text: string): string | null {
+  return jsonProblem(column, text, z.record(z.string(), z.unknown()));
+}
+
 /** A cron job row checked against its schema: the parsed spec and state, or the problem. */
 export function checkCronJobRow(row: { spec: string; state: string }): { ok: true; spec: CronJobSpec; state: CronJobState } | { ok: false; problem: string } {
   const problem = jsonProblem('spec', row.spec, cronJobSpecSchema) ?? jsonProblem('state', row.state, cronJobStateSchema);
