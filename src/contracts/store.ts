@@ -26,7 +26,7 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
   health?(): StoreHealth;
-  /** Rows skipped at load because they failed their schema (cron jobs, pairing requests, approved senders). */
+  /** Rows skipped at load because they failed their schema (cron jobs, pairing requests, approved senders, alerts). */
   quarantinedRows?(): Promise<QuarantinedRow[]>;
   /** Applies pending migrations in version order; returns the versions applied now. */
   migrate(): Promise<number[]>;
