@@ -17,7 +17,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   const gateway = program
     .command('gateway')
-    .description('run the gateway in the foreground')
+    .summary('run the gateway in the foreground')
+    .description('run the gateway in the foreground; SIGTERM or Ctrl-C drains running turns and exits 0, an invalid config exits 78')
     .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', (value) => {
       const port = Number(value);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
@@ -38,7 +39,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   program
     .command('status')
-    .description('show what the running gateway is doing')
+    .summary('show what the running gateway is doing')
+    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), models, agents, running and queued turns, channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { runStatus } = await import('./status-command.js');
@@ -47,7 +49,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   program
     .command('chat')
-    .description('chat with the default agent in the terminal, through the gateway')
+    .summary('chat with the default agent in the terminal, through the gateway')
+    .description('chat with the default agent in the terminal, through the gateway; replies stream, /reset starts over, /exit quits, Ctrl-C stops a reply')
     .option('--session <key>', 'session key (default: the agent main session)')
     .option('--agent <id>', 'agent id')
     .action(async (options: { session?: string; agent?: string }) => {
@@ -58,6 +61,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const sessions = program.command('sessions').description('list, read and reset sessions');
   sessions
     .command('list')
+    .description('sessions, newest first')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many', '50')
     .action(async (options: { json?: boolean; limit: string }) => {
@@ -66,6 +70,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
   sessions
     .command('history')
+    .description('a session\'s transcript')
     .argument('[sessionKey]', 'session key (default: agent:main:main)')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many messages', '50')
@@ -75,6 +80,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
   sessions
     .command('reset')
+    .description('start the session fresh (the old transcript is kept on disk, not shown)')
     .argument('<sessionKey>', 'session key')
     .option('--json', 'print JSON')
     .action(async (sessionKey: string, options: { json?: boolean }) => {
@@ -85,7 +91,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const channels = program.command('channels').description('see and manage chat platform accounts');
   channels
     .command('status')
-    .description('per account: connection, authentication, last traffic, errors and what to do')
+    .summary('per account: connection, authentication, last traffic, errors and what to do')
+    .description('per account: state, connection, authentication, last inbound and outbound traffic, last error, what to do, reconnects and outbox (waiting / given up); exits 1 when an account is unhealthy')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { channelsStatus } = await import('./channels-command.js');
@@ -94,7 +101,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   channels
     .command('health')
-    .description('per account: transport, application and functional health, self-recovery and alerts')
+    .summary('per account: transport, application and functional health, self-recovery and alerts')
+    .description('per account: transport, application and functional health with since when, detail and what to do, self-recovery attempts and alerts; exits 1 when an account is degraded or down')
     .option('--channel <channel>', 'only this platform (telegram, discord, slack or irc)')
     .option('--account <id>', 'only this account (default: default, with --channel)')
     .option('--probe', 'check now, probing each account, instead of showing the last check')
@@ -128,7 +136,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const pairing = program.command('pairing').description('approve people who asked to talk to your bots');
   pairing
     .command('list')
-    .description('pending pairing requests (codes expire after an hour)')
+    .description('pending pairing requests: code, account, who asked, expiry (codes expire after an hour)')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { pairingList } = await import('./channels-command.js');
@@ -136,6 +144,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
   pairing
     .command('approve')
+    .description('approve the sender (kept across restarts) and tell them so')
     .argument('<code>', 'the 8-character code the person received')
     .option('--json', 'print JSON')
     .action(async (code: string, options: { json?: boolean }) => {
@@ -146,7 +155,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const message = program.command('message').description('send messages through a channel');
   message
     .command('send')
-    .description('send a message to a peer (chat id) through a channel account, and wait for delivery')
+    .summary('send a message to a peer (chat id) through a channel account, and wait for delivery')
+    .description('send a message to a peer (chat id) through a channel account\'s outbox, and wait for delivery; exits 1 when it is not delivered in time (it stays queued) or was refused')
     .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
     .option('--account <id>', 'account id (default: default)')
     .requiredOption('--to <peer>', 'chat, channel or user id on the platform')
@@ -161,8 +171,9 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   program
     .command('doctor')
-    .description('check config, database, permissions, state files, workspaces, port and channel health')
-    .option('--fix', 'apply the safe fixes')
+    .summary('check config, database, permissions, state files, workspaces, port and channel health')
+    .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files, workspaces without an agent, the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
+    .option('--fix', 'apply the safe fixes: tighten permissions, move unreadable state files to .quarantine/ with the reason')
     .option('--json', 'print JSON')
     .action(async (options: { fix?: boolean; json?: boolean }) => {
       const { runDoctor } = await import('./doctor-command.js');
@@ -172,6 +183,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
   runs
     .command('list')
+    .description('recent runs, newest first: trigger, status, model and provider, duration, tokens, tool calls, error')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many', '20')
     .option('--session <key>', 'only this session')
@@ -181,6 +193,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
   runs
     .command('show')
+    .description('one run step by step: each model call and tool call with timings, arguments, results, tokens and errors (credentials redacted)')
     .argument('<runId>', 'a run id from `hearth runs list`')
     .option('--json', 'print JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
@@ -247,7 +260,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     });
   cron
     .command('run')
-    .description('run a job now and wait for the result')
+    .description('run a job now and wait for the result; exits 1 when the run fails')
     .argument('<id>', 'job id')
     .option('--no-wait', 'return once it started')
     .option('--timeout <seconds>', 'how long to wait', '600')
@@ -287,7 +300,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   runs
     .command('replay')
-    .description('run a recorded run again from the same context, with side-effecting tools withheld')
+    .summary('run a recorded run again from the same context, with side-effecting tools withheld')
+    .description('run a recorded run again from the same context (the transcript it started from), same agent and model, with side-effecting tools withheld; nothing is delivered; prints the new run id')
     .argument('<runId>', 'a run id from `hearth runs list`')
     .option('--timeout <seconds>', 'how long to wait', '600')
     .option('--json', 'print JSON')
@@ -309,7 +323,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')
-    .description('check the config file without starting anything')
+    .description('check the config file without starting anything; exits 78 with every problem (file, line, key, fix) when invalid')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { validateConfig } = await import('./config-command.js');

@@ -21,91 +21,77 @@ const regexString = z.string().refine(
 
 /** Who may talk to the bot and when it answers; shared by every platform. */
 const routingFields = {
-  enabled: z.boolean().optional(),
-  /** Direct messages: `pairing` (unknown senders get a code to approve), `allowlist`, `open` (needs "*" in allowFrom), `disabled`. */
-  dmPolicy: z.enum(['pairing', 'allowlist', 'open', 'disabled']).optional(),
-  /** Sender ids (or usernames) allowed to talk to the bot; "*" allows everyone. */
-  allowFrom: z.array(peerId).optional(),
-  /** Group chats: `allowlist` (only `groups`), `open` (any group), `disabled`. */
-  groupPolicy: z.enum(['allowlist', 'open', 'disabled']).optional(),
-  /** Group, channel or room ids the bot answers in under the `allowlist` group policy; "*" allows all. */
-  groups: z.array(peerId).optional(),
-  /** In groups, answer only when mentioned or replied to. */
-  requireMention: z.boolean().optional(),
-  /** Extra patterns (case-insensitive regular expressions) that count as mentioning the bot. */
-  mentionPatterns: z.array(regexString).optional(),
-  /** Longest text per platform message; longer replies are split (never inside a code block). */
-  textChunkLimit: z.number().int().min(64).max(100_000).optional(),
-  /** How often the typing indicator is renewed while a reply is being written. */
-  typingIntervalMs: z.number().int().min(50).max(60_000).optional(),
-  /** Reconnect when the connection shows no sign of life for this long. */
-  stallTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
-  /** Reconnect backoff: first delay and cap (jittered, doubling). */
-  reconnectDelayMs: z.number().int().min(10).max(600_000).optional(),
-  reconnectMaxDelayMs: z.number().int().min(10).max(3_600_000).optional(),
+  enabled: z.boolean().optional().describe('false turns the account off without removing its settings.'),
+  dmPolicy: z.enum(['pairing', 'allowlist', 'open', 'disabled']).optional().describe('Direct messages: pairing (unknown senders get a code to approve), allowlist, open (needs "*" in allowFrom), disabled.'),
+  allowFrom: z.array(peerId).optional().describe('Sender ids (or usernames) allowed to talk to the bot; "*" allows everyone.'),
+  groupPolicy: z.enum(['allowlist', 'open', 'disabled']).optional().describe('Group chats: allowlist (only groups), open (any group), disabled.'),
+  groups: z.array(peerId).optional().describe('Group, channel or room ids the bot answers in under the allowlist group policy; "*" allows all.'),
+  requireMention: z.boolean().optional().describe('In groups, answer only when mentioned or replied to.'),
+  mentionPatterns: z.array(regexString).optional().describe('Extra patterns (case-insensitive regular expressions) that count as mentioning the bot.'),
+  textChunkLimit: z.number().int().min(64).max(100_000).optional().describe('Longest text per platform message; longer replies are split (never inside a code block).'),
+  typingIntervalMs: z.number().int().min(50).max(60_000).optional().describe('How often the typing indicator is renewed while a reply is being written.'),
+  stallTimeoutMs: z.number().int().min(100).max(3_600_000).optional().describe('Reconnect when the connection shows no sign of life for this long.'),
+  reconnectDelayMs: z.number().int().min(10).max(600_000).optional().describe('The first reconnect delay (jittered, doubling per failure).'),
+  reconnectMaxDelayMs: z.number().int().min(10).max(3_600_000).optional().describe('The longest reconnect delay.'),
 };
 
 const telegramFields = {
   ...routingFields,
-  botToken: z.string().min(1).optional(),
-  /** Bot API base URL (default https://api.telegram.org), e.g. a local Bot API server. */
-  apiRoot: z.url().optional(),
-  /** Long-poll timeout in seconds. */
-  pollTimeoutSeconds: z.number().int().min(0).max(50).optional(),
-  /** `polling` (default) or `webhook`: Telegram pushes updates to webhookUrl, which must reach
-   * this gateway's `/channels/telegram/<accountId>/webhook` (through your HTTPS reverse proxy). */
-  mode: z.enum(['polling', 'webhook']).optional(),
-  webhookUrl: z.url().optional(),
-  /** Secret Telegram sends with every push (1–256 of A-Z a-z 0-9 _ -). */
-  webhookSecret: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'use 1 to 256 letters, digits, _ or -').optional(),
+  botToken: z.string().min(1).optional().describe('The bot token from @BotFather (or save it with hearth channels login).'),
+  apiRoot: z.url().optional().describe('Bot API base URL (default https://api.telegram.org), e.g. a local Bot API server.'),
+  pollTimeoutSeconds: z.number().int().min(0).max(50).optional().describe('Long-poll timeout in seconds.'),
+  mode: z.enum(['polling', 'webhook']).optional().describe('polling (default) or webhook: Telegram pushes updates to webhookUrl.'),
+  webhookUrl: z.url().optional().describe('The public HTTPS URL that reaches this gateway\'s /channels/telegram/<accountId>/webhook (through your reverse proxy).'),
+  webhookSecret: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'use 1 to 256 letters, digits, _ or -').optional().describe('Secret Telegram sends with every push (1–256 of A-Z a-z 0-9 _ -).'),
 };
 
 const discordFields = {
   ...routingFields,
-  token: z.string().min(1).optional(),
-  /** REST API base URL (default https://discord.com/api); the gateway URL is discovered from it. */
-  apiRoot: z.url().optional(),
+  token: z.string().min(1).optional().describe('The bot token from the Discord developer portal (or save it with hearth channels login).'),
+  apiRoot: z.url().optional().describe('REST API base URL (default https://discord.com/api); the gateway URL is discovered from it.'),
 };
 
 const slackFields = {
   ...routingFields,
-  botToken: z.string().min(1).optional(),
-  /** App-level token (`xapp-…`) for Socket Mode. */
-  appToken: z.string().min(1).optional(),
-  mode: z.enum(['socket', 'http']).optional(),
-  signingSecret: z.string().min(1).optional(),
-  /** Web API base URL (default https://slack.com/api/). */
-  apiRoot: z.url().optional(),
+  botToken: z.string().min(1).optional().describe('The bot token (xoxb-…) (or save it with hearth channels login).'),
+  appToken: z.string().min(1).optional().describe('App-level token (xapp-…) for Socket Mode.'),
+  mode: z.enum(['socket', 'http']).optional().describe('socket (Socket Mode, default) or http (Slack posts events to this gateway).'),
+  signingSecret: z.string().min(1).optional().describe('The app\'s signing secret, which checks the events Slack posts in http mode.'),
+  apiRoot: z.url().optional().describe('Web API base URL (default https://slack.com/api/).'),
 };
 
 const ircFields = {
   ...routingFields,
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  tls: z.boolean().optional(),
-  /** Accept a server certificate that does not verify (self-signed servers). */
-  tlsInsecure: z.boolean().optional(),
-  nick: z.string().min(1).max(30).optional(),
-  username: z.string().min(1).optional(),
-  realname: z.string().optional(),
-  password: z.string().optional(),
-  sasl: z.strictObject({ account: z.string().min(1), password: z.string().min(1) }).optional(),
-  /** Channels to join, e.g. ["#hearth"]. */
-  channels: z.array(z.string().regex(/^[#&+!][^\s,]+$/, 'IRC channel names start with # (or &, +, !)')).optional(),
-  /** Smallest gap between two lines sent, to stay under the server's flood limit. */
-  floodDelayMs: z.number().int().min(0).max(10_000).optional(),
+  host: z.string().min(1).optional().describe('The IRC server\'s host name.'),
+  port: z.number().int().min(1).max(65535).optional().describe('The server\'s port (default 6697 with TLS, 6667 without).'),
+  tls: z.boolean().optional().describe('Connect with TLS.'),
+  tlsInsecure: z.boolean().optional().describe('Accept a server certificate that does not verify (self-signed servers).'),
+  nick: z.string().min(1).max(30).optional().describe('The bot\'s nickname.'),
+  username: z.string().min(1).optional().describe('The user name sent at registration (default: the nick).'),
+  realname: z.string().optional().describe('The real name sent at registration.'),
+  password: z.string().optional().describe('The server password (PASS).'),
+  sasl: z.strictObject({ account: z.string().min(1).describe('The SASL account name.'), password: z.string().min(1).describe('The SASL password.') }).optional().describe('Log in with SASL PLAIN.'),
+  channels: z.array(z.string().regex(/^[#&+!][^\s,]+$/, 'IRC channel names start with # (or &, +, !)')).optional().describe('Channels to join, e.g. ["#hearth"].'),
+  floodDelayMs: z.number().int().min(0).max(10_000).optional().describe('Smallest gap between two lines sent, to stay under the server\'s flood limit.'),
 };
 
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
-  z.strictObject({ ...fields, accounts: z.record(accountId, z.strictObject(fields)).optional() });
+  z.strictObject({
+    ...fields,
+    accounts: z
+      .record(accountId, z.strictObject(fields))
+      .optional()
+      .describe('Several accounts by id; each takes this block\'s keys as defaults and overrides what it sets.')
+      .meta({ keyName: 'accountId' }),
+  });
 
 export const channelsSchema = z.strictObject({
-  telegram: platform(telegramFields).optional(),
-  discord: platform(discordFields).optional(),
-  slack: platform(slackFields).optional(),
-  irc: platform(ircFields).optional(),
+  telegram: platform(telegramFields).optional().describe('Telegram bot accounts.'),
+  discord: platform(discordFields).optional().describe('Discord bot accounts.'),
+  slack: platform(slackFields).optional().describe('Slack app accounts.'),
+  irc: platform(ircFields).optional().describe('IRC accounts.'),
 });
 
 /**
@@ -113,23 +99,19 @@ export const channelsSchema = z.strictObject({
  * arriving) and how often a degraded account is reconnected before the operator is alerted.
  */
 export const channelHealthSchema = z.strictObject({
-  /** How often every account is checked. */
-  intervalMs: z.number().int().min(100).max(3_600_000).default(60_000),
-  /** An account that handled a message this recently works; otherwise its probe decides. */
-  functionalWindowMs: z.number().int().min(0).max(7 * 86_400_000).default(30 * 60_000),
-  /** Longest a probe may take before it counts as failed. */
-  probeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  /** Reconnects (one per check) of a degraded account before the operator is alerted; 0 alerts at once. */
-  maxRecoveryAttempts: z.number().int().min(0).max(20).default(3),
+  intervalMs: z.number().int().min(100).max(3_600_000).default(60_000).describe('How often every account is checked.'),
+  functionalWindowMs: z.number().int().min(0).max(7 * 86_400_000).default(30 * 60_000).describe('An account that handled a message this recently works; otherwise its probe decides.'),
+  probeTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('Longest a probe may take before it counts as failed.'),
+  maxRecoveryAttempts: z.number().int().min(0).max(20).default(3).describe('Reconnects (one per check) of a degraded account before the operator is alerted; 0 alerts at once.'),
 });
 
 export const bindingSchema = z.strictObject({
-  agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -'),
+  agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.enum(['telegram', 'discord', 'slack', 'irc']),
-    accountId: accountId.optional(),
-    peer: z.strictObject({ kind: z.enum(['direct', 'group']), id: peerId }).optional(),
-  }),
+    channel: z.enum(['telegram', 'discord', 'slack', 'irc']).describe('The platform.'),
+    accountId: accountId.optional().describe('Only this account of the platform.'),
+    peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
+  }).describe('Which messages the binding takes.'),
 });
 
 export type ChannelsConfig = z.infer<typeof channelsSchema>;

@@ -11,21 +11,18 @@ const agentIdPattern = /^[a-z0-9_][a-z0-9_-]{0,63}$/;
 export const providerApiSchema = z.enum(['openai-chat', 'openai-responses', 'anthropic-messages', 'google-gemini', 'ollama']);
 
 export const providerSchema = z.strictObject({
-  api: providerApiSchema,
-  baseUrl: z.url().optional(),
-  apiKey: z.string().optional(),
-  /** Extra HTTP headers sent with every request. */
-  headers: z.record(z.string(), z.string()).optional(),
-  /** Per-request timeout, and the longest wait for the next streamed byte. */
-  timeoutMs: z.number().int().positive().default(120_000),
-  maxRetries: z.number().int().min(0).max(10).default(2),
-  /** Model ids this provider offers (shown in /v1/models and used for validation hints). */
-  models: z.array(z.string()).optional(),
+  api: providerApiSchema.describe('The wire protocol: openai-chat (OpenAI and compatible servers: vLLM, LM Studio, OpenRouter…), openai-responses, anthropic-messages, google-gemini or ollama.'),
+  baseUrl: z.url().optional().describe('The API base URL, e.g. http://127.0.0.1:11434/v1 (default: the vendor\'s).'),
+  apiKey: z.string().optional().describe('The API key; better a variable reference (see Variables) than the key itself.'),
+  headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent with every request.').meta({ keyName: 'header' }),
+  timeoutMs: z.number().int().positive().default(120_000).describe('Per-request timeout, and the longest wait for the next streamed byte.'),
+  maxRetries: z.number().int().min(0).max(10).default(2).describe('Retries of rate-limited, overloaded and network failures before falling back.'),
+  models: z.array(z.string()).optional().describe('Model ids this provider offers (shown in /v1/models and used for validation hints).'),
 });
 
 export const toolPolicySchema = z.strictObject({
-  allow: z.array(z.string()).optional(),
-  deny: z.array(z.string()).optional(),
+  allow: z.array(z.string()).optional().describe('Tools the agent may use: names, * or prefixes like fs_* (default: all).'),
+  deny: z.array(z.string()).optional().describe('Tools the agent may not use (default: none); deny wins over allow.'),
 });
 
 /** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */
@@ -37,155 +34,148 @@ export const chatSpecSchema = z
 const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u, 'write a duration like 30m, 1h or 90s');
 
 export const budgetSchema = z.strictObject({
-  /** Input + output tokens per day (the gateway's local day). */
-  dailyTokens: z.number().int().positive().optional(),
-  /** US dollars per day, from `models.pricing`. */
-  dailyCostUsd: z.number().positive().optional(),
+  dailyTokens: z.number().int().positive().optional().describe('Input + output tokens per day (the gateway\'s local day); alerts at 80 % and 100 %, then turns are refused with a reply saying why.'),
+  dailyCostUsd: z.number().positive().optional().describe('US dollars per day, from models.pricing; alerts and refusals as for dailyTokens.'),
 });
 
 export const heartbeatSchema = z.strictObject({
-  /** How often the agent looks at HEARTBEAT.md, e.g. `30m`. */
-  every: durationText.default('30m'),
-  /** Local times `HH:MM` between which heartbeats run (the end may be past midnight). */
+  every: durationText.default('30m').describe('How often the agent looks at HEARTBEAT.md, e.g. 30m.'),
   activeHours: z
     .strictObject({
-      start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/u, 'write HH:MM, e.g. 08:00'),
-      end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/u, 'write HH:MM, e.g. 22:00'),
-      timezone: z.string().optional(),
+      start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/u, 'write HH:MM, e.g. 08:00').describe('Local time HH:MM when heartbeats start, e.g. 08:00.'),
+      end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/u, 'write HH:MM, e.g. 22:00').describe('Local time HH:MM when they stop, e.g. 22:00 (may be past midnight).'),
+      timezone: z.string().optional().describe('IANA time zone of start and end (default: the host\'s).'),
     })
-    .optional(),
-  /** A cheaper model for heartbeat turns, `provider/model`. */
-  model: z.string().optional(),
-  /** Where a heartbeat's reply goes; without it the reply stays in the session. */
-  target: chatSpecSchema.optional(),
-  /** Instructions before the checklist (the default asks for NO_REPLY when nothing needs attention). */
-  prompt: z.string().optional(),
+    .optional()
+    .describe('Local times between which heartbeats run; without it they run around the clock.'),
+  model: z.string().optional().describe('A cheaper model for heartbeat turns, provider/model.'),
+  target: chatSpecSchema.optional().describe('Where a heartbeat\'s reply goes, e.g. telegram:default:12345; without it the reply stays in the session.'),
+  prompt: z.string().optional().describe('Instructions before the checklist (the default asks for NO_REPLY when nothing needs attention).'),
 });
 
+const describeFallbacks = 'Models (provider/model) tried in order when the primary fails.';
+const describeMaxSteps = 'Model calls per turn (each tool round is one).';
+const describeTurnTimeout = 'A turn is stopped after this long.';
+const describeContextTokens = 'The context budget: older transcript beyond it is left out.';
+const describeMaxOutputTokens = 'Largest output per model call.';
+
 const agentFields = {
-  budget: budgetSchema.optional(),
-  heartbeat: heartbeatSchema.optional(),
-  /** `provider/model`, e.g. `local/qwen3:8b`. */
-  model: z.string().optional(),
-  fallbacks: z.array(z.string()).optional(),
-  workspace: z.string().optional(),
-  tools: toolPolicySchema.optional(),
-  maxSteps: z.number().int().min(1).max(100).optional(),
-  turnTimeoutMs: z.number().int().positive().optional(),
-  contextTokens: z.number().int().positive().optional(),
-  maxOutputTokens: z.number().int().positive().optional(),
-  systemPrompt: z.string().optional(),
+  budget: budgetSchema.optional().describe('Daily spending limits of the agent (see docs/automation.md).'),
+  heartbeat: heartbeatSchema.optional().describe('Periodic turns in which the agent checks HEARTBEAT.md (see docs/automation.md).'),
+  model: z.string().optional().describe('provider/model, e.g. local/qwen3:8b (default: detected from ANTHROPIC_API_KEY, OPENAI_API_KEY or a local Ollama).'),
+  fallbacks: z.array(z.string()).optional().describe(describeFallbacks),
+  workspace: z.string().optional().describe('The agent\'s folder (default: workspaces/<agentId>); its AGENTS.md, SOUL.md and USER.md go into the system prompt.'),
+  tools: toolPolicySchema.optional().describe('Which tools the agent may use.'),
+  maxSteps: z.number().int().min(1).max(100).optional().describe(describeMaxSteps),
+  turnTimeoutMs: z.number().int().positive().optional().describe(describeTurnTimeout),
+  contextTokens: z.number().int().positive().optional().describe(describeContextTokens),
+  maxOutputTokens: z.number().int().positive().optional().describe(describeMaxOutputTokens),
+  systemPrompt: z.string().optional().describe('Extra instructions for the agent.'),
 };
 
 export const agentDefaultsSchema = z.strictObject({
   ...agentFields,
-  fallbacks: z.array(z.string()).default([]),
-  maxConcurrent: z.number().int().min(1).max(1024).default(8),
-  /** The most of `maxConcurrent` (a fraction, rounded up) that turns for one model provider may hold, so a provider that stops answering leaves slots for the others; 1 turns this off. */
-  providerShare: z.number().gt(0).max(1).default(0.75),
-  maxSteps: z.number().int().min(1).max(100).default(12),
-  turnTimeoutMs: z.number().int().positive().default(600_000),
-  contextTokens: z.number().int().positive().default(32_000),
-  maxOutputTokens: z.number().int().positive().default(4096),
-  /** How many times an interrupted turn is re-run after a crash before it is marked failed. */
-  maxTurnAttempts: z.number().int().min(1).max(10).default(3),
+  fallbacks: z.array(z.string()).default([]).describe(describeFallbacks),
+  maxConcurrent: z.number().int().min(1).max(1024).default(8).describe('Turns running at once across all sessions.'),
+  providerShare: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.75)
+    .describe('The most of maxConcurrent (a fraction, rounded up: 6 of 8) that turns for one model provider (the agent\'s first model) may hold, so a provider that stops answering leaves slots for the others; applies when the agents\' first models use more than one provider; 1 turns it off.'),
+  maxSteps: z.number().int().min(1).max(100).default(12).describe(describeMaxSteps),
+  turnTimeoutMs: z.number().int().positive().default(600_000).describe(describeTurnTimeout),
+  contextTokens: z.number().int().positive().default(32_000).describe(describeContextTokens),
+  maxOutputTokens: z.number().int().positive().default(4096).describe(describeMaxOutputTokens),
+  maxTurnAttempts: z.number().int().min(1).max(10).default(3).describe('How many times a turn interrupted by a crash is re-run before it is marked failed.'),
 });
 
 export const agentEntrySchema = z.strictObject({
   ...agentFields,
-  default: z.boolean().optional(),
-  name: z.string().optional(),
+  default: z.boolean().optional().describe('This agent answers when no agent is named (default: the first entry).'),
+  name: z.string().optional().describe('A display name.'),
 });
 
 export const gatewaySchema = z.strictObject({
-  port: z.number().int().min(0).max(65535).default(18789),
-  bind: z.union([z.enum(['loopback', 'lan']), z.ipv4(), z.ipv6()]).default('loopback'),
-  auth: z.strictObject({ token: z.string().min(8).optional() }).default({}),
-  allowedOrigins: z.array(z.string()).default([]),
-  /** Requests (HTTP) or frames (WS) per client per second, with a burst of twice that. */
+  port: z.number().int().min(0).max(65535).default(18789).describe('The port of HTTP, WebSocket and WebChat (hearth gateway --port overrides); takes effect at the next start.'),
+  bind: z.union([z.enum(['loopback', 'lan']), z.ipv4(), z.ipv6()]).default('loopback').describe('loopback (127.0.0.1), lan (0.0.0.0) or an IP address; takes effect at the next start.'),
+  auth: z.strictObject({ token: z.string().min(8).optional().describe('The bearer token; HEARTH_GATEWAY_TOKEN overrides; without either one is created in credentials/gateway-token (0600).') }).default({}),
+  allowedOrigins: z.array(z.string()).default([]).describe('Browser origins, besides the gateway\'s own, that may open /ws.'),
   rateLimit: z.strictObject({
-    perSecond: z.number().positive().default(50),
-    burst: z.number().positive().default(100),
+    perSecond: z.number().positive().default(50).describe('Requests (HTTP) or frames (WS) per client per second.'),
+    burst: z.number().positive().default(100).describe('How many may come at once before the per-second rate applies.'),
   }).default({ perSecond: 50, burst: 100 }),
-  /** Largest accepted HTTP body and WS frame after `connect`, in bytes. */
-  maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024),
-  /** How long SIGTERM waits for running turns before checkpointing them. */
-  drainTimeoutMs: z.number().int().min(0).default(10_000),
+  maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest accepted HTTP body and WS frame after connect, in bytes (frames before connect: 64 KiB).'),
+  drainTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long running turns may finish before they are checkpointed.'),
 });
 
 export const sessionSchema = z.strictObject({
-  dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer'),
+  dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer').describe('Which direct messages share a session: all (main), per person, per person and platform, or per person, platform and account.'),
 });
 
 export const escalationSchema = z.strictObject({
-  alertAfterConsecutiveErrors: z.number().int().min(1).default(3),
-  disableAfterConsecutiveErrors: z.number().int().min(1).default(5),
-  /** The chat that hears about failing jobs (defaults to `alerts.channel`). */
-  alertChannel: chatSpecSchema.optional(),
-  /** A URL that receives the alert JSON by POST (defaults to `alerts.webhook`). */
-  alertWebhook: z.url().optional(),
-  /** The longest wait between retries of a failing job. */
-  backoffMaxMs: z.number().int().min(1000).default(3_600_000),
+  alertAfterConsecutiveErrors: z.number().int().min(1).default(3).describe('A job failing this many times in a row alerts once.'),
+  disableAfterConsecutiveErrors: z.number().int().min(1).default(5).describe('A job failing this many times in a row is disabled (still listed, with the reason).'),
+  alertChannel: chatSpecSchema.optional().describe('The chat that hears about failing jobs, <platform>[:<account>]:<chat>[:<thread>] (default: alerts.channel).'),
+  alertWebhook: z.url().optional().describe('A URL that receives the alert JSON by POST (default: alerts.webhook).'),
+  backoffMaxMs: z.number().int().min(1000).default(3_600_000).describe('The longest wait between retries of a failing job.'),
 });
 
 export const cronSchema = z.strictObject({
-  escalation: escalationSchema.default(escalationSchema.parse({})),
-  /** The first retry delay after an error; it doubles per consecutive error up to backoffMaxMs. */
-  retryBaseMs: z.number().int().min(100).default(30_000),
-  /** With misfire "catch-up", at most this many missed runs are made up at a start. */
-  maxCatchUpRuns: z.number().int().min(1).max(1000).default(24),
-  /** How long the run ledger is kept. */
-  historyDays: z.number().int().min(1).max(3650).default(30),
+  escalation: escalationSchema.default(escalationSchema.parse({})).describe('When failing jobs alert and are disabled, and where alerts go.'),
+  retryBaseMs: z.number().int().min(100).default(30_000).describe('The first retry delay after an error; it doubles per consecutive error up to escalation.backoffMaxMs.'),
+  maxCatchUpRuns: z.number().int().min(1).max(1000).default(24).describe('With misfire catch-up, at most this many missed runs are made up at a start.'),
+  historyDays: z.number().int().min(1).max(3650).default(30).describe('How long the run ledger is kept, in days.'),
 });
 
 /** Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own). */
 export const alertsSchema = z.strictObject({
-  channel: chatSpecSchema.optional(),
-  webhook: z.url().optional(),
+  channel: chatSpecSchema.optional().describe('The chat operator alerts go to, <platform>[:<account>]:<chat>[:<thread>]; every alert is also logged and listed in hearth status.'),
+  webhook: z.url().optional().describe('A URL that receives each alert\'s JSON by POST.'),
 });
 
 /** When a model provider that stops answering is skipped (see docs/config.md, `models.breaker`). */
 export const breakerSchema = z.strictObject({
-  /** Timeouts or connection failures in a row that open a provider's breaker. */
-  failureThreshold: z.number().int().min(1).max(100).default(3),
-  /** How long an open breaker fails calls fast (or sends them to the fallback) before one probe call. */
-  openMs: z.number().int().min(1000).default(30_000),
-  /** Each failed probe doubles the open time, up to this. */
-  maxOpenMs: z.number().int().min(1000).default(300_000),
+  failureThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(3)
+    .describe('Timeouts or connection failures in a row that open a provider\'s circuit breaker: its calls then fail at once with PROVIDER_UNAVAILABLE (503), or go to the agent\'s fallback model, instead of waiting timeoutMs each.'),
+  openMs: z.number().int().min(1000).default(30_000).describe('How long an open breaker skips the provider before one call goes through as a probe; an answer (even a refusal) closes the breaker.'),
+  maxOpenMs: z.number().int().min(1000).default(300_000).describe('Each failed probe doubles the open time, up to this.'),
 });
 
 /** Prices per million tokens in US dollars, by model ref (`provider/model`). */
 export const priceSchema = z.strictObject({
-  inputPerMillion: z.number().min(0),
-  outputPerMillion: z.number().min(0),
+  inputPerMillion: z.number().min(0).describe('US dollars per million input tokens.'),
+  outputPerMillion: z.number().min(0).describe('US dollars per million output tokens.'),
 });
 
 export const loggingSchema = z.strictObject({
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('The least severe level written to logs/gateway.log; HEARTH_LOG_LEVEL overrides.'),
 });
 
 export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  gateway: gatewaySchema.default(gatewaySchema.parse({})),
+  $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
+  gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
   models: z.strictObject({
-    providers: z.record(z.string(), providerSchema).default({}),
-    /** What each model costs, for budgets, run records and metrics, e.g. `"openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }`. */
-    pricing: z.record(z.string(), priceSchema).default({}),
-    breaker: breakerSchema.default(breakerSchema.parse({})),
-  }).default({ providers: {}, pricing: {}, breaker: breakerSchema.parse({}) }),
+    providers: z.record(z.string(), providerSchema).default({}).describe('Model providers by the id used in model refs (<id>/<model>).').meta({ keyName: 'id' }),
+    pricing: z.record(z.string(), priceSchema).default({}).describe('What each model costs, for budgets, run records and hearth_cost_usd_total, e.g. "openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }.').meta({ keyName: 'provider/model' }),
+    breaker: breakerSchema.default(breakerSchema.parse({})).describe('When a model provider that stops answering is skipped.'),
+  }).default({ providers: {}, pricing: {}, breaker: breakerSchema.parse({}) }).describe('Model providers, prices and circuit breakers.'),
   agents: z.strictObject({
-    defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})),
-    entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}),
-  }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }),
-  session: sessionSchema.default(sessionSchema.parse({})),
-  logging: loggingSchema.default(loggingSchema.parse({})),
-  channels: channelsSchema.default({}),
-  /** Health checks of every channel account, self-recovery and when to alert (see docs/channels.md). */
-  channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})),
-  /** Routes channel messages to agents; the most specific match wins (peer, then account, then channel). */
-  bindings: z.array(bindingSchema).default([]),
-  cron: cronSchema.default(cronSchema.parse({})),
-  alerts: alertsSchema.default({}),
+    defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})).describe('Settings every agent starts from.'),
+    entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}).describe('Agents by id (lowercase letters, digits, _ and -), each overriding the defaults; without entries there is one agent, main.').meta({ keyName: 'agentId' }),
+  }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
+  session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions.'),
+  logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
+  channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack and IRC (see docs/channels.md).'),
+  channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
+  bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
+  cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
+  alerts: alertsSchema.default({}).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
 });
 
 export type HearthConfig = z.infer<typeof configSchema>;

@@ -10,13 +10,8 @@ import type { TurnEvent } from '../sessions/turn-service.js';
 import { tokenMatches } from './auth.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { channelMethods } from './rpc/channel-methods.js';
-import { cronMethods } from './rpc/cron-methods.js';
-import { runMethods } from './rpc/run-methods.js';
-import { chatMethods } from './rpc/chat-methods.js';
-import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
-import { sessionMethods } from './rpc/session-methods.js';
-import { statusMethods } from './rpc/status-methods.js';
+import { rpcMethods } from './rpc/method-table.js';
+import type { RpcConnection } from './rpc/rpc-types.js';
 
 const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
 
@@ -84,7 +79,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
   /** Open connections per remote address; an entry leaves when its last connection closes. */
   const perAddress = new Map<string, number>();
   const hub = new Map<string, Set<Connection>>();
-  const methods: Record<string, RpcMethod> = { ...chatMethods, ...sessionMethods, ...statusMethods, ...channelMethods, ...runMethods, ...cronMethods };
+  const methods = rpcMethods;
   const methodNames = ['connect', ...Object.keys(methods)].sort();
 
   const send = (connection: Connection, frame: unknown) => {

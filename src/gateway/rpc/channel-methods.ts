@@ -7,20 +7,19 @@ const accountParams = z.strictObject({ channel: z.string().min(1).max(64), accou
 
 /** `channels.status|reload`, `channels.health.list|get|probe`, `pairing.list|approve`, `message.send`. */
 export const channelMethods: Record<string, RpcMethod> = {
-  'channels.status': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+  'channels.status': defineMethod({ description: 'Per channel account: state, connection, authentication, last inbound and outbound traffic, last error, what to do, reconnects and outbox counts.', returns: '{accounts:[{channel, accountId, state, connected, authenticated, lastInboundAt, lastOutboundAt, lastError, …, outbox:{pending, failed}}]}' }, z.strictObject({}).optional(), async (_params, _connection, context) => ({
     accounts: await context.channels.status(),
   })),
-  'channels.health.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+  'channels.health.list': defineMethod({ description: 'The last health report of every channel account.', returns: '{accounts:[report]}' }, z.strictObject({}).optional(), async (_params, _connection, context) => ({
     accounts: context.channelHealth.list(),
   })),
-  'channels.health.get': defineMethod(accountParams, async (params, _connection, context) => context.channelHealth.get(params.channel, params.account ?? 'default')),
-  /** Checks the account now (its probe included) and returns the result; recovery stays with the periodic check. */
-  'channels.health.probe': defineMethod(accountParams, async (params, _connection, context) => context.channelHealth.probe(params.channel, params.account ?? 'default')),
-  'channels.reload': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => context.reloadChannels()),
-  'pairing.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+  'channels.health.get': defineMethod({ description: 'The last health report of one account (`account` defaults to `default`).', returns: 'report' }, accountParams, async (params, _connection, context) => context.channelHealth.get(params.channel, params.account ?? 'default')),
+  'channels.health.probe': defineMethod({ description: 'Checks the account now, its probe included; recovery stays with the periodic check.', returns: 'report' }, accountParams, async (params, _connection, context) => context.channelHealth.probe(params.channel, params.account ?? 'default')),
+  'channels.reload': defineMethod({ description: 'Re-reads channel accounts and saved logins, restarting only the accounts whose settings changed.', returns: '{started, restarted, stopped} (account keys like telegram:default)' }, z.strictObject({}).optional(), async (_params, _connection, context) => context.reloadChannels()),
+  'pairing.list': defineMethod({ description: 'Pending pairing requests (codes expire after an hour).', returns: '{requests:[{code, channel, accountId, senderId, senderName, chatId, createdAt, expiresAt}]}' }, z.strictObject({}).optional(), async (_params, _connection, context) => ({
     requests: await context.channels.listPairing(),
   })),
-  'pairing.approve': defineMethod(z.strictObject({ code: z.string().min(4).max(32) }), async (params, _connection, context) => {
+  'pairing.approve': defineMethod({ description: 'Approves the sender who received this code (kept across restarts) and tells them so.', returns: '{approved:request}' }, z.strictObject({ code: z.string().min(4).max(32) }), async (params, _connection, context) => {
     const request = await context.channels.approvePairing(params.code);
     if (!request) {
       throw new HearthError('NOT_FOUND', `No pending pairing request has the code ${params.code.toUpperCase()}. Codes expire after an hour; \`hearth pairing list\` shows the live ones.`);
@@ -28,6 +27,7 @@ export const channelMethods: Record<string, RpcMethod> = {
     return { approved: request };
   }),
   'message.send': defineMethod(
+    { description: 'Sends Markdown to a chat through the outbox and waits up to `timeoutMs` (default 30 s) for delivery.', returns: '{outboxId, delivered, pending, error} (`pending` when not delivered in time; it stays queued)' },
     z.strictObject({
       channel: z.string().min(1),
       accountId: z.string().min(1).optional(),

@@ -33,6 +33,7 @@ export function presentEntry(entry: TranscriptEntry) {
 
 export const chatMethods: Record<string, RpcMethod> = {
   'chat.send': defineMethod(
+    { description: 'Queues a message for an agent (default: the default agent\'s main session) and subscribes to the session\'s `chat` events; the same `idempotencyKey` again returns the first run with `duplicate: true`.', returns: '{runId, sessionKey, duplicate, status} once the message is on disk' },
     z.strictObject({
       sessionKey: sessionKey.optional(),
       agentId: z.string().min(1).max(64).optional(),
@@ -56,6 +57,7 @@ export const chatMethods: Record<string, RpcMethod> = {
     },
   ),
   'chat.history': defineMethod(
+    { description: 'A session\'s transcript, with messages still queued shown as pending, and subscribes to its `chat` events.', returns: '{sessionKey, messages:[{id, runId, role, content, createdAt, …}], running, queued}' },
     z.strictObject({ sessionKey: sessionKey.optional(), agentId: z.string().optional(), limit: z.number().int().min(1).max(1000).optional() }),
     async (params, connection, context) => {
       const { sessionKey: key } = resolveSession(context, params);
@@ -78,7 +80,7 @@ export const chatMethods: Record<string, RpcMethod> = {
       };
     },
   ),
-  'chat.abort': defineMethod(z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
+  'chat.abort': defineMethod({ description: 'Stops a running turn.', returns: '{runId, aborted}' }, z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
     return { runId: params.runId, aborted: context.turns.abort(params.runId) };
   }),
 };

@@ -100,11 +100,11 @@ export function jobView(job: CronJob, running: boolean) {
 
 /** `cron.list|add|edit|rm|run|runs|audit|health`. */
 export const cronMethods: Record<string, RpcMethod> = {
-  'cron.list': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => ({
+  'cron.list': defineMethod({ description: 'The jobs with their schedule, next run, last result and errors in a row.', returns: '{jobs:[{id, name, agentId, schedule, spec, enabled, disabledReason, nextRunAt, lastRunAt, lastStatus, lastSuccessAt, lastError, consecutiveErrors, finished, running}]}' }, z.strictObject({}).optional(), async (_params, _connection, context) => ({
     jobs: context.cron.list().map((job) => jobView(job, context.cron.isRunning(job.id))),
   })),
 
-  'cron.add': defineMethod(addParams, async (params, _connection, context) => {
+  'cron.add': defineMethod({ description: 'Adds a job with one schedule (`at`, `every` or `cron` + `tz`); refused when a job with the same name, agent and schedule exists, unless `allowDuplicate`.', returns: '{job}' }, addParams, async (params, _connection, context) => {
     const agentId = params.agentId ?? context.agents().defaultAgentId;
     checkAgent(context, agentId);
     const schedule = scheduleFrom(params);
@@ -129,7 +129,7 @@ export const cronMethods: Record<string, RpcMethod> = {
     return { job: jobView(job, false) };
   }),
 
-  'cron.edit': defineMethod(editParams, async (params, _connection, context) => {
+  'cron.edit': defineMethod({ description: 'Changes a job; `enabled: true` turns it back on and forgets its errors.', returns: '{job}' }, editParams, async (params, _connection, context) => {
     const job = context.cron.get(params.id);
     if (!job) throw new HearthError('NOT_FOUND', `No cron job "${params.id}". \`hearth cron list\` shows the jobs.`);
     if (params.agentId) checkAgent(context, params.agentId);
@@ -157,12 +157,13 @@ export const cronMethods: Record<string, RpcMethod> = {
     return { job: jobView(updated, context.cron.isRunning(updated.id)) };
   }),
 
-  'cron.rm': defineMethod(z.strictObject({ id: z.string().min(1).max(100) }), async (params, _connection, context) => {
+  'cron.rm': defineMethod({ description: 'Removes a job; its run history stays.', returns: '{removed}' }, z.strictObject({ id: z.string().min(1).max(100) }), async (params, _connection, context) => {
     if (!(await context.cron.remove(params.id))) throw new HearthError('NOT_FOUND', `No cron job "${params.id}". \`hearth cron list\` shows the jobs.`);
     return { removed: params.id };
   }),
 
   'cron.run': defineMethod(
+    { description: 'Runs a job now and, unless `wait: false`, waits up to `timeoutMs` (default 600 s) for the result.', returns: '{run, finished} (`run` is the ledger entry)' },
     z.strictObject({ id: z.string().min(1).max(100), wait: z.boolean().optional(), timeoutMs: z.number().int().min(1).max(3_600_000).optional() }),
     async (params, _connection, context) => {
       const { record, done } = await context.cron.runNow(params.id);
@@ -177,6 +178,7 @@ export const cronMethods: Record<string, RpcMethod> = {
   ),
 
   'cron.runs': defineMethod(
+    { description: 'The run ledger, newest first: scheduled, running, ok, error, missed and skipped runs with their reason.', returns: '{runs:[{id, jobId, status, scheduledAt, startedAt, finishedAt, trigger, turnRunId, reason, error, count}]}' },
     z
       .strictObject({
         id: z.string().min(1).max(100).optional(),
@@ -189,9 +191,9 @@ export const cronMethods: Record<string, RpcMethod> = {
     }),
   ),
 
-  'cron.audit': defineMethod(z.strictObject({ days: z.number().int().min(1).max(365).optional() }).optional(), async (params, _connection, context) =>
+  'cron.audit': defineMethod({ description: 'Jobs by failure rate over the last `days` (default 7), with last success, schedule drift and duplicate jobs.', returns: '{windowMs, jobs:[{…, failureRate, lastSuccessAt, driftAvgMs, driftMaxMs}], duplicates}' }, z.strictObject({ days: z.number().int().min(1).max(365).optional() }).optional(), async (params, _connection, context) =>
     context.cron.audit((params?.days ?? 7) * 86_400_000),
   ),
 
-  'cron.health': defineMethod(z.strictObject({}).optional(), async (_params, _connection, context) => context.cron.health()),
+  'cron.health': defineMethod({ description: 'How many jobs are healthy, degraded or disabled, and why.', returns: '{total, healthy, degraded, disabled, problems}' }, z.strictObject({}).optional(), async (_params, _connection, context) => context.cron.health()),
 };

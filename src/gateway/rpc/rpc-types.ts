@@ -8,12 +8,20 @@ export interface RpcConnection {
   watch(sessionKey: string): void;
 }
 
-export interface RpcMethod<S extends z.ZodType = z.ZodType> {
+/** What a method does and what it answers, for people: docs/api.md is generated from it. */
+export interface RpcMethodDoc {
+  /** One sentence: what the method does. */
+  description: string;
+  /** The shape of the payload it answers with, e.g. `{runId, aborted}`. */
+  returns: string;
+}
+
+export interface RpcMethod<S extends z.ZodType = z.ZodType> extends RpcMethodDoc {
   params: S;
   handle(params: z.infer<S>, connection: RpcConnection, context: GatewayContext): Promise<unknown>;
 }
 
-/** Declares a method with its params schema, keeping handler params typed. */
-export function defineMethod<S extends z.ZodType>(params: S, handle: RpcMethod<S>['handle']): RpcMethod {
-  return { params, handle } as RpcMethod;
+/** Declares a method with its documentation and params schema, keeping handler params typed. */
+export function defineMethod<S extends z.ZodType>(doc: RpcMethodDoc, params: S, handle: RpcMethod<S>['handle']): RpcMethod {
+  return { description: doc.description, returns: doc.returns, params, handle } as RpcMethod;
 }

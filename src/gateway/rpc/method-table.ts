@@ -1,0 +1,20 @@
+import { channelMethods } from './channel-methods.js';
+import { chatMethods } from './chat-methods.js';
+import { cronMethods } from './cron-methods.js';
+import type { RpcMethod } from './rpc-types.js';
+import { runMethods } from './run-methods.js';
+import { sessionMethods } from './session-methods.js';
+import { statusMethods } from './status-methods.js';
+
+/**
+ * Every WebSocket RPC method after `connect`, by name. The WS gateway serves exactly these, and
+ * the method reference in docs/api.md is generated from them (`npm run docs`).
+ */
+export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
+  ...chatMethods,
+  ...sessionMethods,
+  ...statusMethods,
+  ...channelMethods,
+  ...runMethods,
+  ...cronMethods,
+});
