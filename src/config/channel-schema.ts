@@ -83,7 +83,7 @@ const platform = <T extends z.ZodRawShape>(fields: T) =>
     accounts: z
       .record(accountId, z.strictObject(fields))
       .optional()
-      .describe('Several accounts by id; each takes this block\'s keys as defaults and overrides what it sets.')
+      .describe('Several accounts by id; each inherits this block\'s settings and overrides what it sets.')
       .meta({ keyName: 'accountId' }),
   });
 

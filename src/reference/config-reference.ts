@@ -20,7 +20,7 @@ interface Walk {
  * every key path, its type and allowed values, its default and its description.
  */
 export function renderConfigReference(schema: z.ZodType): { text: string; undocumented: string[] } {
-  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', override: keepDefault }) as JsonSchemaNode;
   const undocumented: string[] = [];
   const sections: string[] = [];
   for (const [key, node] of Object.entries(root.properties ?? {})) {
@@ -39,6 +39,17 @@ export function renderConfigReference(schema: z.ZodType): { text: string; undocu
   return { text: sections.join('\n\n'), undocumented };
 }
 
+/**
+ * zod leaves out the default of a schema that transforms its input (e.g. a list of bindings whose
+ * peer ids are turned into strings); a person writing the file still gets that default.
+ */
+function keepDefault(context: { zodSchema: unknown; jsonSchema: Record<string, unknown> }): void {
+  const definition = (context.zodSchema as { _zod?: { def?: { type?: string; defaultValue?: unknown } } })._zod?.def;
+  if (definition?.type === 'default' && context.jsonSchema.default === undefined) {
+    context.jsonSchema.default = JSON.parse(JSON.stringify(definition.defaultValue)) as unknown;
+  }
+}
+
 function collect(node: JsonSchemaNode, path: string, required: boolean, parent: JsonSchemaNode, walk: Walk): void {
   const description = node.description ?? '';
   if (node.properties !== undefined) {
@@ -52,7 +63,7 @@ function collect(node: JsonSchemaNode, path: string, required: boolean, parent: 
   if (entry?.properties !== undefined) {
     const childPath = isRecord(node) ? `${path}.<${node.keyName ?? 'name'}>` : `${path}[]`;
     const sameAsParent = isRecord(node) && sharesKeysWith(entry, parent);
-    const note = sameAsParent ? ` Each entry takes the keys of \`${path.slice(0, path.lastIndexOf('.'))}\` above, except \`${path.slice(path.lastIndexOf('.') + 1)}\`.` : '';
+    const note = sameAsParent ? ` Its keys: those of \`${path.slice(0, path.lastIndexOf('.'))}\` above, except \`${path.slice(path.lastIndexOf('.') + 1)}\`.` : '';
     walk.rows.push({ path, type: isRecord(node) ? 'map of objects' : 'list of objects', defaultText: defaultText(node, required), description: `${description}${note}`.trim() });
     if (!description) walk.undocumented.push(path);
     if (!sameAsParent) collect(entry, childPath, true, node, walk);

@@ -50,14 +50,14 @@ function summary(run: RunRecord) {
 /** `runs.list` and `runs.get`: what each run did, step by step, with secrets redacted. */
 export const runMethods: Record<string, RpcMethod> = {
   'runs.list': defineMethod(
-    { description: 'Recent runs, newest first (default limit 50): trigger, status, model, tokens, cost, duration, tool calls, error.', returns: '{runs:[summary]}' },
+    { description: 'Recent runs, newest first (default limit 50): trigger, status, model, tokens, cost, duration, tool calls, error.', returns: '{runs:[{runId, sessionKey, agentId, trigger, status, provider, model, usage, costUsd, error, attempts, createdAt, startedAt, finishedAt, durationMs, toolCalls}]}' },
     z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), sessionKey: z.string().min(1).max(512).optional() }).optional(),
     async (params, _connection, context) => {
       const runs = await context.store.listRuns({ limit: params?.limit ?? 50, ...(params?.sessionKey ? { sessionKey: params.sessionKey } : {}) });
       return { runs: redact(runs.map(summary), context.secrets()) };
     },
   ),
-  'runs.get': defineMethod({ description: 'One run step by step: each model call and tool call with timings, arguments, results and errors; credentials redacted.', returns: 'summary + {reply, toolCalls, steps}' }, z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
+  'runs.get': defineMethod({ description: 'One run step by step: each model call and tool call with timings, arguments, results and errors; credentials redacted.', returns: '{…the fields of runs.list, reply, toolCalls:[…], steps:[…]}' }, z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
     const run = await context.store.getRun(params.runId);
     if (!run) throw new HearthError('NOT_FOUND', `No run ${params.runId}. \`hearth runs list\` shows recent runs.`);
     const steps: RunStep[] = await context.store.listRunSteps(params.runId);
