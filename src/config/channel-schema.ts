@@ -39,7 +39,7 @@ const telegramFields = {
   ...routingFields,
   botToken: z.string().min(1).optional().describe('The bot token from @BotFather (or save it with hearth channels login).'),
   apiRoot: z.url().optional().describe('Bot API base URL (default https://api.telegram.org), e.g. a local Bot API server.'),
-  pollTimeoutSeconds: z.number().int().min(0).max(50).optional().describe('Long-poll timeout in seconds.'),
+  pollTimeoutSeconds: z.number().int().min(0).max(50).optional().describe('Long-poll timeout in seconds (default 30).'),
   mode: z.enum(['polling', 'webhook']).optional().describe('polling (default) or webhook: Telegram pushes updates to webhookUrl.'),
   webhookUrl: z.url().optional().describe('The public HTTPS URL that reaches this gateway\'s /channels/telegram/<accountId>/webhook (through your reverse proxy).'),
   webhookSecret: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'use 1 to 256 letters, digits, _ or -').optional().describe('Secret Telegram sends with every push (1–256 of A-Z a-z 0-9 _ -).'),
