@@ -40,7 +40,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   program
     .command('status')
     .summary('show what the running gateway is doing')
-    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), models, agents, running and queued turns, channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
+    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { runStatus } = await import('./status-command.js');
@@ -171,8 +171,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
 
   program
     .command('doctor')
-    .summary('check config, database, permissions, state files, workspaces, port and channel health')
-    .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files, workspaces without an agent, the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
+    .summary('check config, database, permissions, state files, workspaces, models, port and channel health')
+    .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files, workspaces without an agent, the models (an agent without a model is an error; every provider an agent uses is probed: reachable, key refused, connection refused, never answering), the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
     .option('--fix', 'apply the safe fixes: tighten permissions, move unreadable state files to .quarantine/ with the reason')
     .option('--json', 'print JSON')
     .action(async (options: { fix?: boolean; json?: boolean }) => {
