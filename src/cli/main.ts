@@ -18,7 +18,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   const gateway = program
     .command('gateway')
     .summary('run the gateway in the foreground')
-    .description('run the gateway in the foreground; SIGTERM or Ctrl-C drains running turns and exits 0, an invalid config exits 78')
+    .description('run the gateway in the foreground; SIGTERM or Ctrl-C drains running turns and exits 0, an invalid config exits 78, a damaged state database exits 65')
     .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', (value) => {
       const port = Number(value);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
@@ -40,7 +40,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   program
     .command('status')
     .summary('show what the running gateway is doing')
-    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
+    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), the state database (down after a failed read or write, with the error), state set aside because it failed its schema (.quarantine/ files, skipped rows), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { runStatus } = await import('./status-command.js');
@@ -172,8 +172,8 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   program
     .command('doctor')
     .summary('check config, database, permissions, state files, workspaces, models, port and channel health')
-    .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files, workspaces without an agent, the models (an agent without a model is an error; every provider an agent uses is probed: reachable, key refused, connection refused, never answering), the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
-    .option('--fix', 'apply the safe fixes: tighten permissions, move unreadable state files to .quarantine/ with the reason')
+    .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files and stored rows against their schema, what is in .quarantine/ or skipped, workspaces without an agent, the models (an agent without a model is an error; every provider an agent uses is probed: reachable, key refused, connection refused, never answering), the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
+    .option('--fix', 'apply the safe fixes: tighten permissions, move unreadable state files to .quarantine/ with the reason, salvage a damaged database into a new one (the damaged file is kept)')
     .option('--json', 'print JSON')
     .action(async (options: { fix?: boolean; json?: boolean }) => {
       const { runDoctor } = await import('./doctor-command.js');
