@@ -7,13 +7,26 @@ export interface CrossFieldProblem {
   path: PathSegment[];
   message: string;
   suggestion?: string;
+  /** A warning is reported but does not make the config invalid. */
+  severity?: 'warning';
 }
+
+/**
+ * Providers the gateway finds by itself when `models.providers` is empty, with what makes it find
+ * each (see `detectProviders`). A model naming one of them is accepted with a warning.
+ */
+const DETECTED_PROVIDERS: Record<string, string> = {
+  anthropic: 'ANTHROPIC_API_KEY is set',
+  openai: 'OPENAI_API_KEY is set',
+  ollama: 'Ollama is running on 127.0.0.1:11434',
+};
 
 /**
  * Checks what the schema cannot see field by field, on a config that passed the schema:
  * - at most one entry in `agents.entries` has `default: true`;
- * - when `models.providers` is not empty, every `model` and `fallbacks` entry (in
- *   `agents.defaults` and each agent) that is written `provider/model` names a configured provider.
+ * - every `model` and `fallbacks` entry (in `agents.defaults` and each agent) that is written
+ *   `provider/model` names a configured provider; when `models.providers` is empty, a provider
+ *   found at run time (`anthropic`, `openai`, `ollama`) is a warning and any other an error.
  * - a channel account with `dmPolicy: "open"` lists "*" in `allowFrom` (open to everyone must be said twice);
  * - every binding names a configured agent (when agents are configured).
  * Never throws; returns problems in document order of the checks above.
@@ -36,23 +49,16 @@ function checkSingleDefaultAgent(config: HearthConfig): CrossFieldProblem[] {
 
 function checkModelProviders(config: HearthConfig): CrossFieldProblem[] {
   const providers = Object.keys(config.models.providers);
-  if (providers.length === 0) return [];
-  const references: Array<{ path: PathSegment[]; model: string }> = [];
-  const collect = (base: PathSegment[], agent: { model?: string | undefined; fallbacks?: string[] | undefined }) => {
-    if (agent.model !== undefined) references.push({ path: [...base, 'model'], model: agent.model });
-    (agent.fallbacks ?? []).forEach((model, index) => {
-      references.push({ path: [...base, 'fallbacks', index], model });
-    });
-  };
-  collect(['agents', 'defaults'], config.agents.defaults);
-  for (const [id, agent] of Object.entries(config.agents.entries)) collect(['agents', 'entries', id], agent);
-
   const problems: CrossFieldProblem[] = [];
-  for (const { path, model } of references) {
+  for (const { path, model } of modelReferences(config)) {
     const slash = model.indexOf('/');
     if (slash < 0) continue;
     const provider = model.slice(0, slash);
     if (providers.includes(provider)) continue;
+    if (providers.length === 0) {
+      problems.push(unconfiguredProvider(path, model, provider));
+      continue;
+    }
     const near = closestMatch(provider, providers);
     const configured = providers.map((name) => `"${name}"`).join(', ');
     problems.push({
@@ -65,6 +71,42 @@ function checkModelProviders(config: HearthConfig): CrossFieldProblem[] {
     });
   }
   return problems;
+}
+
+/** Every `model` and `fallbacks` entry of `agents.defaults` and each agent, with its key path. */
+function modelReferences(config: HearthConfig): Array<{ path: PathSegment[]; model: string }> {
+  const references: Array<{ path: PathSegment[]; model: string }> = [];
+  const collect = (base: PathSegment[], agent: { model?: string | undefined; fallbacks?: string[] | undefined }) => {
+    if (agent.model !== undefined) references.push({ path: [...base, 'model'], model: agent.model });
+    (agent.fallbacks ?? []).forEach((model, index) => {
+      references.push({ path: [...base, 'fallbacks', index], model });
+    });
+  };
+  collect(['agents', 'defaults'], config.agents.defaults);
+  for (const [id, agent] of Object.entries(config.agents.entries)) collect(['agents', 'entries', id], agent);
+  return references;
+}
+
+/** With no `models.providers`: a provider the gateway may detect is a warning, any other an error. */
+function unconfiguredProvider(path: PathSegment[], model: string, provider: string): CrossFieldProblem {
+  const detectedWhen = DETECTED_PROVIDERS[provider];
+  if (detectedWhen !== undefined) {
+    return {
+      path,
+      severity: 'warning',
+      message: `model "${model}" names provider "${provider}", which is not in models.providers; it works only when the gateway detects it at start (${detectedWhen})`,
+      suggestion: `add models.providers.${provider} to be sure it is there`,
+    };
+  }
+  const near = closestMatch(provider, Object.keys(DETECTED_PROVIDERS));
+  return {
+    path,
+    message: `model "${model}" names provider "${provider}", which is not in models.providers (there are none) and is not one the gateway detects (${Object.keys(DETECTED_PROVIDERS).join(', ')})`,
+    suggestion:
+      near === undefined
+        ? `add models.providers.${provider} with its api and baseUrl, or name a provider that exists`
+        : `did you mean "${near}/${model.slice(model.indexOf('/') + 1)}"? Otherwise add models.providers.${provider}`,
+  };
 }
 
 function checkOpenDmPolicy(config: HearthConfig): CrossFieldProblem[] {

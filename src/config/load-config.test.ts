@@ -284,7 +284,27 @@ describe('cross-field checks', () => {
     );
   });
 
-  it('accepts any provider prefix when no providers are configured', () => {
-    expectConfig(parseConfigText('{ agents: { defaults: { model: "whatever/model" } } }', 'hearth.json5', {}));
+  it('rejects a provider that is neither configured nor detected when no providers are configured', () => {
+    const text = '{\n  agents: {\n    defaults: { model: "ghost/m" },\n    entries: { main: { fallbacks: ["opnai/gpt-4o"] } },\n  },\n}';
+    const issues = expectIssues(parseConfigText(text, 'hearth.json5', {}));
+    assert.deepEqual(
+      issues.map(({ path, line }) => ({ path, line })),
+      [
+        { path: 'agents.defaults.model', line: 3 },
+        { path: 'agents.entries.main.fallbacks[0]', line: 4 },
+      ],
+    );
+    assert.match(issues[0]?.message ?? '', /provider "ghost", which is not in models.providers/);
+    assert.match(issues[1]?.suggestion ?? '', /did you mean "openai\/gpt-4o"/);
+  });
+
+  it('accepts a provider found at run time when no providers are configured, with a warning', () => {
+    const result = parseConfigText('{\n  agents: { defaults: { model: "ollama/qwen3:8b" } },\n}', 'hearth.json5', {});
+    assert.ok(result.ok);
+    assert.deepEqual(
+      result.warnings?.map(({ path, line }) => ({ path, line })),
+      [{ path: 'agents.defaults.model', line: 2 }],
+    );
+    assert.match(result.warnings?.[0]?.message ?? '', /detects it at start/);
   });
 });

@@ -17,10 +17,11 @@ export { type ConfigIssue, formatConfigIssues } from './config-issues.js';
  * The outcome of loading the config. On success, `config` is deeply frozen (every default filled
  * in), `source` says whether a file was read, and `hash` is the sha256 (hex) of the file text after
  * `${VAR}` substitution (of the string `"defaults"` when there was no file), so two loads with the
- * same hash produced the same config. On failure, `issues` lists every problem found (never empty).
+ * same hash produced the same config; `warnings` (when present) are problems that do not stop the
+ * config from loading (a model whose provider is only detected at run time). On failure, `issues` lists every problem found (never empty).
  */
 export type ConfigLoadResult =
-  | { ok: true; config: Readonly<HearthConfig>; source: 'file' | 'defaults'; hash: string }
+  | { ok: true; config: Readonly<HearthConfig>; source: 'file' | 'defaults'; hash: string; warnings?: ConfigIssue[] }
   | { ok: false; issues: ConfigIssue[] };
 
 /** The raw text of a config file, or why there is none. */
@@ -108,9 +109,17 @@ function validate(
       .filter((issue) => !reported.has(issue.path));
     return { ok: false, issues: sortByPosition([...earlierIssues, ...schemaIssues]) };
   }
-  const issues = [...earlierIssues, ...checkCrossFields(parsed.data).map(toIssue)];
+  const problems = checkCrossFields(parsed.data);
+  const issues = [...earlierIssues, ...problems.filter((problem) => problem.severity !== 'warning').map(toIssue)];
   if (issues.length > 0) return { ok: false, issues: sortByPosition(issues) };
-  return { ok: true, config: snapshot(parsed.data), source: 'file', hash: sha256(substitutedText) };
+  const warnings = problems.filter((problem) => problem.severity === 'warning').map(toIssue);
+  return {
+    ok: true,
+    config: snapshot(parsed.data),
+    source: 'file',
+    hash: sha256(substitutedText),
+    ...(warnings.length > 0 ? { warnings: sortByPosition(warnings) } : {}),
+  };
 }
 
 /** Replaces `${VAR}` in every string value of the text, keeping it valid JSON5 and its line count. */

@@ -125,6 +125,26 @@ describe('config', { concurrency: true }, () => {
       assert.deepEqual(parseJson(json.stdout, 'config validate --json'), { ok: true, path: join(dir, 'hearth.json5'), source: 'file' });
     });
 
+    test('a model naming a provider that does not exist: exit 78 naming the key and line; a detected provider only warns', async () => {
+      const dir = home();
+      const file = join(dir, 'hearth.json5');
+      writeFileSync(file, `// no providers configured\n{\n  agents: { defaults: { model: "ghost/m" } },\n}\n`);
+      const ghost = await runCli(['config', 'validate'], testEnv(dir));
+      assert.equal(ghost.code, EXIT_CONFIG, `exit ${ghost.code}\n${ghost.stdout}\n${ghost.stderr}`);
+      assert.ok(ghost.stderr.includes(`${file}:3:`), ghost.stderr);
+      assert.match(ghost.stderr, /agents\.defaults\.model: model "ghost\/m" names provider "ghost"/);
+      assert.doesNotMatch(ghost.stdout, /is valid/);
+
+      writeFileSync(file, `{\n  agents: { defaults: { model: "openai/gpt-4o-mini" } },\n}\n`);
+      const [text, json] = await Promise.all([runCli(['config', 'validate'], testEnv(dir)), runCli(['config', 'validate', '--json'], testEnv(dir))]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /is valid/);
+      assert.match(text.stderr, new RegExp(`warning: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:\\d+ agents\\.defaults\\.model: .*OPENAI_API_KEY`));
+      const report = parseJson<{ ok: boolean; warnings?: { path: string; line?: number }[] }>(json.stdout, 'config validate --json');
+      assert.equal(report.ok, true);
+      assert.deepEqual(report.warnings?.map(({ path, line }) => ({ path, line })), [{ path: 'agents.defaults.model', line: 2 }]);
+    });
+
     test('no file: the defaults are valid', async () => {
       const dir = home();
       const result = await runCli(['config', 'validate', '--json'], testEnv(dir));
