@@ -3,6 +3,7 @@ import type JSON5Module from 'json5';
 import { loadConfigFile } from '../config/load-config.js';
 import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { configSchema, type HearthConfig } from '../config/schema.js';
+import { readGatewayAddress } from '../gateway/gateway-address-file.js';
 import { resolveGatewayToken } from '../gateway/gateway-token.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { connectGateway, type GatewayClient, GatewayUnreachable } from './gateway-client.js';
@@ -56,12 +57,15 @@ export function cliConfig(paths: HearthPaths, env: Record<string, string | undef
   }
 }
 
-/** Where the CLI finds the gateway: HEARTH_GATEWAY_URL, else the port and bind in the config. */
+/**
+ * Where the CLI finds the gateway: HEARTH_GATEWAY_URL; else the address the running gateway
+ * recorded in `state/gateway.json` (when its process is alive); else the port and bind in the config.
+ */
 export function gatewayTarget(env: Record<string, string | undefined>) {
   const paths = resolveHearthPaths(env);
   const config = cliConfig(paths, env);
   const host = config.gateway.bind === 'loopback' || config.gateway.bind === 'lan' ? '127.0.0.1' : config.gateway.bind;
-  const url = env.HEARTH_GATEWAY_URL ?? `http://${host}:${config.gateway.port}`;
+  const url = env.HEARTH_GATEWAY_URL || (readGatewayAddress(paths.stateDir)?.url ?? `http://${host}:${config.gateway.port}`);
   const token = resolveGatewayToken(env, config, paths, false);
   return { url, token, paths, config };
 }

@@ -10,6 +10,7 @@ import type { GatewayBase } from '../runtime/gateway-base.js';
 import { listQuarantinedFiles } from '../runtime/quarantine.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import type { Turns } from '../sessions/turns-subsystem.js';
+import { removeGatewayAddress, writeGatewayAddress } from './gateway-address-file.js';
 import type { ComponentHealth, GatewayContext } from './gateway-context.js';
 import { createGatewayServer } from './gateway-server.js';
 
@@ -124,6 +125,8 @@ export const gatewaySubsystem = defineSubsystem({
     });
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
     logger.info({ url, version }, 'gateway listening');
+    // Where the CLI finds this gateway, whatever port it was started on (state/gateway.json).
+    writeGatewayAddress(deps.paths.stateDir, { pid: process.pid, host, port: address.port, url, startedAt: deps.startedAt });
     const unsubscribeConfig = config.onReload((next, previous) => {
       if (previous.gateway.port !== next.gateway.port || previous.gateway.bind !== next.gateway.bind) {
         logger.warn({}, 'gateway.port and gateway.bind take effect at the next start');
@@ -133,7 +136,10 @@ export const gatewaySubsystem = defineSubsystem({
       api: { port: address.port, host, url } satisfies GatewayAddress,
       health: () => ({ status: 'ok' as const }),
       drain: unsubscribeConfig,
-      stop: () => server.close(),
+      stop: async () => {
+        await server.close();
+        removeGatewayAddress(deps.paths.stateDir, process.pid);
+      },
     };
   },
 });
