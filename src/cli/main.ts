@@ -320,6 +320,19 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await runsDiff(runtime, a, b, options);
     });
 
+  program
+    .command('logs')
+    .description('the gateway\'s own log (logs/gateway.log), also while it is stopped')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--level <level>', 'only this level and above: trace, debug, info, warn, error or fatal')
+    .option('--component <name>', 'only this part of the gateway: gateway, store, models, alerts, turns, channels, cron, config or maintenance')
+    .option('--limit <n>', 'how many of the newest lines', '100')
+    .option('--json', 'print the JSON lines as written')
+    .action(async (options: import('./logs-command.js').LogsOptions) => {
+      const { runLogs } = await import('./logs-command.js');
+      await runLogs(runtime, options);
+    });
+
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')

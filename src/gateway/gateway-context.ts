@@ -20,6 +20,8 @@ export interface GatewayContext {
   version: string;
   startedAt: number;
   logger: Logger;
+  /** The gateway's JSON log file, read by `logs.tail`. */
+  logFile: string;
   store: Store;
   turns: TurnService;
   metrics: Pick<Metrics, 'render' | 'contentType'>;

@@ -4,6 +4,7 @@ import type { Automation } from '../automation/cron-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { Store } from '../contracts/store.js';
 import type { HearthConfig } from '../config/schema.js';
+import { gatewayLogPath } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -89,6 +90,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     version,
     startedAt,
     logger,
+    logFile: gatewayLogPath(paths.logsDir),
     store,
     turns: turns.service,
     channels: channels.manager,

@@ -47,6 +47,11 @@ export function formatLogLine(line: string): string {
   return `${time} ${level} ${String(record.msg ?? '')}${fields.length > 0 ? `  ${fields.join(' ')}` : ''}\n`;
 }
 
+/** The gateway's JSON log file in a logs folder. */
+export function gatewayLogPath(logsDir: string): string {
+  return join(logsDir, 'gateway.log');
+}
+
 export interface LoggerOptions {
   level: string;
   /** Folder for the JSON log file (`gateway.log`); none → no file. */
@@ -61,7 +66,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; flush():
   let file: PinoModule.DestinationStream & { flushSync?: () => void } | undefined;
   if (options.logsDir) {
     mkdirSync(options.logsDir, { recursive: true, mode: 0o700 });
-    file = pino.destination({ dest: join(options.logsDir, 'gateway.log'), sync: false, mkdir: true });
+    file = pino.destination({ dest: gatewayLogPath(options.logsDir), sync: false, mkdir: true });
     streams.push({ level: 'trace', stream: file });
   }
   const terminal = options.terminal === undefined ? process.stderr : options.terminal;

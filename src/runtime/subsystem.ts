@@ -53,7 +53,7 @@ export function createSubsystemHost(logger: SubsystemHostLogger) {
     let started: Started<Api>;
     const since = performance.now();
     try {
-      started = await subsystem.start(deps);
+      started = await subsystem.start(withComponentLogger(deps, subsystem.name));
     } catch (error) {
       await stop();
       throw error;
@@ -96,3 +96,14 @@ export function createSubsystemHost(logger: SubsystemHostLogger) {
 }
 
 export type SubsystemHost = ReturnType<typeof createSubsystemHost>;
+
+/**
+ * The subsystem's deps with a logger whose lines name the subsystem (`component`, which
+ * `hearth logs --component` filters on), when the deps carry a pino logger; else the deps as given.
+ */
+function withComponentLogger<Deps>(deps: Deps, name: string): Deps {
+  if (typeof deps !== 'object' || deps === null || !('logger' in deps)) return deps;
+  const logger = (deps as { logger: { child?: unknown } }).logger;
+  if (typeof logger?.child !== 'function') return deps;
+  return { ...deps, logger: (logger as { child(bindings: object): unknown }).child({ component: name }) };
+}

@@ -368,7 +368,10 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
     async recover(): Promise<{ requeued: number }> {
       const unfinished = await deps.store.unfinishedTurns();
-      for (const entry of unfinished) schedule(entry.runId, entry.sessionKey, entry.context !== null, providerOf(entry.agentId, entry.options?.model));
+      for (const entry of unfinished) {
+        deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
+        schedule(entry.runId, entry.sessionKey, entry.context !== null, providerOf(entry.agentId, entry.options?.model));
+      }
       if (unfinished.length > 0) deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
       return { requeued: unfinished.length };
     },

@@ -1,6 +1,7 @@
 import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
 import { cronMethods } from './cron-methods.js';
+import { logMethods } from './log-methods.js';
 import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
@@ -17,4 +18,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...channelMethods,
   ...runMethods,
   ...cronMethods,
+  ...logMethods,
 });
