@@ -53,7 +53,9 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     .description('chat with the default agent in the terminal, through the gateway; replies stream, /reset starts over, /exit quits, Ctrl-C stops a reply')
     .option('--session <key>', 'session key (default: the agent main session)')
     .option('--agent <id>', 'agent id')
-    .action(async (options: { session?: string; agent?: string }) => {
+    .option('--markdown', 'render replies as Markdown even when stdout is not a terminal')
+    .option('--no-markdown', 'print replies as written (the default when stdout is not a terminal or NO_COLOR is set)')
+    .action(async (options: import('./chat-command.js').ChatOptions) => {
       const { runChat } = await import('./chat-command.js');
       await runChat(runtime, options);
     });
