@@ -45,8 +45,10 @@ export function createWorkspaceContext(options: WorkspaceContextOptions = {}) {
     if (!info.isFile()) return null;
     const cached = cache.get(path);
     if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.text;
-    let text = await readFile(path, 'utf8').catch(() => null);
-    if (text === null) return null;
+    const raw = await readFile(path, 'utf8').catch(() => null);
+    if (raw === null) return null;
+    // HTML comments are notes for the person editing the file (the starter files are all comments).
+    let text = raw.replace(/<!--[\s\S]*?(-->|$)/g, '');
     if (text.length > maxFileChars) {
       text = `${text.slice(0, maxFileChars)}\n\n[… truncated: the file has ${text.length} characters; only the first ${maxFileChars} are shown]`;
     }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { type AgentDirectory, createAgentDirectory } from '../agent/agent-directory.js';
+import { createStarterWorkspace } from '../agent/starter-workspace.js';
 import { createWorkspaceContext, type WorkspaceContext } from '../agent/workspace-context.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { ModelRouter, RoutedModelEvent } from '../contracts/model-provider.js';
@@ -52,6 +53,8 @@ export const modelsSubsystem = defineSubsystem({
     const breaker = () => config.current().models.breaker;
     let router = createModelRouter({ providers: config.current().models.providers, breaker, logger });
     let directory = createAgentDirectory(config.current(), { workspacesDir: paths.workspacesDir, home: paths.home });
+    // A fresh home: the default workspace starts with commented AGENTS.md, SOUL.md and USER.md.
+    createStarterWorkspace(directory.get(directory.defaultAgentId)!.workspaceDir);
     let status: ComponentHealth = { status: 'starting', detail: 'looking for models' };
     let stopped = false;
 
