@@ -53,6 +53,9 @@ export function prepareGateway(options: { env: Env; terminal?: NodeJS.WritableSt
     logsDir: paths.logsDir,
     ...(options.terminal === undefined ? {} : { terminal: options.terminal }),
   });
+  for (const warning of loaded.warnings ?? []) {
+    logger.warn({ file: warning.file, line: warning.line, key: warning.path }, `${warning.message}${warning.suggestion ? ` — ${warning.suggestion}` : ''}`);
+  }
   return {
     env,
     paths,
