@@ -20,10 +20,12 @@ describe('terminal Markdown', () => {
 
   it('renders headings, emphasis and lists without their Markdown markers', async () => {
     const render = await loadTerminalRenderer(80);
-    const text = render('# Plan\n\nSome **bold** and `code`.\n\n- one\n- two\n').replace(/\x1b\[[0-9;]*m/g, '');
+    const text = render('# Plan\n\nSome **bold** and `code`.\n\n- one\n- two with **flour** and `water`\n\n1. first *step*\n').replace(/\x1b\[[0-9;]*m/g, '');
     assert.match(text, /^Plan$/m);
     assert.match(text, /Some bold and code\./);
-    assert.doesNotMatch(text, /\*\*|`|^# /m);
+    assert.doesNotMatch(text, /\*\*|`|^# |\*step\*/m);
     assert.match(text, /\* one/);
+    assert.match(text, /\* two with flour and water/);
+    assert.match(text, /1\. first step/);
   });
 });

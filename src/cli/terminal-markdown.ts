@@ -9,6 +9,14 @@ export type MarkdownRenderer = (markdown: string) => string;
 export async function loadTerminalRenderer(width: number): Promise<MarkdownRenderer> {
   const [{ Marked }, { markedTerminal }] = await Promise.all([import('marked'), import('marked-terminal')]);
   const marked = new Marked(markedTerminal({ reflowText: true, width: Math.max(40, Math.min(width, 120)), showSectionPrefix: false, tab: 2 }));
+  // marked-terminal prints the text of a tight list item as written (`**bold**` stays); render its inline tokens.
+  marked.use({
+    renderer: {
+      text(token) {
+        return 'tokens' in token && token.tokens ? this.parser.parseInline(token.tokens) : false;
+      },
+    },
+  });
   return (markdown) => marked.parse(markdown, { async: false });
 }
 
