@@ -21,6 +21,8 @@ export interface ChatOptions {
 interface CurrentTurn {
   runId: string | null;
   received: string;
+  /** Ctrl-C stopped it: not a failure. */
+  stoppedByUser: boolean;
   write(text: string): void;
   finish(failed: boolean): void;
 }
@@ -29,7 +31,7 @@ interface CurrentTurn {
  * A terminal chat through the gateway: type a line, watch the reply stream; Ctrl-C stops a reply.
  * Replies are rendered as Markdown for a terminal (block by block as they stream) unless stdout is
  * not a terminal, NO_COLOR is set, or `--no-markdown`; then the text streams as written. Fails
- * (exit 1) when any turn failed.
+ * (exit 1) when any turn failed; a reply stopped with Ctrl-C is not a failure.
  */
 export async function runChat(runtime: CliRuntime, options: ChatOptions): Promise<void> {
   const useMarkdown = options.markdown ?? (process.stdout.isTTY === true && !runtime.env.NO_COLOR);
@@ -63,6 +65,9 @@ export async function runChat(runtime: CliRuntime, options: ChatOptions): Promis
         // A reply that arrived whole (no deltas) is shown whole.
         if (current.received === '' && chat.text) current.write(chat.text);
         current.finish(false);
+      } else if (chat.state === 'error' && current.stoppedByUser) {
+        runtime.io.err('[stopped]\n');
+        current.finish(false);
       } else if (chat.state === 'error') {
         runtime.io.err(`[error] ${chat.text}\n`);
         current.finish(true);
@@ -70,7 +75,10 @@ export async function runChat(runtime: CliRuntime, options: ChatOptions): Promis
     });
 
     process.on('SIGINT', () => {
-      if (current?.runId) void client.call('chat.abort', { runId: current.runId }).catch(() => undefined);
+      if (current?.runId) {
+        current.stoppedByUser = true;
+        void client.call('chat.abort', { runId: current.runId }).catch(() => undefined);
+      }
       else process.exit(0);
     });
 
@@ -112,6 +120,7 @@ function startTurn(runtime: CliRuntime, renderer: Promise<MarkdownRenderer> | nu
   return {
     runId: null,
     received: '',
+    stoppedByUser: false,
     write: (text) => (stream ? stream.push(text) : runtime.io.out(text)),
     finish(failed) {
       if (finished) return;

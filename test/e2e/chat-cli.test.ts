@@ -3,9 +3,10 @@
  * when the output is not a terminal), and an exit code that says when a turn failed.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
-import { removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
+import { HEARTH_BIN, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 const REPLY = '# Plan\n\nSome **bold** words and `code`.\n\n- one\n- two\n';
 
@@ -49,4 +50,29 @@ test('hearth chat exits 1 when a turn failed, saying so', async () => {
   assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
   assert.match(result.stderr, /\[error\]/);
   assert.match(result.stderr, /1 of 1 turn failed/);
+});
+
+test('a reply stopped with Ctrl-C is not a failure: hearth chat exits 0', async () => {
+  fake!.script({ stall: true, afterText: 'half an answ' });
+  const chat = spawn(process.execPath, [HEARTH_BIN, 'chat', '--session', 'agent:main:cli:direct:stop'], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  chat.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  chat.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  try {
+    chat.stdin.write('tell me everything\n');
+    await waitFor(() => stdout.includes('half an answ'), 'the start of the reply');
+    chat.kill('SIGINT');
+    await waitFor(() => stderr.includes('[stopped]'), 'the reply to stop');
+    chat.stdin.end('/exit\n');
+    await waitFor(() => chat.exitCode !== null || chat.signalCode !== null, 'hearth chat to exit');
+    assert.equal(chat.exitCode, 0, stderr);
+    assert.doesNotMatch(stderr, /failed/);
+  } finally {
+    if (chat.exitCode === null && chat.signalCode === null) chat.kill('SIGKILL');
+  }
 });
