@@ -84,6 +84,8 @@ function notStartedStatus(entry: { account: ChannelAccount; reason: string; sinc
 }
 
 /** Pairing codes avoid characters that are easy to misread (0/O, 1/I). */
+/** The largest webhook body read for a platform that does not name its own. */
+const DEFAULT_WEBHOOK_BODY_BYTES = 1024 * 1024;
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 export function newPairingCode(): string {
@@ -325,6 +327,16 @@ export function createChannelManager(options: ChannelManagerOptions) {
       dispatcher.enqueue(entry);
       const result = await delivery;
       return { outboxId: entry.id, delivered: result?.delivered ?? false, pending: result === null, error: result?.error ?? null };
+    },
+
+    /**
+     * Before a webhook's body is read: 404 when no such account takes pushes, the platform's
+     * refusal when its secret or signature headers are wrong, else the largest body to read.
+     */
+    checkWebhook(platform: string, accountId: string, headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number } {
+      const channel = running.get(`${platform}:${accountId}`)?.supervisor.channel;
+      if (!channel?.receiveWebhook) return { status: 404, body: 'no channel account takes webhooks here' };
+      return channel.checkWebhookHeaders?.(headers) ?? { maxBodyBytes: DEFAULT_WEBHOOK_BODY_BYTES };
     },
 
     /** Hands a platform's webhook push to the account it is for; 404 when no such account takes pushes. */

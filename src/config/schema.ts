@@ -101,11 +101,27 @@ export const gatewaySchema = z.strictObject({
   bind: z.union([z.enum(['loopback', 'lan']), z.ipv4(), z.ipv6()]).default('loopback').describe('loopback (127.0.0.1), lan (0.0.0.0) or an IP address; takes effect at the next start.'),
   auth: z.strictObject({ token: z.string().min(8).optional().describe('The bearer token; HEARTH_GATEWAY_TOKEN overrides; without either one is created in credentials/gateway-token (0600).') }).default({}),
   allowedOrigins: z.array(z.string()).default([]).describe('Browser origins, besides the gateway\'s own, that may open /ws.'),
+  /**
+   * Per-address limits on what comes without a valid token; clients with the token are bounded
+   * by `gateway.concurrency` instead.
+   */
   rateLimit: z.strictObject({
-    perSecond: z.number().positive().default(50).describe('Requests (HTTP) or frames (WS) per client per second.'),
-    burst: z.number().positive().default(100).describe('How many may come at once before the per-second rate applies.'),
-  }).default({ perSecond: 50, burst: 100 }),
-  maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest accepted HTTP body and WS frame after connect, in bytes (frames before connect: 64 KiB).'),
+    perSecond: z.number().positive().default(50).describe('Per address, requests without a valid token per second: /readyz, the WebChat page, webhooks, requests with no token, frames before a WebSocket\'s connect (429 past it). Requests with the token are not rate limited (see gateway.concurrency).'),
+    burst: z.number().positive().default(100).describe('How many requests without a token may come at once before the per-second rate applies.'),
+    failedAuthPerMinute: z.number().positive().default(30).describe('Wrong tokens (HTTP or WS connect) one address may present per minute; past the burst the address gets 429 (WS: close 1008), even with the right token, until it has waited.'),
+    failedAuthBurst: z.number().int().min(1).default(10).describe('How many wrong tokens may come at once before the per-minute rate applies.'),
+  }).default({ perSecond: 50, burst: 100, failedAuthPerMinute: 30, failedAuthBurst: 10 }),
+  concurrency: z.strictObject({
+    perConnection: z.number().int().min(1).max(1000).default(8).describe('Requests with the token one connection (HTTP or WebSocket) may have running at once; the rest wait.'),
+    total: z.number().int().min(1).max(100_000).default(256).describe('Requests with the token running at once across all connections; waiting ones start round-robin across connections, so one busy connection cannot starve the others.'),
+    queuePerConnection: z.number().int().min(0).max(100_000).default(256).describe('Requests one connection may have waiting; past it the answer is 503 with Retry-After (WS: OVERLOADED with retryAfterMs).'),
+    queueTotal: z.number().int().min(0).max(1_000_000).default(4096).describe('Requests waiting across all connections; past it the answer is 503 with Retry-After (WS: OVERLOADED).'),
+  }).default({ perConnection: 8, total: 256, queuePerConnection: 256, queueTotal: 4096 }),
+  headersTimeoutMs: z.number().int().min(100).max(600_000).default(5_000).describe('A request\'s headers must arrive within this; else 408 and the connection is closed.'),
+  bodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000).describe('A request\'s body must arrive within this after its headers; else 408 and the connection is closed.'),
+  maxConnections: z.number().int().min(1).max(1_000_000).default(1024).describe('Open connections (HTTP and WebSocket) in total; past it new ones are closed.'),
+  maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64).describe('Open connections (HTTP and WebSocket) from one address; past it a new one is answered 429 and closed.'),
+  maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest accepted HTTP body and WS frame after connect, in bytes (frames before connect: 64 KiB; webhooks: also the platform\'s cap, 1 MiB for Telegram and Slack). A larger WS frame gets PAYLOAD_TOO_LARGE naming the limit, then close 1009 with a reason.'),
   drainTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long running turns may finish before they are checkpointed.'),
 });
 

@@ -105,6 +105,12 @@ export interface Channel {
    */
   receiveWebhook?(request: WebhookRequest): Promise<{ status: number; body?: string }>;
   /**
+   * Optional, with `receiveWebhook`: checks a push's headers (the platform's secret, what of its
+   * signature can be checked without the body) before the body is read. Returns the answer that
+   * refuses it, or the largest body this platform sends, which the gateway then reads.
+   */
+  checkWebhookHeaders?(headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number };
+  /**
    * Optional: a synthetic check that the account works end to end, for an account that has not
    * handled a message lately. Resolves `degraded` when the platform shows messages are not
    * arriving (Telegram: updates waiting that never reach us); rejects with a ChannelError when the

@@ -16,6 +16,9 @@ export const ERROR_CODES = [
   'UNKNOWN_METHOD',
   'ORIGIN_FORBIDDEN',
   'SHUTTING_DOWN',
+  /** The gateway's queue for this client is full; retry after `retryAfterMs`. */
+  'OVERLOADED',
+  'UNSUPPORTED_MEDIA_TYPE',
   // models
   'NO_MODEL',
   'PROVIDER_AUTH',

@@ -25,7 +25,7 @@ export interface GatewayContext {
   store: Store;
   turns: TurnService;
   metrics: Pick<Metrics, 'render' | 'contentType'>;
-  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'webhook'>;
+  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'checkWebhook' | 'webhook'>;
   cron: CronScheduler;
   alerts: Pick<AlertSink, 'list'>;
   budgets: Pick<Budgets, 'today'>;

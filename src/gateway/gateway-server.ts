@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { bearerToken, tokenMatches } from './auth.js';
+import { applyConnectionLimits, serverTimeouts } from './connection-limits.js';
 import type { GatewayContext } from './gateway-context.js';
+import { BodyTooLarge, isJsonContentType, MalformedBody, readBody, readJsonBody } from './http-body.js';
 import { sendError, sendJson } from './http-errors.js';
 import { createOpenAIRoutes } from './openai-routes.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { createRequestGuards } from './request-guards.js';
 import { createWsGateway } from './ws-gateway.js';
 
 export interface GatewayServerOptions {
@@ -29,81 +30,76 @@ const FAVICON = Buffer.from(
     '<path d="M16 5c1 5 7 8 7 14a7 7 0 0 1-14 0c0-3 2-5 3-6 0 3 1 4 2 4 0-4 1-8 2-12z" fill="#f08a24"/></svg>',
 );
 
-class BodyTooLarge extends Error {}
-class MalformedBody extends Error {}
-
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers['content-length'] ?? '0');
-    if (declared > limit) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners('data');
-        request.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
-  const body = await readBody(request, limit);
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new MalformedBody((error as Error).message);
-  }
-}
-
 /**
  * The control plane on one port: health, readiness, the OpenAI-compatible API, WebChat and the
- * `/ws` RPC endpoint. Every request passes the per-client rate limit; everything except health,
- * readiness and the static page needs the bearer token.
+ * `/ws` RPC endpoint. Requests without a valid token are rate-limited per address; requests with
+ * one are bounded by the work queue. Everything except health, readiness, the static page and
+ * the platforms' webhooks needs the bearer token.
  */
 export function createGatewayServer(context: GatewayContext) {
   const gatewayConfig = () => context.config().gateway;
-  const limits = gatewayConfig().rateLimit;
-  const limiter = createRateLimiter({ perSecond: limits.perSecond, burst: limits.burst });
+  const guards = createRequestGuards(gatewayConfig, () => context.token());
   const openai = createOpenAIRoutes(context);
   const ws = createWsGateway(context, {
     maxPayloadBytes: gatewayConfig().maxPayloadBytes,
-    limiter,
+    guards,
+    maxConnectionsPerAddress: () => gatewayConfig().maxConnectionsPerAddress,
     allowedOrigins: () => gatewayConfig().allowedOrigins,
   });
   const page = loadWebChatPage();
-  const pruneTimer = setInterval(() => limiter.prune(), 30_000);
-  pruneTimer.unref();
   let server: Server | undefined;
   let ownOrigins: string[] = [];
+  let refused: (socket: Socket) => boolean = () => false;
 
-  const authorized = (request: IncomingMessage, response: ServerResponse): boolean => {
-    const header = request.headers.authorization;
-    if (!header) {
-      sendError(response, 401, 'AUTH_REQUIRED', 'Send Authorization: Bearer <token>. `hearth gateway token` prints the token.', {
-        headers: { 'www-authenticate': 'Bearer' },
-      });
-      return false;
+  /** Route, account and the platform's secret header first; only then a body capped for that platform. */
+  async function webhook(request: IncomingMessage, response: ServerResponse, platform: string, accountId: string) {
+    const check = context.channels.checkWebhook(platform, accountId, request.headers);
+    if ('status' in check) {
+      response.writeHead(check.status, { 'content-type': 'text/plain; charset=utf-8', ...(request.complete ? {} : { connection: 'close' }) });
+      response.end(check.body ?? '');
+      return;
     }
-    if (!tokenMatches(bearerToken(header), context.token())) {
-      sendError(response, 401, 'AUTH_INVALID', 'The bearer token is wrong. `hearth gateway token` prints the right one.', {
-        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-      });
-      return false;
+    const limit = Math.min(check.maxBodyBytes, gatewayConfig().maxPayloadBytes);
+    let body: Buffer;
+    try {
+      body = await readBody(request, limit);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) sendError(response, 413, 'PAYLOAD_TOO_LARGE', `The webhook body is larger than ${limit} bytes.`, { headers: { connection: 'close' } });
+      else response.destroy();
+      return;
     }
-    return true;
-  };
+    const answer = await context.channels.webhook(platform, accountId, { headers: request.headers, body });
+    response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end(answer.body ?? '');
+  }
+
+  async function chatCompletions(request: IncomingMessage, response: ServerResponse) {
+    if (!isJsonContentType(request)) {
+      sendError(response, 415, 'UNSUPPORTED_MEDIA_TYPE', `Send the request body as JSON with Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? 'none')}).`);
+      return;
+    }
+    const limit = gatewayConfig().maxPayloadBytes;
+    let body: unknown;
+    try {
+      body = await readJsonBody(request, limit);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        sendError(response, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes (gateway.maxPayloadBytes).`, { headers: { connection: 'close' } });
+      } else if (error instanceof MalformedBody) {
+        sendError(response, 400, 'invalid_json', `The request body is not valid JSON: ${error.message}.`);
+      } else {
+        response.destroy();
+      }
+      return;
+    }
+    await guards.admitHttp(request, response, () => openai.chatCompletions(request, response, body));
+  }
 
   async function route(request: IncomingMessage, response: ServerResponse) {
+    if (refused(request.socket)) {
+      request.socket.destroy();
+      return;
+    }
     const target = request.url ?? '/';
     const queryAt = target.indexOf('?');
     const path = queryAt === -1 ? target : target.slice(0, queryAt);
@@ -114,13 +110,8 @@ export function createGatewayServer(context: GatewayContext) {
       sendJson(response, 200, { ok: true });
       return;
     }
-    const wait = limiter.take(`http:${request.socket.remoteAddress ?? 'unknown'}`);
-    if (wait > 0) {
-      sendError(response, 429, 'RATE_LIMITED', `Too many requests from this client; retry in ${Math.ceil(wait / 1000)} s.`, {
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) },
-      });
-      return;
-    }
+    const authenticatedRoute = path === '/metrics' || path.startsWith('/v1/');
+    if (!authenticatedRoute && !guards.anonymous(request, response)) return;
     if (path === '/readyz' && method === 'GET') {
       const components = context.components();
       const ready = Object.values(components).every((component) => component.status === 'ok' || component.status === 'degraded');
@@ -147,69 +138,55 @@ export function createGatewayServer(context: GatewayContext) {
     const hook = /^\/channels\/([a-z]+)\/([a-z0-9_-]{1,64})\/webhook$/u.exec(path);
     if (hook && method === 'POST') {
       // Platforms cannot send our bearer token; each adapter checks the platform's own secret.
-      let body: Buffer;
-      try {
-        body = await readBody(request, gatewayConfig().maxPayloadBytes);
-      } catch {
-        sendError(response, 413, 'PAYLOAD_TOO_LARGE', 'The webhook body is too large.', { headers: { connection: 'close' } });
-        return;
-      }
-      const answer = await context.channels.webhook(hook[1] as string, hook[2] as string, { headers: request.headers, body });
-      response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end(answer.body ?? '');
+      await webhook(request, response, hook[1] as string, hook[2] as string);
       return;
     }
+    // Requests to token-only paths that do not reach a token check count as requests without one.
+    if (authenticatedRoute && query?.has('token') && !guards.anonymous(request, response)) return;
     if (query?.has('token')) {
       sendError(response, 400, 'BAD_REQUEST', 'Tokens are never accepted in the query string; send Authorization: Bearer <token>.');
       return;
     }
     if (path === '/metrics' && method === 'GET') {
-      if (!authorized(request, response)) return;
-      const text = await context.metrics.render();
-      response.writeHead(200, { 'content-type': context.metrics.contentType, 'content-length': Buffer.byteLength(text) });
-      response.end(text);
+      if (!guards.authorized(request, response)) return;
+      await guards.admitHttp(request, response, async () => {
+        const text = await context.metrics.render();
+        response.writeHead(200, { 'content-type': context.metrics.contentType, 'content-length': Buffer.byteLength(text) });
+        response.end(text);
+      });
       return;
     }
     if (path === '/v1/models' && method === 'GET') {
-      if (authorized(request, response)) openai.models(request, response);
+      if (guards.authorized(request, response)) await guards.admitHttp(request, response, async () => openai.models(request, response));
       return;
     }
     if (path === '/v1/chat/completions') {
       if (method !== 'POST') {
+        if (!guards.anonymous(request, response)) return;
         sendError(response, 405, 'method_not_allowed', 'Use POST for /v1/chat/completions.', { headers: { allow: 'POST' } });
         return;
       }
-      if (!authorized(request, response)) return;
-      let body: unknown;
-      try {
-        body = await readJsonBody(request, gatewayConfig().maxPayloadBytes);
-      } catch (error) {
-        if (error instanceof BodyTooLarge) {
-          sendError(response, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${gatewayConfig().maxPayloadBytes} bytes (gateway.maxPayloadBytes).`, {
-            headers: { connection: 'close' },
-          });
-        } else if (error instanceof MalformedBody) {
-          sendError(response, 400, 'invalid_json', `The request body is not valid JSON: ${error.message}.`);
-        } else {
-          sendError(response, 400, 'BAD_REQUEST', 'The request body could not be read.');
-        }
-        return;
-      }
-      await openai.chatCompletions(request, response, body);
+      if (guards.authorized(request, response)) await chatCompletions(request, response);
       return;
     }
+    if (authenticatedRoute && !guards.anonymous(request, response)) return;
     sendError(response, 404, 'NOT_FOUND', `Nothing at ${method} ${path}. See /v1/models, /v1/chat/completions, /ws, /health, /readyz.`);
   }
 
   return {
     async listen(options: GatewayServerOptions): Promise<{ port: number; host: string }> {
-      server = createServer({ keepAliveTimeout: 5000, headersTimeout: 15_000, requestTimeout: 0 }, (request, response) => {
+      const connectionLimits = () => gatewayConfig();
+      server = createServer({ keepAliveTimeout: 5000, ...serverTimeouts(connectionLimits()) }, (request, response) => {
         route(request, response).catch((error) => {
           context.logger.error({ err: error, url: request.url }, 'http request failed');
           sendError(response, 500, 'INTERNAL', 'The gateway failed to handle this request; see the gateway log.');
         });
       });
       server.on('upgrade', (request, socket, head) => {
+        if (refused(request.socket)) {
+          socket.destroy();
+          return;
+        }
         const path = new URL(request.url ?? '/', 'http://gateway').pathname;
         if (path !== '/ws') {
           socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
@@ -217,9 +194,7 @@ export function createGatewayServer(context: GatewayContext) {
         }
         ws.handleUpgrade(request, socket, head, ownOrigins);
       });
-      server.on('clientError', (_error, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      });
+      refused = applyConnectionLimits(server, connectionLimits).refused;
       const listening = server;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
@@ -235,7 +210,7 @@ export function createGatewayServer(context: GatewayContext) {
     },
     /** Stops accepting connections; open WebSockets are closed with 1001. */
     async close(): Promise<void> {
-      clearInterval(pruneTimer);
+      guards.close();
       openai.close();
       ws.close();
       const current = server;

@@ -10,6 +10,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   UNKNOWN_METHOD: 404,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  OVERLOADED: 503,
   RATE_LIMITED: 429,
   BUDGET_EXCEEDED: 429,
   NO_MODEL: 503,
@@ -33,6 +35,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   403: 'permission_error',
   404: 'not_found_error',
   413: 'invalid_request_error',
+  415: 'invalid_request_error',
   429: 'rate_limit_error',
 };
 
@@ -56,7 +59,9 @@ export function sendError(
     error: { message, type: TYPE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), code, param: null },
     ...extra.body,
   });
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra.headers });
+  // A refusal before the body was read closes the connection rather than read (or wait for) the rest.
+  const close: Record<string, string> = response.req && !response.req.complete ? { connection: 'close' } : {};
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...close, ...extra.headers });
   response.end(body);
 }
 

@@ -21,3 +21,15 @@ test('the number of buckets is capped', () => {
   for (let i = 0; i < 1000; i++) limiter.take(`ip-${i}`);
   assert.equal(limiter.size(), 100);
 });
+
+test('peek says how long a key must wait without taking a token', () => {
+  let clock = 0;
+  const limiter = createRateLimiter({ perSecond: 1, burst: 2, now: () => clock });
+  assert.equal(limiter.peek('guesser'), 0);
+  limiter.take('guesser');
+  limiter.take('guesser');
+  assert.equal(limiter.peek('guesser'), 1000);
+  assert.equal(limiter.peek('guesser'), 1000, 'peeking took a token');
+  clock += 1000;
+  assert.equal(limiter.peek('guesser'), 0);
+});

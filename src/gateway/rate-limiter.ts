@@ -6,6 +6,8 @@
 export interface RateLimiter {
   /** Takes one token; returns 0 when allowed, else the milliseconds until a token is available. */
   take(key: string): number;
+  /** The milliseconds until `key` may take a token (0 when it may now), without taking one. */
+  peek(key: string): number;
   prune(): number;
   size(): number;
   configure(perSecond: number, burst: number): void;
@@ -55,6 +57,12 @@ export function createRateLimiter(options: { perSecond: number; burst: number; m
         return 0;
       }
       return Math.ceil(((1 - bucket.tokens) / perSecond) * 1000);
+    },
+    peek(key) {
+      const bucket = buckets.get(key);
+      if (!bucket) return 0;
+      refill(bucket, now());
+      return bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / perSecond) * 1000);
     },
     prune() {
       const at = now();

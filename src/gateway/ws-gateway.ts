@@ -7,9 +7,8 @@ import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { z } from 'zod';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
-import { tokenMatches } from './auth.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { RateLimiter } from './rate-limiter.js';
+import { OVERLOADED_RETRY_AFTER_MS, type RequestGuards } from './request-guards.js';
 import { rpcMethods } from './rpc/method-table.js';
 import type { RpcConnection } from './rpc/rpc-types.js';
 
@@ -21,11 +20,9 @@ export const MAX_PREAUTH_FRAME_BYTES = 64 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_WATCHED_SESSIONS = 256;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-/** Rate-limited frames within VIOLATION_WINDOW_MS after which a client is disconnected. */
-const MAX_RATE_VIOLATIONS = 200;
+/** Refused frames (rate limit, full queue) within VIOLATION_WINDOW_MS after which a client is disconnected. */
+const MAX_VIOLATIONS = 200;
 const VIOLATION_WINDOW_MS = 10_000;
-/** Open WebSocket connections one address may hold. */
-const MAX_CONNECTIONS_PER_ADDRESS = 64;
 
 /** The id of a request frame, for answering a frame refused before it is handled. */
 function requestIdOf(data: Buffer): string | number | null {
@@ -59,12 +56,16 @@ interface Connection extends RpcConnection {
   seq: number;
   violations: number;
   violationsSince: number;
+  /** Frames received before a successful connect. */
+  preauthFrames: number;
   remote: string;
 }
 
 export interface WsGatewayOptions {
   maxPayloadBytes: number;
-  limiter: RateLimiter;
+  guards: RequestGuards;
+  /** Open WebSocket connections one address may hold. */
+  maxConnectionsPerAddress: () => number;
   /** Origins a browser may connect from besides the gateway's own. */
   allowedOrigins: () => readonly string[];
 }
@@ -135,27 +136,51 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     connection.watched.clear();
   };
 
+  /** Answers a frame the gateway will not handle now; a client that keeps sending them is closed. */
+  const refuse = (connection: Connection, data: Buffer, error: HearthError) => {
+    // Refusals are counted over a sliding window, so a steady flood is closed too.
+    const now = Date.now();
+    if (now - connection.violationsSince > VIOLATION_WINDOW_MS) {
+      connection.violationsSince = now;
+      connection.violations = 0;
+    }
+    connection.violations += 1;
+    if (connection.violations > MAX_VIOLATIONS) {
+      connection.socket.close(1008, error.code === 'RATE_LIMITED' ? 'rate limit exceeded' : 'too many requests queued: the queue for this connection stayed full');
+      return;
+    }
+    sendError(connection, requestIdOf(data), error);
+  };
+
+  /** Authenticated frames run in the connection's turn of the gateway's work queue. */
+  const admitFrame = async (connection: Connection, data: Buffer, isBinary: boolean) => {
+    const result = await options.guards.work.run(`ws:${connection.id}`, () => handleFrame(connection, data, isBinary));
+    if (result.admitted) return;
+    const { perConnection, queuePerConnection } = context.config().gateway.concurrency;
+    refuse(
+      connection,
+      data,
+      new HearthError(
+        'OVERLOADED',
+        `Too many requests at once: ${perConnection} may run per connection (gateway.concurrency.perConnection) and ${queuePerConnection} wait (gateway.concurrency.queuePerConnection); retry in ${OVERLOADED_RETRY_AFTER_MS} ms.`,
+        { retryable: true, retryAfterMs: OVERLOADED_RETRY_AFTER_MS },
+      ),
+    );
+  };
+
   async function handleFrame(connection: Connection, data: Buffer, isBinary: boolean) {
     if (!connection.authenticated && data.length > MAX_PREAUTH_FRAME_BYTES) {
       sendError(connection, null, new HearthError('PAYLOAD_TOO_LARGE', `Frames before connect may be at most ${MAX_PREAUTH_FRAME_BYTES} bytes.`));
       connection.socket.close(1009, 'frame too large before connect');
       return;
     }
-    const wait = options.limiter.take(`ws:${connection.id}`);
-    if (wait > 0) {
-      // Refusals are counted over a sliding window, so a steady flood is closed too.
-      const now = Date.now();
-      if (now - connection.violationsSince > VIOLATION_WINDOW_MS) {
-        connection.violationsSince = now;
-        connection.violations = 0;
-      }
-      connection.violations += 1;
-      if (connection.violations > MAX_RATE_VIOLATIONS) {
-        connection.socket.close(1008, 'rate limit exceeded');
+    // The first frame (connect) is free; a wrong token counts against the address in checkToken.
+    if (!connection.authenticated && connection.preauthFrames++ > 0) {
+      const wait = options.guards.anonymousWait(connection.remote);
+      if (wait > 0) {
+        refuse(connection, data, new HearthError('RATE_LIMITED', `Too many requests without a token from this address; wait ${wait} ms.`, { retryable: true, retryAfterMs: wait }));
         return;
       }
-      sendError(connection, requestIdOf(data), new HearthError('RATE_LIMITED', `Too many requests; wait ${wait} ms.`, { retryable: true, retryAfterMs: wait }));
-      return;
     }
     if (isBinary) {
       sendError(connection, null, new HearthError('BAD_REQUEST', 'Binary frames are not supported; send JSON text frames.'));
@@ -182,10 +207,12 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
         connection.socket.close(1008, 'connect without a token');
         return;
       }
-      if (!tokenMatches(parsed.data.auth.token, context.token())) {
+      const refusal = options.guards.checkToken(connection.remote, parsed.data.auth.token);
+      if (refusal !== null) {
         context.logger.warn({ remote: connection.remote }, 'websocket connect with a wrong token');
-        sendError(connection, id, new HearthError('AUTH_INVALID', 'The token is wrong. `hearth gateway token` prints the right one.'));
-        connection.socket.close(1008, 'wrong token');
+        const retry = refusal.code === 'RATE_LIMITED' ? { retryable: true, retryAfterMs: refusal.retryAfterMs } : {};
+        sendError(connection, id, new HearthError(refusal.code, refusal.message, retry));
+        connection.socket.close(1008, refusal.code === 'RATE_LIMITED' ? 'too many wrong tokens' : 'wrong token');
         return;
       }
       connection.authenticated = true;
@@ -233,6 +260,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       seq: 0,
       violations: 0,
       violationsSince: 0,
+      preauthFrames: 0,
       remote: request.socket.remoteAddress ?? 'unknown',
       watch(sessionKey: string) {
         if (connection.watched.has(sessionKey)) return;
@@ -250,17 +278,25 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
         watchers.add(connection);
       },
     };
+    // ws closes the connection of a frame over maxPayload with 1009 and no reason: name the limit first.
+    const close = socket.close.bind(socket);
+    socket.close = (code?: number, reason?: string | Buffer) => {
+      if (code !== 1009 || reason) return close(code, reason);
+      sendError(connection, null, new HearthError('PAYLOAD_TOO_LARGE', `Frames may be at most ${options.maxPayloadBytes} bytes (gateway.maxPayloadBytes); split the request or raise the limit.`));
+      return close(1009, `frame larger than gateway.maxPayloadBytes (${options.maxPayloadBytes} bytes)`);
+    };
     connections.add(connection);
     perAddress.set(connection.remote, (perAddress.get(connection.remote) ?? 0) + 1);
     const handshake = setTimeout(() => {
       if (!connection.authenticated) socket.close(1008, 'no connect frame in time');
     }, HANDSHAKE_TIMEOUT_MS);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      handleFrame(connection, data, isBinary).catch((error) => context.logger.error({ err: error }, 'websocket frame handling failed'));
+      (connection.authenticated ? admitFrame(connection, data, isBinary) : handleFrame(connection, data, isBinary)).catch((error) => context.logger.error({ err: error }, 'websocket frame handling failed'));
     });
     socket.on('error', (error) => context.logger.debug({ err: error, remote: connection.remote }, 'websocket error'));
     socket.on('close', () => {
       clearTimeout(handshake);
+      options.guards.work.forget(`ws:${connection.id}`);
       unwatchAll(connection);
       connections.delete(connection);
       const open = (perAddress.get(connection.remote) ?? 1) - 1;
@@ -283,8 +319,9 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
         return;
       }
       const remote = request.socket.remoteAddress ?? 'unknown';
-      if ((perAddress.get(remote) ?? 0) >= MAX_CONNECTIONS_PER_ADDRESS) {
-        rejectUpgrade(socket, 429, `Too many open connections from ${remote} (at most ${MAX_CONNECTIONS_PER_ADDRESS}).`);
+      const cap = options.maxConnectionsPerAddress();
+      if ((perAddress.get(remote) ?? 0) >= cap) {
+        rejectUpgrade(socket, 429, `Too many open connections from ${remote} (gateway.maxConnectionsPerAddress is ${cap}).`);
         return;
       }
       server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));

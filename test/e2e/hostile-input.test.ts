@@ -3,15 +3,16 @@
  * with a reason), never a crash, and after each one a well-behaved client is still served
  * (`/health` 200 and a chat turn answered, over WebSocket and over HTTP).
  *
- * One gateway serves the whole file. Its rate limit is low (5/s, burst 20) so the flood tests are
- * quick and deterministic; hostile HTTP requests come from their own loopback addresses
- * (127.0.0.x, one per test) so that their rate-limit buckets are not the bystander's (the HTTP
- * limit is per remote address).
+ * One gateway serves the whole file. Its limits are low (5 requests/s without a token, burst 20;
+ * 2 requests running and 8 waiting per connection; 0.5 s for headers, 1 s for a body) so the
+ * flood and slow-client tests are quick and deterministic; hostile HTTP requests come from their
+ * own loopback addresses (127.0.0.x, one per test) so that their per-address buckets and
+ * connection counts are not the bystander's.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { connectGateway, type GatewayClient } from '../../src/cli/gateway-client.js';
@@ -21,6 +22,12 @@ import { removeHome, startTestGateway, type TestGateway, waitFor } from '../supp
 const MAX_PAYLOAD_BYTES = 100_000;
 const RATE_PER_SECOND = 5;
 const RATE_BURST = 20;
+const FAILED_AUTH_BURST = 6;
+const PER_CONNECTION = 2;
+const QUEUE_PER_CONNECTION = 8;
+const HEADERS_TIMEOUT_MS = 500;
+const BODY_TIMEOUT_MS = 1000;
+const MAX_CONNECTIONS_PER_ADDRESS = 24;
 /** Where the next hostile HTTP test sends from: its own address, so its own rate-limit bucket. */
 let hostileHost = 100;
 let hostileAddress = '127.0.0.100';
@@ -184,6 +191,44 @@ async function connectRaw(raw: RawSocket): Promise<void> {
   assert.equal(response.ok, true, `connect failed: ${JSON.stringify(response)}`);
 }
 
+/**
+ * Opens a raw connection from the current hostile address, writes `head`, then writes `drip`
+ * every 200 ms until the gateway answers and closes (or 10 s pass); resolves with what it
+ * answered and how long it held the connection.
+ */
+function trickle(head: string, drip = ' '): Promise<{ answer: string; heldMs: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = netConnect({ host: '127.0.0.1', port: gateway.port, localAddress: hostileAddress });
+    let answer = '';
+    const finish = () => {
+      clearInterval(timer);
+      clearTimeout(cap);
+      socket.destroy();
+      resolve({ answer, heldMs: Date.now() - started });
+    };
+    const timer = setInterval(() => {
+      if (socket.writable) socket.write(drip === ' ' ? drip : `${drip}\r\n`);
+    }, 200);
+    const cap = setTimeout(finish, 10_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('close', finish);
+    socket.on('error', finish);
+    socket.write(head);
+  });
+}
+
+/** Sends frames in one socket write, so they reach the gateway together. */
+function sendTogether(raw: RawSocket, frames: unknown[]): void {
+  const socket = (raw.ws as unknown as { _socket: Socket })._socket;
+  socket.cork();
+  for (const frame of frames) raw.send(frame);
+  socket.uncork();
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -235,7 +280,15 @@ describe('hostile input', () => {
     fake = await startFakeModelServer();
     gateway = await startTestGateway({
       config: {
-        gateway: { maxPayloadBytes: MAX_PAYLOAD_BYTES, rateLimit: { perSecond: RATE_PER_SECOND, burst: RATE_BURST }, allowedOrigins: ['https://trusted.example'] },
+        gateway: {
+          maxPayloadBytes: MAX_PAYLOAD_BYTES,
+          rateLimit: { perSecond: RATE_PER_SECOND, burst: RATE_BURST, failedAuthPerMinute: 600, failedAuthBurst: FAILED_AUTH_BURST },
+          concurrency: { perConnection: PER_CONNECTION, queuePerConnection: QUEUE_PER_CONNECTION },
+          headersTimeoutMs: HEADERS_TIMEOUT_MS,
+          bodyTimeoutMs: BODY_TIMEOUT_MS,
+          maxConnectionsPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+          allowedOrigins: ['https://trusted.example'],
+        },
         models: { providers: { fake: { api: 'openai-chat', baseUrl: fake.openaiBaseUrl, maxRetries: 0 } } },
         agents: { defaults: { model: 'fake/echo' } },
       },
@@ -399,7 +452,7 @@ describe('hostile input', () => {
       await assertStillServing('a large pre-connect frame');
     });
 
-    test('after connect, frames up to gateway.maxPayloadBytes are accepted and larger ones close with 1009', async () => {
+    test('after connect, frames up to gateway.maxPayloadBytes are accepted; a larger one gets an error naming the limit and a close 1009 with a reason', async () => {
       const raw = await openRaw();
       await connectRaw(raw);
       raw.send({ type: 'req', id: 'padded', method: 'status', params: { pad: 'x'.repeat(80_000) } });
@@ -407,6 +460,10 @@ describe('hostile input', () => {
       raw.send({ type: 'req', id: 'huge', method: 'status', params: { pad: 'x'.repeat(MAX_PAYLOAD_BYTES + 1000) } });
       const closed = await withTimeout(raw.closed, 5000, 'the close');
       assert.equal(closed.code, 1009);
+      assert.match(closed.reason, /gateway\.maxPayloadBytes/, 'the close reason names the limit');
+      const error = raw.frames.find((frame) => frame.ok === false);
+      assert.equal(error?.error?.code, 'PAYLOAD_TOO_LARGE', `frames received: ${JSON.stringify(raw.frames)}`);
+      assert.match(error?.error?.message ?? '', new RegExp(`${MAX_PAYLOAD_BYTES} bytes \\(gateway\\.maxPayloadBytes\\)`));
       await assertStillServing('an oversized frame after connect');
     });
 
@@ -506,32 +563,32 @@ describe('hostile input', () => {
       await assertStillServing('an upgrade to another path');
     });
 
-    test('a flood from one client gets RATE_LIMITED with retryAfterMs while a second client is served', async () => {
+    test('a flood from one connection is queued and bounded (OVERLOADED with retryAfterMs) while a second client is served', async () => {
       const flooder = await openRaw();
       await connectRaw(flooder);
       const total = 60;
-      for (let index = 0; index < total; index++) flooder.send({ type: 'req', id: `f${index}`, method: 'health', params: {} });
+      // One write, so the frames arrive together as a flood does.
+      sendTogether(flooder, Array.from({ length: total }, (_, index) => ({ type: 'req', id: `f${index}`, method: 'health', params: {} })));
       // The second client, at the same time.
       const served = wsTurn(bystander, 'served during a flood');
 
       const answered = () => flooder.frames.filter((frame) => frame.type === 'res').length;
       await waitFor(() => answered() >= total, `answers to all ${total} flood frames`, 10_000);
       const responses = flooder.frames.filter((frame) => frame.type === 'res');
-      const limited = responses.filter((frame) => frame.error?.code === 'RATE_LIMITED');
+      const refused = responses.filter((frame) => frame.error?.code === 'OVERLOADED');
       const ok = responses.filter((frame) => frame.ok === true);
-      assert.ok(limited.length >= total - 25, `only ${limited.length} of ${total} frames were rate limited`);
-      assert.ok(ok.length >= 15, `only ${ok.length} frames were served before the limit`);
-      for (const frame of limited) {
-        assert.equal(frame.ok, false);
+      assert.equal(refused.length + ok.length, total, `unexpected answers: ${JSON.stringify(responses.filter((frame) => frame.ok !== true && frame.error?.code !== 'OVERLOADED'))}`);
+      assert.ok(ok.length >= PER_CONNECTION + QUEUE_PER_CONNECTION, `only ${ok.length} frames were served`);
+      assert.ok(refused.length > 0, 'nothing was refused: the queue is not bounded');
+      assert.equal(responses.filter((frame) => frame.error?.code === 'RATE_LIMITED').length, 0, 'an authenticated connection was rate limited');
+      for (const frame of refused) {
         assert.equal(frame.error?.retryable, true);
-        const wait = frame.error?.retryAfterMs;
-        assert.ok(typeof wait === 'number' && wait > 0 && wait <= 1000 / RATE_PER_SECOND, `retryAfterMs ${wait}`);
+        assert.ok((frame.error?.retryAfterMs ?? 0) > 0, `retryAfterMs ${frame.error?.retryAfterMs}`);
+        assert.match(frame.error?.message ?? '', /gateway\.concurrency/);
+        assert.ok(String(frame.id).startsWith('f'), `an OVERLOADED response has id ${JSON.stringify(frame.id)}`);
       }
       assert.equal(await withTimeout(served, 10_000, 'the second client'), 'echo: served during a flood');
-
-      // Waiting as told makes the flooder welcome again; its connection was never closed.
-      const longest = Math.max(...limited.map((frame) => frame.error?.retryAfterMs ?? 0));
-      await new Promise((resolve) => setTimeout(resolve, longest + 50));
+      // The flooder is served again at once; its connection was never closed.
       assert.ok(isOpen(flooder));
       flooder.send({ type: 'req', id: 'after-flood', method: 'health' });
       assert.equal((await flooder.response('after-flood')).ok, true);
@@ -539,23 +596,20 @@ describe('hostile input', () => {
       await assertStillServing('a WebSocket flood');
     });
 
-    test(
-      'a RATE_LIMITED response carries the id of the request it refuses',
-      async () => {
-        const flooder = await openRaw();
-        try {
-          await connectRaw(flooder);
-          const ids = Array.from({ length: 40 }, (_, index) => `r${index}`);
-          for (const id of ids) flooder.send({ type: 'req', id, method: 'health' });
-          await waitFor(() => flooder.frames.filter((frame) => frame.type === 'res').length >= ids.length, 'an answer to every frame', 5000);
-          const limited = flooder.frames.filter((frame) => frame.error?.code === 'RATE_LIMITED');
-          assert.ok(limited.length > 0, 'nothing was rate limited');
-          for (const frame of limited) assert.ok(ids.includes(frame.id as string), `a RATE_LIMITED response has id ${JSON.stringify(frame.id)}`);
-        } finally {
-          flooder.ws.close();
+    test('an authenticated client sending more than the old rate limit, a few at a time, is never refused', async () => {
+      const client = await openRaw();
+      try {
+        await connectRaw(client);
+        // 150 requests in about a second, PER_CONNECTION at a time: far over 5/s with a burst of 20.
+        for (let round = 0; round < 150 / PER_CONNECTION; round++) {
+          const ids = Array.from({ length: PER_CONNECTION }, (_, index) => `p${round}-${index}`);
+          for (const id of ids) client.send({ type: 'req', id, method: 'health' });
+          for (const id of ids) assert.equal((await client.response(id)).ok, true, `request ${id} was refused`);
         }
-      },
-    );
+      } finally {
+        client.ws.close();
+      }
+    });
 
     test('a client that keeps flooding is disconnected with 1008', async () => {
       const flooder = await openRaw();
@@ -565,18 +619,18 @@ describe('hostile input', () => {
         closed = result;
       });
       // Flood until the gateway gives up on the client (bounded): it disconnects after a run of
-      // rate-limited frames with none admitted in between.
+      // refused frames.
       const deadline = Date.now() + 8000;
       let sent = 0;
       while (closed === undefined && Date.now() < deadline) {
         if (flooder.ws.readyState === WebSocket.OPEN && flooder.ws.bufferedAmount < 1_000_000) {
-          for (let index = 0; index < 100; index++) flooder.send({ type: 'req', id: `g${sent++}`, method: 'health' });
+          sendTogether(flooder, Array.from({ length: 100 }, () => ({ type: 'req', id: `g${sent++}`, method: 'health' })));
         }
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
       const result = closed ?? (await withTimeout(flooder.closed, 2000, `the flooder to be disconnected after ${sent} frames`));
       assert.equal(result.code, 1008);
-      assert.match(result.reason, /rate/i);
+      assert.match(result.reason, /too many requests/i);
       await assertStillServing('a persistent WebSocket flood');
     });
   });
@@ -708,12 +762,18 @@ describe('hostile input', () => {
       await assertStillServing('a non-HTTP request');
     });
 
-    test('a flood from one client gets 429 with retry-after while another client is served', async () => {
+    test('a flood without a token gets 429 with retry-after per address while another client is served', async () => {
       const total = 40;
-      const flood = Array.from({ length: total }, () => http('/v1/models', { headers: auth(), localAddress: FLOOD_ADDRESS }));
+      // In waves of 10, so the flood stays under the per-address connection cap.
+      const flood = async () => {
+        const all: HttpResult[] = [];
+        for (let wave = 0; wave < total / 10; wave++) all.push(...(await Promise.all(Array.from({ length: 10 }, () => http('/readyz', { localAddress: FLOOD_ADDRESS })))));
+        return all;
+      };
+      const flooding = flood();
       // Another client, at the same time.
       const served = httpTurn('served during an HTTP flood');
-      const results = await withTimeout(Promise.all(flood), 15_000, 'the flood');
+      const results = await withTimeout(flooding, 15_000, 'the flood');
       const limited = results.filter((result) => result.status === 429);
       const ok = results.filter((result) => result.status === 200);
       assert.equal(limited.length + ok.length, total, `unexpected statuses: ${results.map((result) => result.status).join(',')}`);
@@ -725,13 +785,135 @@ describe('hostile input', () => {
         assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `retry-after: ${result.headers['retry-after']}`);
       }
       assert.equal(await withTimeout(served, 10_000, 'the other client'), 'echo: served during an HTTP flood');
-      // /health is never rate limited, even for the flooding address.
+      // /health is never rate limited, even for the flooding address; the token is never limited.
       assert.equal((await http('/health', { localAddress: FLOOD_ADDRESS })).status, 200);
+      assert.equal((await http('/v1/models', { headers: auth(), localAddress: FLOOD_ADDRESS })).status, 200);
       // After retry-after, the flooding client is served again.
       const retryAfter = Math.max(...limited.map((result) => Number(result.headers['retry-after'])));
       await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
-      assert.equal((await http('/v1/models', { headers: auth(), localAddress: FLOOD_ADDRESS })).status, 200);
+      assert.equal((await http('/readyz', { localAddress: FLOOD_ADDRESS })).status, 200);
       await assertStillServing('an HTTP flood');
+    });
+
+    test('requests with the token are not rate limited: 10 clients on one address doing 200 requests get no 429', async () => {
+      const statuses: number[] = [];
+      let next = 0;
+      const client = async () => {
+        while (next < 200) {
+          next += 1;
+          const result = await http('/v1/chat/completions', {
+            method: 'POST',
+            headers: jsonHeaders(),
+            body: JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: `request ${next}` }] }),
+            localAddress: hostileAddress,
+          });
+          statuses.push(result.status);
+        }
+      };
+      await withTimeout(Promise.all(Array.from({ length: 10 }, client)), 30_000, '200 requests from 10 clients');
+      const counts: Record<number, number> = {};
+      for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
+      assert.deepEqual(counts, { 200: statuses.length }, `statuses: ${JSON.stringify(counts)}`);
+      await assertStillServing('200 requests with the token');
+    });
+
+    test('wrong tokens are limited per address: past the burst even the right token waits, other addresses are served', async () => {
+      for (let attempt = 0; attempt < FAILED_AUTH_BURST; attempt++) {
+        assertOpenAIError(await http('/v1/models', { headers: auth(`wrong-${attempt}`), localAddress: hostileAddress }), 401, 'AUTH_INVALID');
+      }
+      const blocked = await http('/v1/models', { headers: auth('wrong-again'), localAddress: hostileAddress });
+      assertOpenAIError(blocked, 429, 'RATE_LIMITED');
+      assert.match(JSON.parse(blocked.text).error.message, /wrong tokens/);
+      // A guess that happens to be right is not let through while the address is blocked.
+      assertOpenAIError(await http('/v1/models', { headers: auth(), localAddress: hostileAddress }), 429, 'RATE_LIMITED');
+      const ws = new WebSocket(wsUrl(), { localAddress: hostileAddress });
+      rawSockets.add(ws);
+      const refused = await new Promise<{ code: number; reason: string; error?: string }>((resolve, reject) => {
+        let error: string | undefined;
+        ws.on('message', (data) => {
+          error = (JSON.parse(String(data)) as Frame).error?.code;
+        });
+        ws.on('open', () => ws.send(JSON.stringify({ type: 'req', id: 'c', method: 'connect', params: { auth: { token: gateway.token } } })));
+        ws.on('close', (code, reason) => resolve({ code, reason: String(reason), ...(error ? { error } : {}) }));
+        ws.on('error', reject);
+      });
+      rawSockets.delete(ws);
+      assert.deepEqual(refused, { code: 1008, reason: 'too many wrong tokens', error: 'RATE_LIMITED' });
+      // Other addresses are not affected, and the address recovers (600 a minute: one every 100 ms).
+      assert.equal((await http('/v1/models', { headers: auth() })).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, Number(blocked.headers['retry-after']) * 1000));
+      assert.equal((await http('/v1/models', { headers: auth(), localAddress: hostileAddress })).status, 200);
+      await assertStillServing('wrong tokens');
+    });
+
+    test('a chat completion whose body is not declared as JSON gets 415', async () => {
+      const body = JSON.stringify({ model: 'hearth', messages: [{ role: 'user', content: 'plain' }] });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+        const headers: Record<string, string> = { ...auth(), ...(type ? { 'content-type': type } : {}) };
+        const result = await http('/v1/chat/completions', { method: 'POST', headers, body, localAddress: hostileAddress });
+        const error = assertOpenAIError(result, 415, 'UNSUPPORTED_MEDIA_TYPE');
+        assert.match(error.message, /application\/json/);
+        assert.doesNotMatch(result.text, /echo:/);
+      }
+      const withCharset = await http('/v1/chat/completions', {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'Application/JSON; charset=utf-8' },
+        body,
+        localAddress: hostileAddress,
+      });
+      assert.equal(withCharset.status, 200, withCharset.text);
+      await assertStillServing('a body not declared as JSON');
+    });
+
+    test('a trickled body or trickled headers get 408 and a close within the configured timeouts', async () => {
+      const bodyLimit = HEADERS_TIMEOUT_MS + BODY_TIMEOUT_MS;
+      const trickles = [
+        ...Array.from({ length: 5 }, () =>
+          trickle(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${gateway.token}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{`),
+        ),
+        trickle('POST /channels/telegram/default/webhook HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n', 'x-padding: a'),
+        trickle('GET /readyz HTTP/1.1\r\nhost: x\r\n', 'x-padding: a'),
+      ];
+      // While they trickle, the bystander is served.
+      await assertStillServing('trickling clients');
+      const results = await withTimeout(Promise.all(trickles), 10_000, 'the gateway to drop the trickling clients');
+      for (const result of results) {
+        assert.match(result.answer, /^HTTP\/1\.1 408/, `answer: ${JSON.stringify(result.answer.slice(0, 200))}`);
+        assert.match(result.answer, /gateway\.(headers|body)TimeoutMs/);
+        // Node checks the deadlines every quarter of the shorter timeout.
+        assert.ok(result.heldMs < bodyLimit + 1000, `a trickling client was held ${result.heldMs} ms`);
+      }
+      await assertStillServing('trickled bodies');
+    });
+
+    test('a webhook for an account that does not exist is answered 404 before its body is read', async () => {
+      const result = await withTimeout(
+        trickle('POST /channels/telegram/nobody/webhook HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 4000000\r\n\r\n{'),
+        5000,
+        'the answer to the webhook',
+      );
+      assert.match(result.answer, /^HTTP\/1\.1 404/);
+      assert.ok(result.heldMs < HEADERS_TIMEOUT_MS + BODY_TIMEOUT_MS, `held ${result.heldMs} ms: the gateway waited for the body`);
+      await assertStillServing('a webhook for no account');
+    });
+
+    test('connections from one address are capped; past the cap they are answered 503 and closed', async () => {
+      const sockets: Socket[] = [];
+      try {
+        for (let index = 0; index < MAX_CONNECTIONS_PER_ADDRESS; index++) {
+          const socket = netConnect({ host: '127.0.0.1', port: gateway.port, localAddress: hostileAddress });
+          sockets.push(socket);
+          await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+        }
+        const over = await trickle('GET /health HTTP/1.1\r\nhost: x\r\n\r\n');
+        assert.match(over.answer, /^HTTP\/1\.1 503/);
+        assert.match(over.answer, /gateway\.maxConnectionsPerAddress/);
+        assert.equal((await http('/health')).status, 200, 'another address was refused');
+      } finally {
+        for (const socket of sockets) socket.destroy();
+      }
+      await waitFor(async () => (await http('/health', { localAddress: hostileAddress }).catch(() => ({ status: 0 }))).status === 200, 'the address to be served again', 5000);
+      await assertStillServing('too many connections');
     });
   });
 

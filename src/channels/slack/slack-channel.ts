@@ -76,6 +76,8 @@ const CLIENT_EVENT_NAMES: readonly string[] = [
 
 /** HTTP mode: how far a request's timestamp may be from now before it counts as a replay (Slack's own rule: 5 minutes). */
 const MAX_REQUEST_AGE_S = 300;
+/** The largest Events API body read: events are a few KiB; 1 MiB leaves room for long messages with blocks. */
+const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 /** HTTP mode: the default pause between two auth.test checks. */
 const DEFAULT_CHECK_INTERVAL_MS = 30_000;
 
@@ -186,6 +188,17 @@ function headerOf(headers: WebhookRequest['headers'], name: string): string | un
   return typeof value === 'string' ? value : undefined;
 }
 
+/** What of an Events API request's signature can be checked before its body is read: present, well-formed, fresh. */
+export function slackHeaderProblem(headers: WebhookRequest['headers'], nowMs: number): string | null {
+  const timestamp = headerOf(headers, 'x-slack-request-timestamp');
+  const signature = headerOf(headers, 'x-slack-signature');
+  if (timestamp === undefined || signature === undefined) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp';
+  if (!/^\d{1,12}$/u.test(timestamp)) return 'malformed X-Slack-Request-Timestamp';
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_REQUEST_AGE_S) return 'stale X-Slack-Request-Timestamp (more than 5 minutes off)';
+  if (!/^v0=[0-9a-f]{64}$/u.test(signature)) return 'malformed X-Slack-Signature';
+  return null;
+}
+
 /**
  * Checks an Events API request's signature: `X-Slack-Signature` must be `v0=` and the hex
  * HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` keyed with the signing secret, and the
@@ -193,11 +206,10 @@ function headerOf(headers: WebhookRequest['headers'], name: string): string | un
  * request is refused, or null when it is genuine.
  */
 export function slackSignatureProblem(signingSecret: string, request: WebhookRequest, nowMs: number): string | null {
-  const timestamp = headerOf(request.headers, 'x-slack-request-timestamp');
-  const signature = headerOf(request.headers, 'x-slack-signature');
-  if (timestamp === undefined || signature === undefined) return 'missing X-Slack-Signature or X-Slack-Request-Timestamp';
-  if (!/^\d{1,12}$/u.test(timestamp)) return 'malformed X-Slack-Request-Timestamp';
-  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_REQUEST_AGE_S) return 'stale X-Slack-Request-Timestamp (more than 5 minutes off)';
+  const headerProblem = slackHeaderProblem(request.headers, nowMs);
+  if (headerProblem !== null) return headerProblem;
+  const timestamp = headerOf(request.headers, 'x-slack-request-timestamp') as string;
+  const signature = headerOf(request.headers, 'x-slack-signature') as string;
   const expected = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:`).update(request.body).digest('hex')}`);
   const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'wrong X-Slack-Signature';
@@ -703,6 +715,13 @@ export function createSlackChannel(options: SlackChannelOptions): Channel {
       const started = Date.now();
       const bot = await checkToken(signal);
       return { status: 'ok', detail: `Slack answered auth.test as @${bot.name} in ${Date.now() - started} ms` };
+    },
+
+    checkWebhookHeaders(headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number } {
+      const secret = options.signingSecret;
+      if (options.mode !== 'http' || secret === undefined || secret.length === 0) return { status: 404, body: 'this Slack account does not take Events API requests (mode is not "http")' };
+      const problem = slackHeaderProblem(headers, Date.now());
+      return problem === null ? { maxBodyBytes: MAX_WEBHOOK_BODY_BYTES } : { status: 401, body: problem };
     },
 
     async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {

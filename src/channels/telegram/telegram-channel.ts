@@ -33,6 +33,8 @@ const toGrammy = (signal: AbortSignal) => signal as unknown as GrammySignal;
 
 /** The Telegram Bot API's limit for one message, in characters. */
 export const TELEGRAM_MAX_MESSAGE = 4096;
+/** The largest webhook body read: an update is a few KiB; 1 MiB leaves room for long captions and entities. */
+const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 
 /** Maps a grammY failure to what the supervisor and the outbox can act on. */
 export function toChannelError(error: unknown, action: string): ChannelError {
@@ -206,6 +208,16 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
 
   const threadOptions = (target: ChannelTarget) => (target.threadId !== undefined ? { message_thread_id: Number(target.threadId) } : {});
 
+  /** Telegram's secret header, checked before the body is read. */
+  const checkWebhookHeaders = (headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number } => {
+    const expected = options.webhook?.secret;
+    const given = headers['x-telegram-bot-api-secret-token'];
+    if (!expected || typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+      return { status: 401, body: 'wrong or missing secret token' };
+    }
+    return { maxBodyBytes: MAX_WEBHOOK_BODY_BYTES };
+  };
+
   return {
     platform: 'telegram',
     accountId: options.accountId,
@@ -285,12 +297,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
 
     probe,
 
+    checkWebhookHeaders,
+
     async receiveWebhook(request: WebhookRequest): Promise<{ status: number; body?: string }> {
-      const expected = options.webhook?.secret;
-      const given = request.headers['x-telegram-bot-api-secret-token'];
-      if (!expected || typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
-        return { status: 401, body: 'wrong or missing secret token' };
-      }
+      const refusal = checkWebhookHeaders(request.headers);
+      if ('status' in refusal) return refusal;
       const current = live;
       // Not connected yet (or stopping): Telegram keeps the update and retries.
       if (!current) return { status: 503, body: 'not ready' };

@@ -1,0 +1,79 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+/** Node's options for the header and body deadlines; its check runs often enough to keep them. */
+export function serverTimeouts(limits: ConnectionLimits) {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    // Node's request timeout counts from the first byte, so the body gets its own time after the headers'.
+    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs) / 4))),
+  };
+}
+
+function rawResponse(status: string, message: string): string {
+  const body = JSON.stringify({ error: { message, type: 'invalid_request_error', code: status.startsWith('408') ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST', param: null } });
+  return `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/**
+ * Caps open connections in total and per remote address (past the cap a connection is answered
+ * 503 and closed), and answers a request whose headers or body are too slow with 408 and a close.
+ * `limits()` is read for every connection, so a config reload applies to the next one.
+ */
+export function applyConnectionLimits(server: Server, limits: () => ConnectionLimits): { refused(socket: Socket): boolean } {
+  /** Open connections per remote address; an entry leaves with its last connection. */
+  const perAddress = new Map<string, number>();
+  /** Connections over the cap: being closed; a request that still arrives on one is not served. */
+  const overCap = new WeakSet<Socket>();
+  server.maxConnections = limits().maxConnections;
+
+  server.on('connection', (socket: Socket) => {
+    const current = limits();
+    server.maxConnections = current.maxConnections;
+    const address = socket.remoteAddress ?? 'unknown';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
+    if (open > current.maxConnectionsPerAddress) {
+      overCap.add(socket);
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\n\r\n` +
+          `Too many open connections from ${address} (gateway.maxConnectionsPerAddress is ${current.maxConnectionsPerAddress}).\n`,
+        () => socket.destroy(),
+      );
+    }
+  });
+
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const answered = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+    if (!socket.writable || answered) {
+      socket.destroy();
+      return;
+    }
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      const current = limits();
+      socket.end(
+        rawResponse(
+          '408 Request Timeout',
+          `The request did not arrive in time: headers must arrive within ${current.headersTimeoutMs} ms (gateway.headersTimeoutMs) and the body within ${current.bodyTimeoutMs} ms more (gateway.bodyTimeoutMs).`,
+        ),
+      );
+      return;
+    }
+    socket.end(rawResponse('400 Bad Request', 'The request is not valid HTTP.'));
+  });
+
+  return { refused: (socket) => overCap.has(socket) };
+}
