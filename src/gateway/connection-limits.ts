@@ -25,7 +25,7 @@ function rawResponse(status: string, message: string): string {
 
 /**
  * Caps open connections in total and per remote address (past the cap a connection is answered
- * 503 and closed), and answers a request whose headers or body are too slow with 408 and a close.
+ * 429 and closed), and answers a request whose headers or body are too slow with 408 and a close.
  * `limits()` is read for every connection, so a config reload applies to the next one.
  */
 export function applyConnectionLimits(server: Server, limits: () => ConnectionLimits): { refused(socket: Socket): boolean } {
@@ -49,7 +49,7 @@ export function applyConnectionLimits(server: Server, limits: () => ConnectionLi
     if (open > current.maxConnectionsPerAddress) {
       overCap.add(socket);
       socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\n\r\n` +
+        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\n\r\n` +
           `Too many open connections from ${address} (gateway.maxConnectionsPerAddress is ${current.maxConnectionsPerAddress}).\n`,
         () => socket.destroy(),
       );

@@ -897,7 +897,7 @@ describe('hostile input', () => {
       await assertStillServing('a webhook for no account');
     });
 
-    test('connections from one address are capped; past the cap they are answered 503 and closed', async () => {
+    test('connections from one address are capped; past the cap they are answered 429 and closed', async () => {
       const sockets: Socket[] = [];
       try {
         for (let index = 0; index < MAX_CONNECTIONS_PER_ADDRESS; index++) {
@@ -906,7 +906,7 @@ describe('hostile input', () => {
           await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
         }
         const over = await trickle('GET /health HTTP/1.1\r\nhost: x\r\n\r\n');
-        assert.match(over.answer, /^HTTP\/1\.1 503/);
+        assert.match(over.answer, /^HTTP\/1\.1 429/);
         assert.match(over.answer, /gateway\.maxConnectionsPerAddress/);
         assert.equal((await http('/health')).status, 200, 'another address was refused');
       } finally {
