@@ -64,15 +64,17 @@ export function applyConnectionLimits(server: Server, limits: () => ConnectionLi
     }
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       const current = limits();
+      // Destroyed once written: a client still trickling would otherwise keep the half-closed socket.
       socket.end(
         rawResponse(
           '408 Request Timeout',
           `The request did not arrive in time: headers must arrive within ${current.headersTimeoutMs} ms (gateway.headersTimeoutMs) and the body within ${current.bodyTimeoutMs} ms more (gateway.bodyTimeoutMs).`,
         ),
+        () => socket.destroy(),
       );
       return;
     }
-    socket.end(rawResponse('400 Bad Request', 'The request is not valid HTTP.'));
+    socket.end(rawResponse('400 Bad Request', 'The request is not valid HTTP.'), () => socket.destroy());
   });
 
   return { refused: (socket) => overCap.has(socket) };
