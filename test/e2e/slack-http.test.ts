@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { type FakeSlackServer, signSlackRequest, startFakeSlackServer } from '../support/fake-slack/fake-slack-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import { answerBeforeBody } from '../support/raw-http.js';
 
 let slack: FakeSlackServer;
 let model: FakeModelServer;
@@ -114,6 +115,17 @@ test('slack http mode: signed Events API requests are verified, answered once, a
     assert.equal(wrongKey.status, 401);
     const stale = await slack.pushEventHttp(hookUrl, secret, dm('stale message'), { timestamp: Math.floor(Date.now() / 1000) - 600 });
     assert.equal(stale.status, 401);
+    // The account and the signature headers are checked before the body is read; the body is capped for Slack.
+    const fourMiB = 4 * 1024 * 1024;
+    const now = String(Math.floor(Date.now() / 1000));
+    const noAccount = await answerBeforeBody(`http://127.0.0.1:${port}/channels/slack/nobody/webhook`, { contentLength: fourMiB });
+    assert.equal(noAccount.status, 404, 'an unknown account is answered before its body arrives');
+    const noSignature = await answerBeforeBody(hookUrl, { contentLength: fourMiB });
+    assert.equal(noSignature.status, 401, 'a request without a signature is answered before its body arrives');
+    const staleHeaders = await answerBeforeBody(hookUrl, { contentLength: fourMiB, headers: { 'x-slack-request-timestamp': String(Number(now) - 600), 'x-slack-signature': `v0=${'0'.repeat(64)}` } });
+    assert.equal(staleHeaders.status, 401, 'a stale timestamp is answered before the body arrives');
+    const tooLarge = await answerBeforeBody(hookUrl, { contentLength: 2 * 1024 * 1024, headers: { 'x-slack-request-timestamp': now, 'x-slack-signature': `v0=${'0'.repeat(64)}` } });
+    assert.equal(tooLarge.status, 413, 'a body over the 1 MiB Slack cap is refused');
     const unsignedPost = await fetch(hookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'url_verification', challenge: 'x' }) });
     assert.equal(unsignedPost.status, 401);
 

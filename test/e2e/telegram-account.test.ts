@@ -6,6 +6,7 @@ import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import { answerBeforeBody } from '../support/raw-http.js';
 
 let telegram: FakeTelegramServer;
 let model: FakeModelServer;
@@ -62,6 +63,17 @@ test('telegram webhook mode: pushed updates are answered; a push without the sec
     assert.equal(unknown.status, 404);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.ok(!telegram.sent.some((message) => message.renderedText.includes('forged')));
+
+    // The account and the secret are checked before the body is read, and the body is capped for Telegram.
+    const fourMiB = 4 * 1024 * 1024;
+    const noAccount = await answerBeforeBody(`http://127.0.0.1:${port}/channels/telegram/nope/webhook`, { contentLength: fourMiB });
+    assert.equal(noAccount.status, 404, 'an unknown account is answered before its body arrives');
+    const noSecret = await answerBeforeBody(hookUrl, { contentLength: fourMiB });
+    assert.equal(noSecret.status, 401, 'a push without the secret is answered before its body arrives');
+    const wrongSecret = await answerBeforeBody(hookUrl, { contentLength: fourMiB, headers: { 'x-telegram-bot-api-secret-token': 'hook-secret_2' } });
+    assert.equal(wrongSecret.status, 401);
+    const tooLarge = await answerBeforeBody(hookUrl, { contentLength: 2 * 1024 * 1024, headers: { 'x-telegram-bot-api-secret-token': 'hook-secret_1' } });
+    assert.equal(tooLarge.status, 413, 'a body over the 1 MiB Telegram cap is refused');
   } finally {
     await gateway.stop();
   }
