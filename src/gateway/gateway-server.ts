@@ -225,5 +225,7 @@ export function createGatewayServer(context: GatewayContext) {
       });
     },
     connectionCount: () => ws.connectionCount(),
+    /** Requests with the token running and waiting (`gateway.concurrency`). */
+    requestStats: () => guards.work.stats(),
   };
 }

@@ -120,7 +120,7 @@ export const gatewaySubsystem = defineSubsystem({
     const port = deps.port ?? config.current().gateway.port;
     const host = hostFor(deps.bind ?? config.current().gateway.bind);
     let address = { port, host };
-    const server = createGatewayServer(gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount() })));
+    const server = createGatewayServer(gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount(), requests: server.requestStats() })));
     address = await server.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;
       throw new Error(`Port ${port} on ${host} is already in use (another gateway?). Stop it, or start with --port <n> or gateway.port.`);
