@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { HearthConfig } from '../config/schema.js';
 import { bearerToken, tokenMatches } from './auth.js';
 import { sendError } from './http-errors.js';
@@ -30,6 +31,8 @@ export function createRequestGuards(config: () => HearthConfig['gateway'], token
   const anonymous = createRateLimiter({ perSecond: rate.perSecond, burst: rate.burst });
   const failures = createRateLimiter({ perSecond: rate.failedAuthPerMinute / 60, burst: rate.failedAuthBurst });
   const work = createWorkQueue(queueLimits(config()));
+  /** HTTP connections whose close already drops their waiting requests. */
+  const watchedSockets = new WeakSet<Socket>();
   const refresh = () => {
     const current = config();
     anonymous.configure(current.rateLimit.perSecond, current.rateLimit.burst);
@@ -95,6 +98,11 @@ export function createRequestGuards(config: () => HearthConfig['gateway'], token
      */
     async admitHttp(request: IncomingMessage, response: ServerResponse, task: () => Promise<void>): Promise<void> {
       const client = `http:${request.socket.remoteAddress ?? 'unknown'}:${request.socket.remotePort ?? 0}`;
+      // A client that hangs up while its request waits is not served later.
+      if (!watchedSockets.has(request.socket)) {
+        watchedSockets.add(request.socket);
+        request.socket.once('close', () => work.forget(client));
+      }
       const result = await work.run(client, task);
       if (!result.admitted) {
         const { perConnection, total } = config().concurrency;
