@@ -26,7 +26,8 @@ function rawResponse(status: string, message: string): string {
 /**
  * Caps open connections in total and per remote address (past the cap a connection is answered
  * 429 and closed), and answers a request whose headers or body are too slow with 408 and a close.
- * `limits()` is read for every connection, so a config reload applies to the next one.
+ * `limits()` is read for every connection, so a config reload applies from the next one (the
+ * deadline check's interval is set at start).
  */
 export function applyConnectionLimits(server: Server, limits: () => ConnectionLimits): { refused(socket: Socket): boolean } {
   /** Open connections per remote address; an entry leaves with its last connection. */
@@ -37,7 +38,10 @@ export function applyConnectionLimits(server: Server, limits: () => ConnectionLi
 
   server.on('connection', (socket: Socket) => {
     const current = limits();
+    const timeouts = serverTimeouts(current);
     server.maxConnections = current.maxConnections;
+    server.headersTimeout = timeouts.headersTimeout;
+    server.requestTimeout = timeouts.requestTimeout;
     const address = socket.remoteAddress ?? 'unknown';
     const open = (perAddress.get(address) ?? 0) + 1;
     perAddress.set(address, open);
