@@ -45,6 +45,7 @@ test('telegram webhook mode: pushed updates are answered; a push without the sec
     port,
     config: {
       ...fakeModelConfig(model),
+      gateway: { headersTimeoutMs: 500, bodyTimeoutMs: 500 },
       channels: {
         telegram: { botToken: token, apiRoot: telegram.apiRoot, mode: 'webhook', webhookUrl: hookUrl, webhookSecret: 'hook-secret_1', dmPolicy: 'open', allowFrom: ['*'] },
       },
@@ -74,6 +75,10 @@ test('telegram webhook mode: pushed updates are answered; a push without the sec
     assert.equal(wrongSecret.status, 401);
     const tooLarge = await answerBeforeBody(hookUrl, { contentLength: 2 * 1024 * 1024, headers: { 'x-telegram-bot-api-secret-token': 'hook-secret_1' } });
     assert.equal(tooLarge.status, 413, 'a body over the 1 MiB Telegram cap is refused');
+    // A push with the right secret whose body never comes is dropped at gateway.bodyTimeoutMs.
+    const stalled = await answerBeforeBody(hookUrl, { contentLength: 1000, headers: { 'x-telegram-bot-api-secret-token': 'hook-secret_1' } });
+    assert.equal(stalled.status, 408);
+    assert.ok(stalled.elapsedMs < 2500, `the stalled push was held ${stalled.elapsedMs} ms`);
   } finally {
     await gateway.stop();
   }
