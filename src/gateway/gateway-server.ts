@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { applyConnectionLimits, serverTimeouts } from './connection-limits.js';
 import type { GatewayContext } from './gateway-context.js';
-import { BodyTooLarge, isJsonContentType, MalformedBody, readBody, readJsonBody } from './http-body.js';
+import { BodyTooLarge, bodyUnread, isJsonContentType, MalformedBody, readBody, readJsonBody } from './http-body.js';
 import { sendError, sendJson } from './http-errors.js';
 import { createOpenAIRoutes } from './openai-routes.js';
 import { createRequestGuards } from './request-guards.js';
@@ -55,7 +55,7 @@ export function createGatewayServer(context: GatewayContext) {
   async function webhook(request: IncomingMessage, response: ServerResponse, platform: string, accountId: string) {
     const check = context.channels.checkWebhook(platform, accountId, request.headers);
     if ('status' in check) {
-      response.writeHead(check.status, { 'content-type': 'text/plain; charset=utf-8', ...(request.complete ? {} : { connection: 'close' }) });
+      response.writeHead(check.status, { 'content-type': 'text/plain; charset=utf-8', ...(bodyUnread(request) ? { connection: 'close' } : {}) });
       response.end(check.body ?? '');
       return;
     }

@@ -42,6 +42,13 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
   }
 }
 
+/** True when the request has a body that has not been read (to its end) yet. */
+export function bodyUnread(request: IncomingMessage): boolean {
+  if (request.complete) return false;
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** True when the request says its body is JSON (`application/json`, any parameters). */
 export function isJsonContentType(request: IncomingMessage): boolean {
   const type = request.headers['content-type'];

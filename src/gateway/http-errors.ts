@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../contracts/errors.js';
+import { bodyUnread } from './http-body.js';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
@@ -60,7 +61,7 @@ export function sendError(
     ...extra.body,
   });
   // A refusal before the body was read closes the connection rather than read (or wait for) the rest.
-  const close: Record<string, string> = response.req && !response.req.complete ? { connection: 'close' } : {};
+  const close: Record<string, string> = response.req && bodyUnread(response.req) ? { connection: 'close' } : {};
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...close, ...extra.headers });
   response.end(body);
 }
