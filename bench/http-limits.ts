@@ -8,7 +8,8 @@
  *   second, to `/v1/chat/completions` (with the token) and to the Telegram webhook route (no
  *   account there); prints how long the gateway held each connection (capped at `--cap` s).
  *
- * `node dist/bench/http-limits.js [--cap 60]` after `npm run build`.
+ * `node dist/bench/http-limits.js [--cap 60] [--gateway '{"rateLimit":{"perSecond":1e6}}']` after
+ * `npm run build`; `--gateway` merges JSON into the `gateway` config.
  */
 import { connect } from 'node:net';
 import { startFakeModelServer } from '../test/support/fake-model-server.js';
@@ -78,9 +79,11 @@ function trickle(port: number, path: string, headers: Record<string, string>, ca
 
 async function main() {
   const capMs = argument('--cap', 60) * 1000;
+  const gatewayAt = process.argv.indexOf('--gateway');
+  const gatewayConfig = gatewayAt === -1 ? {} : (JSON.parse(process.argv[gatewayAt + 1] ?? '{}') as Record<string, unknown>);
   const fake = await startFakeModelServer();
   const gateway = await startTestGateway({
-    config: { models: { providers: { fake: { api: 'openai-chat', baseUrl: fake.openaiBaseUrl, maxRetries: 0 } } }, agents: { defaults: { model: 'fake/echo' } } },
+    config: { gateway: gatewayConfig, models: { providers: { fake: { api: 'openai-chat', baseUrl: fake.openaiBaseUrl, maxRetries: 0 } } }, agents: { defaults: { model: 'fake/echo' } } },
   });
   try {
     const clients = await localClients(gateway.port, gateway.token);
