@@ -4,11 +4,36 @@ import { isHearthError } from '../contracts/errors.js';
 import { CliFailure, type CliRuntime } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
-const { Command, CommanderError } = loadCommonJs('commander') as typeof CommanderModule;
-
 export { CliFailure, type CliRuntime, EXIT_CONFIG, EXIT_STORE_DAMAGED } from './cli-context.js';
 
+const commander = () => loadCommonJs('commander') as typeof CommanderModule;
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
+  return port;
+}
+
+/**
+ * `hearth gateway` with nothing but `--port <n>` and `--bind <address>` needs no command-line
+ * parser: it starts without loading commander and the other commands' definitions. Any other
+ * form (help, `--port=n`, a subcommand, an unknown flag) returns null and goes through commander.
+ */
+export function plainGatewayArgs(args: readonly string[]): { port?: number; bind?: string } | null {
+  if (args[0] !== 'gateway') return null;
+  const options: { port?: number; bind?: string } = {};
+  for (let index = 1; index < args.length; index += 2) {
+    const flag = args[index];
+    const value = args[index + 1];
+    if ((flag !== '--port' && flag !== '--bind') || value === undefined || value.startsWith('-')) return null;
+    if (flag === '--port') options.port = parsePort(value);
+    else options.bind = value;
+  }
+  return options;
+}
+
 export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
+  const { Command } = commander();
   const program = new Command('hearth')
     .description('Hearth: a local-first personal AI agent gateway')
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -19,11 +44,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     .command('gateway')
     .summary('run the gateway in the foreground')
     .description('run the gateway in the foreground; SIGTERM or Ctrl-C drains running turns and exits 0, an invalid config exits 78, a damaged state database exits 65')
-    .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', (value) => {
-      const port = Number(value);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
-      return port;
-    })
+    .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', parsePort)
     .option('--bind <bind>', 'loopback, lan, or an IP address (default: gateway.bind, loopback)')
     .action(async (options: { port?: number; bind?: string }) => {
       const { runGateway } = await import('./gateway-command.js');
@@ -355,11 +376,17 @@ export async function main(argv: string[]): Promise<void> {
     io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
     stdin: process.stdin,
   };
-  const program = buildProgram(runtime);
+  let plain: ReturnType<typeof plainGatewayArgs> = null;
   try {
-    await program.parseAsync(argv);
+    plain = plainGatewayArgs(argv.slice(2));
+    if (plain) {
+      const { runGateway } = await import('./gateway-command.js');
+      await runGateway(runtime, plain);
+    } else {
+      await buildProgram(runtime).parseAsync(argv);
+    }
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (!plain && error instanceof commander().CommanderError) {
       process.exitCode = error.exitCode;
       return;
     }

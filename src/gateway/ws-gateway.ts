@@ -13,8 +13,6 @@ import type { RateLimiter } from './rate-limiter.js';
 import { rpcMethods } from './rpc/method-table.js';
 import type { RpcConnection } from './rpc/rpc-types.js';
 
-const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
-
 export const PROTOCOL_VERSION = 1;
 /** Frames before `connect` may not be larger than this. */
 export const MAX_PREAUTH_FRAME_BYTES = 64 * 1024;
@@ -74,7 +72,14 @@ export interface WsGatewayOptions {
  * to the connections watching it and is cleaned when a connection closes.
  */
 export function createWsGateway(context: GatewayContext, options: WsGatewayOptions) {
-  const server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+  // `ws` is loaded at the first WebSocket upgrade, not at start-up.
+  let server: Ws.WebSocketServer | undefined;
+  const websocketServer = () => {
+    if (server) return server;
+    const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
+    server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    return server;
+  };
   const connections = new Set<Connection>();
   /** Open connections per remote address; an entry leaves when its last connection closes. */
   const perAddress = new Map<string, number>();
@@ -224,7 +229,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     }
   }
 
-  server.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+  const onConnection = (socket: WebSocket, request: IncomingMessage) => {
     const connection: Connection = {
       id: randomUUID(),
       socket,
@@ -267,7 +272,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       if (open <= 0) perAddress.delete(connection.remote);
       else perAddress.set(connection.remote, open);
     });
-  });
+  };
 
   const rejectUpgrade = (socket: Duplex, status: number, message: string) => {
     const reason = status === 429 ? 'Too Many Requests' : status === 403 ? 'Forbidden' : 'Bad Request';
@@ -287,13 +292,13 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
         rejectUpgrade(socket, 429, `Too many open connections from ${remote} (at most ${MAX_CONNECTIONS_PER_ADDRESS}).`);
         return;
       }
-      server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+      websocketServer().handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
     },
     connectionCount: () => connections.size,
     close() {
       unsubscribe();
       for (const connection of connections) connection.socket.close(1001, 'gateway shutting down');
-      server.close();
+      server?.close();
     },
   };
 }
