@@ -40,6 +40,19 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     .showHelpAfterError()
     .exitOverride();
 
+  addGatewayCommands(program, runtime);
+  addSessionCommands(program, runtime);
+  addChannelCommands(program, runtime);
+  addDoctorCommand(program, runtime);
+  addRunCommands(program, runtime);
+  addCronCommands(program, runtime);
+  addLogsCommand(program, runtime);
+  addConfigCommands(program, runtime);
+  return program;
+}
+
+/** `hearth gateway`, `hearth gateway token`, `hearth status` */
+function addGatewayCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const gateway = program
     .command('gateway')
     .summary('run the gateway in the foreground')
@@ -67,7 +80,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runStatus } = await import('./status-command.js');
       await runStatus(runtime, options);
     });
+}
 
+/** `hearth chat` and `hearth sessions …` */
+function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('chat')
     .summary('chat with the default agent in the terminal, through the gateway')
@@ -110,7 +126,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { resetSession } = await import('./sessions-command.js');
       await resetSession(runtime, sessionKey, options);
     });
+}
 
+/** `hearth channels …`, `hearth pairing …`, `hearth message send` */
+function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const channels = program.command('channels').description('see and manage chat platform accounts');
   channels
     .command('status')
@@ -191,7 +210,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { messageSend } = await import('./channels-command.js');
       await messageSend(runtime, words.join(' '), options);
     });
+}
 
+/** `hearth doctor` */
+function addDoctorCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('doctor')
     .summary('check config, database, permissions, state files, workspaces, models, port and channel health')
@@ -202,7 +224,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runDoctor } = await import('./doctor-command.js');
       await runDoctor(runtime, options);
     });
+}
 
+/** `hearth runs …`: list, show, replay, diff */
+function addRunCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
   runs
     .command('list')
@@ -224,6 +249,31 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await runsShow(runtime, runId, options);
     });
 
+  runs
+    .command('replay')
+    .summary('run a recorded run again from the same context, with side-effecting tools withheld')
+    .description('run a recorded run again from the same context (the transcript it started from), same agent and model, with side-effecting tools withheld; nothing is delivered; prints the new run id')
+    .argument('<runId>', 'a run id from `hearth runs list`')
+    .option('--timeout <seconds>', 'how long to wait', '600')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
+      const { runsReplay } = await import('./runs-command.js');
+      await runsReplay(runtime, runId, options);
+    });
+  runs
+    .command('diff')
+    .description('compare two runs: status, model, tokens, cost, time, tool calls and reply')
+    .argument('<a>', 'a run id')
+    .argument('<b>', 'another run id')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, options: { json?: boolean }) => {
+      const { runsDiff } = await import('./runs-command.js');
+      await runsDiff(runtime, a, b, options);
+    });
+}
+
+/** `hearth cron …` */
+function addCronCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const cron = program.command('cron').description('scheduled agent turns: jobs, their run ledger, audit and health');
   const jobOptions = (command: CommanderModule.Command, adding: boolean) =>
     command
@@ -320,29 +370,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { cronHealth } = await import('./cron-command.js');
       await cronHealth(runtime, options);
     });
+}
 
-  runs
-    .command('replay')
-    .summary('run a recorded run again from the same context, with side-effecting tools withheld')
-    .description('run a recorded run again from the same context (the transcript it started from), same agent and model, with side-effecting tools withheld; nothing is delivered; prints the new run id')
-    .argument('<runId>', 'a run id from `hearth runs list`')
-    .option('--timeout <seconds>', 'how long to wait', '600')
-    .option('--json', 'print JSON')
-    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
-      const { runsReplay } = await import('./runs-command.js');
-      await runsReplay(runtime, runId, options);
-    });
-  runs
-    .command('diff')
-    .description('compare two runs: status, model, tokens, cost, time, tool calls and reply')
-    .argument('<a>', 'a run id')
-    .argument('<b>', 'another run id')
-    .option('--json', 'print JSON')
-    .action(async (a: string, b: string, options: { json?: boolean }) => {
-      const { runsDiff } = await import('./runs-command.js');
-      await runsDiff(runtime, a, b, options);
-    });
-
+/** `hearth logs` */
+function addLogsCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('logs')
     .description('the gateway\'s own log (logs/gateway.log), also while it is stopped')
@@ -355,7 +386,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runLogs } = await import('./logs-command.js');
       await runLogs(runtime, options);
     });
+}
 
+/** `hearth config …` */
+function addConfigCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')
@@ -365,8 +399,6 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { validateConfig } = await import('./config-command.js');
       validateConfig(runtime, options);
     });
-
-  return program;
 }
 
 /** Runs the CLI and exits with its code. */
