@@ -10,8 +10,7 @@ import type { TurnEvent } from '../sessions/turn-service.js';
 import { tokenMatches } from './auth.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { rpcMethods } from './rpc/method-table.js';
-import type { RpcConnection } from './rpc/rpc-types.js';
+import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Frames before `connect` may not be larger than this. */
@@ -68,6 +67,14 @@ export interface WsGatewayOptions {
 }
 
 /**
+ * The RPC method table. Loaded at the first WebSocket upgrade, not at start-up: the methods'
+ * modules and request schemas are a tenth of what the gateway loads before it is ready.
+ */
+async function loadMethods(): Promise<Readonly<Record<string, RpcMethod>>> {
+  return (await import('./rpc/method-table.js')).rpcMethods;
+}
+
+/**
  * The `/ws` RPC endpoint. Each connection owns its watched-session set; the hub maps a session
  * to the connections watching it and is cleaned when a connection closes.
  */
@@ -84,8 +91,16 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
   /** Open connections per remote address; an entry leaves when its last connection closes. */
   const perAddress = new Map<string, number>();
   const hub = new Map<string, Set<Connection>>();
-  const methods = rpcMethods;
-  const methodNames = ['connect', ...Object.keys(methods)].sort();
+  let methods: Readonly<Record<string, RpcMethod>> | undefined;
+  let methodNames: string[] = ['connect'];
+  let loadingMethods: Promise<void> | undefined;
+  const ensureMethods = () => {
+    loadingMethods ??= loadMethods().then((table) => {
+      methods = table;
+      methodNames = ['connect', ...Object.keys(table)].sort();
+    });
+    return loadingMethods;
+  };
 
   const send = (connection: Connection, frame: unknown) => {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
@@ -207,7 +222,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       connection.socket.close(1008, 'connect first');
       return;
     }
-    const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+    const handler = methods && Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       sendError(connection, id, new HearthError('UNKNOWN_METHOD', `Unknown method "${method}". Known methods: ${methodNames.join(', ')}.`));
       return;
@@ -279,8 +294,19 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
   };
 
-  return {
-    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ownOrigins: readonly string[]) {
+  const gateway = {
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ownOrigins: readonly string[]): void {
+      if (!methods) {
+        // The checks below run once the methods are loaded, so a burst at start is counted too.
+        ensureMethods().then(
+          () => gateway.handleUpgrade(request, socket, head, ownOrigins),
+          (error) => {
+            context.logger.error({ err: error }, 'could not load the WebSocket methods');
+            socket.end('HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\n\r\n');
+          },
+        );
+        return;
+      }
       const origin = request.headers.origin;
       if (origin !== undefined && !ownOrigins.includes(origin) && !options.allowedOrigins().includes(origin)) {
         context.logger.warn({ origin }, 'websocket from a foreign origin refused');
@@ -301,4 +327,5 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       server?.close();
     },
   };
+  return gateway;
 }
