@@ -4,6 +4,21 @@
 // files or their own lazy loading stay outside and load from node_modules as before.
 import { build } from 'esbuild';
 
+/**
+ * zod re-exports every translation of its error messages as `z.locales` (~50 files, a third of
+ * its code); Hearth uses only the English default, which zod imports on its own. The namespace
+ * is bundled empty.
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /zod[\\/]v4[\\/](classic|mini|core)[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 await build({
   entryPoints: ['dist/src/cli/main.js'],
   // Three folders deep like dist/src/<folder>/, so `new URL('../../../…', import.meta.url)` still
@@ -15,6 +30,7 @@ await build({
   platform: 'node',
   target: 'node20',
   keepNames: true,
+  minifyWhitespace: true,
   sourcemap: 'linked',
   packages: 'bundle',
   external: [
@@ -31,5 +47,6 @@ await build({
     '@anthropic-ai/sdk',
     'openai',
   ],
+  plugins: [withoutZodLocales],
   logLevel: 'warning',
 });
