@@ -46,6 +46,8 @@ await build({
     'irc-framework',
     '@anthropic-ai/sdk',
     'openai',
+    'marked',
+    'marked-terminal',
   ],
   plugins: [withoutZodLocales],
   logLevel: 'warning',
