@@ -1,5 +1,5 @@
 
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,7 +9,7 @@ import { fakeTelegramToken, type FakeTelegramServer, type SentMessage, startFake
 import type { TestGateway } from '../test/support/gateway-harness.js';
 import { httpRequest, keepAliveAgent } from './http-client.js';
 import { type FakeModelProcess as FakeModel, medianOf, otherLoadMeter, round, sleep, startFakeModelProcess as startFakeModel, Tracker } from './bench-support.js';
-import { cpuSeconds, ownCpuSeconds, percentile, rssMb } from './proc-stats.js';
+import { cpuSeconds, ownCpuSeconds, percentile, preciseCpuSeconds, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -99,25 +99,6 @@ function parseOptions(argv: string[]): Options {
 }
 
 // ------------------------------------------------------------------ per-process figures
-
-/**
- * CPU time of every thread of a process in seconds, from the scheduler's nanosecond counters
- * (`/proc/<pid>/task/<tid>/schedstat`): finer than `cpuSeconds` (10 ms clock ticks), which matters
- * for a 10 s idle window. NaN when unreadable. Threads that exit meanwhile drop out of the sum,
- * which in an idle gateway does not happen.
- */
-function preciseCpuSeconds(pid: number): number {
-  try {
-    let total = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/);
-      total += Number(fields[0]);
-    }
-    return total / 1e9;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Context switches of a process's main thread (its event loop): one per wake-up, so timers show up here. */
 function mainThreadSwitches(pid: number): number {

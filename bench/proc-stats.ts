@@ -1,6 +1,6 @@
 /** Small helpers for the bench: percentiles, medians and per-process figures from /proc. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Nearest-rank percentile (p in 0..100) of an unsorted sample; NaN when empty. */
 export function percentile(values: readonly number[], p: number): number {
@@ -100,4 +100,23 @@ export function rssByMapping(pid: number): Record<string, number> {
   }
   for (const key of Object.keys(out)) out[key] = Math.round(out[key]! * 10) / 10;
   return out;
+}
+
+/**
+ * CPU time of every thread of a process in seconds, from the scheduler's nanosecond counters
+ * (`/proc/<pid>/task/<tid>/schedstat`): finer than `cpuSeconds` (10 ms clock ticks), which matters
+ * for a 10 s idle window. NaN when unreadable. Threads that exit meanwhile drop out of the sum,
+ * which in an idle gateway does not happen.
+ */
+export function preciseCpuSeconds(pid: number): number {
+  try {
+    let total = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/);
+      total += Number(fields[0]);
+    }
+    return total / 1e9;
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -2,7 +2,7 @@
  * Start-up against the floor: spawn → first `/readyz` 200, and RSS right then, for the floor
  * server (`floor-server.ts`) and for `hearth gateway` with a fresh home and one configured model
  * (no channel, no cron job), alternating, `runs` times each. Prints medians and Hearth's ratios
- * to the floor. Usage: node dist/bench/startup.js [--runs N]
+ * to the floor. Usage: node dist/bench/startup.js [--runs N] [--baseline <another built checkout>]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { GATEWAY_NODE_FLAGS, HEARTH_BIN, makeHome, removeHome, testEnv, writeConfig } from '../test/support/gateway-harness.js';
 import { httpRequest } from './http-client.js';
-import { cpuSeconds, median, rssMb } from './proc-stats.js';
+import { median, preciseCpuSeconds, rssMb } from './proc-stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -33,6 +33,7 @@ export interface StartupSummary {
 export interface StartupResult {
   floor: StartupSummary;
   hearth: StartupSummary;
+  baseline?: StartupSummary;
   readyRatio: number;
   rssRatio: number;
   cpuRatio: number;
@@ -62,7 +63,7 @@ async function timeToReady(args: string[], env: NodeJS.ProcessEnv, port: number)
     if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
     try {
       const response = await httpRequest({ agent: false, port, path: '/readyz', method: 'GET', timeoutMs: 1000 });
-      if (response.status === 200) return { readyMs: performance.now() - since, rssMb: rssMb(child.pid!), cpuMs: cpuSeconds(child.pid!) * 1000, child };
+      if (response.status === 200) return { readyMs: performance.now() - since, rssMb: rssMb(child.pid!), cpuMs: preciseCpuSeconds(child.pid!) * 1000, child };
     } catch {
       // Not listening yet.
     }
@@ -95,7 +96,7 @@ async function floorOnce(): Promise<StartupSample> {
   }
 }
 
-async function hearthOnce(extraEnv: Record<string, string>): Promise<StartupSample> {
+async function hearthOnce(extraEnv: Record<string, string>, bin = HEARTH_BIN): Promise<StartupSample> {
   const home = makeHome();
   try {
     writeConfig(home, {
@@ -105,7 +106,7 @@ async function hearthOnce(extraEnv: Record<string, string>): Promise<StartupSamp
     });
     const port = await freePort();
     const env = testEnv(home, { HEARTH_LOG_LEVEL: 'warn', ...extraEnv });
-    const started = await timeToReady([...GATEWAY_NODE_FLAGS, HEARTH_BIN, 'gateway', '--port', String(port)], env, port);
+    const started = await timeToReady([...GATEWAY_NODE_FLAGS, bin, 'gateway', '--port', String(port)], env, port);
     await stop(started.child);
     return { readyMs: started.readyMs, rssMb: started.rssMb, cpuMs: started.cpuMs };
   } finally {
@@ -113,15 +114,20 @@ async function hearthOnce(extraEnv: Record<string, string>): Promise<StartupSamp
   }
 }
 
-/** Floor and Hearth alternately, `runs` times each (after one unmeasured warm-up of each). */
-export async function measureStartup(runs: number, extraEnv: Record<string, string> = {}): Promise<StartupResult> {
+/**
+ * Floor and Hearth alternately, `runs` times each (after one unmeasured warm-up of each); with
+ * `baselineBin` (another checkout's `bin/hearth.js`), that one too, as `baseline`.
+ */
+export async function measureStartup(runs: number, extraEnv: Record<string, string> = {}, baselineBin?: string): Promise<StartupResult> {
   await floorOnce();
   await hearthOnce(extraEnv);
   const floor: StartupSample[] = [];
   const hearth: StartupSample[] = [];
+  const baseline: StartupSample[] = [];
   for (let run = 0; run < runs; run++) {
     floor.push(await floorOnce());
     hearth.push(await hearthOnce(extraEnv));
+    if (baselineBin) baseline.push(await hearthOnce(extraEnv, baselineBin));
   }
   const summary = (samples: StartupSample[]): StartupSummary => ({
     readyMs: median(samples.map((sample) => sample.readyMs)),
@@ -134,6 +140,7 @@ export async function measureStartup(runs: number, extraEnv: Record<string, stri
   return {
     floor: floorSummary,
     hearth: hearthSummary,
+    ...(baselineBin ? { baseline: summary(baseline) } : {}),
     readyRatio: hearthSummary.readyMs / floorSummary.readyMs,
     rssRatio: hearthSummary.rssMb / floorSummary.rssMb,
     cpuRatio: hearthSummary.cpuMs / floorSummary.cpuMs,
@@ -151,14 +158,22 @@ export function formatStartup(result: StartupResult): string {
     `${`start-up, median of ${result.floor.samples.length}`.padEnd(34)}${'spawn → /readyz 200'.padEnd(26)}${'RSS at ready'.padEnd(26)}CPU until ready`,
     line('floor (node:http + ws + sqlite)', result.floor),
     line('hearth gateway', result.hearth),
+    ...(result.baseline ? [line('baseline (--baseline)', result.baseline)] : []),
     `${'hearth / floor'.padEnd(34)}${ratio(result.readyRatio, ' (target ≤ 1.2)')}${ratio(result.rssRatio, ' (target ≤ 1.15)')}${ratio(result.cpuRatio, '')}`,
+    ...(result.baseline
+      ? [
+          `${'baseline / floor'.padEnd(34)}${ratio(result.baseline.readyMs / result.floor.readyMs, '')}${ratio(result.baseline.rssMb / result.floor.rssMb, '')}${ratio(result.baseline.cpuMs / result.floor.cpuMs, '')}`,
+        ]
+      : []),
   ].join('\n');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const runsFlag = process.argv.indexOf('--runs');
   const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 7;
-  const result = await measureStartup(runs);
+  const baselineFlag = process.argv.indexOf('--baseline');
+  const baselineRoot = baselineFlag >= 0 ? process.argv[baselineFlag + 1] : undefined;
+  const result = await measureStartup(runs, {}, baselineRoot ? join(baselineRoot, 'bin', 'hearth.js') : undefined);
   console.log(formatStartup(result));
   const figures = (side: StartupSummary) => ({ readyMs: side.readyMs, rssMb: side.rssMb, cpuMs: side.cpuMs });
   console.log(`STARTUP_JSON ${JSON.stringify({ floor: figures(result.floor), hearth: figures(result.hearth), readyRatio: result.readyRatio, rssRatio: result.rssRatio, cpuRatio: result.cpuRatio })}`);

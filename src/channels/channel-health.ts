@@ -106,6 +106,144 @@ function faultOf(dimensions: Record<ChannelHealthDimension, ChannelDimensionHeal
   return fault;
 }
 
+/** Transport and application from the supervisor's view; functional only where that alone decides. */
+function observe(target: ChannelHealthTarget, state: AccountState, at: number, functionalWindowMs: number): void {
+  const status = target.status();
+  const { transport, application, functional } = state.dimensions;
+  if (status.connected) set(transport, 'ok', status.botName ? `connected as ${status.botName}` : 'connected', null, at);
+  else if (status.state === 'starting') set(transport, 'unknown', 'connecting', null, at);
+  else if (status.state === 'unhealthy' || status.state === 'stopped') {
+    set(transport, 'down', status.lastError ?? status.state, status.suggestedAction ?? RECONNECTING_HINT, at);
+  } else set(transport, 'degraded', `reconnecting${status.lastError ? `: ${status.lastError}` : ''}`, status.suggestedAction ?? RECONNECTING_HINT, at);
+
+  if (target.credentialsRefused()) set(application, 'down', status.lastError ?? 'the platform refused the credentials', status.suggestedAction ?? target.authHint, at);
+  else if (status.authenticated) set(application, 'ok', 'the platform accepted the credentials', null, at);
+  else set(application, 'unknown', 'not authenticated yet', null, at);
+
+  if (transport.status !== 'ok') {
+    // Bad until a check proves otherwise: a reconnect (ours, to recover) must not reset degradedSince.
+    if (!isBad(functional.status)) set(functional, 'unknown', 'not checked while the connection is not open', null, at);
+  } else if (status.lastInboundAt !== null && at - status.lastInboundAt <= functionalWindowMs) {
+    set(functional, 'ok', `handled a message ${seconds(at - status.lastInboundAt)} ago`, null, at);
+  }
+}
+
+/** The adapter's probe, bounded by `probeTimeoutMs` and cut short when the gateway stops. */
+async function runProbe(target: ChannelHealthTarget, config: ChannelHealthConfig, stopSignal: AbortSignal): Promise<{ status: ChannelHealthStatus; detail: string; suggestedAction: string | null }> {
+  const window = `no message handled in the last ${seconds(config.functionalWindowMs)}`;
+  if (!target.probe) return { status: 'unknown', detail: `${window}, and this channel has no probe`, suggestedAction: null };
+  const deadline = new AbortController();
+  const onStop = () => deadline.abort(new Error('the gateway is stopping'));
+  stopSignal.addEventListener('abort', onStop, { once: true });
+  const timeout = setTimeout(() => deadline.abort(new Error(`the probe did not answer within ${config.probeTimeoutMs} ms`)), config.probeTimeoutMs);
+  try {
+    // An adapter that ignores its signal still cannot hold the tick past the timeout.
+    const result = await untilAborted(target.probe(deadline.signal), deadline.signal, () => deadline.signal.reason as Error);
+    return { status: result.status, detail: `${window}; probe: ${result.detail}`, suggestedAction: result.suggestedAction ?? null };
+  } catch (error) {
+    const refused = isChannelError(error) && error.kind === 'auth';
+    return { status: 'degraded', detail: `${window}; probe failed: ${errorText(error)}`, suggestedAction: refused ? target.authHint : PROBE_FAILED_HINT };
+  } finally {
+    clearTimeout(timeout);
+    stopSignal.removeEventListener('abort', onStop);
+  }
+}
+
+/** What the episode logic needs from the reconciler. */
+interface EpisodeContext {
+  logger: ChannelHealthOptions['logger'];
+  now(): number;
+  emit(event: ChannelHealthEvent): void;
+  maxRecoveryAttempts(): number;
+}
+
+/** The episode logic: grace tick, bounded reconnects, one alert, the all-clear. */
+function reconcile(episodes: EpisodeContext, target: ChannelHealthTarget, state: AccountState): void {
+  const { logger, emit, maxRecoveryAttempts } = episodes;
+  const at = episodes.now();
+  const key = `${target.channel}:${target.account}`;
+  const fault = faultOf(state.dimensions);
+  const episode = state.episode;
+  if (fault === null) {
+    if (!episode) return;
+    state.episode = null;
+    state.recoveredAt = at;
+    logger.info({ channel: key, degradedForMs: at - episode.since, recoveryAttempts: episode.recoveryAttempts }, 'channel account healthy again');
+    if (episode.alertedAt !== null) emit({ event: 'channel.health.recovered', channel: target.channel, account: target.account, degradedSince: episode.since, recoveryAttempts: episode.recoveryAttempts, at });
+    return;
+  }
+  const dimension = state.dimensions[fault];
+  const log = { channel: key, dimension: fault, status: dimension.status, detail: dimension.detail, suggestedAction: dimension.suggestedAction };
+  if (!episode) {
+    state.episode = { since: dimension.degradedSince ?? at, recoveryAttempts: 0, lastAttemptAt: null, alertedAt: null };
+    logger.warn(log, `channel account ${fault} ${dimension.status}`);
+    return;
+  }
+  if (episode.alertedAt !== null) return;
+  const max = maxRecoveryAttempts();
+  if (target.reconnect && episode.recoveryAttempts < max) {
+    episode.recoveryAttempts += 1;
+    episode.lastAttemptAt = at;
+    logger.warn({ ...log, attempt: episode.recoveryAttempts, of: max }, 'channel account still unhealthy; reconnecting it');
+    target.reconnect(`health check: ${fault} ${dimension.status}${dimension.detail ? ` (${dimension.detail})` : ''}`);
+    return;
+  }
+  episode.alertedAt = at;
+  const alert: ChannelHealthAlert = {
+    event: 'channel.health',
+    channel: target.channel,
+    account: target.account,
+    dimension: fault,
+    status: dimension.status as ChannelHealthAlert['status'],
+    degradedSince: dimension.degradedSince ?? episode.since,
+    detail: dimension.detail,
+    suggestedAction: dimension.suggestedAction,
+    recoveryAttempts: episode.recoveryAttempts,
+    at,
+  };
+  state.lastAlert = alert;
+  // The alert sink logs it (once), records it and sends it on.
+  emit(alert);
+}
+
+/** A copy of an account's state for `channels.health.*` and `/readyz`. */
+function report(target: ChannelHealthTarget, state: AccountState, maxRecoveryAttempts: number): ChannelHealthReport {
+  const dimensions = {
+    transport: { ...state.dimensions.transport },
+    application: { ...state.dimensions.application },
+    functional: { ...state.dimensions.functional },
+  };
+  const status = DIMENSIONS.map((name) => dimensions[name].status).reduce((worst, item) => (RANK[item] > RANK[worst] ? item : worst), 'ok' as ChannelHealthStatus);
+  const episode = state.episode;
+  return {
+    channel: target.channel,
+    account: target.account,
+    status,
+    dimensions,
+    checkedAt: state.checkedAt,
+    episode: episode ? { ...episode, maxRecoveryAttempts } : null,
+    lastAlert: state.lastAlert,
+    recoveredAt: state.recoveredAt,
+  };
+}
+
+/** Degraded while an account is not connected yet or any dimension is degraded or down. */
+function readinessOf(reports: ChannelHealthReport[]): { status: 'ok' | 'degraded'; detail: string } {
+  if (reports.length === 0) return { status: 'ok', detail: 'no channels configured' };
+  const problems: string[] = [];
+  for (const item of reports) {
+    const name = `${item.channel}:${item.account}`;
+    const fault = faultOf(item.dimensions);
+    if (fault !== null) {
+      const dimension = item.dimensions[fault];
+      problems.push(`${name} ${fault} ${dimension.status}: ${dimension.detail ?? 'no detail'}${dimension.suggestedAction ? ` — ${dimension.suggestedAction}` : ''}`);
+    } else if (item.dimensions.transport.status !== 'ok') {
+      problems.push(`${name} ${item.dimensions.transport.detail ?? 'not connected'}`);
+    }
+  }
+  return problems.length === 0 ? { status: 'ok', detail: `${reports.length} connected` } : { status: 'degraded', detail: problems.join('; ') };
+}
+
 /**
  * Channel health reconciliation. Every `intervalMs` (one unref'd timer, the next tick scheduled
  * only after the last one finished) each account is checked on three dimensions: transport,
@@ -150,63 +288,20 @@ export function createChannelHealth(options: ChannelHealthOptions) {
     return list;
   }
 
-  /** Transport and application from the supervisor's view; functional only where that alone decides. */
-  function observe(target: ChannelHealthTarget, state: AccountState, at: number): void {
-    const status = target.status();
-    const { transport, application, functional } = state.dimensions;
-    if (status.connected) set(transport, 'ok', status.botName ? `connected as ${status.botName}` : 'connected', null, at);
-    else if (status.state === 'starting') set(transport, 'unknown', 'connecting', null, at);
-    else if (status.state === 'unhealthy' || status.state === 'stopped') {
-      set(transport, 'down', status.lastError ?? status.state, status.suggestedAction ?? RECONNECTING_HINT, at);
-    } else set(transport, 'degraded', `reconnecting${status.lastError ? `: ${status.lastError}` : ''}`, status.suggestedAction ?? RECONNECTING_HINT, at);
-
-    if (target.credentialsRefused()) set(application, 'down', status.lastError ?? 'the platform refused the credentials', status.suggestedAction ?? target.authHint, at);
-    else if (status.authenticated) set(application, 'ok', 'the platform accepted the credentials', null, at);
-    else set(application, 'unknown', 'not authenticated yet', null, at);
-
-    const window = options.config().functionalWindowMs;
-    if (transport.status !== 'ok') {
-      // Bad until a check proves otherwise: a reconnect (ours, to recover) must not reset degradedSince.
-      if (!isBad(functional.status)) set(functional, 'unknown', 'not checked while the connection is not open', null, at);
-    } else if (status.lastInboundAt !== null && at - status.lastInboundAt <= window) {
-      set(functional, 'ok', `handled a message ${seconds(at - status.lastInboundAt)} ago`, null, at);
-    }
-  }
-
   /** Observes, then runs the probe when no message was handled within the window. */
   async function check(target: ChannelHealthTarget, state: AccountState): Promise<void> {
     const started = now();
-    observe(target, state, started);
+    observe(target, state, started, options.config().functionalWindowMs);
     const config = options.config();
     const { lastInboundAt } = target.status();
     const recent = lastInboundAt !== null && started - lastInboundAt <= config.functionalWindowMs;
     if (state.dimensions.transport.status === 'ok' && !recent) {
-      const result = await runProbe(target, config);
+      const result = await runProbe(target, config, stopController.signal);
       set(state.dimensions.functional, result.status, result.detail, result.suggestedAction, now());
     }
     // The connection may have dropped, or a message arrived, while the probe ran.
-    observe(target, state, now());
+    observe(target, state, now(), config.functionalWindowMs);
     state.checkedAt = now();
-  }
-
-  async function runProbe(target: ChannelHealthTarget, config: ChannelHealthConfig): Promise<{ status: ChannelHealthStatus; detail: string; suggestedAction: string | null }> {
-    const window = `no message handled in the last ${seconds(config.functionalWindowMs)}`;
-    if (!target.probe) return { status: 'unknown', detail: `${window}, and this channel has no probe`, suggestedAction: null };
-    const deadline = new AbortController();
-    const onStop = () => deadline.abort(new Error('the gateway is stopping'));
-    stopController.signal.addEventListener('abort', onStop, { once: true });
-    const timeout = setTimeout(() => deadline.abort(new Error(`the probe did not answer within ${config.probeTimeoutMs} ms`)), config.probeTimeoutMs);
-    try {
-      // An adapter that ignores its signal still cannot hold the tick past the timeout.
-      const result = await untilAborted(target.probe(deadline.signal), deadline.signal, () => deadline.signal.reason as Error);
-      return { status: result.status, detail: `${window}; probe: ${result.detail}`, suggestedAction: result.suggestedAction ?? null };
-    } catch (error) {
-      const refused = isChannelError(error) && error.kind === 'auth';
-      return { status: 'degraded', detail: `${window}; probe failed: ${errorText(error)}`, suggestedAction: refused ? target.authHint : PROBE_FAILED_HINT };
-    } finally {
-      clearTimeout(timeout);
-      stopController.signal.removeEventListener('abort', onStop);
-    }
   }
 
   function emit(event: ChannelHealthEvent): void {
@@ -216,74 +311,7 @@ export function createChannelHealth(options: ChannelHealthOptions) {
       logger.error({ err: error, channel: `${event.channel}:${event.account}` }, 'the channel health alert handler failed; the alert is in this log only');
     }
   }
-
-  /** The episode logic: grace tick, bounded reconnects, one alert, the all-clear. */
-  function reconcile(target: ChannelHealthTarget, state: AccountState): void {
-    const at = now();
-    const key = keyOf(target);
-    const fault = faultOf(state.dimensions);
-    const episode = state.episode;
-    if (fault === null) {
-      if (!episode) return;
-      state.episode = null;
-      state.recoveredAt = at;
-      logger.info({ channel: key, degradedForMs: at - episode.since, recoveryAttempts: episode.recoveryAttempts }, 'channel account healthy again');
-      if (episode.alertedAt !== null) emit({ event: 'channel.health.recovered', channel: target.channel, account: target.account, degradedSince: episode.since, recoveryAttempts: episode.recoveryAttempts, at });
-      return;
-    }
-    const dimension = state.dimensions[fault];
-    const log = { channel: key, dimension: fault, status: dimension.status, detail: dimension.detail, suggestedAction: dimension.suggestedAction };
-    if (!episode) {
-      state.episode = { since: dimension.degradedSince ?? at, recoveryAttempts: 0, lastAttemptAt: null, alertedAt: null };
-      logger.warn(log, `channel account ${fault} ${dimension.status}`);
-      return;
-    }
-    if (episode.alertedAt !== null) return;
-    const max = options.config().maxRecoveryAttempts;
-    if (target.reconnect && episode.recoveryAttempts < max) {
-      episode.recoveryAttempts += 1;
-      episode.lastAttemptAt = at;
-      logger.warn({ ...log, attempt: episode.recoveryAttempts, of: max }, 'channel account still unhealthy; reconnecting it');
-      target.reconnect(`health check: ${fault} ${dimension.status}${dimension.detail ? ` (${dimension.detail})` : ''}`);
-      return;
-    }
-    episode.alertedAt = at;
-    const alert: ChannelHealthAlert = {
-      event: 'channel.health',
-      channel: target.channel,
-      account: target.account,
-      dimension: fault,
-      status: dimension.status as ChannelHealthAlert['status'],
-      degradedSince: dimension.degradedSince ?? episode.since,
-      detail: dimension.detail,
-      suggestedAction: dimension.suggestedAction,
-      recoveryAttempts: episode.recoveryAttempts,
-      at,
-    };
-    state.lastAlert = alert;
-    // The alert sink logs it (once), records it and sends it on.
-    emit(alert);
-  }
-
-  function report(target: ChannelHealthTarget, state: AccountState): ChannelHealthReport {
-    const dimensions = {
-      transport: { ...state.dimensions.transport },
-      application: { ...state.dimensions.application },
-      functional: { ...state.dimensions.functional },
-    };
-    const status = DIMENSIONS.map((name) => dimensions[name].status).reduce((worst, item) => (RANK[item] > RANK[worst] ? item : worst), 'ok' as ChannelHealthStatus);
-    const episode = state.episode;
-    return {
-      channel: target.channel,
-      account: target.account,
-      status,
-      dimensions,
-      checkedAt: state.checkedAt,
-      episode: episode ? { ...episode, maxRecoveryAttempts: options.config().maxRecoveryAttempts } : null,
-      lastAlert: state.lastAlert,
-      recoveredAt: state.recoveredAt,
-    };
-  }
+  const episodes: EpisodeContext = { logger, now, emit, maxRecoveryAttempts: () => options.config().maxRecoveryAttempts };
 
   function find(channel: string, account: string): ChannelHealthTarget {
     const list = targets();
@@ -303,7 +331,7 @@ export function createChannelHealth(options: ChannelHealthOptions) {
         const list = targets();
         await Promise.all(list.map((target) => check(target, stateOf(target))));
         if (stopController.signal.aborted) return;
-        for (const target of list) if (states.has(keyOf(target))) reconcile(target, stateOf(target));
+        for (const target of list) if (states.has(keyOf(target))) reconcile(episodes, target, stateOf(target));
       } catch (error) {
         logger.error({ err: error }, 'channel health check failed; it runs again at the next interval');
       } finally {
@@ -327,27 +355,9 @@ export function createChannelHealth(options: ChannelHealthOptions) {
     const at = now();
     return targets().map((target) => {
       const state = stateOf(target);
-      observe(target, state, at);
-      return report(target, state);
+      observe(target, state, at, options.config().functionalWindowMs);
+      return report(target, state, options.config().maxRecoveryAttempts);
     });
-  }
-
-  /** For /readyz: degraded while an account is not connected yet or any dimension is degraded or down. */
-  function readiness(): { status: 'ok' | 'degraded'; detail: string } {
-    const reports = list();
-    if (reports.length === 0) return { status: 'ok', detail: 'no channels configured' };
-    const problems: string[] = [];
-    for (const item of reports) {
-      const name = `${item.channel}:${item.account}`;
-      const fault = faultOf(item.dimensions);
-      if (fault !== null) {
-        const dimension = item.dimensions[fault];
-        problems.push(`${name} ${fault} ${dimension.status}: ${dimension.detail ?? 'no detail'}${dimension.suggestedAction ? ` — ${dimension.suggestedAction}` : ''}`);
-      } else if (item.dimensions.transport.status !== 'ok') {
-        problems.push(`${name} ${item.dimensions.transport.detail ?? 'not connected'}`);
-      }
-    }
-    return problems.length === 0 ? { status: 'ok', detail: `${reports.length} connected` } : { status: 'degraded', detail: problems.join('; ') };
   }
 
   return {
@@ -368,17 +378,18 @@ export function createChannelHealth(options: ChannelHealthOptions) {
     get(channel: string, account: string): ChannelHealthReport {
       const target = find(channel, account);
       const state = stateOf(target);
-      observe(target, state, now());
-      return report(target, state);
+      observe(target, state, now(), options.config().functionalWindowMs);
+      return report(target, state, options.config().maxRecoveryAttempts);
     },
     /** Checks one account now, probe included (no recovery: that is the tick's job). */
     async probe(channel: string, account: string): Promise<ChannelHealthReport> {
       const target = find(channel, account);
       const state = stateOf(target);
       await check(target, state);
-      return report(target, state);
+      return report(target, state, options.config().maxRecoveryAttempts);
     },
-    readiness,
+    /** For /readyz: degraded while an account is not connected yet or any dimension is degraded or down. */
+    readiness: () => readinessOf(list()),
   };
 }
 

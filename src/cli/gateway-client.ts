@@ -3,8 +3,6 @@ import type WsModule from 'ws';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { HearthError } from '../contracts/errors.js';
 
-const WebSocket = loadCommonJs('ws') as typeof WsModule;
-
 export interface GatewayClient {
   call<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
   onEvent(listener: (event: string, payload: unknown) => void): () => void;
@@ -20,6 +18,8 @@ export class GatewayUnreachable extends Error {}
  */
 export async function connectGateway(url: string, token: string, client = { name: 'hearth-cli', version: '1' }): Promise<GatewayClient> {
   const wsUrl = `${url.replace(/^http/, 'ws').replace(/\/+$/, '')}/ws`;
+  // Loaded here, not at import: commands that never connect (and the gateway itself) skip it.
+  const WebSocket = loadCommonJs('ws') as typeof WsModule;
   const socket = new WebSocket(wsUrl, { perMessageDeflate: false });
   const pending = new Map<string, { resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
   const listeners = new Set<(event: string, payload: unknown) => void>();

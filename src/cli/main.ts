@@ -4,26 +4,60 @@ import { isHearthError } from '../contracts/errors.js';
 import { CliFailure, type CliRuntime } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
-const { Command, CommanderError } = loadCommonJs('commander') as typeof CommanderModule;
-
 export { CliFailure, type CliRuntime, EXIT_CONFIG, EXIT_STORE_DAMAGED } from './cli-context.js';
 
+const commander = () => loadCommonJs('commander') as typeof CommanderModule;
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
+  return port;
+}
+
+/**
+ * `hearth gateway` with nothing but `--port <n>` and `--bind <address>` needs no command-line
+ * parser: it starts without loading commander and the other commands' definitions. Any other
+ * form (help, `--port=n`, a subcommand, an unknown flag) returns null and goes through commander.
+ */
+export function plainGatewayArgs(args: readonly string[]): { port?: number; bind?: string } | null {
+  if (args[0] !== 'gateway') return null;
+  const options: { port?: number; bind?: string } = {};
+  for (let index = 1; index < args.length; index += 2) {
+    const flag = args[index];
+    const value = args[index + 1];
+    if ((flag !== '--port' && flag !== '--bind') || value === undefined || value.startsWith('-')) return null;
+    if (flag === '--port') options.port = parsePort(value);
+    else options.bind = value;
+  }
+  return options;
+}
+
 export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
+  const { Command } = commander();
   const program = new Command('hearth')
     .description('Hearth: a local-first personal AI agent gateway')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError()
     .exitOverride();
 
+  addGatewayCommands(program, runtime);
+  addSessionCommands(program, runtime);
+  addChannelCommands(program, runtime);
+  addDoctorCommand(program, runtime);
+  addRunCommands(program, runtime);
+  addCronCommands(program, runtime);
+  addLogsCommand(program, runtime);
+  addConfigCommands(program, runtime);
+  return program;
+}
+
+/** `hearth gateway`, `hearth gateway token`, `hearth status` */
+function addGatewayCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const gateway = program
     .command('gateway')
     .summary('run the gateway in the foreground')
     .description('run the gateway in the foreground; SIGTERM or Ctrl-C drains running turns and exits 0, an invalid config exits 78, a damaged state database exits 65')
-    .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', (value) => {
-      const port = Number(value);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliFailure(`--port must be a whole number from 0 to 65535, not "${value}".`);
-      return port;
-    })
+    .option('--port <port>', 'port to listen on (default: gateway.port, 18789)', parsePort)
     .option('--bind <bind>', 'loopback, lan, or an IP address (default: gateway.bind, loopback)')
     .action(async (options: { port?: number; bind?: string }) => {
       const { runGateway } = await import('./gateway-command.js');
@@ -46,7 +80,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runStatus } = await import('./status-command.js');
       await runStatus(runtime, options);
     });
+}
 
+/** `hearth chat` and `hearth sessions …` */
+function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('chat')
     .summary('chat with the default agent in the terminal, through the gateway')
@@ -89,7 +126,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { resetSession } = await import('./sessions-command.js');
       await resetSession(runtime, sessionKey, options);
     });
+}
 
+/** `hearth channels …`, `hearth pairing …`, `hearth message send` */
+function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const channels = program.command('channels').description('see and manage chat platform accounts');
   channels
     .command('status')
@@ -170,7 +210,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { messageSend } = await import('./channels-command.js');
       await messageSend(runtime, words.join(' '), options);
     });
+}
 
+/** `hearth doctor` */
+function addDoctorCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('doctor')
     .summary('check config, database, permissions, state files, workspaces, models, port and channel health')
@@ -181,7 +224,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runDoctor } = await import('./doctor-command.js');
       await runDoctor(runtime, options);
     });
+}
 
+/** `hearth runs …`: list, show, replay, diff */
+function addRunCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
   runs
     .command('list')
@@ -203,6 +249,31 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       await runsShow(runtime, runId, options);
     });
 
+  runs
+    .command('replay')
+    .summary('run a recorded run again from the same context, with side-effecting tools withheld')
+    .description('run a recorded run again from the same context (the transcript it started from), same agent and model, with side-effecting tools withheld; nothing is delivered; prints the new run id')
+    .argument('<runId>', 'a run id from `hearth runs list`')
+    .option('--timeout <seconds>', 'how long to wait', '600')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
+      const { runsReplay } = await import('./runs-command.js');
+      await runsReplay(runtime, runId, options);
+    });
+  runs
+    .command('diff')
+    .description('compare two runs: status, model, tokens, cost, time, tool calls and reply')
+    .argument('<a>', 'a run id')
+    .argument('<b>', 'another run id')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, options: { json?: boolean }) => {
+      const { runsDiff } = await import('./runs-command.js');
+      await runsDiff(runtime, a, b, options);
+    });
+}
+
+/** `hearth cron …` */
+function addCronCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const cron = program.command('cron').description('scheduled agent turns: jobs, their run ledger, audit and health');
   const jobOptions = (command: CommanderModule.Command, adding: boolean) =>
     command
@@ -299,29 +370,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { cronHealth } = await import('./cron-command.js');
       await cronHealth(runtime, options);
     });
+}
 
-  runs
-    .command('replay')
-    .summary('run a recorded run again from the same context, with side-effecting tools withheld')
-    .description('run a recorded run again from the same context (the transcript it started from), same agent and model, with side-effecting tools withheld; nothing is delivered; prints the new run id')
-    .argument('<runId>', 'a run id from `hearth runs list`')
-    .option('--timeout <seconds>', 'how long to wait', '600')
-    .option('--json', 'print JSON')
-    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
-      const { runsReplay } = await import('./runs-command.js');
-      await runsReplay(runtime, runId, options);
-    });
-  runs
-    .command('diff')
-    .description('compare two runs: status, model, tokens, cost, time, tool calls and reply')
-    .argument('<a>', 'a run id')
-    .argument('<b>', 'another run id')
-    .option('--json', 'print JSON')
-    .action(async (a: string, b: string, options: { json?: boolean }) => {
-      const { runsDiff } = await import('./runs-command.js');
-      await runsDiff(runtime, a, b, options);
-    });
-
+/** `hearth logs` */
+function addLogsCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('logs')
     .description('the gateway\'s own log (logs/gateway.log), also while it is stopped')
@@ -334,7 +386,10 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { runLogs } = await import('./logs-command.js');
       await runLogs(runtime, options);
     });
+}
 
+/** `hearth config …` */
+function addConfigCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const config = program.command('config').description('work with hearth.json5');
   config
     .command('validate')
@@ -344,8 +399,6 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
       const { validateConfig } = await import('./config-command.js');
       validateConfig(runtime, options);
     });
-
-  return program;
 }
 
 /** Runs the CLI and exits with its code. */
@@ -355,11 +408,17 @@ export async function main(argv: string[]): Promise<void> {
     io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
     stdin: process.stdin,
   };
-  const program = buildProgram(runtime);
+  let plain: ReturnType<typeof plainGatewayArgs> = null;
   try {
-    await program.parseAsync(argv);
+    plain = plainGatewayArgs(argv.slice(2));
+    if (plain) {
+      const { runGateway } = await import('./gateway-command.js');
+      await runGateway(runtime, plain);
+    } else {
+      await buildProgram(runtime).parseAsync(argv);
+    }
   } catch (error) {
-    if (error instanceof CommanderError) {
+    if (!plain && error instanceof commander().CommanderError) {
       process.exitCode = error.exitCode;
       return;
     }

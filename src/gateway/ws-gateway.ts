@@ -9,10 +9,7 @@ import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
 import type { GatewayContext } from './gateway-context.js';
 import { OVERLOADED_RETRY_AFTER_MS, type RequestGuards } from './request-guards.js';
-import { rpcMethods } from './rpc/method-table.js';
-import type { RpcConnection } from './rpc/rpc-types.js';
-
-const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
+import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Frames before `connect` may not be larger than this. */
@@ -71,17 +68,40 @@ export interface WsGatewayOptions {
 }
 
 /**
+ * The RPC method table. Loaded at the first WebSocket upgrade, not at start-up: the methods'
+ * modules and request schemas are a tenth of what the gateway loads before it is ready.
+ */
+async function loadMethods(): Promise<Readonly<Record<string, RpcMethod>>> {
+  return (await import('./rpc/method-table.js')).rpcMethods;
+}
+
+/**
  * The `/ws` RPC endpoint. Each connection owns its watched-session set; the hub maps a session
  * to the connections watching it and is cleaned when a connection closes.
  */
 export function createWsGateway(context: GatewayContext, options: WsGatewayOptions) {
-  const server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+  // `ws` is loaded at the first WebSocket upgrade, not at start-up.
+  let server: Ws.WebSocketServer | undefined;
+  const websocketServer = () => {
+    if (server) return server;
+    const { WebSocketServer } = loadCommonJs('ws') as typeof Ws;
+    server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    return server;
+  };
   const connections = new Set<Connection>();
   /** Open connections per remote address; an entry leaves when its last connection closes. */
   const perAddress = new Map<string, number>();
   const hub = new Map<string, Set<Connection>>();
-  const methods = rpcMethods;
-  const methodNames = ['connect', ...Object.keys(methods)].sort();
+  let methods: Readonly<Record<string, RpcMethod>> | undefined;
+  let methodNames: string[] = ['connect'];
+  let loadingMethods: Promise<void> | undefined;
+  const ensureMethods = () => {
+    loadingMethods ??= loadMethods().then((table) => {
+      methods = table;
+      methodNames = ['connect', ...Object.keys(table)].sort();
+    });
+    return loadingMethods;
+  };
 
   const send = (connection: Connection, frame: unknown) => {
     if (connection.socket.readyState !== connection.socket.OPEN) return;
@@ -229,7 +249,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       connection.socket.close(1008, 'connect first');
       return;
     }
-    const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
+    const handler = methods && Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!handler) {
       sendError(connection, id, new HearthError('UNKNOWN_METHOD', `Unknown method "${method}". Known methods: ${methodNames.join(', ')}.`));
       return;
@@ -251,7 +271,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     }
   }
 
-  server.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+  const onConnection = (socket: WebSocket, request: IncomingMessage) => {
     const connection: Connection = {
       id: randomUUID(),
       socket,
@@ -303,15 +323,26 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       if (open <= 0) perAddress.delete(connection.remote);
       else perAddress.set(connection.remote, open);
     });
-  });
+  };
 
   const rejectUpgrade = (socket: Duplex, status: number, message: string) => {
     const reason = status === 429 ? 'Too Many Requests' : status === 403 ? 'Forbidden' : 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${message}\n`);
   };
 
-  return {
-    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ownOrigins: readonly string[]) {
+  const gateway = {
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, ownOrigins: readonly string[]): void {
+      if (!methods) {
+        // The checks below run once the methods are loaded, so a burst at start is counted too.
+        ensureMethods().then(
+          () => gateway.handleUpgrade(request, socket, head, ownOrigins),
+          (error) => {
+            context.logger.error({ err: error }, 'could not load the WebSocket methods');
+            socket.end('HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\n\r\n');
+          },
+        );
+        return;
+      }
       const origin = request.headers.origin;
       if (origin !== undefined && !ownOrigins.includes(origin) && !options.allowedOrigins().includes(origin)) {
         context.logger.warn({ origin }, 'websocket from a foreign origin refused');
@@ -324,13 +355,14 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
         rejectUpgrade(socket, 429, `Too many open connections from ${remote} (gateway.maxConnectionsPerAddress is ${cap}).`);
         return;
       }
-      server.handleUpgrade(request, socket, head, (ws) => server.emit('connection', ws, request));
+      websocketServer().handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
     },
     connectionCount: () => connections.size,
     close() {
       unsubscribe();
       for (const connection of connections) connection.socket.close(1001, 'gateway shutting down');
-      server.close();
+      server?.close();
     },
   };
+  return gateway;
 }

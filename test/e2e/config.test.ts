@@ -114,6 +114,25 @@ describe('config', { concurrency: true }, () => {
     });
   });
 
+  describe('hearth gateway arguments', { concurrency: false }, () => {
+    test('a bad --port exits 1 with one line, with or without the other flag forms', async () => {
+      const dir = home();
+      const [plain, equals] = await Promise.all([runCli(['gateway', '--port', 'abc'], testEnv(dir)), runCli(['gateway', '--port=abc'], testEnv(dir))]);
+      for (const result of [plain, equals]) {
+        assert.equal(result.code, 1, `exit ${result.code}\n${result.stderr}`);
+        assert.match(result.stderr, /--port must be a whole number from 0 to 65535, not "abc"/);
+        assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace was printed');
+      }
+    });
+
+    test('gateway --help still lists the options', async () => {
+      const result = await runCli(['gateway', '--help'], testEnv(home()));
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /--port <port>/);
+      assert.match(result.stdout, /--bind <bind>/);
+    });
+  });
+
   describe('hearth config validate', { concurrency: false }, () => {
     test('a good file: exit 0, text and --json', async () => {
       const dir = home();
