@@ -6,6 +6,7 @@
  *    NODE_OPTIONS, hence the inspector session).
  *  - `BENCH_HEAP_FILE` (from `--heap`): on SIGUSR2, writes `process.memoryUsage()` before and after
  *    a forced full GC to that file as JSON, so RSS growth can be told apart from retained heap.
+ *  - `BENCH_HEAP_SAMPLE_FILE` (bench/sessions.ts): peak heap between two SIGUSR2 signals.
  */
 import { writeFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
@@ -46,5 +47,25 @@ if (heapFile) {
     gc();
     const after = process.memoryUsage();
     writeFileSync(heapFile, JSON.stringify({ before: mb(before), afterGc: mb(after) }));
+  });
+}
+
+// `BENCH_HEAP_SAMPLE_FILE` (bench/sessions.ts): samples the heap every 100 ms; on SIGUSR2 writes
+// the peak since the last signal (MB) to that file and starts a new window.
+const sampleFile = process.env.BENCH_HEAP_SAMPLE_FILE;
+if (sampleFile) {
+  const peak = { heapUsed: 0, heapTotal: 0 };
+  const sample = () => {
+    const usage = process.memoryUsage();
+    peak.heapUsed = Math.max(peak.heapUsed, usage.heapUsed);
+    peak.heapTotal = Math.max(peak.heapTotal, usage.heapTotal);
+  };
+  setInterval(sample, 100).unref();
+  process.on('SIGUSR2', () => {
+    sample();
+    const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+    writeFileSync(sampleFile, JSON.stringify({ peak: { heapUsed: mb(peak.heapUsed), heapTotal: mb(peak.heapTotal) } }));
+    peak.heapUsed = 0;
+    peak.heapTotal = 0;
   });
 }

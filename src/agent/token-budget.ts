@@ -1,8 +1,16 @@
 import type { ChatMessage } from '../contracts/messages.js';
 
+/** Characters per token in the estimate below. */
+export const CHARS_PER_TOKEN = 4;
+
 /** A cheap, provider-independent token estimate: about four characters a token. */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
+}
+
+/** Tokens of a turn's context left for history: the window minus the reply and the system prompt's share. */
+export function historyTokenBudget(agent: { contextTokens: number; maxOutputTokens: number }): number {
+  return Math.max(0, agent.contextTokens - agent.maxOutputTokens - 2000);
 }
 
 export function estimateMessageTokens(message: ChatMessage): number {

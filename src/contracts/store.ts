@@ -45,6 +45,13 @@ export interface Store {
    * unknown.
    */
   startTurn(runId: string, options: { now: number; historyLimit: number }): Promise<StartedTurn | null>;
+  /**
+   * The history a started session turn runs with: the newest lines of the transcript it started
+   * in, oldest first, without `error` lines; at most `maxEntries` lines, and only the newest whose
+   * stored text adds up to `maxChars` (plus the one line that crosses it). A read: it never waits
+   * behind queued writes. Empty for a stateless or unknown run.
+   */
+  turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): Promise<ChatMessage[]>;
   /** Turns accepted but not finished (pending or interrupted while running), oldest first. */
   unfinishedTurns(): Promise<InboxEntry[]>;
   /**

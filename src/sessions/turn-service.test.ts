@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAgentDirectory } from '../agent/agent-directory.js';
 import type { AgentLoop } from '../agent/agent-loop.js';
+import { estimateMessageTokens } from '../agent/token-budget.js';
+import type { ChatMessage } from '../contracts/messages.js';
 import { createWorkspaceContext } from '../agent/workspace-context.js';
 import { configSchema } from '../config/schema.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -10,18 +12,20 @@ import { createTurnService, type TurnEvent } from './turn-service.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
-function setup(runTurn: AgentLoop) {
+function setup(runTurn: AgentLoop, options: { historyCacheBytes?: number; contextTokens?: number; maxConcurrent?: number } = {}) {
   const store = createSqliteStore({ path: ':memory:' });
-  const config = configSchema.parse({ agents: { defaults: { model: 'fake/echo' } } });
+  const defaults = { model: 'fake/echo', ...(options.contextTokens ? { contextTokens: options.contextTokens, maxOutputTokens: 1000 } : {}) };
+  const config = configSchema.parse({ agents: { defaults } });
   const directory = createAgentDirectory(config, { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const turns = createTurnService({
     store,
-    lanes: createSessionLanes({ maxConcurrent: 2 }),
+    lanes: createSessionLanes({ maxConcurrent: options.maxConcurrent ?? 2 }),
     runTurn,
     workspaceContext: createWorkspaceContext(),
     agents: () => directory,
     maxTurnAttempts: () => 3,
     logger: silent,
+    ...(options.historyCacheBytes !== undefined ? { historyCacheBytes: options.historyCacheBytes } : {}),
   });
   return { store, turns };
 }
@@ -142,4 +146,53 @@ test('a NO_REPLY answer stays in the transcript but nothing is queued for delive
     { modelRefs: ['fake/echo', 'fake/big'], deny: ['write', 'edit'] },
   ]);
   await store.close();
+});
+
+test('with many more sessions than the memory bound holds, every turn still sees its own history and memory stays bounded', async () => {
+  const seen = new Map<string, string[][]>();
+  const { store, turns } = setup(
+    async (input) => {
+      const list = seen.get(input.sessionKey) ?? [];
+      list.push(input.messages.map((message) => message.content));
+      seen.set(input.sessionKey, list);
+      return echo(input);
+    },
+    { historyCacheBytes: 4000, maxConcurrent: 8 },
+  );
+  const sessions = Array.from({ length: 40 }, (_, index) => `agent:main:bench:${index}`);
+  for (let round = 0; round < 3; round++) {
+    const runs = await Promise.all(sessions.map((sessionKey) => turns.submit({ sessionKey, agentId: 'main', source: 'ws', text: `${sessionKey} #${round}` })));
+    await Promise.all(runs.map((accepted) => turns.waitFor(accepted.runId)));
+    assert.ok(turns.historyCacheStats().bytes <= 4000, `cache holds ${turns.historyCacheStats().bytes} bytes`);
+  }
+  assert.ok(turns.historyCacheStats().sessions < sessions.length);
+  for (const sessionKey of sessions) {
+    assert.deepEqual(seen.get(sessionKey)?.[2], [`${sessionKey} #0`, `echo: ${sessionKey} #0`, `${sessionKey} #1`, `echo: ${sessionKey} #1`, `${sessionKey} #2`]);
+  }
+  await store.close();
+});
+
+test('a long conversation sends the model only the newest part that fits the context, read from disk or from memory alike', async () => {
+  for (const historyCacheBytes of [0, 1_000_000]) {
+    const contexts: ChatMessage[][] = [];
+    // 6,000-token window - 1,000 for the reply - 2,000 for the system prompt: 3,000 tokens of history.
+    const { store, turns } = setup(
+      async (input) => {
+        contexts.push(input.messages);
+        return echo(input);
+      },
+      { historyCacheBytes, contextTokens: 6000 },
+    );
+    for (let i = 0; i < 40; i++) {
+      const accepted = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: `${i} ${'x'.repeat(400)}` });
+      await turns.waitFor(accepted.runId);
+    }
+    const last = contexts.at(-1)!;
+    const tokens = last.slice(0, -1).reduce((sum, message) => sum + estimateMessageTokens(message), 0);
+    assert.ok(tokens <= 3000 && tokens > 2000, `history of ${tokens} tokens`);
+    assert.equal(last[0]?.role, 'user');
+    assert.equal(last.at(-1)?.content, `39 ${'x'.repeat(400)}`);
+    assert.equal(last.at(-2)?.content, `echo: 38 ${'x'.repeat(400)}`);
+    await store.close();
+  }
 });

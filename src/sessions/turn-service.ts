@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import { baseSystemPrompt } from '../agent/agent-directory.js';
 import type { AgentLoop } from '../agent/agent-loop.js';
-import { fitHistory } from '../agent/token-budget.js';
+import { CHARS_PER_TOKEN, fitHistory, historyTokenBudget } from '../agent/token-budget.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
-import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, Store } from '../contracts/store.js';
+import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
+import type { AgentProfile } from '../agent/agent-loop.js';
+import { type CachedHistory, createHistoryCache, type HistoryCache } from './history-cache.js';
 import type { SessionLanes } from './session-lanes.js';
 import type { Budgets } from '../automation/budgets.js';
 
@@ -51,10 +53,10 @@ export interface TurnServiceDeps {
   logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   now?: () => number;
   newRunId?: () => string;
-  /** How many transcript entries are read before fitting them to the token budget. */
+  /** At most this many transcript lines are read before fitting them to the token budget. */
   historyLimit?: number;
-  /** How many sessions keep their recent transcript in memory between turns. */
-  historyCacheSessions?: number;
+  /** Bytes (estimated) of recent history kept in memory for busy sessions; 0 keeps none. */
+  historyCacheBytes?: number;
   /** Daily budgets: checked before a turn calls a model, charged when it finishes. */
   budgets?: Pick<Budgets, 'blocked' | 'afterTurn' | 'costOf' | 'day'>;
   /** Names of the tools that change something, hidden from read-only turns (replays). */
@@ -71,343 +73,417 @@ interface ActiveRun {
   checkpoint: boolean;
 }
 
+/** Everything one turn service owns; the functions below take it as their first argument. */
+interface TurnServiceState {
+  deps: TurnServiceDeps;
+  now: () => number;
+  newRunId: () => string;
+  historyLimit: number;
+  history: HistoryCache;
+  listeners: Set<TurnListener>;
+  active: Map<string, ActiveRun>;
+  waiters: Map<string, Set<(outcome: TurnOutcome) => void>>;
+  accepting: boolean;
+  stopping: boolean;
+}
+
+/** One started turn on its way to its result. */
+interface TurnInProgress {
+  runId: string;
+  sessionKey: string;
+  started: StartedTurn;
+  /** Budget scopes charged for the turn. */
+  scopes: string[];
+  /** Steps written with the turn's result instead of on their own. */
+  pendingSteps: RunStepInput[];
+}
+
+type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
+
+/** Default bound of the history kept in memory: a few MB, whatever the number of sessions. */
+const DEFAULT_HISTORY_CACHE_BYTES = 8 * 1024 * 1024;
+
 /**
  * Owns the life of a turn: persisted in the inbox on accept, run on its session's lane, recorded
  * step by step, finished in one transaction with its reply in the outbox, then delivered. On
  * start, `recover()` re-runs what a crash interrupted; the outbox dispatcher re-delivers replies.
  */
 export function createTurnService(deps: TurnServiceDeps) {
-  const now = deps.now ?? Date.now;
-  const newRunId = deps.newRunId ?? (() => `run_${randomUUID()}`);
-  const historyLimit = deps.historyLimit ?? 400;
-  const listeners = new Set<TurnListener>();
-  const active = new Map<string, ActiveRun>();
-  const waiters = new Map<string, Set<(outcome: TurnOutcome) => void>>();
-  /**
-   * The recent transcript of busy sessions (model-visible messages, oldest first), so a turn does
-   * not re-read and re-parse its history. Least recently used sessions are dropped past the
-   * bound; a reset drops the session. A turn appends to the entry it started from only if that
-   * entry is still the cached one, so a reset while it ran is never undone.
-   */
-  const historyCache = new Map<string, ChatMessage[]>();
-  const historyCacheSessions = deps.historyCacheSessions ?? 64;
-  const cacheHistory = (sessionKey: string, messages: ChatMessage[]) => {
-    historyCache.delete(sessionKey);
-    historyCache.set(sessionKey, messages);
-    if (historyCache.size > historyCacheSessions) historyCache.delete(historyCache.keys().next().value as string);
+  const state: TurnServiceState = {
+    deps,
+    now: deps.now ?? Date.now,
+    newRunId: deps.newRunId ?? (() => `run_${randomUUID()}`),
+    historyLimit: deps.historyLimit ?? 400,
+    history: createHistoryCache({ maxBytes: deps.historyCacheBytes ?? DEFAULT_HISTORY_CACHE_BYTES }),
+    listeners: new Set(),
+    active: new Map(),
+    waiters: new Map(),
+    accepting: true,
+    stopping: false,
   };
-  let accepting = true;
-  let stopping = false;
-
-  const emit = (event: TurnEvent) => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        deps.logger.error({ err: error }, 'a turn event listener failed');
-      }
-    }
-  };
-
-  const addWaiter = (runId: string): Promise<TurnOutcome> =>
-    new Promise((resolve) => {
-      let pending = waiters.get(runId);
-      if (!pending) {
-        pending = new Set();
-        waiters.set(runId, pending);
-      }
-      pending.add(resolve);
-    });
-
-  const settle = (outcome: TurnOutcome) => {
-    const pending = waiters.get(outcome.runId);
-    if (!pending) return;
-    waiters.delete(outcome.runId);
-    for (const resolve of pending) resolve(outcome);
-  };
-
-  async function execute(runId: string, laneSessionKey: string): Promise<void> {
-    if (stopping) return;
-    const cached = historyCache.get(laneSessionKey);
-    const started = await deps.store.startTurn(runId, { now: now(), historyLimit: cached ? 0 : historyLimit }).catch((error: unknown) => {
-      // The store failed (a damaged file, a full disk): answer whoever waits instead of leaving them hanging.
-      const failure = toHearthError(error, 'STORE_ERROR');
-      deps.logger.error({ runId, err: failure }, 'a turn could not start');
-      const outcome: TurnOutcome = { runId, sessionKey: laneSessionKey, status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, costUsd: null, error: { code: failure.code, message: failure.message } };
-      emit({ type: 'final', runId, sessionKey: laneSessionKey, outcome, outbox: null });
-      settle(outcome);
-      return null;
-    });
-    if (!started) return;
-    const { sessionKey } = started;
-    const base = { runId, sessionKey };
-    const directory = deps.agents();
-    const agent = directory.get(started.agentId);
-    const options = started.options ?? {};
-    const scopes = [`agent:${started.agentId}`, ...(options.budgetScopes ?? [])];
-    const finishWith = async (result: Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>, messages: ChatMessage[]) => {
-      const at = now();
-      const outcome = { ...result, costUsd: deps.budgets?.costOf(result.modelRef, result.usage) ?? null };
-      const full: TurnOutcome = { ...base, ...outcome };
-      const deliverTo = outcome.status === 'ok' && SILENT_REPLY.test(outcome.reply) ? null : started.replyTo;
-      const { outboxId } = await deps.store.completeTurn(runId, {
-        costUsd: outcome.costUsd,
-        ...(deps.budgets ? { spend: { day: deps.budgets.day(at), scopes } } : {}),
-        steps: pendingSteps.splice(0),
-        status: outcome.status,
-        messages,
-        reply: outcome.reply,
-        ...(outcome.modelRef ? { modelRef: outcome.modelRef } : {}),
-        ...(outcome.usage ? { usage: outcome.usage } : {}),
-        toolCalls: outcome.toolCalls,
-        ...(outcome.error ? { error: outcome.error } : {}),
-        deliverTo,
-        now: at,
-      });
-      if (deps.budgets && outcome.usage) {
-        deps.budgets.afterTurn(scopes).catch((error) => deps.logger.error({ runId, err: error }, 'checking the budget after a turn failed'));
-      }
-      if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
-      const outbox: OutboxEntry | null =
-        outboxId !== null && deliverTo
-          ? {
-              id: outboxId,
-              runId,
-              sessionKey,
-              channel: deliverTo.channel,
-              target: deliverTo.target,
-              text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
-              attempts: 0,
-              chunksSent: 0,
-              nextAttemptAt: null,
-              lastError: null,
-              createdAt: now(),
-            }
-          : null;
-      emit({ type: 'final', ...base, outcome: full, outbox });
-      settle(full);
-    };
-    const pendingSteps: RunStepInput[] = [];
-    const failed = (code: string, message: string) => {
-      historyCache.delete(sessionKey);
-      return finishWith({ status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
-    };
-
-    if (started.attempts > deps.maxTurnAttempts()) {
-      await failed(
-        'TURN_FAILED',
-        `This message was interrupted ${started.attempts - 1} times (the gateway stopped while answering it) and was given up. Send it again to retry.`,
-      );
-      return;
-    }
-    if (!agent) {
-      await failed('NOT_FOUND', `The agent "${started.agentId}" is no longer configured. Add it back to agents.entries or use another agent.`);
-      return;
-    }
-
-    const blocked = deps.budgets ? await deps.budgets.blocked(scopes) : null;
-    if (blocked) {
-      await failed('BUDGET_EXCEEDED', blocked);
-      return;
-    }
-    let profile = options.model ? { ...agent, modelRefs: [options.model] } : agent;
-    if (options.readOnly) {
-      profile = { ...profile, toolPolicy: { ...profile.toolPolicy, deny: [...(profile.toolPolicy.deny ?? []), ...(deps.sideEffectTools?.() ?? [])] } };
-    }
-
-    const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
-    let history: ChatMessage[] | undefined;
-    active.set(runId, run);
-    try {
-      emit({ type: 'started', ...base, replyTo: started.replyTo });
-      let messages: ChatMessage[];
-      if (started.context) {
-        messages = started.context.messages;
-      } else {
-        history = historyCache.get(sessionKey);
-        if (!history) {
-          history = [];
-          for (const entry of started.history) if (entry.message.role !== 'error') history.push(entry.message as ChatMessage);
-        }
-        cacheHistory(sessionKey, history);
-        const budget = Math.max(0, profile.contextTokens - profile.maxOutputTokens - 2000);
-        messages = [...fitHistory(history, budget), { role: 'user', content: started.text }];
-      }
-      const workspace = await deps.workspaceContext.load(profile.workspaceDir);
-      const system = [baseSystemPrompt(profile), profile.systemPrompt, workspace, started.context?.system].filter((part) => part && part.length > 0).join('\n\n');
-      const output = await deps.runTurn({
-        runId,
-        sessionKey,
-        agent: profile,
-        system,
-        messages,
-        signal: run.controller.signal,
-        onDelta: (text) => emit({ type: 'delta', ...base, text }),
-        recordStep: (step) => {
-          // A model call that asked for no tools is the turn's last step: it is written with the
-          // turn's result. Steps before a tool runs are written at once.
-          const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
-          if (final) {
-            pendingSteps.push(step);
-            return Promise.resolve();
-          }
-          return deps.store.recordStep(runId, step);
-        },
-      });
-      if (history && historyCache.get(sessionKey) === history) {
-        history.push({ role: 'user', content: started.text }, ...output.messages);
-        if (history.length > historyLimit) history.splice(0, history.length - historyLimit);
-      }
-      if (run.checkpoint) {
-        historyCache.delete(sessionKey);
-        await deps.store.requeueTurn(runId);
-        deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
-        return;
-      }
-      await finishWith(
-        {
-          status: output.status,
-          reply: output.reply,
-          toolCalls: output.toolCalls,
-          usage: output.usage,
-          modelRef: output.modelRef ?? null,
-          error: output.error ? { code: output.error.code, message: output.error.message } : null,
-        },
-        output.messages,
-      );
-    } catch (error) {
-      historyCache.delete(sessionKey);
-      const failure = toHearthError(error);
-      deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
-      await failed(failure.code, failure.message).catch((inner) => deps.logger.error({ runId, err: inner }, 'could not record the failed turn'));
-    } finally {
-      active.delete(runId);
-    }
-  }
-
-  /** The provider of the turn's first model: the lanes give each provider a share of the slots. */
-  const providerOf = (agentId: string, model?: string) => (model ?? deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
-
-  const schedule = (runId: string, sessionKey: string, stateless: boolean, provider?: string) => {
-    // Stateless requests share no transcript, so they get a lane of their own.
-    void deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => execute(runId, sessionKey), { provider }).catch((error) => {
-      deps.logger.error({ runId, err: error }, 'turn scheduling failed');
-    });
-  };
-
   return {
     /** Persists the request, then queues it. Resolves once it is safe to acknowledge the sender. */
-    async submit(request: TurnRequest): Promise<AcceptedTurn> {
-      if (!accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
-      const runId = request.runId ?? newRunId();
-      const acceptance = deps.store.acceptTurn({
-        runId,
-        sessionKey: request.sessionKey,
-        agentId: request.agentId,
-        source: request.source,
-        text: request.text,
-        ...(request.context ? { context: request.context } : {}),
-        replyTo: request.replyTo ?? null,
-        ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-        ...(request.options ? { options: request.options } : {}),
-        now: now(),
-      });
-      // Scheduled before the accept is committed: when the session's lane is free, the turn's
-      // start is written in the same commit. A start cannot overtake its accept (writes run in
-      // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-      schedule(runId, request.sessionKey, request.context !== undefined, providerOf(request.agentId, request.options?.model));
-      return acceptance;
-    },
+    submit: (request: TurnRequest): Promise<AcceptedTurn> => submitTurn(state, request),
 
     /**
      * Resolves when a run this caller is about to submit (with its own `runId`) finishes. Register
      * before submitting; no store read is needed.
      */
-    awaitRun(runId: string): Promise<TurnOutcome> {
-      return addWaiter(runId);
-    },
+    awaitRun: (runId: string): Promise<TurnOutcome> => addWaiter(state, runId),
 
     /** Drops the waiters of a run that was never started (its submit failed or was a duplicate). */
     forgetRun(runId: string): void {
-      waiters.delete(runId);
+      state.waiters.delete(runId);
     },
 
     /** Resolves when the run finishes (at once if it already has). */
-    async waitFor(runId: string): Promise<TurnOutcome> {
-      const record = await deps.store.getRun(runId);
-      if (!record) throw new HearthError('NOT_FOUND', `No run ${runId}.`);
-      if (record.status === 'ok' || record.status === 'error' || record.status === 'aborted') {
-        return {
-          runId,
-          sessionKey: record.sessionKey,
-          status: record.status,
-          reply: record.reply ?? '',
-          toolCalls: record.toolCalls,
-          usage: record.usage,
-          modelRef: record.modelRef,
-          costUsd: record.costUsd,
-          error: record.error,
-        };
-      }
-      return addWaiter(runId);
-    },
+    waitFor: (runId: string): Promise<TurnOutcome> => waitForRun(state, runId),
 
     /** Stops a running turn; returns false when the run is not running here. */
     abort(runId: string): boolean {
-      const run = active.get(runId);
+      const run = state.active.get(runId);
       if (!run) return false;
       run.controller.abort();
       return true;
     },
 
     subscribe(listener: TurnListener): () => void {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+      state.listeners.add(listener);
+      return () => state.listeners.delete(listener);
     },
 
     /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
-    async recover(): Promise<{ requeued: number }> {
-      const unfinished = await deps.store.unfinishedTurns();
-      for (const entry of unfinished) {
-        deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
-        schedule(entry.runId, entry.sessionKey, entry.context !== null, providerOf(entry.agentId, entry.options?.model));
-      }
-      if (unfinished.length > 0) deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
-      return { requeued: unfinished.length };
-    },
+    recover: (): Promise<{ requeued: number }> => recoverTurns(state),
 
     /** Starts the session afresh; the old transcript stays on disk. */
     async resetSession(sessionKey: string): Promise<boolean> {
-      historyCache.delete(sessionKey);
-      return deps.store.resetSession(sessionKey, now());
+      state.history.delete(sessionKey);
+      return deps.store.resetSession(sessionKey, state.now());
     },
 
     activeRuns(): { runId: string; sessionKey: string }[] {
-      return [...active.entries()].map(([runId, run]) => ({ runId, sessionKey: run.sessionKey }));
+      return [...state.active.entries()].map(([runId, run]) => ({ runId, sessionKey: run.sessionKey }));
     },
 
     /**
      * Stops taking new turns, lets running ones finish for up to `timeoutMs`, then checkpoints
      * the rest (they run again at the next start). Queued turns stay in the inbox.
      */
-    async drain(timeoutMs: number): Promise<{ checkpointed: number }> {
-      accepting = false;
-      stopping = true;
-      const finished = await deps.lanes.idle(timeoutMs);
-      let checkpointed = 0;
-      if (!finished) {
-        for (const run of active.values()) {
-          run.checkpoint = true;
-          run.controller.abort();
-          checkpointed++;
-        }
-        await deps.lanes.idle(5000);
-      }
-      for (const pending of waiters.values()) pending.clear();
-      waiters.clear();
-      return { checkpointed };
-    },
+    drain: (timeoutMs: number): Promise<{ checkpointed: number }> => drainTurns(state, timeoutMs),
+
+    /** Sessions and estimated bytes of history held in memory. */
+    historyCacheStats: () => state.history.stats(),
   };
 }
 
 export type TurnService = ReturnType<typeof createTurnService>;
+
+// ------------------------------------------------------------------ accepting and waiting
+
+async function submitTurn(state: TurnServiceState, request: TurnRequest): Promise<AcceptedTurn> {
+  if (!state.accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
+  const runId = request.runId ?? state.newRunId();
+  const acceptance = state.deps.store.acceptTurn({
+    runId,
+    sessionKey: request.sessionKey,
+    agentId: request.agentId,
+    source: request.source,
+    text: request.text,
+    ...(request.context ? { context: request.context } : {}),
+    replyTo: request.replyTo ?? null,
+    ...(request.idempotency ? { idempotency: request.idempotency } : {}),
+    ...(request.options ? { options: request.options } : {}),
+    now: state.now(),
+  });
+  // Scheduled before the accept is committed: when the session's lane is free, the turn's
+  // start is written in the same commit. A start cannot overtake its accept (writes run in
+  // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
+  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, providerOf(state, request.agentId, request.options?.model));
+  return acceptance;
+}
+
+/** The provider of the turn's first model: the lanes give each provider a share of the slots. */
+function providerOf(state: TurnServiceState, agentId: string, model?: string): string | undefined {
+  return (model ?? state.deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
+}
+
+function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): void {
+  // Stateless requests share no transcript, so they get a lane of their own.
+  void state.deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => executeTurn(state, runId, sessionKey), { provider }).catch((error) => {
+    state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
+  });
+}
+
+function addWaiter(state: TurnServiceState, runId: string): Promise<TurnOutcome> {
+  return new Promise((resolve) => {
+    let pending = state.waiters.get(runId);
+    if (!pending) {
+      pending = new Set();
+      state.waiters.set(runId, pending);
+    }
+    pending.add(resolve);
+  });
+}
+
+function settle(state: TurnServiceState, outcome: TurnOutcome): void {
+  const pending = state.waiters.get(outcome.runId);
+  if (!pending) return;
+  state.waiters.delete(outcome.runId);
+  for (const resolve of pending) resolve(outcome);
+}
+
+function emit(state: TurnServiceState, event: TurnEvent): void {
+  for (const listener of state.listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      state.deps.logger.error({ err: error }, 'a turn event listener failed');
+    }
+  }
+}
+
+async function waitForRun(state: TurnServiceState, runId: string): Promise<TurnOutcome> {
+  const record = await state.deps.store.getRun(runId);
+  if (!record) throw new HearthError('NOT_FOUND', `No run ${runId}.`);
+  if (record.status === 'ok' || record.status === 'error' || record.status === 'aborted') {
+    return {
+      runId,
+      sessionKey: record.sessionKey,
+      status: record.status,
+      reply: record.reply ?? '',
+      toolCalls: record.toolCalls,
+      usage: record.usage,
+      modelRef: record.modelRef,
+      costUsd: record.costUsd,
+      error: record.error,
+    };
+  }
+  return addWaiter(state, runId);
+}
+
+async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
+  const unfinished = await state.deps.store.unfinishedTurns();
+  for (const entry of unfinished) {
+    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
+    scheduleTurn(state, entry.runId, entry.sessionKey, entry.context !== null, providerOf(state, entry.agentId, entry.options?.model));
+  }
+  if (unfinished.length > 0) state.deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
+  return { requeued: unfinished.length };
+}
+
+async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{ checkpointed: number }> {
+  state.accepting = false;
+  state.stopping = true;
+  const finished = await state.deps.lanes.idle(timeoutMs);
+  let checkpointed = 0;
+  if (!finished) {
+    for (const run of state.active.values()) {
+      run.checkpoint = true;
+      run.controller.abort();
+      checkpointed++;
+    }
+    await state.deps.lanes.idle(5000);
+  }
+  for (const pending of state.waiters.values()) pending.clear();
+  state.waiters.clear();
+  state.history.clear();
+  return { checkpointed };
+}
+
+// ------------------------------------------------------------------ running a turn
+
+/** Runs one queued turn on its lane: start, checks, the agent loop, then the result. */
+async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string): Promise<void> {
+  if (state.stopping) return;
+  const started = await state.deps.store.startTurn(runId, { now: state.now(), historyLimit: 0 }).catch((error: unknown) => {
+    startFailed(state, runId, laneSessionKey, error);
+    return null;
+  });
+  if (!started) return;
+  const turn: TurnInProgress = {
+    runId,
+    sessionKey: started.sessionKey,
+    started,
+    scopes: [`agent:${started.agentId}`, ...(started.options?.budgetScopes ?? [])],
+    pendingSteps: [],
+  };
+  const agent = state.deps.agents().get(started.agentId);
+  const refusal = await refusalOf(state, turn, agent);
+  if (refusal) {
+    await failTurn(state, turn, refusal.code, refusal.message);
+    return;
+  }
+  await runAgentTurn(state, turn, turnProfile(state, turn.started, agent!));
+}
+
+/** The store failed to start the turn (a damaged file, a full disk): answer whoever waits instead of leaving them hanging. */
+function startFailed(state: TurnServiceState, runId: string, sessionKey: string, error: unknown): void {
+  const failure = toHearthError(error, 'STORE_ERROR');
+  state.deps.logger.error({ runId, err: failure }, 'a turn could not start');
+  const outcome: TurnOutcome = { runId, sessionKey, status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, costUsd: null, error: { code: failure.code, message: failure.message } };
+  emit(state, { type: 'final', runId, sessionKey, outcome, outbox: null });
+  settle(state, outcome);
+}
+
+/** Why a started turn must not run (given up, agent gone, budget spent), or null. */
+async function refusalOf(state: TurnServiceState, turn: TurnInProgress, agent: AgentProfile | undefined): Promise<{ code: string; message: string } | null> {
+  const { attempts, agentId } = turn.started;
+  if (attempts > state.deps.maxTurnAttempts()) {
+    return {
+      code: 'TURN_FAILED',
+      message: `This message was interrupted ${attempts - 1} times (the gateway stopped while answering it) and was given up. Send it again to retry.`,
+    };
+  }
+  if (!agent) return { code: 'NOT_FOUND', message: `The agent "${agentId}" is no longer configured. Add it back to agents.entries or use another agent.` };
+  const blocked = state.deps.budgets ? await state.deps.budgets.blocked(turn.scopes) : null;
+  return blocked ? { code: 'BUDGET_EXCEEDED', message: blocked } : null;
+}
+
+/** The agent as this turn runs it: a model override, and no side-effect tools when read-only. */
+function turnProfile(state: TurnServiceState, started: StartedTurn, agent: AgentProfile): AgentProfile {
+  const options = started.options ?? {};
+  let profile = options.model ? { ...agent, modelRefs: [options.model] } : agent;
+  if (options.readOnly) {
+    const deny = [...(profile.toolPolicy.deny ?? []), ...(state.deps.sideEffectTools?.() ?? [])];
+    profile = { ...profile, toolPolicy: { ...profile.toolPolicy, deny } };
+  }
+  return profile;
+}
+
+async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<void> {
+  const { runId, sessionKey, started } = turn;
+  const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
+  state.active.set(runId, run);
+  try {
+    emit(state, { type: 'started', runId, sessionKey, replyTo: started.replyTo });
+    const history = started.context ? null : await sessionHistory(state, turn, profile);
+    const messages: ChatMessage[] = started.context ? started.context.messages : [...history!.messages, { role: 'user', content: started.text }];
+    const output = await state.deps.runTurn({
+      runId,
+      sessionKey,
+      agent: profile,
+      system: await systemPrompt(state, profile, started.context?.system),
+      messages,
+      signal: run.controller.signal,
+      onDelta: (text) => emit(state, { type: 'delta', runId, sessionKey, text }),
+      recordStep: (step) => recordStep(state, turn, step),
+    });
+    if (history) rememberExchange(state, turn, history, output.messages);
+    if (run.checkpoint) {
+      state.history.delete(sessionKey);
+      await state.deps.store.requeueTurn(runId);
+      state.deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
+      return;
+    }
+    const error = output.error ? { code: output.error.code, message: output.error.message } : null;
+    const result = { status: output.status, reply: output.reply, toolCalls: output.toolCalls, usage: output.usage, modelRef: output.modelRef ?? null, error };
+    await finishTurn(state, turn, result, output.messages);
+  } catch (error) {
+    const failure = toHearthError(error);
+    state.deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
+    await failTurn(state, turn, failure.code, failure.message).catch((inner) => state.deps.logger.error({ runId, err: inner }, 'could not record the failed turn'));
+  } finally {
+    state.active.delete(runId);
+  }
+}
+
+/** Base prompt, the agent's own prompt, its workspace files and a stateless request's system text. */
+async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requestSystem: string | undefined): Promise<string> {
+  const workspace = await state.deps.workspaceContext.load(profile.workspaceDir);
+  return [baseSystemPrompt(profile), profile.systemPrompt, workspace, requestSystem].filter((part) => part && part.length > 0).join('\n\n');
+}
+
+/**
+ * A model call that asked for no tools is the turn's last step: it is written with the turn's
+ * result. Steps before a tool runs are written at once.
+ */
+function recordStep(state: TurnServiceState, turn: TurnInProgress, step: RunStepInput): Promise<void> {
+  const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
+  if (final) {
+    turn.pendingSteps.push(step);
+    return Promise.resolve();
+  }
+  return state.deps.store.recordStep(turn.runId, step);
+}
+
+// ------------------------------------------------------------------ history
+
+/** The newest `maxEntries` messages, fitted to `budget` tokens. */
+function fitWindow(messages: readonly ChatMessage[], budget: number, maxEntries: number): ChatMessage[] {
+  return fitHistory(messages.length > maxEntries ? messages.slice(messages.length - maxEntries) : messages, budget);
+}
+
+/**
+ * The session's history fitted to this turn's budget: from memory when the session's last turn
+ * left it there, otherwise read from the store bounded by the same budget (never the whole tail).
+ * The entry is cached before the turn runs, so a reset while it runs (which drops it) is seen.
+ */
+async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<CachedHistory> {
+  const budget = historyTokenBudget(profile);
+  const cached = state.history.get(turn.sessionKey);
+  if (cached && cached.budget === budget) return cached;
+  const read = await state.deps.store.turnHistory(turn.runId, { maxEntries: state.historyLimit, maxChars: budget * CHARS_PER_TOKEN });
+  const entry: CachedHistory = { messages: fitWindow(read, budget, state.historyLimit), budget };
+  state.history.set(turn.sessionKey, entry);
+  return entry;
+}
+
+/** Adds the turn's exchange to the cached history, unless the entry was dropped meanwhile (reset, eviction). */
+function rememberExchange(state: TurnServiceState, turn: TurnInProgress, history: CachedHistory, produced: ChatMessage[]): void {
+  if (state.history.get(turn.sessionKey) !== history) return;
+  const messages = fitWindow([...history.messages, { role: 'user', content: turn.started.text }, ...produced], history.budget, state.historyLimit);
+  state.history.set(turn.sessionKey, { messages, budget: history.budget });
+}
+
+// ------------------------------------------------------------------ finishing
+
+function failTurn(state: TurnServiceState, turn: TurnInProgress, code: string, message: string): Promise<void> {
+  state.history.delete(turn.sessionKey);
+  return finishTurn(state, turn, { status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
+}
+
+/** Writes the result, the transcript lines and the outbox entry in one commit, then tells listeners and waiters. */
+async function finishTurn(state: TurnServiceState, turn: TurnInProgress, result: TurnResultFields, messages: ChatMessage[]): Promise<void> {
+  const { deps } = state;
+  const { runId, sessionKey, scopes } = turn;
+  const at = state.now();
+  const outcome: TurnOutcome = { runId, sessionKey, ...result, costUsd: deps.budgets?.costOf(result.modelRef, result.usage) ?? null };
+  const deliverTo = outcome.status === 'ok' && SILENT_REPLY.test(outcome.reply) ? null : turn.started.replyTo;
+  const { outboxId } = await deps.store.completeTurn(runId, {
+    costUsd: outcome.costUsd,
+    ...(deps.budgets ? { spend: { day: deps.budgets.day(at), scopes } } : {}),
+    steps: turn.pendingSteps.splice(0),
+    status: outcome.status,
+    messages,
+    reply: outcome.reply,
+    ...(outcome.modelRef ? { modelRef: outcome.modelRef } : {}),
+    ...(outcome.usage ? { usage: outcome.usage } : {}),
+    toolCalls: outcome.toolCalls,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    deliverTo,
+    now: at,
+  });
+  if (deps.budgets && outcome.usage) {
+    deps.budgets.afterTurn(scopes).catch((error) => deps.logger.error({ runId, err: error }, 'checking the budget after a turn failed'));
+  }
+  if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
+  const outbox = outboxId !== null && deliverTo ? outboxEntry(state, turn, outboxId, deliverTo, outcome) : null;
+  emit(state, { type: 'final', runId, sessionKey, outcome, outbox });
+  settle(state, outcome);
+}
+
+function outboxEntry(state: TurnServiceState, turn: TurnInProgress, id: number, deliverTo: ReplyTarget, outcome: TurnOutcome): OutboxEntry {
+  return {
+    id,
+    runId: turn.runId,
+    sessionKey: turn.sessionKey,
+    channel: deliverTo.channel,
+    target: deliverTo.target,
+    text: outcome.reply !== '' ? outcome.reply : (outcome.error?.message ?? ''),
+    attempts: 0,
+    chunksSent: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    createdAt: state.now(),
+  };
+}

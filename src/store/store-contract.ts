@@ -171,6 +171,37 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: a turn's history is read within its bounds: newest lines, oldest first, no error lines`, async () => {
+    const store = await createStore();
+    try {
+      const finish = (runId: string, reply: string, error?: { code: string; message: string }) =>
+        store.completeTurn(runId, { status: error ? 'error' : 'ok', messages: [{ role: 'assistant', content: reply }], reply, toolCalls: [], deliverTo: null, now: 1000, ...(error ? { error } : {}) });
+      for (let i = 0; i < 120; i++) {
+        await accept(store, `r${i}`, 'agent:main:main', `question ${i} ${'x'.repeat(200)}`);
+        await store.startTurn(`r${i}`, { now: 1000 + i, historyLimit: 0 });
+        await finish(`r${i}`, `answer ${i}`, i === 119 ? { code: 'MODEL_ERROR', message: 'the model failed' } : undefined);
+      }
+      await accept(store, 'next', 'agent:main:main', 'next');
+      assert.deepEqual(await store.turnHistory('next', { maxEntries: 400, maxChars: 100_000 }), [], 'not started yet');
+      await store.startTurn('next', { now: 3000, historyLimit: 0 });
+      const all = await store.turnHistory('next', { maxEntries: 400, maxChars: 1_000_000 });
+      assert.equal(all.length, 240, 'every line but the error line');
+      assert.equal(all[0]?.content, `question 0 ${'x'.repeat(200)}`);
+      assert.deepEqual(all.at(-1), { role: 'assistant', content: 'answer 119' });
+      const few = await store.turnHistory('next', { maxEntries: 7, maxChars: 1_000_000 });
+      assert.deepEqual(few, all.slice(-7));
+      // About 2,500 characters: the newest lines that fit, and not the whole tail.
+      const bounded = await store.turnHistory('next', { maxEntries: 400, maxChars: 2500 });
+      assert.ok(bounded.length >= 20 && bounded.length <= 60, `read ${bounded.length} lines for 2,500 characters`);
+      assert.deepEqual(bounded, all.slice(-bounded.length));
+      await accept(store, 's1', 'agent:main:openai:stateless', 'x', { context: { messages: [{ role: 'user', content: 'x' }] } });
+      await store.startTurn('s1', { now: 3001, historyLimit: 0 });
+      assert.deepEqual(await store.turnHistory('s1', { maxEntries: 400, maxChars: 100_000 }), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: outbox entries are retried later, resumed after their delivered pieces, or given up visibly`, async () => {
     const store = await createStore();
     try {

@@ -19,6 +19,7 @@ import type {
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
+import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
 import { createRowQuarantine } from './sqlite-quarantine.js';
 import { createStoreHealth, isDamageError, StoreDamaged } from './store-integrity.js';
@@ -419,6 +420,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
     }
   };
+  const history = createSqliteHistoryReader(db);
   const write = <T>(action: string, fn: () => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (!db.open) {
@@ -447,6 +449,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     requeueTurn: (runId) => write('requeue a turn', () => requeueTurn(runId)),
     recordStep: (runId, step) => write('record a run step', () => recordStep(runId, step)),
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
+    turnHistory: (runId, bounds) => run('read the history of a turn', () => history.turnHistory(runId, bounds)),
     ...createSqliteChannelState(db, { run, write }, quarantine),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),

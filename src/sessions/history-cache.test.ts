@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ChatMessage } from '../contracts/messages.js';
+import { createHistoryCache, estimateHistoryBytes } from './history-cache.js';
+
+const exchange = (text: string): ChatMessage[] => [
+  { role: 'user', content: text },
+  { role: 'assistant', content: `echo: ${text}` },
+];
+
+test('the history cache stays within its bytes however many sessions pass through, dropping the least recently used', () => {
+  const one = estimateHistoryBytes(exchange('x'.repeat(1000)));
+  const cache = createHistoryCache({ maxBytes: one * 10 });
+  for (let session = 0; session < 1000; session++) {
+    cache.set(`s${session}`, { messages: exchange('x'.repeat(1000)), budget: 100 });
+    assert.ok(cache.stats().bytes <= one * 10);
+  }
+  assert.equal(cache.stats().sessions, 10);
+  assert.ok(cache.get('s999'));
+  assert.equal(cache.get('s989'), undefined);
+  // Using a session keeps it: s990 is touched, so the next new session pushes out s991.
+  assert.ok(cache.get('s990'));
+  cache.set('new', { messages: exchange('x'.repeat(1000)), budget: 100 });
+  assert.ok(cache.get('s990'));
+  assert.equal(cache.get('s991'), undefined);
+});
+
+test('a history larger than a quarter of the cache is not kept, and replacing an entry frees its bytes', () => {
+  const cache = createHistoryCache({ maxBytes: 100_000 });
+  cache.set('big', { messages: exchange('x'.repeat(20_000)), budget: 100 });
+  assert.equal(cache.get('big'), undefined);
+  const entry = { messages: exchange('small'), budget: 100 };
+  cache.set('s', entry);
+  assert.equal(cache.get('s'), entry);
+  cache.set('s', { messages: exchange('other'), budget: 100 });
+  assert.equal(cache.stats().bytes, estimateHistoryBytes(exchange('other')));
+  cache.delete('s');
+  assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 100_000 });
+});
