@@ -10,7 +10,7 @@ const exchange = (text: string): ChatMessage[] => [
 
 test('the history cache stays within its bytes however many sessions pass through, dropping the least recently used', () => {
   const one = estimateHistoryBytes(exchange('x'.repeat(1000)));
-  const cache = createHistoryCache({ maxBytes: one * 10 });
+  const cache = createHistoryCache({ maxBytes: one * 10, minIdleMs: 0 });
   for (let session = 0; session < 1000; session++) {
     cache.set(`s${session}`, { messages: exchange('x'.repeat(1000)), budget: 100 });
     assert.ok(cache.stats().bytes <= one * 10);
@@ -36,4 +36,25 @@ test('a history larger than a quarter of the cache is not kept, and replacing an
   assert.equal(cache.stats().bytes, estimateHistoryBytes(exchange('other')));
   cache.delete('s');
   assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 100_000 });
+});
+
+test('when full, sessions in use keep their place; a newcomer replaces only sessions idle for a while', () => {
+  let clock = 0;
+  const one = estimateHistoryBytes(exchange('x'.repeat(1000)));
+  const cache = createHistoryCache({ maxBytes: one * 10, minIdleMs: 5000, now: () => clock });
+  // 100 sessions in rotation, 10 fit: the first ten stay and keep being found.
+  for (let round = 0; round < 3; round++) {
+    for (let session = 0; session < 100; session++) {
+      clock += 10;
+      if (!cache.get(`s${session}`)) cache.set(`s${session}`, { messages: exchange('x'.repeat(1000)), budget: 100 });
+    }
+  }
+  assert.equal(cache.stats().sessions, 10);
+  for (let session = 0; session < 10; session++) assert.ok(cache.get(`s${session}`), `s${session} kept`);
+  assert.equal(cache.get('s50'), undefined);
+  // Once they go quiet, new sessions take their place.
+  clock += 5000;
+  cache.set('later', { messages: exchange('x'.repeat(1000)), budget: 100 });
+  assert.ok(cache.get('later'));
+  assert.ok(cache.stats().bytes <= one * 10);
 });
