@@ -5,8 +5,8 @@
  * at least once), a measured window (throughput, p50/p99 latency, gateway CPU per 1,000 turns, peak
  * RSS and peak V8 heap sampled every 100 ms), then 30 s idle and RSS again.
  *
- * Usage: node dist/bench/sessions.js [--sessions 50,1000] [--runs N] [--seconds S] [--history T]
- *        [--clients C] [--quiet-seconds Q] [--gateway-env NAME=value]
+ * Usage: node dist/bench/sessions.js [--sessions 50,1000] [--runs N] [--seconds S (15)] [--history T (250)]
+ *        [--clients C (10)] [--quiet-seconds Q (30)] [--gateway-env NAME=value]
  * `--history T` writes T earlier exchanges into every session's transcript before the gateway
  * starts (long-lived conversations), so a turn's history is as long as the context allows.
  */
@@ -39,7 +39,7 @@ interface Options {
 const TARGETS = { p99Ms: 30, peakRssMb: 150, settledRssRatio: 1.1 };
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { sessions: [50, 1000], runs: 1, seconds: 20, clients: 10, history: 0, quietSeconds: 30, gatewayEnv: {} };
+  const options: Options = { sessions: [50, 1000], runs: 1, seconds: 15, clients: 10, history: 250, quietSeconds: 30, gatewayEnv: {} };
   for (let index = 0; index < argv.length; index++) {
     const [flag, inline] = argv[index]!.split('=', 2) as [string, string | undefined];
     const value = () => inline ?? argv[++index] ?? '';

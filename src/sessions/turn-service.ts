@@ -100,8 +100,12 @@ interface TurnInProgress {
 
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
 
-/** Default bound of the history kept in memory: a few MB, whatever the number of sessions. */
-const DEFAULT_HISTORY_CACHE_BYTES = 8 * 1024 * 1024;
+/**
+ * Default bound of the history kept in memory, whatever the number of sessions: enough for a few
+ * dozen busy sessions' full windows. A larger bound mostly keeps windows that a rotation over many
+ * sessions rarely finds again, and every full GC has to mark them (bench/sessions.ts).
+ */
+const DEFAULT_HISTORY_CACHE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Owns the life of a turn: persisted in the inbox on accept, run on its session's lane, recorded
