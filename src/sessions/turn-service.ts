@@ -324,6 +324,11 @@ async function executeTurn(state: TurnServiceState, runId: string, laneSessionKe
 function startFailed(state: TurnServiceState, runId: string, sessionKey: string, error: unknown): void {
   const failure = toHearthError(error, 'STORE_ERROR');
   state.deps.logger.error({ runId, err: failure }, 'a turn could not start');
+  answerUnrecorded(state, runId, sessionKey, failure);
+}
+
+/** Tells listeners and waiters how a turn failed when the store could not record it. */
+function answerUnrecorded(state: TurnServiceState, runId: string, sessionKey: string, failure: HearthError): void {
   const outcome: TurnOutcome = { runId, sessionKey, status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, costUsd: null, error: { code: failure.code, message: failure.message } };
   emit(state, { type: 'final', runId, sessionKey, outcome, outbox: null });
   settle(state, outcome);
@@ -385,7 +390,10 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
   } catch (error) {
     const failure = toHearthError(error);
     state.deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
-    await failTurn(state, turn, failure.code, failure.message).catch((inner) => state.deps.logger.error({ runId, err: inner }, 'could not record the failed turn'));
+    await failTurn(state, turn, failure.code, failure.message).catch((inner) => {
+      state.deps.logger.error({ runId, err: inner }, 'could not record the failed turn');
+      answerUnrecorded(state, runId, sessionKey, failure);
+    });
   } finally {
     state.active.delete(runId);
   }
