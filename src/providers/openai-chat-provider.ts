@@ -73,6 +73,10 @@ function createToolCallAssembler() {
  * Ollama's `/v1`, vLLM, LM Studio, llama.cpp). The SDK is loaded on first use; its own retries are
  * off (the model router retries). The stream ends with a `finish` event and never throws.
  */
+/** The wire JSON of a message, kept on the message itself (not enumerable, not copied). */
+const ENCODED_JSON = Symbol('openai-chat message JSON');
+type EncodedMessage = ChatMessage & { [ENCODED_JSON]?: string };
+
 export function createOpenAIChatProvider(id: string, config: ProviderConfig, deps: ProviderDeps = {}): ModelProvider {
   const baseUrl = config.baseUrl ?? (config.api === 'ollama' ? OLLAMA_BASE_URL : OPENAI_BASE_URL);
   const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((value) => value.length > 0);
@@ -85,10 +89,10 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
   const headers: Record<string, string> = { ...config.headers, authorization: `Bearer ${config.apiKey ?? PLACEHOLDER_KEY}` };
 
   /**
-   * The JSON of each transcript message and tool spec, kept while the object lives: a session's
-   * history is the same objects turn after turn, so a request re-encodes only what is new.
+   * The JSON of each tool spec (and, on the message itself, of each message), kept while the
+   * object lives: a session's history is the same objects turn after turn, so a request re-encodes
+   * only what is new.
    */
-  const encodedMessages = new WeakMap<ChatMessage, string>();
   const encodedTools = new WeakMap<ToolSpec, string>();
   let encodedSystem: { text: string; json: string } | undefined;
 
@@ -101,10 +105,12 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
       parts.push(encodedSystem.json);
     }
     for (const message of request.messages) {
-      let json = encodedMessages.get(message);
+      let json = (message as EncodedMessage)[ENCODED_JSON];
       if (json === undefined) {
         json = JSON.stringify(toOpenAIMessages({ messages: [message] })[0]);
-        encodedMessages.set(message, json);
+        // A hidden property rather than a WeakMap: with a thousand sessions in rotation a WeakMap
+        // holds hundreds of thousands of entries whose every GC must trace them as ephemerons.
+        if (Object.isExtensible(message)) Object.defineProperty(message, ENCODED_JSON, { value: json });
       }
       parts.push(json);
     }
