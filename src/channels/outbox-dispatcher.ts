@@ -194,6 +194,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
 
   async function refill(): Promise<void> {
     const entries = await options.store.undeliveredOutbox(maxQueued);
+    // A full page means more may wait in the store: read again when room frees up.
+    if (entries.length >= maxQueued) overflowed = true;
     for (const entry of entries) enqueue(entry);
   }
 
