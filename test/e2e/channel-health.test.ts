@@ -17,6 +17,7 @@ const INTERVAL_MS = 300;
 
 before(async () => {
   telegram = await startFakeTelegramServer({ tokens: [token] });
+  telegram.addChat(77);
   model = await startFakeModelServer();
   hooks = await startHookReceiver();
 });

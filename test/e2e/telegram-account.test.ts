@@ -152,6 +152,7 @@ test('editing one account restarts only that account; message send delivers thro
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(getMeCalls(first), 1, 'the other account kept its connection');
 
+    telegram.addChat(3131);
     const sent = await runCli(['message', 'send', '--channel', 'telegram', '--account', 'first', '--to', '3131', 'Hello **there**'], env);
     assert.equal(sent.code, 0, sent.stderr);
     assert.match(sent.stdout, /Delivered/u);

@@ -196,6 +196,37 @@ test('fake discord: a 429 is waited out and retried, a 500 retried, and each mes
   }
 });
 
+test('fake discord: enforce_nonce returns the message already created with that nonce instead of posting it again', TIMEOUT, async () => {
+  const server = await startFakeDiscordServer();
+  try {
+    const post = async (body: Record<string, unknown>, channelId = server.textChannelId) => {
+      const response = await fetch(`${server.apiBase}/v10/channels/${channelId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bot ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 200);
+      return (await response.json()) as { id: string; content: string; nonce?: string };
+    };
+    const first = await post({ content: 'piece one', nonce: 'n-1', enforce_nonce: true });
+    const resent = await post({ content: 'piece one', nonce: 'n-1', enforce_nonce: true });
+    assert.equal(resent.id, first.id, 'the resend gets the first message back');
+    assert.equal(resent.nonce, 'n-1');
+    const unenforced = await post({ content: 'piece one', nonce: 'n-1' });
+    assert.notEqual(unenforced.id, first.id, 'without enforce_nonce a nonce does not deduplicate');
+    const elsewhere = await post({ content: 'piece one', nonce: 'n-1', enforce_nonce: true }, server.threadId);
+    assert.notEqual(elsewhere.id, first.id, 'a nonce is unique per channel');
+    const other = await post({ content: 'piece two', nonce: 'n-2', enforce_nonce: true });
+    assert.notEqual(other.id, first.id);
+    assert.deepEqual(
+      server.sent.map((entry) => entry.content),
+      ['piece one', 'piece one', 'piece one', 'piece two'],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 test('fake discord: dropped and stalled connections resume and replay missed messages', TIMEOUT, async () => {
   const server = await startFakeDiscordServer({ heartbeatIntervalMs: 100 });
   const client = newClient(server);

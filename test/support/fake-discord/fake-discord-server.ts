@@ -55,6 +55,8 @@ export interface FakeDiscordServerOptions {
   echoOwnMessages?: boolean;
   /** Cap on each recorded array and on stored messages (default 10,000). */
   maxRecorded?: number;
+  /** How long a nonce sent with `enforce_nonce` keeps a resend from creating a second message (default 5 minutes: Discord says "a few minutes"). */
+  nonceWindowMs?: number;
 }
 
 /** A message for `injectMessage`, as if a user had posted it. */
@@ -310,6 +312,7 @@ function formBodyError(field: string, code: string, message: string): Record<str
 export async function startFakeDiscordServer(options: FakeDiscordServerOptions = {}): Promise<FakeDiscordServer> {
   const snowflake = createSnowflakes();
   const maxRecorded = options.maxRecorded ?? 10_000;
+  const nonceWindowMs = options.nonceWindowMs ?? 5 * 60_000;
   const heartbeatInterval = options.heartbeatIntervalMs ?? 41_250;
   const disallowedIntents = options.disallowedIntents ?? 0;
   const echoOwnMessages = options.echoOwnMessages ?? true;
@@ -338,6 +341,8 @@ export async function startFakeDiscordServer(options: FakeDiscordServerOptions =
 
   const users = new Map<string, FakeDiscordUser>([[owner.id, owner], ...accounts.map((account): [string, FakeDiscordUser] => [account.user.id, account.userRecord])]);
   const messages = new Map<string, StoredMessage>();
+  /** `channel|author|nonce` → the message created with that nonce and when (for `enforce_nonce`). */
+  const nonces = new Map<string, { messageId: string; at: number }>();
   const lastMessageByChannel = new Map<string, string>();
   const dmChannels = new Map<string, DmChannel>();
   const dmByPair = new Map<string, DmChannel>();
@@ -831,6 +836,12 @@ export async function startFakeDiscordServer(options: FakeDiscordServerOptions =
         respond(response, 400, { message: 'Cannot send an empty message', code: 50006 });
         return 400;
       }
+      const nonceKey = typeof json.nonce === 'string' || typeof json.nonce === 'number' ? `${channelId}|${account.user.id}|${json.nonce}` : undefined;
+      if (json.enforce_nonce === true && nonceKey !== undefined) {
+        const earlier = nonces.get(nonceKey);
+        const existing = earlier !== undefined && Date.now() - earlier.at <= nonceWindowMs ? messages.get(earlier.messageId) : undefined;
+        if (existing !== undefined) return ok(restMessage(existing), 'fake-bucket-create-message');
+      }
       const reference = referenceFrom(json);
       const referenced = reference === undefined ? undefined : messages.get(reference.messageId);
       if (reference !== undefined && referenced === undefined && reference.failIfNotExists !== false) {
@@ -866,6 +877,10 @@ export async function startFakeDiscordServer(options: FakeDiscordServerOptions =
         tts: json.tts === true,
       };
       storeMessage(message);
+      if (nonceKey !== undefined) {
+        if (nonces.size >= maxRecorded) nonces.delete(nonces.keys().next().value ?? '');
+        nonces.set(nonceKey, { messageId: message.id, at: now });
+      }
       pushCapped(
         sent,
         { method: 'create', channelId, id: message.id, content, ...(reference === undefined ? {} : { messageReference: reference }), botUserId: account.user.id, at: now, body: json, files },

@@ -63,6 +63,7 @@ test('getMe answers the bot user; a wrong or revoked token gets 401, a malformed
       body: { ok: false, error_code: 404, description: 'Not Found: method not found' },
     });
     assert.equal((await fetch(`${server.apiRoot}/botnot-a-token/getMe`)).status, 404);
+    server.injectMessage({ chatType: 'private', chatId: 77, from: { id: 77 }, text: 'hi' });
     const form = await fetch(`${server.apiRoot}/bot${server.token}/sendmessage`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -140,6 +141,7 @@ test('sendMessage records HTML, threads and replies; invalid text gets the Teleg
   const server = await startFakeTelegramServer();
   const bot = newBot(server);
   try {
+    server.injectMessage({ chatType: 'private', chatId: 1001, from: { id: 1001 }, text: 'hello' });
     const question = server.injectMessage({ chatType: 'supergroup', chatId: -1005, from: { id: 5 }, text: 'hi', messageThreadId: 3 });
     const html = '<b>Hi</b> &amp; <a href="https://example.com/x">link</a>\n<pre><code class="language-ts">let a = 1 &lt; 2;</code></pre>';
     const sentMessage = await bot.api.sendMessage(-1005, html, {
@@ -224,6 +226,23 @@ test('sendMessage records HTML, threads and replies; invalid text gets the Teleg
   }
 });
 
+test('a chat the bot has never seen is "chat not found", as on Telegram, unless the server is told to make chats up', async () => {
+  const strict = await startFakeTelegramServer();
+  const lenient = await startFakeTelegramServer({ requireKnownChats: false });
+  try {
+    await assert.rejects(newBot(strict).api.sendMessage(31337, 'hi'), isGrammyError(400, 'Bad Request: chat not found'));
+    await assert.rejects(newBot(strict).api.sendMessage(-31337, 'hi'), isGrammyError(400, 'Bad Request: chat not found'));
+    assert.deepEqual(strict.sent, []);
+    strict.injectMessage({ chatType: 'private', chatId: 31337, from: { id: 31337 }, text: 'hello' });
+    assert.equal((await newBot(strict).api.sendMessage(31337, 'now known')).chat.id, 31337);
+    const madeUp = await newBot(lenient).api.sendMessage(-31337, 'hi');
+    assert.equal(madeUp.chat.type, 'group');
+  } finally {
+    await strict.close();
+    await lenient.close();
+  }
+});
+
 test('the text rules match Telegram on nesting, entities and trimming', () => {
   const nested = formatMessageText('<b>bold <i>both</i></b> <tg-spoiler>s</tg-spoiler> <blockquote expandable>q</blockquote>', 'HTML', undefined);
   assert.ok(nested.ok);
@@ -253,6 +272,7 @@ test('failNext: 429 surfaces as a GrammyError with retry_after; 500 and an nginx
   const server = await startFakeTelegramServer();
   const bot = newBot(server);
   try {
+    server.injectMessage({ chatType: 'private', chatId: 1001, from: { id: 1001 }, text: 'hello' });
     server.failNext('sendMessage', { status: 429, retryAfter: 1 });
     await assert.rejects(bot.api.sendMessage(1001, 'hi'), (error: unknown) => {
       assert.ok(error instanceof GrammyError);

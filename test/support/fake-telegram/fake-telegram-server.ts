@@ -41,7 +41,7 @@ export interface FakeTelegramServerOptions {
   maxPollSeconds?: number;
   /** In HTML, refuse a bare `&` (Telegram shows it literally; see `FormatOptions.strictAmpersand`). Default true. */
   strictHtmlAmpersand?: boolean;
-  /** Answer "chat not found" for chats the server has not seen in an injected message (default false: unknown chats are made up). */
+  /** Answer "chat not found" for chats the server has not seen in an injected message, as Telegram does (default true; false makes up unknown numeric chats). */
   requireKnownChats?: boolean;
   /** Answer "message to be replied not found" for replies to messages the server does not know (default true). */
   validateReplyTargets?: boolean;
@@ -203,6 +203,8 @@ export interface FakeTelegramServer {
   pendingUpdates(token?: string): number;
   /** Queues a message update for the bot (to its pending poll or webhook) and returns the message. */
   injectMessage(input: InjectMessageInput): Message;
+  /** Makes a chat known without a message, as when a person started the bot earlier (positive ids: private chats; negative: groups). */
+  addChat(chatId: number): void;
   /**
    * Queues any value as an update, even a malformed one. An object without a numeric `update_id`
    * gets the next one; other values are delivered as they are. It is delivered whatever
@@ -479,7 +481,7 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
   const maxQueued = options.maxQueuedUpdates ?? 10_000;
   const maxPollSeconds = options.maxPollSeconds ?? 60;
   const strictAmpersand = options.strictHtmlAmpersand ?? true;
-  const requireKnownChats = options.requireKnownChats ?? false;
+  const requireKnownChats = options.requireKnownChats ?? true;
   const validateReplyTargets = options.validateReplyTargets ?? true;
   const webhookRetryMs = options.webhookRetryMs ?? 100;
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 5_000;
@@ -623,7 +625,7 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
     return id;
   }
 
-  /** The chat a `chat_id` names, made up for unknown numeric ids unless `requireKnownChats`. */
+  /** The chat a `chat_id` names; unknown numeric ids are made up only when `requireKnownChats` is false. */
   function resolveChat(value: unknown): ChatRecord | ApiError {
     if (value === undefined || value === null || value === '') return badRequest('chat_id is empty');
     if (typeof value === 'string' && value.startsWith('@')) {
@@ -1491,6 +1493,9 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
     pollCountFor: (token) => botFor(token).pollCount,
     pendingUpdates: (token) => botFor(token).queue.length,
     injectMessage,
+    addChat(chatId) {
+      chatRecord(chatId > 0 ? { id: chatId, type: 'private', first_name: 'User' } : { id: chatId, type: 'group', title: `Test group ${chatId}` });
+    },
     injectRawUpdate,
     failNext(method, failure, failOptions = {}) {
       const times = Math.floor(failOptions.times ?? 1);
