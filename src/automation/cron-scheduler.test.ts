@@ -226,6 +226,29 @@ for (const [policy, expectRuns, expectLedger] of [
 }
 
 test(
+  'catch-up runs at most cron.maxCatchUpRuns missed occurrences, the newest ones, and says why the older were skipped',
+  withHarness(
+    async (h, reopen) => {
+      const job = await h.scheduler.add(spec({ misfire: 'catch-up', catchUpWindowMs: 10 * HOUR, schedule: { kind: 'every', everyMs: HOUR, anchorAt: T0 + HOUR } }));
+      h.scheduler.stop();
+      // Down from 08:00 to 13:00:30: 09:00…13:00 (5 occurrences) fell inside the 10-hour window.
+      const later = await reopen(fakeClock(T0 + 5 * HOUR + 30_000));
+      await later.scheduler.start();
+      await later.scheduler.idle();
+      await settle();
+      assert.deepEqual(
+        later.executed.map((run) => new Date(run.scheduledAt).getUTCHours()),
+        [12, 13],
+      );
+      const ledger = (await later.scheduler.runs({ jobId: job.id, limit: 50 })).filter((entry) => entry.status !== 'scheduled').reverse();
+      assert.deepEqual(statuses(ledger), ['missed×3', 'ok', 'ok']);
+      assert.match(ledger[0]?.reason ?? '', /older than the catch-up window \(10h\) or beyond the last 2/u);
+    },
+    { maxCatchUpRuns: 2 },
+  ),
+);
+
+test(
   'a one-shot job whose time passed while stopped: "skip" records it missed and it never runs',
   withHarness(async (h, reopen) => {
     const job = await h.scheduler.add(spec({ schedule: { kind: 'at', at: '2026-11-21T09:00:00Z' } }));
