@@ -204,6 +204,23 @@ test('hearth chat streams a reply in the terminal', async () => {
   assert.match(result.stdout, /echo: hello terminal/);
 });
 
+test('hearth chat /reset starts a fresh session: what was said before it is gone from the history', async () => {
+  const env = { ...testEnv(gateway.home), HEARTH_GATEWAY_URL: gateway.url };
+  const sessionKey = 'agent:main:cli:direct:reset';
+  const result = await runCli(['chat', '--session', sessionKey], env, 'before the reset\n/reset\nafter the reset\n/exit\n');
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /echo: before the reset[\s\S]*Started a fresh session\.[\s\S]*echo: after the reset/u);
+  const history = await runCli(['sessions', 'history', sessionKey, '--json'], env);
+  const messages = (JSON.parse(history.stdout) as { messages: { role: string; content: string }[] }).messages;
+  assert.deepEqual(
+    messages.map((message) => [message.role, message.content]),
+    [
+      ['user', 'after the reset'],
+      ['assistant', 'echo: after the reset'],
+    ],
+  );
+});
+
 test('one address cannot hold more than 64 open connections; closing one frees a place', async () => {
   const { default: WebSocket } = await import('ws');
   const open = (): Promise<{ socket: InstanceType<typeof WebSocket>; status: number }> =>
