@@ -4,6 +4,14 @@ import type { ChannelAccountStatus, ChannelHealthEvent, ChannelProbeResult } fro
 import { ChannelError } from '../contracts/channel.js';
 import { type ChannelHealthConfig, type ChannelHealthTarget, createChannelHealth } from './channel-health.js';
 
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 type Status = Omit<ChannelAccountStatus, 'outbox'>;
 
 /** A scripted account: the test sets its status and probe answer; reconnects are counted. */
@@ -307,12 +315,17 @@ describe('channel health', () => {
       logger: { info() {}, warn() {}, error() {} },
     });
     const before = first.probes;
+    const started = performance.now();
     timed.start();
     timed.start();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Timers never fire early, so three ticks take at least three intervals with one timer (a busy
+    // machine only makes them later); a second timer would bring the third tick at two intervals.
+    await until(() => first.probes - before >= 3, 'three ticks');
+    const elapsed = performance.now() - started;
     timed.stop();
+    assert.ok(elapsed >= 290, `one timer, one tick per interval (3 ticks in ${Math.round(elapsed)} ms)`);
     const ran = first.probes - before;
-    assert.ok(ran >= 2 && ran <= 4, `one timer, about one tick per interval (${ran})`);
+    // Nothing to wait for when nothing should happen: give a stray timer two and a half intervals.
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(first.probes - before, ran, 'no tick after stop');
   });

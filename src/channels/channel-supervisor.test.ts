@@ -37,13 +37,6 @@ function scriptedChannel(behaviours: Array<(context: ChannelRunContext) => Promi
   return { channel, runs, closed: () => closed };
 }
 
-/** Connects, then stays silent until aborted (a stalled connection). */
-const stalls = (context: ChannelRunContext) =>
-  new Promise<void>((resolve) => {
-    context.connected({ botId: '1', botName: '@bot' });
-    context.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-
 /** Connects and keeps showing signs of life until aborted. */
 const healthy = (context: ChannelRunContext) =>
   new Promise<void>((resolve) => {
@@ -57,12 +50,38 @@ const healthy = (context: ChannelRunContext) =>
 
 describe('channel supervisor', () => {
   it('reconnects a connection that stalls, and stays connected while it shows signs of life', async () => {
-    const scripted = scriptedChannel([stalls, healthy]);
+    // Time is the supervisor's injected clock: it moves only when the fake platform says so, so a
+    // busy machine can neither fake a stall nor hide one.
+    const clock = { now: 1_000_000 };
+    let signs = 0;
+    /** Connects, then time passes with no sign of life. */
+    const stallsAsTimePasses = (context: ChannelRunContext) =>
+      new Promise<void>((resolve) => {
+        context.connected({ botId: '1', botName: '@bot' });
+        clock.now += 101;
+        context.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    /** Connects and shows a sign of life every 60 ms of clock time, far past the stall timeout. */
+    const livesOn = (context: ChannelRunContext) =>
+      new Promise<void>((resolve) => {
+        context.connected({ botId: '1', botName: '@bot' });
+        const timer = setInterval(() => {
+          clock.now += 60;
+          signs += 1;
+          context.progress();
+        }, 5);
+        context.signal.addEventListener('abort', () => {
+          clearInterval(timer);
+          resolve();
+        });
+      });
+    const scripted = scriptedChannel([stallsAsTimePasses, livesOn]);
     const supervisor = createChannelSupervisor({
       channel: scripted.channel,
       receive: async () => {},
       onConnected: () => {},
       logger: quiet,
+      now: () => clock.now,
       reconnectDelayMs: 10,
       reconnectMaxDelayMs: 20,
       stallTimeoutMs: 100,
@@ -72,7 +91,9 @@ describe('channel supervisor', () => {
     await until(() => scripted.runs.length === 2, 'a reconnect after the stall');
     assert.equal(supervisor.status().reconnects, 1);
     assert.match(supervisor.status().lastError ?? '', /stalled/u);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const from = clock.now;
+    await until(() => signs >= 40, 'forty signs of life');
+    assert.ok(clock.now - from >= 20 * 100, 'the clock ran well past the stall timeout');
     assert.equal(scripted.runs.length, 2, 'a live connection is left alone');
     assert.equal(supervisor.status().state, 'connected');
     await supervisor.stop();
