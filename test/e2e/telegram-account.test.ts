@@ -264,3 +264,37 @@ test('bindings send one account to its own agent; the other account goes to the 
     await gateway.stop();
   }
 });
+
+test('a message Telegram delivers twice (a redelivered update) is answered once', async () => {
+  const redeliverToken = fakeTelegramToken(5_100_000_009);
+  telegram.setTokenValid(redeliverToken, true);
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      ...fakeModelConfig(model),
+      channels: { telegram: { botToken: redeliverToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'] } },
+    },
+  });
+  try {
+    const from = { id: 93, first_name: 'Ada' };
+    const answers = (text: string) => telegram.sent.filter((message) => message.token === redeliverToken && message.chatId === 93 && message.renderedText.includes(`echo: ${text}`));
+    const original = telegram.injectMessage({ token: redeliverToken, chatType: 'private', chatId: 93, from, text: 'only once please' });
+    await waitFor(() => answers('only once please').length === 1, 'the answer');
+    // The same message again under a new update id, as after a lost confirmation; then a new one.
+    telegram.injectRawUpdate({ message: original }, redeliverToken);
+    telegram.injectMessage({ token: redeliverToken, chatType: 'private', chatId: 93, from, text: 'and then this' });
+    // Messages of one chat are handled in order, so once the later one is answered the redelivery was handled too.
+    await waitFor(() => answers('and then this').length === 1, 'the answer to the next message');
+    assert.equal(answers('only once please').length, 1, 'the redelivered message is not answered again');
+    const history = await runCli(['sessions', 'history', 'agent:main:telegram:direct:93', '--json'], testEnv(home, { HEARTH_GATEWAY_URL: gateway.url }));
+    const users = (JSON.parse(history.stdout) as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === 'user');
+    assert.deepEqual(
+      users.map((message) => message.content),
+      ['only once please', 'and then this'],
+    );
+  } finally {
+    await gateway.stop();
+  }
+});
