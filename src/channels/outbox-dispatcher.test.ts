@@ -40,6 +40,17 @@ function fakeChannel(script: SendScript = () => null, maxMessageLength = 100) {
   return { channel, sent, attempts: () => attempts };
 }
 
+/** Keeps what was logged; `unexpected()` lists the errors that are not a message given up. */
+function recordingLogger() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg: msg ?? '' });
+  return {
+    lines,
+    logger: { info: at('info'), warn: at('warn'), error: at('error') },
+    unexpected: () => lines.filter((line) => line.level === 'error' && !line.msg.startsWith('message given up')).map((line) => `${line.msg}: ${String(line.obj.err)}`),
+  };
+}
+
 /**
  * A store whose failures move the fake clock to the moment of the retry (time passes while the
  * message waits), and that reports each failure it records.
@@ -57,6 +68,7 @@ function harness(options: { script?: SendScript; maxMessageLength?: number; conn
     for (const resolve of failureWaiters.splice(0)) resolve();
   };
   const fake = fakeChannel(options.script, options.maxMessageLength);
+  const log = recordingLogger();
   const state = { connected: options.connected ?? true, outbound: 0, sendErrors: [] as string[], failuresCounted: 0 };
   const dispatcher = createOutboxDispatcher({
     store: recording,
@@ -72,10 +84,9 @@ function harness(options: { script?: SendScript; maxMessageLength?: number; conn
             noteSendError: (message) => state.sendErrors.push(message),
           }
         : undefined,
-    logger: quiet,
+    logger: log.logger,
     now: () => clock.now,
     random: () => options.random ?? 1,
-    retryDelayMs: 1000,
     retryMaxDelayMs: options.retryMaxDelayMs ?? 300_000,
     ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),
     onFailure: () => {
@@ -101,8 +112,9 @@ function harness(options: { script?: SendScript; maxMessageLength?: number; conn
   const close = async () => {
     dispatcher.stop();
     await store.close();
+    assert.deepEqual(log.unexpected(), [], 'no delivery ever fails unexpectedly');
   };
-  return { store, clock, failures, failuresReach, fake, state, dispatcher, enqueue, close };
+  return { store, clock, failures, failuresReach, fake, state, dispatcher, enqueue, close, log };
 }
 
 async function deliver(h: ReturnType<typeof harness>, entry: OutboxEntry, timeoutMs = 5000) {
@@ -140,6 +152,11 @@ describe('outbox dispatcher', () => {
       assert.equal(result?.delivered, true);
       const waits = h.failures.map((failure) => (failure.retryAt ?? 0) - failure.at);
       assert.deepEqual(waits, [1000, 2000, 4000, 5000, 5000]);
+      const retries = h.log.lines.filter((line) => line.level === 'warn');
+      assert.deepEqual(
+        retries.map((line) => [line.msg, line.obj.attempts, line.obj.retryInMs, line.obj.err]),
+        waits.map((wait, index) => ['delivery failed; will retry', index + 1, wait, 'slow down']),
+      );
       const entries = await h.store.undeliveredOutbox(10);
       assert.equal(entries.length, 0, 'a delivered message leaves the outbox');
     } finally {
@@ -173,6 +190,9 @@ describe('outbox dispatcher', () => {
       assert.deepEqual(await h.store.outboxCounts(), [{ channel: 'test:default', pending: 0, failed: 1 }]);
       assert.deepEqual(await h.store.undeliveredOutbox(10), [], 'a given-up message is not loaded again after a restart');
       assert.equal(h.dispatcher.queuedCount(), 0);
+      const logged = h.log.lines.find((line) => line.level === 'error');
+      assert.equal(logged?.msg, 'message given up: it will not be delivered');
+      assert.deepEqual(logged?.obj, { outboxId: entry.id, channel: 'test:default', runId: entry.runId, err: '403 Forbidden: bot was blocked by the user' });
     } finally {
       await h.close();
     }
@@ -289,6 +309,7 @@ describe('outbox dispatcher', () => {
       for (const entry of [one, two, other]) h.dispatcher.enqueue(entry);
       h.dispatcher.enqueue(one);
       assert.ok((await results).every((result) => result?.delivered));
+      await h.dispatcher.idle();
       const inChat = h.fake.sent.filter((message) => message.target.chatId === 'c1').map((message) => message.text);
       assert.deepEqual(inChat, ['one', 'two'], 'each message once, in order');
     } finally {
@@ -304,6 +325,152 @@ describe('outbox dispatcher', () => {
       assert.match(result?.error ?? '', /delivery target .* is not valid/u);
       assert.equal(h.fake.attempts(), 0);
       assert.equal(h.failures[0]?.retryAt, null);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('does not resend before the retry time, on the real clock', async () => {
+    const store = createSqliteStore({ path: join(dir, `real-clock-${counter++}.sqlite`) });
+    const attempts: number[] = [];
+    const fake = fakeChannel(() => {
+      attempts.push(performance.now());
+      return attempts.length === 1 ? new ChannelError('transient', 'ECONNRESET') : null;
+    });
+    const dispatcher = createOutboxDispatcher({
+      store,
+      account: () => ({ channel: fake.channel, isConnected: () => true, textChunkLimit: undefined, noteOutbound() {}, noteSendError() {} }),
+      logger: quiet,
+      random: () => 1,
+      retryDelayMs: 80,
+    });
+    try {
+      const entry = await store.enqueueOutbox({ channel: 'test:default', target: JSON.stringify({ chatId: 'c1' }), text: 'hi', sessionKey: 's', runId: 'r', now: Date.now() });
+      const delivery = dispatcher.waitForDelivery(entry.id, 5000);
+      dispatcher.enqueue(entry);
+      assert.equal((await delivery)?.delivered, true);
+      const gap = (attempts[1] ?? 0) - (attempts[0] ?? 0);
+      assert.ok(gap >= 70, `the retry waited its 80 ms (${Math.round(gap)} ms)`);
+    } finally {
+      dispatcher.stop();
+      await store.close();
+    }
+  });
+
+  it('waits out a retry time read back from the store after a restart', async () => {
+    const h = harness();
+    try {
+      const entry = await h.enqueue('later');
+      await h.store.recordDeliveryFailure(entry.id, { error: 'timeout', now: T0, retryAt: T0 + 60 });
+      const [loaded] = await h.store.undeliveredOutbox(1);
+      assert.equal(loaded?.nextAttemptAt, T0 + 60);
+      // The clock follows real time from here, so the retry comes 60 ms after the start.
+      const realStart = performance.now();
+      h.clock.now = T0;
+      const timer = setInterval(() => {
+        h.clock.now = T0 + Math.floor(performance.now() - realStart);
+      }, 1);
+      try {
+        const delivery = h.dispatcher.waitForDelivery(entry.id, 5000);
+        await h.dispatcher.start();
+        assert.equal((await delivery)?.delivered, true);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(performance.now() - realStart >= 55, 'not sent before its retry time');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('resumes at the next piece when a retry in the same run follows a partial send', async () => {
+    const text = ['alpha', 'bravo', 'charlie'].map((word) => word.padEnd(30, '.')).join('\n\n');
+    const h = harness({ maxMessageLength: 40, script: (message, attempt) => (message.idempotencyKey.endsWith(':1') && attempt === 2 ? new ChannelError('transient', 'ECONNRESET') : null) });
+    try {
+      const entry = await h.enqueue(text);
+      assert.equal((await deliver(h, entry))?.delivered, true);
+      assert.deepEqual(
+        h.fake.sent.map((message) => message.idempotencyKey),
+        [`${entry.id}:0`, `${entry.id}:1`, `${entry.id}:2`],
+        'each piece once',
+      );
+      assert.equal(h.state.outbound, 3);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('counts a send that never answers as failed after sendTimeoutMs, and retries it', async () => {
+    const store = createSqliteStore({ path: join(dir, `hung-${counter++}.sqlite`) });
+    let calls = 0;
+    const channel: Channel = {
+      ...fakeChannel().channel,
+      send: (_message, signal) => {
+        calls += 1;
+        if (calls > 1) return Promise.resolve({ messageId: 'ok' });
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new ChannelError('transient', 'the send timed out')), { once: true }));
+      },
+    };
+    const errors: string[] = [];
+    const dispatcher = createOutboxDispatcher({
+      store,
+      account: () => ({ channel, isConnected: () => true, textChunkLimit: undefined, noteOutbound() {}, noteSendError: (message) => errors.push(message) }),
+      logger: quiet,
+      retryDelayMs: 1,
+      sendTimeoutMs: 50,
+    });
+    try {
+      const entry = await store.enqueueOutbox({ channel: 'test:default', target: JSON.stringify({ chatId: 'c1' }), text: 'hi', sessionKey: 's', runId: 'r', now: Date.now() });
+      const delivery = dispatcher.waitForDelivery(entry.id, 5000);
+      dispatcher.enqueue(entry);
+      assert.equal((await delivery)?.delivered, true);
+      assert.deepEqual(errors, ['the send timed out']);
+      assert.equal(calls, 2);
+    } finally {
+      dispatcher.stop();
+      await store.close();
+    }
+  });
+
+  it('stopping cuts short a send in flight without counting it as a failure, and tells waiters', async () => {
+    const h = harness();
+    let sending: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      sending = resolve;
+    });
+    h.fake.channel.send = (_message, signal) => {
+      sending();
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    };
+    try {
+      const entry = await h.enqueue('hello');
+      const delivery = h.dispatcher.waitForDelivery(entry.id, 5000);
+      h.dispatcher.enqueue(entry);
+      await inFlight;
+      h.dispatcher.stop();
+      assert.deepEqual(await delivery, { delivered: false, error: 'the gateway stopped' });
+      await h.dispatcher.idle();
+      assert.deepEqual(h.failures, [], 'no failure recorded: it is sent again after the restart');
+      const [left] = await h.store.undeliveredOutbox(1);
+      assert.equal(left?.attempts, 0);
+      h.dispatcher.enqueue(entry);
+      assert.equal(h.dispatcher.queuedCount(), 0, 'nothing is taken after stop');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('keeps a message for an account that is not running, and a bounded wait for it answers null', async () => {
+    const h = harness();
+    try {
+      assert.equal(await Promise.race([h.dispatcher.idle().then(() => 'idle'), new Promise((resolve) => setTimeout(resolve, 1000, 'busy'))]), 'idle', 'idle at once when nothing is in progress');
+      const entry = await h.enqueue('for later', { channel: 'test:gone' });
+      const delivery = h.dispatcher.waitForDelivery(entry.id, 20);
+      h.dispatcher.enqueue(entry);
+      assert.equal(await delivery, null);
+      await h.dispatcher.idle();
+      assert.equal(h.dispatcher.queuedCount(), 1);
+      assert.equal(h.fake.attempts(), 0);
     } finally {
       await h.close();
     }
@@ -357,6 +524,20 @@ describe('renderPieces', () => {
     const pieces = renderPieces('foo boo moo zoo '.repeat(6).trim(), doubling, undefined);
     assert.ok(pieces.every((piece) => piece.length <= 50), JSON.stringify(pieces));
     assert.equal(pieces.join(' ').match(/oooo/gu)?.length, 24);
+  });
+
+  it('when formatting wraps a piece past the limit, re-renders smaller source pieces instead of cutting the markup', () => {
+    const wrapping: Channel = { ...channel, format: { maxMessageLength: 60, render: (text) => `<p>${text.replace(/o/gu, 'oo')}</p>` } };
+    const source = Array.from({ length: 24 }, (_, index) => `word${index}`).join(' ');
+    const pieces = renderPieces(source, wrapping, undefined);
+    for (const piece of pieces) {
+      assert.ok(piece.length <= 60, piece);
+      assert.match(piece, /^<p>[^<>]+<\/p>$/u, 'every piece is markup of its own');
+    }
+    const words = pieces.flatMap((piece) => piece.slice(3, -4).split(' '));
+    assert.deepEqual(words, source.replace(/o/gu, 'oo').split(' '));
+    const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    assert.ok(pieces.length <= Math.ceil(total / 60) + 2, `few pieces (${pieces.length} for ${total} characters)`);
   });
 
   it('sends a placeholder for an empty reply', () => {
