@@ -10,11 +10,6 @@ export const MUTATION_TARGETS = {
   },
   store: {
     mutate: ['src/store/sqlite/*.ts', '!src/store/sqlite/*.test.ts'],
-    tests: [
-      'dist/src/store/sqlite/sqlite-store.test.js',
-      'dist/src/channels/outbox-dispatcher.test.js',
-      'dist/src/automation/cron-scheduler.test.js',
-      'dist/src/automation/budgets.test.js',
-    ],
+    tests: ['dist/src/store/sqlite/sqlite-store.test.js', 'dist/src/channels/channel-manager.test.js'],
   },
 };
