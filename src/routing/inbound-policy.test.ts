@@ -78,3 +78,43 @@ describe('bindings and session keys', () => {
     assert.equal(inboundSessionKey(group({ chat: { id: '-100', kind: 'thread', threadId: '9' } }), where), 'agent:main:telegram:group:-100:thread:9');
   });
 });
+
+describe('routing details a person notices', () => {
+  it('says in the log why a message was not answered', () => {
+    const reason = (decision: ReturnType<typeof decideInbound>) => (decision.action === 'ignore' ? decision.reason : decision.action);
+    assert.equal(reason(decideInbound(message(), policy({ dmPolicy: 'disabled' }), false)), 'direct messages are disabled (dmPolicy "disabled")');
+    assert.equal(reason(decideInbound(message(), policy({ dmPolicy: 'open' }), false)), 'dmPolicy "open" needs "*" in allowFrom; the sender is not listed');
+    assert.equal(reason(decideInbound(message(), policy({ dmPolicy: 'allowlist' }), false)), 'sender 42 is not in allowFrom');
+    assert.equal(reason(decideInbound(group(), policy({ groupPolicy: 'disabled' }), false)), 'group messages are disabled (groupPolicy "disabled")');
+    assert.equal(reason(decideInbound(group(), policy(), false)), 'group -100 is not in groups (groupPolicy "allowlist")');
+    assert.equal(reason(decideInbound(group(), policy({ groupPolicy: 'open' }), false)), 'the bot was not mentioned or replied to');
+  });
+
+  it('an open policy answers a listed sender even without "*"', () => {
+    assert.deepEqual(decideInbound(message(), policy({ dmPolicy: 'open', allowFrom: ['@ADA'] }), false), { action: 'answer' });
+    assert.deepEqual(decideInbound(message(), policy({ dmPolicy: 'open' }), true), { action: 'answer' });
+  });
+
+  it('allowFrom drops only a leading @, and matches ids and usernames in any case', () => {
+    assert.equal(decideInbound(message(), policy({ dmPolicy: 'allowlist', allowFrom: ['a@da'] }), false).action, 'ignore');
+    assert.equal(decideInbound(message({ sender: { id: '7' } }), policy({ dmPolicy: 'allowlist', allowFrom: ['ada'] }), false).action, 'ignore', 'no username, no match');
+    assert.equal(decideInbound(message({ sender: { id: '7', username: '@Ada' } }), policy({ dmPolicy: 'allowlist', allowFrom: ['ada'] }), false).action, 'answer');
+  });
+
+  it('a peer binding applies only to that peer and kind; within a tier the first binding wins', () => {
+    const where = { channel: 'telegram', accountId: 'default', kind: 'direct' as const, peerId: '42' };
+    const bindings = [
+      { agentId: 'other-peer', match: { channel: 'telegram', peer: { kind: 'direct' as const, id: '43' } } },
+      { agentId: 'group-42', match: { channel: 'telegram', peer: { kind: 'group' as const, id: '42' } } },
+      { agentId: 'first', match: { channel: 'telegram' } },
+      { agentId: 'second', match: { channel: 'telegram' } },
+    ];
+    assert.equal(bindAgent(bindings, where, 'main'), 'first');
+  });
+
+  it('a message in a thread has a session of its own; a plain group message does not carry a thread', () => {
+    const where = { agentId: 'main', channel: 'discord', accountId: 'default', dmScope: 'per-channel-peer' as const };
+    assert.equal(inboundSessionKey(group({ chat: { id: 'g', kind: 'thread', threadId: 't1' } }), where), 'agent:main:discord:group:g:thread:t1');
+    assert.equal(inboundSessionKey(group({ chat: { id: 'g', kind: 'group', threadId: 't1' } }), where), 'agent:main:discord:group:g');
+  });
+});
