@@ -160,6 +160,14 @@ test('editing one account restarts only that account; message send delivers thro
     assert.equal(message?.renderedText, 'Hello there');
     assert.deepEqual(message?.entities.map((entity) => entity.type), ['bold']);
 
+    // A chat the bot never saw: Telegram refuses, the message is given up at once and counted.
+    const refused = await runCli(['message', 'send', '--channel', 'telegram', '--account', 'first', '--to', '9090', 'never seen'], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Not delivered: .*chat not found/u);
+    const status = await runCli(['channels', 'status'], env);
+    assert.match(status.stdout, /telegram:first {2}connected[^\n]*\n(?: {2}[^\n]*\n)*? {2}outbox: 0 waiting, 1 given up\n/u);
+    assert.match(status.stdout, /telegram:second {2}connected[^\n]*\n(?: {2}[^\n]*\n)*? {2}outbox: 0 waiting, 0 given up\n/u);
+
     const nowhere = await runCli(['message', 'send', '--channel', 'discord', '--to', '1', 'hi'], env);
     assert.equal(nowhere.code, 1);
     assert.match(nowhere.stderr, /No running channel account discord:default.*telegram:first/su);
