@@ -49,3 +49,58 @@ test('sqlite: reading a turn\'s history does not wait behind the writes queued b
     await store.close();
   }
 });
+
+test('sqlite: run steps, run records and session summaries read back what `hearth runs` and `sessions list` show', async () => {
+  const store = createSqliteStore({ path: join(dir, 'runs.sqlite') });
+  try {
+    await store.acceptTurn({ runId: 'r1', sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'what is the weather', now: 10 });
+    assert.equal((await store.getRun('r1'))?.status, 'queued');
+    await store.startTurn('r1', { now: 20, historyLimit: 10 });
+    assert.equal((await store.getRun('r1'))?.status, 'running', 'a started run shows as running');
+    await store.recordStep('r1', { kind: 'tool', name: 'weather', input: { city: 'Oslo' }, output: { sky: 'clear' }, startedAt: 21, durationMs: 5 });
+    await store.recordStep('r1', { kind: 'tool', name: 'broken', error: 'the tool failed', startedAt: 27, durationMs: 1 });
+    await store.completeTurn('r1', {
+      status: 'error',
+      messages: [],
+      reply: '',
+      toolCalls: [],
+      usage: { inputTokens: 12, outputTokens: 3 },
+      error: { code: 'MODEL_ERROR', message: 'the model went away' },
+      deliverTo: null,
+      steps: [{ kind: 'model', name: 'fake/echo', startedAt: 30, durationMs: 7, usage: { inputTokens: 12, outputTokens: 3 } }],
+      now: 40,
+    });
+    assert.deepEqual(await store.listRunSteps('r1'), [
+      { seq: 1, kind: 'tool', name: 'weather', input: { city: 'Oslo' }, output: { sky: 'clear' }, startedAt: 21, durationMs: 5 },
+      { seq: 2, kind: 'tool', name: 'broken', input: undefined, output: undefined, error: 'the tool failed', startedAt: 27, durationMs: 1 },
+      { seq: 3, kind: 'model', name: 'fake/echo', input: undefined, output: undefined, startedAt: 30, durationMs: 7, usage: { inputTokens: 12, outputTokens: 3 } },
+    ]);
+    const run = await store.getRun('r1');
+    assert.equal(run?.status, 'error');
+    assert.deepEqual(run?.error, { code: 'MODEL_ERROR', message: 'the model went away' });
+    assert.deepEqual(run?.usage, { inputTokens: 12, outputTokens: 3 });
+    assert.deepEqual(run?.toolCalls, []);
+    assert.deepEqual(
+      (await store.listRuns({ limit: 10 })).map((entry) => entry.runId),
+      ['r1'],
+    );
+    assert.deepEqual(await store.listRuns({ limit: 10, sessionKey: 'agent:main:other' }), []);
+    const [session] = await store.listSessions({ limit: 10 });
+    assert.equal(session?.sessionKey, 'agent:main:main');
+    assert.equal(session?.lastMessage, 'the model went away', 'a failed turn shows its error as the last message');
+  } finally {
+    await store.close();
+  }
+});
+
+test('sqlite: a store used after close says which operation failed and why', async () => {
+  const store = createSqliteStore({ path: join(dir, 'closed.sqlite') });
+  await store.close();
+  await assert.rejects(store.acceptTurn({ runId: 'r1', sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'hi', now: 1 }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'STORE_ERROR');
+    assert.match(error.message, /^The state database failed to accept a message: the database is closed\./u);
+    return true;
+  });
+  await assert.rejects(store.getRun('r1'), /The state database failed to read a run: .*Run `hearth doctor` to check it\.$/u);
+  await store.close();
+});
