@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { runStoreContract } from '../store-contract.js';
 import { createSqliteStore } from './sqlite-store.js';
 
@@ -104,33 +103,4 @@ test('sqlite: a store used after close says which operation failed and why', asy
   });
   await assert.rejects(store.getRun('r1'), /The state database failed to read a run: .*Run `hearth doctor` to check it\.$/u);
   await store.close();
-});
-
-test('sqlite: cron job rows that cannot be read are skipped, the readable ones listed', async () => {
-  const path = join(dir, 'cron-rows.sqlite');
-  const store = createSqliteStore({ path });
-  await store.close();
-  const db = new Database(path);
-  const insert = db.prepare('INSERT INTO cron_jobs (id, spec, state, created_at, updated_at) VALUES (?, ?, ?, 1, 2)');
-  const spec = JSON.stringify({ name: 'digest', schedule: { kind: 'every', everyMs: 60_000 } });
-  const state = JSON.stringify({ enabled: true });
-  insert.run('good', spec, state);
-  insert.run('not-json', '{', state);
-  insert.run('null-spec', 'null', state);
-  insert.run('no-name', JSON.stringify({ schedule: { kind: 'every' } }), state);
-  insert.run('no-schedule', JSON.stringify({ name: 'x' }), state);
-  insert.run('null-state', spec, 'null');
-  insert.run('no-enabled', spec, '{}');
-  db.close();
-  const reopened = createSqliteStore({ path });
-  try {
-    const jobs = await reopened.listCronJobs();
-    assert.deepEqual(
-      jobs.map((job) => [job.id, job.spec.name, job.state.enabled, job.createdAt, job.updatedAt]),
-      [['good', 'digest', true, 1, 2]],
-    );
-    assert.equal((await reopened.getCronJob('good'))?.spec.name, 'digest');
-  } finally {
-    await reopened.close();
-  }
 });
