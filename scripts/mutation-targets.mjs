@@ -10,6 +10,11 @@ export const MUTATION_TARGETS = {
   },
   store: {
     mutate: ['src/store/sqlite/*.ts', '!src/store/sqlite/*.test.ts'],
-    tests: ['dist/src/store/sqlite/sqlite-store.test.js', 'dist/src/channels/channel-manager.test.js'],
+    tests: [
+      'dist/src/store/sqlite/sqlite-store.test.js',
+      'dist/src/store/sqlite/stored-rows.test.js',
+      'dist/src/store/sqlite/store-damage.test.js',
+      'dist/src/channels/channel-manager.test.js',
+    ],
   },
 };
