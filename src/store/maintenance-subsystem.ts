@@ -1,21 +1,61 @@
 import type { Store } from '../contracts/store.js';
-import { defineSubsystem } from '../runtime/subsystem.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
 
 const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 
-/** Hourly pruning of old idempotency keys (after a day) and of the cron ledger (`cron.historyDays`). */
+export interface MaintenanceDeps {
+  store: Pick<Store, 'pruneIdempotencyKeys' | 'pruneCronRuns'>;
+  clock: Clock;
+  /** `cron.historyDays` of the config in force. */
+  historyDays: () => number;
+  logger: Pick<GatewayBase['logger'], 'warn'>;
+}
+
+/**
+ * Prunes idempotency keys older than a day and cron ledger entries older than
+ * `cron.historyDays`: once just after start (so a gateway restarted often still prunes), then
+ * every hour. `prune()` resolves when both are done; a failure is logged, never thrown.
+ */
+export function createMaintenance({ store, clock, historyDays, logger }: MaintenanceDeps) {
+  let timer: unknown;
+  let stopped = false;
+
+  async function prune(): Promise<void> {
+    const now = clock.now();
+    await Promise.all([
+      store.pruneIdempotencyKeys(now - DAY_MS).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed')),
+      store.pruneCronRuns(now - historyDays() * DAY_MS).catch((error) => logger.warn({ err: error }, 'cron ledger pruning failed')),
+    ]);
+  }
+
+  function schedule(delayMs: number): void {
+    timer = clock.setTimer(() => {
+      if (stopped) return;
+      void prune().finally(() => {
+        if (!stopped) schedule(HOUR_MS);
+      });
+    }, delayMs);
+  }
+
+  return {
+    start: () => schedule(0),
+    prune,
+    stop() {
+      stopped = true;
+      clock.clearTimer(timer);
+    },
+  };
+}
+
+/** The gateway's store maintenance (see `createMaintenance`). */
 export const maintenanceSubsystem = defineSubsystem({
   name: 'maintenance',
   start({ store, config, logger }: Pick<GatewayBase, 'config' | 'logger'> & { store: Store }) {
-    const prune = () => {
-      store.pruneIdempotencyKeys(Date.now() - 24 * HOUR_MS).catch((error) => logger.warn({ err: error }, 'idempotency key pruning failed'));
-      store
-        .pruneCronRuns(Date.now() - config.current().cron.historyDays * 86_400_000)
-        .catch((error) => logger.warn({ err: error }, 'cron ledger pruning failed'));
-    };
-    const timer = setInterval(prune, HOUR_MS);
-    timer.unref();
-    return { api: undefined, drain: () => clearInterval(timer) };
+    const maintenance = createMaintenance({ store, clock: systemClock, historyDays: () => config.current().cron.historyDays, logger });
+    maintenance.start();
+    return { api: undefined, drain: () => maintenance.stop() };
   },
 });
