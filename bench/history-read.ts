@@ -36,7 +36,7 @@ async function seed(): Promise<void> {
   db.close();
 }
 
-function measure(label: string, read: (index: number) => unknown[]): void {
+function measure(label: string, read: (index: number) => { length: number }): void {
   const rounds = 3;
   let lines = 0;
   const cpu0 = process.cpuUsage();
@@ -59,11 +59,11 @@ try {
     (old.all(`s${index}`) as { body: string }[]).reverse().map((row) => JSON.parse(row.body) as unknown),
   );
   const onMain = createSqliteHistoryReader(main);
-  measure('bounded read, same connection', (index) => onMain.turnHistory(`run-${index}`, bounds));
+  measure('bounded read, packed (no parse), same connection', (index) => onMain.turnHistory(`run-${index}`, bounds).ends);
   const onSecond = createSqliteHistoryReader(second);
-  measure('bounded read, second read-only connection', (index) => onSecond.turnHistory(`run-${index}`, bounds));
+  measure('bounded read, second read-only connection', (index) => onSecond.turnHistory(`run-${index}`, bounds).ends);
   const small = { maxEntries: 400, maxChars: 2000 };
-  measure('bounded read, a 500-token budget', (index) => onMain.turnHistory(`run-${index}`, small));
+  measure('bounded read, a 500-token budget', (index) => onMain.turnHistory(`run-${index}`, small).ends);
   main.close();
   second.close();
 } finally {

@@ -1,3 +1,4 @@
+import type { PackedMessages } from '../contracts/packed-messages.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { HeartbeatConfig } from '../config/schema.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
@@ -36,7 +37,9 @@ export interface AgentTurnInput {
   sessionKey: string;
   agent: AgentProfile;
   system: string;
-  /** The whole model context: history within budget plus the new user message (or a stateless request's messages). */
+  /** The session's history within budget, packed; the model sees it before `messages`. */
+  history?: PackedMessages;
+  /** The new user message (or a stateless request's messages). */
   messages: ChatMessage[];
   signal: AbortSignal;
   onDelta(text: string): void;
@@ -193,6 +196,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       try {
         for await (const event of deps.models.stream(input.agent.modelRefs, {
           system: input.system,
+          ...(input.history ? { history: input.history } : {}),
           messages: context,
           ...(tools.length > 0 ? { tools } : {}),
           maxTokens: input.agent.maxOutputTokens,

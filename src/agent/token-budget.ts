@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../contracts/messages.js';
+import { type PackedMessages, packedLength, slicePacked } from '../contracts/packed-messages.js';
 
 /** Characters per token in the estimate below. */
 export const CHARS_PER_TOKEN = 4;
@@ -13,27 +13,27 @@ export function historyTokenBudget(agent: { contextTokens: number; maxOutputToke
   return Math.max(0, agent.contextTokens - agent.maxOutputTokens - 2000);
 }
 
-export function estimateMessageTokens(message: ChatMessage): number {
-  let tokens = 4 + estimateTokens(message.content);
-  if (message.role === 'assistant' && message.toolCalls) {
-    for (const call of message.toolCalls) tokens += 8 + estimateTokens(call.name) + estimateTokens(call.arguments);
-  }
-  return tokens;
+/** The token estimate of a stored message from the length of its JSON (its framing counts like a message's overhead). */
+export function estimateStoredTokens(jsonLength: number): number {
+  return Math.ceil(jsonLength / CHARS_PER_TOKEN);
 }
 
 /**
- * The newest part of a transcript that fits in `budget` tokens. The window always starts at a
- * user message, so a tool result is never separated from the call that asked for it.
+ * The newest part of a packed transcript that fits in `budget` tokens and `maxEntries` messages.
+ * The window always starts at a user message, so a tool result is never separated from the call
+ * that asked for it.
  */
-export function fitHistory(history: readonly ChatMessage[], budget: number): ChatMessage[] {
+export function fitPacked(history: PackedMessages, budget: number, maxEntries: number): PackedMessages {
+  const count = history.ends.length;
+  const oldest = Math.max(0, count - maxEntries);
   let used = 0;
-  let start = history.length;
-  for (let index = history.length - 1; index >= 0; index--) {
-    const cost = estimateMessageTokens(history[index]!);
+  let start = count;
+  for (let index = count - 1; index >= oldest; index--) {
+    const cost = estimateStoredTokens(packedLength(history, index));
     if (used + cost > budget) break;
     used += cost;
     start = index;
   }
-  while (start < history.length && history[start]!.role !== 'user') start++;
-  return history.slice(start);
+  while (start < count && history.roles[start] !== 'u') start++;
+  return slicePacked(history, start);
 }

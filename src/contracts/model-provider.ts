@@ -1,5 +1,6 @@
 import type { HearthError } from './errors.js';
 import type { ChatMessage, Usage } from './messages.js';
+import type { PackedMessages } from './packed-messages.js';
 
 /** A tool as described to a model: name, description and a JSON Schema for its arguments. */
 export interface ToolSpec {
@@ -12,6 +13,11 @@ export interface ModelRequest {
   /** The provider's own model id (without the `provider/` prefix). */
   model: string;
   system?: string;
+  /**
+   * The session's history before `messages`, packed. Only a provider that says
+   * `readsPackedHistory` receives it; for the others the router unpacks it in front of `messages`.
+   */
+  history?: PackedMessages;
   messages: ChatMessage[];
   tools?: ToolSpec[];
   maxTokens?: number;
@@ -37,6 +43,8 @@ export type ModelEvent =
 export interface ModelProvider {
   readonly id: string;
   readonly api: string;
+  /** The provider sends `request.history` itself (see ModelRequest.history). */
+  readonly readsPackedHistory?: boolean;
   stream(request: ModelRequest): AsyncIterable<ModelEvent>;
   /** Releases connections the provider keeps open. */
   close?(): void;

@@ -1,3 +1,4 @@
+import type { PackedMessages } from './packed-messages.js';
 import type { CronJob, CronRunRecord, CronRunStats, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
 
@@ -49,9 +50,10 @@ export interface Store {
    * The history a started session turn runs with: the newest lines of the transcript it started
    * in, oldest first, without `error` lines; at most `maxEntries` lines, and only the newest whose
    * stored text adds up to `maxChars` (plus the one line that crosses it). A read: it never waits
-   * behind queued writes. Empty for a stateless or unknown run.
+   * behind queued writes. Empty for a stateless or unknown run. Packed: the lines' stored JSON as
+   * one string, never an object per line.
    */
-  turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): Promise<ChatMessage[]>;
+  turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): Promise<PackedMessages>;
   /** Turns accepted but not finished (pending or interrupted while running), oldest first. */
   unfinishedTurns(): Promise<InboxEntry[]>;
   /**

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startFakeModelServer, type FakeModelServer } from '../../test/support/fake-model-server.js';
 import { type ProviderConfig, providerSchema } from '../config/schema.js';
-import type { ModelProvider } from '../contracts/model-provider.js';
+import type { ModelProvider, ModelRequest } from '../contracts/model-provider.js';
+import { packMessages } from '../contracts/packed-messages.js';
 import { createModelRouter, parseModelRef, type RoutedModelEvent } from './model-router.js';
 
 const TIMEOUT = { timeout: 10_000 };
@@ -265,4 +266,30 @@ test('router: an adapter that throws is treated as a failed attempt', TIMEOUT, a
   const finish = finishOf(await collect(router.stream(['x/m'], userTurn())));
   assert.equal(finish.error?.code, 'PROVIDER_ERROR');
   assert.equal(finish.modelRef, 'x/m');
+});
+
+test('router: a provider that does not read packed history gets it as messages before the new ones', TIMEOUT, async () => {
+  const seen: ModelRequest[] = [];
+  const recorder: ModelProvider = {
+    id: 'x',
+    api: 'anthropic-messages',
+    async *stream(request) {
+      seen.push(request);
+      yield { type: 'finish', reason: 'stop' };
+    },
+  };
+  const router = createModelRouter({ providers: { x: providerSchema.parse({ api: 'anthropic-messages' }) }, createProvider: () => recorder });
+  const history = packMessages([
+    { role: 'user', content: 'before' },
+    { role: 'assistant', content: 'earlier reply' },
+  ]);
+  const finish = finishOf(await collect(router.stream(['x/m'], { ...userTurn(), history })));
+  assert.equal(finish.reason, 'stop');
+  assert.equal(seen[0]?.history, undefined);
+  assert.deepEqual(seen[0]?.messages, [
+    { role: 'user', content: 'before' },
+    { role: 'assistant', content: 'earlier reply' },
+    { role: 'user', content: 'hi' },
+  ]);
+  router.close();
 });

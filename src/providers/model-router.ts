@@ -1,3 +1,4 @@
+import { unpackMessages } from '../contracts/packed-messages.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
@@ -155,6 +156,13 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
     return { finish: { type: 'finish', reason: 'error', error }, emitted };
   }
 
+  /** The request as this provider takes it: packed history only for a provider that reads it. */
+  function providerRequest(provider: ModelProvider, request: Omit<ModelRequest, 'model'>, model: string): ModelRequest {
+    if (!request.history || provider.readsPackedHistory) return { ...request, model };
+    const { history, ...rest } = request;
+    return { ...rest, model, messages: [...unpackMessages(history), ...request.messages] };
+  }
+
   async function* stream(modelRefs: string[], request: Omit<ModelRequest, 'model'>): AsyncGenerator<RoutedModelEvent, void, undefined> {
     if (closed) {
       yield { type: 'finish', reason: 'error', error: new HearthError('SHUTTING_DOWN', 'The model router is closed because the gateway is stopping.') };
@@ -187,7 +195,7 @@ export function createModelRouter(deps: ModelRouterDeps): ModelRouter {
           deps.logger?.warn({ modelRef: ref, code: admission.error.code }, 'provider is not answering (breaker open); trying the next fallback');
           break;
         }
-        const { finish, emitted } = yield* attempt(target.provider, { ...request, model: target.modelId });
+        const { finish, emitted } = yield* attempt(target.provider, providerRequest(target.provider, request, target.modelId));
         breaker.settle(callOutcomeOf(finish.error, finish.reason === 'aborted' || request.signal.aborted), admission, finish.error);
         if (finish.reason !== 'error' || emitted || request.signal.aborted) {
           yield request.signal.aborted && finish.reason === 'error' ? { type: 'finish', reason: 'aborted', modelRef: ref } : { ...finish, modelRef: ref };

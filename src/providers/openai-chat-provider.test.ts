@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { startFakeModelServer, type FakeModelServer } from '../../test/support/fake-model-server.js';
 import { type ProviderConfig, providerSchema } from '../config/schema.js';
 import type { ModelEvent, ModelRequest } from '../contracts/model-provider.js';
+import { packMessages } from '../contracts/packed-messages.js';
 import { createOpenAIChatProvider, toOpenAIMessages } from './openai-chat-provider.js';
 
 const TIMEOUT = { timeout: 10_000 };
@@ -214,3 +215,35 @@ test('openai: an unreachable server is PROVIDER_NETWORK; no key sends a placehol
   assert.equal(finish.error?.retryable, true);
   assert.match(finish.error?.message ?? '', /baseUrl/);
 });
+
+test('openai: a packed history goes before the new messages, as Chat Completions messages', TIMEOUT, () =>
+  withServer(async (server, config) => {
+    const provider = createOpenAIChatProvider('local', config, {});
+    assert.equal(provider.readsPackedHistory, true);
+    const plain = packMessages([
+      { role: 'user', content: 'first "quoted"' },
+      { role: 'assistant', content: 'reply' },
+    ]);
+    await collect(provider.stream(request({ system: 's', history: plain })));
+    assert.deepEqual(recordedBody(server).messages, [
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'first "quoted"' },
+      { role: 'assistant', content: 'reply' },
+      { role: 'user', content: 'hello' },
+    ]);
+    const mixed = packMessages([
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'weather', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'c1', name: 'weather', content: 'sunny' },
+      { role: 'assistant', content: 'Sunny.' },
+    ]);
+    await collect(provider.stream(request({ history: mixed })));
+    assert.deepEqual(recordedBody(server, 1).messages, [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'sunny' },
+      { role: 'assistant', content: 'Sunny.' },
+      { role: 'user', content: 'hello' },
+    ]);
+  }),
+);

@@ -6,6 +6,7 @@ import type {
 import type { ProviderConfig } from '../config/schema.js';
 import type { ChatMessage, ToolCall, Usage } from '../contracts/messages.js';
 import type { FinishReason, ModelEvent, ModelProvider, ModelRequest, ToolSpec } from '../contracts/model-provider.js';
+import { unpackMessages } from '../contracts/packed-messages.js';
 import { type ErrorContext, providerBadResponseError } from './classify-error.js';
 import { createConnectionPool, isIdleTimeout, postForEvents, ProviderHttpError } from './sse-post.js';
 import { earlyFinish, type ProviderDeps } from './stream-support.js';
@@ -104,6 +105,11 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
       }
       parts.push(encodedSystem.json);
     }
+    if (request.history && request.history.ends.length > 0) {
+      // A plain history's stored JSON is already Chat Completions JSON.
+      if (request.history.plain) parts.push(request.history.json);
+      else for (const message of unpackMessages(request.history)) parts.push(JSON.stringify(toOpenAIMessages({ messages: [message] })[0]));
+    }
     for (const message of request.messages) {
       let json = (message as EncodedMessage)[ENCODED_JSON];
       if (json === undefined) {
@@ -189,5 +195,5 @@ export function createOpenAIChatProvider(id: string, config: ProviderConfig, dep
     yield { type: 'finish', reason: mapFinishReason(finishReason, toolCalls.size > 0), ...(usage ? { usage } : {}) };
   }
 
-  return { id, api: config.api, stream, close: () => pool.destroy() };
+  return { id, api: config.api, readsPackedHistory: true, stream, close: () => pool.destroy() };
 }

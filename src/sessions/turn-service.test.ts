@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAgentDirectory } from '../agent/agent-directory.js';
-import type { AgentLoop } from '../agent/agent-loop.js';
-import { estimateMessageTokens } from '../agent/token-budget.js';
+import type { AgentLoop, AgentTurnInput } from '../agent/agent-loop.js';
+import { estimateStoredTokens } from '../agent/token-budget.js';
+import { unpackMessages } from '../contracts/packed-messages.js';
 import type { ChatMessage } from '../contracts/messages.js';
 import { createWorkspaceContext } from '../agent/workspace-context.js';
 import { configSchema } from '../config/schema.js';
@@ -11,6 +12,9 @@ import { createSessionLanes } from './session-lanes.js';
 import { createTurnService, type TurnEvent } from './turn-service.js';
 
 const silent = { info() {}, warn() {}, error() {} };
+
+/** What the model sees: the packed history, then the turn's messages. */
+const contextOf = (input: AgentTurnInput): ChatMessage[] => [...(input.history ? unpackMessages(input.history) : []), ...input.messages];
 
 function setup(runTurn: AgentLoop, options: { historyCacheBytes?: number; contextTokens?: number; maxConcurrent?: number } = {}) {
   const store = createSqliteStore({ path: ':memory:' });
@@ -93,7 +97,7 @@ test('after drain starts, new messages are refused with a retryable error', asyn
 test('each turn sees the session history, from memory or disk alike, and a reset starts it afresh', async () => {
   const seen: string[][] = [];
   const { store, turns } = setup(async (input) => {
-    seen.push(input.messages.map((message) => `${message.role}:${message.content}`));
+    seen.push(contextOf(input).map((message) => `${message.role}:${message.content}`));
     return echo(input);
   });
   const say = async (text: string) => {
@@ -153,7 +157,7 @@ test('with many more sessions than the memory bound holds, every turn still sees
   const { store, turns } = setup(
     async (input) => {
       const list = seen.get(input.sessionKey) ?? [];
-      list.push(input.messages.map((message) => message.content));
+      list.push(contextOf(input).map((message) => message.content));
       seen.set(input.sessionKey, list);
       return echo(input);
     },
@@ -178,7 +182,7 @@ test('a long conversation sends the model only the newest part that fits the con
     // 6,000-token window - 1,000 for the reply - 2,000 for the system prompt: 3,000 tokens of history.
     const { store, turns } = setup(
       async (input) => {
-        contexts.push(input.messages);
+        contexts.push(contextOf(input));
         return echo(input);
       },
       { historyCacheBytes, contextTokens: 6000 },
@@ -188,7 +192,7 @@ test('a long conversation sends the model only the newest part that fits the con
       await turns.waitFor(accepted.runId);
     }
     const last = contexts.at(-1)!;
-    const tokens = last.slice(0, -1).reduce((sum, message) => sum + estimateMessageTokens(message), 0);
+    const tokens = last.slice(0, -1).reduce((sum, message) => sum + estimateStoredTokens(JSON.stringify(message).length), 0);
     assert.ok(tokens <= 3000 && tokens > 2000, `history of ${tokens} tokens`);
     assert.equal(last[0]?.role, 'user');
     assert.equal(last.at(-1)?.content, `39 ${'x'.repeat(400)}`);

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import { baseSystemPrompt } from '../agent/agent-directory.js';
 import type { AgentLoop } from '../agent/agent-loop.js';
-import { CHARS_PER_TOKEN, fitHistory, historyTokenBudget } from '../agent/token-budget.js';
+import { CHARS_PER_TOKEN, fitPacked, historyTokenBudget } from '../agent/token-budget.js';
+import { joinPacked, type PackedMessages, packMessages } from '../contracts/packed-messages.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
@@ -80,6 +81,8 @@ interface TurnServiceState {
   newRunId: () => string;
   historyLimit: number;
   history: HistoryCache;
+  /** Drops quiet sessions' history every HISTORY_SWEEP_MS; stopped by `drain`. */
+  historySweep: NodeJS.Timeout;
   listeners: Set<TurnListener>;
   active: Map<string, ActiveRun>;
   waiters: Map<string, Set<(outcome: TurnOutcome) => void>>;
@@ -101,11 +104,13 @@ interface TurnInProgress {
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
 
 /**
- * Default bound of the history kept in memory, whatever the number of sessions: enough for a few
- * dozen busy sessions' full windows. A larger bound mostly keeps windows that a rotation over many
- * sessions rarely finds again, and every full GC has to mark them (bench/sessions.ts).
+ * Default bound of the history kept in memory, whatever the number of sessions: a thousand busy
+ * sessions' windows of 400 short lines, or a few dozen full 128k-token windows. Histories are kept
+ * packed (one string each), which a GC does not have to trace (bench/sessions.ts); sessions quiet
+ * for 20 s leave it (`HISTORY_SWEEP_MS`), so memory goes back down after a burst.
  */
-const DEFAULT_HISTORY_CACHE_BYTES = 4 * 1024 * 1024;
+const DEFAULT_HISTORY_CACHE_BYTES = 24 * 1024 * 1024;
+const HISTORY_SWEEP_MS = 5000;
 
 /**
  * Owns the life of a turn: persisted in the inbox on accept, run on its session's lane, recorded
@@ -113,12 +118,14 @@ const DEFAULT_HISTORY_CACHE_BYTES = 4 * 1024 * 1024;
  * start, `recover()` re-runs what a crash interrupted; the outbox dispatcher re-delivers replies.
  */
 export function createTurnService(deps: TurnServiceDeps) {
+  const history = createHistoryCache({ maxBytes: deps.historyCacheBytes ?? DEFAULT_HISTORY_CACHE_BYTES });
   const state: TurnServiceState = {
     deps,
     now: deps.now ?? Date.now,
     newRunId: deps.newRunId ?? (() => `run_${randomUUID()}`),
     historyLimit: deps.historyLimit ?? 400,
-    history: createHistoryCache({ maxBytes: deps.historyCacheBytes ?? DEFAULT_HISTORY_CACHE_BYTES }),
+    history,
+    historySweep: setInterval(() => history.sweep(), HISTORY_SWEEP_MS).unref(),
     listeners: new Set(),
     active: new Map(),
     waiters: new Map(),
@@ -290,6 +297,7 @@ async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{
   }
   for (const pending of state.waiters.values()) pending.clear();
   state.waiters.clear();
+  clearInterval(state.historySweep);
   state.history.clear();
   return { checkpointed };
 }
@@ -366,12 +374,13 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
   try {
     emit(state, { type: 'started', runId, sessionKey, replyTo: started.replyTo });
     const history = started.context ? null : await sessionHistory(state, turn, profile);
-    const messages: ChatMessage[] = started.context ? started.context.messages : [...history!.messages, { role: 'user', content: started.text }];
+    const messages: ChatMessage[] = started.context ? started.context.messages : [{ role: 'user', content: started.text }];
     const output = await state.deps.runTurn({
       runId,
       sessionKey,
       agent: profile,
       system: await systemPrompt(state, profile, started.context?.system),
+      ...(history ? { history: history.window } : {}),
       messages,
       signal: run.controller.signal,
       onDelta: (text) => emit(state, { type: 'delta', runId, sessionKey, text }),
@@ -420,9 +429,13 @@ function recordStep(state: TurnServiceState, turn: TurnInProgress, step: RunStep
 
 // ------------------------------------------------------------------ history
 
-/** The newest `maxEntries` messages, fitted to `budget` tokens. */
-function fitWindow(messages: readonly ChatMessage[], budget: number, maxEntries: number): ChatMessage[] {
-  return fitHistory(messages.length > maxEntries ? messages.slice(messages.length - maxEntries) : messages, budget);
+/** Segments an entry gathers (one a turn) before they are joined into one. */
+const MAX_HISTORY_SEGMENTS = 32;
+
+/** A turn's history: the cache entry it came from and the window fitted to the turn's budget. */
+interface TurnHistory {
+  entry: CachedHistory;
+  window: PackedMessages;
 }
 
 /**
@@ -430,21 +443,35 @@ function fitWindow(messages: readonly ChatMessage[], budget: number, maxEntries:
  * left it there, otherwise read from the store bounded by the same budget (never the whole tail).
  * The entry is cached before the turn runs, so a reset while it runs (which drops it) is seen.
  */
-async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<CachedHistory> {
+async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<TurnHistory> {
   const budget = historyTokenBudget(profile);
   const cached = state.history.get(turn.sessionKey);
-  if (cached && cached.budget === budget) return cached;
+  if (cached && cached.budget === budget) return { entry: cached, window: fitPacked(joinPacked(cached.segments, cached.from), budget, state.historyLimit) };
   const read = await state.deps.store.turnHistory(turn.runId, { maxEntries: state.historyLimit, maxChars: budget * CHARS_PER_TOKEN });
-  const entry: CachedHistory = { messages: fitWindow(read, budget, state.historyLimit), budget };
+  const window = fitPacked(read, budget, state.historyLimit);
+  const entry: CachedHistory = { segments: [window], from: 0, budget };
   state.history.set(turn.sessionKey, entry);
-  return entry;
+  return { entry, window };
 }
 
-/** Adds the turn's exchange to the cached history, unless the entry was dropped meanwhile (reset, eviction). */
-function rememberExchange(state: TurnServiceState, turn: TurnInProgress, history: CachedHistory, produced: ChatMessage[]): void {
-  if (state.history.get(turn.sessionKey) !== history) return;
-  const messages = fitWindow([...history.messages, { role: 'user', content: turn.started.text }, ...produced], history.budget, state.historyLimit);
-  state.history.set(turn.sessionKey, { messages, budget: history.budget });
+/**
+ * Adds the turn's exchange to the cached history, unless the entry was dropped meanwhile (reset,
+ * eviction), and drops the messages that no longer fitted this turn's window.
+ */
+function rememberExchange(state: TurnServiceState, turn: TurnInProgress, used: TurnHistory, produced: ChatMessage[]): void {
+  const { entry, window } = used;
+  if (state.history.get(turn.sessionKey) !== entry) return;
+  let kept = -entry.from;
+  for (const segment of entry.segments) kept += segment.ends.length;
+  let segments = [...entry.segments];
+  let from = entry.from + kept - window.ends.length;
+  while (segments.length > 0 && from >= segments[0]!.ends.length) from -= segments.shift()!.ends.length;
+  segments.push(packMessages([{ role: 'user', content: turn.started.text }, ...produced]));
+  if (segments.length > MAX_HISTORY_SEGMENTS) {
+    segments = [joinPacked(segments, from)];
+    from = 0;
+  }
+  state.history.set(turn.sessionKey, { segments, from, budget: entry.budget });
 }
 
 // ------------------------------------------------------------------ finishing

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CronJob, CronRunRecord } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
+import { unpackMessages } from '../contracts/packed-messages.js';
 
 /**
  * The behaviour every Store adapter must have. Run it against each adapter with a factory that
@@ -182,21 +183,25 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
         await finish(`r${i}`, `answer ${i}`, i === 119 ? { code: 'MODEL_ERROR', message: 'the model failed' } : undefined);
       }
       await accept(store, 'next', 'agent:main:main', 'next');
-      assert.deepEqual(await store.turnHistory('next', { maxEntries: 400, maxChars: 100_000 }), [], 'not started yet');
+      const history = async (runId: string, bounds: { maxEntries: number; maxChars: number }) => unpackMessages(await store.turnHistory(runId, bounds));
+      assert.deepEqual(await history('next', { maxEntries: 400, maxChars: 100_000 }), [], 'not started yet');
       await store.startTurn('next', { now: 3000, historyLimit: 0 });
-      const all = await store.turnHistory('next', { maxEntries: 400, maxChars: 1_000_000 });
+      const packed = await store.turnHistory('next', { maxEntries: 400, maxChars: 1_000_000 });
+      assert.equal(packed.roles, 'ua'.repeat(120), 'a role initial per line');
+      assert.equal(packed.plain, true);
+      const all = unpackMessages(packed);
       assert.equal(all.length, 240, 'every line but the error line');
       assert.equal(all[0]?.content, `question 0 ${'x'.repeat(200)}`);
       assert.deepEqual(all.at(-1), { role: 'assistant', content: 'answer 119' });
-      const few = await store.turnHistory('next', { maxEntries: 7, maxChars: 1_000_000 });
+      const few = await history('next', { maxEntries: 7, maxChars: 1_000_000 });
       assert.deepEqual(few, all.slice(-7));
       // About 2,500 characters: the newest lines that fit, and not the whole tail.
-      const bounded = await store.turnHistory('next', { maxEntries: 400, maxChars: 2500 });
+      const bounded = await history('next', { maxEntries: 400, maxChars: 2500 });
       assert.ok(bounded.length >= 20 && bounded.length <= 60, `read ${bounded.length} lines for 2,500 characters`);
       assert.deepEqual(bounded, all.slice(-bounded.length));
       await accept(store, 's1', 'agent:main:openai:stateless', 'x', { context: { messages: [{ role: 'user', content: 'x' }] } });
       await store.startTurn('s1', { now: 3001, historyLimit: 0 });
-      assert.deepEqual(await store.turnHistory('s1', { maxEntries: 400, maxChars: 100_000 }), []);
+      assert.deepEqual(await history('s1', { maxEntries: 400, maxChars: 100_000 }), []);
     } finally {
       await store.close();
     }

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ChatMessage } from '../../contracts/messages.js';
+import { EMPTY_PACKED, PACK_SEPARATOR, type PackedMessages, packStored } from '../../contracts/packed-messages.js';
 
 /** Lines read by the first step of a history read; most turns' context ends within them or needs all. */
 const FIRST_STEP_LINES = 50;
@@ -10,40 +10,46 @@ const FIRST_STEP_LINES = 50;
  * turns, so a read here never waits behind queued writes.
  *
  * The session's index is walked newest first in two steps (the first 50 lines, then the rest up to
- * `maxEntries`), stopping once the lines' stored text adds up to `maxChars`; SQLite joins each
- * step's lines into one string, so a read costs one JSON parse of what the turn can use instead
- * of one object and one parse per line of the whole tail.
+ * `maxEntries`), stopping once the lines' stored text adds up to `maxChars`. SQLite joins each
+ * step's lines, oldest first, into one string with a role initial per line, so a read makes no
+ * object per line and parses nothing: the history stays packed (see PackedMessages).
  */
 export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
   const runSession = db.prepare('SELECT session_key, generation FROM runs WHERE id = ? AND context IS NULL');
   const step = db
     .prepare(
-      `SELECT MIN(id), group_concat(body, ','), COALESCE(SUM(length(body)), 0), COUNT(*) FROM (
-         SELECT id, body FROM transcript WHERE session_key = ? AND generation = ? AND id < ? AND role != 'error' ORDER BY id DESC LIMIT ?
+      // The newest lines, put back in order before they are joined (cheaper than ordering inside
+      // each group_concat, which sorts once per aggregate).
+      `SELECT MIN(id), group_concat(body, char(30)), group_concat(substr(role, 1, 1), ''), COALESCE(SUM(length(body)), 0), COUNT(*) FROM (
+         SELECT * FROM (
+           SELECT id, body, role FROM transcript WHERE session_key = ? AND generation = ? AND id < ? AND role != 'error' ORDER BY id DESC LIMIT ?
+         ) ORDER BY id
        )`,
     )
     .raw();
 
   return {
-    turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): ChatMessage[] {
+    turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): PackedMessages {
       const run = runSession.get(runId) as { session_key: string; generation: number | null } | undefined;
-      if (!run || run.generation === null) return [];
-      // Newest first: each step's text, then the array is reversed once.
-      const parts: string[] = [];
+      if (!run || run.generation === null) return EMPTY_PACKED;
+      // Steps go newest first; each step's text is oldest first within it.
+      const texts: string[] = [];
+      const roles: string[] = [];
       let lines = 0;
       let chars = 0;
       let before = Number.MAX_SAFE_INTEGER;
       while (lines < bounds.maxEntries && chars < bounds.maxChars) {
         const want = Math.min(lines === 0 ? FIRST_STEP_LINES : bounds.maxEntries, bounds.maxEntries - lines);
-        const [oldest, text, length, count] = step.get(run.session_key, run.generation, before, want) as [number, string | null, number, number];
+        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, before, want) as [number, string | null, string, number, number];
         if (count === 0 || text === null) break;
-        parts.push(text);
+        texts.unshift(text);
+        roles.unshift(initials);
         lines += count;
         chars += length;
         before = oldest;
         if (count < want) break;
       }
-      return parts.length === 0 ? [] : (JSON.parse(`[${parts.join(',')}]`) as ChatMessage[]).reverse();
+      return texts.length === 0 ? EMPTY_PACKED : packStored(texts.join(PACK_SEPARATOR), roles.join(''));
     },
   };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { unpackMessages } from '../../contracts/packed-messages.js';
 import { runStoreContract } from '../store-contract.js';
 import { createSqliteStore } from './sqlite-store.js';
 
@@ -39,7 +40,7 @@ test('sqlite: reading a turn\'s history does not wait behind the writes queued b
       order.push('read');
       return history;
     });
-    assert.deepEqual(await read, [
+    assert.deepEqual(unpackMessages(await read), [
       { role: 'user', content: 'first' },
       { role: 'assistant', content: 'one' },
     ]);
