@@ -57,6 +57,18 @@ describe('idle compactor', () => {
     compactor.stop();
   });
 
+  it('releases the caches of the burst just before the collection, and only then', async () => {
+    const order: string[] = [];
+    const compactor = createIdleCompactor({ idleMs: 5, minTurns: 2, collect: () => order.push('collect'), release: () => order.push('release') });
+    compactor.noteTurn();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(order, [], 'nothing is released after too little work');
+    compactor.noteTurn();
+    await until(() => order.length === 2);
+    assert.deepEqual(order, ['release', 'collect']);
+    compactor.stop();
+  });
+
   it('runs V8\'s own full collection when no collector is given, without --expose-gc', async () => {
     const compactor = createIdleCompactor({ idleMs: 10, minTurns: 1 });
     compactor.noteTurn();

@@ -110,9 +110,16 @@ test('each turn sees the session history, from memory or disk alike, and a reset
   await turns.resetSession('agent:main:main');
   await say('three');
   assert.deepEqual(seen[2], ['user:three']);
+  // Released (as the idle compactor does after a burst): the next turn reads it back from disk.
+  assert.equal(turns.historyCacheStats().sessions, 1);
+  turns.releaseHistory();
+  assert.deepEqual(turns.historyCacheStats(), { ...turns.historyCacheStats(), sessions: 0, bytes: 0 });
+  await say('four');
+  assert.deepEqual(seen[3], ['user:three', 'assistant:echo: three', 'user:four']);
+  assert.equal(turns.historyCacheStats().sessions, 1);
   // What the model sees matches the transcript on disk.
   const onDisk = (await store.readTranscript('agent:main:main', 10)).map((entry) => `${entry.message.role}:${entry.message.content}`);
-  assert.deepEqual(onDisk, ['user:three', 'assistant:echo: three']);
+  assert.deepEqual(onDisk, ['user:three', 'assistant:echo: three', 'user:four', 'assistant:echo: four']);
   await store.close();
 });
 

@@ -6,7 +6,7 @@ import type { Store } from '../contracts/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
-import { createIdleCompactor } from '../runtime/idle-compactor.js';
+import { createIdleCompactor, limitHeapGrowth } from '../runtime/idle-compactor.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
@@ -78,7 +78,8 @@ export const turnsSubsystem = defineSubsystem({
       sideEffectTools: () => tools.sideEffectNames(),
     });
     const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent);
-    const compactor = createIdleCompactor();
+    limitHeapGrowth();
+    const compactor = createIdleCompactor({ release: () => service.releaseHistory() });
     const unsubscribeCompactor = service.subscribe((event) => {
       if (event.type === 'final') compactor.noteTurn();
     });
