@@ -127,6 +127,7 @@ export const gatewaySchema = z.strictObject({
 
 export const sessionSchema = z.strictObject({
   dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer').describe('Which direct messages share a session: all (main), per person, per person and platform, or per person, platform and account.'),
+  historyCacheMb: z.number().min(0).max(4096).default(16).describe('MiB of recently active sessions\' history kept in memory (about 640 busy sessions of 400 short lines); more means fewer store reads when that many sessions are busy at once, at up to that much more RSS. 0 reads every turn\'s history from the store. Takes effect at the next start.'),
 });
 
 export const escalationSchema = z.strictObject({
@@ -185,7 +186,7 @@ export const configSchema = z.strictObject({
     defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})).describe('Settings every agent starts from.'),
     entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}).describe('Agents by id (lowercase letters, digits, _ and -), each overriding the defaults; without entries there is one agent, main.').meta({ keyName: 'agentId' }),
   }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
-  session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions.'),
+  session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack and IRC (see docs/channels.md).'),
   channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),

@@ -21,6 +21,7 @@ export const metricsSubsystem = defineSubsystem({
       channels: async () => (attached.channels ? attached.channels() : []),
       channelHealth: () => (attached.channelHealth ? attached.channelHealth() : []),
       cronJobs: () => (attached.cronJobs ? attached.cronJobs() : []),
+      historyCache: () => attached.historyCache?.(),
       providers: () => models.providerHealth(),
     });
     const api: GatewayMetrics = Object.assign(metrics, {

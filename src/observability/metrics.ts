@@ -4,7 +4,7 @@ import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/cha
 import type { ProviderHealth } from '../providers/circuit-breaker.js';
 import { agentIdOfSessionKey } from '../routing/session-keys.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
-import type { TurnEvent } from '../sessions/turn-service.js';
+import type { HistoryCacheStats, TurnEvent } from '../sessions/turn-service.js';
 
 /** Label sets are bounded: past this many, new combinations are counted under "other". */
 const MAX_SERIES = 500;
@@ -18,6 +18,8 @@ export interface MetricsSources {
   channelHealth?(): ChannelHealthReport[];
   /** Each model provider's circuit breaker and last success/failure. */
   providers?(): ProviderHealth[];
+  /** The history kept in memory between turns (session.historyCacheMb). */
+  historyCache?(): HistoryCacheStats | undefined;
 }
 
 const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
@@ -261,6 +263,42 @@ export function createMetrics(sources: MetricsSources) {
       collect() {
         this.reset();
         for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_history_cache_bytes',
+      help: 'Estimated bytes of session history kept in memory between turns, and its bound (session.historyCacheMb).',
+      labelNames: ['kind'],
+      registers: [register],
+      collect() {
+        this.reset();
+        const stats = sources.historyCache?.();
+        if (!stats) return;
+        this.labels('used').set(stats.bytes);
+        this.labels('max').set(stats.maxBytes);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_history_cache_sessions',
+      help: 'Sessions whose history is kept in memory between turns.',
+      registers: [register],
+      collect() {
+        this.reset();
+        const stats = sources.historyCache?.();
+        if (stats) this.set(stats.sessions);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_history_reads_total',
+      help: 'Where turns took their history from: memory (kept since the session\'s last turn) or store (a read of the transcript). Many store reads with a full cache mean session.historyCacheMb is small for the number of busy sessions.',
+      labelNames: ['source'],
+      registers: [register],
+      collect() {
+        this.reset();
+        const stats = sources.historyCache?.();
+        if (!stats) return;
+        this.labels('memory').set(stats.reads.memory);
+        this.labels('store').set(stats.reads.store);
       },
     });
     new client.Gauge({

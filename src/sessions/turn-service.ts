@@ -81,6 +81,8 @@ interface TurnServiceState {
   newRunId: () => string;
   historyLimit: number;
   history: HistoryCache;
+  /** Where turns' histories came from since the start: the cache, or a store read. */
+  historyReads: { memory: number; store: number };
   /** Drops quiet sessions' history every HISTORY_SWEEP_MS; stopped by `drain`. */
   historySweep: NodeJS.Timeout;
   listeners: Set<TurnListener>;
@@ -103,6 +105,13 @@ interface TurnInProgress {
 
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
 
+export interface HistoryCacheStats {
+  sessions: number;
+  bytes: number;
+  maxBytes: number;
+  reads: { memory: number; store: number };
+}
+
 /**
  * Default bound of the history kept in memory, whatever the number of sessions: about 640 busy
  * sessions' windows of 400 short lines, or a couple of dozen full 128k-token windows. Histories
@@ -110,6 +119,7 @@ type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
  * Sessions quiet for 20 s leave it (`HISTORY_SWEEP_MS`), and the idle compactor empties it once
  * the whole gateway has been quiet for a few seconds, so memory goes back down after a burst.
  * 24 MiB kept every session of the 1,000-session bench but took its peak RSS past 150 MB.
+ * The gateway takes its bound from `session.historyCacheMb`, whose default is this.
  */
 const DEFAULT_HISTORY_CACHE_BYTES = 16 * 1024 * 1024;
 const HISTORY_SWEEP_MS = 5000;
@@ -127,6 +137,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     newRunId: deps.newRunId ?? (() => `run_${randomUUID()}`),
     historyLimit: deps.historyLimit ?? 400,
     history,
+    historyReads: { memory: 0, store: 0 },
     historySweep: setInterval(() => history.sweep(), HISTORY_SWEEP_MS).unref(),
     listeners: new Set(),
     active: new Map(),
@@ -184,8 +195,8 @@ export function createTurnService(deps: TurnServiceDeps) {
      */
     drain: (timeoutMs: number): Promise<{ checkpointed: number }> => drainTurns(state, timeoutMs),
 
-    /** Sessions and estimated bytes of history held in memory. */
-    historyCacheStats: () => state.history.stats(),
+    /** Sessions and estimated bytes of history held in memory, and where turns' histories came from. */
+    historyCacheStats: (): HistoryCacheStats => ({ ...state.history.stats(), reads: { ...state.historyReads } }),
     /** Forgets every kept history (the next turn of each session reads its own from the store). */
     releaseHistory: () => state.history.clear(),
   };
@@ -450,7 +461,11 @@ interface TurnHistory {
 async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<TurnHistory> {
   const budget = historyTokenBudget(profile);
   const cached = state.history.get(turn.sessionKey);
-  if (cached && cached.budget === budget) return { entry: cached, window: fitPacked(joinPacked(cached.segments, cached.from), budget, state.historyLimit) };
+  if (cached && cached.budget === budget) {
+    state.historyReads.memory += 1;
+    return { entry: cached, window: fitPacked(joinPacked(cached.segments, cached.from), budget, state.historyLimit) };
+  }
+  state.historyReads.store += 1;
   const read = await state.deps.store.turnHistory(turn.runId, { maxEntries: state.historyLimit, maxChars: budget * CHARS_PER_TOKEN });
   const window = fitPacked(read, budget, state.historyLimit);
   const entry: CachedHistory = { segments: [window], from: 0, budget };

@@ -3,7 +3,7 @@ import type { AlertSink } from '../automation/alerts.js';
 import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { createIdleCompactor, limitHeapGrowth } from '../runtime/idle-compactor.js';
@@ -25,7 +25,7 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger'> {
   store: Store;
   models: Models;
   alerts: Pick<AlertSink, 'raise'>;
-  metrics: Pick<Metrics, 'onTurnEvent'>;
+  metrics: Pick<GatewayMetrics, 'onTurnEvent' | 'attach'>;
 }
 
 /** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
@@ -73,11 +73,13 @@ export const turnsSubsystem = defineSubsystem({
       workspaceContext: models.workspaceContext,
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
+      historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),
       logger,
       budgets,
       sideEffectTools: () => tools.sideEffectNames(),
     });
     const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent);
+    metrics.attach({ historyCache: () => service.historyCacheStats() });
     limitHeapGrowth();
     const compactor = createIdleCompactor({ release: () => service.releaseHistory() });
     const unsubscribeCompactor = service.subscribe((event) => {

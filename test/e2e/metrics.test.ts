@@ -59,11 +59,54 @@ test('/metrics: Prometheus text with process, event loop, turns, latency, tokens
     assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="input"}') ?? 0) > 0, 'input tokens are counted');
     assert.ok((samples.get('hearth_tokens_total{agent="main",provider="fake",model="echo",direction="output"}') ?? 0) > 0, 'output tokens are counted');
     assert.ok((samples.get('hearth_process_resident_memory_bytes') ?? 0) > 10_000_000);
+    // The first turn read the session's history from the store; the second found it in memory.
+    assert.equal(samples.get('hearth_history_reads_total{source="store"}'), 1);
+    assert.equal(samples.get('hearth_history_reads_total{source="memory"}'), 1);
+    assert.equal(samples.get('hearth_history_cache_bytes{kind="max"}'), 16 * 1024 * 1024);
+    assert.equal(samples.get('hearth_history_cache_sessions'), 1);
+    assert.ok((samples.get('hearth_history_cache_bytes{kind="used"}') ?? 0) > 0);
     const later = await waitFor(async () => {
       const again = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } }).then((reply) => reply.text());
       return parse(again).has('hearth_nodejs_eventloop_lag_seconds') ? again : null;
     }, 'an event-loop lag measurement');
     assert.doesNotMatch(later, /\bNaN\b|9223372036/iu);
+  } finally {
+    await gateway.stop();
+  }
+});
+
+test('/metrics: session.historyCacheMb bounds the history kept in memory; 0 reads every turn\'s history from the store', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo' } },
+      session: { historyCacheMb: 0 },
+    },
+  });
+  try {
+    for (const content of ['one', 'two', 'three']) {
+      const reply = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'hearth', user: 'grace', messages: [{ role: 'user', content }] }),
+      });
+      assert.equal(reply.status, 200, await reply.text());
+    }
+    // Each turn still saw the whole conversation, read from the store.
+    const last = model.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
+    assert.deepEqual(
+      last.messages.filter((message) => message.role !== 'system').map((message) => message.content),
+      ['one', 'echo: one', 'two', 'echo: two', 'three'],
+    );
+    const text = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } }).then((response) => response.text());
+    const samples = parse(text);
+    assert.equal(samples.get('hearth_history_reads_total{source="store"}'), 3);
+    assert.equal(samples.get('hearth_history_reads_total{source="memory"}'), 0);
+    assert.equal(samples.get('hearth_history_cache_bytes{kind="max"}'), 0);
+    assert.equal(samples.get('hearth_history_cache_sessions'), 0);
   } finally {
     await gateway.stop();
   }
