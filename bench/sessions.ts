@@ -6,7 +6,7 @@
  * RSS and peak V8 heap sampled every 100 ms), then 30 s idle and RSS again.
  *
  * Usage: node dist/bench/sessions.js [--sessions 50,1000] [--runs N] [--seconds S (15)] [--history T (250)]
- *        [--clients C (10)] [--quiet-seconds Q (30)] [--gateway-env NAME=value]
+ *        [--clients C (10)] [--quiet-seconds Q (30)] [--history-cache-mb M] [--gateway-env NAME=value]
  * `--history T` writes T earlier exchanges into every session's transcript before the gateway
  * starts (long-lived conversations), so a turn's history is as long as the context allows.
  */
@@ -34,6 +34,8 @@ interface Options {
   history: number;
   quietSeconds: number;
   gatewayEnv: Record<string, string>;
+  /** session.historyCacheMb for the gateway (default: the gateway's own). */
+  historyCacheMb?: number;
 }
 
 const TARGETS = { p99Ms: 30, peakRssMb: 150, settledRssRatio: 1.1 };
@@ -49,12 +51,13 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--clients') options.clients = Math.max(1, Number(value()) || 10);
     else if (flag === '--history') options.history = Math.max(0, Number(value()) || 0);
     else if (flag === '--quiet-seconds') options.quietSeconds = Math.max(0, Number(value()) || 0);
+    else if (flag === '--history-cache-mb') options.historyCacheMb = Math.max(0, Number(value()) || 0);
     else if (flag === '--gateway-env') {
       const pair = value();
       const eq = pair.indexOf('=');
       if (eq <= 0) throw new Error('--gateway-env needs NAME=value');
       options.gatewayEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
-    } else throw new Error(`unknown option ${flag} (known: --sessions, --runs, --seconds, --clients, --history, --quiet-seconds, --gateway-env)`);
+    } else throw new Error(`unknown option ${flag} (known: --sessions, --runs, --seconds, --clients, --history, --quiet-seconds, --history-cache-mb, --gateway-env)`);
   }
   return options;
 }
@@ -130,6 +133,7 @@ async function runCase(sessions: number, options: Options, tracker: Tracker, fak
     agents: { defaults: { model: 'fake/echo', maxConcurrent: 16 } },
     gateway: { rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } },
     logging: { level: 'warn' },
+    ...(options.historyCacheMb !== undefined ? { session: { historyCacheMb: options.historyCacheMb } } : {}),
   };
   writeConfig(home, config);
   if (options.history > 0) seedHistory(home, sessions, options.history);
