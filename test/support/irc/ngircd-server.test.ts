@@ -247,9 +247,11 @@ describe('ngircd test server with irc-framework', { concurrency: true }, () => {
       );
       const offsets = lines.map((m) => m.at - start);
       t.diagnostic(`arrival offsets (ms): ${offsets.join(', ')}`);
-      // ngircd lets a burst through until ~256 bytes or >3 queued commands, then handles 3 commands per second.
+      // ngircd lets a burst through until ~256 bytes or >3 queued commands, then handles 3 commands
+      // per second on its own one-second tick, which can fall anywhere in the first 900 ms: the
+      // burst plus at most one tick's 3 lines.
       const firstSecond = offsets.filter((ms) => ms < 900).length;
-      assert.ok(firstSecond >= 3 && firstSecond <= 12, `${firstSecond} lines arrived before pacing started`);
+      assert.ok(firstSecond >= 3 && firstSecond <= 13, `${firstSecond} lines arrived before pacing started`);
       assert.ok((offsets[29] ?? 0) >= 5000, `the rest is paced at about 3 lines per second (took ${offsets[29]} ms)`);
       assert.equal(socketClosed, false);
       assert.equal(bot.connected, true);
