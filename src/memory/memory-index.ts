@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { type ChunkOptions, chunkMarkdown } from './markdown-chunker.js';
+import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 
 /** Who a chunk's text comes from: the user's own file, the agent's memory_write, outside input, Hearth. */
@@ -25,6 +26,30 @@ export interface SearchOptions {
   minScore?: number;
 }
 
+export interface HybridOptions extends SearchOptions {
+  /** Weight of vector similarity in the combined score. Default 0.7. */
+  vectorWeight?: number;
+  /** Weight of the keyword (BM25) score. Default 0.3. */
+  textWeight?: number;
+  /** Candidates taken from each side, as a multiple of maxResults. Default 4. */
+  candidateMultiplier?: number;
+  signal?: AbortSignal;
+}
+
+/** What a search found, how, and what went wrong on the way (a provider that failed). */
+export interface SearchResult {
+  hits: MemoryHit[];
+  mode: 'hybrid' | 'keyword';
+  warning?: string;
+}
+
+/** What the vectors of the index were built with, and how many chunks still wait for theirs. */
+export interface VectorState {
+  identity: EmbeddingIdentity | null;
+  dimensions: number | null;
+  pending: number;
+}
+
 export interface SyncResult {
   indexed: number;
   unchanged: number;
@@ -32,14 +57,20 @@ export interface SyncResult {
   chunks: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE embedding_cache (
+    sha256 TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (sha256, provider, model)
+  ) WITHOUT ROWID;
   CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, mtime_ms REAL NOT NULL, chunks INTEGER NOT NULL, indexed_at INTEGER NOT NULL);
   CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, path TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
-    text TEXT NOT NULL, sha256 TEXT NOT NULL, provenance TEXT NOT NULL
+    text TEXT NOT NULL, sha256 TEXT NOT NULL, provenance TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX chunks_by_path ON chunks (path);
+  CREATE INDEX chunks_to_embed ON chunks (embedded) WHERE embedded = 0;
   CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
   CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text); END;
   CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
@@ -58,14 +89,17 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -2000');
   if ((db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
-    db.exec('DROP TABLE IF EXISTS chunks_fts; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS files;');
+    for (const table of ['chunks_vec', 'chunks_fts', 'chunks', 'files', 'meta', 'embedding_cache']) db.exec(`DROP TABLE IF EXISTS ${table}`);
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
+  (loadCommonJs('sqlite-vec') as { load(db: BetterSqlite3.Database): void }).load(db);
   const now = options.now ?? Date.now;
   const statements = prepare(db);
+  const vectors = createVectorStore(db);
 
   const writeFile = db.transaction((file: MemorySourceFile, provenance: Provenance) => {
+    vectors.deleteOfPath(file.path);
     statements.deleteChunks.run(file.path);
     const chunks = chunkMarkdown(file.text, options.chunking);
     for (const chunk of chunks) {
@@ -74,7 +108,14 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     statements.upsertFile.run(file.path, file.sha256, file.mtimeMs, chunks.length, now());
     return chunks.length;
   });
+  const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
+    const match = ftsQuery(query);
+    if (!match) return [];
+    const rows = statements.keyword.all(match, searchOptions.maxResults ?? 6) as KeywordRow[];
+    return rows.map(toHit).filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
+  };
   const removeFile = db.transaction((filePath: string) => {
+    vectors.deleteOfPath(filePath);
     statements.deleteChunks.run(filePath);
     statements.deleteFile.run(filePath);
   });
@@ -103,11 +144,56 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     },
 
     /** Keyword search (BM25 over every word of the query): the best chunks first. */
-    searchKeyword(query: string, searchOptions: SearchOptions = {}): MemoryHit[] {
-      const match = ftsQuery(query);
-      if (!match) return [];
-      const rows = statements.keyword.all(match, searchOptions.maxResults ?? 6) as KeywordRow[];
-      return rows.map(toHit).filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
+    searchKeyword: (query: string, searchOptions: SearchOptions = {}): MemoryHit[] => keywordHits(query, searchOptions),
+
+    /**
+     * Embeds the chunks that have no vector yet, `batchSize` at a time, each batch in its own
+     * transaction. Vectors already computed for the same text by the same provider and model come
+     * from the cache. An index built with another provider or model is emptied of its vectors
+     * first (never mixed). Rejects when the provider fails; what was stored stays.
+     */
+    async embedPending(client: EmbeddingClient, embedOptions: { batchSize?: number; signal?: AbortSignal } = {}): Promise<{ embedded: number; fromCache: number }> {
+      vectors.adopt(client.identity);
+      const done = { embedded: 0, fromCache: 0 };
+      for (;;) {
+        const batch = statements.toEmbed.all(embedOptions.batchSize ?? 32) as { id: number; text: string; sha256: string }[];
+        if (batch.length === 0) return done;
+        const cached = batch.map((chunk) => vectors.cached(chunk.sha256, client.identity));
+        const missing = batch.filter((_, at) => cached[at] === undefined);
+        const fresh = await client.embed(missing.map((chunk) => chunk.text), embedOptions.signal);
+        vectors.store(batch, cached, missing, fresh, client.identity);
+        done.embedded += missing.length;
+        done.fromCache += batch.length - missing.length;
+      }
+    },
+
+    /**
+     * Hybrid search: the query's vector against the chunks' (cosine), merged with keyword
+     * candidates, weighted 0.7 / 0.3 by default. Without a client, or when the index has no vectors
+     * from this client's provider and model, or when embedding the query fails, the keyword results
+     * come back with a warning that says why: never an empty answer for a provider's failure.
+     */
+    async search(query: string, client: EmbeddingClient | null, searchOptions: HybridOptions = {}): Promise<SearchResult> {
+      const maxResults = searchOptions.maxResults ?? 6;
+      const candidates = maxResults * (searchOptions.candidateMultiplier ?? 4);
+      const keyword = () => keywordHits(query, { ...searchOptions, maxResults });
+      if (!client) return { hits: keyword(), mode: 'keyword' };
+      const mismatch = vectors.mismatch(client.identity);
+      if (mismatch) return { hits: keyword(), mode: 'keyword', warning: mismatch };
+      let queryVector: Float32Array;
+      try {
+        [queryVector] = (await client.embed([query], searchOptions.signal)) as [Float32Array];
+      } catch (error) {
+        return { hits: keyword(), mode: 'keyword', warning: `${error instanceof Error ? error.message : String(error)}; showing keyword results only` };
+      }
+      const text = keywordHits(query, { maxResults: candidates });
+      const near = vectors.nearest(queryVector, candidates);
+      const hits = mergeHybrid(text, near, statements, { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 });
+      return { hits: hits.filter((hit) => hit.score >= (searchOptions.minScore ?? 0)).slice(0, maxResults), mode: 'hybrid' };
+    },
+
+    vectorState(): VectorState {
+      return { ...vectors.state(), pending: (statements.pendingCount.get() as { pending: number }).pending };
     },
 
     stats(): { files: number; chunks: number } {
@@ -122,7 +208,11 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
 
 export type MemoryIndex = ReturnType<typeof openMemoryIndex>;
 
+/** A hit with the chunk's row id, for merging keyword and vector candidates. */
+type IndexedHit = MemoryHit & { id: number };
+
 interface KeywordRow {
+  id: number;
   path: string;
   start_line: number;
   end_line: number;
@@ -142,13 +232,114 @@ function prepare(db: BetterSqlite3.Database) {
     deleteChunks: db.prepare('DELETE FROM chunks WHERE path = ?'),
     insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance) VALUES (?, ?, ?, ?, ?, ?)'),
     keyword: db.prepare(
-      `SELECT c.path, c.start_line, c.end_line, c.provenance, bm25(chunks_fts) AS rank,
+      `SELECT c.id, c.path, c.start_line, c.end_line, c.provenance, bm25(chunks_fts) AS rank,
               snippet(chunks_fts, 0, '', '', '…', 32) AS snippet
          FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
         WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?`,
     ),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(*) FROM chunks) AS chunks'),
+    toEmbed: db.prepare('SELECT id, text, sha256 FROM chunks WHERE embedded = 0 ORDER BY id LIMIT ?'),
+    pendingCount: db.prepare('SELECT COUNT(*) AS pending FROM chunks WHERE embedded = 0'),
+    chunkById: db.prepare('SELECT id, path, start_line, end_line, provenance, text FROM chunks WHERE id = ?'),
   };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * The chunks' vectors (a sqlite-vec `vec0` table, cosine distance) and the embedding cache, with
+ * the identity they were built with kept in `meta`.
+ */
+function createVectorStore(db: BetterSqlite3.Database) {
+  const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+  const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const cacheGet = db.prepare('SELECT vector FROM embedding_cache WHERE sha256 = ? AND provider = ? AND model = ?').pluck();
+  const cachePut = db.prepare('INSERT OR REPLACE INTO embedding_cache (sha256, provider, model, vector) VALUES (?, ?, ?, ?)');
+  const markEmbedded = db.prepare('UPDATE chunks SET embedded = 1 WHERE id = ?');
+  const hasTable = () => db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chunks_vec'").get() !== undefined;
+  const built = (): { identity: EmbeddingIdentity; dimensions: number } | null => {
+    const raw = getMeta.get('vectors') as string | undefined;
+    return raw ? (JSON.parse(raw) as { identity: EmbeddingIdentity; dimensions: number }) : null;
+  };
+  const sameIdentity = (a: EmbeddingIdentity, b: EmbeddingIdentity) => a.providerId === b.providerId && a.baseUrl === b.baseUrl && a.model === b.model;
+  const providerKey = (identity: EmbeddingIdentity) => `${identity.providerId} ${identity.baseUrl}`;
+
+  return {
+    state: () => {
+      const current = built();
+      return { identity: current?.identity ?? null, dimensions: current?.dimensions ?? null };
+    },
+    /** Why this identity's query vectors cannot be compared with the index's, or null. */
+    mismatch(identity: EmbeddingIdentity): string | null {
+      const current = built();
+      if (!current) return 'the memory index has no vectors yet; showing keyword results only';
+      if (!sameIdentity(current.identity, identity)) {
+        return `the memory index was built with ${current.identity.providerId}/${current.identity.model} and the configured embeddings are ${identity.providerId}/${identity.model}; it is being rebuilt, showing keyword results only`;
+      }
+      return null;
+    },
+    /** Makes the index this identity's: another identity's vectors are dropped and every chunk re-embedded. */
+    adopt: db.transaction((identity: EmbeddingIdentity): void => {
+      const current = built();
+      if (current && sameIdentity(current.identity, identity)) return;
+      if (hasTable()) db.exec('DROP TABLE chunks_vec');
+      db.exec('UPDATE chunks SET embedded = 0');
+      db.prepare("DELETE FROM meta WHERE key = 'vectors'").run();
+    }),
+    cached: (sha: string, identity: EmbeddingIdentity): Float32Array | undefined => {
+      const blob = cacheGet.get(sha, providerKey(identity), identity.model) as Buffer | undefined;
+      return blob ? new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength)) : undefined;
+    },
+    store: db.transaction(
+      (batch: { id: number; sha256: string }[], cached: (Float32Array | undefined)[], missing: { id: number; sha256: string }[], fresh: Float32Array[], identity: EmbeddingIdentity) => {
+        const byId = new Map<number, Float32Array>();
+        missing.forEach((chunk, at) => {
+          byId.set(chunk.id, fresh[at]!);
+          cachePut.run(chunk.sha256, providerKey(identity), identity.model, Buffer.from(fresh[at]!.buffer, fresh[at]!.byteOffset, fresh[at]!.byteLength));
+        });
+        batch.forEach((chunk, at) => {
+          const cachedVector = cached[at];
+          if (cachedVector) byId.set(chunk.id, cachedVector);
+        });
+        const dimensions = byId.values().next().value?.length ?? 0;
+        if (!hasTable()) {
+          db.exec(`CREATE VIRTUAL TABLE chunks_vec USING vec0(embedding float[${dimensions}] distance_metric=cosine)`);
+          setMeta.run('vectors', JSON.stringify({ identity, dimensions }));
+        }
+        const insert = db.prepare('INSERT OR REPLACE INTO chunks_vec (rowid, embedding) VALUES (?, ?)');
+        for (const [id, vector] of byId) {
+          if (vector.length !== dimensions) throw new Error(`${identity.providerId}/${identity.model} returned ${vector.length} dimensions where the index has ${dimensions}`);
+          insert.run(BigInt(id), vector);
+          markEmbedded.run(id);
+        }
+      },
+    ),
+    nearest(vector: Float32Array, k: number): { id: number; distance: number }[] {
+      if (!hasTable()) return [];
+      return db.prepare('SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance').all(vector, k) as { id: number; distance: number }[];
+    },
+    deleteOfPath(path: string): void {
+      if (hasTable()) db.prepare('DELETE FROM chunks_vec WHERE rowid IN (SELECT id FROM chunks WHERE path = ?)').run(path);
+    },
+  };
+}
+
+/** Combines keyword and vector candidates by chunk: weighted sum of both scores (0 where absent). */
+function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[], statements: Statements, weights: { vector: number; text: number }): MemoryHit[] {
+  const merged = new Map<number, { hit: MemoryHit; vector: number; text: number }>();
+  for (const hit of text) merged.set(hit.id, { hit, vector: 0, text: hit.score });
+  for (const { id, distance } of near) {
+    const similarity = Math.max(0, 1 - distance);
+    const entry = merged.get(id);
+    if (entry) entry.vector = similarity;
+    else {
+      const row = statements.chunkById.get(id) as (KeywordRow & { text: string }) | undefined;
+      if (row) merged.set(id, { hit: toHit({ ...row, rank: 0, snippet: row.text.slice(0, 240) }), vector: similarity, text: 0 });
+    }
+  }
+  return [...merged.values()]
+    .map(({ hit, vector, text: textScore }) => ({ ...hit, score: weights.vector * vector + weights.text * textScore }))
+    .sort((a, b) => b.score - a.score);
 }
 
 /** Every word of the query, quoted (so FTS5 syntax in it is text), any of them matching. */
@@ -159,9 +350,10 @@ export function ftsQuery(query: string): string | null {
 }
 
 /** BM25 (lower is better, negative in FTS5) mapped onto 0–1, higher better. */
-function toHit(row: KeywordRow): MemoryHit {
+function toHit(row: KeywordRow): IndexedHit {
   const strength = Math.max(0, -row.rank);
   return {
+    id: row.id,
     path: row.path,
     startLine: row.start_line,
     endLine: row.end_line,
