@@ -4,6 +4,7 @@ import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { type ChunkOptions, chunkMarkdown } from './markdown-chunker.js';
 import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
+import { diversify, recencyFactor } from './ranking.js';
 
 /** Who a chunk's text comes from: the user's own file, the agent's memory_write, outside input, Hearth. */
 export type Provenance = 'owner' | 'agent' | 'untrusted' | 'system';
@@ -33,6 +34,10 @@ export interface HybridOptions extends SearchOptions {
   textWeight?: number;
   /** Candidates taken from each side, as a multiple of maxResults. Default 4. */
   candidateMultiplier?: number;
+  /** Days for a dated note's score to halve. Default 30; 0 turns decay off. */
+  halfLifeDays?: number;
+  /** Weight of relevance against diversity in the final pick (MMR). Default 0.7; 1 turns it off. */
+  mmrLambda?: number;
   signal?: AbortSignal;
 }
 
@@ -176,20 +181,23 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     async search(query: string, client: EmbeddingClient | null, searchOptions: HybridOptions = {}): Promise<SearchResult> {
       const maxResults = searchOptions.maxResults ?? 6;
       const candidates = maxResults * (searchOptions.candidateMultiplier ?? 4);
-      const keyword = () => keywordHits(query, { ...searchOptions, maxResults });
-      if (!client) return { hits: keyword(), mode: 'keyword' };
+      const finish = (found: IndexedHit[], mode: SearchResult['mode'], warning?: string): SearchResult => ({
+        hits: rank(found, maxResults, searchOptions, now()),
+        mode,
+        ...(warning ? { warning } : {}),
+      });
+      const keyword = () => keywordHits(query, { maxResults: candidates });
+      if (!client) return finish(keyword(), 'keyword');
       const mismatch = vectors.mismatch(client.identity);
-      if (mismatch) return { hits: keyword(), mode: 'keyword', warning: mismatch };
+      if (mismatch) return finish(keyword(), 'keyword', mismatch);
       let queryVector: Float32Array;
       try {
         [queryVector] = (await client.embed([query], searchOptions.signal)) as [Float32Array];
       } catch (error) {
-        return { hits: keyword(), mode: 'keyword', warning: `${error instanceof Error ? error.message : String(error)}; showing keyword results only` };
+        return finish(keyword(), 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
       }
-      const text = keywordHits(query, { maxResults: candidates });
       const near = vectors.nearest(queryVector, candidates);
-      const hits = mergeHybrid(text, near, statements, { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 });
-      return { hits: hits.filter((hit) => hit.score >= (searchOptions.minScore ?? 0)).slice(0, maxResults), mode: 'hybrid' };
+      return finish(mergeHybrid(keyword(), near, statements, { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
     vectorState(): VectorState {
@@ -324,9 +332,17 @@ function createVectorStore(db: BetterSqlite3.Database) {
   };
 }
 
+/** Recency decay, then the best `maxResults` by MMR, then the score floor. */
+function rank(found: IndexedHit[], maxResults: number, options: HybridOptions, now: number): IndexedHit[] {
+  const decayed = found
+    .map((hit) => ({ ...hit, score: hit.score * recencyFactor(hit.path, now, options.halfLifeDays ?? 30) }))
+    .sort((a, b) => b.score - a.score);
+  return diversify(decayed, maxResults, options.mmrLambda ?? 0.7).filter((hit) => hit.score >= (options.minScore ?? 0));
+}
+
 /** Combines keyword and vector candidates by chunk: weighted sum of both scores (0 where absent). */
-function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[], statements: Statements, weights: { vector: number; text: number }): MemoryHit[] {
-  const merged = new Map<number, { hit: MemoryHit; vector: number; text: number }>();
+function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[], statements: Statements, weights: { vector: number; text: number }): IndexedHit[] {
+  const merged = new Map<number, { hit: IndexedHit; vector: number; text: number }>();
   for (const hit of text) merged.set(hit.id, { hit, vector: 0, text: hit.score });
   for (const { id, distance } of near) {
     const similarity = Math.max(0, 1 - distance);
