@@ -35,6 +35,7 @@ await build({
   packages: 'bundle',
   external: [
     'better-sqlite3',
+    'sqlite-vec',
     'pino',
     'ws',
     'commander',

@@ -10,6 +10,7 @@ import { type Env, type GatewayBase, prepareGateway } from './runtime/gateway-ba
 import { createSubsystemHost, type SubsystemHost } from './runtime/subsystem.js';
 import { unhandledRejectionsSubsystem } from './runtime/unhandled-rejections.js';
 import { turnsSubsystem } from './sessions/turns-subsystem.js';
+import { memorySubsystem } from './memory/memory-subsystem.js';
 import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
 
@@ -51,7 +52,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics });
+    const memory = await system.start(memorySubsystem, { ...base, models });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, extraTools: memory.tools });
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {

@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import type { HearthConfig } from '../config/schema.js';
+import type { HearthConfig, MemoryConfig } from '../config/schema.js';
 import type { AgentProfile } from './agent-loop.js';
 
 export interface AgentDirectory {
@@ -40,6 +40,7 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
       ...((entry.systemPrompt ?? defaults.systemPrompt) ? { systemPrompt: entry.systemPrompt ?? defaults.systemPrompt } : {}),
       ...((entry.budget ?? defaults.budget) ? { budget: entry.budget ?? defaults.budget } : {}),
       ...((entry.heartbeat ?? defaults.heartbeat) ? { heartbeat: entry.heartbeat ?? defaults.heartbeat } : {}),
+      ...((entry.memory ?? defaults.memory) ? { memory: mergeMemory(defaults.memory, entry.memory) } : {}),
     });
   }
   const marked = entries.find(([, entry]) => entry.default === true)?.[0];
@@ -58,4 +59,9 @@ export function baseSystemPrompt(agent: AgentProfile): string {
     'You can read and change files in your workspace with the read, write, edit and list tools, and ask for the time with current_time. ' +
     'Answer plainly and briefly unless asked for more.'
   );
+}
+
+/** An agent's memory settings: its own keys over the defaults', `search` key by key. */
+function mergeMemory(defaults: MemoryConfig | undefined, own: MemoryConfig | undefined): MemoryConfig {
+  return { ...defaults, ...own, ...((defaults?.search ?? own?.search) ? { search: { ...defaults?.search, ...own?.search } } : {}) };
 }

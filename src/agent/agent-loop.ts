@@ -1,6 +1,6 @@
 import type { PackedMessages } from '../contracts/packed-messages.js';
 import type { DailyBudget } from '../contracts/automation.js';
-import type { HeartbeatConfig } from '../config/schema.js';
+import type { HeartbeatConfig, MemoryConfig } from '../config/schema.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCall, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
@@ -23,6 +23,8 @@ export interface AgentProfile {
   /** Daily token and cost limits for the agent's turns. */
   budget?: DailyBudget;
   heartbeat?: HeartbeatConfig;
+  /** The agent's memory settings (`agents.defaults.memory` overlaid with the agent's own). */
+  memory?: MemoryConfig;
 }
 
 /** The tools an agent may see and call. */

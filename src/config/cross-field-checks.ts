@@ -27,12 +27,45 @@ const DETECTED_PROVIDERS: Record<string, string> = {
  * - every `model` and `fallbacks` entry (in `agents.defaults` and each agent) that is written
  *   `provider/model` names a configured provider; when `models.providers` is empty, a provider
  *   found at run time (`anthropic`, `openai`, `ollama`) is a warning and any other an error.
+ * - every `memory.embeddings.provider` names a configured provider with an embeddings endpoint;
  * - a channel account with `dmPolicy: "open"` lists "*" in `allowFrom` (open to everyone must be said twice);
  * - every binding names a configured agent (when agents are configured).
  * Never throws; returns problems in document order of the checks above.
  */
 export function checkCrossFields(config: HearthConfig): CrossFieldProblem[] {
-  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config), ...checkOpenDmPolicy(config), ...checkBindings(config)];
+  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config), ...checkMemoryEmbeddings(config), ...checkOpenDmPolicy(config), ...checkBindings(config)];
+}
+
+const EMBEDDING_APIS: readonly string[] = ['openai-chat', 'openai-responses', 'ollama'];
+
+/** Each `memory.embeddings.provider` names a configured provider whose API has an embeddings endpoint. */
+function checkMemoryEmbeddings(config: HearthConfig): CrossFieldProblem[] {
+  const problems: CrossFieldProblem[] = [];
+  const agents: [PathSegment[], (typeof config.agents.defaults)['memory']][] = [
+    [['agents', 'defaults'], config.agents.defaults.memory],
+    ...Object.entries(config.agents.entries).map(([id, agent]): [PathSegment[], typeof agent.memory] => [['agents', 'entries', id], agent.memory]),
+  ];
+  for (const [base, memory] of agents) {
+    const provider = memory?.embeddings?.provider;
+    if (provider === undefined) continue;
+    const path = [...base, 'memory', 'embeddings', 'provider'];
+    const configured = config.models.providers[provider];
+    if (!configured) {
+      const names = Object.keys(config.models.providers);
+      problems.push({
+        path,
+        message: `memory embeddings name provider "${provider}", which is not in models.providers`,
+        suggestion: names.length ? `configured providers: ${names.map((name) => `"${name}"`).join(', ')}` : 'add it under models.providers, e.g. { api: "ollama" }',
+      });
+    } else if (!EMBEDDING_APIS.includes(configured.api)) {
+      problems.push({
+        path,
+        message: `provider "${provider}" uses the ${configured.api} API, which has no embeddings endpoint Hearth speaks`,
+        suggestion: 'name an openai-chat, openai-responses or ollama provider',
+      });
+    }
+  }
+  return problems;
 }
 
 function checkSingleDefaultAgent(config: HearthConfig): CrossFieldProblem[] {

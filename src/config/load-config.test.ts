@@ -298,6 +298,29 @@ describe('cross-field checks', () => {
     assert.match(issues[1]?.suggestion ?? '', /did you mean "openai\/gpt-4o"/);
   });
 
+  it('rejects memory embeddings through a provider that is not configured or has no embeddings endpoint, naming the key and line', () => {
+    const text = [
+      '{',
+      '  models: { providers: { claude: { api: "anthropic-messages", apiKey: "k" }, local: { api: "ollama" } } },',
+      '  agents: {',
+      '    defaults: { memory: { embeddings: { provider: "claude", model: "x" } } },',
+      '    entries: { main: { memory: { embeddings: { provider: "loacl", model: "nomic-embed-text" } } }, ok: { memory: { embeddings: { provider: "local", model: "nomic-embed-text" } } } },',
+      '  },',
+      '}',
+    ].join('\n');
+    const issues = expectIssues(parseConfigText(text, 'hearth.json5', {}));
+    assert.deepEqual(
+      issues.map(({ path, line }) => ({ path, line })),
+      [
+        { path: 'agents.defaults.memory.embeddings.provider', line: 4 },
+        { path: 'agents.entries.main.memory.embeddings.provider', line: 5 },
+      ],
+    );
+    assert.match(issues[0]?.message ?? '', /uses the anthropic-messages API, which has no embeddings endpoint/);
+    assert.match(issues[1]?.message ?? '', /provider "loacl", which is not in models\.providers/);
+    assert.match(issues[1]?.suggestion ?? '', /"claude", "local"/);
+  });
+
   it('accepts a provider found at run time when no providers are configured, with a warning', () => {
     const result = parseConfigText('{\n  agents: { defaults: { model: "ollama/qwen3:8b" } },\n}', 'hearth.json5', {});
     assert.ok(result.ok);

@@ -59,6 +59,28 @@ const describeTurnTimeout = 'A turn is stopped after this long.';
 const describeContextTokens = 'The context budget: older transcript beyond it is left out.';
 const describeMaxOutputTokens = 'Largest output per model call.';
 
+export const memorySchema = z.strictObject({
+  embeddings: z
+    .strictObject({
+      provider: z.string().min(1).describe('A provider under models.providers with an embeddings endpoint (openai-chat, openai-responses or ollama).'),
+      model: z.string().min(1).describe('The embedding model, e.g. text-embedding-3-small or nomic-embed-text.'),
+    })
+    .optional()
+    .describe('Where memory is embedded for search by meaning; without it search is by keyword only.'),
+  indexPaths: z.array(z.string().min(1)).optional().describe('Files and folders of the workspace that are memory (default MEMORY.md, USER.md, memory/).'),
+  extraPaths: z.array(z.string().min(1)).optional().describe('More Markdown files or folders to index, absolute or relative to the workspace.'),
+  search: z
+    .strictObject({
+      maxResults: z.number().int().min(1).max(50).optional().describe('Results per search (default 6).'),
+      minScore: z.number().min(0).max(1).optional().describe('Results scoring below this are left out (default 0).'),
+      vectorWeight: z.number().min(0).max(1).optional().describe('Weight of similarity by meaning in hybrid search (default 0.7).'),
+      textWeight: z.number().min(0).max(1).optional().describe('Weight of keyword (BM25) relevance in hybrid search (default 0.3).'),
+      halfLifeDays: z.number().min(0).optional().describe('Days for a dated note (memory/YYYY-MM-DD.md) to lose half its weight; 0 turns decay off (default 30).'),
+    })
+    .optional()
+    .describe('How memory search ranks results.'),
+});
+
 const agentFields = {
   budget: budgetSchema.optional().describe('Daily spending limits of the agent (see docs/automation.md).'),
   heartbeat: heartbeatSchema.optional().describe('Periodic turns in which the agent checks HEARTBEAT.md (see docs/automation.md).'),
@@ -71,6 +93,7 @@ const agentFields = {
   contextTokens: z.number().int().positive().optional().describe(describeContextTokens),
   maxOutputTokens: z.number().int().positive().optional().describe(describeMaxOutputTokens),
   systemPrompt: z.string().optional().describe('Extra instructions for the agent.'),
+  memory: memorySchema.optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
 };
 
 export const agentDefaultsSchema = z.strictObject({
@@ -196,6 +219,7 @@ export const configSchema = z.strictObject({
 });
 
 export type HearthConfig = z.infer<typeof configSchema>;
+export type MemoryConfig = z.infer<typeof memorySchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type AgentDefaults = z.infer<typeof agentDefaultsSchema>;
 export type AgentEntry = z.infer<typeof agentEntrySchema>;

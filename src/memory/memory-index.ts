@@ -1,26 +1,13 @@
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { MemoryHit, MemorySearchResult, Provenance } from '../contracts/memory.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
-import { type ChunkOptions, chunkMarkdown } from './markdown-chunker.js';
+import { type ChunkOptions, chunkMarkdown, type MemoryChunk } from './markdown-chunker.js';
 import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 import { diversify, recencyFactor } from './ranking.js';
 
-/** Who a chunk's text comes from: the user's own file, the agent's memory_write, outside input, Hearth. */
-export type Provenance = 'owner' | 'agent' | 'untrusted' | 'system';
-
-/** One search hit: where it is, how well it matched, and the text to show or cite. */
-export interface MemoryHit {
-  path: string;
-  startLine: number;
-  endLine: number;
-  /** 0–1, higher is better. */
-  score: number;
-  snippet: string;
-  /** `path#L<start>-L<end>`. */
-  citation: string;
-  provenance: Provenance;
-}
+export type { MemoryHit, Provenance } from '../contracts/memory.js';
 
 export interface SearchOptions {
   maxResults?: number;
@@ -41,12 +28,7 @@ export interface HybridOptions extends SearchOptions {
   signal?: AbortSignal;
 }
 
-/** What a search found, how, and what went wrong on the way (a provider that failed). */
-export interface SearchResult {
-  hits: MemoryHit[];
-  mode: 'hybrid' | 'keyword';
-  warning?: string;
-}
+export type SearchResult = MemorySearchResult;
 
 /** What the vectors of the index were built with, and how many chunks still wait for theirs. */
 export interface VectorState {
@@ -54,6 +36,9 @@ export interface VectorState {
   dimensions: number | null;
   pending: number;
 }
+
+/** Who wrote a chunk of a file (by default: its owner). */
+export type ProvenanceOf = (file: MemorySourceFile, chunk: MemoryChunk) => Provenance;
 
 export interface SyncResult {
   indexed: number;
@@ -103,12 +88,12 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   const statements = prepare(db);
   const vectors = createVectorStore(db);
 
-  const writeFile = db.transaction((file: MemorySourceFile, provenance: Provenance) => {
+  const writeFile = db.transaction((file: MemorySourceFile, provenanceOf: ProvenanceOf) => {
     vectors.deleteOfPath(file.path);
     statements.deleteChunks.run(file.path);
     const chunks = chunkMarkdown(file.text, options.chunking);
     for (const chunk of chunks) {
-      statements.insertChunk.run(file.path, chunk.startLine, chunk.endLine, chunk.text, sha256(chunk.text), provenance);
+      statements.insertChunk.run(file.path, chunk.startLine, chunk.endLine, chunk.text, sha256(chunk.text), provenanceOf(file, chunk));
     }
     statements.upsertFile.run(file.path, file.sha256, file.mtimeMs, chunks.length, now());
     return chunks.length;
@@ -127,7 +112,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
 
   return {
     /** Brings the index in line with `files`: changed files re-chunked, vanished ones removed. */
-    sync(files: readonly MemorySourceFile[], provenanceOf: (path: string) => Provenance = () => 'owner'): SyncResult {
+    sync(files: readonly MemorySourceFile[], provenanceOf: ProvenanceOf = () => 'owner'): SyncResult {
       const result: SyncResult = { indexed: 0, unchanged: 0, removed: 0, chunks: 0 };
       const present = new Set<string>();
       for (const file of files) {
@@ -137,7 +122,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
           result.unchanged += 1;
           continue;
         }
-        result.chunks += writeFile(file, provenanceOf(file.path));
+        result.chunks += writeFile(file, provenanceOf);
         result.indexed += 1;
       }
       for (const { path: filePath } of statements.allFiles.all() as { path: string }[]) {

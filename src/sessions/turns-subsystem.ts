@@ -3,6 +3,7 @@ import type { AlertSink } from '../automation/alerts.js';
 import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
+import type { Tool } from '../contracts/tool.js';
 import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -26,6 +27,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger'> {
   models: Models;
   alerts: Pick<AlertSink, 'raise'>;
   metrics: Pick<GatewayMetrics, 'onTurnEvent' | 'attach'>;
+  /** Tools of other subsystems (memory) offered to the agents beside the built-in ones. */
+  extraTools?: readonly Tool[];
 }
 
 /** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
@@ -64,7 +67,7 @@ export const turnsSubsystem = defineSubsystem({
       lanes.setMaxConcurrent(defaults.maxConcurrent, effectiveProviderShare(models.agents().list().map((agent) => agent.modelRefs[0]), defaults.providerShare));
     };
     applyLimits();
-    const tools = createToolRegistry(createBuiltinTools());
+    const tools = createToolRegistry([...createBuiltinTools(), ...(deps.extraTools ?? [])]);
     const { budgets, scopes } = createGatewayBudgets(deps);
     const service = createTurnService({
       store,

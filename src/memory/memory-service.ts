@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import type { AgentProfile } from '../agent/agent-loop.js';
+import type { ProviderConfig } from '../config/schema.js';
+import { HearthError } from '../contracts/errors.js';
+import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
+import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
+import type { MemoryChunk } from './markdown-chunker.js';
+import { type MemoryIndex, openMemoryIndex } from './memory-index.js';
+import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, type SkippedSource } from './memory-sources.js';
+
+export interface MemoryServiceDeps {
+  /** `<home>/state/memory`: each agent's index and audit log. */
+  directory: string;
+  agent(agentId: string): AgentProfile | undefined;
+  providers(): Record<string, ProviderConfig>;
+  logger: { warn(object: object, message: string): void; debug?(object: object, message: string): void };
+  now?: () => Date;
+  /** How often a search re-reads the memory files at most (an edit is found within this). Default 1 s. */
+  freshnessMs?: number;
+}
+
+/** A memory_write, as the audit log keeps it; also what marks its lines as the agent's. */
+interface WriteRecord {
+  at: string;
+  action: 'write';
+  path: string;
+  startLine: number;
+  endLine: number;
+  sha256: string;
+  runId: string;
+  sessionKey: string;
+  provenance: Provenance;
+}
+
+interface AgentMemory {
+  index: MemoryIndex;
+  client: EmbeddingClient | null;
+  clientError: string | null;
+  syncedAt: number;
+  skipped: SkippedSource[];
+  writes: WriteRecord[];
+  calls: EmbeddingCall[];
+}
+
+const MAX_CALLS_KEPT = 50;
+/** Writes whose provenance is remembered (the newest); older agent lines count as the owner's. */
+const MAX_WRITES_KEPT = 10_000;
+const MAX_WRITE_BYTES = 64 * 1024;
+
+/**
+ * Each agent's memory: its index opened on first use (a gateway whose agents never search pays
+ * nothing), brought up to date with the files before a search (at most every `freshnessMs`), new
+ * chunks embedded through the agent's configured provider, and memory_write appended to the
+ * files with its provenance kept in the agent's audit log.
+ */
+export function createMemoryService(deps: MemoryServiceDeps) {
+  const agents = new Map<string, AgentMemory>();
+  const now = deps.now ?? (() => new Date());
+  const freshnessMs = deps.freshnessMs ?? 1000;
+
+  const profileOf = (agentId: string): AgentProfile => {
+    const profile = deps.agent(agentId);
+    if (!profile) throw new HearthError('NOT_FOUND', `There is no agent "${agentId}".`);
+    return profile;
+  };
+
+  function open(agentId: string): AgentMemory {
+    const existing = agents.get(agentId);
+    if (existing) return existing;
+    const profile = profileOf(agentId);
+    mkdirSync(deps.directory, { recursive: true, mode: 0o700 });
+    const memory: AgentMemory = {
+      index: openMemoryIndex(join(deps.directory, `${safeName(agentId)}.sqlite`), { now: () => now().getTime() }),
+      client: null,
+      clientError: null,
+      syncedAt: 0,
+      skipped: [],
+      writes: readWrites(auditPath(agentId)),
+      calls: [],
+    };
+    const choice = profile.memory?.embeddings;
+    if (choice) {
+      const resolved = resolveEmbeddingIdentity(deps.providers(), choice);
+      if ('error' in resolved) memory.clientError = resolved.error;
+      else {
+        memory.client = createEmbeddingClient(resolved.identity, resolved.config, {
+          onCall: (call) => {
+            memory.calls.push(call);
+            if (memory.calls.length > MAX_CALLS_KEPT) memory.calls.shift();
+            deps.logger.debug?.({ agentId, ...call }, 'memory embedding call');
+          },
+        });
+      }
+    }
+    agents.set(agentId, memory);
+    return memory;
+  }
+
+  const auditPath = (agentId: string) => join(deps.directory, `${safeName(agentId)}.audit.jsonl`);
+
+  async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
+    if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
+    const profile = profileOf(agentId);
+    const { files, skipped } = readMemorySources(profile.workspaceDir, sourceOptions(profile));
+    memory.skipped = skipped;
+    memory.index.sync(files, agentProvenance(memory.writes));
+    memory.syncedAt = Date.now();
+    if (!memory.client) return;
+    try {
+      await memory.index.embedPending(memory.client);
+    } catch (error) {
+      deps.logger.warn({ agentId, err: error }, 'memory chunks could not be embedded; search uses keywords for them');
+    }
+  }
+
+  const port: MemoryPort = {
+    async search(agentId, query, options = {}): Promise<MemorySearchResult> {
+      const memory = open(agentId);
+      await refresh(agentId, memory);
+      const search = profileOf(agentId).memory?.search ?? {};
+      const result = await memory.index.search(query, memory.client, { ...search, ...(options.maxResults ? { maxResults: options.maxResults } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      return memory.clientError ? { ...result, warning: [memory.clientError, result.warning].filter(Boolean).join('; ') } : result;
+    },
+
+    async get(agentId, path, options = {}): Promise<MemoryExcerpt> {
+      const memory = open(agentId);
+      await refresh(agentId, memory);
+      const file = memorySourceFile(profileOf(agentId), path);
+      const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      const from = Math.max(1, options.from ?? 1);
+      const to = Math.min(lines.length, from + Math.max(1, options.lines ?? 200) - 1);
+      return { path: file.path, from, to, totalLines: lines.length, text: lines.slice(from - 1, to).join('\n') };
+    },
+
+    async write(agentId, text, options): Promise<MemoryWriteResult> {
+      const memory = open(agentId);
+      const profile = profileOf(agentId);
+      const relative = options.file ?? `memory/${localDate(now())}.md`;
+      const target = writableMemoryPath(profile, relative);
+      const body = text.replace(/\r\n?/gu, '\n').trimEnd();
+      if (body.trim() === '') throw new HearthError('BAD_REQUEST', 'memory_write needs some text to write.');
+      if (Buffer.byteLength(body) > MAX_WRITE_BYTES) throw new HearthError('BAD_REQUEST', `memory_write takes at most ${MAX_WRITE_BYTES / 1024} KiB at a time.`);
+      mkdirSync(dirname(target.absolute), { recursive: true });
+      const before = existsSync(target.absolute) ? readFileSync(target.absolute, 'utf8') : '';
+      const separator = before === '' ? '' : before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n';
+      const startLine = lineCount(before + separator) + 1;
+      appendFileSync(target.absolute, `${separator}${body}\n`);
+      const endLine = startLine + body.split('\n').length - 1;
+      const record: WriteRecord = { at: now().toISOString(), action: 'write', path: target.path, startLine, endLine, sha256: sha256(body), runId: options.runId, sessionKey: options.sessionKey, provenance: 'agent' };
+      appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      memory.writes.push(record);
+      if (memory.writes.length > MAX_WRITES_KEPT) memory.writes.splice(0, memory.writes.length - MAX_WRITES_KEPT);
+      await refresh(agentId, memory, true);
+      return { path: target.path, startLine, endLine };
+    },
+  };
+
+  return {
+    port,
+    /** What the agent's memory is made of now (for `hearth memory status`). */
+    async status(agentId: string) {
+      const memory = open(agentId);
+      await refresh(agentId, memory, true);
+      return {
+        agentId,
+        ...memory.index.stats(),
+        vectors: memory.index.vectorState(),
+        embeddings: memory.client ? memory.client.identity : null,
+        embeddingsError: memory.clientError,
+        skipped: memory.skipped,
+        recentCalls: [...memory.calls],
+      };
+    },
+    stop(): void {
+      for (const memory of agents.values()) memory.index.close();
+      agents.clear();
+    },
+  };
+}
+
+export type MemoryService = ReturnType<typeof createMemoryService>;
+
+function sourceOptions(profile: AgentProfile) {
+  return {
+    indexPaths: profile.memory?.indexPaths ?? [...DEFAULT_INDEX_PATHS],
+    ...(profile.memory?.extraPaths ? { extraPaths: profile.memory.extraPaths } : {}),
+  };
+}
+
+/** A file among the agent's memory sources, by the path search results give. */
+function memorySourceFile(profile: AgentProfile, path: string): MemorySourceFile {
+  const { files } = readMemorySources(profile.workspaceDir, sourceOptions(profile));
+  const wanted = path.replace(/#L\d+(?:-L\d+)?$/u, '');
+  const file = files.find((candidate) => candidate.path === wanted);
+  if (!file) throw new HearthError('NOT_FOUND', `"${path}" is not one of the memory files (${files.map((candidate) => candidate.path).slice(0, 10).join(', ') || 'none yet'}). memory_get reads only memory files; use a path from memory_search.`);
+  return file;
+}
+
+/** Where memory_write may write: MEMORY.md, USER.md or a .md file under memory/, inside the workspace. */
+function writableMemoryPath(profile: AgentProfile, relative: string): { path: string; absolute: string } {
+  const clean = normalize(relative).split(sep).join('/');
+  const allowed = clean === 'MEMORY.md' || clean === 'USER.md' || (clean.startsWith('memory/') && /\.md$/iu.test(clean));
+  if (isAbsolute(relative) || clean.startsWith('..') || !allowed) {
+    throw new HearthError('BAD_REQUEST', `memory_write writes only to MEMORY.md, USER.md or a .md file under memory/ (got "${relative}").`);
+  }
+  return { path: clean, absolute: join(profile.workspaceDir, clean) };
+}
+
+/** Agent-written lines are the agent's while they still read as written; anything else is the owner's. */
+function agentProvenance(writes: readonly WriteRecord[]) {
+  return (file: MemorySourceFile, chunk: MemoryChunk): Provenance => {
+    const ours = writes.filter((write) => write.path === file.path);
+    if (ours.length === 0) return 'owner';
+    const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
+    const agentLines = new Set<number>();
+    for (const write of ours) {
+      if (sha256(lines.slice(write.startLine - 1, write.endLine).join('\n')) !== write.sha256) continue;
+      for (let line = write.startLine; line <= write.endLine; line++) agentLines.add(line);
+    }
+    for (let line = chunk.startLine; line <= chunk.endLine; line++) {
+      if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
+    }
+    return 'agent';
+  };
+}
+
+function readWrites(path: string): WriteRecord[] {
+  if (!existsSync(path)) return [];
+  const records: WriteRecord[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    try {
+      const record = JSON.parse(line) as WriteRecord;
+      if (record.action === 'write') records.push(record);
+      if (records.length > MAX_WRITES_KEPT) records.shift();
+    } catch {
+      // A torn last line after a crash: the write it described is simply the owner's.
+    }
+  }
+  return records;
+}
+
+function localDate(date: Date): string {
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function lineCount(text: string): number {
+  if (text === '') return 0;
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}
+
+function safeName(agentId: string): string {
+  return agentId.replace(/[^A-Za-z0-9_-]/gu, '_');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

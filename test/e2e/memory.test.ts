@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type FakeEmbeddingsServer, startFakeEmbeddingsServer } from '../support/fake-embeddings-server.js';
+import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, removeHome, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+
+let model: FakeModelServer;
+let embeddings: FakeEmbeddingsServer;
+let gateway: TestGateway;
+let home: string;
+
+before(async () => {
+  model = await startFakeModelServer();
+  embeddings = await startFakeEmbeddingsServer();
+  home = makeHome();
+  const memoryDir = join(home, 'workspaces', 'main', 'memory');
+  mkdirSync(memoryDir, { recursive: true });
+  writeFileSync(join(memoryDir, '2026-12-01.md'), '# Monday\nAda likes matcha and espresso.\n');
+  gateway = await startTestGateway({
+    home,
+    config: {
+      models: {
+        providers: {
+          fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 },
+          vectors: { api: 'openai-chat', baseUrl: embeddings.baseUrl, apiKey: 'sk-embed-key', maxRetries: 0 },
+        },
+      },
+      agents: { defaults: { model: 'fake/echo', memory: { embeddings: { provider: 'vectors', model: 'embed-small' } } } },
+    },
+  });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await model?.close();
+  await embeddings?.close();
+  if (home) removeHome(home);
+});
+
+/** Runs one turn in which the model calls `tool` with `args`; returns what the tool answered the model. */
+async function toolTurn(tool: string, args: object): Promise<string> {
+  const mark = model.requests.length;
+  model.script({ toolCalls: [{ name: tool, arguments: args }] });
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: `use ${tool}` }] }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  const followUp = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions')[1];
+  assert.ok(followUp, 'the model was called again with the tool result');
+  const messages = (followUp.body as { messages: { role: string; content: string }[] }).messages;
+  const result = messages.findLast((message) => message.role === 'tool');
+  assert.ok(result, 'a tool result went to the model');
+  return result.content;
+}
+
+const today = () => {
+  const date = new Date();
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+};
+
+test('memory_search in a real turn finds a note by meaning, with its citation and who wrote it', async () => {
+  const result = await toolTurn('memory_search', { query: 'favourite beverage' });
+  assert.match(result, /\(hybrid search\)/u);
+  assert.match(result, /^1\. memory\/2026-12-01\.md#L1-L2 \(score [\d.]+, written by the user\)$/mu);
+  assert.match(result, /Ada likes matcha and espresso\./u);
+  const embedded = embeddings.requests.map((request) => [request.model, request.authorization]);
+  assert.ok(embedded.length >= 2, 'the notes and the query were embedded');
+  assert.ok(embedded.every(([name, key]) => name === 'embed-small' && key === 'Bearer sk-embed-key'), JSON.stringify(embedded));
+});
+
+test('memory_write appends to today\'s note, and a later search shows the agent wrote it', async () => {
+  const saved = await toolTurn('memory_write', { text: 'Ada switched to rooibos in December.' });
+  const path = `memory/${today()}.md`;
+  assert.match(saved, new RegExp(`^Saved to ${path.replace(/[.]/gu, '\\.')}#L1-L1\\.$`, 'u'));
+  assert.equal(readFileSync(join(home, 'workspaces', 'main', path), 'utf8'), 'Ada switched to rooibos in December.\n');
+  const audit = readFileSync(join(home, 'state', 'memory', 'main.audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0]?.path, path);
+  assert.equal(audit[0]?.provenance, 'agent');
+  assert.match(String(audit[0]?.runId), /^run_/u);
+  assert.equal(audit[0]?.sessionKey, 'agent:main:openai:direct:ada');
+  const found = await toolTurn('memory_search', { query: 'rooibos' });
+  assert.match(found, new RegExp(`${path.replace(/[.]/gu, '\\.')}#L1-L1 \\(score [\\d.]+, written by you \\(memory_write\\)\\)`, 'u'));
+  // The user edits the agent's line: from then on it is the user's.
+  writeFileSync(join(home, 'workspaces', 'main', path), 'Ada switched to rooibos in November.\n');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const edited = await toolTurn('memory_search', { query: 'rooibos' });
+  assert.match(edited, /written by the user/u);
+  assert.match(edited, /November/u);
+});
+
+test('a note the user adds is searchable within 2 s; memory_get reads it and nothing outside memory', async () => {
+  writeFileSync(join(home, 'workspaces', 'main', 'memory', 'projects.md'), '# Projects\n\nFalcon launches in March.\nOwner: Grace.\n');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const found = await toolTurn('memory_search', { query: 'when does Falcon launch' });
+  assert.match(found, /memory\/projects\.md#L1-L4/u);
+  const excerpt = await toolTurn('memory_get', { path: 'memory/projects.md', from: 3, lines: 1 });
+  assert.equal(excerpt, 'memory/projects.md lines 3-3 of 4:\nFalcon launches in March.');
+  const outside = await toolTurn('memory_get', { path: 'AGENTS.md' });
+  assert.match(outside, /"AGENTS\.md" is not one of the memory files/u);
+  const escape = await toolTurn('memory_write', { text: 'x', file: '../../state/evil.md' });
+  assert.match(escape, /memory_write writes only to MEMORY\.md, USER\.md or a \.md file under memory\//u);
+});
