@@ -103,6 +103,6 @@ test('a note the user adds is searchable within 2 s; memory_get reads it and not
   assert.equal(excerpt, 'memory/projects.md lines 3-3 of 4:\nFalcon launches in March.');
   const outside = await toolTurn('memory_get', { path: 'AGENTS.md' });
   assert.match(outside, /"AGENTS\.md" is not one of the memory files/u);
-  const escape = await toolTurn('memory_write', { text: 'x', file: '../../state/evil.md' });
-  assert.match(escape, /memory_write writes only to MEMORY\.md, USER\.md or a \.md file under memory\//u);
+  const outsideWrite = await toolTurn('memory_write', { text: 'x', file: '../../state/evil.md' });
+  assert.match(outsideWrite, /memory_write writes only to MEMORY\.md, USER\.md or a \.md file under memory\//u);
 });
