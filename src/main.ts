@@ -57,7 +57,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {
-      ...{ ...base, store, models, metrics, alerts, turns, channels, cron },
+      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory },
       ...{ components: system.health, port: options.port, bind: options.bind },
     });
     await system.start(configSubsystem, base);

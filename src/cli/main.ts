@@ -45,6 +45,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addChannelCommands(program, runtime);
   addDoctorCommand(program, runtime);
   addRunCommands(program, runtime);
+  addMemoryCommands(program, runtime);
   addCronCommands(program, runtime);
   addLogsCommand(program, runtime);
   addConfigCommands(program, runtime);
@@ -269,6 +270,41 @@ function addRunCommands(program: CommanderModule.Command, runtime: CliRuntime): 
     .action(async (a: string, b: string, options: { json?: boolean }) => {
       const { runsDiff } = await import('./runs-command.js');
       await runsDiff(runtime, a, b, options);
+    });
+}
+
+/** `hearth memory …`: status, index, search */
+function addMemoryCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const memory = program.command('memory').description("the agents' memory: what is indexed, how it is embedded, and search");
+  memory
+    .command('status')
+    .description('files and chunks indexed, the embeddings and what the vectors were built with, files skipped and why (exit 1 when embeddings are misconfigured)')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--json', 'print JSON')
+    .action(async (options: { agent?: string; json?: boolean }) => {
+      const { memoryStatus } = await import('./memory-command.js');
+      await memoryStatus(runtime, options);
+    });
+  memory
+    .command('index')
+    .description('bring the memory index up to date with the files now; --force rebuilds it (exit 1 when chunks could not be embedded)')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--force', 'rebuild from scratch (vectors of unchanged text come from the cache)')
+    .option('--json', 'print JSON')
+    .action(async (options: { agent?: string; force?: boolean; json?: boolean }) => {
+      const { memoryIndex } = await import('./memory-command.js');
+      await memoryIndex(runtime, options);
+    });
+  memory
+    .command('search')
+    .description('search memory as the agent does: citation, score and who wrote each result')
+    .argument('<query>', 'what to look for')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--max-results <n>', 'how many results (1-50)')
+    .option('--json', 'print JSON')
+    .action(async (query: string, options: { agent?: string; maxResults?: string; json?: boolean }) => {
+      const { memorySearch } = await import('./memory-command.js');
+      await memorySearch(runtime, query, options);
     });
 }
 

@@ -6,6 +6,7 @@ import type { ChannelHealth } from '../channels/channel-health.js';
 import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
+import type { MemoryService } from '../memory/memory-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TurnService } from '../sessions/turn-service.js';
@@ -34,6 +35,8 @@ export interface GatewayContext {
   /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;
+  /** Each agent's memory: status, search, re-index (`memory.*`). */
+  memory: Pick<MemoryService, 'status' | 'index' | 'port'>;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

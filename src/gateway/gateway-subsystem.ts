@@ -3,6 +3,7 @@ import type { Channels } from '../channels/channels-subsystem.js';
 import type { Automation } from '../automation/cron-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { Store } from '../contracts/store.js';
+import type { Memory } from '../memory/memory-subsystem.js';
 import type { HearthConfig } from '../config/schema.js';
 import { gatewayLogPath } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -30,6 +31,7 @@ export interface GatewayServerDeps extends GatewayBase {
   turns: Turns;
   channels: Channels;
   cron: Automation;
+  memory: Memory;
   /** Every started subsystem's health, by name (`/readyz`). */
   components(): Record<string, ComponentHealth>;
   /** `--port` and `--bind`, which win over the config. */
@@ -101,6 +103,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     budgets: turns.budgets,
     reloadChannels: channels.reload,
     agents: models.agents,
+    memory: deps.memory.service,
     config: config.current,
     token: () => token,
     secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),

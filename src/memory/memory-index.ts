@@ -189,6 +189,14 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
       return { ...vectors.state(), pending: (statements.pendingCount.get() as { pending: number }).pending };
     },
 
+    /** Forgets every file, chunk and vector (the embedding cache stays): the next sync indexes everything again. */
+    clear(): void {
+      db.transaction(() => {
+        vectors.drop();
+        db.exec('DELETE FROM chunks; DELETE FROM files;');
+      })();
+    },
+
     stats(): { files: number; chunks: number } {
       return statements.counts.get() as { files: number; chunks: number };
     },
@@ -310,6 +318,10 @@ function createVectorStore(db: BetterSqlite3.Database) {
     nearest(vector: Float32Array, k: number): { id: number; distance: number }[] {
       if (!hasTable()) return [];
       return db.prepare('SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance').all(vector, k) as { id: number; distance: number }[];
+    },
+    drop(): void {
+      if (hasTable()) db.exec('DROP TABLE chunks_vec');
+      db.prepare("DELETE FROM meta WHERE key = 'vectors'").run();
     },
     deleteOfPath(path: string): void {
       if (hasTable()) db.prepare('DELETE FROM chunks_vec WHERE rowid IN (SELECT id FROM chunks WHERE path = ?)').run(path);

@@ -174,6 +174,15 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         recentCalls: [...memory.calls],
       };
     },
+    /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
+    async index(agentId: string, options: { force?: boolean } = {}) {
+      const memory = open(agentId);
+      if (options.force) memory.index.clear();
+      const started = Date.now();
+      memory.syncedAt = 0;
+      await refresh(agentId, memory, true);
+      return { agentId, ...memory.index.stats(), vectors: memory.index.vectorState(), durationMs: Date.now() - started, skipped: memory.skipped };
+    },
     stop(): void {
       for (const memory of agents.values()) memory.index.close();
       agents.clear();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FakeEmbeddingsServer, startFakeEmbeddingsServer } from '../support/fake-embeddings-server.js';
 import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 let embeddings: FakeEmbeddingsServer;
@@ -105,4 +105,42 @@ test('a note the user adds is searchable within 2 s; memory_get reads it and not
   assert.match(outside, /"AGENTS\.md" is not one of the memory files/u);
   const outsideWrite = await toolTurn('memory_write', { text: 'x', file: '../../state/evil.md' });
   assert.match(outsideWrite, /memory_write writes only to MEMORY\.md, USER\.md or a \.md file under memory\//u);
+});
+
+test('hearth memory status, search and index: what is indexed, hostile files named, results with citations; exit codes', async () => {
+  const memoryDir = join(home, 'workspaces', 'main', 'memory');
+  writeFileSync(join(memoryDir, 'blob.md'), Buffer.from([0x23, 0x00, 0xff, 0x10]));
+  const env = testEnv(home);
+  const status = await runCli(['memory', 'status'], env);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /^Agent {7}main$/mu);
+  assert.match(status.stdout, /Embeddings {2}vectors\/embed-small at http:\/\/127\.0\.0\.1:\d+\/v1/u);
+  assert.match(status.stdout, /Vectors {5}64 dimensions, built with vectors\/embed-small; 0 chunks waiting/u);
+  assert.match(status.stdout, /memory\/blob\.md: binary \(it contains NUL bytes\)/u);
+  const json = JSON.parse((await runCli(['memory', 'status', '--json'], env)).stdout) as { files: number; skipped: { path: string }[] };
+  assert.ok(json.files >= 3, `files: ${json.files}`);
+  assert.deepEqual(json.skipped.map((entry) => entry.path), ['memory/blob.md']);
+
+  const search = await runCli(['memory', 'search', 'Falcon launch'], env);
+  assert.equal(search.code, 0, search.stderr);
+  assert.match(search.stdout, /^memory\/projects\.md#L1-L4 {2}score [\d.]+ {2}owner$/mu);
+  const none = await runCli(['memory', 'search', 'zzzqqq', '--agent', 'nobody'], env);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /There is no agent "nobody" \(agents: main\)/u);
+
+  const rebuilt = await runCli(['memory', 'index', '--force', '--json'], env);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  const after = JSON.parse(rebuilt.stdout) as { chunks: number; vectors: { pending: number } };
+  assert.ok(after.chunks > 0);
+  assert.equal(after.vectors.pending, 0, 'every chunk has its vector again');
+
+  embeddings.failWith(500);
+  try {
+    const degraded = await runCli(['memory', 'search', 'Falcon'], env);
+    assert.equal(degraded.code, 0);
+    assert.match(degraded.stderr, /warning: embedding through vectors .* failed: HTTP 500.*keyword results only/u);
+    assert.match(degraded.stdout, /memory\/projects\.md/u);
+  } finally {
+    embeddings.failWith(null);
+  }
 });

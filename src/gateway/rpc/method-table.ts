@@ -2,6 +2,7 @@ import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
 import { cronMethods } from './cron-methods.js';
 import { logMethods } from './log-methods.js';
+import { memoryMethods } from './memory-methods.js';
 import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
@@ -19,4 +20,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...runMethods,
   ...cronMethods,
   ...logMethods,
+  ...memoryMethods,
 });

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { HearthError } from '../../contracts/errors.js';
+import type { GatewayContext } from '../gateway-context.js';
+import { defineMethod, type RpcMethod } from './rpc-types.js';
+
+const agentParam = z.string().min(1).max(200).optional();
+
+/** The agent named, or the default one; an unknown id is NOT_FOUND with the known ones. */
+function agentOf(context: GatewayContext, agentId: string | undefined): string {
+  const directory = context.agents();
+  const id = agentId ?? directory.defaultAgentId;
+  if (!directory.get(id)) throw new HearthError('NOT_FOUND', `There is no agent "${id}" (agents: ${directory.list().map((agent) => agent.id).join(', ')}).`);
+  return id;
+}
+
+/** `memory.status`, `memory.search` and `memory.index` (docs/memory.md). */
+export const memoryMethods: Record<string, RpcMethod> = {
+  'memory.status': defineMethod(
+    {
+      description: "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls.",
+      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…]}',
+    },
+    z.strictObject({ agentId: agentParam }).optional(),
+    async (params, _connection, context) => context.memory.status(agentOf(context, params?.agentId)),
+  ),
+  'memory.search': defineMethod(
+    {
+      description: "Searches an agent's memory as its memory_search tool does: hybrid (meaning and keywords) when embeddings are configured, else keywords; a provider failure gives keyword results and a warning.",
+      returns: '{agentId, mode, warning?, hits:[{path, startLine, endLine, score, snippet, citation, provenance}]}',
+    },
+    z.strictObject({ query: z.string().min(1).max(2000), agentId: agentParam, maxResults: z.number().int().min(1).max(50).optional() }),
+    async (params, _connection, context) => {
+      const agentId = agentOf(context, params.agentId);
+      const result = await context.memory.port.search(agentId, params.query, params.maxResults ? { maxResults: params.maxResults } : {});
+      return { agentId, ...result, hits: result.hits.map(({ path, startLine, endLine, score, snippet, citation, provenance }) => ({ path, startLine, endLine, score, snippet, citation, provenance })) };
+    },
+  ),
+  'memory.index': defineMethod(
+    { description: "Brings an agent's memory index up to date with its files now; force rebuilds it from scratch (vectors of unchanged text come from the embedding cache).", returns: '{agentId, files, chunks, vectors, durationMs, skipped}' },
+    z.strictObject({ agentId: agentParam, force: z.boolean().optional() }).optional(),
+    async (params, _connection, context) => context.memory.index(agentOf(context, params?.agentId), { force: params?.force === true }),
+  ),
+};
