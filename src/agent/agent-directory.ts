@@ -63,5 +63,8 @@ export function baseSystemPrompt(agent: AgentProfile): string {
 
 /** An agent's memory settings: its own keys over the defaults', `search` key by key. */
 function mergeMemory(defaults: MemoryConfig | undefined, own: MemoryConfig | undefined): MemoryConfig {
-  return { ...defaults, ...own, ...((defaults?.search ?? own?.search) ? { search: { ...defaults?.search, ...own?.search } } : {}) };
+  const merged: MemoryConfig = { ...defaults, ...own };
+  if (defaults?.search ?? own?.search) merged.search = { ...defaults?.search, ...own?.search };
+  if (defaults?.redaction ?? own?.redaction) merged.redaction = { ...defaults?.redaction, ...own?.redaction };
+  return merged;
 }

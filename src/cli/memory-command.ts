@@ -19,6 +19,7 @@ interface Status {
   embeddingsError: string | null;
   skipped: { path: string; reason: string }[];
   recentCalls?: { at: number; status: string; durationMs: number; texts: number; error?: string }[];
+  governance?: { redactions: number; blockedChunks: number; deniedFiles: number };
   durationMs?: number;
 }
 
@@ -48,6 +49,10 @@ function describeStatus(status: Status): string[] {
     );
     const failed = (status.recentCalls ?? []).filter((call) => call.status === 'error').at(-1);
     if (failed) lines.push(`Last error  ${failed.error ?? 'unknown'}`);
+  }
+  if (status.governance) {
+    const { redactions, blockedChunks, deniedFiles } = status.governance;
+    lines.push(`Governance  ${redactions} redaction${redactions === 1 ? '' : 's'}, ${blockedChunks} chunk${blockedChunks === 1 ? '' : 's'} blocked, ${deniedFiles} file${deniedFiles === 1 ? '' : 's'} denied (since the gateway started)`);
   }
   if (status.skipped.length > 0) {
     lines.push(`Skipped     ${status.skipped.length} file${status.skipped.length === 1 ? '' : 's'}:`);

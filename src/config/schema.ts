@@ -79,7 +79,46 @@ export const memorySchema = z.strictObject({
     })
     .optional()
     .describe('How memory search ranks results.'),
+  redaction: z
+    .strictObject({
+      secrets: z.boolean().optional().describe('Redact the configured credentials (provider keys, channel tokens) wherever they appear in memory (default true).'),
+      apiKeys: z.boolean().optional().describe('Redact text shaped like API keys, bot tokens, JWTs and private keys (default true).'),
+    })
+    .optional()
+    .describe('What is redacted before memory is indexed or written; the files on disk keep what you wrote.'),
+  governance: z
+    .strictObject({
+      rules: z
+        .array(
+          z
+            .strictObject({
+              action: z.enum(['redact', 'tag', 'block']).describe('redact: replace the match; tag: label the chunk; block: keep the chunk out of the index (and refuse a memory_write).'),
+              pattern: z
+                .string()
+                .min(1)
+                .refine((pattern) => isRegExp(pattern), { message: 'is not a valid regular expression' })
+                .describe('A JavaScript regular expression.'),
+              reason: z.string().optional().describe('Why: shown in place of redacted text and in refusals.'),
+              tag: z.string().optional().describe('The tag a `tag` rule gives.'),
+            })
+            .refine((rule) => rule.action !== 'tag' || rule.tag !== undefined, { message: 'a tag rule needs `tag`' }),
+        )
+        .optional()
+        .describe('Rules applied to every memory text before it is indexed or written, in order.'),
+      denyPaths: z.array(z.string().min(1)).optional().describe('Workspace-relative files never indexed: a path, a folder ending in /, or * for any characters.'),
+    })
+    .optional()
+    .describe('Operator rules over what memory may hold.'),
 });
+
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const agentFields = {
   budget: budgetSchema.optional().describe('Daily spending limits of the agent (see docs/automation.md).'),

@@ -17,6 +17,8 @@ export interface MemoryHit {
   /** `path#L<start>-L<end>`. */
   citation: string;
   provenance: Provenance;
+  /** Tags the operator's governance rules gave the chunk. */
+  tags?: string[];
 }
 
 /** What a search found, how, and what went wrong on the way (a provider that failed). */

@@ -28,7 +28,7 @@ const notes = [
 
 test('keyword search ranks the chunks with the query words, with lines and a citation', () => {
   withIndex((index) => {
-    assert.deepEqual(index.sync(notes), { indexed: 3, unchanged: 0, removed: 0, chunks: index.stats().chunks });
+    assert.deepEqual(index.sync(notes), { indexed: 3, unchanged: 0, removed: 0, chunks: index.stats().chunks, skippedChunks: 0 });
     const hits = index.searchKeyword('where does Ada live?');
     assert.equal(hits[0]?.path, 'MEMORY.md');
     assert.match(hits[0]!.snippet, /Lisbon/u);
@@ -49,7 +49,7 @@ test('a changed file is re-chunked, an unchanged one left alone, a vanished one 
   withIndex((index) => {
     index.sync(notes);
     const edited = [file('MEMORY.md', '# About\nAda now prefers matcha.\n'), notes[1]!];
-    assert.deepEqual(index.sync(edited), { indexed: 1, unchanged: 1, removed: 1, chunks: 1 });
+    assert.deepEqual(index.sync(edited), { indexed: 1, unchanged: 1, removed: 1, chunks: 1, skippedChunks: 0 });
     assert.deepEqual(index.searchKeyword('Lisbon'), [], 'the old text is gone');
     assert.equal(index.searchKeyword('matcha')[0]?.path, 'MEMORY.md');
     assert.deepEqual(index.searchKeyword('gateway upgrade'), [], 'the removed file is gone');

@@ -37,27 +37,29 @@ export interface VectorState {
   pending: number;
 }
 
-/** Who wrote a chunk of a file (by default: its owner). */
-export type ProvenanceOf = (file: MemorySourceFile, chunk: MemoryChunk) => Provenance;
+/** Who wrote a chunk of a file, its tags, and whether it stays out of the index (by default: the owner's, kept). */
+export type ChunkJudge = (file: MemorySourceFile, chunk: MemoryChunk) => { provenance: Provenance; tags?: readonly string[]; skip?: boolean };
 
 export interface SyncResult {
+  /** Chunks the judge kept out (governance `block` rules). */
+  skippedChunks: number;
   indexed: number;
   unchanged: number;
   removed: number;
   chunks: number;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const SCHEMA = `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE embedding_cache (
     sha256 TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (sha256, provider, model)
   ) WITHOUT ROWID;
-  CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, mtime_ms REAL NOT NULL, chunks INTEGER NOT NULL, indexed_at INTEGER NOT NULL);
+  CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, mtime_ms REAL NOT NULL, size INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at INTEGER NOT NULL);
   CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, path TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
-    text TEXT NOT NULL, sha256 TEXT NOT NULL, provenance TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0
+    text TEXT NOT NULL, sha256 TEXT NOT NULL, provenance TEXT NOT NULL, tags TEXT, embedded INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX chunks_by_path ON chunks (path);
   CREATE INDEX chunks_to_embed ON chunks (embedded) WHERE embedded = 0;
@@ -88,15 +90,23 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   const statements = prepare(db);
   const vectors = createVectorStore(db);
 
-  const writeFile = db.transaction((file: MemorySourceFile, provenanceOf: ProvenanceOf) => {
+  const writeFile = db.transaction((file: MemorySourceFile, judge: ChunkJudge) => {
     vectors.deleteOfPath(file.path);
     statements.deleteChunks.run(file.path);
-    const chunks = chunkMarkdown(file.text, options.chunking);
-    for (const chunk of chunks) {
-      statements.insertChunk.run(file.path, chunk.startLine, chunk.endLine, chunk.text, sha256(chunk.text), provenanceOf(file, chunk));
+    let kept = 0;
+    let skipped = 0;
+    for (const chunk of chunkMarkdown(file.text, options.chunking)) {
+      const verdict = judge(file, chunk);
+      if (verdict.skip) {
+        skipped += 1;
+        continue;
+      }
+      const tags = verdict.tags && verdict.tags.length > 0 ? JSON.stringify(verdict.tags) : null;
+      statements.insertChunk.run(file.path, chunk.startLine, chunk.endLine, chunk.text, sha256(chunk.text), verdict.provenance, tags);
+      kept += 1;
     }
-    statements.upsertFile.run(file.path, file.sha256, file.mtimeMs, chunks.length, now());
-    return chunks.length;
+    statements.upsertFile.run(file.path, file.sha256, file.mtimeMs, file.size ?? file.text.length, kept, now());
+    return { kept, skipped };
   });
   const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
     const match = ftsQuery(query);
@@ -112,8 +122,8 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
 
   return {
     /** Brings the index in line with `files`: changed files re-chunked, vanished ones removed. */
-    sync(files: readonly MemorySourceFile[], provenanceOf: ProvenanceOf = () => 'owner'): SyncResult {
-      const result: SyncResult = { indexed: 0, unchanged: 0, removed: 0, chunks: 0 };
+    sync(files: readonly MemorySourceFile[], judge: ChunkJudge = () => ({ provenance: 'owner' })): SyncResult {
+      const result: SyncResult = { indexed: 0, unchanged: 0, removed: 0, chunks: 0, skippedChunks: 0 };
       const present = new Set<string>();
       for (const file of files) {
         present.add(file.path);
@@ -122,7 +132,11 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
           result.unchanged += 1;
           continue;
         }
-        result.chunks += writeFile(file, provenanceOf);
+        // Listed as unchanged on the index's own word, yet the index no longer has it (cleared meanwhile).
+        if (file.unchanged) throw new Error(`${file.path} was not read again but the index does not have it; sync again with the file read`);
+        const written = writeFile(file, judge);
+        result.chunks += written.kept;
+        result.skippedChunks += written.skipped;
         result.indexed += 1;
       }
       for (const { path: filePath } of statements.allFiles.all() as { path: string }[]) {
@@ -189,6 +203,12 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
       return { ...vectors.state(), pending: (statements.pendingCount.get() as { pending: number }).pending };
     },
 
+    /** The hash the index has for a file, when the file's size and modification time are the ones it was indexed with. */
+    knownHash(path: string, size: number, mtimeMs: number): string | undefined {
+      const row = statements.fileState.get(path) as { sha256: string; mtime_ms: number; size: number } | undefined;
+      return row && row.size === size && row.mtime_ms === mtimeMs ? row.sha256 : undefined;
+    },
+
     /** Forgets every file, chunk and vector (the embedding cache stays): the next sync indexes everything again. */
     clear(): void {
       db.transaction(() => {
@@ -218,6 +238,7 @@ interface KeywordRow {
   start_line: number;
   end_line: number;
   provenance: Provenance;
+  tags: string | null;
   rank: number;
   snippet: string;
 }
@@ -225,15 +246,16 @@ interface KeywordRow {
 function prepare(db: BetterSqlite3.Database) {
   return {
     fileHash: db.prepare('SELECT sha256 FROM files WHERE path = ?'),
+    fileState: db.prepare('SELECT sha256, mtime_ms, size FROM files WHERE path = ?'),
     allFiles: db.prepare('SELECT path FROM files'),
     upsertFile: db.prepare(
-      'INSERT INTO files (path, sha256, mtime_ms, chunks, indexed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, mtime_ms = excluded.mtime_ms, chunks = excluded.chunks, indexed_at = excluded.indexed_at',
+      'INSERT INTO files (path, sha256, mtime_ms, size, chunks, indexed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, mtime_ms = excluded.mtime_ms, size = excluded.size, chunks = excluded.chunks, indexed_at = excluded.indexed_at',
     ),
     deleteFile: db.prepare('DELETE FROM files WHERE path = ?'),
     deleteChunks: db.prepare('DELETE FROM chunks WHERE path = ?'),
-    insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     keyword: db.prepare(
-      `SELECT c.id, c.path, c.start_line, c.end_line, c.provenance, bm25(chunks_fts) AS rank,
+      `SELECT c.id, c.path, c.start_line, c.end_line, c.provenance, c.tags, bm25(chunks_fts) AS rank,
               snippet(chunks_fts, 0, '', '', '…', 32) AS snippet
          FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
         WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?`,
@@ -241,7 +263,7 @@ function prepare(db: BetterSqlite3.Database) {
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(*) FROM chunks) AS chunks'),
     toEmbed: db.prepare('SELECT id, text, sha256 FROM chunks WHERE embedded = 0 ORDER BY id LIMIT ?'),
     pendingCount: db.prepare('SELECT COUNT(*) AS pending FROM chunks WHERE embedded = 0'),
-    chunkById: db.prepare('SELECT id, path, start_line, end_line, provenance, text FROM chunks WHERE id = ?'),
+    chunkById: db.prepare('SELECT id, path, start_line, end_line, provenance, tags, text FROM chunks WHERE id = ?'),
   };
 }
 
@@ -374,6 +396,7 @@ function toHit(row: KeywordRow): IndexedHit {
     snippet: row.snippet,
     citation: `${row.path}#L${row.start_line}-L${row.end_line}`,
     provenance: row.provenance,
+    ...(row.tags ? { tags: JSON.parse(row.tags) as string[] } : {}),
   };
 }
 

@@ -7,12 +7,15 @@ import { HearthError } from '../contracts/errors.js';
 import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
-import { type MemoryIndex, openMemoryIndex } from './memory-index.js';
+import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
+import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
 import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, type SkippedSource } from './memory-sources.js';
 
 export interface MemoryServiceDeps {
   /** `<home>/state/memory`: each agent's index and audit log. */
   directory: string;
+  /** The configured credentials, redacted from memory wherever they appear. */
+  secrets?: () => readonly string[];
   agent(agentId: string): AgentProfile | undefined;
   providers(): Record<string, ProviderConfig>;
   logger: { warn(object: object, message: string): void; debug?(object: object, message: string): void };
@@ -42,6 +45,9 @@ interface AgentMemory {
   skipped: SkippedSource[];
   writes: WriteRecord[];
   calls: EmbeddingCall[];
+  /** The governance fingerprint the index was last synced under; another one re-reads every file. */
+  fingerprint: string;
+  governed: GovernanceCounts;
 }
 
 const MAX_CALLS_KEPT = 50;
@@ -79,6 +85,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       skipped: [],
       writes: readWrites(auditPath(agentId)),
       calls: [],
+      fingerprint: '',
+      governed: { redactions: 0, blockedChunks: 0, deniedFiles: 0 },
     };
     const choice = profile.memory?.embeddings;
     if (choice) {
@@ -103,9 +111,23 @@ export function createMemoryService(deps: MemoryServiceDeps) {
   async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     const profile = profileOf(agentId);
-    const { files, skipped } = readMemorySources(profile.workspaceDir, sourceOptions(profile));
+    const governance = governanceOf(profile);
+    const fingerprint = governance.fingerprint();
+    const reuse = fingerprint === memory.fingerprint;
+    const { files, skipped } = readMemorySources(profile.workspaceDir, {
+      ...sourceOptions(profile),
+      ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}),
+    });
+    const allowed: MemorySourceFile[] = [];
+    for (const file of files) {
+      if (governance.denies(file.path)) skipped.push({ path: file.path, reason: 'on the deny-list (memory.governance.denyPaths)' });
+      else allowed.push(file.unchanged ? file : governed(file, governance, fingerprint, memory.governed));
+    }
+    memory.governed.deniedFiles = files.length - allowed.length;
     memory.skipped = skipped;
-    memory.index.sync(files, agentProvenance(memory.writes));
+    const result = memory.index.sync(allowed, judgeChunks(memory.writes, governance));
+    memory.governed.blockedChunks += result.skippedChunks;
+    memory.fingerprint = fingerprint;
     memory.syncedAt = Date.now();
     if (!memory.client) return;
     try {
@@ -114,6 +136,9 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       deps.logger.warn({ agentId, err: error }, 'memory chunks could not be embedded; search uses keywords for them');
     }
   }
+
+  const governanceOf = (profile: AgentProfile) =>
+    createGovernance({ ...profile.memory?.redaction, ...profile.memory?.governance }, deps.secrets ?? (() => []));
 
   const port: MemoryPort = {
     async search(agentId, query, options = {}): Promise<MemorySearchResult> {
@@ -140,7 +165,15 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const profile = profileOf(agentId);
       const relative = options.file ?? `memory/${localDate(now())}.md`;
       const target = writableMemoryPath(profile, relative);
-      const body = text.replace(/\r\n?/gu, '\n').trimEnd();
+      const governance = governanceOf(profile);
+      const verdict = governance.judge(text);
+      if (verdict.blocked) {
+        memory.governed.blockedChunks += 1;
+        throw new HearthError('BAD_REQUEST', `memory_write refused by a governance rule: ${verdict.blocked}.`);
+      }
+      const redacted = governance.redact(text);
+      memory.governed.redactions += redacted.redactions;
+      const body = redacted.text.replace(/\r\n?/gu, '\n').trimEnd();
       if (body.trim() === '') throw new HearthError('BAD_REQUEST', 'memory_write needs some text to write.');
       if (Buffer.byteLength(body) > MAX_WRITE_BYTES) throw new HearthError('BAD_REQUEST', `memory_write takes at most ${MAX_WRITE_BYTES / 1024} KiB at a time.`);
       mkdirSync(dirname(target.absolute), { recursive: true });
@@ -172,6 +205,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         embeddingsError: memory.clientError,
         skipped: memory.skipped,
         recentCalls: [...memory.calls],
+        governance: { ...memory.governed },
       };
     },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
@@ -218,22 +252,38 @@ function writableMemoryPath(profile: AgentProfile, relative: string): { path: st
   return { path: clean, absolute: join(profile.workspaceDir, clean) };
 }
 
-/** Agent-written lines are the agent's while they still read as written; anything else is the owner's. */
-function agentProvenance(writes: readonly WriteRecord[]) {
-  return (file: MemorySourceFile, chunk: MemoryChunk): Provenance => {
-    const ours = writes.filter((write) => write.path === file.path);
-    if (ours.length === 0) return 'owner';
-    const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
-    const agentLines = new Set<number>();
-    for (const write of ours) {
-      if (sha256(lines.slice(write.startLine - 1, write.endLine).join('\n')) !== write.sha256) continue;
-      for (let line = write.startLine; line <= write.endLine; line++) agentLines.add(line);
-    }
-    for (let line = chunk.startLine; line <= chunk.endLine; line++) {
-      if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
-    }
-    return 'agent';
+/** The file's text after governance, with a hash that changes when the governance settings do. */
+function governed(file: MemorySourceFile, governance: Governance, fingerprint: string, counts: GovernanceCounts): MemorySourceFile {
+  const { text, redactions } = governance.redact(file.text);
+  counts.redactions += redactions;
+  return { ...file, text, sha256: sha256(`${file.sha256}:${fingerprint}`) };
+}
+
+/**
+ * Each chunk's verdict: kept out when a `block` rule matches, tagged by `tag` rules, and the
+ * agent's when all its lines are lines a memory_write put there and nobody has changed since.
+ */
+function judgeChunks(writes: readonly WriteRecord[], governance: Governance): ChunkJudge {
+  return (file, chunk) => {
+    const verdict = governance.judge(chunk.text);
+    if (verdict.blocked) return { provenance: 'owner', skip: true };
+    return { provenance: agentProvenance(writes, file, chunk), tags: verdict.tags };
   };
+}
+
+function agentProvenance(writes: readonly WriteRecord[], file: MemorySourceFile, chunk: MemoryChunk): Provenance {
+  const ours = writes.filter((write) => write.path === file.path);
+  if (ours.length === 0) return 'owner';
+  const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
+  const agentLines = new Set<number>();
+  for (const write of ours) {
+    if (sha256(lines.slice(write.startLine - 1, write.endLine).join('\n')) !== write.sha256) continue;
+    for (let line = write.startLine; line <= write.endLine; line++) agentLines.add(line);
+  }
+  for (let line = chunk.startLine; line <= chunk.endLine; line++) {
+    if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
+  }
+  return 'agent';
 }
 
 function readWrites(path: string): WriteRecord[] {

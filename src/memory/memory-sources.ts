@@ -10,6 +10,9 @@ export interface MemorySourceFile {
   text: string;
   sha256: string;
   mtimeMs: number;
+  size?: number;
+  /** Listed from `knownHash` without being read: `text` is empty. */
+  unchanged?: boolean;
 }
 
 /** A file under the memory paths that is not indexed, and why (shown by `hearth memory status`). */
@@ -27,6 +30,11 @@ export interface SourceOptions {
   maxFileBytes?: number;
   /** Most files listed; the rest are skipped with a reason. Default 10,000. */
   maxFiles?: number;
+  /**
+   * The hash of a file already read, when its size and modification time say it has not changed
+   * since: the file is then listed with that hash and empty text, without reading it again.
+   */
+  knownHash?: (path: string, size: number, mtimeMs: number) => string | undefined;
 }
 
 export const DEFAULT_INDEX_PATHS = ['MEMORY.md', 'USER.md', 'memory/'] as const;
@@ -44,7 +52,7 @@ export function readMemorySources(workspace: string, options: SourceOptions = {}
   const files: MemorySourceFile[] = [];
   const skipped: SkippedSource[] = [];
   const seen = new Set<string>();
-  const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, maxFiles: options.maxFiles ?? 10_000 };
+  const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, maxFiles: options.maxFiles ?? 10_000, knownHash: options.knownHash };
   const roots = [...(options.indexPaths ?? DEFAULT_INDEX_PATHS), ...(options.extraPaths ?? [])];
   for (const entry of roots) {
     const absolute = isAbsolute(entry) ? resolve(entry) : resolve(root, entry);
@@ -59,7 +67,7 @@ interface Walk {
   files: MemorySourceFile[];
   skipped: SkippedSource[];
   seen: Set<string>;
-  limits: { maxFileBytes: number; maxFiles: number };
+  limits: { maxFileBytes: number; maxFiles: number; knownHash: SourceOptions['knownHash'] };
 }
 
 function visit(path: string, boundary: string, depth: number, walk: Walk): void {
@@ -116,6 +124,11 @@ function readFile(path: string, shown: string, stats: Stats, walk: Walk): void {
     walk.skipped.push({ path: shown, reason: `larger than ${formatBytes(walk.limits.maxFileBytes)} (${formatBytes(stats.size)})` });
     return;
   }
+  const known = walk.limits.knownHash?.(shown, stats.size, stats.mtimeMs);
+  if (known !== undefined) {
+    walk.files.push({ path: shown, absolutePath: path, text: '', sha256: known, mtimeMs: stats.mtimeMs, size: stats.size, unchanged: true });
+    return;
+  }
   const bytes = readFileSync(path);
   if (bytes.subarray(0, 8192).includes(0)) {
     walk.skipped.push({ path: shown, reason: 'binary (it contains NUL bytes)' });
@@ -128,7 +141,7 @@ function readFile(path: string, shown: string, stats: Stats, walk: Walk): void {
     walk.skipped.push({ path: shown, reason: 'not valid UTF-8 text' });
     return;
   }
-  walk.files.push({ path: shown, absolutePath: path, text, sha256: createHash('sha256').update(bytes).digest('hex'), mtimeMs: stats.mtimeMs });
+  walk.files.push({ path: shown, absolutePath: path, text, sha256: createHash('sha256').update(bytes).digest('hex'), mtimeMs: stats.mtimeMs, size: stats.size });
 }
 
 function within(parent: string, child: string): boolean {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { HearthConfig } from '../config/schema.js';
 import type { Tool } from '../contracts/tool.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -23,6 +24,7 @@ export const memorySubsystem = defineSubsystem({
       directory: join(paths.stateDir, 'memory'),
       agent: (agentId) => models.agents().get(agentId),
       providers: () => config.current().models.providers,
+      secrets: () => configuredSecrets(config.current()),
       logger,
     });
     return {
@@ -31,3 +33,18 @@ export const memorySubsystem = defineSubsystem({
     };
   },
 });
+
+/** Provider keys and header values, and every channel setting named like a credential. */
+function configuredSecrets(config: HearthConfig): string[] {
+  const found: string[] = [];
+  for (const provider of Object.values(config.models.providers)) {
+    if (provider.apiKey) found.push(provider.apiKey);
+    for (const value of Object.values(provider.headers ?? {})) found.push(value);
+  }
+  const collect = (value: unknown, key: string) => {
+    if (typeof value === 'string' && /token|secret|password|key/iu.test(key)) found.push(value);
+    else if (value && typeof value === 'object') for (const [name, item] of Object.entries(value)) collect(item, name);
+  };
+  collect(config.channels, '');
+  return found.filter((value) => value.length >= 8);
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { AgentProfile } from '../agent/agent-loop.js';
+import type { MemoryConfig } from '../config/schema.js';
+import { createMemoryService } from './memory-service.js';
+
+const silent = { warn() {}, debug() {} };
+
+function setup(memory: MemoryConfig = {}, secrets: string[] = []) {
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-service-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  const profile = { id: 'main', workspaceDir: workspace, memory } as unknown as AgentProfile;
+  const settings = { profile };
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: (id) => (id === 'main' ? settings.profile : undefined),
+    providers: () => ({}),
+    secrets: () => secrets,
+    logger: silent,
+    freshnessMs: 0,
+  });
+  const write = (path: string, text: string) => writeFileSync(join(workspace, path), text);
+  const cleanup = () => {
+    service.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+  return { root, workspace, service, settings, write, cleanup };
+}
+
+const PEM = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'AAAAMwAAAAtzc2gtZWQyNTUxOQAAACBn', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+
+test('credentials never reach the index: configured secrets and key shapes are redacted, lines still cited right, the file untouched', async () => {
+  const { service, write, workspace, cleanup } = setup({}, ['hunter2-telegram-token-value']);
+  try {
+    const text = `# Access\nBot token is hunter2-telegram-token-value for the relay.\nGitHub: ghp_abcdefghijklmnopqrstuvwxyz0123456789\n${PEM}\nThe deploy host is falcon.internal.\n`;
+    write('MEMORY.md', text);
+    const search = await service.port.search('main', 'token GitHub deploy host');
+    const all = search.hits.map((hit) => hit.snippet).join('\n');
+    assert.doesNotMatch(all, /hunter2|ghp_|b3BlbnNzaC1rZXkt/u);
+    for (const word of ['hunter2', 'ghp_abcdefghijklmnop', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ']) {
+      assert.deepEqual((await service.port.search('main', word)).hits, [], `"${word}" is not searchable`);
+    }
+    const excerpt = await service.port.get('main', 'MEMORY.md', { from: 8, lines: 1 });
+    assert.equal(excerpt.text, 'The deploy host is falcon.internal.', 'memory_get reads the file as written');
+    const hit = (await service.port.search('main', 'falcon internal')).hits[0];
+    assert.ok(hit && hit.startLine <= 8 && hit.endLine >= 8, 'the redacted key block kept its four lines');
+    assert.match(hit!.snippet, /\[redacted:credential\]|\[redacted:api-key\]|\[redacted:private-key\]|falcon/u);
+    assert.equal(readFileSync(join(workspace, 'MEMORY.md'), 'utf8'), text);
+    const status = await service.status('main');
+    assert.equal(status.governance.redactions, 3);
+  } finally {
+    cleanup();
+  }
+});
+
+test('governance rules: block keeps a chunk out and refuses a write, tag labels results, denyPaths skips files', async () => {
+  const { service, write, workspace, cleanup } = setup({
+    governance: {
+      rules: [
+        { action: 'block', pattern: 'CONFIDENTIAL', reason: 'confidential material' },
+        { action: 'tag', pattern: '(?:invoice|receipt)', tag: 'finance' },
+        { action: 'redact', pattern: '\\b\\d{3}-\\d{2}-\\d{4}\\b', reason: 'ssn' },
+      ],
+      denyPaths: ['memory/private/', 'memory/*.secret.md'],
+    },
+  });
+  try {
+    mkdirSync(join(workspace, 'memory', 'private'));
+    write('memory/private/diary.md', 'a private diary about apples\n');
+    write('memory/keys.secret.md', 'apples secret\n');
+    write('memory/notes.md', 'CONFIDENTIAL apples merger plan\n');
+    write('memory/bills.md', 'The apples invoice is due; SSN 123-45-6789 on file.\n');
+    const { hits } = await service.port.search('main', 'apples');
+    assert.deepEqual(hits.map((hit) => hit.path), ['memory/bills.md']);
+    assert.deepEqual(hits[0]?.tags, ['finance']);
+    assert.match(hits[0]!.snippet, /SSN \[redacted:ssn\] on file/u);
+    const status = await service.status('main');
+    assert.deepEqual(
+      status.skipped.map((entry) => [entry.path, entry.reason]),
+      [
+        ['memory/keys.secret.md', 'on the deny-list (memory.governance.denyPaths)'],
+        ['memory/private/diary.md', 'on the deny-list (memory.governance.denyPaths)'],
+      ],
+    );
+    assert.equal(status.governance.blockedChunks >= 1, true);
+    await assert.rejects(service.port.write('main', 'CONFIDENTIAL: the merger closes Friday', { runId: 'run_1', sessionKey: 's' }), /refused by a governance rule: confidential material/u);
+    const saved = await service.port.write('main', 'Card receipt 987-65-4321 kept.', { file: 'memory/bills.md', runId: 'run_2', sessionKey: 's' });
+    assert.equal(readFileSync(join(workspace, 'memory', 'bills.md'), 'utf8').split('\n')[saved.startLine - 1], 'Card receipt [redacted:ssn] kept.', 'a write is redacted before it reaches the disk');
+  } finally {
+    cleanup();
+  }
+});
+
+test('changing the rules re-indexes every file under them', async () => {
+  const { service, write, settings, cleanup } = setup();
+  try {
+    write('MEMORY.md', 'Project codename is Bluebird.\n');
+    assert.equal((await service.port.search('main', 'Bluebird')).hits.length, 1);
+    settings.profile = { ...settings.profile, memory: { governance: { rules: [{ action: 'block', pattern: 'codename' }] } } } as AgentProfile;
+    assert.deepEqual((await service.port.search('main', 'Bluebird')).hits, []);
+  } finally {
+    cleanup();
+  }
+});
