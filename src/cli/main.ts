@@ -306,6 +306,25 @@ function addMemoryCommands(program: CommanderModule.Command, runtime: CliRuntime
       const { memorySearch } = await import('./memory-command.js');
       await memorySearch(runtime, query, options);
     });
+  memory
+    .command('provider-audit')
+    .description('per agent: the embeddings configured, what the index was built with, every mismatch, and the last embedding calls with their resolved provider (exit 1 on any mismatch)')
+    .option('--calls <n>', 'embedding calls to list per agent (0-50)', '10')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; calls?: string }) => {
+      const { memoryProviderAudit } = await import('./memory-command.js');
+      await memoryProviderAudit(runtime, options);
+    });
+  memory
+    .command('audit')
+    .description('the memory audit log: every memory_write (who, when, run, file, lines, provenance) and re-index')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--limit <n>', 'newest entries to show', '100')
+    .option('--json', 'print JSON')
+    .action(async (options: { agent?: string; limit?: string; json?: boolean }) => {
+      const { memoryAudit } = await import('./memory-command.js');
+      await memoryAudit(runtime, options);
+    });
 }
 
 /** `hearth cron …` */

@@ -18,7 +18,7 @@ interface Status {
   embeddings: { providerId: string; baseUrl: string; model: string } | null;
   embeddingsError: string | null;
   skipped: { path: string; reason: string }[];
-  recentCalls?: { at: number; status: string; durationMs: number; texts: number; error?: string }[];
+  recentCalls?: { providerId: string; baseUrl: string; model: string; at: number; status: string; durationMs: number; texts: number; error?: string }[];
   governance?: { redactions: number; blockedChunks: number; deniedFiles: number };
   durationMs?: number;
 }
@@ -91,5 +91,74 @@ export async function memorySearch(runtime: CliRuntime, query: string, options: 
   for (const hit of result.hits) {
     runtime.io.out(`${hit.citation}  score ${hit.score.toFixed(2)}  ${hit.provenance}\n`);
     for (const line of hit.snippet.split('\n')) runtime.io.out(`  ${line}\n`);
+  }
+}
+
+interface Identity {
+  providerId: string;
+  baseUrl: string;
+  model: string;
+}
+
+const same = (a: Identity, b: Identity) => a.providerId === b.providerId && a.baseUrl === b.baseUrl && a.model === b.model;
+const named = (identity: Identity) => `${identity.providerId}/${identity.model} at ${identity.baseUrl}`;
+
+/** Every way an agent's embeddings can disagree with its config: the incumbent's silent misrouting, made loud. */
+export function embeddingMismatches(status: Status): string[] {
+  const problems: string[] = [];
+  if (status.embeddingsError) problems.push(`embeddings cannot work: ${status.embeddingsError}`);
+  const configured = status.embeddings;
+  const built = status.vectors.identity;
+  if (configured && built && !same(configured, built)) problems.push(`the index was built with ${named(built)} but ${named(configured)} is configured (it is re-embedded at the next search or \`hearth memory index\`)`);
+  if (!configured && built) problems.push(`the index has vectors from ${named(built)} but no embeddings are configured`);
+  for (const call of status.recentCalls ?? []) {
+    if (configured && !same(configured, call)) problems.push(`an embedding call at ${new Date(call.at).toISOString()} went to ${named(call)}, not the configured ${named(configured)}`);
+  }
+  return problems;
+}
+
+export async function memoryProviderAudit(runtime: CliRuntime, options: { json?: boolean; calls?: string }): Promise<void> {
+  const limit = Math.max(0, Math.min(50, Number(options.calls ?? 10) || 0));
+  const reports = await withGateway(runtime.env, runtime.io, async (client) => {
+    const { agents } = await client.call<{ agents: { id: string }[] }>('status', {});
+    const statuses: Status[] = [];
+    for (const agent of agents) statuses.push(await client.call<Status>('memory.status', { agentId: agent.id }));
+    return statuses.map((status) => ({ agentId: status.agentId, configured: status.embeddings, index: { builtWith: status.vectors.identity, dimensions: status.vectors.dimensions, pending: status.vectors.pending }, mismatches: embeddingMismatches(status), recentCalls: (status.recentCalls ?? []).slice(-limit) }));
+  });
+  const mismatches = reports.reduce((count, report) => count + report.mismatches.length, 0);
+  if (options.json) runtime.io.out(`${JSON.stringify({ agents: reports, mismatches }, null, 2)}\n`);
+  else {
+    for (const report of reports) {
+      runtime.io.out(`Agent ${report.agentId}\n`);
+      runtime.io.out(`  configured  ${report.configured ? named(report.configured) : 'none (keyword search only)'}\n`);
+      runtime.io.out(`  index       ${report.index.builtWith ? `${named(report.index.builtWith)}, ${report.index.dimensions} dimensions` : 'no vectors'}${report.index.pending ? `, ${report.index.pending} chunks waiting` : ''}\n`);
+      for (const problem of report.mismatches) runtime.io.out(`  MISMATCH    ${problem}\n`);
+      for (const call of report.recentCalls) {
+        runtime.io.out(`  call        ${new Date(call.at).toISOString()}  ${named(call)}  ${call.texts} texts  ${call.durationMs} ms  ${call.status}${call.error ? `: ${call.error}` : ''}\n`);
+      }
+    }
+  }
+  if (mismatches > 0) throw new CliFailure(`${mismatches} embedding provider mismatch${mismatches === 1 ? '' : 'es'}: memory is not embedded by what the config says.`);
+}
+
+export async function memoryAudit(runtime: CliRuntime, options: { agent?: string; limit?: string; json?: boolean }): Promise<void> {
+  const limit = Math.max(1, Math.min(10_000, Number(options.limit ?? 100) || 100));
+  const { agentId, entries } = await withGateway(runtime.env, runtime.io, (client) =>
+    client.call<{ agentId: string; entries: Record<string, unknown>[] }>('memory.audit', { ...agentParams(options.agent), limit }),
+  );
+  if (options.json) {
+    runtime.io.out(`${JSON.stringify({ agentId, entries }, null, 2)}\n`);
+    return;
+  }
+  if (entries.length === 0) {
+    runtime.io.out(`No memory writes or re-indexes recorded for ${agentId} yet.\n`);
+    return;
+  }
+  for (const entry of entries) {
+    const detail =
+      entry.action === 'write'
+        ? `${String(entry.path)}#L${String(entry.startLine)}-L${String(entry.endLine)}  ${String(entry.provenance)}  run ${String(entry.runId)}  ${String(entry.sessionKey)}`
+        : `${String(entry.files)} files, ${String(entry.chunks)} chunks  by ${String(entry.by)}${entry.provider ? `  ${named(entry.provider as Identity)}` : ''}`;
+    runtime.io.out(`${String(entry.at)}  ${String(entry.action)}  ${detail}\n`);
   }
 }

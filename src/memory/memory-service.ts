@@ -40,6 +40,8 @@ interface WriteRecord {
 interface AgentMemory {
   index: MemoryIndex;
   client: EmbeddingClient | null;
+  /** What the client was built from (identity and credentials), to notice a config change. */
+  clientKey: string | null;
   clientError: string | null;
   syncedAt: number;
   skipped: SkippedSource[];
@@ -80,6 +82,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     const memory: AgentMemory = {
       index: openMemoryIndex(join(deps.directory, `${safeName(agentId)}.sqlite`), { now: () => now().getTime() }),
       client: null,
+      clientKey: null,
       clientError: null,
       syncedAt: 0,
       skipped: [],
@@ -88,22 +91,31 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       fingerprint: '',
       governed: { redactions: 0, blockedChunks: 0, deniedFiles: 0 },
     };
-    const choice = profile.memory?.embeddings;
-    if (choice) {
-      const resolved = resolveEmbeddingIdentity(deps.providers(), choice);
-      if ('error' in resolved) memory.clientError = resolved.error;
-      else {
-        memory.client = createEmbeddingClient(resolved.identity, resolved.config, {
-          onCall: (call) => {
-            memory.calls.push(call);
-            if (memory.calls.length > MAX_CALLS_KEPT) memory.calls.shift();
-            deps.logger.debug?.({ agentId, ...call }, 'memory embedding call');
-          },
-        });
-      }
-    }
+    useEmbeddings(agentId, memory, profile);
     agents.set(agentId, memory);
     return memory;
+  }
+
+  /**
+   * Points the agent's memory at the embeddings its config names now (a reload may have changed
+   * them): the client is rebuilt only when the resolved provider, URL, model or key changed.
+   */
+  function useEmbeddings(agentId: string, memory: AgentMemory, profile: AgentProfile): void {
+    const choice = profile.memory?.embeddings;
+    const resolved = choice ? resolveEmbeddingIdentity(deps.providers(), choice) : null;
+    const key = JSON.stringify(resolved === null ? null : 'error' in resolved ? { error: resolved.error } : [resolved.identity, resolved.config.apiKey ?? null, resolved.config.headers ?? null]);
+    if (key === memory.clientKey) return;
+    memory.clientKey = key;
+    memory.client = null;
+    memory.clientError = resolved && 'error' in resolved ? resolved.error : null;
+    if (!resolved || 'error' in resolved) return;
+    memory.client = createEmbeddingClient(resolved.identity, resolved.config, {
+      onCall: (call) => {
+        memory.calls.push(call);
+        if (memory.calls.length > MAX_CALLS_KEPT) memory.calls.shift();
+        deps.logger.debug?.({ agentId, ...call }, 'memory embedding call');
+      },
+    });
   }
 
   const auditPath = (agentId: string) => join(deps.directory, `${safeName(agentId)}.audit.jsonl`);
@@ -111,6 +123,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
   async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     const profile = profileOf(agentId);
+    useEmbeddings(agentId, memory, profile);
     const governance = governanceOf(profile);
     const fingerprint = governance.fingerprint();
     const reuse = fingerprint === memory.fingerprint;
@@ -209,13 +222,21 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       };
     },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
-    async index(agentId: string, options: { force?: boolean } = {}) {
+    async index(agentId: string, options: { force?: boolean; by?: string } = {}) {
       const memory = open(agentId);
       if (options.force) memory.index.clear();
       const started = Date.now();
       memory.syncedAt = 0;
       await refresh(agentId, memory, true);
-      return { agentId, ...memory.index.stats(), vectors: memory.index.vectorState(), durationMs: Date.now() - started, skipped: memory.skipped };
+      const stats = memory.index.stats();
+      const record = { at: now().toISOString(), action: options.force ? 'reindex' : 'index', by: options.by ?? 'operator', files: stats.files, chunks: stats.chunks, provider: memory.client?.identity ?? null };
+      appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+      return { agentId, ...stats, vectors: memory.index.vectorState(), embeddings: memory.client?.identity ?? null, embeddingsError: memory.clientError, durationMs: Date.now() - started, skipped: memory.skipped };
+    },
+    /** The newest `limit` entries of the agent's memory audit log (writes and re-indexes), oldest first. */
+    audit(agentId: string, limit = 100): Record<string, unknown>[] {
+      profileOf(agentId);
+      return readAudit(auditPath(agentId)).slice(-limit);
     },
     stop(): void {
       for (const memory of agents.values()) memory.index.close();
@@ -284,6 +305,19 @@ function agentProvenance(writes: readonly WriteRecord[], file: MemorySourceFile,
     if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
   }
   return 'agent';
+}
+
+function readAudit(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return [];
+  const entries: Record<string, unknown>[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    try {
+      if (line.trim() !== '') entries.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // A torn last line after a crash.
+    }
+  }
+  return entries;
 }
 
 function readWrites(path: string): WriteRecord[] {

@@ -144,3 +144,27 @@ test('hearth memory status, search and index: what is indexed, hostile files nam
     embeddings.failWith(null);
   }
 });
+
+test('hearth memory provider-audit: the configured provider, what the index was built with, the calls with their resolved provider; audit lists writes and re-indexes', async () => {
+  const env = testEnv(home);
+  const audit = await runCli(['memory', 'provider-audit', '--json'], env);
+  assert.equal(audit.code, 0, audit.stderr);
+  const report = JSON.parse(audit.stdout) as { mismatches: number; agents: { agentId: string; configured: { providerId: string; model: string }; index: { builtWith: { providerId: string; model: string } }; recentCalls: { providerId: string; baseUrl: string; model: string; status: string }[] }[] };
+  assert.equal(report.mismatches, 0);
+  const main = report.agents.find((agent) => agent.agentId === 'main');
+  assert.deepEqual([main?.configured.providerId, main?.configured.model, main?.index.builtWith.providerId, main?.index.builtWith.model], ['vectors', 'embed-small', 'vectors', 'embed-small']);
+  assert.ok(main && main.recentCalls.length > 0);
+  assert.ok(main.recentCalls.every((call) => call.providerId === 'vectors' && call.baseUrl === embeddings.baseUrl && call.model === 'embed-small'));
+  const text = await runCli(['memory', 'provider-audit'], env);
+  assert.match(text.stdout, /configured {2}vectors\/embed-small at http:\/\/127\.0\.0\.1:\d+\/v1/u);
+  assert.doesNotMatch(text.stdout, /MISMATCH/u);
+
+  const log = JSON.parse((await runCli(['memory', 'audit', '--json'], env)).stdout) as { entries: { action: string; path?: string; by?: string }[] };
+  assert.deepEqual(
+    log.entries.map((entry) => entry.action),
+    ['write', 'reindex'],
+    'the memory_write of the earlier test and the forced re-index',
+  );
+  const lines = (await runCli(['memory', 'audit'], env)).stdout;
+  assert.match(lines, /write {2}memory\/\d{4}-\d{2}-\d{2}\.md#L1-L1 {2}agent {2}run run_/u);
+});

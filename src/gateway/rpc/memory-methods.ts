@@ -40,4 +40,12 @@ export const memoryMethods: Record<string, RpcMethod> = {
     z.strictObject({ agentId: agentParam, force: z.boolean().optional() }).optional(),
     async (params, _connection, context) => context.memory.index(agentOf(context, params?.agentId), { force: params?.force === true }),
   ),
+  'memory.audit': defineMethod(
+    { description: "An agent's memory audit log, oldest first (default the last 100): every memory_write (time, run, session, file, lines, provenance) and every re-index (who, files, chunks, provider).", returns: '{agentId, entries:[{at, action, …}]}' },
+    z.strictObject({ agentId: agentParam, limit: z.number().int().min(1).max(10_000).optional() }).optional(),
+    async (params, _connection, context) => {
+      const agentId = agentOf(context, params?.agentId);
+      return { agentId, entries: context.memory.audit(agentId, params?.limit ?? 100) };
+    },
+  ),
 };
