@@ -60,7 +60,9 @@ test('a daily token budget: the turn that spends it is answered, the next one is
     const alert = await waitFor(() => hooks.received.map((item) => item.body).find((body) => body.event === 'budget.threshold'), 'the budget alert');
     assert.deepEqual({ scope: alert.scope, percent: alert.percent, dailyTokens: alert.dailyTokens }, { scope: 'agent:main', percent: 100, dailyTokens: 60 });
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
-    assert.match(metrics, /hearth_cost_usd_total\{agent="main",provider="fake",model="echo"\} 0\.\d+/u);
+    // The metric is the day's spend from the price table: the same figure status reports.
+    const metricCost = Number(/hearth_cost_usd_total\{agent="main",provider="fake",model="echo"\} ([\d.]+)/u.exec(metrics)?.[1]);
+    assert.ok(Math.abs(metricCost - main.costUsd) < 1e-9, `metric ${metricCost} against status ${main.costUsd}`);
     const listed = JSON.parse((await runCli(['runs', 'list', '--json'], env)).stdout) as { status: string; costUsd: number | null; error: { code: string } | null }[];
     assert.equal(listed[0]?.error?.code, 'BUDGET_EXCEEDED');
     assert.ok((listed[1]?.costUsd ?? 0) > 0, 'each run carries its cost');
