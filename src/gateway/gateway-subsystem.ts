@@ -82,6 +82,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
     store: { kind: store.kind, ...store.health?.() },
     quarantine: { files: listQuarantinedFiles(paths.home), rows: (await store.quarantinedRows?.()) ?? [] },
+    memory: deps.memory.service.health().map(({ searchSeconds: _searchSeconds, ...agent }) => agent),
   };
 }
 

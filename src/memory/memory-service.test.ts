@@ -106,3 +106,29 @@ test('changing the rules re-indexes every file under them', async () => {
     cleanup();
   }
 });
+
+test('the files are watched: a new note is indexed and a deleted one removed within 2 s, with no search in between', async () => {
+  const { service, write, workspace, cleanup } = setup();
+  try {
+    write('MEMORY.md', 'Long-term facts.\n');
+    await service.port.search('main', 'facts');
+    const filesNow = () => service.health().find((entry) => entry.agentId === 'main')?.files ?? 0;
+    assert.equal(filesNow(), 1);
+    const until = async (check: () => boolean, what: string) => {
+      const deadline = Date.now() + 2000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`not within 2 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    write('memory/2026-12-05.md', 'Picked up without a search.\n');
+    await until(() => filesNow() === 2, 'the new note indexed');
+    const lag = service.health()[0]?.lastIndexLagMs;
+    assert.ok(lag !== null && lag !== undefined && lag < 2000, `index lag ${lag} ms`);
+    rmSync(join(workspace, 'memory', '2026-12-05.md'));
+    await until(() => filesNow() === 1, 'the deleted note removed');
+    assert.deepEqual((await service.port.search('main', 'Picked up')).hits, []);
+  } finally {
+    cleanup();
+  }
+});

@@ -10,6 +10,7 @@ import type { MemoryChunk } from './markdown-chunker.js';
 import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
 import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
 import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, type SkippedSource } from './memory-sources.js';
+import { watchMemory } from './memory-watcher.js';
 
 export interface MemoryServiceDeps {
   /** `<home>/state/memory`: each agent's index and audit log. */
@@ -22,6 +23,8 @@ export interface MemoryServiceDeps {
   now?: () => Date;
   /** How often a search re-reads the memory files at most (an edit is found within this). Default 1 s. */
   freshnessMs?: number;
+  /** Watch the files of an agent's memory once it is open, and re-index on change. Default true. */
+  watch?: boolean;
 }
 
 /** A memory_write, as the audit log keeps it; also what marks its lines as the agent's. */
@@ -50,9 +53,19 @@ interface AgentMemory {
   /** The governance fingerprint the index was last synced under; another one re-reads every file. */
   fingerprint: string;
   governed: GovernanceCounts;
+  watcher: { close(): void; watching(): string[] } | null;
+  /** When a file change was first noticed and not yet indexed (0: none waiting). */
+  changedAt: number;
+  /** How long the last noticed change took to be indexed (and embedded), in ms. */
+  lastLagMs: number | null;
+  refreshing: Promise<void> | null;
+  embeddingFailures: number;
+  /** The last searches' durations, newest last (bounded). */
+  searchMs: number[];
 }
 
 const MAX_CALLS_KEPT = 50;
+const MAX_SEARCH_TIMES = 200;
 /** Writes whose provenance is remembered (the newest); older agent lines count as the owner's. */
 const MAX_WRITES_KEPT = 10_000;
 const MAX_WRITE_BYTES = 64 * 1024;
@@ -90,7 +103,24 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       calls: [],
       fingerprint: '',
       governed: { redactions: 0, blockedChunks: 0, deniedFiles: 0 },
+      watcher: null,
+      changedAt: 0,
+      lastLagMs: null,
+      refreshing: null,
+      embeddingFailures: 0,
+      searchMs: [],
     };
+    if (deps.watch !== false) {
+      memory.watcher = watchMemory({
+        workspace: profile.workspaceDir,
+        paths: [...sourceOptions(profile).indexPaths, ...(profile.memory?.extraPaths ?? [])],
+        onChange: () => {
+          if (memory.changedAt === 0) memory.changedAt = Date.now();
+          refresh(agentId, memory, true).catch((error) => deps.logger.warn({ agentId, err: error }, 'memory could not be re-indexed after a change'));
+        },
+        onError: (error, path) => deps.logger.warn({ agentId, path, err: error }, 'a memory folder cannot be watched; changes there are found at the next search'),
+      });
+    }
     useEmbeddings(agentId, memory, profile);
     agents.set(agentId, memory);
     return memory;
@@ -120,8 +150,23 @@ export function createMemoryService(deps: MemoryServiceDeps) {
 
   const auditPath = (agentId: string) => join(deps.directory, `${safeName(agentId)}.audit.jsonl`);
 
+  /** Runs one sync at a time per agent; a request during a sync runs once more after it. */
   async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
+    while (memory.refreshing) await memory.refreshing;
+    if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
+    const noticed = memory.changedAt;
+    memory.refreshing = syncNow(agentId, memory).finally(() => {
+      memory.refreshing = null;
+    });
+    await memory.refreshing;
+    if (noticed !== 0 && memory.changedAt === noticed) {
+      memory.lastLagMs = Date.now() - noticed;
+      memory.changedAt = 0;
+    }
+  }
+
+  async function syncNow(agentId: string, memory: AgentMemory): Promise<void> {
     const profile = profileOf(agentId);
     useEmbeddings(agentId, memory, profile);
     const governance = governanceOf(profile);
@@ -146,6 +191,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     try {
       await memory.index.embedPending(memory.client);
     } catch (error) {
+      memory.embeddingFailures += 1;
       deps.logger.warn({ agentId, err: error }, 'memory chunks could not be embedded; search uses keywords for them');
     }
   }
@@ -158,7 +204,10 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const memory = open(agentId);
       await refresh(agentId, memory);
       const search = profileOf(agentId).memory?.search ?? {};
+      const started = performance.now();
       const result = await memory.index.search(query, memory.client, { ...search, ...(options.maxResults ? { maxResults: options.maxResults } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      memory.searchMs.push(performance.now() - started);
+      if (memory.searchMs.length > MAX_SEARCH_TIMES) memory.searchMs.shift();
       return memory.clientError ? { ...result, warning: [memory.clientError, result.warning].filter(Boolean).join('; ') } : result;
     },
 
@@ -219,6 +268,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         skipped: memory.skipped,
         recentCalls: [...memory.calls],
         governance: { ...memory.governed },
+        watching: memory.watcher?.watching() ?? [],
+        lastIndexLagMs: memory.lastLagMs,
       };
     },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
@@ -233,13 +284,31 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
       return { agentId, ...stats, vectors: memory.index.vectorState(), embeddings: memory.client?.identity ?? null, embeddingsError: memory.clientError, durationMs: Date.now() - started, skipped: memory.skipped };
     },
+    /** The agents whose memory is open: size, freshness, embedding failures, search latency (for status, /readyz and /metrics). */
+    health() {
+      return [...agents.entries()].map(([agentId, memory]) => ({
+        agentId,
+        ...memory.index.stats(),
+        pending: memory.index.vectorState().pending,
+        embeddings: memory.client?.identity ?? null,
+        embeddingsError: memory.clientError,
+        embeddingFailures: memory.embeddingFailures,
+        lastEmbeddingError: memory.calls.findLast((call) => call.status === 'error')?.error ?? null,
+        waitingSinceMs: memory.changedAt === 0 ? 0 : Date.now() - memory.changedAt,
+        lastIndexLagMs: memory.lastLagMs,
+        searchSeconds: memory.searchMs.map((ms) => ms / 1000),
+      }));
+    },
     /** The newest `limit` entries of the agent's memory audit log (writes and re-indexes), oldest first. */
     audit(agentId: string, limit = 100): Record<string, unknown>[] {
       profileOf(agentId);
       return readAudit(auditPath(agentId)).slice(-limit);
     },
     stop(): void {
-      for (const memory of agents.values()) memory.index.close();
+      for (const memory of agents.values()) {
+        memory.watcher?.close();
+        memory.index.close();
+      }
       agents.clear();
     },
   };

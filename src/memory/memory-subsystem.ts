@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { HearthConfig } from '../config/schema.js';
 import type { Tool } from '../contracts/tool.js';
+import type { ComponentHealth } from '../gateway/gateway-context.js';
+import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
@@ -19,7 +21,7 @@ export interface Memory {
  */
 export const memorySubsystem = defineSubsystem({
   name: 'memory',
-  start({ paths, config, logger, models }: Pick<GatewayBase, 'paths' | 'config' | 'logger'> & { models: Pick<Models, 'agents'> }) {
+  start({ paths, config, logger, models, metrics }: Pick<GatewayBase, 'paths' | 'config' | 'logger'> & { models: Pick<Models, 'agents'>; metrics: Pick<GatewayMetrics, 'attach'> }) {
     const service = createMemoryService({
       directory: join(paths.stateDir, 'memory'),
       agent: (agentId) => models.agents().get(agentId),
@@ -27,8 +29,10 @@ export const memorySubsystem = defineSubsystem({
       secrets: () => configuredSecrets(config.current()),
       logger,
     });
+    metrics.attach({ memory: () => service.health() });
     return {
       api: { service, tools: createMemoryTools(service.port) } satisfies Memory,
+      health: () => memoryHealth(service.health()),
       stop: () => service.stop(),
     };
   },
@@ -47,4 +51,16 @@ function configuredSecrets(config: HearthConfig): string[] {
   };
   collect(config.channels, '');
   return found.filter((value) => value.length >= 8);
+}
+
+/** Degraded (never down: keyword search still answers) while an agent's embeddings cannot work or keep failing. */
+function memoryHealth(agents: ReturnType<MemoryService['health']>): ComponentHealth {
+  const problems = agents.flatMap((agent) => {
+    if (agent.embeddingsError) return [`${agent.agentId}: ${agent.embeddingsError}`];
+    if (agent.pending > 0 && agent.lastEmbeddingError) return [`${agent.agentId}: ${agent.pending} chunks without vectors (${agent.lastEmbeddingError})`];
+    return [];
+  });
+  if (problems.length > 0) return { status: 'degraded', detail: `keyword search only for part of memory; ${problems.join('; ')}` };
+  const chunks = agents.reduce((sum, agent) => sum + agent.chunks, 0);
+  return { status: 'ok', detail: agents.length === 0 ? 'no agent has used memory yet' : `${chunks} chunks indexed for ${agents.map((agent) => agent.agentId).join(', ')}` };
 }

@@ -18,11 +18,24 @@ export interface MetricsSources {
   channelHealth?(): ChannelHealthReport[];
   /** Each model provider's circuit breaker and last success/failure. */
   providers?(): ProviderHealth[];
+  /** Each agent's memory index whose memory is open. */
+  memory?(): MemoryHealth[];
   /** The history kept in memory between turns (session.historyCacheMb). */
   historyCache?(): HistoryCacheStats | undefined;
 }
 
 const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
+
+/** What /metrics reads of one agent's memory. */
+export interface MemoryHealth {
+  agentId: string;
+  files: number;
+  chunks: number;
+  pending: number;
+  embeddingFailures: number;
+  lastIndexLagMs: number | null;
+  searchSeconds: number[];
+}
 const EVENT_LOOP_SUMMARY = /^hearth_nodejs_eventloop_lag_(?:min|max|mean|stddev|p50|p90|p99)_seconds(?:\{[^}]*\})? /u;
 
 /**
@@ -263,6 +276,39 @@ export function createMetrics(sources: MetricsSources) {
       collect() {
         this.reset();
         for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
+      },
+    });
+    const memoryGauge = (name: string, help: string, value: (agent: MemoryHealth) => number | null) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ['agent'],
+        registers: [register],
+        collect() {
+          this.reset();
+          for (const agent of sources.memory?.() ?? []) {
+            const measured = value(agent);
+            if (measured !== null) this.labels(agent.agentId).set(measured);
+          }
+        },
+      });
+    memoryGauge('hearth_memory_chunks', 'Chunks in each agent\'s memory index (agents whose memory has been used since the start).', (agent) => agent.chunks);
+    memoryGauge('hearth_memory_files', 'Files in each agent\'s memory index.', (agent) => agent.files);
+    memoryGauge('hearth_memory_pending_embeddings', 'Chunks waiting for their vector (searched by keyword until then).', (agent) => agent.pending);
+    memoryGauge('hearth_memory_embedding_failures_total', 'Embedding batches that failed since the start.', (agent) => agent.embeddingFailures);
+    memoryGauge('hearth_memory_index_lag_seconds', 'From a memory file changing on disk to the change being indexed (and embedded), the last time.', (agent) => (agent.lastIndexLagMs === null ? null : agent.lastIndexLagMs / 1000));
+    new client.Gauge({
+      name: 'hearth_memory_search_seconds',
+      help: 'Memory search time over the last 200 searches of each agent, by quantile (0.5, 0.99).',
+      labelNames: ['agent', 'quantile'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const agent of sources.memory?.() ?? []) {
+          if (agent.searchSeconds.length === 0) continue;
+          const sorted = [...agent.searchSeconds].sort((a, b) => a - b);
+          for (const quantile of [0.5, 0.99]) this.labels(agent.agentId, String(quantile)).set(sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!);
+        }
       },
     });
     new client.Gauge({

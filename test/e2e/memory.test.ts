@@ -168,3 +168,33 @@ test('hearth memory provider-audit: the configured provider, what the index was 
   const lines = (await runCli(['memory', 'audit'], env)).stdout;
   assert.match(lines, /write {2}memory\/\d{4}-\d{2}-\d{2}\.md#L1-L1 {2}agent {2}run run_/u);
 });
+
+test('memory in /readyz (degraded, still ready, while embeddings fail), status and /metrics', async () => {
+  const auth = { authorization: `Bearer ${gateway.token}` };
+  const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
+  assert.equal(ready.components.memory?.status, 'ok');
+  assert.match(ready.components.memory?.detail ?? '', /chunks indexed for main/u);
+  const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: auth })).text();
+  assert.match(metrics, /^hearth_memory_chunks\{agent="main"\} [1-9]\d*$/mu);
+  assert.match(metrics, /^hearth_memory_pending_embeddings\{agent="main"\} 0$/mu);
+  assert.match(metrics, /^hearth_memory_search_seconds\{agent="main",quantile="0\.5"\} [\d.e-]+$/mu);
+  assert.match(metrics, /^hearth_memory_index_lag_seconds\{agent="main"\} [\d.e-]+$/mu, 'the watched edits of earlier tests were timed');
+  const status = JSON.parse((await runCli(['status', '--json'], testEnv(home))).stdout) as { memory: { agentId: string; chunks: number }[] };
+  assert.ok((status.memory.find((agent) => agent.agentId === 'main')?.chunks ?? 0) > 0);
+
+  embeddings.failWith(503);
+  try {
+    writeFileSync(join(home, 'workspaces', 'main', 'memory', 'late.md'), 'A note written while the embeddings service is down.\n');
+    await runCli(['memory', 'index'], testEnv(home));
+    const degraded = await fetch(`${gateway.url}/readyz`);
+    assert.equal(degraded.status, 200, 'memory trouble never makes the gateway unready');
+    const body = (await degraded.json()) as { components: Record<string, { status: string; detail?: string }> };
+    assert.equal(body.components.memory?.status, 'degraded');
+    assert.match(body.components.memory?.detail ?? '', /main: 1 chunks without vectors \(embedding through vectors .*HTTP 503/u);
+    const failing = await (await fetch(`${gateway.url}/metrics`, { headers: auth })).text();
+    assert.match(failing, /^hearth_memory_pending_embeddings\{agent="main"\} 1$/mu);
+    assert.match(failing, /^hearth_memory_embedding_failures_total\{agent="main"\} [1-9]\d*$/mu);
+  } finally {
+    embeddings.failWith(null);
+  }
+});
