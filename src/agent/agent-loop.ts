@@ -128,7 +128,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       kind: 'tool',
       name: call.name,
       input: args,
-      output: result.content,
+      output: result.details ? { content: result.content, ...result.details } : result.content,
       ...(result.isError ? { error: result.content } : {}),
       startedAt: started,
       durationMs,

@@ -32,6 +32,24 @@ const ms = (value: number | null) => (value === null ? '-' : `${Math.round(value
 const tokens = (usage: RunSummary['usage']) => (usage ? `${usage.inputTokens}→${usage.outputTokens} tokens` : 'no usage');
 const cost = (usd: number | null) => (usd === null ? '' : ` ($${usd.toFixed(4)})`);
 
+interface Retrieval {
+  query?: string;
+  queryHash?: string;
+  backend: string;
+  provider: { providerId: string; model: string } | null;
+  results: { citation: string; score: number; provenance: string }[];
+  citationsInPrompt: boolean;
+  warning?: string;
+}
+
+/** A memory retrieval of a run: the query, how it searched (and through which provider), what it found. */
+function describeRetrieval(retrieval: Retrieval): string {
+  const query = retrieval.query !== undefined ? JSON.stringify(retrieval.query) : `query sha256 ${retrieval.queryHash?.slice(0, 12)}…`;
+  const how = `${retrieval.backend}${retrieval.provider ? ` via ${retrieval.provider.providerId}/${retrieval.provider.model}` : ''}`;
+  const found = retrieval.results.length === 0 ? 'no results' : retrieval.results.map((hit) => `${hit.citation} ${hit.score} ${hit.provenance}`).join(', ');
+  return `     memory ${query} (${how}) → ${found}${retrieval.citationsInPrompt ? '; citations given to the model' : ''}${retrieval.warning ? `; warning: ${clip(retrieval.warning, 80)}` : ''}`;
+}
+
 export async function runsList(runtime: CliRuntime, options: { json?: boolean; limit: string; session?: string }): Promise<void> {
   const { runs } = await withGateway(runtime.env, runtime.io, (client) =>
     client.call<{ runs: RunSummary[] }>('runs.list', { limit: Math.min(1000, Math.max(1, Number(options.limit) || 20)), ...(options.session ? { sessionKey: options.session } : {}) }),
@@ -74,7 +92,8 @@ export async function runsShow(runtime: CliRuntime, runId: string, options: { js
         ? `${JSON.stringify(step.input ?? {})} → ${clip(typeof step.output === 'string' ? step.output : JSON.stringify(step.output ?? ''), 80)}`
         : clip(JSON.stringify(step.output ?? ''), 100);
     lines.push(`  ${step.seq}. ${step.kind} ${step.name}  ${ms(step.durationMs)}${step.usage ? `  ${tokens(step.usage)}` : ''}${step.error ? `  error: ${clip(step.error, 80)}` : ''}`);
-    lines.push(`     ${detail}`);
+    const retrieval = (step.output as { retrieval?: Retrieval } | undefined)?.retrieval;
+    lines.push(retrieval ? describeRetrieval(retrieval) : `     ${detail}`);
   }
   if (run.reply) lines.push(`Reply     ${clip(run.reply, 200)}`);
   runtime.io.out(`${lines.join('\n')}\n`);

@@ -79,6 +79,7 @@ export const memorySchema = z.strictObject({
     })
     .optional()
     .describe('How memory search ranks results.'),
+  recordQuery: z.enum(['text', 'hash']).optional().describe('How run records keep memory search queries: as written (text, default) or only their SHA-256 (hash).'),
   redaction: z
     .strictObject({
       secrets: z.boolean().optional().describe('Redact the configured credentials (provider keys, channel tokens) wherever they appear in memory (default true).'),

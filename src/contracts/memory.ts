@@ -26,6 +26,10 @@ export interface MemorySearchResult {
   hits: MemoryHit[];
   mode: 'hybrid' | 'keyword';
   warning?: string;
+  /** The embeddings provider the query went to (hybrid search), as resolved from the config. */
+  provider?: { providerId: string; baseUrl: string; model: string };
+  /** How the run record keeps the query: as written, or only its SHA-256 (`memory.recordQuery`). */
+  recordQuery?: 'text' | 'hash';
 }
 
 /** Lines of a memory file. */

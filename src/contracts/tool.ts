@@ -14,6 +14,8 @@ export interface ToolContext {
 export interface ToolResult {
   content: string;
   isError?: boolean;
+  /** What the run record keeps besides the text the model saw (e.g. a memory retrieval's results and provider). */
+  details?: Record<string, unknown>;
 }
 
 /**

@@ -208,7 +208,13 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const result = await memory.index.search(query, memory.client, { ...search, ...(options.maxResults ? { maxResults: options.maxResults } : {}), ...(options.signal ? { signal: options.signal } : {}) });
       memory.searchMs.push(performance.now() - started);
       if (memory.searchMs.length > MAX_SEARCH_TIMES) memory.searchMs.shift();
-      return memory.clientError ? { ...result, warning: [memory.clientError, result.warning].filter(Boolean).join('; ') } : result;
+      const profile = profileOf(agentId);
+      const annotated: MemorySearchResult = {
+        ...result,
+        ...(result.mode === 'hybrid' && memory.client ? { provider: memory.client.identity } : {}),
+        recordQuery: profile.memory?.recordQuery ?? 'text',
+      };
+      return memory.clientError ? { ...annotated, warning: [memory.clientError, result.warning].filter(Boolean).join('; ') } : annotated;
     },
 
     async get(agentId, path, options = {}): Promise<MemoryExcerpt> {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { MemoryHit, MemoryPort } from '../contracts/memory.js';
+import type { MemoryHit, MemoryPort, MemorySearchResult } from '../contracts/memory.js';
 import type { Tool } from '../contracts/tool.js';
 import { defineTool } from '../tools/define-tool.js';
 
@@ -39,7 +40,7 @@ function searchTool(memory: MemoryPort): Tool {
       const result = await memory.search(context.agentId, args.query, { ...(args.maxResults ? { maxResults: args.maxResults } : {}), signal: context.signal });
       const lines = result.hits.map((hit, index) => `${index + 1}. ${hit.citation} (score ${hit.score.toFixed(2)}, ${WHO[hit.provenance]})\n${indent(hit.snippet)}`);
       const head = result.hits.length === 0 ? `No memory matches "${args.query}".` : `${result.hits.length} result${result.hits.length === 1 ? '' : 's'} (${result.mode} search):`;
-      return { content: [head, ...lines, ...(result.warning ? [`Note: ${result.warning}`] : [])].join('\n') };
+      return { content: [head, ...lines, ...(result.warning ? [`Note: ${result.warning}`] : [])].join('\n'), details: { retrieval: retrievalRecord(args.query, result) } };
     },
   });
 }
@@ -94,6 +95,18 @@ function writeTool(memory: MemoryPort): Tool {
       return { content: `Saved to ${written.path}#L${written.startLine}-L${written.endLine}.` };
     },
   });
+}
+
+/** What a run record keeps of one memory retrieval: the query (or its hash), how and through whom it searched, and what it found. */
+function retrievalRecord(query: string, result: MemorySearchResult): Record<string, unknown> {
+  return {
+    ...(result.recordQuery === 'hash' ? { queryHash: createHash('sha256').update(query).digest('hex') } : { query }),
+    backend: result.mode,
+    provider: result.provider ?? null,
+    results: result.hits.map((hit) => ({ citation: hit.citation, score: Math.round(hit.score * 1000) / 1000, provenance: hit.provenance })),
+    citationsInPrompt: result.hits.length > 0,
+    ...(result.warning ? { warning: result.warning } : {}),
+  };
 }
 
 function indent(text: string): string {

@@ -198,3 +198,20 @@ test('memory in /readyz (degraded, still ready, while embeddings fail), status a
     embeddings.failWith(null);
   }
 });
+
+test('each memory retrieval is kept in the run: query, backend and provider, results with scores; hearth runs show prints it', async () => {
+  await toolTurn('memory_search', { query: 'favourite beverage' });
+  const env = testEnv(home);
+  const runs = JSON.parse((await runCli(['runs', 'list', '--json', '--limit', '1'], env)).stdout) as { runId: string }[];
+  const run = JSON.parse((await runCli(['runs', 'show', runs[0]!.runId, '--json'], env)).stdout) as { steps: { kind: string; name: string; output: { retrieval?: Record<string, unknown> } }[] };
+  const step = run.steps.find((entry) => entry.kind === 'tool' && entry.name === 'memory_search');
+  const retrieval = step?.output.retrieval as { query: string; backend: string; provider: { providerId: string; model: string }; results: { citation: string; score: number; provenance: string }[]; citationsInPrompt: boolean };
+  assert.equal(retrieval.query, 'favourite beverage');
+  assert.equal(retrieval.backend, 'hybrid');
+  assert.deepEqual([retrieval.provider.providerId, retrieval.provider.model], ['vectors', 'embed-small']);
+  assert.equal(retrieval.results[0]?.citation, 'memory/2026-12-01.md#L1-L2');
+  assert.ok(retrieval.results[0]!.score > 0);
+  assert.equal(retrieval.citationsInPrompt, true);
+  const text = (await runCli(['runs', 'show', runs[0]!.runId], env)).stdout;
+  assert.match(text, /memory "favourite beverage" \(hybrid via vectors\/embed-small\) → memory\/2026-12-01\.md#L1-L2 [\d.]+ owner/u);
+});
