@@ -30,6 +30,8 @@ export interface MemorySearchResult {
   provider?: { providerId: string; baseUrl: string; model: string };
   /** How the run record keeps the query: as written, or only its SHA-256 (`memory.recordQuery`). */
   recordQuery?: 'text' | 'hash';
+  /** The agent's `memory.citations` setting. */
+  citations?: 'on' | 'off' | 'auto';
 }
 
 /** Lines of a memory file. */

@@ -132,3 +132,23 @@ test('the files are watched: a new note is indexed and a deleted one removed wit
     cleanup();
   }
 });
+
+test('retentionPolicy: dated notes older than maxAgeDays leave the index (the files stay); undated files stay searchable', async () => {
+  const { service, write, workspace, cleanup } = setup({ retentionPolicy: { kind: 'time', maxAgeDays: 30 } });
+  try {
+    const day = (daysAgo: number) => {
+      const date = new Date(Date.now() - daysAgo * 86_400_000);
+      return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+    };
+    write(`memory/${day(2)}.md`, 'Recent standup notes.\n');
+    write(`memory/${day(45)}.md`, 'Old standup notes.\n');
+    write('MEMORY.md', 'Standup is at nine.\n');
+    const { hits } = await service.port.search('main', 'standup');
+    assert.deepEqual(hits.map((hit) => hit.path).sort(), ['MEMORY.md', `memory/${day(2)}.md`]);
+    const status = await service.status('main');
+    assert.deepEqual(status.skipped, [{ path: `memory/${day(45)}.md`, reason: 'older than memory.retentionPolicy.maxAgeDays (30 days)' }]);
+    assert.equal(readFileSync(join(workspace, 'memory', `${day(45)}.md`), 'utf8'), 'Old standup notes.\n');
+  } finally {
+    cleanup();
+  }
+});

@@ -177,8 +177,10 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}),
     });
     const allowed: MemorySourceFile[] = [];
+    const expired = expiredBefore(profile, now());
     for (const file of files) {
       if (governance.denies(file.path)) skipped.push({ path: file.path, reason: 'on the deny-list (memory.governance.denyPaths)' });
+      else if (expired && datedBefore(file.path, expired)) skipped.push({ path: file.path, reason: `older than memory.retentionPolicy.maxAgeDays (${profile.memory?.retentionPolicy?.maxAgeDays} days)` });
       else allowed.push(file.unchanged ? file : governed(file, governance, fingerprint, memory.governed));
     }
     memory.governed.deniedFiles = files.length - allowed.length;
@@ -213,6 +215,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         ...result,
         ...(result.mode === 'hybrid' && memory.client ? { provider: memory.client.identity } : {}),
         recordQuery: profile.memory?.recordQuery ?? 'text',
+        citations: profile.memory?.citations ?? 'auto',
       };
       return memory.clientError ? { ...annotated, warning: [memory.clientError, result.warning].filter(Boolean).join('; ') } : annotated;
     },
@@ -408,6 +411,17 @@ function readWrites(path: string): WriteRecord[] {
     }
   }
   return records;
+}
+
+/** The date before which dated notes are out of the index (memory.retentionPolicy), as YYYY-MM-DD, or null. */
+function expiredBefore(profile: AgentProfile, today: Date): string | null {
+  const days = profile.memory?.retentionPolicy?.maxAgeDays;
+  return days ? localDate(new Date(today.getTime() - days * 86_400_000)) : null;
+}
+
+function datedBefore(path: string, date: string): boolean {
+  const match = /(?:^|\/)(\d{4}-\d{2}-\d{2})\.md$/u.exec(path);
+  return match !== null && match[1]! < date;
 }
 
 function localDate(date: Date): string {

@@ -38,9 +38,10 @@ function searchTool(memory: MemoryPort): Tool {
     usage: 'memory_search {"query": string, "maxResults"?: integer}',
     async run(args, context) {
       const result = await memory.search(context.agentId, args.query, { ...(args.maxResults ? { maxResults: args.maxResults } : {}), signal: context.signal });
-      const lines = result.hits.map((hit, index) => `${index + 1}. ${hit.citation} (score ${hit.score.toFixed(2)}, ${WHO[hit.provenance]})\n${indent(hit.snippet)}`);
+      const cite = citing(result.citations ?? 'auto', context.sessionKey);
+      const lines = result.hits.map((hit, index) => `${index + 1}. ${cite ? `${hit.citation} ` : ''}(score ${hit.score.toFixed(2)}, ${WHO[hit.provenance]})\n${indent(hit.snippet)}`);
       const head = result.hits.length === 0 ? `No memory matches "${args.query}".` : `${result.hits.length} result${result.hits.length === 1 ? '' : 's'} (${result.mode} search):`;
-      return { content: [head, ...lines, ...(result.warning ? [`Note: ${result.warning}`] : [])].join('\n'), details: { retrieval: retrievalRecord(args.query, result) } };
+      return { content: [head, ...lines, ...(result.warning ? [`Note: ${result.warning}`] : [])].join('\n'), details: { retrieval: retrievalRecord(args.query, result, cite) } };
     },
   });
 }
@@ -98,15 +99,21 @@ function writeTool(memory: MemoryPort): Tool {
 }
 
 /** What a run record keeps of one memory retrieval: the query (or its hash), how and through whom it searched, and what it found. */
-function retrievalRecord(query: string, result: MemorySearchResult): Record<string, unknown> {
+function retrievalRecord(query: string, result: MemorySearchResult, cited: boolean): Record<string, unknown> {
   return {
     ...(result.recordQuery === 'hash' ? { queryHash: createHash('sha256').update(query).digest('hex') } : { query }),
     backend: result.mode,
     provider: result.provider ?? null,
     results: result.hits.map((hit) => ({ citation: hit.citation, score: Math.round(hit.score * 1000) / 1000, provenance: hit.provenance })),
-    citationsInPrompt: result.hits.length > 0,
+    citationsInPrompt: cited && result.hits.length > 0,
     ...(result.warning ? { warning: result.warning } : {}),
   };
+}
+
+/** memory.citations: `auto` cites in direct conversations, not in group chats. */
+function citing(setting: 'on' | 'off' | 'auto', sessionKey: string): boolean {
+  if (setting !== 'auto') return setting === 'on';
+  return !/:group:/u.test(sessionKey);
 }
 
 function indent(text: string): string {
