@@ -81,7 +81,7 @@ export const memorySchema = z.strictObject({
     .describe('How memory search ranks results.'),
   citations: z.enum(['on', 'off', 'auto']).optional().describe('Whether memory_search gives the model path#L citations: on, off, or auto (default: in direct conversations, not in group chats, where the paths of your notes would be shown to others).'),
   retentionPolicy: z
-    .strictObject({ kind: z.literal('time'), maxAgeDays: z.number().int().min(1).describe('Dated notes (memory/YYYY-MM-DD.md) older than this many days are left out of the index (the files stay).') })
+    .strictObject({ kind: z.literal('time').describe('time: by the date in the note\'s name.'), maxAgeDays: z.number().int().min(1).describe('Dated notes (memory/YYYY-MM-DD.md) older than this many days are left out of the index (the files stay).') })
     .optional()
     .describe('How long dated notes stay searchable.'),
   recordQuery: z.enum(['text', 'hash']).optional().describe('How run records keep memory search queries: as written (text, default) or only their SHA-256 (hash).'),

@@ -22,7 +22,7 @@ test('memory.citations: on and off, and auto cites in a direct conversation but 
   assert.match((await search('on', group)).content, /^1\. MEMORY\.md#L2-L3 \(score 0\.80, UNTRUSTED/mu);
   const off = await search('off', direct);
   assert.doesNotMatch(off.content, /#L2-L3/u);
-  assert.equal((off.details?.retrieval as { citationsInPrompt: boolean }).citationsInPrompt, false);
+  assert.equal((off.details?.retrieval as { citationsInPrompt?: boolean } | undefined)?.citationsInPrompt, false);
   assert.match((await search('auto', direct)).content, /MEMORY\.md#L2-L3/u);
   assert.doesNotMatch((await search('auto', group)).content, /#L2-L3/u);
   assert.match((await search('auto', group)).content, /Ada likes tea\./u, 'the text itself is still given');
