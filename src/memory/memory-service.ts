@@ -59,6 +59,11 @@ interface AgentMemory {
   /** How long the last noticed change took to be indexed (and embedded), in ms. */
   lastLagMs: number | null;
   refreshing: Promise<void> | null;
+  /** The background embedding run, if one is going. */
+  embedding: Promise<void> | null;
+  stopped: boolean;
+  /** Aborts the embedding request in flight when the gateway stops. */
+  abort: AbortController;
   embeddingFailures: number;
   /** The last searches' durations, newest last (bounded). */
   searchMs: number[];
@@ -66,6 +71,8 @@ interface AgentMemory {
 
 const MAX_CALLS_KEPT = 50;
 const MAX_SEARCH_TIMES = 200;
+/** How long a search waits for chunks being embedded before it answers with what has vectors. */
+const SEARCH_WAITS_FOR_EMBEDDING_MS = 2000;
 /** Writes whose provenance is remembered (the newest); older agent lines count as the owner's. */
 const MAX_WRITES_KEPT = 10_000;
 const MAX_WRITE_BYTES = 64 * 1024;
@@ -107,6 +114,9 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       changedAt: 0,
       lastLagMs: null,
       refreshing: null,
+      embedding: null,
+      stopped: false,
+      abort: new AbortController(),
       embeddingFailures: 0,
       searchMs: [],
     };
@@ -189,13 +199,43 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     memory.governed.blockedChunks += result.skippedChunks;
     memory.fingerprint = fingerprint;
     memory.syncedAt = Date.now();
-    if (!memory.client) return;
-    try {
-      await memory.index.embedPending(memory.client);
-    } catch (error) {
-      memory.embeddingFailures += 1;
-      deps.logger.warn({ agentId, err: error }, 'memory chunks could not be embedded; search uses keywords for them');
-    }
+    startEmbedding(agentId, memory);
+  }
+
+  /**
+   * Embeds the chunks waiting for vectors in the background, one run at a time per agent (a
+   * provider change re-embeds everything: search answers by keyword meanwhile, and `memory status`
+   * shows the chunks still waiting).
+   */
+  function startEmbedding(agentId: string, memory: AgentMemory): void {
+    const client = memory.client;
+    if (!client || memory.embedding || memory.stopped || memory.index.vectorState().pending === 0) return;
+    let succeeded = false;
+    memory.embedding = memory.index
+      .embedPending(client, { signal: memory.abort.signal })
+      .then(
+        () => {
+          succeeded = true;
+        },
+        (error: unknown) => {
+          if (memory.stopped) return;
+          memory.embeddingFailures += 1;
+          deps.logger.warn({ agentId, err: error }, 'memory chunks could not be embedded; search uses keywords for them');
+        },
+      )
+      .finally(() => {
+        memory.embedding = null;
+        // Chunks that arrived during a successful run get theirs now; after a failure, the next change or search retries.
+        if (succeeded && memory.client === client) startEmbedding(agentId, memory);
+      });
+  }
+
+  /** Waits for embedding in progress, at most `ms` (a small memory is searched complete; a large rebuild is not waited for). */
+  async function settle(memory: AgentMemory, ms: number): Promise<void> {
+    if (!memory.embedding) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([memory.embedding, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   const governanceOf = (profile: AgentProfile) =>
@@ -205,6 +245,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     async search(agentId, query, options = {}): Promise<MemorySearchResult> {
       const memory = open(agentId);
       await refresh(agentId, memory);
+      await settle(memory, SEARCH_WAITS_FOR_EMBEDDING_MS);
       const search = profileOf(agentId).memory?.search ?? {};
       const started = performance.now();
       const result = await memory.index.search(query, memory.client, { ...search, ...(options.maxResults ? { maxResults: options.maxResults } : {}), ...(options.signal ? { signal: options.signal } : {}) });
@@ -288,6 +329,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const started = Date.now();
       memory.syncedAt = 0;
       await refresh(agentId, memory, true);
+      while (memory.embedding) await memory.embedding;
       const stats = memory.index.stats();
       const record = { at: now().toISOString(), action: options.force ? 'reindex' : 'index', by: options.by ?? 'operator', files: stats.files, chunks: stats.chunks, provider: memory.client?.identity ?? null };
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
@@ -315,6 +357,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     },
     stop(): void {
       for (const memory of agents.values()) {
+        memory.stopped = true;
+        memory.abort.abort();
         memory.watcher?.close();
         memory.index.close();
       }
