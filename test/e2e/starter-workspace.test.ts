@@ -48,7 +48,8 @@ test('a fresh home gets commented starter files in the default workspace, never 
     assert.deepEqual(readdirSync(workspace).sort(), ['AGENTS.md', 'SOUL.md', 'USER.md']);
     for (const name of ['AGENTS.md', 'SOUL.md', 'USER.md']) assert.match(readFileSync(join(workspace, name), 'utf8'), /^<!--\n[\s\S]*-->\n$/);
     const untouched = await systemPromptOf(gateway, 'first');
-    assert.doesNotMatch(untouched, /AGENTS\.md|SOUL\.md|USER\.md|never sent to the model/);
+    // The starter files are comments only: no section of theirs reaches the model (the memory contract names USER.md as a file, which is not its content).
+    assert.doesNotMatch(untouched, /## (?:AGENTS|SOUL|USER)\.md|never sent to the model/);
     assert.equal(await gateway.stop(), 0);
 
     writeFileSync(join(workspace, 'AGENTS.md'), `${readFileSync(join(workspace, 'AGENTS.md'), 'utf8')}Always answer in French.\n`);
