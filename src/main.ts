@@ -52,7 +52,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
-    const memory = await system.start(memorySubsystem, { ...base, models, metrics });
+    const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
     const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, extraTools: memory.tools });
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });

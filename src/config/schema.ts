@@ -79,6 +79,7 @@ export const memorySchema = z.strictObject({
     })
     .optional()
     .describe('How memory search ranks results.'),
+  sessions: z.boolean().optional().describe('Also index the agent\'s conversations (their user and assistant messages), marked untrusted: they hold what other people wrote (default false).'),
   citations: z.enum(['on', 'off', 'auto']).optional().describe('Whether memory_search gives the model path#L citations: on, off, or auto (default: in direct conversations, not in group chats, where the paths of your notes would be shown to others).'),
   retentionPolicy: z
     .strictObject({ kind: z.literal('time').describe('time: by the date in the note\'s name.'), maxAgeDays: z.number().int().min(1).describe('Dated notes (memory/YYYY-MM-DD.md) older than this many days are left out of the index (the files stay).') })

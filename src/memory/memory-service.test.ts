@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AgentProfile } from '../agent/agent-loop.js';
 import type { MemoryConfig } from '../config/schema.js';
+import type { SessionSummary, Store, TranscriptEntry } from '../contracts/store.js';
 import { createMemoryService } from './memory-service.js';
 
 const silent = { warn() {}, debug() {} };
 
-function setup(memory: MemoryConfig = {}, secrets: string[] = []) {
+function setup(memory: MemoryConfig = {}, secrets: string[] = [], transcripts?: Pick<Store, 'listSessions' | 'readTranscript'>) {
   const root = mkdtempSync(join(tmpdir(), 'hearth-memory-service-'));
   const workspace = join(root, 'ws');
   mkdirSync(join(workspace, 'memory'), { recursive: true });
@@ -20,6 +21,7 @@ function setup(memory: MemoryConfig = {}, secrets: string[] = []) {
     agent: (id) => (id === 'main' ? settings.profile : undefined),
     providers: () => ({}),
     secrets: () => secrets,
+    ...(transcripts ? { transcripts } : {}),
     logger: silent,
     freshnessMs: 0,
   });
@@ -150,5 +152,43 @@ test('retentionPolicy: dated notes older than maxAgeDays leave the index (the fi
     assert.equal(readFileSync(join(workspace, 'memory', `${day(45)}.md`), 'utf8'), 'Old standup notes.\n');
   } finally {
     cleanup();
+  }
+});
+
+test('memory.sessions: conversations are searchable as untrusted memory, re-read only when they change', async () => {
+  const session: SessionSummary = { sessionKey: 'agent:main:telegram:direct:42', agentId: 'main', createdAt: 1, updatedAt: 1000, messageCount: 2, lastMessage: null };
+  const lines: TranscriptEntry[] = [
+    { id: 1, runId: 'r1', createdAt: 1000, message: { role: 'user', content: 'Remember that the boat is moored at pier 9.' } },
+    { id: 2, runId: 'r1', createdAt: 1001, message: { role: 'assistant', content: 'Noted: pier 9.' } },
+  ];
+  let reads = 0;
+  const transcripts = {
+    listSessions: async () => [{ ...session }],
+    readTranscript: async () => {
+      reads += 1;
+      return lines;
+    },
+  };
+  const { service, cleanup } = setup({ sessions: true }, [], transcripts);
+  try {
+    const { hits } = await service.port.search('main', 'where is the boat moored');
+    assert.equal(hits[0]?.path, 'sessions/agent:main:telegram:direct:42.md');
+    assert.equal(hits[0]?.provenance, 'untrusted');
+    assert.match(hits[0]!.snippet, /\*\*user\*\* \(1970-01-01T00:00\): Remember that the boat is moored at pier 9\./u);
+    await service.port.search('main', 'boat');
+    assert.equal(reads, 1, 'an unchanged conversation is not read again');
+    lines.push({ id: 3, runId: 'r2', createdAt: 2000, message: { role: 'user', content: 'It moved to pier 12.' } });
+    session.updatedAt = 2000;
+    session.messageCount = 3;
+    assert.match((await service.port.search('main', 'pier 12')).hits[0]?.snippet ?? '', /pier 12/u);
+    assert.equal(reads, 2);
+  } finally {
+    cleanup();
+  }
+  const off = setup({}, [], transcripts);
+  try {
+    assert.deepEqual((await off.service.port.search('main', 'boat moored')).hits, [], 'off by default');
+  } finally {
+    off.cleanup();
   }
 });

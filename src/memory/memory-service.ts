@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { AgentProfile } from '../agent/agent-loop.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError } from '../contracts/errors.js';
+import type { Store } from '../contracts/store.js';
 import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
@@ -17,6 +18,8 @@ export interface MemoryServiceDeps {
   directory: string;
   /** The configured credentials, redacted from memory wherever they appear. */
   secrets?: () => readonly string[];
+  /** The agents' conversations, indexed when `memory.sessions` is on. */
+  transcripts?: Pick<Store, 'listSessions' | 'readTranscript'>;
   agent(agentId: string): AgentProfile | undefined;
   providers(): Record<string, ProviderConfig>;
   logger: { warn(object: object, message: string): void; debug?(object: object, message: string): void };
@@ -186,6 +189,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       ...sourceOptions(profile),
       ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}),
     });
+    if (profile.memory?.sessions && deps.transcripts) files.push(...(await sessionSources(agentId, deps.transcripts, reuse ? memory.index : null)));
     const allowed: MemorySourceFile[] = [];
     const expired = expiredBefore(profile, now());
     for (const file of files) {
@@ -415,6 +419,7 @@ function judgeChunks(writes: readonly WriteRecord[], governance: Governance): Ch
 }
 
 function agentProvenance(writes: readonly WriteRecord[], file: MemorySourceFile, chunk: MemoryChunk): Provenance {
+  if (file.path.startsWith(SESSIONS_PREFIX)) return 'untrusted';
   const ours = writes.filter((write) => write.path === file.path);
   if (ours.length === 0) return 'owner';
   const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
@@ -455,6 +460,37 @@ function readWrites(path: string): WriteRecord[] {
     }
   }
   return records;
+}
+
+const SESSIONS_PREFIX = 'sessions/';
+/** Conversations indexed at most (the most recently active), and lines of each. */
+const MAX_SESSIONS_INDEXED = 200;
+const MAX_SESSION_LINES = 400;
+
+/**
+ * The agent's conversations as memory files `sessions/<session key>.md`: each user and assistant
+ * message a paragraph. A conversation whose message count and last activity are the ones already
+ * indexed is not read again.
+ */
+async function sessionSources(agentId: string, transcripts: NonNullable<MemoryServiceDeps['transcripts']>, index: MemoryIndex | null): Promise<MemorySourceFile[]> {
+  const sessions = await transcripts.listSessions({ limit: MAX_SESSIONS_INDEXED, agentId });
+  const files: MemorySourceFile[] = [];
+  for (const session of sessions) {
+    if (session.sessionKey.startsWith('replay:')) continue;
+    const path = `${SESSIONS_PREFIX}${session.sessionKey.replace(/[^A-Za-z0-9_.:-]/gu, '_')}.md`;
+    const known = index?.knownHash(path, session.messageCount, session.updatedAt);
+    if (known !== undefined) {
+      files.push({ path, absolutePath: path, text: '', sha256: known, mtimeMs: session.updatedAt, size: session.messageCount, unchanged: true });
+      continue;
+    }
+    const entries = await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES);
+    const text = entries
+      .filter((entry) => entry.message.role === 'user' || (entry.message.role === 'assistant' && entry.message.content !== ''))
+      .map((entry) => `**${entry.message.role}** (${new Date(entry.createdAt).toISOString().slice(0, 16)}): ${entry.message.content.replace(/\s*\n\s*/gu, ' ')}`)
+      .join('\n');
+    files.push({ path, absolutePath: path, text: text === '' ? '' : `${text}\n`, sha256: sha256(text), mtimeMs: session.updatedAt, size: session.messageCount });
+  }
+  return files;
 }
 
 /** The date before which dated notes are out of the index (memory.retentionPolicy), as YYYY-MM-DD, or null. */

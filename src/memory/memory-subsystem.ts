@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { HearthConfig } from '../config/schema.js';
+import type { Store } from '../contracts/store.js';
 import type { Tool } from '../contracts/tool.js';
 import type { ComponentHealth } from '../gateway/gateway-context.js';
 import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
@@ -21,12 +22,13 @@ export interface Memory {
  */
 export const memorySubsystem = defineSubsystem({
   name: 'memory',
-  start({ paths, config, logger, models, metrics }: Pick<GatewayBase, 'paths' | 'config' | 'logger'> & { models: Pick<Models, 'agents'>; metrics: Pick<GatewayMetrics, 'attach'> }) {
+  start({ paths, config, logger, models, metrics, store }: Pick<GatewayBase, 'paths' | 'config' | 'logger'> & { models: Pick<Models, 'agents'>; metrics: Pick<GatewayMetrics, 'attach'>; store: Pick<Store, 'listSessions' | 'readTranscript'> }) {
     const service = createMemoryService({
       directory: join(paths.stateDir, 'memory'),
       agent: (agentId) => models.agents().get(agentId),
       providers: () => config.current().models.providers,
       secrets: () => configuredSecrets(config.current()),
+      transcripts: store,
       logger,
     });
     metrics.attach({ memory: () => service.health() });
