@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import type { HearthConfig, MemoryConfig } from '../config/schema.js';
+import type { CompactionConfig, HearthConfig, MemoryConfig } from '../config/schema.js';
 import { isToolAllowed } from '../tools/tool-registry.js';
-import type { AgentProfile } from './agent-loop.js';
+import type { AgentProfile, CompactionSettings } from './agent-loop.js';
 
 export interface AgentDirectory {
   readonly defaultAgentId: string;
@@ -42,6 +42,7 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
       ...((entry.budget ?? defaults.budget) ? { budget: entry.budget ?? defaults.budget } : {}),
       ...((entry.heartbeat ?? defaults.heartbeat) ? { heartbeat: entry.heartbeat ?? defaults.heartbeat } : {}),
       ...((entry.memory ?? defaults.memory) ? { memory: mergeMemory(defaults.memory, entry.memory) } : {}),
+      compaction: compactionSettings({ ...defaults.compaction, ...entry.compaction }),
     });
   }
   const marked = entries.find(([, entry]) => entry.default === true)?.[0];
@@ -82,4 +83,16 @@ function mergeMemory(defaults: MemoryConfig | undefined, own: MemoryConfig | und
   if (defaults?.search ?? own?.search) merged.search = { ...defaults?.search, ...own?.search };
   if (defaults?.redaction ?? own?.redaction) merged.redaction = { ...defaults?.redaction, ...own?.redaction };
   return merged;
+}
+
+/** Compaction settings with their defaults filled in. */
+export function compactionSettings(config: CompactionConfig): CompactionSettings {
+  return {
+    enabled: config.enabled ?? true,
+    mode: config.mode ?? 'safeguard',
+    triggerPercent: config.triggerPercent ?? 80,
+    keepRecentTokens: config.keepRecentTokens ?? 20_000,
+    memoryFlush: config.memoryFlush ?? true,
+    ...(config.model ? { model: config.model } : {}),
+  };
 }

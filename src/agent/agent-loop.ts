@@ -25,6 +25,17 @@ export interface AgentProfile {
   heartbeat?: HeartbeatConfig;
   /** The agent's memory settings (`agents.defaults.memory` overlaid with the agent's own). */
   memory?: MemoryConfig;
+  /** How the agent's long sessions are compacted (`agents.defaults.compaction` with the agent's own over it, defaults filled in; absent: the defaults). */
+  compaction?: CompactionSettings;
+}
+
+export interface CompactionSettings {
+  enabled: boolean;
+  mode: 'safeguard' | 'default';
+  triggerPercent: number;
+  keepRecentTokens: number;
+  memoryFlush: boolean;
+  model?: string;
 }
 
 /** The tools an agent may see and call. */
@@ -41,6 +52,11 @@ export interface AgentTurnInput {
   system: string;
   /** The session's history within budget, packed; the model sees it before `messages`. */
   history?: PackedMessages;
+  /**
+   * Called once a turn when the provider refuses the context as too long: compacts the history
+   * and returns the new one (the step is then tried again with it), or null.
+   */
+  onContextOverflow?: () => Promise<PackedMessages | null>;
   /** The new user message (or a stateless request's messages). */
   messages: ChatMessage[];
   signal: AbortSignal;
@@ -186,6 +202,8 @@ export function createAgentLoop(deps: AgentLoopDeps) {
         : new HearthError('TURN_TIMEOUT', `The turn took longer than ${input.agent.turnTimeoutMs} ms and was stopped. Raise agents.defaults.turnTimeoutMs if that is expected.`);
     const tools = deps.tools.specs(input.agent.toolPolicy);
     const context = [...input.messages];
+    let history = input.history;
+    let compacted = false;
 
     for (let step = 1; step <= input.agent.maxSteps; step++) {
       const started = now();
@@ -198,7 +216,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       try {
         for await (const event of deps.models.stream(input.agent.modelRefs, {
           system: input.system,
-          ...(input.history ? { history: input.history } : {}),
+          ...(history ? { history } : {}),
           messages: context,
           ...(tools.length > 0 ? { tools } : {}),
           maxTokens: input.agent.maxOutputTokens,
@@ -239,6 +257,15 @@ export function createAgentLoop(deps: AgentLoopDeps) {
           lastText = text;
         }
         return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
+      }
+      if (error?.code === 'CONTEXT_OVERFLOW' && text === '' && calls.length === 0 && input.onContextOverflow && !compacted) {
+        compacted = true;
+        const fresh = await input.onContextOverflow();
+        if (fresh) {
+          history = fresh;
+          step--;
+          continue;
+        }
       }
       if (reason === 'error' || error) {
         if (text !== '') {

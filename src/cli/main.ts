@@ -98,7 +98,7 @@ function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntim
       await runChat(runtime, options);
     });
 
-  const sessions = program.command('sessions').description('list, read and reset sessions');
+  const sessions = program.command('sessions').description('list, read, compact and reset sessions');
   sessions
     .command('list')
     .description('sessions, newest first')
@@ -126,6 +126,16 @@ function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntim
     .action(async (sessionKey: string, options: { json?: boolean }) => {
       const { resetSession } = await import('./sessions-command.js');
       await resetSession(runtime, sessionKey, options);
+    });
+  sessions
+    .command('compact')
+    .description('summarise the session\'s older turns now, as /compact does in a chat (the full history stays on disk)')
+    .argument('<sessionKey>', 'session key')
+    .argument('[focus...]', 'what the summary should keep in particular')
+    .option('--json', 'print JSON')
+    .action(async (sessionKey: string, focus: string[], options: { json?: boolean }) => {
+      const { compactSession } = await import('./sessions-command.js');
+      await compactSession(runtime, sessionKey, focus.join(' '), options);
     });
 }
 

@@ -14,6 +14,7 @@ interface HistoryMessage {
   createdAt: number;
   code?: string;
   name?: string;
+  compaction?: { compactedLines: number; tokensBefore: number; tokensAfter: number; reason: string; focus?: string };
 }
 
 const oneLine = (text: string, width: number) => {
@@ -53,9 +54,25 @@ export async function sessionHistory(runtime: CliRuntime, sessionKey: string | u
   }
   if (result.messages.length === 0) runtime.io.out(`${result.sessionKey} has no messages.\n`);
   for (const message of result.messages) {
+    if (message.compaction) {
+      runtime.io.out(`${compactionBanner(message.compaction, message.createdAt)}\n[summary] ${message.content}\n`);
+      continue;
+    }
     const who = message.role === 'tool' ? `tool ${message.name ?? ''}` : message.role === 'error' ? `error ${message.code ?? ''}` : message.role;
     runtime.io.out(`[${who}] ${message.content}\n`);
   }
+}
+
+/** Where a compaction happened, in one line. */
+function compactionBanner(compaction: NonNullable<HistoryMessage['compaction']>, at: number): string {
+  const why = { threshold: 'the history neared the context budget', overflow: 'the provider refused the context as too long', manual: 'asked for' }[compaction.reason] ?? compaction.reason;
+  const focus = compaction.focus ? `, focus: ${compaction.focus}` : '';
+  return `── compacted here ${new Date(at).toISOString().slice(0, 16).replace('T', ' ')}: ${compaction.compactedLines} earlier messages summarised (${why}${focus}); about ${compaction.tokensBefore} → ${compaction.tokensAfter} tokens. The model sees the summary below instead of the messages above it. ──`;
+}
+
+export async function compactSession(runtime: CliRuntime, sessionKey: string, focus: string, options: { json?: boolean }): Promise<void> {
+  const result = await withGateway(runtime.env, runtime.io, (client) => client.call<{ compacted: boolean; message: string }>('sessions.compact', { sessionKey, ...(focus ? { focus } : {}) }));
+  runtime.io.out(options.json ? `${JSON.stringify(result)}\n` : `${result.message}\n`);
 }
 
 export async function resetSession(runtime: CliRuntime, sessionKey: string, options: { json?: boolean }): Promise<void> {

@@ -127,6 +127,18 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
+export const compactionSchema = z.strictObject({
+  enabled: z.boolean().optional().describe('Summarise a session\'s older turns when its history nears the context budget, or when the provider refuses it as too long (default true). Off, the oldest turns are left out of what the model sees instead.'),
+  mode: z
+    .enum(['safeguard', 'default'])
+    .optional()
+    .describe('safeguard (default): the summary must have its sections and keep the identifiers (paths, URLs, ids) of the turns it replaces, else it is written again once, else the compaction fails visibly; default: any non-empty summary is used.'),
+  triggerPercent: z.number().int().min(10).max(100).optional().describe('Compact when the history fills this share of the context left for history (default 80).'),
+  keepRecentTokens: z.number().int().min(0).optional().describe('Tokens of the newest turns kept as they are after a compaction, at most half the history budget (default 20000).'),
+  memoryFlush: z.boolean().optional().describe('Before an automatic compaction, give the agent one silent turn to save what matters with memory_write (default true; needs the memory tools).'),
+  model: z.string().optional().describe('provider/model that writes summaries (default: the agent\'s own model).'),
+});
+
 const agentFields = {
   budget: budgetSchema.optional().describe('Daily spending limits of the agent (see docs/automation.md).'),
   heartbeat: heartbeatSchema.optional().describe('Periodic turns in which the agent checks HEARTBEAT.md (see docs/automation.md).'),
@@ -140,6 +152,7 @@ const agentFields = {
   maxOutputTokens: z.number().int().positive().optional().describe(describeMaxOutputTokens),
   systemPrompt: z.string().optional().describe('Extra instructions for the agent.'),
   memory: memorySchema.optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
+  compaction: compactionSchema.optional().describe('How a long conversation is summarised to fit the model\'s context (see docs/memory.md#compaction).'),
 };
 
 export const agentDefaultsSchema = z.strictObject({
@@ -266,6 +279,7 @@ export const configSchema = z.strictObject({
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type MemoryConfig = z.infer<typeof memorySchema>;
+export type CompactionConfig = z.infer<typeof compactionSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type AgentDefaults = z.infer<typeof agentDefaultsSchema>;
 export type AgentEntry = z.infer<typeof agentEntrySchema>;

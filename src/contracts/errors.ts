@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'TOOL_DENIED',
   'BUDGET_EXCEEDED',
   'PATH_OUTSIDE_WORKSPACE',
+  /** A session's older history could not be summarised; nothing was changed. */
+  'COMPACTION_FAILED',
   // storage and everything else
   'STORE_ERROR',
   'INTERNAL',

@@ -32,3 +32,14 @@ export interface ToolCallRecord {
 
 /** Where a turn came from. */
 export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat' | 'replay';
+
+/**
+ * How the summary of a compacted history is given to the model: a user message at the start of
+ * the history, saying what it is.
+ */
+export function compactionSummaryMessage(summary: string): ChatMessage {
+  return {
+    role: 'user',
+    content: `[Summary of the earlier part of this conversation, written when it was compacted to fit the context; the full history is kept on disk.]\n\n${summary}`,
+  };
+}

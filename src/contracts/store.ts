@@ -49,7 +49,8 @@ export interface Store {
   /**
    * The history a started session turn runs with: the newest lines of the transcript it started
    * in, oldest first, without `error` lines; at most `maxEntries` lines, and only the newest whose
-   * stored text adds up to `maxChars` (plus the one line that crosses it). A read: it never waits
+   * stored text adds up to `maxChars` (plus the one line that crosses it). After a compaction the
+   * history starts with its summary (a user message) followed by the lines from its `firstKeptId`. A read: it never waits
    * behind queued writes. Empty for a stateless or unknown run. Packed: the lines' stored JSON as
    * one string, never an object per line.
    */
@@ -104,6 +105,16 @@ export interface Store {
   listSessions(options: { limit: number; agentId?: string }): Promise<SessionSummary[]>;
   /** Starts a fresh transcript for the session (the old one is kept, not shown). */
   resetSession(sessionKey: string, now: number): Promise<boolean>;
+  /**
+   * The session's current transcript from its last compaction on (see ActiveTranscript): the
+   * newest `maxEntries` lines. Null for an unknown session.
+   */
+  activeTranscript(sessionKey: string, options: { maxEntries: number }): Promise<ActiveTranscript | null>;
+  /**
+   * Appends a compaction line to the session's transcript; returns its id, or null when the
+   * session was reset (or is unknown) since `input.generation`.
+   */
+  appendCompaction(sessionKey: string, input: CompactionInput): Promise<number | null>;
 
   getRun(runId: string): Promise<RunRecord | null>;
   listRunSteps(runId: string): Promise<RunStep[]>;
@@ -211,7 +222,8 @@ export interface StartedTurn extends InboxEntry {
 }
 
 export interface RunStepInput {
-  kind: 'model' | 'tool';
+  /** A model call, a tool call, or the session's older history being summarised (compaction). */
+  kind: 'model' | 'tool' | 'compaction';
   name: string;
   input?: unknown;
   output?: unknown;
@@ -307,7 +319,48 @@ export interface TranscriptEntry {
   id: number;
   runId: string | null;
   createdAt: number;
-  message: ChatMessage | { role: 'error'; content: string; code: string };
+  message: ChatMessage | { role: 'error'; content: string; code: string } | CompactionMessage;
+}
+
+/**
+ * Where a session's older history was summarised: from here on the model sees `content` (the
+ * summary) instead of the lines before `firstKeptId`. Those lines stay in the transcript.
+ */
+export interface CompactionMessage {
+  role: 'compaction';
+  /** The summary of the lines before `firstKeptId` (and of the compaction before them). */
+  content: string;
+  /** The first transcript line still given to the model as it is. */
+  firstKeptId: number;
+  /** Lines the summary replaced (since the previous compaction). */
+  compactedLines: number;
+  /** Estimated tokens of the history before and after (summary plus kept lines). */
+  tokensBefore: number;
+  tokensAfter: number;
+  /** Why: the history neared the context budget, the provider refused it as too long, or someone asked. */
+  reason: CompactionReason;
+  /** What the summary was asked to keep (`/compact <focus>`). */
+  focus?: string;
+}
+
+export type CompactionReason = 'threshold' | 'overflow' | 'manual';
+
+/** A compaction to append to a session's transcript (see CompactionMessage). */
+export interface CompactionInput extends Omit<CompactionMessage, 'role'> {
+  /** The transcript (generation) the summarised lines belong to: nothing is written when the session was reset since. */
+  generation: number;
+  runId: string | null;
+  now: number;
+}
+
+/** The part of a session's transcript its model context is built from: the last compaction and the lines after it. */
+export interface ActiveTranscript {
+  generation: number;
+  compaction: (TranscriptEntry & { message: CompactionMessage }) | null;
+  /** Lines from the compaction's `firstKeptId` on (all lines without one), oldest first, compactions left out. */
+  entries: TranscriptEntry[];
+  /** Lines left out because there were more than `maxEntries`. */
+  omitted: number;
 }
 
 export interface SessionSummary {

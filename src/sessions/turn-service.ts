@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import { baseSystemPrompt } from '../agent/agent-directory.js';
 import type { AgentLoop } from '../agent/agent-loop.js';
-import { CHARS_PER_TOKEN, fitPacked, historyTokenBudget } from '../agent/token-budget.js';
-import { joinPacked, type PackedMessages, packMessages } from '../contracts/packed-messages.js';
+import { CHARS_PER_TOKEN, estimateStoredTokens, fitPacked, historyTokenBudget } from '../agent/token-budget.js';
+import { compactionSettings } from '../agent/agent-directory.js';
+import { joinPacked, type PackedMessages, packedLength, packMessages } from '../contracts/packed-messages.js';
+import { agentIdOfSessionKey } from '../routing/session-keys.js';
+import { type CompactionOutcome, MAX_FOCUS_CHARS, type SessionCompactor } from './compaction.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
@@ -62,6 +65,8 @@ export interface TurnServiceDeps {
   budgets?: Pick<Budgets, 'blocked' | 'afterTurn' | 'costOf' | 'day'>;
   /** Names of the tools that change something, hidden from read-only turns (replays). */
   sideEffectTools?: () => string[];
+  /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
+  compactor?: SessionCompactor;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -178,6 +183,12 @@ export function createTurnService(deps: TurnServiceDeps) {
 
     /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
     recover: (): Promise<{ requeued: number }> => recoverTurns(state),
+
+    /**
+     * Summarises the session's older turns now (on its lane, after the turns queued before),
+     * keeping what `focus` names. Throws a HearthError when the summary cannot be written.
+     */
+    compactSession: (sessionKey: string, options: { focus?: string } = {}): Promise<CompactionOutcome> => compactOnLane(state, sessionKey, options.focus),
 
     /** Starts the session afresh; the old transcript stays on disk. */
     async resetSession(sessionKey: string): Promise<boolean> {
@@ -388,14 +399,26 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
   state.active.set(runId, run);
   try {
     emit(state, { type: 'started', runId, sessionKey, replyTo: started.replyTo });
-    const history = started.context ? null : await sessionHistory(state, turn, profile);
+    const system = await systemPrompt(state, profile, started.context?.system);
+    const focus = started.context ? null : compactCommand(started.text);
+    if (focus !== null) {
+      await runCompactCommand(state, turn, profile, system, focus, run.controller.signal);
+      return;
+    }
+    let history = started.context ? null : await sessionHistory(state, turn, profile);
+    if (history?.crowded) history = (await compactForTurn(state, turn, profile, system, 'threshold', run.controller.signal)) ?? history;
     const messages: ChatMessage[] = started.context ? started.context.messages : [{ role: 'user', content: started.text }];
+    const onContextOverflow = async (): Promise<PackedMessages | null> => {
+      const fresh = await compactForTurn(state, turn, profile, system, 'overflow', run.controller.signal);
+      if (fresh) history = fresh;
+      return fresh?.window ?? null;
+    };
     const output = await state.deps.runTurn({
       runId,
       sessionKey,
       agent: profile,
-      system: await systemPrompt(state, profile, started.context?.system),
-      ...(history ? { history: history.window } : {}),
+      system,
+      ...(history ? { history: history.window, onContextOverflow } : {}),
       messages,
       signal: run.controller.signal,
       onDelta: (text) => emit(state, { type: 'delta', runId, sessionKey, text }),
@@ -451,6 +474,8 @@ const MAX_HISTORY_SEGMENTS = 32;
 interface TurnHistory {
   entry: CachedHistory;
   window: PackedMessages;
+  /** The history nears the budget, or lines were left out of the window: time to compact. */
+  crowded: boolean;
 }
 
 /**
@@ -463,14 +488,109 @@ async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, pro
   const cached = state.history.get(turn.sessionKey);
   if (cached && cached.budget === budget) {
     state.historyReads.memory += 1;
-    return { entry: cached, window: fitPacked(joinPacked(cached.segments, cached.from), budget, state.historyLimit) };
+    const joined = joinPacked(cached.segments, cached.from);
+    const window = fitPacked(joined, budget, state.historyLimit);
+    return { entry: cached, window, crowded: isCrowded(state, profile, joined, window) };
   }
   state.historyReads.store += 1;
   const read = await state.deps.store.turnHistory(turn.runId, { maxEntries: state.historyLimit, maxChars: budget * CHARS_PER_TOKEN });
   const window = fitPacked(read, budget, state.historyLimit);
   const entry: CachedHistory = { segments: [window], from: 0, budget };
   state.history.set(turn.sessionKey, entry);
-  return { entry, window };
+  return { entry, window, crowded: isCrowded(state, profile, read, window) };
+}
+
+/**
+ * Whether the session's history should be compacted before the turn: the window fills the
+ * agent's trigger share of the budget, or lines had to be left out of it (too many tokens, or
+ * as many lines as are ever read).
+ */
+function isCrowded(state: TurnServiceState, profile: AgentProfile, source: PackedMessages, window: PackedMessages): boolean {
+  const settings = profile.compaction ?? compactionSettings({});
+  if (!settings.enabled || !state.deps.compactor) return false;
+  if (window.ends.length < source.ends.length || source.ends.length >= state.historyLimit) return true;
+  let tokens = 0;
+  for (let index = 0; index < window.ends.length; index++) tokens += estimateStoredTokens(packedLength(window, index));
+  return tokens >= (historyTokenBudget(profile) * settings.triggerPercent) / 100;
+}
+
+// ------------------------------------------------------------------ compaction
+
+/** `/compact [focus]`: the focus (possibly empty), or null when the text is not the command. */
+function compactCommand(text: string): string | null {
+  const match = /^\/compact(?:\s+([\s\S]*))?$/u.exec(text.trim());
+  return match ? (match[1] ?? '').trim().slice(0, MAX_FOCUS_CHARS) : null;
+}
+
+/**
+ * Compacts the session inside a turn (nearing the budget, or after the provider refused the
+ * context as too long) and reads its history again. A failure is recorded in the run and logged;
+ * the turn then goes on with the window it had (null).
+ */
+async function compactForTurn(
+  state: TurnServiceState,
+  turn: TurnInProgress,
+  profile: AgentProfile,
+  system: string,
+  reason: 'threshold' | 'overflow',
+  signal: AbortSignal,
+): Promise<TurnHistory | null> {
+  const { compactor } = state.deps;
+  if (!compactor || !(profile.compaction ?? compactionSettings({})).enabled) return null;
+  const startedAt = state.now();
+  try {
+    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason, runId: turn.runId, system, signal, recordStep: (step) => recordStep(state, turn, step) });
+    if (outcome.status === 'skipped') return null;
+  } catch (error) {
+    const failure = toHearthError(error, 'COMPACTION_FAILED');
+    state.deps.logger.warn({ runId: turn.runId, sessionKey: turn.sessionKey, code: failure.code }, failure.message);
+    await recordStep(state, turn, { kind: 'compaction', name: reason, error: `${failure.code}: ${failure.message}`, startedAt, durationMs: state.now() - startedAt });
+    return null;
+  }
+  state.history.delete(turn.sessionKey);
+  return sessionHistory(state, turn, profile);
+}
+
+/** Runs `/compact [focus]` as the turn: the reply says what was summarised, or why nothing was. */
+async function runCompactCommand(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile, system: string, focus: string, signal: AbortSignal): Promise<void> {
+  const { compactor } = state.deps;
+  if (!compactor) {
+    await failTurn(state, turn, 'COMPACTION_FAILED', 'This gateway cannot compact sessions.');
+    return;
+  }
+  try {
+    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason: 'manual', ...(focus ? { focus } : {}), runId: turn.runId, system, signal, recordStep: (step) => recordStep(state, turn, step) });
+    state.history.delete(turn.sessionKey);
+    await finishTurn(state, turn, { status: 'ok', reply: describeCompaction(outcome), toolCalls: [], usage: outcome.status === 'compacted' ? outcome.usage : null, modelRef: null, error: null }, []);
+  } catch (error) {
+    const failure = toHearthError(error, 'COMPACTION_FAILED');
+    await failTurn(state, turn, failure.code, failure.message);
+  }
+}
+
+/** What a compaction did, in a sentence for the chat. */
+export function describeCompaction(outcome: CompactionOutcome): string {
+  if (outcome.status === 'skipped') return `Nothing to compact: ${outcome.why}.`;
+  const count = (n: number, what: string) => `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+  return (
+    `Compacted ${count(outcome.compactedLines, 'earlier message')} into a summary (about ${count(outcome.tokensBefore, 'token')} of history → ${outcome.tokensAfter.toLocaleString('en-US')}); ` +
+    `the newest ${count(outcome.keptLines, 'message')} stay as they are${outcome.flushed ? ', and notes worth keeping went to memory first' : ''}. The full history is kept (hearth sessions history).`
+  );
+}
+
+/** `compactSession`: on the session's lane, with the agent the session belongs to. */
+function compactOnLane(state: TurnServiceState, sessionKey: string, focus: string | undefined): Promise<CompactionOutcome> {
+  const { compactor } = state.deps;
+  const agentId = agentIdOfSessionKey(sessionKey);
+  const profile = agentId ? state.deps.agents().get(agentId) : undefined;
+  if (!compactor) return Promise.reject(new HearthError('COMPACTION_FAILED', 'This gateway cannot compact sessions.'));
+  if (!profile) return Promise.reject(new HearthError('NOT_FOUND', `No configured agent owns the session ${sessionKey}.`));
+  return state.deps.lanes.run(sessionKey, async () => {
+    const system = await systemPrompt(state, profile, undefined);
+    const outcome = await compactor.compact({ sessionKey, profile, reason: 'manual', ...(focus ? { focus: focus.slice(0, MAX_FOCUS_CHARS) } : {}), runId: null, system, signal: AbortSignal.timeout(profile.turnTimeoutMs) });
+    state.history.delete(sessionKey);
+    return outcome;
+  });
 }
 
 /**

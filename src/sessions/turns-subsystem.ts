@@ -11,6 +11,7 @@ import { createIdleCompactor, limitHeapGrowth } from '../runtime/idle-compactor.
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
+import { createSessionCompactor } from './compaction.js';
 import { createTurnService, type TurnService } from './turn-service.js';
 
 export interface Turns {
@@ -69,10 +70,12 @@ export const turnsSubsystem = defineSubsystem({
     applyLimits();
     const tools = createToolRegistry([...createBuiltinTools(), ...(deps.extraTools ?? [])]);
     const { budgets, scopes } = createGatewayBudgets(deps);
+    const runTurn = createAgentLoop({ models: models.router, tools });
     const service = createTurnService({
       store,
       lanes,
-      runTurn: createAgentLoop({ models: models.router, tools }),
+      runTurn,
+      compactor: createSessionCompactor({ store, models: models.router, runTurn, tools, logger }),
       workspaceContext: models.workspaceContext,
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,

@@ -207,6 +207,52 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: after a compaction a turn's history is its summary, then the lines from its first kept one; the transcript keeps every line`, async () => {
+    const store = await createStore();
+    try {
+      const key = 'agent:main:main';
+      for (let i = 0; i < 6; i++) {
+        await accept(store, `r${i}`, key, `question ${i}`);
+        await store.startTurn(`r${i}`, { now: 1000 + i, historyLimit: 0 });
+        await store.completeTurn(`r${i}`, { status: 'ok', messages: [{ role: 'assistant', content: `answer ${i}` }], reply: `answer ${i}`, toolCalls: [], deliverTo: null, now: 1000 + i });
+      }
+      assert.equal(await store.activeTranscript('agent:main:nobody', { maxEntries: 10 }), null);
+      const before = await store.activeTranscript(key, { maxEntries: 100 });
+      assert.equal(before?.compaction, null);
+      assert.equal(before?.entries.length, 12);
+      const limited = await store.activeTranscript(key, { maxEntries: 5 });
+      assert.deepEqual([limited?.entries.length, limited?.omitted], [5, 7], 'the newest lines, and how many were left out');
+      const firstKept = before!.entries[8]!; // question 4
+      const fields = { content: 'They asked questions 0 to 3.', firstKeptId: firstKept.id, compactedLines: 8, tokensBefore: 40, tokensAfter: 20, reason: 'manual' as const, focus: 'the questions' };
+      assert.equal(await store.appendCompaction(key, { ...fields, generation: before!.generation + 1, runId: null, now: 2000 }), null, 'a compaction of an older transcript is not written');
+      const id = await store.appendCompaction(key, { ...fields, generation: before!.generation, runId: 'r5', now: 2000 });
+      assert.ok(id !== null && id > before!.entries.at(-1)!.id);
+
+      await accept(store, 'next', key, 'next');
+      await store.startTurn('next', { now: 3000, historyLimit: 0 });
+      const history = unpackMessages(await store.turnHistory('next', { maxEntries: 400, maxChars: 100_000 }));
+      assert.equal(history.length, 5, 'the summary and the four kept lines');
+      assert.equal(history[0]?.role, 'user');
+      assert.match(history[0]!.content, /^\[Summary of the earlier part of this conversation[^\n]*\]\n\nThey asked questions 0 to 3\.$/u);
+      assert.deepEqual(history.slice(1).map((message) => message.content), ['question 4', 'answer 4', 'question 5', 'answer 5']);
+
+      const after = await store.activeTranscript(key, { maxEntries: 100 });
+      assert.equal(after?.compaction?.id, id);
+      assert.deepEqual(after?.compaction?.message, { role: 'compaction', ...fields });
+      assert.deepEqual(after?.entries.map((entry) => entry.message.content), ['question 4', 'answer 4', 'question 5', 'answer 5']);
+      const transcript = await store.readTranscript(key, 100);
+      assert.equal(transcript.length, 13, 'every line stays, with the compaction among them');
+      assert.equal(transcript.at(-1)?.message.role, 'compaction');
+
+      await store.resetSession(key, 4000);
+      await accept(store, 'fresh', key, 'fresh');
+      await store.startTurn('fresh', { now: 4001, historyLimit: 0 });
+      assert.deepEqual(unpackMessages(await store.turnHistory('fresh', { maxEntries: 400, maxChars: 100_000 })), [], 'a reset leaves the summary behind too');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: outbox entries are retried later, resumed after their delivered pieces, or given up visibly`, async () => {
     const store = await createStore();
     try {

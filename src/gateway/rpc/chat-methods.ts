@@ -28,6 +28,9 @@ export function presentEntry(entry: TranscriptEntry) {
     ...(message.role === 'assistant' && message.toolCalls ? { toolCalls: message.toolCalls } : {}),
     ...(message.role === 'tool' ? { toolCallId: message.toolCallId, name: message.name, isError: message.isError ?? false } : {}),
     ...(message.role === 'error' ? { code: message.code } : {}),
+    ...(message.role === 'compaction'
+      ? { compaction: { compactedLines: message.compactedLines, firstKeptId: message.firstKeptId, tokensBefore: message.tokensBefore, tokensAfter: message.tokensAfter, reason: message.reason, ...(message.focus ? { focus: message.focus } : {}) } }
+      : {}),
   };
 }
 

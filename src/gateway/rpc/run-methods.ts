@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ChatMessage } from '../../contracts/messages.js';
+import { type ChatMessage, compactionSummaryMessage } from '../../contracts/messages.js';
 import { HearthError } from '../../contracts/errors.js';
-import type { RunRecord, RunStep } from '../../contracts/store.js';
+import type { RunRecord, RunStep, TranscriptEntry } from '../../contracts/store.js';
 import { redactSecrets } from '../../providers/classify-error.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
 
@@ -77,11 +77,7 @@ export const runMethods: Record<string, RpcMethod> = {
       if (original.context) {
         messages = original.context.messages;
       } else {
-        messages = [];
-        for (const entry of await context.store.transcriptBeforeRun(original.runId, 400)) {
-          if (entry.message.role !== 'error') messages.push(entry.message as ChatMessage);
-        }
-        messages.push({ role: 'user', content: original.text });
+        messages = [...modelContext(await context.store.transcriptBeforeRun(original.runId, 400)), { role: 'user', content: original.text }];
       }
       const runId = `run_${randomUUID()}`;
       const finished = context.turns.awaitRun(runId);
@@ -112,3 +108,18 @@ export const runMethods: Record<string, RpcMethod> = {
   ),
 };
 
+/** The lines as a model saw them: from the last compaction on, its summary first, without error lines. */
+function modelContext(entries: readonly TranscriptEntry[]): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  for (const entry of entries) {
+    const { message } = entry;
+    if (message.role === 'compaction') {
+      messages.length = 0;
+      messages.push(compactionSummaryMessage(message.content));
+      for (const kept of entries) {
+        if (kept.id >= message.firstKeptId && kept.id < entry.id && kept.message.role !== 'error' && kept.message.role !== 'compaction') messages.push(kept.message);
+      }
+    } else if (message.role !== 'error') messages.push(message);
+  }
+  return messages;
+}

@@ -186,4 +186,11 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'compactions of a session transcript, found without scanning its lines',
+    sql: `
+      CREATE INDEX transcript_compactions ON transcript (session_key, generation, id) WHERE role = 'compaction';
+    `,
+  },
 ];

@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { EMPTY_PACKED, PACK_SEPARATOR, type PackedMessages, packStored } from '../../contracts/packed-messages.js';
+import { compactionSummaryMessage } from '../../contracts/messages.js';
+import { EMPTY_PACKED, joinPacked, PACK_SEPARATOR, type PackedMessages, packMessages, packStored } from '../../contracts/packed-messages.js';
+import type { CompactionMessage } from '../../contracts/store.js';
 
 /** Lines read by the first step of a history read; most turns' context ends within them or needs all. */
 const FIRST_STEP_LINES = 50;
@@ -12,17 +14,22 @@ const FIRST_STEP_LINES = 50;
  * The session's index is walked newest first in two steps (the first 50 lines, then the rest up to
  * `maxEntries`), stopping once the lines' stored text adds up to `maxChars`. SQLite joins each
  * step's lines, oldest first, into one string with a role initial per line, so a read makes no
- * object per line and parses nothing: the history stays packed (see PackedMessages).
+ * object per line and parses nothing: the history stays packed (see PackedMessages). After a
+ * compaction, the walk stops at its first kept line and the history starts with its summary.
  */
 export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
   const runSession = db.prepare('SELECT session_key, generation FROM runs WHERE id = ? AND context IS NULL');
+  // Served by the partial index transcript_compactions: a session without one costs one lookup.
+  const lastCompaction = db.prepare(
+    `SELECT body FROM transcript WHERE session_key = ? AND generation = ? AND role = 'compaction' ORDER BY id DESC LIMIT 1`,
+  );
   const step = db
     .prepare(
       // The newest lines, put back in order before they are joined (cheaper than ordering inside
       // each group_concat, which sorts once per aggregate).
       `SELECT MIN(id), group_concat(body, char(30)), group_concat(substr(role, 1, 1), ''), COALESCE(SUM(length(body)), 0), COUNT(*) FROM (
          SELECT * FROM (
-           SELECT id, body, role FROM transcript WHERE session_key = ? AND generation = ? AND id < ? AND role != 'error' ORDER BY id DESC LIMIT ?
+           SELECT id, body, role FROM transcript WHERE session_key = ? AND generation = ? AND id < ? AND id >= ? AND role NOT IN ('error', 'compaction') ORDER BY id DESC LIMIT ?
          ) ORDER BY id
        )`,
     )
@@ -32,6 +39,8 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
     turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): PackedMessages {
       const run = runSession.get(runId) as { session_key: string; generation: number | null } | undefined;
       if (!run || run.generation === null) return EMPTY_PACKED;
+      const compaction = readCompaction(lastCompaction.get(run.session_key, run.generation) as { body: string } | undefined);
+      const firstId = compaction?.firstKeptId ?? 0;
       // Steps go newest first; each step's text is oldest first within it.
       const texts: string[] = [];
       const roles: string[] = [];
@@ -40,7 +49,7 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
       let before = Number.MAX_SAFE_INTEGER;
       while (lines < bounds.maxEntries && chars < bounds.maxChars) {
         const want = Math.min(lines === 0 ? FIRST_STEP_LINES : bounds.maxEntries, bounds.maxEntries - lines);
-        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, before, want) as [number, string | null, string, number, number];
+        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, before, firstId, want) as [number, string | null, string, number, number];
         if (count === 0 || text === null) break;
         texts.unshift(text);
         roles.unshift(initials);
@@ -49,7 +58,19 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
         before = oldest;
         if (count < want) break;
       }
-      return texts.length === 0 ? EMPTY_PACKED : packStored(texts.join(PACK_SEPARATOR), roles.join(''));
+      const packed = texts.length === 0 ? EMPTY_PACKED : packStored(texts.join(PACK_SEPARATOR), roles.join(''));
+      return compaction ? joinPacked([packMessages([compactionSummaryMessage(compaction.content)]), packed]) : packed;
     },
   };
+}
+
+/** The compaction a stored line describes, or null when it is missing or unreadable (then the whole transcript counts). */
+export function readCompaction(row: { body: string } | undefined): CompactionMessage | null {
+  if (!row) return null;
+  try {
+    const message = JSON.parse(row.body) as Partial<CompactionMessage>;
+    return typeof message.content === 'string' && Number.isSafeInteger(message.firstKeptId) ? (message as CompactionMessage) : null;
+  } catch {
+    return null;
+  }
 }

@@ -18,6 +18,7 @@ import type {
 } from '../../contracts/store.js';
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
+import { createSqliteCompactions } from './sqlite-compactions.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
@@ -451,6 +452,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     turnHistory: (runId, bounds) => run('read the history of a turn', () => history.turnHistory(runId, bounds)),
     ...createSqliteChannelState(db, { run, write }, quarantine),
+    ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),
     readTranscript: (sessionKey, limit) =>
