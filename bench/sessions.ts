@@ -130,7 +130,8 @@ async function runCase(sessions: number, options: Options, tracker: Tracker, fak
   const home = tracker.home();
   const config = {
     models: { providers: { fake: { api: 'openai-chat', baseUrl: fakeBaseUrl, maxRetries: 0 } } },
-    agents: { defaults: { model: 'fake/echo', maxConcurrent: 16 } },
+    // Compaction off: this measures the history path at a fixed window of 400 lines, as before it existed.
+    agents: { defaults: { model: 'fake/echo', maxConcurrent: 16, compaction: { enabled: false } } },
     gateway: { rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } },
     logging: { level: 'warn' },
     ...(options.historyCacheMb !== undefined ? { session: { historyCacheMb: options.historyCacheMb } } : {}),

@@ -91,7 +91,13 @@ export function createSessionCompactor(deps: SessionCompactorDeps) {
       if (!active) return { status: 'skipped', why: 'the session has no transcript yet' };
       const lines = activeLines(active.entries);
       const previous = active.compaction?.message.content ?? null;
-      const split = splitPoint(lines, keepTokens(request, settings));
+      let split = splitPoint(lines, keepTokens(request, settings));
+      // Asked for, or refused by the provider, with recent turns only: all but the newest exchange
+      // go into the summary (after a refusal, all of it when there is only one).
+      if (split === 0 && request.reason !== 'threshold') {
+        split = lines.findLastIndex((line) => line.message.role === 'user');
+        if (split <= 0) split = request.reason === 'overflow' ? lines.length : 0;
+      }
       if (split === 0) return { status: 'skipped', why: 'everything in the history is recent turns, which stay as they are' };
       const older = lines.slice(0, split);
       const kept = lines.slice(split);
