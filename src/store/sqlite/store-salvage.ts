@@ -28,53 +28,58 @@ const quote = (name: string) => `"${name.replace(/"/gu, '""')}"`;
 
 /**
  * Reads every row of a table that can be read, in rowid order, stepping over damaged ranges: when
- * a read fails, it finds the next rowid from which reading works again (doubling, then bisecting).
+ * a read fails, it finds the first rowid from which reading works again (doubling, then bisecting).
+ * Reads resume at a rowid (`>=`), not after the last one read: a seek past a damaged page's last
+ * rowid is routed into that page, and would lose the first row of the readable page after it.
  */
 function readTable(db: BetterSqlite3.Database, table: string, columns: string[], onRow: (row: Row) => void): { damaged: boolean } {
-  const select = db.prepare(`SELECT rowid AS __rowid, ${columns.map(quote).join(', ')} FROM ${quote(table)} NOT INDEXED WHERE rowid > ? ORDER BY rowid`);
-  const probe = db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} NOT INDEXED WHERE rowid > ? ORDER BY rowid LIMIT 1`);
-  const readableAfter = (after: number): 'error' | 'end' | 'ok' => {
+  const select = db.prepare(`SELECT rowid AS __rowid, ${columns.map(quote).join(', ')} FROM ${quote(table)} NOT INDEXED WHERE rowid >= ? ORDER BY rowid`);
+  const probe = db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} NOT INDEXED WHERE rowid >= ? ORDER BY rowid LIMIT 1`);
+  const readableFrom = (from: number): 'error' | 'end' | 'ok' => {
     try {
-      return probe.get(after) === undefined ? 'end' : 'ok';
+      return probe.get(from) === undefined ? 'end' : 'ok';
     } catch {
       return 'error';
     }
   };
-  /** The first position after `after` from which reading works again; null when none. */
-  const skipDamage = (after: number): number | null => {
-    let failed = after;
-    for (let step = 1; after + step < MAX_ROWID; step *= 2) {
-      const state = readableAfter(after + step);
+  /** The first position after `from` (where reading failed) from which reading works again; null when none. */
+  const skipDamage = (from: number): number | null => {
+    let failed = from;
+    // Rowids Hearth writes start at 1: doubling from the scan's start far below them would leap
+    // over them all when the table's first page is the damaged one.
+    const base = Math.max(from, 0);
+    for (let step = 1; base + step < MAX_ROWID; step *= 2) {
+      const state = readableFrom(base + step);
       if (state === 'end') return null;
       if (state === 'error') {
-        failed = after + step;
+        failed = base + step;
         continue;
       }
       let low = failed;
-      let high = after + step;
+      let high = base + step;
       while (high - low > 1) {
         const middle = Math.floor((low + high) / 2);
-        if (readableAfter(middle) === 'error') low = middle;
+        if (readableFrom(middle) === 'error') low = middle;
         else high = middle;
       }
       return high;
     }
     return null;
   };
-  let after = -MAX_ROWID;
+  let from = -MAX_ROWID;
   let damaged = false;
   for (;;) {
     try {
-      for (const row of select.iterate(after) as IterableIterator<Row>) {
+      for (const row of select.iterate(from) as IterableIterator<Row>) {
         onRow(row);
-        after = row.__rowid;
+        from = row.__rowid + 1;
       }
       return { damaged };
     } catch {
       damaged = true;
-      const next = skipDamage(after);
+      const next = skipDamage(from);
       if (next === null) return { damaged };
-      after = next;
+      from = next;
     }
   }
 }
