@@ -79,3 +79,14 @@ test('FTS5 syntax in a query is searched as text, never as an error', () => {
     assert.equal(index.searchKeyword('tea" OR (')[0]?.path, 'MEMORY.md');
   });
 });
+
+test('a word in half the chunks or more is not matched when a rarer word is in the query; alone, it still is', () => {
+  withIndex((index) => {
+    const daily = Array.from({ length: 10 }, (_, day) => file(`memory/2026-11-${String(day + 10)}.md`, `Standup with the team on day ${day}.\n`));
+    index.sync([...daily, file('MEMORY.md', 'The boat is moored at the pier.\n')]);
+    assert.deepEqual(index.searchKeyword('the boat', { maxResults: 20 }).map((hit) => hit.path), ['MEMORY.md'], 'chunks with only "the" are not candidates');
+    assert.equal(index.searchKeyword('the', { maxResults: 20 }).length, 11);
+    assert.equal(index.searchKeyword('the team', { maxResults: 20 }).length, 11, 'every word common: the query stays whole');
+    assert.deepEqual(index.searchKeyword('the unknownword boat', { maxResults: 20 }).map((hit) => hit.path), ['MEMORY.md']);
+  });
+});

@@ -89,8 +89,10 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   const now = options.now ?? Date.now;
   const statements = prepare(db);
   const vectors = createVectorStore(db);
+  const vocabulary = createVocabulary(db);
 
   const writeFile = db.transaction((file: MemorySourceFile, judge: ChunkJudge) => {
+    vocabulary.changed();
     vectors.deleteOfPath(file.path);
     statements.deleteChunks.run(file.path);
     let kept = 0;
@@ -109,12 +111,13 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     return { kept, skipped };
   });
   const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
-    const match = ftsQuery(query);
+    const match = ftsQuery(selectiveWords(queryWords(query), vocabulary));
     if (!match) return [];
-    const rows = statements.keyword.all(match, searchOptions.maxResults ?? 6) as KeywordRow[];
+    const rows = statements.keyword.all({ match, limit: searchOptions.maxResults ?? 6 }) as KeywordRow[];
     return rows.map(toHit).filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
   };
   const removeFile = db.transaction((filePath: string) => {
+    vocabulary.changed();
     vectors.deleteOfPath(filePath);
     statements.deleteChunks.run(filePath);
     statements.deleteFile.run(filePath);
@@ -211,6 +214,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
 
     /** Forgets every file, chunk and vector (the embedding cache stays): the next sync indexes everything again. */
     clear(): void {
+      vocabulary.changed();
       db.transaction(() => {
         vectors.drop();
         db.exec('DELETE FROM chunks; DELETE FROM files;');
@@ -254,11 +258,15 @@ function prepare(db: BetterSqlite3.Database) {
     deleteFile: db.prepare('DELETE FROM files WHERE path = ?'),
     deleteChunks: db.prepare('DELETE FROM chunks WHERE path = ?'),
     insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    // BM25 ranks the matches by rowid alone first; only the best `limit` are then joined to their
+    // chunk and given a snippet (doing that for every match before sorting cost more than the match).
     keyword: db.prepare(
       `SELECT c.id, c.path, c.start_line, c.end_line, c.provenance, c.tags, bm25(chunks_fts) AS rank,
               snippet(chunks_fts, 0, '', '', '…', 32) AS snippet
          FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-        WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?`,
+        WHERE chunks_fts MATCH @match
+          AND chunks_fts.rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rank LIMIT @limit)
+        ORDER BY rank`,
     ),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(*) FROM chunks) AS chunks'),
     toEmbed: db.prepare('SELECT id, text, sha256 FROM chunks WHERE embedded = 0 ORDER BY id LIMIT ?'),
@@ -377,12 +385,48 @@ function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[
     .sort((a, b) => b.score - a.score);
 }
 
-/** Every word of the query, quoted (so FTS5 syntax in it is text), any of them matching. */
-export function ftsQuery(query: string): string | null {
-  const words = query.match(/[\p{L}\p{N}_]+/gu);
-  if (!words || words.length === 0) return null;
-  return [...new Set(words.map((word) => word.toLowerCase()))].map((word) => `"${word}"`).join(' OR ');
+/** The query's words, lower-cased, each once. */
+function queryWords(query: string): string[] {
+  return [...new Set((query.match(/[\p{L}\p{N}_]+/gu) ?? []).map((word) => word.toLowerCase()))];
 }
+
+/** Every word of the query, quoted (so FTS5 syntax in it is text), any of them matching. */
+export function ftsQuery(query: string | readonly string[]): string | null {
+  const words = typeof query === 'string' ? queryWords(query) : query;
+  if (words.length === 0) return null;
+  return words.map((word) => `"${word}"`).join(' OR ');
+}
+
+/**
+ * The words worth matching: a word in half the chunks or more adds nothing to a BM25 score (FTS5
+ * gives it no weight), yet makes every chunk that has it a candidate to score ("the", a name on
+ * every page), so it is left out when a rarer word of the index remains. Otherwise the query is kept whole.
+ */
+function selectiveWords(words: readonly string[], vocabulary: Vocabulary): string[] {
+  if (words.length < 2) return [...words];
+  const total = vocabulary.chunks();
+  const counts = words.map((word) => vocabulary.chunksWith(word));
+  if (!counts.some((count) => count > 0 && count * 2 < total)) return [...words];
+  return words.filter((_, at) => counts[at]! * 2 < total);
+}
+
+/** How many chunks have a word (FTS5's own counts, through an `fts5vocab` table in the connection's temp schema: nothing stored). */
+function createVocabulary(db: BetterSqlite3.Database) {
+  db.exec('CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocabulary USING fts5vocab(main, chunks_fts, row)');
+  const documents = db.prepare('SELECT doc FROM temp.chunks_vocabulary WHERE term = ?').pluck();
+  const count = db.prepare('SELECT COUNT(*) FROM chunks').pluck();
+  let total: number | null = null;
+  return {
+    chunks: (): number => (total ??= count.get() as number),
+    /** 0 for a word FTS5 would cut into several tokens or fold differently: such a word is kept. */
+    chunksWith: (word: string): number => (documents.get(word) as number | undefined) ?? 0,
+    changed(): void {
+      total = null;
+    },
+  };
+}
+
+type Vocabulary = ReturnType<typeof createVocabulary>;
 
 /** BM25 (lower is better, negative in FTS5) mapped onto 0–1, higher better. */
 function toHit(row: KeywordRow): IndexedHit {
