@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MemoryHit, MemorySearchResult, Provenance } from '../contracts/memory.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
+import { createTimeSlicer, type TimeSlicer } from '../runtime/time-slicer.js';
 import { type ChunkOptions, chunkMarkdown, type MemoryChunk } from './markdown-chunker.js';
 import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
@@ -70,9 +71,8 @@ const SCHEMA = `
 
 /**
  * An agent's memory index: derived state in its own SQLite file (deleting it loses nothing; the
- * next sync rebuilds it). Each file is chunked and written in its own transaction, so a large
- * re-index never holds the event loop for more than one file's chunks. Keyword search is SQLite's
- * FTS5 with BM25 ranking.
+ * next sync rebuilds it). Each file is chunked and written in its own transaction, with turns of
+ * the event loop in between (see `sync`). Keyword search is SQLite's FTS5 with BM25 ranking.
  */
 export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions; now?: () => number } = {}) {
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
@@ -124,8 +124,19 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   });
 
   return {
-    /** Brings the index in line with `files`: changed files re-chunked, vanished ones removed. */
-    sync(files: readonly MemorySourceFile[], judge: ChunkJudge = () => ({ provenance: 'owner' })): SyncResult {
+    /**
+     * Brings the index in line with `files`: changed files re-chunked, vanished ones removed. Each
+     * file is written in its own transaction, and the event loop gets a turn between files once a
+     * slice of work has run for `sliceMs` (default 10), so a large re-index never holds it for much
+     * more than one file's chunks. Rejects at the next file once `signal` is aborted (what was
+     * written stays, and the next sync goes on from there).
+     */
+    async sync(
+      files: readonly MemorySourceFile[],
+      judge: ChunkJudge = () => ({ provenance: 'owner' }),
+      syncOptions: { slicer?: TimeSlicer; sliceMs?: number; signal?: AbortSignal } = {},
+    ): Promise<SyncResult> {
+      const slicer = syncOptions.slicer ?? createTimeSlicer(syncOptions);
       const result: SyncResult = { indexed: 0, unchanged: 0, removed: 0, chunks: 0, skippedChunks: 0 };
       const present = new Set<string>();
       for (const file of files) {
@@ -133,6 +144,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         const known = statements.fileHash.get(file.path) as { sha256: string } | undefined;
         if (known?.sha256 === file.sha256) {
           result.unchanged += 1;
+          await slicer.pause();
           continue;
         }
         // Listed as unchanged on the index's own word, yet the index no longer has it (cleared meanwhile).
@@ -141,11 +153,13 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         result.chunks += written.kept;
         result.skippedChunks += written.skipped;
         result.indexed += 1;
+        await slicer.pause();
       }
       for (const { path: filePath } of statements.allFiles.all() as { path: string }[]) {
         if (present.has(filePath)) continue;
         removeFile(filePath);
         result.removed += 1;
+        await slicer.pause();
       }
       return result;
     },
