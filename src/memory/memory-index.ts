@@ -335,9 +335,11 @@ function createVectorStore(db: BetterSqlite3.Database) {
     adopt: db.transaction((identity: EmbeddingIdentity): void => {
       const current = built();
       if (current && sameIdentity(current.identity, identity)) return;
+      // No vectors yet: no chunk is marked embedded, and a fresh large index skips a pass over every row.
+      if (!current && !hasTable()) return;
       knn = null;
       if (hasTable()) db.exec('DROP TABLE chunks_vec');
-      db.exec('UPDATE chunks SET embedded = 0');
+      db.exec('UPDATE chunks SET embedded = 0 WHERE embedded = 1');
       db.prepare("DELETE FROM meta WHERE key = 'vectors'").run();
     }),
     cached: (sha: string, identity: EmbeddingIdentity): Float32Array | undefined => {
