@@ -4,13 +4,14 @@ import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import type { AgentProfile } from '../agent/agent-loop.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError } from '../contracts/errors.js';
+import { createTimeSlicer } from '../runtime/time-slicer.js';
 import type { Store } from '../contracts/store.js';
 import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
 import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
 import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
-import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, type SkippedSource } from './memory-sources.js';
+import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, readMemorySourcesInSlices, type SkippedSource } from './memory-sources.js';
 import { watchMemory } from './memory-watcher.js';
 
 export interface MemoryServiceDeps {
@@ -129,7 +130,9 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         paths: [...sourceOptions(profile).indexPaths, ...(profile.memory?.extraPaths ?? [])],
         onChange: () => {
           if (memory.changedAt === 0) memory.changedAt = Date.now();
-          refresh(agentId, memory, true).catch((error) => deps.logger.warn({ agentId, err: error }, 'memory could not be re-indexed after a change'));
+          refresh(agentId, memory, true).catch((error) => {
+            if (!memory.stopped) deps.logger.warn({ agentId, err: error }, 'memory could not be re-indexed after a change');
+          });
         },
         onError: (error, path) => deps.logger.warn({ agentId, path, err: error }, 'a memory folder cannot be watched; changes there are found at the next search'),
       });
@@ -185,10 +188,13 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     const governance = governanceOf(profile);
     const fingerprint = governance.fingerprint();
     const reuse = fingerprint === memory.fingerprint;
-    const { files, skipped } = readMemorySources(profile.workspaceDir, {
-      ...sourceOptions(profile),
-      ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}),
-    });
+    // Reading, redacting and indexing a large memory takes a while: the event loop gets a turn every 10 ms of it.
+    const slicer = createTimeSlicer({ signal: memory.abort.signal });
+    const { files, skipped } = await readMemorySourcesInSlices(
+      profile.workspaceDir,
+      { ...sourceOptions(profile), ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}) },
+      slicer,
+    );
     if (profile.memory?.sessions && deps.transcripts) files.push(...(await sessionSources(agentId, deps.transcripts, reuse ? memory.index : null)));
     const allowed: MemorySourceFile[] = [];
     const expired = expiredBefore(profile, now());
@@ -196,10 +202,11 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       if (governance.denies(file.path)) skipped.push({ path: file.path, reason: 'on the deny-list (memory.governance.denyPaths)' });
       else if (expired && datedBefore(file.path, expired)) skipped.push({ path: file.path, reason: `older than memory.retentionPolicy.maxAgeDays (${profile.memory?.retentionPolicy?.maxAgeDays} days)` });
       else allowed.push(file.unchanged ? file : governed(file, governance, fingerprint, memory.governed));
+      await slicer.pause();
     }
     memory.governed.deniedFiles = files.length - allowed.length;
     memory.skipped = skipped;
-    const result = memory.index.sync(allowed, judgeChunks(memory.writes, governance));
+    const result = await memory.index.sync(allowed, judgeChunks(memory.writes, governance), { slicer });
     memory.governed.blockedChunks += result.skippedChunks;
     memory.fingerprint = fingerprint;
     memory.syncedAt = Date.now();
@@ -329,6 +336,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
     async index(agentId: string, options: { force?: boolean; by?: string } = {}) {
       const memory = open(agentId);
+      // A sync under way (it pauses between files) finishes before the index is cleared under it.
+      while (memory.refreshing) await memory.refreshing;
       if (options.force) memory.index.clear();
       const started = Date.now();
       memory.syncedAt = 0;

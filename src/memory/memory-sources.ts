@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { TimeSlicer } from '../runtime/time-slicer.js';
 
 /** A memory file that can be indexed: its text, read once, and a hash of it. */
 export interface MemorySourceFile {
@@ -45,21 +46,36 @@ const MAX_DEPTH = 16;
  * The Markdown files an agent's memory is made of, read and checked: a file that is binary, not
  * UTF-8, too large, or a link that leads out of its memory folder is skipped with the reason,
  * never read into the index; a missing path is simply absent. Reads the files synchronously, one
- * at a time: memory folders are small, and a caller that must not block calls it off the hot path.
+ * at a time; `readMemorySourcesInSlices` does the same with turns of the event loop in between.
  */
 export function readMemorySources(workspace: string, options: SourceOptions = {}): { files: MemorySourceFile[]; skipped: SkippedSource[] } {
-  const root = resolve(workspace);
-  const files: MemorySourceFile[] = [];
-  const skipped: SkippedSource[] = [];
-  const seen = new Set<string>();
+  const walk = startWalk(workspace, options);
+  for (const _ of walkSources(walk, options)) {
+    // Every file at once.
+  }
+  return { files: walk.files, skipped: walk.skipped };
+}
+
+/** `readMemorySources`, pausing at `slicer` after each file read (a large memory does not hold the event loop). */
+export async function readMemorySourcesInSlices(workspace: string, options: SourceOptions, slicer: TimeSlicer): Promise<{ files: MemorySourceFile[]; skipped: SkippedSource[] }> {
+  const walk = startWalk(workspace, options);
+  for (const _ of walkSources(walk, options)) await slicer.pause();
+  return { files: walk.files, skipped: walk.skipped };
+}
+
+function startWalk(workspace: string, options: SourceOptions): Walk {
   const limits = { maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, maxFiles: options.maxFiles ?? 10_000, knownHash: options.knownHash };
+  return { root: resolve(workspace), files: [], skipped: [], seen: new Set<string>(), limits };
+}
+
+/** Walks every memory path; yields after each file it reads. */
+function* walkSources(walk: Walk, options: SourceOptions): Generator<void> {
   const roots = [...(options.indexPaths ?? DEFAULT_INDEX_PATHS), ...(options.extraPaths ?? [])];
   for (const entry of roots) {
-    const absolute = isAbsolute(entry) ? resolve(entry) : resolve(root, entry);
-    const boundary = within(root, absolute) ? root : absolute;
-    visit(absolute, boundary, 0, { root, files, skipped, seen, limits });
+    const absolute = isAbsolute(entry) ? resolve(entry) : resolve(walk.root, entry);
+    const boundary = within(walk.root, absolute) ? walk.root : absolute;
+    yield* visit(absolute, boundary, 0, walk);
   }
-  return { files, skipped };
 }
 
 interface Walk {
@@ -70,7 +86,7 @@ interface Walk {
   limits: { maxFileBytes: number; maxFiles: number; knownHash: SourceOptions['knownHash'] };
 }
 
-function visit(path: string, boundary: string, depth: number, walk: Walk): void {
+function* visit(path: string, boundary: string, depth: number, walk: Walk): Generator<void> {
   const shown = displayPath(walk.root, path);
   let link: Stats;
   try {
@@ -104,7 +120,7 @@ function visit(path: string, boundary: string, depth: number, walk: Walk): void 
       .filter((entry) => !entry.name.startsWith('.'))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const ordered = [...entries.filter((entry) => !entry.isSymbolicLink()), ...entries.filter((entry) => entry.isSymbolicLink())];
-    for (const entry of ordered) visit(join(path, entry.name), boundary, depth + 1, walk);
+    for (const entry of ordered) yield* visit(join(path, entry.name), boundary, depth + 1, walk);
     return;
   }
   if (!stats.isFile()) return;
@@ -113,6 +129,7 @@ function visit(path: string, boundary: string, depth: number, walk: Walk): void 
     return;
   }
   readFile(path, shown, stats, walk);
+  yield;
 }
 
 function readFile(path: string, shown: string, stats: Stats, walk: Walk): void {

@@ -40,7 +40,7 @@ function withIndex(run: (index: ReturnType<typeof openMemoryIndex>) => Promise<v
 
 test('hybrid search finds a note by meaning where no word matches; keyword search finds nothing', () =>
   withIndex(async (index) => {
-    index.sync(notes);
+    await index.sync(notes);
     const embedder = client();
     assert.deepEqual(await index.embedPending(embedder), { embedded: 3, fromCache: 0 });
     assert.deepEqual(index.searchKeyword('beverage'), []);
@@ -62,7 +62,7 @@ test('every embedding call carries the configured provider, base URL, model and 
     const calls: EmbeddingCall[] = [];
     const embedder = client('embed-small', calls);
     const before = server.requests.length;
-    index.sync(notes);
+    await index.sync(notes);
     await index.embedPending(embedder);
     await index.search('tea', embedder);
     const sent = server.requests.slice(before);
@@ -82,10 +82,10 @@ test('every embedding call carries the configured provider, base URL, model and 
 test('unchanged text is never embedded twice: a moved note takes its vector from the cache', () =>
   withIndex(async (index) => {
     const embedder = client();
-    index.sync(notes);
+    await index.sync(notes);
     await index.embedPending(embedder);
     const before = server.requests.length;
-    index.sync([notes[0]!, notes[1]!, file('memory/renamed.md', 'Ada writes a parser in her spare time.\n')]);
+    await index.sync([notes[0]!, notes[1]!, file('memory/renamed.md', 'Ada writes a parser in her spare time.\n')]);
     assert.deepEqual(await index.embedPending(embedder), { embedded: 0, fromCache: 1 });
     assert.equal(server.requests.length, before, 'no request for text already embedded');
     assert.equal((await index.search('parser', embedder)).hits[0]?.path, 'memory/renamed.md');
@@ -93,7 +93,7 @@ test('unchanged text is never embedded twice: a moved note takes its vector from
 
 test('another provider or model marks the vectors stale: keyword results with a warning until re-embedded, never mixed', () =>
   withIndex(async (index) => {
-    index.sync(notes);
+    await index.sync(notes);
     await index.embedPending(client('embed-small'));
     const large = client('embed-large');
     const stale = await index.search('beverage', large);
@@ -112,7 +112,7 @@ test('a failing provider degrades search to keyword results with a visible warni
   withIndex(async (index) => {
     const calls: EmbeddingCall[] = [];
     const embedder = client('embed-small', calls);
-    index.sync(notes);
+    await index.sync(notes);
     await index.embedPending(embedder);
     server.failWith(503);
     try {
@@ -120,7 +120,7 @@ test('a failing provider degrades search to keyword results with a visible warni
       assert.equal(result.mode, 'keyword');
       assert.equal(result.hits[0]?.path, 'memory/city.md');
       assert.match(result.warning ?? '', /embedding through local \(http:\/\/127\.0\.0\.1:\d+\/v1, model embed-small\) failed: HTTP 503/u);
-      index.sync([...notes, file('memory/new.md', 'A new note.\n')]);
+      await index.sync([...notes, file('memory/new.md', 'A new note.\n')]);
       await assert.rejects(index.embedPending(embedder), /HTTP 503/u);
       assert.equal(index.vectorState().pending, 1, 'the note waits for its vector');
       assert.equal(calls.at(-1)?.status, 'error');

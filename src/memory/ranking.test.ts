@@ -37,7 +37,7 @@ test('search: the newer of two equally matching dated notes ranks first, and res
   const index = openMemoryIndex(join(dir, 'main.sqlite'), { now: () => NOW });
   try {
     const file = (path: string, text: string) => ({ path, absolutePath: `/ws/${path}`, text, sha256: `${path}:${text}`, mtimeMs: 1 });
-    index.sync([
+    await index.sync([
       file('memory/2026-09-01.md', 'Standup moved to ten.\n'),
       file('memory/2026-12-03.md', 'Standup moved to nine.\n'),
       file('MEMORY.md', 'Standup is daily.\n'),

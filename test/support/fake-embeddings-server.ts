@@ -24,16 +24,39 @@ const GROUPS: string[][] = [
 ];
 
 export function fakeEmbedding(text: string, dimensions: number): number[] {
-  const vector = new Array<number>(dimensions).fill(0);
-  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+  return createFakeEmbedder(dimensions)(text);
+}
+
+/**
+ * `fakeEmbedding` with each word's dimensions remembered (up to 100,000 words), so many texts
+ * over one vocabulary cost a lookup per word instead of a hash: the same vectors.
+ */
+export function createFakeEmbedder(dimensions: number): (text: string) => number[] {
+  const known = new Map<string, number[]>();
+  const dimensionsOf = (word: string): number[] => {
+    let found = known.get(word);
+    if (found) return found;
     const bucket = createHash('sha256').update(word).digest().readUInt32BE(0) % (dimensions - GROUPS.length);
-    vector[GROUPS.length + bucket]! += 1;
+    found = [GROUPS.length + bucket];
     GROUPS.forEach((group, index) => {
-      if (group.includes(word)) vector[index]! += 3;
+      if (group.includes(word)) found!.push(index);
     });
-  }
-  const length = Math.hypot(...vector) || 1;
-  return vector.map((value) => value / length);
+    if (known.size >= 100_000) known.clear();
+    known.set(word, found);
+    return found;
+  };
+  return (text) => {
+    const vector = new Array<number>(dimensions).fill(0);
+    for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+      const [bucket, ...groups] = dimensionsOf(word);
+      vector[bucket!]! += 1;
+      for (const group of groups) vector[group]! += 3;
+    }
+    let sum = 0;
+    for (const value of vector) sum += value * value;
+    const length = Math.sqrt(sum) || 1;
+    return vector.map((value) => value / length);
+  };
 }
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
@@ -44,6 +67,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 
 export async function startFakeEmbeddingsServer(options: { dimensions?: number } = {}): Promise<FakeEmbeddingsServer> {
   const dimensions = options.dimensions ?? 64;
+  const embed = createFakeEmbedder(dimensions);
   const requests: FakeEmbeddingsServer['requests'] = [];
   let failure: number | null = null;
   const server = createServer((request, response) => {
@@ -61,7 +85,7 @@ export async function startFakeEmbeddingsServer(options: { dimensions?: number }
         send(200, {
           object: 'list',
           model: body.model,
-          data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(input, dimensions) })),
+          data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: embed(input) })),
           usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
         });
       },
