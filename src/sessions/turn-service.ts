@@ -4,7 +4,7 @@ import { baseSystemPrompt } from '../agent/agent-directory.js';
 import type { AgentLoop } from '../agent/agent-loop.js';
 import { CHARS_PER_TOKEN, estimateStoredTokens, fitPacked, historyTokenBudget } from '../agent/token-budget.js';
 import { compactionSettings } from '../agent/agent-directory.js';
-import { joinPacked, type PackedMessages, packedLength, packMessages } from '../contracts/packed-messages.js';
+import { joinPacked, type PackedMessages, packMessages } from '../contracts/packed-messages.js';
 import { agentIdOfSessionKey } from '../routing/session-keys.js';
 import { type CompactionOutcome, MAX_FOCUS_CHARS, type SessionCompactor } from './compaction.js';
 import type { WorkspaceContext } from '../agent/workspace-context.js';
@@ -509,9 +509,8 @@ function isCrowded(state: TurnServiceState, profile: AgentProfile, source: Packe
   const settings = profile.compaction ?? compactionSettings({});
   if (!settings.enabled || !state.deps.compactor) return false;
   if (window.ends.length < source.ends.length || source.ends.length >= state.historyLimit) return true;
-  let tokens = 0;
-  for (let index = 0; index < window.ends.length; index++) tokens += estimateStoredTokens(packedLength(window, index));
-  return tokens >= (historyTokenBudget(profile) * settings.triggerPercent) / 100;
+  // The window's JSON length stands for its messages' lengths (one separator each), so no walk over them.
+  return estimateStoredTokens(window.json.length) >= (historyTokenBudget(profile) * settings.triggerPercent) / 100;
 }
 
 // ------------------------------------------------------------------ compaction
