@@ -209,7 +209,7 @@ export const gatewaySchema = z.strictObject({
 
 export const sessionSchema = z.strictObject({
   dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer').describe('Which direct messages share a session: all (main), per person, per person and platform, or per person, platform and account.'),
-  historyCacheMb: z.number().min(0).max(4096).default(16).describe('MiB of recently active sessions\' history kept in memory (about 640 busy sessions of 400 short lines); more means fewer store reads when that many sessions are busy at once, at up to that much more RSS. 0 reads every turn\'s history from the store. Takes effect at the next start.'),
+  historyCacheMb: z.number().min(0).max(4096).default(32).describe('MiB of recently active sessions\' history kept in memory, outside the JavaScript heap (about 1,300 busy sessions of 400 short lines); more means fewer store reads when that many sessions are busy at once, at up to that much more RSS. 0 reads every turn\'s history from the store. Takes effect at the next start.'),
 });
 
 export const escalationSchema = z.strictObject({

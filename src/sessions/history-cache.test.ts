@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from '../contracts/messages.js';
-import { packMessages } from '../contracts/packed-messages.js';
+import { joinPacked, packMessages, unpackMessages } from '../contracts/packed-messages.js';
 import { createHistoryCache, estimateHistoryBytes } from './history-cache.js';
 
 const exchange = (text: string) =>
@@ -37,7 +37,7 @@ test('a history larger than a quarter of the cache is not kept, and replacing an
   cache.set('s', { from: 0, segments: [exchange('other')], budget: 100 });
   assert.equal(cache.stats().bytes, estimateHistoryBytes([exchange('other')]));
   cache.delete('s');
-  assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 100_000 });
+  assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 100_000, offHeapBytes: 0 });
 });
 
 test('when full, sessions in use keep their place; a newcomer replaces only sessions idle for a while', () => {
@@ -74,5 +74,44 @@ test('sessions that went quiet leave the cache at the next sweep; active ones st
   assert.ok(cache.get('busy'), 'used 10 s ago');
   clock += 20_000;
   cache.sweep();
-  assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 1_000_000 });
+  assert.deepEqual(cache.stats(), { sessions: 0, bytes: 0, maxBytes: 1_000_000, offHeapBytes: 0 });
+});
+
+test('long histories are kept outside the V8 heap and read back exactly; replacing, dropping and clearing free their bytes', () => {
+  const cache = createHistoryCache({ maxBytes: 1_000_000, minIdleMs: 0 });
+  const long = joinPacked([exchange('ascii '.repeat(2000)), exchange('ünïcödé ✓ '.repeat(500))]);
+  const entry = { from: 0, segments: [long], budget: 100 };
+  const kept = cache.set('s', entry);
+  assert.ok(kept && kept !== entry, 'the long segment moved off the heap');
+  assert.ok(cache.stats().offHeapBytes >= long.json.length);
+  assert.equal(cache.get('s'), kept, 'get returns the entry as kept');
+  assert.equal(joinPacked(kept.segments).json, long.json);
+  assert.deepEqual(unpackMessages(kept.segments[0]!), unpackMessages(long));
+
+  // The next turn carries the kept segment over and adds its exchange: nothing is copied or freed.
+  const before = cache.stats().offHeapBytes;
+  const next = cache.set('s', { from: 0, segments: [...kept.segments, exchange('next')], budget: 100 });
+  assert.equal(next?.segments[0], kept.segments[0]);
+  assert.equal(cache.stats().offHeapBytes, before);
+  assert.equal(joinPacked(next!.segments).json, joinPacked([long, exchange('next')]).json);
+
+  cache.delete('s');
+  assert.equal(cache.stats().offHeapBytes, 0);
+  cache.set('t', { from: 0, segments: [long], budget: 100 });
+  cache.clear();
+  assert.equal(cache.stats().offHeapBytes, 0);
+});
+
+test('with more long histories passing through than the cache holds, every kept one still reads back exactly', () => {
+  const one = estimateHistoryBytes([exchange('y'.repeat(9000))]);
+  const cache = createHistoryCache({ maxBytes: one * 8, minIdleMs: 0 });
+  for (let session = 0; session < 200; session++) {
+    const text = `${session} `.repeat(3000).slice(0, 9000);
+    cache.set(`s${session % 20}`, { from: 0, segments: [exchange(text)], budget: 100 });
+    for (let back = 0; back < 8 && back <= session; back++) {
+      const kept = cache.get(`s${(session - back) % 20}`);
+      if (kept) assert.equal(unpackMessages(kept.segments[0]!)[0]!.content, `${session - back} `.repeat(3000).slice(0, 9000));
+    }
+  }
+  assert.ok(cache.stats().offHeapBytes <= one * 8);
 });

@@ -118,15 +118,16 @@ export interface HistoryCacheStats {
 }
 
 /**
- * Default bound of the history kept in memory, whatever the number of sessions: about 640 busy
- * sessions' windows of 400 short lines, or a couple of dozen full 128k-token windows. Histories
- * are kept packed (a few strings each), which a GC does not have to trace (bench/sessions.ts).
- * Sessions quiet for 20 s leave it (`HISTORY_SWEEP_MS`), and the idle compactor empties it once
- * the whole gateway has been quiet for a few seconds, so memory goes back down after a burst.
- * 24 MiB kept every session of the 1,000-session bench but took its peak RSS past 150 MB.
- * The gateway takes its bound from `session.historyCacheMb`, whose default is this.
+ * Default bound of the history kept in memory, whatever the number of sessions: about 1,300 busy
+ * sessions' windows of 400 short lines, or a few dozen full 128k-token windows. Histories are kept
+ * packed, their long texts in the cache's arena outside the V8 heap (see TextArena), so what they
+ * cost is their bytes: with every session of the 1,000-session bench kept (about 26 MB), its peak
+ * RSS stays near 125 MB (bench/sessions.ts). Sessions quiet for 20 s leave the cache, and the idle
+ * compactor empties it (giving the arena's memory back) once the whole gateway has been quiet for
+ * a few seconds, so memory goes back down after a burst. The gateway takes its bound from
+ * `session.historyCacheMb`, whose default is this.
  */
-const DEFAULT_HISTORY_CACHE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_HISTORY_CACHE_BYTES = 32 * 1024 * 1024;
 const HISTORY_SWEEP_MS = 5000;
 
 /**
@@ -495,8 +496,8 @@ async function sessionHistory(state: TurnServiceState, turn: TurnInProgress, pro
   state.historyReads.store += 1;
   const read = await state.deps.store.turnHistory(turn.runId, { maxEntries: state.historyLimit, maxChars: budget * CHARS_PER_TOKEN });
   const window = fitPacked(read, budget, state.historyLimit);
-  const entry: CachedHistory = { segments: [window], from: 0, budget };
-  state.history.set(turn.sessionKey, entry);
+  const given: CachedHistory = { segments: [window], from: 0, budget };
+  const entry = state.history.set(turn.sessionKey, given) ?? given;
   return { entry, window, crowded: isCrowded(state, profile, read, window) };
 }
 
