@@ -38,6 +38,19 @@ test('when the top reaches the capacity, live texts move down over released ones
   assert.ok(arena.stats().topBytes <= capacity);
 });
 
+test('the pages written follow the live texts, not the capacity', () => {
+  const arena = createTextArena(64 * 1024 * 1024);
+  let previous = arena.store('x'.repeat(50_000))!;
+  for (let index = 0; index < 2000; index++) {
+    const next = arena.store('x'.repeat(50_000))!;
+    arena.release(previous);
+    previous = next;
+  }
+  // 100 MB written through it, 50 kB live at a time: the top never passed the 1 MiB minimum span.
+  assert.ok(arena.stats().topBytes <= 1024 * 1024, `top at ${arena.stats().topBytes}`);
+  assert.equal(arena.read(previous), 'x'.repeat(50_000));
+});
+
 test('a text that cannot fit beside the live ones is refused, not written over them', () => {
   const arena = createTextArena(64 * 1024);
   const first = arena.store('a'.repeat(40_000))!;

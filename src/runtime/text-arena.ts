@@ -6,10 +6,10 @@
  * well past its live size between full collections. Buffers are no better for memory that must go
  * back after a burst: they come from malloc, whose freed pieces stay in the process. So the arena
  * is one WebAssembly memory (mapped by V8 itself, its pages touched only when written, unmapped
- * when dropped), filled from the bottom up; when the top reaches the capacity, the live texts are
- * moved down over the released ones (a memmove of at most the capacity, once per eighth of the
- * capacity written at least). A text that would fill it past seven eighths is refused: the caller
- * keeps it itself. Texts are stored as Latin-1 when they are all ASCII (one byte a character, and the
+ * when dropped), filled from the bottom up; when the top reaches twice the live bytes (or the
+ * capacity), the live texts are moved down over the released ones (a memmove of the live bytes,
+ * once per as many bytes written). A text that would fill it past seven eighths is refused: the
+ * caller keeps it itself. Texts are stored as Latin-1 when they are all ASCII (one byte a character, and the
  * cheapest decoding there is), otherwise as UTF-8.
  */
 export interface TextArena {
@@ -37,6 +37,8 @@ interface Slot extends ArenaText {
 }
 
 const WASM_PAGE_BYTES = 64 * 1024;
+/** The top may always reach this far before the live texts are moved down. */
+const MIN_SPAN_BYTES = 1024 * 1024;
 
 interface Block {
   readonly memory: WebAssembly.Memory;
@@ -75,9 +77,12 @@ export function createTextArena(capacityBytes: number): TextArena {
   const owned = new WeakSet<Slot>();
 
   const room = (current: Block, byteLength: number): boolean => {
-    if (current.top + byteLength <= capacity) return true;
-    // Compact only when that leaves an eighth of the capacity free: each move of the live texts is
-    // then paid for by that many bytes written since, never by every write of a nearly full arena.
+    // The top stays within twice the live bytes, so the pages written (RSS until `clear`) follow
+    // what is kept, not the capacity; each move of the live texts is paid for by as many bytes
+    // written since.
+    const span = Math.min(capacity, Math.max(MIN_SPAN_BYTES, 2 * (current.live + byteLength)));
+    if (current.top + byteLength <= span) return true;
+    // Nor moved at every write of a nearly full arena: a text that would leave less than an eighth free is refused.
     if (current.live + byteLength > capacity - capacity / 8) return false;
     compact(current);
     return true;
