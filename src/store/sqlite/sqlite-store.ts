@@ -22,6 +22,7 @@ import { createSqliteCompactions } from './sqlite-compactions.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
+import { createWalCheckpointer } from './wal-checkpointer.js';
 import { createRowQuarantine } from './sqlite-quarantine.js';
 import { createStoreHealth, isDamageError, StoreDamaged } from './store-integrity.js';
 
@@ -187,6 +188,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   const quarantine = createRowQuarantine(db);
+  const checkpointer =
+    options.path === ':memory:' ? undefined : createWalCheckpointer(db, options.path, { onFallback: (reason) => health.noteError('checkpoint the WAL on another thread', new Error(reason)) });
 
   const sql = {
     findIdempotency: db.prepare('SELECT run_id FROM idempotency_keys WHERE scope = ? AND key = ?'),
@@ -406,6 +409,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       // One write failed and the whole batch rolled back: run each alone, so only it fails.
       results = undefined;
     }
+    checkpointer?.noteCommit();
     if (results) {
       health.noteSuccess();
       for (const [index, item] of batch.entries()) item.resolve(results[index]);
@@ -439,11 +443,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
     health: health.report,
     migrate: () => run('apply migrations', migrate),
-    close: () =>
-      run('close', () => {
+    close: async () => {
+      await checkpointer?.close();
+      return run('close', () => {
         flush();
         if (db.open) db.close();
-      }),
+      });
+    },
     acceptTurn: (input) => write('accept a message', () => acceptTurn(input)),
     startTurn: (runId, { now, historyLimit }) => write('start a turn', () => startTurn(runId, now, historyLimit)),
     unfinishedTurns: () => run('list unfinished turns', () => (sql.unfinished.all() as InboxRow[]).map(toInboxEntry)),

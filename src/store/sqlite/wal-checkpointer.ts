@@ -1,0 +1,114 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** What the worker answers to each request: SQLite's `wal_checkpoint` result, or why it failed. */
+type CheckpointReply = { busy: number; log: number; checkpointed: number } | { error: string };
+
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const connection = { db: null };
+parentPort.on('message', () => {
+  try {
+    connection.db ??= new Database(workerData.path, { fileMustExist: true });
+    const [row] = connection.db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage(row);
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message || error) });
+  }
+});
+parentPort.on('close', () => connection.db && connection.db.close());
+`;
+
+/** SQLite's own automatic checkpoint, in WAL pages: what the store falls back to. */
+const AUTOCHECKPOINT_PAGES = 1000;
+
+export interface WalCheckpointerOptions {
+  /** Least time between two checkpoints while writes go on. Default 250 ms. */
+  intervalMs?: number;
+  /** The worker ends after this long without a checkpoint to do. Default 10 s. */
+  idleMs?: number;
+  /** The better-sqlite3 module the worker loads (resolved from here by default). */
+  module?: string;
+  now?: () => number;
+  /** Told once if the worker fails and the store goes back to checkpointing on its own connection. */
+  onFallback?: (reason: string) => void;
+}
+
+/**
+ * WAL checkpoints on another thread. SQLite's automatic checkpoint runs inside the commit that
+ * takes the WAL past 1,000 pages, on the connection that commits, which for the gateway is the
+ * event loop: ~4 MB copied into the database and synced, a stall of 10–30 ms every second or two
+ * under load (bench/sessions.ts: p99 26 ms without it, 34–44 with). With this, the store's
+ * connection does not checkpoint; after commits (at most every `intervalMs`) a worker thread with
+ * its own connection runs a PASSIVE checkpoint, which never blocks the writer, and once the WAL
+ * is copied the next write starts it over from the beginning. The worker starts at the first
+ * commit and ends after `idleMs` without one, so an idle gateway holds no thread. If it fails,
+ * the connection goes back to SQLite's automatic checkpoints and `onFallback` says why.
+ */
+export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, options: WalCheckpointerOptions = {}) {
+  const intervalMs = options.intervalMs ?? 250;
+  const idleMs = options.idleMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  const module = options.module ?? createRequire(import.meta.url).resolve('better-sqlite3');
+  let worker: Worker | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let inFlight = false;
+  let lastRequestAt = 0;
+  let failed: string | null = null;
+  let checkpoints = 0;
+  db.pragma('wal_autocheckpoint = 0');
+
+  const fallBack = (reason: string) => {
+    if (failed !== null) return;
+    failed = reason;
+    stopWorker();
+    if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    options.onFallback?.(reason);
+  };
+  const stopWorker = () => {
+    if (idleTimer) clearInterval(idleTimer);
+    idleTimer = undefined;
+    const ending = worker;
+    worker = undefined;
+    inFlight = false;
+    return ending ? ending.terminate().then(() => undefined) : Promise.resolve();
+  };
+  const onReply = (reply: CheckpointReply) => {
+    inFlight = false;
+    if ('error' in reply) fallBack(`the checkpoint thread failed: ${reply.error}`);
+    else checkpoints += 1;
+  };
+  const startWorker = (): Worker => {
+    const started = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { path, module } });
+    started.unref();
+    started.on('message', onReply);
+    started.once('error', (error) => fallBack(`the checkpoint thread stopped: ${error.message}`));
+    started.once('exit', (code) => {
+      if (worker === started) fallBack(`the checkpoint thread exited (code ${code})`);
+    });
+    idleTimer = setInterval(() => {
+      if (now() - lastRequestAt >= idleMs) void stopWorker();
+    }, idleMs);
+    idleTimer.unref();
+    return started;
+  };
+
+  return {
+    /** Called after each commit: asks for a checkpoint when none ran for `intervalMs`. */
+    noteCommit(): void {
+      if (failed !== null || inFlight || now() - lastRequestAt < intervalMs) return;
+      lastRequestAt = now();
+      inFlight = true;
+      worker ??= startWorker();
+      worker.postMessage('checkpoint');
+    },
+    stats: () => ({ running: worker !== undefined, checkpoints, fallback: failed }),
+    /** Ends the worker for good; the connection's own close then checkpoints what is left. */
+    close: (): Promise<void> => {
+      failed ??= 'closed';
+      return stopWorker();
+    },
+  };
+}
