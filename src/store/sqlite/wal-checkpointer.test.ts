@@ -50,7 +50,7 @@ test('under a stream of commits the WAL is checkpointed by the other thread and 
 test('when the thread cannot run, the connection goes back to SQLite\'s own checkpoints and says why', async () => {
   using store = openDb();
   const reasons: string[] = [];
-  const checkpointer = createWalCheckpointer(store.db, store.path, { intervalMs: 0, module: '/nonexistent/better-sqlite3.node', onFallback: (reason) => reasons.push(reason) });
+  const checkpointer = createWalCheckpointer(store.db, store.path, { intervalMs: 0, startWalBytes: 0, module: '/nonexistent/better-sqlite3.node', onFallback: (reason) => reasons.push(reason) });
   try {
     store.commitMegabyte();
     checkpointer.noteCommit();
@@ -66,16 +66,20 @@ test('when the thread cannot run, the connection goes back to SQLite\'s own chec
   }
 });
 
-test('the thread ends after a quiet spell and starts again with the next commit', async () => {
+test('a gateway writing a little starts no thread; a busy one does, which empties the WAL file and ends after a quiet spell', async () => {
   using store = openDb();
   const checkpointer = createWalCheckpointer(store.db, store.path, { intervalMs: 0, idleMs: 100 });
   try {
     store.commitMegabyte();
     checkpointer.noteCommit();
+    assert.equal(checkpointer.stats().running, false, 'a 1 MB WAL is left alone');
+    for (let round = 0; round < 4; round++) store.commitMegabyte();
+    checkpointer.noteCommit();
     assert.equal(checkpointer.stats().running, true);
     for (let waited = 0; waited < 3000 && checkpointer.stats().running; waited += 20) await sleep(20);
     assert.equal(checkpointer.stats().running, false);
-    store.commitMegabyte();
+    assert.equal(walBytes(store.path), 0, 'the WAL file was emptied before the thread ended');
+    for (let round = 0; round < 5; round++) store.commitMegabyte();
     checkpointer.noteCommit();
     assert.equal(checkpointer.stats().running, true);
   } finally {

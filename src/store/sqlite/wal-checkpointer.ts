@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -9,10 +10,10 @@ const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const connection = { db: null };
-parentPort.on('message', () => {
+parentPort.on('message', (mode) => {
   try {
     connection.db ??= new Database(workerData.path, { fileMustExist: true });
-    const [row] = connection.db.pragma('wal_checkpoint(PASSIVE)');
+    const [row] = connection.db.pragma(mode === 'truncate' ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)');
     parentPort.postMessage(row);
   } catch (error) {
     parentPort.postMessage({ error: String(error && error.message || error) });
@@ -23,11 +24,15 @@ parentPort.on('close', () => connection.db && connection.db.close());
 
 /** SQLite's own automatic checkpoint, in WAL pages: what the store falls back to. */
 const AUTOCHECKPOINT_PAGES = 1000;
+/** The WAL size at which the thread starts: about where SQLite would checkpoint on its own. */
+const START_WAL_BYTES = 4 * 1024 * 1024;
 
 export interface WalCheckpointerOptions {
   /** Least time between two checkpoints while writes go on. Default 250 ms. */
   intervalMs?: number;
-  /** The worker ends after this long without a checkpoint to do. Default 10 s. */
+  /** WAL size that starts the thread. Default 4 MiB; a gateway writing a little never starts it. */
+  startWalBytes?: number;
+  /** The worker ends after this long without a checkpoint to do (emptying the WAL first). Default 5 s. */
   idleMs?: number;
   /** The better-sqlite3 module the worker loads (resolved from here by default). */
   module?: string;
@@ -43,13 +48,23 @@ export interface WalCheckpointerOptions {
  * under load (bench/sessions.ts: p99 26 ms without it, 34–44 with). With this, the store's
  * connection does not checkpoint; after commits (at most every `intervalMs`) a worker thread with
  * its own connection runs a PASSIVE checkpoint, which never blocks the writer, and once the WAL
- * is copied the next write starts it over from the beginning. The worker starts at the first
- * commit and ends after `idleMs` without one, so an idle gateway holds no thread. If it fails,
+ * is copied the next write starts it over from the beginning. The worker starts once the WAL file
+ * reaches `startWalBytes` and, after `idleMs` without commits, empties the WAL file (a TRUNCATE
+ * checkpoint) and ends, so a quiet gateway holds no thread. If it fails,
  * the connection goes back to SQLite's automatic checkpoints and `onFallback` says why.
  */
+function walBytes(path: string): number {
+  try {
+    return statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+}
+
 export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, options: WalCheckpointerOptions = {}) {
   const intervalMs = options.intervalMs ?? 250;
-  const idleMs = options.idleMs ?? 10_000;
+  const idleMs = options.idleMs ?? 5000;
+  const startWalBytes = options.startWalBytes ?? START_WAL_BYTES;
   const now = options.now ?? Date.now;
   const module = options.module ?? createRequire(import.meta.url).resolve('better-sqlite3');
   let worker: Worker | undefined;
@@ -70,15 +85,25 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
   const stopWorker = () => {
     if (idleTimer) clearInterval(idleTimer);
     idleTimer = undefined;
-    const ending = worker;
+    const stopping = worker;
     worker = undefined;
     inFlight = false;
-    return ending ? ending.terminate().then(() => undefined) : Promise.resolve();
+    ending = false;
+    return stopping ? stopping.terminate().then(() => undefined) : Promise.resolve();
   };
+  let ending = false;
   const onReply = (reply: CheckpointReply) => {
     inFlight = false;
     if ('error' in reply) fallBack(`the checkpoint thread failed: ${reply.error}`);
     else checkpoints += 1;
+    if (ending) void stopWorker();
+  };
+  /** Quiet: the last checkpoint empties the WAL file, then the thread ends (see onReply). */
+  const windDown = () => {
+    if (!worker || inFlight || now() - lastRequestAt < idleMs) return;
+    ending = true;
+    inFlight = true;
+    worker.postMessage('truncate');
   };
   const startWorker = (): Worker => {
     const started = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { path, module } });
@@ -88,9 +113,7 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
     started.once('exit', (code) => {
       if (worker === started) fallBack(`the checkpoint thread exited (code ${code})`);
     });
-    idleTimer = setInterval(() => {
-      if (now() - lastRequestAt >= idleMs) void stopWorker();
-    }, idleMs);
+    idleTimer = setInterval(windDown, idleMs / 2);
     idleTimer.unref();
     return started;
   };
@@ -100,6 +123,7 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
     noteCommit(): void {
       if (failed !== null || inFlight || now() - lastRequestAt < intervalMs) return;
       lastRequestAt = now();
+      if (!worker && walBytes(path) < startWalBytes) return;
       inFlight = true;
       worker ??= startWorker();
       worker.postMessage('checkpoint');
