@@ -157,7 +157,7 @@ export async function memoryAudit(runtime: CliRuntime, options: { agent?: string
   for (const entry of entries) {
     const detail =
       entry.action === 'write'
-        ? `${String(entry.path)}#L${String(entry.startLine)}-L${String(entry.endLine)}  ${String(entry.provenance)}  run ${String(entry.runId)}  ${String(entry.sessionKey)}`
+        ? `${String(entry.path)}#L${String(entry.startLine)}-L${String(entry.endLine)}  ${String(entry.provenance)}${entry.untrustedBecause ? ` (${String(entry.untrustedBecause)})` : ''}  run ${String(entry.runId)}  ${String(entry.sessionKey)}`
         : `${String(entry.files)} files, ${String(entry.chunks)} chunks  by ${String(entry.by)}${entry.provider ? `  ${named(entry.provider as Identity)}` : ''}`;
     runtime.io.out(`${String(entry.at)}  ${String(entry.action)}  ${detail}\n`);
   }

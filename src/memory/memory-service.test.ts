@@ -192,3 +192,32 @@ test('memory.sessions: conversations are searchable as untrusted memory, re-read
     off.cleanup();
   }
 });
+
+test('memory_get reads an indexed conversation (sessions/…) when memory.sessions is on, redacted, and only then', async () => {
+  const session: SessionSummary = { sessionKey: 'agent:main:telegram:direct:42', agentId: 'main', createdAt: 1, updatedAt: 1000, messageCount: 2, lastMessage: null };
+  const lines: TranscriptEntry[] = [
+    { id: 1, runId: 'r1', createdAt: 1000, message: { role: 'user', content: 'The boat is at pier 9; my token is hunter2-telegram-token-value.' } },
+    { id: 2, runId: 'r1', createdAt: 1001, message: { role: 'assistant', content: 'Noted.' } },
+  ];
+  const transcripts = { listSessions: async () => [session], readTranscript: async () => lines };
+  const on = setup({ sessions: true }, ['hunter2-telegram-token-value'], transcripts);
+  try {
+    const path = (await on.service.port.search('main', 'boat pier')).hits[0]?.citation ?? '';
+    assert.match(path, /^sessions\/agent:main:telegram:direct:42\.md#L1-L2$/u);
+    const excerpt = await on.service.port.get('main', path, { from: 2, lines: 1 });
+    assert.deepEqual({ path: excerpt.path, from: excerpt.from, to: excerpt.to, total: excerpt.totalLines, provenance: excerpt.provenance }, { path: 'sessions/agent:main:telegram:direct:42.md', from: 2, to: 2, total: 2, provenance: 'untrusted' });
+    assert.match(excerpt.text, /\*\*assistant\*\* .*Noted\./u);
+    const first = await on.service.port.get('main', 'sessions/agent:main:telegram:direct:42.md');
+    assert.doesNotMatch(first.text, /hunter2/u, 'redacted as in the index');
+    await assert.rejects(on.service.port.get('main', 'sessions/agent:main:other.md'), /not one of the agent's indexed conversations/u);
+    await assert.rejects(on.service.port.get('main', 'sessions/../MEMORY.md'), /NOT_FOUND|not one of/u);
+  } finally {
+    on.cleanup();
+  }
+  const off = setup({}, [], transcripts);
+  try {
+    await assert.rejects(off.service.port.get('main', 'sessions/agent:main:telegram:direct:42.md'), /memory\.sessions is off/u);
+  } finally {
+    off.cleanup();
+  }
+});

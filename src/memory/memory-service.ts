@@ -5,7 +5,7 @@ import type { AgentProfile } from '../agent/agent-loop.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError } from '../contracts/errors.js';
 import { createTimeSlicer } from '../runtime/time-slicer.js';
-import type { Store } from '../contracts/store.js';
+import type { Store, TranscriptEntry } from '../contracts/store.js';
 import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
@@ -42,6 +42,8 @@ interface WriteRecord {
   runId: string;
   sessionKey: string;
   provenance: Provenance;
+  /** Why the write is untrusted (the run took in outside input). */
+  untrustedBecause?: string;
 }
 
 interface AgentMemory {
@@ -275,12 +277,14 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     async get(agentId, path, options = {}): Promise<MemoryExcerpt> {
       const memory = open(agentId);
       await refresh(agentId, memory);
-      const file = memorySourceFile(profileOf(agentId), path);
+      const profile = profileOf(agentId);
+      const conversation = path.startsWith(SESSIONS_PREFIX);
+      const file = conversation ? await sessionFile(agentId, profile, path, deps.transcripts, governanceOf(profile)) : memorySourceFile(profile, path);
       const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
       if (lines.at(-1) === '') lines.pop();
       const from = Math.max(1, options.from ?? 1);
       const to = Math.min(lines.length, from + Math.max(1, options.lines ?? 200) - 1);
-      return { path: file.path, from, to, totalLines: lines.length, text: lines.slice(from - 1, to).join('\n') };
+      return { path: file.path, from, to, totalLines: lines.length, text: lines.slice(from - 1, to).join('\n'), ...(conversation ? { provenance: 'untrusted' as const } : {}) };
     },
 
     async write(agentId, text, options): Promise<MemoryWriteResult> {
@@ -305,12 +309,13 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const startLine = lineCount(before + separator) + 1;
       appendFileSync(target.absolute, `${separator}${body}\n`);
       const endLine = startLine + body.split('\n').length - 1;
-      const record: WriteRecord = { at: now().toISOString(), action: 'write', path: target.path, startLine, endLine, sha256: sha256(body), runId: options.runId, sessionKey: options.sessionKey, provenance: 'agent' };
+      const provenance: Provenance = options.untrusted ? 'untrusted' : 'agent';
+      const record: WriteRecord = { at: now().toISOString(), action: 'write', path: target.path, startLine, endLine, sha256: sha256(body), runId: options.runId, sessionKey: options.sessionKey, provenance, ...(options.untrusted ? { untrustedBecause: options.untrusted } : {}) };
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
       memory.writes.push(record);
       if (memory.writes.length > MAX_WRITES_KEPT) memory.writes.splice(0, memory.writes.length - MAX_WRITES_KEPT);
       await refresh(agentId, memory, true);
-      return { path: target.path, startLine, endLine };
+      return { path: target.path, startLine, endLine, provenance };
     },
   };
 
@@ -427,20 +432,26 @@ function judgeChunks(writes: readonly WriteRecord[], governance: Governance): Ch
   };
 }
 
+/**
+ * A chunk holding any line of an untrusted write (unchanged since) is `untrusted`, whoever wrote
+ * the rest; otherwise it is the agent's when every line is from the agent's writes, else the owner's.
+ */
 function agentProvenance(writes: readonly WriteRecord[], file: MemorySourceFile, chunk: MemoryChunk): Provenance {
   if (file.path.startsWith(SESSIONS_PREFIX)) return 'untrusted';
   const ours = writes.filter((write) => write.path === file.path);
   if (ours.length === 0) return 'owner';
   const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
-  const agentLines = new Set<number>();
+  const written = new Map<number, Provenance>();
   for (const write of ours) {
     if (sha256(lines.slice(write.startLine - 1, write.endLine).join('\n')) !== write.sha256) continue;
-    for (let line = write.startLine; line <= write.endLine; line++) agentLines.add(line);
+    for (let line = write.startLine; line <= write.endLine; line++) written.set(line, write.provenance);
   }
+  let owner = false;
   for (let line = chunk.startLine; line <= chunk.endLine; line++) {
-    if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
+    if (written.get(line) === 'untrusted') return 'untrusted';
+    if ((lines[line - 1] ?? '').trim() !== '' && !written.has(line)) owner = true;
   }
-  return 'agent';
+  return owner ? 'owner' : 'agent';
 }
 
 function readAudit(path: string): Record<string, unknown>[] {
@@ -486,20 +497,44 @@ async function sessionSources(agentId: string, transcripts: NonNullable<MemorySe
   const files: MemorySourceFile[] = [];
   for (const session of sessions) {
     if (session.sessionKey.startsWith('replay:')) continue;
-    const path = `${SESSIONS_PREFIX}${session.sessionKey.replace(/[^A-Za-z0-9_.:-]/gu, '_')}.md`;
+    const path = sessionPath(session.sessionKey);
     const known = index?.knownHash(path, session.messageCount, session.updatedAt);
     if (known !== undefined) {
       files.push({ path, absolutePath: path, text: '', sha256: known, mtimeMs: session.updatedAt, size: session.messageCount, unchanged: true });
       continue;
     }
-    const entries = await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES);
-    const text = entries
-      .filter((entry) => entry.message.role === 'user' || (entry.message.role === 'assistant' && entry.message.content !== ''))
-      .map((entry) => `**${entry.message.role}** (${new Date(entry.createdAt).toISOString().slice(0, 16)}): ${entry.message.content.replace(/\s*\n\s*/gu, ' ')}`)
-      .join('\n');
+    const text = sessionText(await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES));
     files.push({ path, absolutePath: path, text: text === '' ? '' : `${text}\n`, sha256: sha256(text), mtimeMs: session.updatedAt, size: session.messageCount });
   }
   return files;
+}
+
+/** A conversation's memory path: `sessions/<session key>.md`, odd characters replaced. */
+function sessionPath(sessionKey: string): string {
+  return `${SESSIONS_PREFIX}${sessionKey.replace(/[^A-Za-z0-9_.:-]/gu, '_')}.md`;
+}
+
+/** A conversation as memory text: each user and assistant message one line, without a final newline. */
+function sessionText(entries: readonly TranscriptEntry[]): string {
+  return entries
+    .filter((entry) => entry.message.role === 'user' || (entry.message.role === 'assistant' && entry.message.content !== ''))
+    .map((entry) => `**${entry.message.role}** (${new Date(entry.createdAt).toISOString().slice(0, 16)}): ${entry.message.content.replace(/\s*\n\s*/gu, ' ')}`)
+    .join('\n');
+}
+
+/**
+ * One indexed conversation, by its `sessions/` path, as memory_get reads it: redacted like the
+ * index, and only when `memory.sessions` is on and the path is not on the deny-list.
+ */
+async function sessionFile(agentId: string, profile: AgentProfile, path: string, transcripts: MemoryServiceDeps['transcripts'], governance: Governance): Promise<MemorySourceFile> {
+  const wanted = path.replace(/#L\d+(?:-L\d+)?$/u, '');
+  if (!profile.memory?.sessions || !transcripts) throw new HearthError('NOT_FOUND', `"${path}" is a conversation, and conversations are not part of this agent's memory (memory.sessions is off).`);
+  if (governance.denies(wanted)) throw new HearthError('NOT_FOUND', `"${path}" is on the memory deny-list (memory.governance.denyPaths).`);
+  const sessions = await transcripts.listSessions({ limit: MAX_SESSIONS_INDEXED, agentId });
+  const session = sessions.find((candidate) => !candidate.sessionKey.startsWith('replay:') && sessionPath(candidate.sessionKey) === wanted);
+  if (!session) throw new HearthError('NOT_FOUND', `"${path}" is not one of the agent's indexed conversations; use a path from memory_search.`);
+  const text = governance.redact(sessionText(await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES))).text;
+  return { path: wanted, absolutePath: wanted, text, sha256: sha256(text), mtimeMs: session.updatedAt, size: session.messageCount };
 }
 
 /** The date before which dated notes are out of the index (memory.retentionPolicy), as YYYY-MM-DD, or null. */
