@@ -290,8 +290,9 @@ function addMemoryCommands(program: CommanderModule.Command, runtime: CliRuntime
     .command('status')
     .description('files and chunks indexed, the embeddings and what the vectors were built with, files skipped and why (exit 1 when embeddings are misconfigured)')
     .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--contract', "show the agent's memory contract as in effect: embeddings, paths, sessions, citations, redaction, governance rules, deny-list, retention")
     .option('--json', 'print JSON')
-    .action(async (options: { agent?: string; json?: boolean }) => {
+    .action(async (options: { agent?: string; json?: boolean; contract?: boolean }) => {
       const { memoryStatus } = await import('./memory-command.js');
       await memoryStatus(runtime, options);
     });

@@ -1,3 +1,4 @@
+import type { MemoryContract } from '../memory/memory-contract.js';
 import { type CliRuntime, CliFailure, withGateway } from './cli-context.js';
 
 interface Hit {
@@ -21,18 +22,51 @@ interface Status {
   recentCalls?: { providerId: string; baseUrl: string; model: string; at: number; status: string; durationMs: number; texts: number; error?: string }[];
   governance?: { redactions: number; blockedChunks: number; deniedFiles: number };
   durationMs?: number;
+  contract?: MemoryContract;
 }
 
 const agentParams = (agent?: string) => (agent ? { agentId: agent } : {});
 
-export async function memoryStatus(runtime: CliRuntime, options: { agent?: string; json?: boolean }): Promise<void> {
-  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.status', agentParams(options.agent)));
+export async function memoryStatus(runtime: CliRuntime, options: { agent?: string; json?: boolean; contract?: boolean }): Promise<void> {
+  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.status', { ...agentParams(options.agent), ...(options.contract ? { contract: true } : {}) }));
+  if (options.contract && status.contract) {
+    printContract(runtime, status.agentId, status.contract, options.json === true);
+    return;
+  }
   if (options.json) {
     runtime.io.out(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
   runtime.io.out(`${describeStatus(status).join('\n')}\n`);
   if (status.embeddingsError) throw new CliFailure(`Memory embeddings are misconfigured: ${status.embeddingsError}`);
+}
+
+function printContract(runtime: CliRuntime, agentId: string, contract: MemoryContract, json: boolean): void {
+  runtime.io.out(json ? `${JSON.stringify({ agentId, contract }, null, 2)}\n` : `${describeContract(agentId, contract).join('\n')}\n`);
+  if (contract.embeddingsError) throw new CliFailure(`Memory embeddings are misconfigured: ${contract.embeddingsError}`);
+}
+
+const CITATIONS = { on: 'on (path#L citations in every conversation)', off: 'off', auto: 'auto (in direct conversations, not in group chats)' } as const;
+const onOff = (value: boolean) => (value ? 'on' : 'off');
+
+/** The memory contract as people read it: one setting a line, the rules numbered. */
+export function describeContract(agentId: string, contract: MemoryContract): string[] {
+  const { embeddings, governance, retentionPolicy } = contract;
+  const lines = [
+    `Memory contract of agent ${agentId} (as in effect)`,
+    `Embeddings   ${embeddings ? `${embeddings.provider}/${embeddings.model} at ${embeddings.baseUrl ?? '?'}` : 'none: keyword search only'}${contract.embeddingsError ? ` (cannot work: ${contract.embeddingsError})` : ''}`,
+    `Index paths  ${contract.indexPaths.join(', ')}`,
+    `Extra paths  ${contract.extraPaths.length > 0 ? contract.extraPaths.join(', ') : 'none'}`,
+    `Sessions     ${contract.sessions ? 'on (conversations indexed as untrusted)' : 'off'}`,
+    `Citations    ${CITATIONS[contract.citations]}`,
+    `Queries      kept in run records ${contract.recordQuery === 'hash' ? 'as their SHA-256 only' : 'as written'}`,
+    `Redaction    configured credentials ${onOff(contract.redaction.secrets)}, API-key shapes ${onOff(contract.redaction.apiKeys)}`,
+    `Rules        ${governance.rules.length === 0 ? 'none' : governance.rules.length}`,
+    ...governance.rules.map((rule, index) => `  ${index + 1}. ${rule.action} /${rule.pattern}/${rule.tag !== undefined ? `  tag: ${rule.tag}` : ''}${rule.reason !== undefined ? `  reason: ${rule.reason}` : ''}`),
+    `Deny-list    ${governance.denyPaths.length > 0 ? governance.denyPaths.join(', ') : 'none'}`,
+    `Retention    ${retentionPolicy ? `dated notes older than ${retentionPolicy.maxAgeDays} days leave the index` : 'none (dated notes stay searchable)'}`,
+  ];
+  return lines;
 }
 
 function describeStatus(status: Status): string[] {

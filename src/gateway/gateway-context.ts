@@ -36,7 +36,7 @@ export interface GatewayContext {
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;
   /** Each agent's memory: status, search, re-index (`memory.*`). */
-  memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit'>;
+  memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit' | 'contract'>;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

@@ -10,6 +10,7 @@ import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, 
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
 import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
+import { memoryContract, type MemoryContract } from './memory-contract.js';
 import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
 import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, readMemorySourcesInSlices, type SkippedSource } from './memory-sources.js';
 import { watchMemory } from './memory-watcher.js';
@@ -337,6 +338,10 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         watching: memory.watcher?.watching() ?? [],
         lastIndexLagMs: memory.lastLagMs,
       };
+    },
+    /** The agent's memory contract as in effect (config merged, defaults filled, embeddings resolved); opens nothing. */
+    contract(agentId: string): MemoryContract {
+      return memoryContract(profileOf(agentId), deps.providers());
     },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
     async index(agentId: string, options: { force?: boolean; by?: string } = {}) {

@@ -145,6 +145,23 @@ test('hearth memory status, search and index: what is indexed, hostile files nam
   }
 });
 
+test('hearth memory status --contract: the memory contract as in effect, readable and as JSON (also memory.status {contract: true})', async () => {
+  const env = testEnv(home);
+  const text = await runCli(['memory', 'status', '--contract'], env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^Memory contract of agent main \(as in effect\)$/mu);
+  assert.match(text.stdout, new RegExp(`^Embeddings {3}vectors/embed-small at ${embeddings.baseUrl.replace(/[.]/gu, '\\.')}$`, 'mu'));
+  assert.match(text.stdout, /^Index paths {2}MEMORY\.md, USER\.md, memory\/$/mu);
+  assert.match(text.stdout, /^Rules {8}none$/mu);
+  assert.doesNotMatch(text.stdout, /^Indexed/mu, 'the contract, not the index status');
+  const json = JSON.parse((await runCli(['memory', 'status', '--contract', '--json'], env)).stdout) as { agentId: string; contract: { embeddings: { provider: string; model: string; baseUrl: string }; sessions: boolean; redaction: object; governance: { rules: unknown[]; denyPaths: unknown[] }; retentionPolicy: unknown } };
+  assert.equal(json.agentId, 'main');
+  assert.deepEqual(json.contract.embeddings, { provider: 'vectors', model: 'embed-small', baseUrl: embeddings.baseUrl });
+  assert.deepEqual([json.contract.sessions, json.contract.redaction, json.contract.governance, json.contract.retentionPolicy], [false, { secrets: true, apiKeys: true }, { rules: [], denyPaths: [] }, null]);
+  const plain = JSON.parse((await runCli(['memory', 'status', '--json'], env)).stdout) as { contract?: unknown };
+  assert.equal(plain.contract, undefined, 'only when asked for');
+});
+
 test('hearth memory provider-audit: the configured provider, what the index was built with, the calls with their resolved provider; audit lists writes and re-indexes', async () => {
   const env = testEnv(home);
   const audit = await runCli(['memory', 'provider-audit', '--json'], env);

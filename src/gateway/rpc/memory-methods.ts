@@ -17,11 +17,16 @@ function agentOf(context: GatewayContext, agentId: string | undefined): string {
 export const memoryMethods: Record<string, RpcMethod> = {
   'memory.status': defineMethod(
     {
-      description: "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls.",
-      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…]}',
+      description:
+        "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls; with contract: true also its memory contract as in effect (embeddings with the resolved base URL, paths, sessions, citations, redaction, governance rules, deny-list, retention).",
+      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…], contract?:{embeddings, indexPaths, extraPaths, sessions, citations, recordQuery, redaction, governance:{rules, denyPaths}, retentionPolicy}}',
     },
-    z.strictObject({ agentId: agentParam }).optional(),
-    async (params, _connection, context) => context.memory.status(agentOf(context, params?.agentId)),
+    z.strictObject({ agentId: agentParam, contract: z.boolean().optional() }).optional(),
+    async (params, _connection, context) => {
+      const agentId = agentOf(context, params?.agentId);
+      const status = await context.memory.status(agentId);
+      return params?.contract ? { ...status, contract: context.memory.contract(agentId) } : status;
+    },
   ),
   'memory.search': defineMethod(
     {
