@@ -1,5 +1,7 @@
+import type { MemoryAgentHealth } from '../memory/memory-health.js';
 import type { MemoryContract } from '../memory/memory-contract.js';
 import { type CliRuntime, CliFailure, withGateway } from './cli-context.js';
+import { describeMemoryHealth } from './memory-health-view.js';
 
 interface Hit {
   path: string;
@@ -23,6 +25,8 @@ interface Status {
   governance?: { redactions: number; blockedChunks: number; deniedFiles: number };
   durationMs?: number;
   contract?: MemoryContract;
+  health?: MemoryAgentHealth | null;
+  healthCheck?: { checkedAt: number | null; intervalMs: number };
 }
 
 const agentParams = (agent?: string) => (agent ? { agentId: agent } : {});
@@ -37,7 +41,8 @@ export async function memoryStatus(runtime: CliRuntime, options: { agent?: strin
     runtime.io.out(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
-  runtime.io.out(`${describeStatus(status).join('\n')}\n`);
+  const health = status.health && status.healthCheck ? describeMemoryHealth(status.health, status.healthCheck, Date.now()) : [];
+  runtime.io.out(`${[...describeStatus(status), ...health].join('\n')}\n`);
   if (status.embeddingsError) throw new CliFailure(`Memory embeddings are misconfigured: ${status.embeddingsError}`);
 }
 

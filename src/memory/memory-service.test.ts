@@ -221,3 +221,42 @@ test('memory_get reads an indexed conversation (sessions/…) when memory.sessio
     off.cleanup();
   }
 });
+
+test('catchUp (the periodic health check) embeds again the chunks a failing provider left without vectors; nothing to do when all is current', async () => {
+  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
+  const { providerSchema } = await import('../config/schema.js');
+  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-catchup-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  writeFileSync(join(workspace, 'MEMORY.md'), 'Ada lives in Porto.\n');
+  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: () => profile,
+    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    logger: silent,
+    freshnessMs: 0,
+    watch: false,
+  });
+  const pending = () => service.health()[0]?.pending;
+  try {
+    server.failWith(500);
+    await service.index('main');
+    assert.equal(pending(), 1, 'the provider failed: the chunk waits');
+    const calls = server.requests.length;
+    server.failWith(null);
+    service.catchUp();
+    for (let waited = 0; pending() !== 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(pending(), 0, 'embedded again without a search or an index');
+    const after = server.requests.length;
+    assert.ok(after > calls);
+    service.catchUp();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(server.requests.length, after, 'nothing waiting: no request');
+  } finally {
+    service.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

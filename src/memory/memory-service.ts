@@ -363,7 +363,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       return [...agents.entries()].map(([agentId, memory]) => ({
         agentId,
         ...memory.index.stats(),
-        pending: memory.index.vectorState().pending,
+        ...pendingAndBuiltWith(memory.index),
         embeddings: memory.client?.identity ?? null,
         embeddingsError: memory.clientError,
         embeddingFailures: memory.embeddingFailures,
@@ -372,6 +372,19 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         lastIndexLagMs: memory.lastLagMs,
         searchSeconds: memory.searchMs.map((ms) => ms / 1000),
       }));
+    },
+    /**
+     * Retries what is stuck for each open agent: a noticed change not yet indexed (its re-index
+     * failed) is indexed again, and chunks still without vectors are embedded again when nothing
+     * is embedding them. Does nothing when all is current (the periodic health check calls it).
+     */
+    catchUp(): void {
+      for (const [agentId, memory] of agents) {
+        if (memory.stopped) continue;
+        if (memory.changedAt !== 0 && !memory.refreshing) {
+          refresh(agentId, memory, true).catch((error) => deps.logger.warn({ agentId, err: error }, 'memory could not be re-indexed after a change'));
+        } else if (!memory.refreshing) startEmbedding(agentId, memory);
+      }
     },
     /** The newest `limit` entries of the agent's memory audit log (writes and re-indexes), oldest first. */
     audit(agentId: string, limit = 100): Record<string, unknown>[] {
@@ -391,6 +404,11 @@ export function createMemoryService(deps: MemoryServiceDeps) {
 }
 
 export type MemoryService = ReturnType<typeof createMemoryService>;
+
+function pendingAndBuiltWith(index: MemoryIndex) {
+  const vectors = index.vectorState();
+  return { pending: vectors.pending, builtWith: vectors.identity };
+}
 
 function sourceOptions(profile: AgentProfile) {
   return {

@@ -196,8 +196,19 @@ test('memory in /readyz (degraded, still ready, while embeddings fail), status a
   assert.match(metrics, /^hearth_memory_pending_embeddings\{agent="main"\} 0$/mu);
   assert.match(metrics, /^hearth_memory_search_seconds\{agent="main",quantile="0\.5"\} [\d.e-]+$/mu);
   assert.match(metrics, /^hearth_memory_index_lag_seconds\{agent="main"\} [\d.e-]+$/mu, 'the watched edits of earlier tests were timed');
-  const status = JSON.parse((await runCli(['status', '--json'], testEnv(home))).stdout) as { memory: { agentId: string; chunks: number }[] };
-  assert.ok((status.memory.find((agent) => agent.agentId === 'main')?.chunks ?? 0) > 0);
+  const status = JSON.parse((await runCli(['status', '--json'], testEnv(home))).stdout) as { memory: { intervalMs: number; agents: { agentId: string; status: string; chunks: number; searchMs: { p50: number; p99: number } | null; provider: { mismatch: boolean } }[] } };
+  const main = status.memory.agents.find((agent) => agent.agentId === 'main');
+  assert.ok((main?.chunks ?? 0) > 0);
+  assert.equal(main?.status, 'ok');
+  assert.ok(main?.searchMs && main.searchMs.p99 >= main.searchMs.p50, 'search latency of the earlier searches');
+  assert.equal(main?.provider.mismatch, false);
+  assert.equal(status.memory.intervalMs, 60_000);
+  const text = (await runCli(['status'], testEnv(home))).stdout;
+  assert.match(text, /^Memory {4}main ok, \d+ chunks, index lag [\d.]+ s, search p50 [\d.]+ ms \/ p99 [\d.]+ ms$/mu);
+  const memoryStatus = (await runCli(['memory', 'status'], testEnv(home))).stdout;
+  assert.match(memoryStatus, /^Health {6}ok \(not checked yet; every 60 s\)$/mu);
+  assert.match(memoryStatus, /^ {2}search {6}p50 [\d.]+ ms, p99 [\d.]+ ms over the last \d+$/mu);
+  assert.match(memoryStatus, /^ {2}provider {4}vectors\/embed-small, as the index was built$/mu);
 
   embeddings.failWith(503);
   try {
@@ -211,6 +222,10 @@ test('memory in /readyz (degraded, still ready, while embeddings fail), status a
     const failing = await (await fetch(`${gateway.url}/metrics`, { headers: auth })).text();
     assert.match(failing, /^hearth_memory_pending_embeddings\{agent="main"\} 1$/mu);
     assert.match(failing, /^hearth_memory_embedding_failures_total\{agent="main"\} [1-9]\d*$/mu);
+    const unhealthy = (await runCli(['memory', 'status'], testEnv(home))).stdout;
+    assert.match(unhealthy, /^Health {6}degraded /mu);
+    assert.match(unhealthy, /^ {2}problem {5}1 chunks without vectors \(embedding through vectors .*HTTP 503/mu);
+    assert.match((await runCli(['status'], testEnv(home))).stdout, /^Memory {4}main degraded, .*1 chunks waiting for vectors.*: 1 chunks without vectors/mu);
   } finally {
     embeddings.failWith(null);
   }

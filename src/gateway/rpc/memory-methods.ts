@@ -13,18 +13,24 @@ function agentOf(context: GatewayContext, agentId: string | undefined): string {
   return id;
 }
 
+/** The agent's memory health now, and when the periodic check last ran. */
+function healthOf(context: GatewayContext, agentId: string) {
+  const report = context.memoryHealth();
+  return { health: report.agents.find((agent) => agent.agentId === agentId) ?? null, healthCheck: { checkedAt: report.checkedAt, intervalMs: report.intervalMs } };
+}
+
 /** `memory.status`, `memory.search` and `memory.index` (docs/memory.md). */
 export const memoryMethods: Record<string, RpcMethod> = {
   'memory.status': defineMethod(
     {
       description:
-        "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls; with contract: true also its memory contract as in effect (embeddings with the resolved base URL, paths, sessions, citations, redaction, governance rules, deny-list, retention).",
-      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…], contract?:{embeddings, indexPaths, extraPaths, sessions, citations, recordQuery, redaction, governance:{rules, denyPaths}, retentionPolicy}}',
+        "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls, its health (index lag, embeddings waiting and the last error, search p50/p99, configured provider against the index's); with contract: true also its memory contract as in effect (embeddings with the resolved base URL, paths, sessions, citations, redaction, governance rules, deny-list, retention).",
+      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…], health:{status, problems, indexLagMs, pendingEmbeddings, lastEmbeddingError, searchMs:{p50, p99, count}, provider:{configured, indexBuiltWith, mismatch}}, healthCheck:{checkedAt, intervalMs}, contract?:{embeddings, indexPaths, extraPaths, sessions, citations, recordQuery, redaction, governance:{rules, denyPaths}, retentionPolicy}}',
     },
     z.strictObject({ agentId: agentParam, contract: z.boolean().optional() }).optional(),
     async (params, _connection, context) => {
       const agentId = agentOf(context, params?.agentId);
-      const status = await context.memory.status(agentId);
+      const status = { ...(await context.memory.status(agentId)), ...healthOf(context, agentId) };
       return params?.contract ? { ...status, contract: context.memory.contract(agentId) } : status;
     },
   ),
