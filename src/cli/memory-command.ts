@@ -1,6 +1,9 @@
+import type { MemoryIndexProgress } from '../memory/index-progress.js';
 import type { MemoryAgentHealth } from '../memory/memory-health.js';
 import type { MemoryContract } from '../memory/memory-contract.js';
-import { type CliRuntime, CliFailure, withGateway } from './cli-context.js';
+import { type CliIo, type CliRuntime, CliFailure, withGateway } from './cli-context.js';
+import type { GatewayClient } from './gateway-client.js';
+import { createProgressLine } from './progress-line.js';
 import { describeMemoryHealth } from './memory-health-view.js';
 
 interface Hit {
@@ -100,14 +103,47 @@ function describeStatus(status: Status): string[] {
   return lines;
 }
 
+/** A rebuild of a large memory takes minutes: `memory.index` may take this long to answer. */
+const INDEX_TIMEOUT_MS = 30 * 60_000;
+
 export async function memoryIndex(runtime: CliRuntime, options: { agent?: string; force?: boolean; json?: boolean }): Promise<void> {
-  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.index', { ...agentParams(options.agent), ...(options.force ? { force: true } : {}) }));
+  const params = { ...agentParams(options.agent), ...(options.force ? { force: true } : {}) };
+  const showProgress = options.json !== true && runtime.io.outIsTerminal === true;
+  const status = await withGateway(runtime.env, runtime.io, (client) => indexWithProgress(client, runtime.io, params, showProgress));
   if (options.json) {
     runtime.io.out(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
   runtime.io.out(`${describeStatus(status).join('\n')}\nTook        ${status.durationMs ?? 0} ms\n`);
   if (status.vectors.pending > 0 && status.embeddings) throw new CliFailure(`${status.vectors.pending} chunks could not be embedded; \`hearth memory status\` shows the last error.`);
+}
+
+/**
+ * Calls `memory.index`; with `showProgress` (a terminal, not --json) it asks for progress events
+ * and keeps one line up to date with them, cleared before the answer is printed.
+ */
+export async function indexWithProgress(client: Pick<GatewayClient, 'call' | 'onEvent'>, io: CliIo, params: Record<string, unknown>, showProgress: boolean): Promise<Status> {
+  if (!showProgress) return client.call<Status>('memory.index', params, INDEX_TIMEOUT_MS);
+  const line = createProgressLine(io);
+  const unsubscribe = client.onEvent((event, payload) => {
+    if (event === 'memory.index.progress') line.show(describeProgress(payload as MemoryIndexProgress));
+  });
+  try {
+    return await client.call<Status>('memory.index', { ...params, progress: true }, INDEX_TIMEOUT_MS);
+  } finally {
+    unsubscribe();
+    line.clear();
+  }
+}
+
+/** One progress line: the phase and how far it is. */
+export function describeProgress(progress: MemoryIndexProgress): string {
+  const of = progress.total === null ? `${progress.done}` : `${progress.done}/${progress.total}`;
+  const percent = progress.total ? ` (${Math.floor((progress.done / progress.total) * 100)}%)` : '';
+  if (progress.phase === 'reading') return `Reading memory files… ${of}`;
+  if (progress.phase === 'indexing') return `Indexing files ${of}${percent}`;
+  if (progress.phase === 'embedding') return `Embedding chunks ${of}${percent}`;
+  return `Indexed ${progress.done} files`;
 }
 
 export async function memorySearch(runtime: CliRuntime, query: string, options: { agent?: string; maxResults?: string; json?: boolean }): Promise<void> {

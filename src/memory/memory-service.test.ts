@@ -260,3 +260,35 @@ test('catchUp (the periodic health check) embeds again the chunks a failing prov
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('memory index reports its progress: files read, files indexed of the total, chunks embedded of those waiting, done', async () => {
+  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
+  const { providerSchema } = await import('../config/schema.js');
+  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-progress-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  for (const name of ['a', 'b', 'c']) writeFileSync(join(workspace, 'memory', `${name}.md`), `Note ${name} about the garden.\n`);
+  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: () => profile,
+    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    logger: silent,
+    freshnessMs: 0,
+    watch: false,
+  });
+  try {
+    const seen: { phase: string; done: number; total: number | null }[] = [];
+    await service.index('main', { force: true, onProgress: ({ phase, done, total }) => void seen.push({ phase, done, total }) });
+    const phases = [...new Set(seen.map((entry) => entry.phase))];
+    assert.deepEqual(phases, ['reading', 'indexing', 'embedding', 'done']);
+    assert.deepEqual(seen.filter((entry) => entry.phase === 'indexing').at(-1), { phase: 'indexing', done: 3, total: 3 }, 'the last indexing step is always passed on');
+    assert.equal(seen.find((entry) => entry.phase === 'embedding')?.total, 3);
+    assert.deepEqual(seen.at(-1), { phase: 'done', done: 3, total: 3 });
+  } finally {
+    service.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

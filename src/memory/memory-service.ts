@@ -11,6 +11,7 @@ import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolv
 import type { MemoryChunk } from './markdown-chunker.js';
 import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
 import { memoryContract, type MemoryContract } from './memory-contract.js';
+import { countingSlicer, type ProgressListener, throttleProgress } from './index-progress.js';
 import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
 import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, readMemorySourcesInSlices, type SkippedSource } from './memory-sources.js';
 import { watchMemory } from './memory-watcher.js';
@@ -77,6 +78,8 @@ interface AgentMemory {
 }
 
 const MAX_CALLS_KEPT = 50;
+/** How often `memory index` reports embedding progress. */
+const EMBEDDING_PROGRESS_MS = 200;
 const MAX_SEARCH_TIMES = 200;
 /** How long a search waits for chunks being embedded before it answers with what has vectors. */
 const SEARCH_WAITS_FOR_EMBEDDING_MS = 2000;
@@ -170,12 +173,12 @@ export function createMemoryService(deps: MemoryServiceDeps) {
   const auditPath = (agentId: string) => join(deps.directory, `${safeName(agentId)}.audit.jsonl`);
 
   /** Runs one sync at a time per agent; a request during a sync runs once more after it. */
-  async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
+  async function refresh(agentId: string, memory: AgentMemory, force = false, onProgress?: ProgressListener): Promise<void> {
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     while (memory.refreshing) await memory.refreshing;
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     const noticed = memory.changedAt;
-    memory.refreshing = syncNow(agentId, memory).finally(() => {
+    memory.refreshing = syncNow(agentId, memory, onProgress).finally(() => {
       memory.refreshing = null;
     });
     await memory.refreshing;
@@ -185,7 +188,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     }
   }
 
-  async function syncNow(agentId: string, memory: AgentMemory): Promise<void> {
+  async function syncNow(agentId: string, memory: AgentMemory, onProgress?: ProgressListener): Promise<void> {
     const profile = profileOf(agentId);
     useEmbeddings(agentId, memory, profile);
     const governance = governanceOf(profile);
@@ -196,7 +199,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     const { files, skipped } = await readMemorySourcesInSlices(
       profile.workspaceDir,
       { ...sourceOptions(profile), ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}) },
-      slicer,
+      onProgress ? countingSlicer(slicer, (done) => onProgress({ agentId, phase: 'reading', done, total: null })) : slicer,
     );
     if (profile.memory?.sessions && deps.transcripts) files.push(...(await sessionSources(agentId, deps.transcripts, reuse ? memory.index : null)));
     const allowed: MemorySourceFile[] = [];
@@ -209,7 +212,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     }
     memory.governed.deniedFiles = files.length - allowed.length;
     memory.skipped = skipped;
-    const result = await memory.index.sync(allowed, judgeChunks(memory.writes, governance), { slicer });
+    const indexing = onProgress ? countingSlicer(slicer, (done) => onProgress({ agentId, phase: 'indexing', done: Math.min(done, allowed.length), total: allowed.length })) : slicer;
+    const result = await memory.index.sync(allowed, judgeChunks(memory.writes, governance), { slicer: indexing });
     memory.governed.blockedChunks += result.skippedChunks;
     memory.fingerprint = fingerprint;
     memory.syncedAt = Date.now();
@@ -242,6 +246,17 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         // Chunks that arrived during a successful run get theirs now; after a failure, the next change or search retries.
         if (succeeded && memory.client === client) startEmbedding(agentId, memory);
       });
+  }
+
+  /** Waits until no embedding run is going, telling `onProgress` how many of the chunks waiting at the start have their vector. */
+  async function embeddingDone(agentId: string, memory: AgentMemory, onProgress?: ProgressListener): Promise<void> {
+    const total = memory.index.vectorState().pending;
+    while (memory.embedding) {
+      if (onProgress) {
+        onProgress({ agentId, phase: 'embedding', done: Math.max(0, total - memory.index.vectorState().pending), total });
+        await settle(memory, EMBEDDING_PROGRESS_MS);
+      } else await memory.embedding;
+    }
   }
 
   /** Waits for embedding in progress, at most `ms` (a small memory is searched complete; a large rebuild is not waited for). */
@@ -344,16 +359,18 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       return memoryContract(profileOf(agentId), deps.providers());
     },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
-    async index(agentId: string, options: { force?: boolean; by?: string } = {}) {
+    async index(agentId: string, options: { force?: boolean; by?: string; onProgress?: ProgressListener } = {}) {
       const memory = open(agentId);
+      const onProgress = options.onProgress ? throttleProgress(options.onProgress) : undefined;
       // A sync under way (it pauses between files) finishes before the index is cleared under it.
       while (memory.refreshing) await memory.refreshing;
       if (options.force) memory.index.clear();
       const started = Date.now();
       memory.syncedAt = 0;
-      await refresh(agentId, memory, true);
-      while (memory.embedding) await memory.embedding;
+      await refresh(agentId, memory, true, onProgress);
+      await embeddingDone(agentId, memory, onProgress);
       const stats = memory.index.stats();
+      onProgress?.({ agentId, phase: 'done', done: stats.files, total: stats.files });
       const record = { at: now().toISOString(), action: options.force ? 'reindex' : 'index', by: options.by ?? 'operator', files: stats.files, chunks: stats.chunks, provider: memory.client?.identity ?? null };
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
       return { agentId, ...stats, vectors: memory.index.vectorState(), embeddings: memory.client?.identity ?? null, embeddingsError: memory.clientError, durationMs: Date.now() - started, skipped: memory.skipped };

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FakeEmbeddingsServer, startFakeEmbeddingsServer } from '../support/fake-embeddings-server.js';
+import { connectGateway } from '../../src/cli/gateway-client.js';
 import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
@@ -128,6 +129,11 @@ test('hearth memory status, search and index: what is indexed, hostile files nam
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /There is no agent "nobody" \(agents: main\)/u);
 
+  const piped = await runCli(['memory', 'index', '--force'], env);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.doesNotMatch(piped.stdout, /\r|\u001b|Indexing files|Embedding chunks/u, 'no progress into a pipe');
+  assert.match(piped.stdout, /^Indexed {5}\d+ files/mu);
+
   const rebuilt = await runCli(['memory', 'index', '--force', '--json'], env);
   assert.equal(rebuilt.code, 0, rebuilt.stderr);
   const after = JSON.parse(rebuilt.stdout) as { chunks: number; vectors: { pending: number } };
@@ -162,6 +168,34 @@ test('hearth memory status --contract: the memory contract as in effect, readabl
   assert.equal(plain.contract, undefined, 'only when asked for');
 });
 
+test('memory.index with progress: true sends memory.index.progress events to the calling connection only', async () => {
+  const caller = await connectGateway(gateway.url, gateway.token);
+  const bystander = await connectGateway(gateway.url, gateway.token);
+  const events: { phase: string; done: number; total: number | null; agentId: string }[] = [];
+  const overheard: string[] = [];
+  caller.onEvent((event, payload) => {
+    if (event === 'memory.index.progress') events.push(payload as (typeof events)[number]);
+  });
+  bystander.onEvent((event) => overheard.push(event));
+  try {
+    const answer = await caller.call<{ files: number }>('memory.index', { force: true, progress: true });
+    const phases = [...new Set(events.map((event) => event.phase))];
+    assert.deepEqual(phases.filter((phase) => phase !== 'embedding'), ['reading', 'indexing', 'done'], JSON.stringify(phases));
+    assert.ok(events.every((event) => event.agentId === 'main'));
+    const indexed = events.filter((event) => event.phase === 'indexing').at(-1);
+    assert.deepEqual([indexed?.done, indexed?.total], [answer.files, answer.files]);
+    assert.deepEqual(events.at(-1), { agentId: 'main', phase: 'done', done: answer.files, total: answer.files });
+    await bystander.call('memory.status', {});
+    assert.deepEqual(overheard, [], 'another connection hears nothing');
+    const before = events.length;
+    await caller.call('memory.index', {});
+    assert.equal(events.length, before, 'no progress unless asked for');
+  } finally {
+    caller.close();
+    bystander.close();
+  }
+});
+
 test('hearth memory provider-audit: the configured provider, what the index was built with, the calls with their resolved provider; audit lists writes and re-indexes', async () => {
   const env = testEnv(home);
   const audit = await runCli(['memory', 'provider-audit', '--json'], env);
@@ -179,8 +213,8 @@ test('hearth memory provider-audit: the configured provider, what the index was 
   const log = JSON.parse((await runCli(['memory', 'audit', '--json'], env)).stdout) as { entries: { action: string; path?: string; by?: string }[] };
   assert.deepEqual(
     log.entries.map((entry) => entry.action),
-    ['write', 'reindex'],
-    'the memory_write of the earlier test and the forced re-index',
+    ['write', 'reindex', 'reindex', 'reindex', 'index'],
+    'the memory_write of an earlier test, the forced re-indexes (CLI piped, CLI --json, RPC with progress) and the plain index',
   );
   const lines = (await runCli(['memory', 'audit'], env)).stdout;
   assert.match(lines, /write {2}memory\/\d{4}-\d{2}-\d{2}\.md#L1-L1 {2}agent {2}run run_/u);

@@ -47,9 +47,17 @@ export const memoryMethods: Record<string, RpcMethod> = {
     },
   ),
   'memory.index': defineMethod(
-    { description: "Brings an agent's memory index up to date with its files now; force rebuilds it from scratch (vectors of unchanged text come from the embedding cache).", returns: '{agentId, files, chunks, vectors, durationMs, skipped}' },
-    z.strictObject({ agentId: agentParam, force: z.boolean().optional() }).optional(),
-    async (params, _connection, context) => context.memory.index(agentOf(context, params?.agentId), { force: params?.force === true }),
+    {
+      description:
+        "Brings an agent's memory index up to date with its files now; force rebuilds it from scratch (vectors of unchanged text come from the embedding cache). With progress: true the calling connection gets `memory.index.progress` events {agentId, phase: reading|indexing|embedding|done, done, total} (at most every 100 ms a phase) until the answer.",
+      returns: '{agentId, files, chunks, vectors, durationMs, skipped}',
+    },
+    z.strictObject({ agentId: agentParam, force: z.boolean().optional(), progress: z.boolean().optional() }).optional(),
+    async (params, connection, context) =>
+      context.memory.index(agentOf(context, params?.agentId), {
+        force: params?.force === true,
+        ...(params?.progress ? { onProgress: (progress) => connection.notify('memory.index.progress', progress) } : {}),
+      }),
   ),
   'memory.audit': defineMethod(
     { description: "An agent's memory audit log, oldest first (default the last 100): every memory_write (time, run, session, file, lines, provenance) and every re-index (who, files, chunks, provider).", returns: '{agentId, entries:[{at, action, …}]}' },
