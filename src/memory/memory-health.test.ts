@@ -23,6 +23,7 @@ test('memory health: freshness, embedding readiness, search p50/p99 and provider
   const health = agentHealth(input());
   assert.deepEqual({ status: health.status, problems: health.problems, lag: health.indexLagMs, search: health.searchMs, mismatch: health.provider.mismatch }, { status: 'ok', problems: [], lag: 400, search: { p50: 3, p99: 10, count: 4 }, mismatch: false });
   assert.equal(agentHealth(input({ searchSeconds: [] })).searchMs, null);
+  assert.equal(agentHealth(input({ embeddings: null, builtWith: null, pending: 10 })).pendingEmbeddings, 0, 'keyword search by design: nothing waits');
 });
 
 test('memory health is degraded by a waiting change, failing embeddings, a provider mismatch or a broken config; each named', () => {

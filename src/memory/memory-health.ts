@@ -53,13 +53,15 @@ export interface MemoryHealthReport {
 export function agentHealth(input: MemoryHealthInput): MemoryAgentHealth {
   const indexLagMs = input.waitingSinceMs > 0 ? Math.max(input.waitingSinceMs, input.lastIndexLagMs ?? 0) : input.lastIndexLagMs;
   const mismatch = input.embeddings !== null && input.builtWith !== null && !sameIdentity(input.embeddings, input.builtWith);
-  const lastEmbeddingError = input.pending > 0 ? input.lastEmbeddingError : null;
+  // Without embeddings configured no chunk waits for a vector: search is by keyword by design.
+  const pending = input.embeddings ? input.pending : 0;
+  const lastEmbeddingError = pending > 0 ? input.lastEmbeddingError : null;
   const health: Omit<MemoryAgentHealth, 'status' | 'problems'> = {
     agentId: input.agentId,
     files: input.files,
     chunks: input.chunks,
     indexLagMs,
-    pendingEmbeddings: input.pending,
+    pendingEmbeddings: pending,
     lastEmbeddingError,
     embeddingFailures: input.embeddingFailures,
     searchMs: percentiles(input.searchSeconds),
