@@ -5,7 +5,8 @@ import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCall, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
 import type { RunStepInput } from '../contracts/store.js';
-import type { Tool, ToolResult } from '../contracts/tool.js';
+import type { RunTrust, Tool, ToolResult } from '../contracts/tool.js';
+import { createRunTrust } from './run-trust.js';
 
 /** The resolved settings of one agent for one turn. */
 export interface AgentProfile {
@@ -59,6 +60,8 @@ export interface AgentTurnInput {
   onContextOverflow?: () => Promise<PackedMessages | null>;
   /** The new user message (or a stateless request's messages). */
   messages: ChatMessage[];
+  /** Why this turn's input is not the owner's (TurnOptions.untrustedInput); memory it writes is then untrusted. */
+  untrustedInput?: string;
   signal: AbortSignal;
   onDelta(text: string): void;
   recordStep(step: RunStepInput): Promise<void>;
@@ -101,7 +104,7 @@ function parseArguments(text: string): { ok: true; value: unknown } | { ok: fals
 export function createAgentLoop(deps: AgentLoopDeps) {
   const now = deps.now ?? Date.now;
 
-  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal): Promise<{ result: ToolResult; record: ToolCallRecord }> {
+  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust): Promise<{ result: ToolResult; record: ToolCallRecord }> {
     const started = now();
     const startedHr = performance.now();
     const parsed = parseArguments(call.arguments);
@@ -123,6 +126,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
           runId: input.runId,
           signal,
           now: () => new Date(now()),
+          trust,
         });
       } catch (error) {
         const failure = toHearthError(error, 'TOOL_ERROR');
@@ -202,6 +206,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
         : new HearthError('TURN_TIMEOUT', `The turn took longer than ${input.agent.turnTimeoutMs} ms and was stopped. Raise agents.defaults.turnTimeoutMs if that is expected.`);
     const tools = deps.tools.specs(input.agent.toolPolicy);
     const context = [...input.messages];
+    const trust = createRunTrust(input.untrustedInput);
     let history = input.history;
     let compacted = false;
 
@@ -283,7 +288,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 
       for (const call of calls) {
         if (signal.aborted) return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
-        const { result, record } = await runTool(call, input, signal);
+        const { result, record } = await runTool(call, input, signal, trust);
         toolCalls.push(record);
         const message: ChatMessage = {
           role: 'tool',

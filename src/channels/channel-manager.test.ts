@@ -128,6 +128,7 @@ describe('channel manager', () => {
 
       await asked.receive(direct('ada', 'hello again'));
       assert.equal(t.turns.submitted.length, 1, 'the approved sender is answered on that account');
+      assert.match(t.turns.submitted[0]?.options?.untrustedInput ?? '', /from ada, who is not named in allowFrom/u, 'a sender approved by pairing is not the owner');
       assert.equal(t.turns.submitted[0]?.replyTo?.channel, 'telegram:work');
 
       await other.receive(direct('ada', 'and here?'));
@@ -135,6 +136,17 @@ describe('channel manager', () => {
       assert.equal(t.turns.submitted.length, 1, 'an approval on one account does not open another');
       assert.ok(codeIn(other.fake.sent[0]?.text), 'the other account asks for its own pairing');
       assert.equal(await t.manager.approvePairing(code), null, 'a code is used once');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a direct message from a sender named in allowFrom is the owner\'s input (no untrusted mark)', async () => {
+    const t = await setUp({ dmPolicy: 'allowlist', allowFrom: ['ada'] });
+    try {
+      await (await t.account('home')).receive(direct('ada', 'remember the boat'));
+      assert.equal(t.turns.submitted.length, 1);
+      assert.equal(t.turns.submitted[0]?.options?.untrustedInput, undefined);
     } finally {
       await t.close();
     }
@@ -151,6 +163,7 @@ describe('channel manager', () => {
       assert.deepEqual(t.turns.submitted[0]?.idempotency, { scope: 'channel:telegram:home', key: 'group-1:42' });
       assert.deepEqual(t.turns.submitted[1]?.idempotency, t.turns.submitted[0]?.idempotency);
       assert.equal(t.turns.submitted[0]?.text, 'Person bob: hi');
+      assert.match(t.turns.submitted[0]?.options?.untrustedInput ?? '', /group message on telegram:home/u, 'what the run writes to memory is untrusted');
       assert.deepEqual(JSON.parse(t.turns.submitted[0]?.replyTo?.target ?? '{}'), { chatId: 'group-1', replyToMessageId: '42' });
     } finally {
       await t.close();

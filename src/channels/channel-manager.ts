@@ -4,7 +4,7 @@ import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, Webh
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
 import type { AcceptedTurn, OutboxEntry, PairingRequest, Store } from '../contracts/store.js';
-import { bindAgent, decideInbound, inboundSessionKey, listed } from '../routing/inbound-policy.js';
+import { bindAgent, decideInbound, inboundSessionKey, listed, untrustedInputReason } from '../routing/inbound-policy.js';
 import type { DmScope } from '../routing/session-keys.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
 import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
@@ -87,6 +87,12 @@ function notStartedStatus(entry: { account: ChannelAccount; reason: string; sinc
 /** The largest webhook body read for a platform that does not name its own. */
 const DEFAULT_WEBHOOK_BODY_BYTES = 1024 * 1024;
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** The turn options that mark a message from someone other than the owner (docs/memory.md, provenance). */
+function untrustedOptions(message: InboundMessage, account: ChannelAccount): Pick<TurnRequest, 'options'> {
+  const reason = untrustedInputReason(message, account.routing, account.key);
+  return reason ? { options: { untrustedInput: reason } } : {};
+}
 
 export function newPairingCode(): string {
   let code = '';
@@ -219,6 +225,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       text: message.chat.kind === 'direct' ? body : `${who}: ${body}`,
       replyTo: { channel: account.key, target: JSON.stringify(target) },
       idempotency: { scope: `channel:${account.key}`, key: `${message.chat.id}:${message.messageId}` },
+      ...untrustedOptions(message, account),
     });
   }
 

@@ -13,6 +13,8 @@ const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Whether `out` goes to a terminal (progress is shown there, never into a pipe or file). */
+  outIsTerminal?: boolean;
 }
 
 /** Exit code for a configuration error (EX_CONFIG), which supervisors must not restart on. */

@@ -290,14 +290,15 @@ function addMemoryCommands(program: CommanderModule.Command, runtime: CliRuntime
     .command('status')
     .description('files and chunks indexed, the embeddings and what the vectors were built with, files skipped and why (exit 1 when embeddings are misconfigured)')
     .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--contract', "show the agent's memory contract as in effect: embeddings, paths, sessions, citations, redaction, governance rules, deny-list, retention")
     .option('--json', 'print JSON')
-    .action(async (options: { agent?: string; json?: boolean }) => {
+    .action(async (options: { agent?: string; json?: boolean; contract?: boolean }) => {
       const { memoryStatus } = await import('./memory-command.js');
       await memoryStatus(runtime, options);
     });
   memory
     .command('index')
-    .description('bring the memory index up to date with the files now; --force rebuilds it (exit 1 when chunks could not be embedded)')
+    .description('bring the memory index up to date with the files now; --force rebuilds it; shows progress on a terminal (exit 1 when chunks could not be embedded)')
     .option('--agent <id>', 'the agent (default: the default agent)')
     .option('--force', 'rebuild from scratch (vectors of unchanged text come from the cache)')
     .option('--json', 'print JSON')
@@ -470,7 +471,7 @@ function addConfigCommands(program: CommanderModule.Command, runtime: CliRuntime
 export async function main(argv: string[]): Promise<void> {
   const runtime: CliRuntime = {
     env: process.env,
-    io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
+    io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), outIsTerminal: process.stdout.isTTY === true },
     stdin: process.stdin,
   };
   let plain: ReturnType<typeof plainGatewayArgs> = null;

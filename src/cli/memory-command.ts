@@ -1,4 +1,10 @@
-import { type CliRuntime, CliFailure, withGateway } from './cli-context.js';
+import type { MemoryIndexProgress } from '../memory/index-progress.js';
+import type { MemoryAgentHealth } from '../memory/memory-health.js';
+import type { MemoryContract } from '../memory/memory-contract.js';
+import { type CliIo, type CliRuntime, CliFailure, withGateway } from './cli-context.js';
+import type { GatewayClient } from './gateway-client.js';
+import { createProgressLine } from './progress-line.js';
+import { describeMemoryHealth } from './memory-health-view.js';
 
 interface Hit {
   path: string;
@@ -21,18 +27,54 @@ interface Status {
   recentCalls?: { providerId: string; baseUrl: string; model: string; at: number; status: string; durationMs: number; texts: number; error?: string }[];
   governance?: { redactions: number; blockedChunks: number; deniedFiles: number };
   durationMs?: number;
+  contract?: MemoryContract;
+  health?: MemoryAgentHealth | null;
+  healthCheck?: { checkedAt: number | null; intervalMs: number };
 }
 
 const agentParams = (agent?: string) => (agent ? { agentId: agent } : {});
 
-export async function memoryStatus(runtime: CliRuntime, options: { agent?: string; json?: boolean }): Promise<void> {
-  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.status', agentParams(options.agent)));
+export async function memoryStatus(runtime: CliRuntime, options: { agent?: string; json?: boolean; contract?: boolean }): Promise<void> {
+  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.status', { ...agentParams(options.agent), ...(options.contract ? { contract: true } : {}) }));
+  if (options.contract && status.contract) {
+    printContract(runtime, status.agentId, status.contract, options.json === true);
+    return;
+  }
   if (options.json) {
     runtime.io.out(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
-  runtime.io.out(`${describeStatus(status).join('\n')}\n`);
+  const health = status.health && status.healthCheck ? describeMemoryHealth(status.health, status.healthCheck, Date.now()) : [];
+  runtime.io.out(`${[...describeStatus(status), ...health].join('\n')}\n`);
   if (status.embeddingsError) throw new CliFailure(`Memory embeddings are misconfigured: ${status.embeddingsError}`);
+}
+
+function printContract(runtime: CliRuntime, agentId: string, contract: MemoryContract, json: boolean): void {
+  runtime.io.out(json ? `${JSON.stringify({ agentId, contract }, null, 2)}\n` : `${describeContract(agentId, contract).join('\n')}\n`);
+  if (contract.embeddingsError) throw new CliFailure(`Memory embeddings are misconfigured: ${contract.embeddingsError}`);
+}
+
+const CITATIONS = { on: 'on (path#L citations in every conversation)', off: 'off', auto: 'auto (in direct conversations, not in group chats)' } as const;
+const onOff = (value: boolean) => (value ? 'on' : 'off');
+
+/** The memory contract as people read it: one setting a line, the rules numbered. */
+export function describeContract(agentId: string, contract: MemoryContract): string[] {
+  const { embeddings, governance, retentionPolicy } = contract;
+  const lines = [
+    `Memory contract of agent ${agentId} (as in effect)`,
+    `Embeddings   ${embeddings ? `${embeddings.provider}/${embeddings.model} at ${embeddings.baseUrl ?? '?'}` : 'none: keyword search only'}${contract.embeddingsError ? ` (cannot work: ${contract.embeddingsError})` : ''}`,
+    `Index paths  ${contract.indexPaths.join(', ')}`,
+    `Extra paths  ${contract.extraPaths.length > 0 ? contract.extraPaths.join(', ') : 'none'}`,
+    `Sessions     ${contract.sessions ? 'on (conversations indexed as untrusted)' : 'off'}`,
+    `Citations    ${CITATIONS[contract.citations]}`,
+    `Queries      kept in run records ${contract.recordQuery === 'hash' ? 'as their SHA-256 only' : 'as written'}`,
+    `Redaction    configured credentials ${onOff(contract.redaction.secrets)}, API-key shapes ${onOff(contract.redaction.apiKeys)}`,
+    `Rules        ${governance.rules.length === 0 ? 'none' : governance.rules.length}`,
+    ...governance.rules.map((rule, index) => `  ${index + 1}. ${rule.action} /${rule.pattern}/${rule.tag !== undefined ? `  tag: ${rule.tag}` : ''}${rule.reason !== undefined ? `  reason: ${rule.reason}` : ''}`),
+    `Deny-list    ${governance.denyPaths.length > 0 ? governance.denyPaths.join(', ') : 'none'}`,
+    `Retention    ${retentionPolicy ? `dated notes older than ${retentionPolicy.maxAgeDays} days leave the index` : 'none (dated notes stay searchable)'}`,
+  ];
+  return lines;
 }
 
 function describeStatus(status: Status): string[] {
@@ -61,14 +103,47 @@ function describeStatus(status: Status): string[] {
   return lines;
 }
 
+/** A rebuild of a large memory takes minutes: `memory.index` may take this long to answer. */
+const INDEX_TIMEOUT_MS = 30 * 60_000;
+
 export async function memoryIndex(runtime: CliRuntime, options: { agent?: string; force?: boolean; json?: boolean }): Promise<void> {
-  const status = await withGateway(runtime.env, runtime.io, (client) => client.call<Status>('memory.index', { ...agentParams(options.agent), ...(options.force ? { force: true } : {}) }));
+  const params = { ...agentParams(options.agent), ...(options.force ? { force: true } : {}) };
+  const showProgress = options.json !== true && runtime.io.outIsTerminal === true;
+  const status = await withGateway(runtime.env, runtime.io, (client) => indexWithProgress(client, runtime.io, params, showProgress));
   if (options.json) {
     runtime.io.out(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
   runtime.io.out(`${describeStatus(status).join('\n')}\nTook        ${status.durationMs ?? 0} ms\n`);
   if (status.vectors.pending > 0 && status.embeddings) throw new CliFailure(`${status.vectors.pending} chunks could not be embedded; \`hearth memory status\` shows the last error.`);
+}
+
+/**
+ * Calls `memory.index`; with `showProgress` (a terminal, not --json) it asks for progress events
+ * and keeps one line up to date with them, cleared before the answer is printed.
+ */
+export async function indexWithProgress(client: Pick<GatewayClient, 'call' | 'onEvent'>, io: CliIo, params: Record<string, unknown>, showProgress: boolean): Promise<Status> {
+  if (!showProgress) return client.call<Status>('memory.index', params, INDEX_TIMEOUT_MS);
+  const line = createProgressLine(io);
+  const unsubscribe = client.onEvent((event, payload) => {
+    if (event === 'memory.index.progress') line.show(describeProgress(payload as MemoryIndexProgress));
+  });
+  try {
+    return await client.call<Status>('memory.index', { ...params, progress: true }, INDEX_TIMEOUT_MS);
+  } finally {
+    unsubscribe();
+    line.clear();
+  }
+}
+
+/** One progress line: the phase and how far it is. */
+export function describeProgress(progress: MemoryIndexProgress): string {
+  const of = progress.total === null ? `${progress.done}` : `${progress.done}/${progress.total}`;
+  const percent = progress.total ? ` (${Math.floor((progress.done / progress.total) * 100)}%)` : '';
+  if (progress.phase === 'reading') return `Reading memory files… ${of}`;
+  if (progress.phase === 'indexing') return `Indexing files ${of}${percent}`;
+  if (progress.phase === 'embedding') return `Embedding chunks ${of}${percent}`;
+  return `Indexed ${progress.done} files`;
 }
 
 export async function memorySearch(runtime: CliRuntime, query: string, options: { agent?: string; maxResults?: string; json?: boolean }): Promise<void> {
@@ -157,7 +232,7 @@ export async function memoryAudit(runtime: CliRuntime, options: { agent?: string
   for (const entry of entries) {
     const detail =
       entry.action === 'write'
-        ? `${String(entry.path)}#L${String(entry.startLine)}-L${String(entry.endLine)}  ${String(entry.provenance)}  run ${String(entry.runId)}  ${String(entry.sessionKey)}`
+        ? `${String(entry.path)}#L${String(entry.startLine)}-L${String(entry.endLine)}  ${String(entry.provenance)}${entry.untrustedBecause ? ` (${String(entry.untrustedBecause)})` : ''}  run ${String(entry.runId)}  ${String(entry.sessionKey)}`
         : `${String(entry.files)} files, ${String(entry.chunks)} chunks  by ${String(entry.by)}${entry.provider ? `  ${named(entry.provider as Identity)}` : ''}`;
     runtime.io.out(`${String(entry.at)}  ${String(entry.action)}  ${detail}\n`);
   }

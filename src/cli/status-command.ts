@@ -4,6 +4,8 @@ import { describeProvider } from '../providers/provider-status.js';
 import { formatConfigIssues } from '../config/load-config.js';
 import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
+import { describeMemoryLine } from './memory-health-view.js';
+import type { MemoryHealthReport } from '../memory/memory-health.js';
 
 interface StatusReport {
   version: string;
@@ -21,6 +23,7 @@ interface StatusReport {
   store?: { kind: string; status?: string; detail?: string; lastError?: { at: number; action: string; message: string } | null };
   quarantine?: { files: { path: string; from: string; reason: string }[]; rows: { table: string; key: string; reason: string }[] };
   heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
+  memory?: MemoryHealthReport;
 }
 
 export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
@@ -65,6 +68,7 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   const perProvider = Object.entries(report.turns.providers ?? {}).map(([provider, running]) => `${provider} ${running}/${report.turns.perProvider ?? '-'}`);
   lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued${perProvider.length > 0 ? ` (by provider: ${perProvider.join(', ')})` : ''}`);
   lines.push(`Clients   ${report.gateway.connections} connected`);
+  for (const agent of report.memory?.agents ?? []) lines.push(describeMemoryLine(agent));
   for (const account of report.channels ?? []) {
     const outbox = account.outbox.pending + account.outbox.failed > 0 ? `, outbox ${account.outbox.pending} waiting / ${account.outbox.failed} given up` : '';
     const problem = account.state === 'connected' || !account.lastError ? '' : ` (${account.lastError})`;

@@ -41,6 +41,8 @@ export interface MemoryExcerpt {
   to: number;
   totalLines: number;
   text: string;
+  /** `untrusted` when the file holds outside input (a conversation under `sessions/`); absent otherwise. */
+  provenance?: Provenance;
 }
 
 /** Where a memory_write put its text. */
@@ -48,12 +50,16 @@ export interface MemoryWriteResult {
   path: string;
   startLine: number;
   endLine: number;
+  provenance: Provenance;
 }
 
 export interface MemoryPort {
   search(agentId: string, query: string, options?: { maxResults?: number; signal?: AbortSignal }): Promise<MemorySearchResult>;
   /** Lines of a file among the agent's memory sources; rejects with a message the model can act on. */
   get(agentId: string, path: string, options?: { from?: number; lines?: number }): Promise<MemoryExcerpt>;
-  /** Appends to today's dated note, or to a named memory file, recording who wrote it. */
-  write(agentId: string, text: string, options: { file?: string; runId: string; sessionKey: string }): Promise<MemoryWriteResult>;
+  /**
+   * Appends to today's dated note, or to a named memory file, recording who wrote it: `agent`
+   * (the default), or `untrusted` with the reason when the run took in outside input.
+   */
+  write(agentId: string, text: string, options: { file?: string; runId: string; sessionKey: string; untrusted?: string }): Promise<MemoryWriteResult>;
 }

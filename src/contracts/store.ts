@@ -170,6 +170,11 @@ export interface TurnOptions {
   replayOf?: string;
   /** Budget scopes the turn counts against besides its agent's (`cron:<jobId>`). */
   budgetScopes?: string[];
+  /**
+   * Why the turn's input is not the owner's (a group chat message, a sender not named in
+   * `allowFrom`): what the run writes to memory is marked `untrusted`. Absent: the owner's.
+   */
+  untrustedInput?: string;
 }
 
 export type RunStatus = 'queued' | 'running' | 'ok' | 'error' | 'aborted';

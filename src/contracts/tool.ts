@@ -8,6 +8,19 @@ export interface ToolContext {
   runId: string;
   signal: AbortSignal;
   now: () => Date;
+  /** What the run has taken in that its owner did not write (absent: trusted, e.g. in tests). */
+  trust?: RunTrust;
+}
+
+/**
+ * Whether a run has taken in text from outside: a message from someone other than the owner, or
+ * a tool result marked untrusted. Once untrusted, a run stays so; memory it writes is `untrusted`.
+ */
+export interface RunTrust {
+  /** Why the run is untrusted (the first reason), or null while it is not. */
+  readonly untrusted: string | null;
+  /** Marks the run untrusted; the first reason is kept. */
+  markUntrusted(reason: string): void;
 }
 
 /** What a tool returns. A failing tool returns `isError: true` with text the model can act on. */

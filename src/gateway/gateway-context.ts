@@ -6,6 +6,7 @@ import type { ChannelHealth } from '../channels/channel-health.js';
 import type { ChannelManager } from '../channels/channel-manager.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
+import type { MemoryHealthReport } from '../memory/memory-health.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -36,7 +37,9 @@ export interface GatewayContext {
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
   agents(): AgentDirectory;
   /** Each agent's memory: status, search, re-index (`memory.*`). */
-  memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit'>;
+  memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit' | 'contract'>;
+  /** Each open agent memory's health, and when the periodic check last ran (`memory.status`, `status`). */
+  memoryHealth(): MemoryHealthReport;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

@@ -82,7 +82,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     alerts: (await alerts.list(5)).map((alert) => ({ event: alert.event, status: alert.status, createdAt: alert.createdAt, lastError: alert.lastError, payload: alert.payload })),
     store: { kind: store.kind, ...store.health?.() },
     quarantine: { files: listQuarantinedFiles(paths.home), rows: (await store.quarantinedRows?.()) ?? [] },
-    memory: deps.memory.service.health().map(({ searchSeconds: _searchSeconds, ...agent }) => agent),
+    memory: deps.memory.healthCheck.report(),
   };
 }
 
@@ -105,6 +105,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     reloadChannels: channels.reload,
     agents: models.agents,
     memory: deps.memory.service,
+    memoryHealth: deps.memory.healthCheck.report,
     config: config.current,
     token: () => token,
     secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),

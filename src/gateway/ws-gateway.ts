@@ -44,7 +44,7 @@ const connectSchema = z.looseObject({
   client: z.looseObject({ name: z.string().max(200).optional(), version: z.string().max(100).optional() }).optional(),
 });
 
-export const EVENTS = ['chat'] as const;
+export const EVENTS = ['chat', 'memory.index.progress'] as const;
 
 interface Connection extends RpcConnection {
   socket: WebSocket;
@@ -282,6 +282,9 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       violationsSince: 0,
       preauthFrames: 0,
       remote: request.socket.remoteAddress ?? 'unknown',
+      notify(event: string, payload: unknown) {
+        pushEvent(connection, event, payload);
+      },
       watch(sessionKey: string) {
         if (connection.watched.has(sessionKey)) return;
         if (connection.watched.size >= MAX_WATCHED_SESSIONS) {

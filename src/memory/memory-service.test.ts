@@ -192,3 +192,103 @@ test('memory.sessions: conversations are searchable as untrusted memory, re-read
     off.cleanup();
   }
 });
+
+test('memory_get reads an indexed conversation (sessions/…) when memory.sessions is on, redacted, and only then', async () => {
+  const session: SessionSummary = { sessionKey: 'agent:main:telegram:direct:42', agentId: 'main', createdAt: 1, updatedAt: 1000, messageCount: 2, lastMessage: null };
+  const lines: TranscriptEntry[] = [
+    { id: 1, runId: 'r1', createdAt: 1000, message: { role: 'user', content: 'The boat is at pier 9; my token is hunter2-telegram-token-value.' } },
+    { id: 2, runId: 'r1', createdAt: 1001, message: { role: 'assistant', content: 'Noted.' } },
+  ];
+  const transcripts = { listSessions: async () => [session], readTranscript: async () => lines };
+  const on = setup({ sessions: true }, ['hunter2-telegram-token-value'], transcripts);
+  try {
+    const path = (await on.service.port.search('main', 'boat pier')).hits[0]?.citation ?? '';
+    assert.match(path, /^sessions\/agent:main:telegram:direct:42\.md#L1-L2$/u);
+    const excerpt = await on.service.port.get('main', path, { from: 2, lines: 1 });
+    assert.deepEqual({ path: excerpt.path, from: excerpt.from, to: excerpt.to, total: excerpt.totalLines, provenance: excerpt.provenance }, { path: 'sessions/agent:main:telegram:direct:42.md', from: 2, to: 2, total: 2, provenance: 'untrusted' });
+    assert.match(excerpt.text, /\*\*assistant\*\* .*Noted\./u);
+    const first = await on.service.port.get('main', 'sessions/agent:main:telegram:direct:42.md');
+    assert.doesNotMatch(first.text, /hunter2/u, 'redacted as in the index');
+    await assert.rejects(on.service.port.get('main', 'sessions/agent:main:other.md'), /not one of the agent's indexed conversations/u);
+    await assert.rejects(on.service.port.get('main', 'sessions/../MEMORY.md'), /NOT_FOUND|not one of/u);
+  } finally {
+    on.cleanup();
+  }
+  const off = setup({}, [], transcripts);
+  try {
+    await assert.rejects(off.service.port.get('main', 'sessions/agent:main:telegram:direct:42.md'), /memory\.sessions is off/u);
+  } finally {
+    off.cleanup();
+  }
+});
+
+test('catchUp (the periodic health check) embeds again the chunks a failing provider left without vectors; nothing to do when all is current', async () => {
+  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
+  const { providerSchema } = await import('../config/schema.js');
+  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-catchup-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  writeFileSync(join(workspace, 'MEMORY.md'), 'Ada lives in Porto.\n');
+  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: () => profile,
+    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    logger: silent,
+    freshnessMs: 0,
+    watch: false,
+  });
+  const pending = () => service.health()[0]?.pending;
+  try {
+    server.failWith(500);
+    await service.index('main');
+    assert.equal(pending(), 1, 'the provider failed: the chunk waits');
+    const calls = server.requests.length;
+    server.failWith(null);
+    service.catchUp();
+    for (let waited = 0; pending() !== 0 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(pending(), 0, 'embedded again without a search or an index');
+    const after = server.requests.length;
+    assert.ok(after > calls);
+    service.catchUp();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(server.requests.length, after, 'nothing waiting: no request');
+  } finally {
+    service.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('memory index reports its progress: files read, files indexed of the total, chunks embedded of those waiting, done', async () => {
+  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
+  const { providerSchema } = await import('../config/schema.js');
+  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-progress-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  for (const name of ['a', 'b', 'c']) writeFileSync(join(workspace, 'memory', `${name}.md`), `Note ${name} about the garden.\n`);
+  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: () => profile,
+    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    logger: silent,
+    freshnessMs: 0,
+    watch: false,
+  });
+  try {
+    const seen: { phase: string; done: number; total: number | null }[] = [];
+    await service.index('main', { force: true, onProgress: ({ phase, done, total }) => void seen.push({ phase, done, total }) });
+    const phases = [...new Set(seen.map((entry) => entry.phase))];
+    assert.deepEqual(phases, ['reading', 'indexing', 'embedding', 'done']);
+    assert.deepEqual(seen.filter((entry) => entry.phase === 'indexing').at(-1), { phase: 'indexing', done: 3, total: 3 }, 'the last indexing step is always passed on');
+    assert.equal(seen.find((entry) => entry.phase === 'embedding')?.total, 3);
+    assert.deepEqual(seen.at(-1), { phase: 'done', done: 3, total: 3 });
+  } finally {
+    service.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

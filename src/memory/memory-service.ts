@@ -5,11 +5,13 @@ import type { AgentProfile } from '../agent/agent-loop.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError } from '../contracts/errors.js';
 import { createTimeSlicer } from '../runtime/time-slicer.js';
-import type { Store } from '../contracts/store.js';
+import type { Store, TranscriptEntry } from '../contracts/store.js';
 import type { MemoryExcerpt, MemoryPort, MemorySearchResult, MemoryWriteResult, Provenance } from '../contracts/memory.js';
 import { createEmbeddingClient, type EmbeddingCall, type EmbeddingClient, resolveEmbeddingIdentity } from './embeddings.js';
 import type { MemoryChunk } from './markdown-chunker.js';
 import { createGovernance, type Governance, type GovernanceCounts } from './governance.js';
+import { memoryContract, type MemoryContract } from './memory-contract.js';
+import { countingSlicer, type ProgressListener, throttleProgress } from './index-progress.js';
 import { type ChunkJudge, type MemoryIndex, openMemoryIndex } from './memory-index.js';
 import { DEFAULT_INDEX_PATHS, type MemorySourceFile, readMemorySources, readMemorySourcesInSlices, type SkippedSource } from './memory-sources.js';
 import { watchMemory } from './memory-watcher.js';
@@ -42,6 +44,8 @@ interface WriteRecord {
   runId: string;
   sessionKey: string;
   provenance: Provenance;
+  /** Why the write is untrusted (the run took in outside input). */
+  untrustedBecause?: string;
 }
 
 interface AgentMemory {
@@ -74,6 +78,8 @@ interface AgentMemory {
 }
 
 const MAX_CALLS_KEPT = 50;
+/** How often `memory index` reports embedding progress. */
+const EMBEDDING_PROGRESS_MS = 200;
 const MAX_SEARCH_TIMES = 200;
 /** How long a search waits for chunks being embedded before it answers with what has vectors. */
 const SEARCH_WAITS_FOR_EMBEDDING_MS = 2000;
@@ -167,12 +173,12 @@ export function createMemoryService(deps: MemoryServiceDeps) {
   const auditPath = (agentId: string) => join(deps.directory, `${safeName(agentId)}.audit.jsonl`);
 
   /** Runs one sync at a time per agent; a request during a sync runs once more after it. */
-  async function refresh(agentId: string, memory: AgentMemory, force = false): Promise<void> {
+  async function refresh(agentId: string, memory: AgentMemory, force = false, onProgress?: ProgressListener): Promise<void> {
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     while (memory.refreshing) await memory.refreshing;
     if (!force && Date.now() - memory.syncedAt < freshnessMs) return;
     const noticed = memory.changedAt;
-    memory.refreshing = syncNow(agentId, memory).finally(() => {
+    memory.refreshing = syncNow(agentId, memory, onProgress).finally(() => {
       memory.refreshing = null;
     });
     await memory.refreshing;
@@ -182,7 +188,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     }
   }
 
-  async function syncNow(agentId: string, memory: AgentMemory): Promise<void> {
+  async function syncNow(agentId: string, memory: AgentMemory, onProgress?: ProgressListener): Promise<void> {
     const profile = profileOf(agentId);
     useEmbeddings(agentId, memory, profile);
     const governance = governanceOf(profile);
@@ -193,7 +199,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     const { files, skipped } = await readMemorySourcesInSlices(
       profile.workspaceDir,
       { ...sourceOptions(profile), ...(reuse ? { knownHash: (path: string, size: number, mtimeMs: number) => memory.index.knownHash(path, size, mtimeMs) } : {}) },
-      slicer,
+      onProgress ? countingSlicer(slicer, (done) => onProgress({ agentId, phase: 'reading', done, total: null })) : slicer,
     );
     if (profile.memory?.sessions && deps.transcripts) files.push(...(await sessionSources(agentId, deps.transcripts, reuse ? memory.index : null)));
     const allowed: MemorySourceFile[] = [];
@@ -206,7 +212,8 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     }
     memory.governed.deniedFiles = files.length - allowed.length;
     memory.skipped = skipped;
-    const result = await memory.index.sync(allowed, judgeChunks(memory.writes, governance), { slicer });
+    const indexing = onProgress ? countingSlicer(slicer, (done) => onProgress({ agentId, phase: 'indexing', done: Math.min(done, allowed.length), total: allowed.length })) : slicer;
+    const result = await memory.index.sync(allowed, judgeChunks(memory.writes, governance), { slicer: indexing });
     memory.governed.blockedChunks += result.skippedChunks;
     memory.fingerprint = fingerprint;
     memory.syncedAt = Date.now();
@@ -239,6 +246,17 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         // Chunks that arrived during a successful run get theirs now; after a failure, the next change or search retries.
         if (succeeded && memory.client === client) startEmbedding(agentId, memory);
       });
+  }
+
+  /** Waits until no embedding run is going, telling `onProgress` how many of the chunks waiting at the start have their vector. */
+  async function embeddingDone(agentId: string, memory: AgentMemory, onProgress?: ProgressListener): Promise<void> {
+    const total = memory.index.vectorState().pending;
+    while (memory.embedding) {
+      if (onProgress) {
+        onProgress({ agentId, phase: 'embedding', done: Math.max(0, total - memory.index.vectorState().pending), total });
+        await settle(memory, EMBEDDING_PROGRESS_MS);
+      } else await memory.embedding;
+    }
   }
 
   /** Waits for embedding in progress, at most `ms` (a small memory is searched complete; a large rebuild is not waited for). */
@@ -275,12 +293,14 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     async get(agentId, path, options = {}): Promise<MemoryExcerpt> {
       const memory = open(agentId);
       await refresh(agentId, memory);
-      const file = memorySourceFile(profileOf(agentId), path);
+      const profile = profileOf(agentId);
+      const conversation = path.startsWith(SESSIONS_PREFIX);
+      const file = conversation ? await sessionFile(agentId, profile, path, deps.transcripts, governanceOf(profile)) : memorySourceFile(profile, path);
       const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
       if (lines.at(-1) === '') lines.pop();
       const from = Math.max(1, options.from ?? 1);
       const to = Math.min(lines.length, from + Math.max(1, options.lines ?? 200) - 1);
-      return { path: file.path, from, to, totalLines: lines.length, text: lines.slice(from - 1, to).join('\n') };
+      return { path: file.path, from, to, totalLines: lines.length, text: lines.slice(from - 1, to).join('\n'), ...(conversation ? { provenance: 'untrusted' as const } : {}) };
     },
 
     async write(agentId, text, options): Promise<MemoryWriteResult> {
@@ -305,12 +325,13 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       const startLine = lineCount(before + separator) + 1;
       appendFileSync(target.absolute, `${separator}${body}\n`);
       const endLine = startLine + body.split('\n').length - 1;
-      const record: WriteRecord = { at: now().toISOString(), action: 'write', path: target.path, startLine, endLine, sha256: sha256(body), runId: options.runId, sessionKey: options.sessionKey, provenance: 'agent' };
+      const provenance: Provenance = options.untrusted ? 'untrusted' : 'agent';
+      const record: WriteRecord = { at: now().toISOString(), action: 'write', path: target.path, startLine, endLine, sha256: sha256(body), runId: options.runId, sessionKey: options.sessionKey, provenance, ...(options.untrusted ? { untrustedBecause: options.untrusted } : {}) };
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
       memory.writes.push(record);
       if (memory.writes.length > MAX_WRITES_KEPT) memory.writes.splice(0, memory.writes.length - MAX_WRITES_KEPT);
       await refresh(agentId, memory, true);
-      return { path: target.path, startLine, endLine };
+      return { path: target.path, startLine, endLine, provenance };
     },
   };
 
@@ -333,17 +354,23 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         lastIndexLagMs: memory.lastLagMs,
       };
     },
+    /** The agent's memory contract as in effect (config merged, defaults filled, embeddings resolved); opens nothing. */
+    contract(agentId: string): MemoryContract {
+      return memoryContract(profileOf(agentId), deps.providers());
+    },
     /** Brings the agent's index up to date now; `force` rebuilds it from the files (the embedding cache stays). */
-    async index(agentId: string, options: { force?: boolean; by?: string } = {}) {
+    async index(agentId: string, options: { force?: boolean; by?: string; onProgress?: ProgressListener } = {}) {
       const memory = open(agentId);
+      const onProgress = options.onProgress ? throttleProgress(options.onProgress) : undefined;
       // A sync under way (it pauses between files) finishes before the index is cleared under it.
       while (memory.refreshing) await memory.refreshing;
       if (options.force) memory.index.clear();
       const started = Date.now();
       memory.syncedAt = 0;
-      await refresh(agentId, memory, true);
-      while (memory.embedding) await memory.embedding;
+      await refresh(agentId, memory, true, onProgress);
+      await embeddingDone(agentId, memory, onProgress);
       const stats = memory.index.stats();
+      onProgress?.({ agentId, phase: 'done', done: stats.files, total: stats.files });
       const record = { at: now().toISOString(), action: options.force ? 'reindex' : 'index', by: options.by ?? 'operator', files: stats.files, chunks: stats.chunks, provider: memory.client?.identity ?? null };
       appendFileSync(auditPath(agentId), `${JSON.stringify(record)}\n`, { mode: 0o600 });
       return { agentId, ...stats, vectors: memory.index.vectorState(), embeddings: memory.client?.identity ?? null, embeddingsError: memory.clientError, durationMs: Date.now() - started, skipped: memory.skipped };
@@ -353,7 +380,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
       return [...agents.entries()].map(([agentId, memory]) => ({
         agentId,
         ...memory.index.stats(),
-        pending: memory.index.vectorState().pending,
+        ...pendingAndBuiltWith(memory.index),
         embeddings: memory.client?.identity ?? null,
         embeddingsError: memory.clientError,
         embeddingFailures: memory.embeddingFailures,
@@ -362,6 +389,19 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         lastIndexLagMs: memory.lastLagMs,
         searchSeconds: memory.searchMs.map((ms) => ms / 1000),
       }));
+    },
+    /**
+     * Retries what is stuck for each open agent: a noticed change not yet indexed (its re-index
+     * failed) is indexed again, and chunks still without vectors are embedded again when nothing
+     * is embedding them. Does nothing when all is current (the periodic health check calls it).
+     */
+    catchUp(): void {
+      for (const [agentId, memory] of agents) {
+        if (memory.stopped) continue;
+        if (memory.changedAt !== 0 && !memory.refreshing) {
+          refresh(agentId, memory, true).catch((error) => deps.logger.warn({ agentId, err: error }, 'memory could not be re-indexed after a change'));
+        } else if (!memory.refreshing) startEmbedding(agentId, memory);
+      }
     },
     /** The newest `limit` entries of the agent's memory audit log (writes and re-indexes), oldest first. */
     audit(agentId: string, limit = 100): Record<string, unknown>[] {
@@ -381,6 +421,11 @@ export function createMemoryService(deps: MemoryServiceDeps) {
 }
 
 export type MemoryService = ReturnType<typeof createMemoryService>;
+
+function pendingAndBuiltWith(index: MemoryIndex) {
+  const vectors = index.vectorState();
+  return { pending: vectors.pending, builtWith: vectors.identity };
+}
 
 function sourceOptions(profile: AgentProfile) {
   return {
@@ -427,20 +472,26 @@ function judgeChunks(writes: readonly WriteRecord[], governance: Governance): Ch
   };
 }
 
+/**
+ * A chunk holding any line of an untrusted write (unchanged since) is `untrusted`, whoever wrote
+ * the rest; otherwise it is the agent's when every line is from the agent's writes, else the owner's.
+ */
 function agentProvenance(writes: readonly WriteRecord[], file: MemorySourceFile, chunk: MemoryChunk): Provenance {
   if (file.path.startsWith(SESSIONS_PREFIX)) return 'untrusted';
   const ours = writes.filter((write) => write.path === file.path);
   if (ours.length === 0) return 'owner';
   const lines = file.text.replace(/\r\n?/gu, '\n').split('\n');
-  const agentLines = new Set<number>();
+  const written = new Map<number, Provenance>();
   for (const write of ours) {
     if (sha256(lines.slice(write.startLine - 1, write.endLine).join('\n')) !== write.sha256) continue;
-    for (let line = write.startLine; line <= write.endLine; line++) agentLines.add(line);
+    for (let line = write.startLine; line <= write.endLine; line++) written.set(line, write.provenance);
   }
+  let owner = false;
   for (let line = chunk.startLine; line <= chunk.endLine; line++) {
-    if ((lines[line - 1] ?? '').trim() !== '' && !agentLines.has(line)) return 'owner';
+    if (written.get(line) === 'untrusted') return 'untrusted';
+    if ((lines[line - 1] ?? '').trim() !== '' && !written.has(line)) owner = true;
   }
-  return 'agent';
+  return owner ? 'owner' : 'agent';
 }
 
 function readAudit(path: string): Record<string, unknown>[] {
@@ -486,20 +537,44 @@ async function sessionSources(agentId: string, transcripts: NonNullable<MemorySe
   const files: MemorySourceFile[] = [];
   for (const session of sessions) {
     if (session.sessionKey.startsWith('replay:')) continue;
-    const path = `${SESSIONS_PREFIX}${session.sessionKey.replace(/[^A-Za-z0-9_.:-]/gu, '_')}.md`;
+    const path = sessionPath(session.sessionKey);
     const known = index?.knownHash(path, session.messageCount, session.updatedAt);
     if (known !== undefined) {
       files.push({ path, absolutePath: path, text: '', sha256: known, mtimeMs: session.updatedAt, size: session.messageCount, unchanged: true });
       continue;
     }
-    const entries = await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES);
-    const text = entries
-      .filter((entry) => entry.message.role === 'user' || (entry.message.role === 'assistant' && entry.message.content !== ''))
-      .map((entry) => `**${entry.message.role}** (${new Date(entry.createdAt).toISOString().slice(0, 16)}): ${entry.message.content.replace(/\s*\n\s*/gu, ' ')}`)
-      .join('\n');
+    const text = sessionText(await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES));
     files.push({ path, absolutePath: path, text: text === '' ? '' : `${text}\n`, sha256: sha256(text), mtimeMs: session.updatedAt, size: session.messageCount });
   }
   return files;
+}
+
+/** A conversation's memory path: `sessions/<session key>.md`, odd characters replaced. */
+function sessionPath(sessionKey: string): string {
+  return `${SESSIONS_PREFIX}${sessionKey.replace(/[^A-Za-z0-9_.:-]/gu, '_')}.md`;
+}
+
+/** A conversation as memory text: each user and assistant message one line, without a final newline. */
+function sessionText(entries: readonly TranscriptEntry[]): string {
+  return entries
+    .filter((entry) => entry.message.role === 'user' || (entry.message.role === 'assistant' && entry.message.content !== ''))
+    .map((entry) => `**${entry.message.role}** (${new Date(entry.createdAt).toISOString().slice(0, 16)}): ${entry.message.content.replace(/\s*\n\s*/gu, ' ')}`)
+    .join('\n');
+}
+
+/**
+ * One indexed conversation, by its `sessions/` path, as memory_get reads it: redacted like the
+ * index, and only when `memory.sessions` is on and the path is not on the deny-list.
+ */
+async function sessionFile(agentId: string, profile: AgentProfile, path: string, transcripts: MemoryServiceDeps['transcripts'], governance: Governance): Promise<MemorySourceFile> {
+  const wanted = path.replace(/#L\d+(?:-L\d+)?$/u, '');
+  if (!profile.memory?.sessions || !transcripts) throw new HearthError('NOT_FOUND', `"${path}" is a conversation, and conversations are not part of this agent's memory (memory.sessions is off).`);
+  if (governance.denies(wanted)) throw new HearthError('NOT_FOUND', `"${path}" is on the memory deny-list (memory.governance.denyPaths).`);
+  const sessions = await transcripts.listSessions({ limit: MAX_SESSIONS_INDEXED, agentId });
+  const session = sessions.find((candidate) => !candidate.sessionKey.startsWith('replay:') && sessionPath(candidate.sessionKey) === wanted);
+  if (!session) throw new HearthError('NOT_FOUND', `"${path}" is not one of the agent's indexed conversations; use a path from memory_search.`);
+  const text = governance.redact(sessionText(await transcripts.readTranscript(session.sessionKey, MAX_SESSION_LINES))).text;
+  return { path: wanted, absolutePath: wanted, text, sha256: sha256(text), mtimeMs: session.updatedAt, size: session.messageCount };
 }
 
 /** The date before which dated notes are out of the index (memory.retentionPolicy), as YYYY-MM-DD, or null. */

@@ -7,6 +7,7 @@ import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
+import { createMemoryHealthCheck, type MemoryAgentHealth, type MemoryHealthCheck } from './memory-health.js';
 import { createMemoryService, type MemoryService } from './memory-service.js';
 import { createMemoryTools } from './memory-tools.js';
 
@@ -14,6 +15,8 @@ export interface Memory {
   service: MemoryService;
   /** memory_search, memory_get and memory_write, for the agents' tool registry. */
   tools: Tool[];
+  /** The periodic memory health check and its report (hearth status, memory status, /readyz). */
+  healthCheck: MemoryHealthCheck;
 }
 
 /**
@@ -32,10 +35,15 @@ export const memorySubsystem = defineSubsystem({
       logger,
     });
     metrics.attach({ memory: () => service.health() });
+    const healthCheck = createMemoryHealthCheck({ health: () => service.health(), catchUp: () => service.catchUp(), logger });
+    healthCheck.start();
     return {
-      api: { service, tools: createMemoryTools(service.port) } satisfies Memory,
-      health: () => memoryHealth(service.health()),
-      stop: () => service.stop(),
+      api: { service, tools: createMemoryTools(service.port), healthCheck } satisfies Memory,
+      health: () => memoryComponent(healthCheck.report().agents),
+      stop: () => {
+        healthCheck.stop();
+        service.stop();
+      },
     };
   },
 });
@@ -55,14 +63,13 @@ function configuredSecrets(config: HearthConfig): string[] {
   return found.filter((value) => value.length >= 8);
 }
 
-/** Degraded (never down: keyword search still answers) while an agent's embeddings cannot work or keep failing. */
-function memoryHealth(agents: ReturnType<MemoryService['health']>): ComponentHealth {
-  const problems = agents.flatMap((agent) => {
-    if (agent.embeddingsError) return [`${agent.agentId}: ${agent.embeddingsError}`];
-    if (agent.pending > 0 && agent.lastEmbeddingError) return [`${agent.agentId}: ${agent.pending} chunks without vectors (${agent.lastEmbeddingError})`];
-    return [];
-  });
-  if (problems.length > 0) return { status: 'degraded', detail: `keyword search only for part of memory; ${problems.join('; ')}` };
+/**
+ * Degraded (never down: keyword search still answers) while an agent's embeddings cannot work or
+ * keep failing, its index was built by another provider, or a change waits too long to be indexed.
+ */
+export function memoryComponent(agents: readonly MemoryAgentHealth[]): ComponentHealth {
+  const problems = agents.flatMap((agent) => agent.problems.map((problem) => `${agent.agentId}: ${problem}`));
+  if (problems.length > 0) return { status: 'degraded', detail: `search still answers, by keyword where it must; ${problems.join('; ')}` };
   const chunks = agents.reduce((sum, agent) => sum + agent.chunks, 0);
   return { status: 'ok', detail: agents.length === 0 ? 'no agent has used memory yet' : `${chunks} chunks indexed for ${agents.map((agent) => agent.agentId).join(', ')}` };
 }

@@ -8,7 +8,7 @@ function toolsAnswering(result: Omit<MemorySearchResult, 'hits'>) {
   const port: MemoryPort = {
     search: async () => ({ ...result, hits: [{ path: 'MEMORY.md', startLine: 2, endLine: 3, score: 0.8, snippet: 'Ada likes tea.', citation: 'MEMORY.md#L2-L3', provenance: 'untrusted' }] }),
     get: async () => ({ path: 'MEMORY.md', from: 1, to: 1, totalLines: 1, text: '' }),
-    write: async () => ({ path: 'memory/x.md', startLine: 1, endLine: 1 }),
+    write: async () => ({ path: 'memory/x.md', startLine: 1, endLine: 1, provenance: 'agent' as const }),
   };
   return createMemoryTools(port);
 }

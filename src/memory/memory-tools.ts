@@ -38,6 +38,7 @@ function searchTool(memory: MemoryPort): Tool {
     usage: 'memory_search {"query": string, "maxResults"?: integer}',
     async run(args, context) {
       const result = await memory.search(context.agentId, args.query, { ...(args.maxResults ? { maxResults: args.maxResults } : {}), signal: context.signal });
+      if (result.hits.some((hit) => hit.provenance === 'untrusted')) context.trust?.markUntrusted('memory_search gave it untrusted memory');
       const cite = citing(result.citations ?? 'auto', context.sessionKey);
       const lines = result.hits.map((hit, index) => `${index + 1}. ${cite ? `${hit.citation} ` : ''}(score ${hit.score.toFixed(2)}, ${WHO[hit.provenance]})\n${indent(hit.snippet)}`);
       const head = result.hits.length === 0 ? `No memory matches "${args.query}".` : `${result.hits.length} result${result.hits.length === 1 ? '' : 's'} (${result.mode} search):`;
@@ -67,7 +68,9 @@ function getTool(memory: MemoryPort): Tool {
     usage: 'memory_get {"path": string, "from"?: integer, "lines"?: integer}',
     async run(args, context) {
       const excerpt = await memory.get(context.agentId, args.path, { ...(args.from ? { from: args.from } : {}), ...(args.lines ? { lines: args.lines } : {}) });
-      return { content: `${excerpt.path} lines ${excerpt.from}-${excerpt.to} of ${excerpt.totalLines}:\n${excerpt.text}` };
+      const untrusted = excerpt.provenance === 'untrusted';
+      if (untrusted) context.trust?.markUntrusted(`memory_get read untrusted memory (${excerpt.path})`);
+      return { content: `${excerpt.path} lines ${excerpt.from}-${excerpt.to} of ${excerpt.totalLines}${untrusted ? ` (${WHO.untrusted})` : ''}:\n${excerpt.text}` };
     },
   });
 }
@@ -92,8 +95,10 @@ function writeTool(memory: MemoryPort): Tool {
     schema: writeSchema,
     usage: 'memory_write {"text": string, "file"?: string}',
     async run(args, context) {
-      const written = await memory.write(context.agentId, args.text, { ...(args.file ? { file: args.file } : {}), runId: context.runId, sessionKey: context.sessionKey });
-      return { content: `Saved to ${written.path}#L${written.startLine}-L${written.endLine}.` };
+      const untrusted = context.trust?.untrusted ?? null;
+      const written = await memory.write(context.agentId, args.text, { ...(args.file ? { file: args.file } : {}), runId: context.runId, sessionKey: context.sessionKey, ...(untrusted ? { untrusted } : {}) });
+      const note = written.provenance === 'untrusted' ? ` It is marked untrusted (${untrusted}).` : '';
+      return { content: `Saved to ${written.path}#L${written.startLine}-L${written.endLine}.${note}` };
     },
   });
 }

@@ -39,3 +39,13 @@ test('metrics: breaker state, failures in a row and last success/failure per pro
   assert.match(text, /^hearth_provider_last_success_timestamp\{provider="ok"\} 1500$/mu);
   assert.doesNotMatch(text, /^hearth_provider_last_success_timestamp\{provider="hung"\}/mu);
 });
+
+test('metrics: memory index lag is the age of the oldest change still waiting, else the last measured lag', TIMEOUT, async () => {
+  const agent = (name: string, waitingSinceMs: number, lastIndexLagMs: number | null) => ({ agentId: name, files: 1, chunks: 2, pending: 0, embeddingFailures: 0, lastIndexLagMs, waitingSinceMs, searchSeconds: [] });
+  const metrics = createMetrics({ outboxCounts: async () => [], channels: async () => [], cronJobs: () => [], memory: () => [agent('stuck', 45_000, 800), agent('fine', 0, 800), agent('new', 0, null)] });
+  const text = await metrics.render();
+  assert.match(text, /^hearth_memory_index_lag_seconds\{agent="stuck"\} 45$/mu);
+  assert.match(text, /^hearth_memory_index_lag_seconds\{agent="fine"\} 0\.8$/mu);
+  assert.doesNotMatch(text, /^hearth_memory_index_lag_seconds\{agent="new"\}/mu);
+  assert.match(text, /^hearth_memory_chunks\{agent="stuck"\} 2$/mu);
+});

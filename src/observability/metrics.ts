@@ -34,8 +34,16 @@ export interface MemoryHealth {
   pending: number;
   embeddingFailures: number;
   lastIndexLagMs: number | null;
+  /** How long the oldest change not yet indexed has waited (0: none waiting). */
+  waitingSinceMs: number;
   searchSeconds: number[];
 }
+/** The oldest change still waiting wins over the last measured lag, so a stuck index shows a growing lag. */
+function indexLagSeconds(agent: MemoryHealth): number | null {
+  if (agent.waitingSinceMs > 0) return Math.max(agent.waitingSinceMs, agent.lastIndexLagMs ?? 0) / 1000;
+  return agent.lastIndexLagMs === null ? null : agent.lastIndexLagMs / 1000;
+}
+
 const EVENT_LOOP_SUMMARY = /^hearth_nodejs_eventloop_lag_(?:min|max|mean|stddev|p50|p90|p99)_seconds(?:\{[^}]*\})? /u;
 
 /**
@@ -296,7 +304,7 @@ export function createMetrics(sources: MetricsSources) {
     memoryGauge('hearth_memory_files', 'Files in each agent\'s memory index.', (agent) => agent.files);
     memoryGauge('hearth_memory_pending_embeddings', 'Chunks waiting for their vector (searched by keyword until then).', (agent) => agent.pending);
     memoryGauge('hearth_memory_embedding_failures_total', 'Embedding batches that failed since the start.', (agent) => agent.embeddingFailures);
-    memoryGauge('hearth_memory_index_lag_seconds', 'From a memory file changing on disk to the change being indexed (and embedded), the last time.', (agent) => (agent.lastIndexLagMs === null ? null : agent.lastIndexLagMs / 1000));
+    memoryGauge('hearth_memory_index_lag_seconds', 'How far the memory index is behind the files: the age of the oldest change not yet indexed, else how long the last change took to be indexed (and embedded).', indexLagSeconds);
     new client.Gauge({
       name: 'hearth_memory_search_seconds',
       help: 'Memory search time over the last 200 searches of each agent, by quantile (0.5, 0.99).',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { InboundMessage } from '../contracts/channel.js';
-import { bindAgent, decideInbound, type InboundPolicy, inboundSessionKey } from './inbound-policy.js';
+import { bindAgent, decideInbound, type InboundPolicy, inboundSessionKey, untrustedInputReason } from './inbound-policy.js';
 
 const policy = (overrides: Partial<InboundPolicy> = {}): InboundPolicy => ({
   dmPolicy: 'pairing',
@@ -116,5 +116,16 @@ describe('routing details a person notices', () => {
     const where = { agentId: 'main', channel: 'discord', accountId: 'default', dmScope: 'per-channel-peer' as const };
     assert.equal(inboundSessionKey(group({ chat: { id: 'g', kind: 'thread', threadId: 't1' } }), where), 'agent:main:discord:group:g:thread:t1');
     assert.equal(inboundSessionKey(group({ chat: { id: 'g', kind: 'group', threadId: 't1' } }), where), 'agent:main:discord:group:g');
+  });
+});
+
+describe('untrustedInputReason', () => {
+  it('a direct message from a sender named in allowFrom is the owner\'s; groups, "*" and unnamed senders are outside input', () => {
+    assert.equal(untrustedInputReason(message(), { allowFrom: ['@Ada'] }, 'telegram:home'), null);
+    assert.equal(untrustedInputReason(message(), { allowFrom: ['42'] }, 'telegram:home'), null);
+    assert.match(untrustedInputReason(message(), { allowFrom: ['*'] }, 'telegram:home') ?? '', /direct message on telegram:home from 42, who is not named in allowFrom/u);
+    assert.match(untrustedInputReason(message(), { allowFrom: [] }, 'telegram:home') ?? '', /not named in allowFrom/u, 'a sender approved by pairing');
+    assert.match(untrustedInputReason(group(), { allowFrom: ['ada'] }, 'telegram:home') ?? '', /a group message on telegram:home, where others can write/u);
+    assert.match(untrustedInputReason(message({ chat: { id: '-100', kind: 'thread', threadId: '7' } }), { allowFrom: ['ada'] }, 'slack:w') ?? '', /a thread message/u);
   });
 });

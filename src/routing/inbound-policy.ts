@@ -56,6 +56,19 @@ export function decideInbound(message: InboundMessage, policy: InboundPolicy, ap
   return { action: 'answer' };
 }
 
+/**
+ * Why an answered message is not the owner's own input, or null when it is: a direct message from
+ * a sender named in `allowFrom` (by id or username; "*" names nobody) counts as the owner's.
+ * Group and thread messages (anyone there can write), senders let in by "*" and senders approved
+ * by pairing (usually other people) are outside input: memory written from them is untrusted.
+ */
+export function untrustedInputReason(message: InboundMessage, policy: Pick<InboundPolicy, 'allowFrom'>, channel: string): string | null {
+  if (message.chat.kind !== 'direct') return `a ${message.chat.kind} message on ${channel}, where others can write`;
+  const named = policy.allowFrom.filter((entry) => entry !== '*');
+  if (listed(named, message.sender.id, message.sender.username)) return null;
+  return `a direct message on ${channel} from ${message.sender.id}, who is not named in allowFrom`;
+}
+
 export function mentioned(message: InboundMessage, patterns: readonly RegExp[]): boolean {
   return message.mentionsBot || message.replyToBot || patterns.some((pattern) => pattern.test(message.text));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from '../contracts/messages.js';
-import { identifiersIn, renderParts, SUMMARY_SECTIONS, splitPoint, summaryProblems } from './compaction.js';
+import { flushTrust, identifiersIn, renderParts, SUMMARY_SECTIONS, splitPoint, summaryProblems } from './compaction.js';
 
 const line = (message: ChatMessage, tokens = 10) => ({ message, tokens });
 
@@ -38,4 +38,10 @@ test('the summary input is cut into parts, the newest kept when there are too ma
   assert.equal(parts.length, 8);
   assert.match(parts.at(-1)!, /\[user\] message 19 /u);
   assert.ok(parts.every((part) => part.length <= 200));
+});
+
+test('the memory flush writes untrusted memory when the turn was outside input or the conversation is a group chat', () => {
+  assert.deepEqual(flushTrust({ sessionKey: 'agent:main:main' }), {});
+  assert.deepEqual(flushTrust({ sessionKey: 'agent:main:main', untrustedInput: 'a direct message from 7' }), { untrustedInput: 'a direct message from 7' });
+  assert.match(flushTrust({ sessionKey: 'agent:main:telegram:group:-100' }).untrustedInput ?? '', /group chat/u);
 });

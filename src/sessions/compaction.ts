@@ -41,6 +41,8 @@ export interface CompactRequest {
   system: string;
   recordStep?: (step: RunStepInput) => Promise<void>;
   signal: AbortSignal;
+  /** Why the turn that led to the compaction was not the owner's input (the flush then writes untrusted memory). */
+  untrustedInput?: string;
 }
 
 export type CompactionOutcome =
@@ -183,12 +185,19 @@ async function flushMemory(deps: SessionCompactorDeps, request: CompactRequest, 
     system: request.system,
     history: packMessages(lines.slice(from).map((line) => line.message)),
     messages: [{ role: 'user', content: FLUSH_PROMPT }],
+    ...flushTrust(request),
     signal: request.signal,
     onDelta: () => {},
     recordStep: request.recordStep ?? (() => Promise.resolve()),
   });
   if (output.status !== 'ok') deps.logger.warn({ sessionKey: request.sessionKey, runId: request.runId, code: output.error?.code }, `the memory flush before a compaction failed: ${output.error?.message ?? output.status}`);
   return true;
+}
+
+/** A group conversation holds what other people wrote: what the flush saves from it is untrusted, like the turn's own input. */
+export function flushTrust(request: Pick<CompactRequest, 'sessionKey' | 'untrustedInput'>): { untrustedInput?: string } {
+  if (request.untrustedInput) return { untrustedInput: request.untrustedInput };
+  return /:group:/u.test(request.sessionKey) ? { untrustedInput: 'the conversation being compacted is a group chat' } : {};
 }
 
 interface SummaryInput {

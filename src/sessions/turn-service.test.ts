@@ -207,3 +207,17 @@ test('a long conversation sends the model only the newest part that fits the con
     await store.close();
   }
 });
+
+test('a turn accepted with untrustedInput runs untrusted (kept through the store); other turns do not', async () => {
+  const seen: (string | undefined)[] = [];
+  const { store, turns } = setup(async (input) => {
+    seen.push(input.untrustedInput);
+    return echo(input);
+  });
+  const outside = await turns.submit({ sessionKey: 'agent:main:telegram:group:-1', agentId: 'main', source: 'channel', text: 'Bob: hi', options: { untrustedInput: 'a group message on telegram:default, where others can write' } });
+  await turns.waitFor(outside.runId);
+  const owner = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'hi' });
+  await turns.waitFor(owner.runId);
+  assert.deepEqual(seen, ['a group message on telegram:default, where others can write', undefined]);
+  await store.close();
+});

@@ -421,6 +421,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
       system,
       ...(history ? { history: history.window, onContextOverflow } : {}),
       messages,
+      ...(started.options?.untrustedInput ? { untrustedInput: started.options.untrustedInput } : {}),
       signal: run.controller.signal,
       onDelta: (text) => emit(state, { type: 'delta', runId, sessionKey, text }),
       recordStep: (step) => recordStep(state, turn, step),
@@ -445,6 +446,12 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
   } finally {
     state.active.delete(runId);
   }
+}
+
+/** The turn's untrusted-input reason, as compaction's memory flush takes it. */
+function untrustedOf(turn: TurnInProgress): { untrustedInput?: string } {
+  const reason = turn.started.options?.untrustedInput;
+  return reason ? { untrustedInput: reason } : {};
 }
 
 /** Base prompt, the agent's own prompt, its workspace files and a stateless request's system text. */
@@ -539,7 +546,7 @@ async function compactForTurn(
   if (!compactor || !(profile.compaction ?? compactionSettings({})).enabled) return null;
   const startedAt = state.now();
   try {
-    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason, runId: turn.runId, system, signal, recordStep: (step) => recordStep(state, turn, step) });
+    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason, runId: turn.runId, ...untrustedOf(turn), system, signal, recordStep: (step) => recordStep(state, turn, step) });
     if (outcome.status === 'skipped') return null;
   } catch (error) {
     const failure = toHearthError(error, 'COMPACTION_FAILED');
@@ -559,7 +566,7 @@ async function runCompactCommand(state: TurnServiceState, turn: TurnInProgress, 
     return;
   }
   try {
-    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason: 'manual', ...(focus ? { focus } : {}), runId: turn.runId, system, signal, recordStep: (step) => recordStep(state, turn, step) });
+    const outcome = await compactor.compact({ sessionKey: turn.sessionKey, profile, reason: 'manual', ...(focus ? { focus } : {}), runId: turn.runId, ...untrustedOf(turn), system, signal, recordStep: (step) => recordStep(state, turn, step) });
     state.history.delete(turn.sessionKey);
     await finishTurn(state, turn, { status: 'ok', reply: describeCompaction(outcome), toolCalls: [], usage: outcome.status === 'compacted' ? outcome.usage : null, modelRef: null, error: null }, []);
   } catch (error) {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FakeEmbeddingsServer, startFakeEmbeddingsServer } from '../support/fake-embeddings-server.js';
+import { connectGateway } from '../../src/cli/gateway-client.js';
 import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
@@ -128,6 +129,11 @@ test('hearth memory status, search and index: what is indexed, hostile files nam
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /There is no agent "nobody" \(agents: main\)/u);
 
+  const piped = await runCli(['memory', 'index', '--force'], env);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.doesNotMatch(piped.stdout, /\r|\u001b|Indexing files|Embedding chunks/u, 'no progress into a pipe');
+  assert.match(piped.stdout, /^Indexed {5}\d+ files/mu);
+
   const rebuilt = await runCli(['memory', 'index', '--force', '--json'], env);
   assert.equal(rebuilt.code, 0, rebuilt.stderr);
   const after = JSON.parse(rebuilt.stdout) as { chunks: number; vectors: { pending: number } };
@@ -142,6 +148,51 @@ test('hearth memory status, search and index: what is indexed, hostile files nam
     assert.match(degraded.stdout, /memory\/projects\.md/u);
   } finally {
     embeddings.failWith(null);
+  }
+});
+
+test('hearth memory status --contract: the memory contract as in effect, readable and as JSON (also memory.status {contract: true})', async () => {
+  const env = testEnv(home);
+  const text = await runCli(['memory', 'status', '--contract'], env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^Memory contract of agent main \(as in effect\)$/mu);
+  assert.match(text.stdout, new RegExp(`^Embeddings {3}vectors/embed-small at ${embeddings.baseUrl.replace(/[.]/gu, '\\.')}$`, 'mu'));
+  assert.match(text.stdout, /^Index paths {2}MEMORY\.md, USER\.md, memory\/$/mu);
+  assert.match(text.stdout, /^Rules {8}none$/mu);
+  assert.doesNotMatch(text.stdout, /^Indexed/mu, 'the contract, not the index status');
+  const json = JSON.parse((await runCli(['memory', 'status', '--contract', '--json'], env)).stdout) as { agentId: string; contract: { embeddings: { provider: string; model: string; baseUrl: string }; sessions: boolean; redaction: object; governance: { rules: unknown[]; denyPaths: unknown[] }; retentionPolicy: unknown } };
+  assert.equal(json.agentId, 'main');
+  assert.deepEqual(json.contract.embeddings, { provider: 'vectors', model: 'embed-small', baseUrl: embeddings.baseUrl });
+  assert.deepEqual([json.contract.sessions, json.contract.redaction, json.contract.governance, json.contract.retentionPolicy], [false, { secrets: true, apiKeys: true }, { rules: [], denyPaths: [] }, null]);
+  const plain = JSON.parse((await runCli(['memory', 'status', '--json'], env)).stdout) as { contract?: unknown };
+  assert.equal(plain.contract, undefined, 'only when asked for');
+});
+
+test('memory.index with progress: true sends memory.index.progress events to the calling connection only', async () => {
+  const caller = await connectGateway(gateway.url, gateway.token);
+  const bystander = await connectGateway(gateway.url, gateway.token);
+  const events: { phase: string; done: number; total: number | null; agentId: string }[] = [];
+  const overheard: string[] = [];
+  caller.onEvent((event, payload) => {
+    if (event === 'memory.index.progress') events.push(payload as (typeof events)[number]);
+  });
+  bystander.onEvent((event) => overheard.push(event));
+  try {
+    const answer = await caller.call<{ files: number }>('memory.index', { force: true, progress: true });
+    const phases = [...new Set(events.map((event) => event.phase))];
+    assert.deepEqual(phases.filter((phase) => phase !== 'embedding'), ['reading', 'indexing', 'done'], JSON.stringify(phases));
+    assert.ok(events.every((event) => event.agentId === 'main'));
+    const indexed = events.filter((event) => event.phase === 'indexing').at(-1);
+    assert.deepEqual([indexed?.done, indexed?.total], [answer.files, answer.files]);
+    assert.deepEqual(events.at(-1), { agentId: 'main', phase: 'done', done: answer.files, total: answer.files });
+    await bystander.call('memory.status', {});
+    assert.deepEqual(overheard, [], 'another connection hears nothing');
+    const before = events.length;
+    await caller.call('memory.index', {});
+    assert.equal(events.length, before, 'no progress unless asked for');
+  } finally {
+    caller.close();
+    bystander.close();
   }
 });
 
@@ -162,8 +213,8 @@ test('hearth memory provider-audit: the configured provider, what the index was 
   const log = JSON.parse((await runCli(['memory', 'audit', '--json'], env)).stdout) as { entries: { action: string; path?: string; by?: string }[] };
   assert.deepEqual(
     log.entries.map((entry) => entry.action),
-    ['write', 'reindex'],
-    'the memory_write of the earlier test and the forced re-index',
+    ['write', 'reindex', 'reindex', 'reindex', 'index'],
+    'the memory_write of an earlier test, the forced re-indexes (CLI piped, CLI --json, RPC with progress) and the plain index',
   );
   const lines = (await runCli(['memory', 'audit'], env)).stdout;
   assert.match(lines, /write {2}memory\/\d{4}-\d{2}-\d{2}\.md#L1-L1 {2}agent {2}run run_/u);
@@ -179,8 +230,19 @@ test('memory in /readyz (degraded, still ready, while embeddings fail), status a
   assert.match(metrics, /^hearth_memory_pending_embeddings\{agent="main"\} 0$/mu);
   assert.match(metrics, /^hearth_memory_search_seconds\{agent="main",quantile="0\.5"\} [\d.e-]+$/mu);
   assert.match(metrics, /^hearth_memory_index_lag_seconds\{agent="main"\} [\d.e-]+$/mu, 'the watched edits of earlier tests were timed');
-  const status = JSON.parse((await runCli(['status', '--json'], testEnv(home))).stdout) as { memory: { agentId: string; chunks: number }[] };
-  assert.ok((status.memory.find((agent) => agent.agentId === 'main')?.chunks ?? 0) > 0);
+  const status = JSON.parse((await runCli(['status', '--json'], testEnv(home))).stdout) as { memory: { intervalMs: number; agents: { agentId: string; status: string; chunks: number; searchMs: { p50: number; p99: number } | null; provider: { mismatch: boolean } }[] } };
+  const main = status.memory.agents.find((agent) => agent.agentId === 'main');
+  assert.ok((main?.chunks ?? 0) > 0);
+  assert.equal(main?.status, 'ok');
+  assert.ok(main?.searchMs && main.searchMs.p99 >= main.searchMs.p50, 'search latency of the earlier searches');
+  assert.equal(main?.provider.mismatch, false);
+  assert.equal(status.memory.intervalMs, 60_000);
+  const text = (await runCli(['status'], testEnv(home))).stdout;
+  assert.match(text, /^Memory {4}main ok, \d+ chunks, index lag [\d.]+ s, search p50 [\d.]+ ms \/ p99 [\d.]+ ms$/mu);
+  const memoryStatus = (await runCli(['memory', 'status'], testEnv(home))).stdout;
+  assert.match(memoryStatus, /^Health {6}ok \(not checked yet; every 60 s\)$/mu);
+  assert.match(memoryStatus, /^ {2}search {6}p50 [\d.]+ ms, p99 [\d.]+ ms over the last \d+$/mu);
+  assert.match(memoryStatus, /^ {2}provider {4}vectors\/embed-small, as the index was built$/mu);
 
   embeddings.failWith(503);
   try {
@@ -194,6 +256,10 @@ test('memory in /readyz (degraded, still ready, while embeddings fail), status a
     const failing = await (await fetch(`${gateway.url}/metrics`, { headers: auth })).text();
     assert.match(failing, /^hearth_memory_pending_embeddings\{agent="main"\} 1$/mu);
     assert.match(failing, /^hearth_memory_embedding_failures_total\{agent="main"\} [1-9]\d*$/mu);
+    const unhealthy = (await runCli(['memory', 'status'], testEnv(home))).stdout;
+    assert.match(unhealthy, /^Health {6}degraded /mu);
+    assert.match(unhealthy, /^ {2}problem {5}1 chunks without vectors \(embedding through vectors .*HTTP 503/mu);
+    assert.match((await runCli(['status'], testEnv(home))).stdout, /^Memory {4}main degraded, .*1 chunks waiting for vectors.*: 1 chunks without vectors/mu);
   } finally {
     embeddings.failWith(null);
   }

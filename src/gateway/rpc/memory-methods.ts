@@ -13,15 +13,26 @@ function agentOf(context: GatewayContext, agentId: string | undefined): string {
   return id;
 }
 
+/** The agent's memory health now, and when the periodic check last ran. */
+function healthOf(context: GatewayContext, agentId: string) {
+  const report = context.memoryHealth();
+  return { health: report.agents.find((agent) => agent.agentId === agentId) ?? null, healthCheck: { checkedAt: report.checkedAt, intervalMs: report.intervalMs } };
+}
+
 /** `memory.status`, `memory.search` and `memory.index` (docs/memory.md). */
 export const memoryMethods: Record<string, RpcMethod> = {
   'memory.status': defineMethod(
     {
-      description: "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls.",
-      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…]}',
+      description:
+        "An agent's memory (default: the default agent): files and chunks indexed, the embeddings configured and what the vectors were built with, chunks waiting for vectors, files skipped and why, the last embedding calls, its health (index lag, embeddings waiting and the last error, search p50/p99, configured provider against the index's); with contract: true also its memory contract as in effect (embeddings with the resolved base URL, paths, sessions, citations, redaction, governance rules, deny-list, retention).",
+      returns: '{agentId, files, chunks, vectors:{identity, dimensions, pending}, embeddings, embeddingsError, skipped:[{path, reason}], recentCalls:[…], health:{status, problems, indexLagMs, pendingEmbeddings, lastEmbeddingError, searchMs:{p50, p99, count}, provider:{configured, indexBuiltWith, mismatch}}, healthCheck:{checkedAt, intervalMs}, contract?:{embeddings, indexPaths, extraPaths, sessions, citations, recordQuery, redaction, governance:{rules, denyPaths}, retentionPolicy}}',
     },
-    z.strictObject({ agentId: agentParam }).optional(),
-    async (params, _connection, context) => context.memory.status(agentOf(context, params?.agentId)),
+    z.strictObject({ agentId: agentParam, contract: z.boolean().optional() }).optional(),
+    async (params, _connection, context) => {
+      const agentId = agentOf(context, params?.agentId);
+      const status = { ...(await context.memory.status(agentId)), ...healthOf(context, agentId) };
+      return params?.contract ? { ...status, contract: context.memory.contract(agentId) } : status;
+    },
   ),
   'memory.search': defineMethod(
     {
@@ -36,9 +47,17 @@ export const memoryMethods: Record<string, RpcMethod> = {
     },
   ),
   'memory.index': defineMethod(
-    { description: "Brings an agent's memory index up to date with its files now; force rebuilds it from scratch (vectors of unchanged text come from the embedding cache).", returns: '{agentId, files, chunks, vectors, durationMs, skipped}' },
-    z.strictObject({ agentId: agentParam, force: z.boolean().optional() }).optional(),
-    async (params, _connection, context) => context.memory.index(agentOf(context, params?.agentId), { force: params?.force === true }),
+    {
+      description:
+        "Brings an agent's memory index up to date with its files now; force rebuilds it from scratch (vectors of unchanged text come from the embedding cache). With progress: true the calling connection gets `memory.index.progress` events {agentId, phase: reading|indexing|embedding|done, done, total} (at most every 100 ms a phase) until the answer.",
+      returns: '{agentId, files, chunks, vectors, durationMs, skipped}',
+    },
+    z.strictObject({ agentId: agentParam, force: z.boolean().optional(), progress: z.boolean().optional() }).optional(),
+    async (params, connection, context) =>
+      context.memory.index(agentOf(context, params?.agentId), {
+        force: params?.force === true,
+        ...(params?.progress ? { onProgress: (progress) => connection.notify('memory.index.progress', progress) } : {}),
+      }),
   ),
   'memory.audit': defineMethod(
     { description: "An agent's memory audit log, oldest first (default the last 100): every memory_write (time, run, session, file, lines, provenance) and every re-index (who, files, chunks, provider).", returns: '{agentId, entries:[{at, action, …}]}' },

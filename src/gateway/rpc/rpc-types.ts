@@ -6,6 +6,8 @@ export interface RpcConnection {
   readonly id: string;
   /** Pushes `chat` events of this session to the connection from now on (bounded per connection). */
   watch(sessionKey: string): void;
+  /** Sends one event frame to this connection only (progress of a request it made); dropped once it is closed. */
+  notify(event: string, payload: unknown): void;
 }
 
 /** What a method does and what it answers, for people: docs/api.md is generated from it. */
