@@ -62,7 +62,7 @@ test('/metrics: Prometheus text with process, event loop, turns, latency, tokens
     // The first turn read the session's history from the store; the second found it in memory.
     assert.equal(samples.get('hearth_history_reads_total{source="store"}'), 1);
     assert.equal(samples.get('hearth_history_reads_total{source="memory"}'), 1);
-    assert.equal(samples.get('hearth_history_cache_bytes{kind="max"}'), 16 * 1024 * 1024);
+    assert.equal(samples.get('hearth_history_cache_bytes{kind="max"}'), 32 * 1024 * 1024);
     assert.equal(samples.get('hearth_history_cache_sessions'), 1);
     assert.ok((samples.get('hearth_history_cache_bytes{kind="used"}') ?? 0) > 0);
     const later = await waitFor(async () => {
