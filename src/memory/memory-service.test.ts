@@ -33,6 +33,32 @@ function setup(memory: MemoryConfig = {}, secrets: string[] = [], transcripts?: 
   return { root, workspace, service, settings, write, cleanup };
 }
 
+/** A memory service over `files` (workspace paths → text) whose embeddings go to a fake OpenAI-compatible server on loopback. */
+async function setupWithEmbeddings(files: Record<string, string>) {
+  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
+  const { providerSchema } = await import('../config/schema.js');
+  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
+  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-embeddings-'));
+  const workspace = join(root, 'ws');
+  mkdirSync(join(workspace, 'memory'), { recursive: true });
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(workspace, path), text);
+  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
+  const service = createMemoryService({
+    directory: join(root, 'state'),
+    agent: () => profile,
+    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    logger: silent,
+    freshnessMs: 0,
+    watch: false,
+  });
+  const cleanup = async () => {
+    service.stop();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  };
+  return { server, service, cleanup };
+}
+
 const PEM = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'AAAAMwAAAAtzc2gtZWQyNTUxOQAAACBn', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
 
 test('credentials never reach the index: configured secrets and key shapes are redacted, lines still cited right, the file untouched', async () => {
@@ -223,22 +249,7 @@ test('memory_get reads an indexed conversation (sessions/…) when memory.sessio
 });
 
 test('catchUp (the periodic health check) embeds again the chunks a failing provider left without vectors; nothing to do when all is current', async () => {
-  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
-  const { providerSchema } = await import('../config/schema.js');
-  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
-  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-catchup-'));
-  const workspace = join(root, 'ws');
-  mkdirSync(join(workspace, 'memory'), { recursive: true });
-  writeFileSync(join(workspace, 'MEMORY.md'), 'Ada lives in Porto.\n');
-  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
-  const service = createMemoryService({
-    directory: join(root, 'state'),
-    agent: () => profile,
-    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
-    logger: silent,
-    freshnessMs: 0,
-    watch: false,
-  });
+  const { server, service, cleanup } = await setupWithEmbeddings({ 'MEMORY.md': 'Ada lives in Porto.\n' });
   const pending = () => service.health()[0]?.pending;
   try {
     server.failWith(500);
@@ -255,29 +266,12 @@ test('catchUp (the periodic health check) embeds again the chunks a failing prov
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(server.requests.length, after, 'nothing waiting: no request');
   } finally {
-    service.stop();
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
+    await cleanup();
   }
 });
 
 test('memory index reports its progress: files read, files indexed of the total, chunks embedded of those waiting, done', async () => {
-  const { startFakeEmbeddingsServer } = await import('../../test/support/fake-embeddings-server.js');
-  const { providerSchema } = await import('../config/schema.js');
-  const server = await startFakeEmbeddingsServer({ dimensions: 8 });
-  const root = mkdtempSync(join(tmpdir(), 'hearth-memory-progress-'));
-  const workspace = join(root, 'ws');
-  mkdirSync(join(workspace, 'memory'), { recursive: true });
-  for (const name of ['a', 'b', 'c']) writeFileSync(join(workspace, 'memory', `${name}.md`), `Note ${name} about the garden.\n`);
-  const profile = { id: 'main', workspaceDir: workspace, memory: { embeddings: { provider: 'local', model: 'embed-small' } } } as unknown as AgentProfile;
-  const service = createMemoryService({
-    directory: join(root, 'state'),
-    agent: () => profile,
-    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
-    logger: silent,
-    freshnessMs: 0,
-    watch: false,
-  });
+  const { service, cleanup } = await setupWithEmbeddings(Object.fromEntries(['a', 'b', 'c'].map((name) => [`memory/${name}.md`, `Note ${name} about the garden.\n`])));
   try {
     const seen: { phase: string; done: number; total: number | null }[] = [];
     await service.index('main', { force: true, onProgress: ({ phase, done, total }) => void seen.push({ phase, done, total }) });
@@ -287,8 +281,6 @@ test('memory index reports its progress: files read, files indexed of the total,
     assert.equal(seen.find((entry) => entry.phase === 'embedding')?.total, 3);
     assert.deepEqual(seen.at(-1), { phase: 'done', done: 3, total: 3 });
   } finally {
-    service.stop();
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
+    await cleanup();
   }
 });

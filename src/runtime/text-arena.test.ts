@@ -16,6 +16,11 @@ test('texts read back exactly, ASCII and not, and a released one cannot be read'
   assert.equal(arena.read(other), '{"content":"ünïcödé ✓ 🔥"}');
   arena.release(ascii);
   assert.equal(arena.stats().liveBytes, other.byteLength, 'releasing twice counts once');
+  arena.clear();
+  assert.throws(() => arena.read(other), /released/, 'nothing from before a clear reads');
+  const after = arena.store('again')!;
+  assert.equal(arena.read(after), 'again');
+  assert.equal(arena.stats().liveBytes, 5);
 });
 
 test('when the top reaches the capacity, live texts move down over released ones and stay intact', () => {

@@ -30,6 +30,8 @@ export interface ArenaText {
 }
 
 interface Slot extends ArenaText {
+  /** The block it was stored in: a handle from before a `clear` no longer reads. */
+  readonly block: Block;
   offset: number;
   readonly byteLength: number;
   readonly latin1: boolean;
@@ -74,7 +76,7 @@ function compact(block: Block): void {
 export function createTextArena(capacityBytes: number): TextArena {
   const capacity = Math.max(WASM_PAGE_BYTES, Math.ceil(capacityBytes / WASM_PAGE_BYTES) * WASM_PAGE_BYTES);
   let block: Block | undefined;
-  const owned = new WeakSet<Slot>();
+  const isLive = (slot: Slot): slot is Slot => block !== undefined && slot.block === block && !slot.released;
 
   const room = (current: Block, byteLength: number): boolean => {
     // The top stays within twice the live bytes, so the pages written (RSS until `clear`) follow
@@ -94,27 +96,25 @@ export function createTextArena(capacityBytes: number): TextArena {
       const byteLength = latin1 ? text.length : Buffer.byteLength(text, 'utf8');
       block ??= mapBlock(capacity);
       if (!room(block, byteLength)) return undefined;
-      const slot: Slot = { offset: block.top, byteLength, latin1, released: false };
+      const slot: Slot = { block, offset: block.top, byteLength, latin1, released: false };
       block.bytes.write(text, slot.offset, byteLength, latin1 ? 'latin1' : 'utf8');
       block.slots.push(slot);
       block.top += byteLength;
       block.live += byteLength;
-      owned.add(slot);
       return slot;
     },
     read(handle) {
       const slot = handle as Slot;
-      if (!block || slot.released || !owned.has(slot)) throw new Error('This text was released from the arena.');
-      return block.bytes.toString(slot.latin1 ? 'latin1' : 'utf8', slot.offset, slot.offset + slot.byteLength);
+      if (!isLive(slot)) throw new Error('This text was released from the arena.');
+      return slot.block.bytes.toString(slot.latin1 ? 'latin1' : 'utf8', slot.offset, slot.offset + slot.byteLength);
     },
     release(handle) {
       const slot = handle as Slot;
-      if (!block || slot.released || !owned.has(slot)) return;
+      if (!isLive(slot)) return;
       slot.released = true;
-      block.live -= slot.byteLength;
+      slot.block.live -= slot.byteLength;
     },
     clear() {
-      for (const slot of block?.slots ?? []) slot.released = true;
       block = undefined;
     },
     stats: () => ({ capacityBytes: capacity, liveBytes: block?.live ?? 0, topBytes: block?.top ?? 0, mapped: block !== undefined }),

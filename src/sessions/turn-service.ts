@@ -421,7 +421,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
       system,
       ...(history ? { history: history.window, onContextOverflow } : {}),
       messages,
-      ...(started.options?.untrustedInput ? { untrustedInput: started.options.untrustedInput } : {}),
+      ...untrustedOf(turn),
       signal: run.controller.signal,
       onDelta: (text) => emit(state, { type: 'delta', runId, sessionKey, text }),
       recordStep: (step) => recordStep(state, turn, step),
@@ -448,7 +448,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profi
   }
 }
 
-/** The turn's untrusted-input reason, as compaction's memory flush takes it. */
+/** The turn's untrusted-input reason, as the agent loop and compaction's memory flush take it. */
 function untrustedOf(turn: TurnInProgress): { untrustedInput?: string } {
   const reason = turn.started.options?.untrustedInput;
   return reason ? { untrustedInput: reason } : {};

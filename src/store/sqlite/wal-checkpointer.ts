@@ -73,6 +73,8 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
   let lastRequestAt = 0;
   let failed: string | null = null;
   let checkpoints = 0;
+  /** The last checkpoint (emptying the WAL file) was asked for; its reply ends the thread. */
+  let ending = false;
   db.pragma('wal_autocheckpoint = 0');
 
   const fallBack = (reason: string) => {
@@ -91,7 +93,6 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
     ending = false;
     return stopping ? stopping.terminate().then(() => undefined) : Promise.resolve();
   };
-  let ending = false;
   const onReply = (reply: CheckpointReply) => {
     inFlight = false;
     if ('error' in reply) fallBack(`the checkpoint thread failed: ${reply.error}`);
