@@ -7,6 +7,7 @@ import { type ChunkOptions, chunkMarkdown, type MemoryChunk } from './markdown-c
 import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 import { diversify, recencyFactor } from './ranking.js';
+import { foldWord, snippetOf } from './snippet.js';
 
 export type { MemoryHit, Provenance } from '../contracts/memory.js';
 
@@ -116,10 +117,21 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     return { kept, skipped };
   });
   const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
-    const match = ftsQuery(selectiveWords(queryWords(query), vocabulary));
+    const words = selectiveWords(queryWords(query), vocabulary);
+    const match = ftsQuery(words);
     if (!match) return [];
-    const rows = statements.keyword.all({ match, limit: searchOptions.maxResults ?? 6 }) as KeywordRow[];
-    return rows.map(toHit).filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
+    const ranked = statements.keyword.all({ match, limit: searchOptions.maxResults ?? 6 }) as { id: number; rank: number }[];
+    return ranked
+      .flatMap(({ id, rank }) => {
+        const row = statements.chunkById.get(id) as ChunkRow | undefined;
+        return row ? [toHit({ ...row, rank, snippet: snippetOf(row.text, words) })] : [];
+      })
+      .filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
+  };
+  /** A chunk found by its vector alone: no keyword score, its snippet around any query words it has. */
+  const vectorOnlyHit = (id: number, query: string): IndexedHit | undefined => {
+    const row = statements.chunkById.get(id) as ChunkRow | undefined;
+    return row ? toHit({ ...row, rank: 0, snippet: snippetOf(row.text, queryWords(query)) }) : undefined;
   };
   const removeFile = db.transaction((filePath: string) => {
     vocabulary.changed();
@@ -218,7 +230,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         return finish(keyword(), 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
       }
       const near = vectors.nearest(queryVector, candidates);
-      return finish(mergeHybrid(keyword(), near, statements, { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
+      return finish(mergeHybrid(keyword(), near, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
     vectorState(): VectorState {
@@ -255,16 +267,17 @@ export type MemoryIndex = ReturnType<typeof openMemoryIndex>;
 /** A hit with the chunk's row id, for merging keyword and vector candidates. */
 type IndexedHit = MemoryHit & { id: number };
 
-interface KeywordRow {
+interface ChunkRow {
   id: number;
   path: string;
   start_line: number;
   end_line: number;
   provenance: Provenance;
   tags: string | null;
-  rank: number;
-  snippet: string;
+  text: string;
 }
+
+type KeywordRow = Omit<ChunkRow, 'text'> & { rank: number; snippet: string };
 
 function prepare(db: BetterSqlite3.Database) {
   return {
@@ -277,24 +290,15 @@ function prepare(db: BetterSqlite3.Database) {
     deleteFile: db.prepare('DELETE FROM files WHERE path = ?'),
     deleteChunks: db.prepare('DELETE FROM chunks WHERE path = ?'),
     insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    // BM25 ranks the matches by rowid alone first; only the best `limit` are then joined to their
-    // chunk and given a snippet (doing that for every match before sorting cost more than the match).
-    keyword: db.prepare(
-      `SELECT c.id, c.path, c.start_line, c.end_line, c.provenance, c.tags, bm25(chunks_fts) AS rank,
-              snippet(chunks_fts, 0, '', '', '…', 32) AS snippet
-         FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-        WHERE chunks_fts MATCH @match
-          AND chunks_fts.rowid IN (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rank LIMIT @limit)
-        ORDER BY rank`,
-    ),
+    // One pass over the matches, BM25 for each and the best `limit` kept by FTS5 itself; only
+    // those are then read from `chunks` (their snippets are cut in JavaScript from the text).
+    keyword: db.prepare('SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rank LIMIT @limit'),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(*) FROM chunks) AS chunks'),
     toEmbed: db.prepare('SELECT id, text, sha256 FROM chunks WHERE embedded = 0 ORDER BY id LIMIT ?'),
     pendingCount: db.prepare('SELECT COUNT(*) AS pending FROM chunks WHERE embedded = 0'),
     chunkById: db.prepare('SELECT id, path, start_line, end_line, provenance, tags, text FROM chunks WHERE id = ?'),
   };
 }
-
-type Statements = ReturnType<typeof prepare>;
 
 /**
  * The chunks' vectors (a sqlite-vec `vec0` table, cosine distance) and the embedding cache, with
@@ -397,7 +401,12 @@ function rank(found: IndexedHit[], maxResults: number, options: HybridOptions, n
 }
 
 /** Combines keyword and vector candidates by chunk: weighted sum of both scores (0 where absent). */
-function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[], statements: Statements, weights: { vector: number; text: number }): IndexedHit[] {
+function mergeHybrid(
+  text: IndexedHit[],
+  near: { id: number; distance: number }[],
+  hitOf: (id: number) => IndexedHit | undefined,
+  weights: { vector: number; text: number },
+): IndexedHit[] {
   const merged = new Map<number, { hit: IndexedHit; vector: number; text: number }>();
   for (const hit of text) merged.set(hit.id, { hit, vector: 0, text: hit.score });
   for (const { id, distance } of near) {
@@ -405,8 +414,8 @@ function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[
     const entry = merged.get(id);
     if (entry) entry.vector = similarity;
     else {
-      const row = statements.chunkById.get(id) as (KeywordRow & { text: string }) | undefined;
-      if (row) merged.set(id, { hit: toHit({ ...row, rank: 0, snippet: row.text.slice(0, 240) }), vector: similarity, text: 0 });
+      const hit = hitOf(id);
+      if (hit) merged.set(id, { hit, vector: similarity, text: 0 });
     }
   }
   return [...merged.values()]
@@ -414,9 +423,9 @@ function mergeHybrid(text: IndexedHit[], near: { id: number; distance: number }[
     .sort((a, b) => b.score - a.score);
 }
 
-/** The query's words, lower-cased, each once. */
+/** The query's words, folded as the index folds them, each once. */
 function queryWords(query: string): string[] {
-  return [...new Set((query.match(/[\p{L}\p{N}_]+/gu) ?? []).map((word) => word.toLowerCase()))];
+  return [...new Set((query.match(/[\p{L}\p{N}_]+/gu) ?? []).map(foldWord))];
 }
 
 /** Every word of the query, quoted (so FTS5 syntax in it is text), any of them matching. */
@@ -439,18 +448,36 @@ function selectiveWords(words: readonly string[], vocabulary: Vocabulary): strin
   return words.filter((_, at) => counts[at]! * 2 < total);
 }
 
-/** How many chunks have a word (FTS5's own counts, through an `fts5vocab` table in the connection's temp schema: nothing stored). */
+/** Words whose chunk counts are kept between changes of the index. */
+const VOCABULARY_CACHE_WORDS = 4096;
+
+/**
+ * How many chunks have a word (FTS5's own counts, through an `fts5vocab` table in the connection's
+ * temp schema: nothing stored). FTS5 counts a word by reading its whole list of chunks (about 1 ms
+ * for a word in 30,000 chunks), so counts are kept until the index changes, up to
+ * `VOCABULARY_CACHE_WORDS` words (then the cache starts again).
+ */
 function createVocabulary(db: BetterSqlite3.Database) {
   db.exec('CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocabulary USING fts5vocab(main, chunks_fts, row)');
   const documents = db.prepare('SELECT doc FROM temp.chunks_vocabulary WHERE term = ?').pluck();
   const count = db.prepare('SELECT COUNT(*) FROM chunks').pluck();
+  const counts = new Map<string, number>();
   let total: number | null = null;
   return {
     chunks: (): number => (total ??= count.get() as number),
     /** 0 for a word FTS5 would cut into several tokens or fold differently: such a word is kept. */
-    chunksWith: (word: string): number => (documents.get(word) as number | undefined) ?? 0,
+    chunksWith(word: string): number {
+      let found = counts.get(word);
+      if (found === undefined) {
+        found = (documents.get(word) as number | undefined) ?? 0;
+        if (counts.size >= VOCABULARY_CACHE_WORDS) counts.clear();
+        counts.set(word, found);
+      }
+      return found;
+    },
     changed(): void {
       total = null;
+      counts.clear();
     },
   };
 }
