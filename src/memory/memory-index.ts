@@ -8,6 +8,7 @@ import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 import { diversify, recencyFactor } from './ranking.js';
 import { foldWord, snippetOf } from './snippet.js';
+import { createVectorCopy } from './vector-copy.js';
 
 export type { MemoryHit, Provenance } from '../contracts/memory.js';
 
@@ -76,7 +77,7 @@ const SCHEMA = `
  * next sync rebuilds it). Each file is chunked and written in its own transaction, with turns of
  * the event loop in between (see `sync`). Keyword search is SQLite's FTS5 with BM25 ranking.
  */
-export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions; now?: () => number } = {}) {
+export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions; now?: () => number; onWarning?: (message: string, error: unknown) => void } = {}) {
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -94,7 +95,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   (loadCommonJs('sqlite-vec') as { load(db: BetterSqlite3.Database): void }).load(db);
   const now = options.now ?? Date.now;
   const statements = prepare(db);
-  const vectors = createVectorStore(db);
+  const vectors = createVectorStore(db, (error) => options.onWarning?.('the memory index\'s 8-bit vector copy could not be loaded; vector search uses sqlite-vec\'s scan', error));
   const vocabulary = createVocabulary(db);
 
   const writeFile = db.transaction((file: MemorySourceFile, judge: ChunkJudge) => {
@@ -166,7 +167,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         }
         // Listed as unchanged on the index's own word, yet the index no longer has it (cleared meanwhile).
         if (file.unchanged) throw new Error(`${file.path} was not read again but the index does not have it; sync again with the file read`);
-        const written = writeFile(file, judge);
+        const written = vectors.guard(() => writeFile(file, judge));
         result.chunks += written.kept;
         result.skippedChunks += written.skipped;
         result.indexed += 1;
@@ -174,7 +175,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
       }
       for (const { path: filePath } of statements.allFiles.all() as { path: string }[]) {
         if (present.has(filePath)) continue;
-        removeFile(filePath);
+        vectors.guard(() => removeFile(filePath));
         result.removed += 1;
         await slicer.pause();
       }
@@ -199,7 +200,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         const cached = batch.map((chunk) => vectors.cached(chunk.sha256, client.identity));
         const missing = batch.filter((_, at) => cached[at] === undefined);
         const fresh = await client.embed(missing.map((chunk) => chunk.text), embedOptions.signal);
-        vectors.store(batch, cached, missing, fresh, client.identity);
+        vectors.guard(() => vectors.store(batch, cached, missing, fresh, client.identity));
         done.embedded += missing.length;
         done.fromCache += batch.length - missing.length;
       }
@@ -233,6 +234,9 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
       return finish(mergeHybrid(keyword(), near, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
+    /** The 8-bit copy of the vectors that vector search scans: loaded yet, vectors held, bytes of memory. */
+    vectorCopy: (): { loaded: boolean; vectors: number; bytes: number } => vectors.copyStats(),
+
     vectorState(): VectorState {
       return { ...vectors.state(), pending: (statements.pendingCount.get() as { pending: number }).pending };
     },
@@ -246,10 +250,12 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     /** Forgets every file, chunk and vector (the embedding cache stays): the next sync indexes everything again. */
     clear(): void {
       vocabulary.changed();
-      db.transaction(() => {
-        vectors.drop();
-        db.exec('DELETE FROM chunks; DELETE FROM files;');
-      })();
+      vectors.guard(() =>
+        db.transaction(() => {
+          vectors.drop();
+          db.exec('DELETE FROM chunks; DELETE FROM files;');
+        })(),
+      );
     },
 
     stats(): { files: number; chunks: number } {
@@ -302,9 +308,14 @@ function prepare(db: BetterSqlite3.Database) {
 
 /**
  * The chunks' vectors (a sqlite-vec `vec0` table, cosine distance) and the embedding cache, with
- * the identity they were built with kept in `meta`.
+ * the identity they were built with kept in `meta`. Nearest-neighbour search takes its candidates
+ * from an 8-bit copy of the vectors scanned with SIMD (`vector-copy.ts`), twice as many as asked,
+ * and ranks them by their exact distances from the table; until the copy is loaded, sqlite-vec's
+ * exact scan answers.
  */
-function createVectorStore(db: BetterSqlite3.Database) {
+function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unknown) => void) {
+  const copy = createVectorCopy(db, { onError: onCopyError });
+  const idsOfPath = db.prepare('SELECT id FROM chunks WHERE path = ? AND embedded = 1').pluck();
   const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const cacheGet = db.prepare('SELECT vector FROM embedding_cache WHERE sha256 = ? AND provider = ? AND model = ?').pluck();
@@ -314,6 +325,7 @@ function createVectorStore(db: BetterSqlite3.Database) {
   const hasTable = () => tableQuery.get() !== undefined;
   // Prepared once the table exists; forgotten when it is dropped.
   let knn: BetterSqlite3.Statement | null = null;
+  let distance: BetterSqlite3.Statement | null = null;
   const built = (): { identity: EmbeddingIdentity; dimensions: number } | null => {
     const raw = getMeta.get('vectors') as string | undefined;
     return raw ? (JSON.parse(raw) as { identity: EmbeddingIdentity; dimensions: number }) : null;
@@ -342,6 +354,8 @@ function createVectorStore(db: BetterSqlite3.Database) {
       // No vectors yet: no chunk is marked embedded, and a fresh large index skips a pass over every row.
       if (!current && !hasTable()) return;
       knn = null;
+      distance = null;
+      copy.reset();
       if (hasTable()) db.exec('DROP TABLE chunks_vec');
       db.exec('UPDATE chunks SET embedded = 0 WHERE embedded = 1');
       db.prepare("DELETE FROM meta WHERE key = 'vectors'").run();
@@ -371,23 +385,47 @@ function createVectorStore(db: BetterSqlite3.Database) {
           if (vector.length !== dimensions) throw new Error(`${identity.providerId}/${identity.model} returned ${vector.length} dimensions where the index has ${dimensions}`);
           insert.run(BigInt(id), vector);
           markEmbedded.run(id);
+          copy.put(id, vector);
         }
       },
     ),
     nearest(vector: Float32Array, k: number): { id: number; distance: number }[] {
-      if (!knn) {
+      if (!knn || !distance) {
         if (!hasTable()) return [];
         knn = db.prepare('SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance');
+        distance = db.prepare('SELECT vec_distance_cosine(embedding, ?) FROM chunks_vec WHERE rowid = ?').pluck();
       }
-      return knn.all(vector, k) as { id: number; distance: number }[];
+      const scan = copy.ready(vector.length);
+      if (!scan) return knn.all(vector, k) as { id: number; distance: number }[];
+      const exact = distance;
+      return scan
+        .nearest(vector, k * 2)
+        .map((id) => ({ id, distance: exact.get(vector, id) as number | undefined }))
+        .filter((hit): hit is { id: number; distance: number } => typeof hit.distance === 'number')
+        .sort((a, b) => a.distance - b.distance)
+        .slice(0, k);
     },
+    /** Runs a write; when it throws (rolled back), the 8-bit copy no longer matches the table and loads again. */
+    guard<T>(write: () => T): T {
+      try {
+        return write();
+      } catch (error) {
+        copy.reset();
+        throw error;
+      }
+    },
+    copyStats: () => copy.stats(),
     drop(): void {
       knn = null;
+      distance = null;
+      copy.reset();
       if (hasTable()) db.exec('DROP TABLE chunks_vec');
       db.prepare("DELETE FROM meta WHERE key = 'vectors'").run();
     },
     deleteOfPath(path: string): void {
-      if (hasTable()) db.prepare('DELETE FROM chunks_vec WHERE rowid IN (SELECT id FROM chunks WHERE path = ?)').run(path);
+      if (!hasTable()) return;
+      for (const id of idsOfPath.all(path) as number[]) copy.remove(id);
+      db.prepare('DELETE FROM chunks_vec WHERE rowid IN (SELECT id FROM chunks WHERE path = ?)').run(path);
     },
   };
 }

@@ -114,7 +114,10 @@ export function createMemoryService(deps: MemoryServiceDeps) {
     const profile = profileOf(agentId);
     mkdirSync(deps.directory, { recursive: true, mode: 0o700 });
     const memory: AgentMemory = {
-      index: openMemoryIndex(join(deps.directory, `${safeName(agentId)}.sqlite`), { now: () => now().getTime() }),
+      index: openMemoryIndex(join(deps.directory, `${safeName(agentId)}.sqlite`), {
+        now: () => now().getTime(),
+        onWarning: (message, error) => deps.logger.warn({ agentId, err: error }, message),
+      }),
       client: null,
       clientKey: null,
       clientError: null,

@@ -29,10 +29,10 @@ function client(model = 'embed-small', calls: EmbeddingCall[] = []) {
   return createEmbeddingClient(resolved.identity, resolved.config, { onCall: (call) => calls.push(call) });
 }
 
-function withIndex(run: (index: ReturnType<typeof openMemoryIndex>) => Promise<void>) {
+function withIndex(run: (index: ReturnType<typeof openMemoryIndex>, path: string) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-memory-vectors-'));
   const index = openMemoryIndex(join(dir, 'main.sqlite'));
-  return run(index).finally(() => {
+  return run(index, join(dir, 'main.sqlite')).finally(() => {
     index.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -55,6 +55,56 @@ test('hybrid search finds a note by meaning where no word matches; keyword searc
     assert.deepEqual(both.hits.map((hit) => hit.path), ['memory/code.md']);
     assert.ok(both.hits[0]!.score > 0.3, `combined score ${both.hits[0]!.score}`);
     assert.deepEqual(index.vectorState(), { identity: embedder.identity, dimensions: 32, pending: 0 });
+  }));
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `not within 2 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('vector search scans an 8-bit copy once it has loaded, with the same results, and the copy follows every change', () =>
+  withIndex(async (index) => {
+    await index.sync(notes);
+    const embedder = client();
+    await index.embedPending(embedder);
+    const exact = await index.search('beverage', embedder);
+    assert.equal(exact.hits[0]?.path, 'memory/drinks.md');
+    await until(() => index.vectorCopy().loaded, 'the copy loaded after the first vector search');
+    assert.equal(index.vectorCopy().vectors, 3);
+    assert.deepEqual(await index.search('beverage', embedder), exact, 'the same hits and scores from the copy');
+    // A deleted note leaves the copy; a new one enters it as soon as it has its vector.
+    await index.sync(notes.slice(1));
+    assert.equal(index.vectorCopy().vectors, 2);
+    assert.notEqual((await index.search('beverage', embedder)).hits[0]?.path, 'memory/drinks.md');
+    await index.sync([...notes.slice(1), file('memory/tea.md', 'Grace brews oolong tea every morning.\n')]);
+    await index.embedPending(embedder);
+    assert.equal(index.vectorCopy().vectors, 3);
+    assert.equal((await index.search('beverage', embedder)).hits[0]?.path, 'memory/tea.md');
+    assert.equal(index.vectorCopy().loaded, true, 'changed in place, not loaded again');
+  }));
+
+test('a commit to the index file by another connection makes the copy load again', () =>
+  withIndex(async (index, path) => {
+    await index.sync(notes.slice(1));
+    const embedder = client();
+    await index.embedPending(embedder);
+    await index.search('beverage', embedder);
+    await until(() => index.vectorCopy().loaded, 'the copy loaded');
+    const other = openMemoryIndex(path);
+    try {
+      await other.sync(notes);
+      await other.embedPending(embedder);
+    } finally {
+      other.close();
+    }
+    // The first search after the commit answers with sqlite-vec's own scan while the copy reloads.
+    assert.equal((await index.search('beverage', embedder)).hits[0]?.path, 'memory/drinks.md');
+    await until(() => index.vectorCopy().loaded, 'the copy loaded again');
+    assert.equal(index.vectorCopy().vectors, 3);
+    assert.equal((await index.search('beverage', embedder)).hits[0]?.path, 'memory/drinks.md');
   }));
 
 test('every embedding call carries the configured provider, base URL, model and key', () =>
