@@ -230,8 +230,10 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
       } catch (error) {
         return finish(keyword(), 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
       }
-      const near = vectors.nearest(queryVector, candidates);
-      return finish(mergeHybrid(keyword(), near, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
+      // The vector scan runs on its own thread while this one does the keyword search.
+      const nearby = vectors.nearest(queryVector, candidates);
+      const text = keyword();
+      return finish(mergeHybrid(text, await nearby, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
     /** The 8-bit copy of the vectors that vector search scans: loaded yet, vectors held, bytes of memory. */
@@ -263,6 +265,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     },
 
     close(): void {
+      vectors.close();
       db.close();
     },
   };
@@ -308,10 +311,11 @@ function prepare(db: BetterSqlite3.Database) {
 
 /**
  * The chunks' vectors (a sqlite-vec `vec0` table, cosine distance) and the embedding cache, with
- * the identity they were built with kept in `meta`. Nearest-neighbour search takes its candidates
- * from an 8-bit copy of the vectors scanned with SIMD (`vector-copy.ts`), twice as many as asked,
- * and ranks them by their exact distances from the table; until the copy is loaded, sqlite-vec's
- * exact scan answers.
+ * the identity they were built with kept in `meta`. Nearest-neighbour search finds the `k` nearest
+ * in an 8-bit copy of the vectors scanned with SIMD (`vector-copy.ts`) and gives them their exact
+ * distances from the table: the 8-bit similarity is within 0.01 of the exact one, so the best few
+ * are the exact search's best few, and only the last of the `k` may differ. Until the copy is
+ * loaded, sqlite-vec's exact scan answers.
  */
 function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unknown) => void) {
   const copy = createVectorCopy(db, { onError: onCopyError });
@@ -389,7 +393,7 @@ function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unkn
         }
       },
     ),
-    nearest(vector: Float32Array, k: number): { id: number; distance: number }[] {
+    async nearest(vector: Float32Array, k: number): Promise<{ id: number; distance: number }[]> {
       if (!knn || !distance) {
         if (!hasTable()) return [];
         knn = db.prepare('SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance');
@@ -398,8 +402,7 @@ function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unkn
       const scan = copy.ready(vector.length);
       if (!scan) return knn.all(vector, k) as { id: number; distance: number }[];
       const exact = distance;
-      return scan
-        .nearest(vector, k * 2)
+      return (await scan.nearestAsync(vector, k))
         .map((id) => ({ id, distance: exact.get(vector, id) as number | undefined }))
         .filter((hit): hit is { id: number; distance: number } => typeof hit.distance === 'number')
         .sort((a, b) => a.distance - b.distance)
@@ -415,6 +418,7 @@ function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unkn
       }
     },
     copyStats: () => copy.stats(),
+    close: () => copy.reset(),
     drop(): void {
       knn = null;
       distance = null;

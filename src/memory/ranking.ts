@@ -23,14 +23,15 @@ export function recencyFactor(path: string, now: number, halfLifeDays = 30): num
  */
 export function diversify<T extends MemoryHit>(hits: readonly T[], count: number, lambda = 0.7): T[] {
   const words = hits.map((hit) => new Set(hit.snippet.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []));
+  // Each hit's largest overlap with the hits picked so far, brought up to date after each pick.
+  const overlap = new Array<number>(hits.length).fill(0);
   const picked: number[] = [];
   const left = new Set(hits.map((_, index) => index));
   while (picked.length < count && left.size > 0) {
     let best = -1;
     let bestValue = -Infinity;
     for (const index of left) {
-      const overlap = picked.reduce((most, other) => Math.max(most, jaccard(words[index]!, words[other]!)), 0);
-      const value = lambda * hits[index]!.score - (1 - lambda) * overlap;
+      const value = lambda * hits[index]!.score - (1 - lambda) * overlap[index]!;
       if (value > bestValue) {
         bestValue = value;
         best = index;
@@ -38,6 +39,7 @@ export function diversify<T extends MemoryHit>(hits: readonly T[], count: number
     }
     picked.push(best);
     left.delete(best);
+    for (const index of left) overlap[index] = Math.max(overlap[index]!, jaccard(words[index]!, words[best]!));
   }
   return picked.map((index) => hits[index]!);
 }

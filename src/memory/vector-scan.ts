@@ -1,3 +1,5 @@
+import { Worker } from 'node:worker_threads';
+
 /**
  * An 8-bit copy of the memory index's vectors, scanned with WebAssembly SIMD: the candidates of a
  * vector search in a few milliseconds at 100,000 chunks, where sqlite-vec's exact scan of the
@@ -16,7 +18,13 @@ export interface VectorScan {
   has(id: number): boolean;
   /** The ids of the `k` vectors closest to `query` (cosine on the 8-bit copy), best first. */
   nearest(query: Float32Array, k: number): number[];
-  /** Drops every vector and the memory. */
+  /**
+   * `nearest`, scanned on a worker thread over the same (shared) memory, so the caller's thread
+   * does other work meanwhile. One scan at a time; if the vectors change while it runs, or the
+   * worker fails, the scan runs again on the caller's thread.
+   */
+  nearestAsync(query: Float32Array, k: number): Promise<number[]>;
+  /** Drops every vector and the memory, and stops the worker. */
   clear(): void;
   size(): number;
   /** Bytes of memory the copy holds (its WebAssembly memory). */
@@ -25,6 +33,10 @@ export interface VectorScan {
 
 const PAGE = 65536;
 const LANES = 16;
+/** The most the copy may grow to (shared memory has a fixed maximum; only what is used is mapped): 2 GiB, ~5 million vectors of 384 dimensions. */
+const MAX_PAGES = 32768;
+/** A scan on the worker that takes longer than this is given up, and the worker with it. */
+const WORKER_TIMEOUT_MS = 5000;
 
 export function createVectorScan(dimensions: number): VectorScan {
   if (!Number.isInteger(dimensions) || dimensions < 1) throw new Error(`a vector scan needs a positive number of dimensions, not ${dimensions}`);
@@ -36,21 +48,57 @@ export function createVectorScan(dimensions: number): VectorScan {
   const ensure = (rows: number) => {
     const needed = rowsAt + rows * stride + rows * 4 + LANES;
     if (state.memory && state.memory.buffer.byteLength >= needed) return;
-    const memory = state.memory ?? new WebAssembly.Memory({ initial: 1 });
+    const memory = state.memory ?? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const have = memory.buffer.byteLength;
-    const want = Math.max(needed, have * 2);
+    const want = Math.min(Math.max(needed, have * 2), MAX_PAGES * PAGE);
+    if (want < needed) throw new Error(`the 8-bit vector copy is full at ${state.count} vectors of ${dimensions} dimensions`);
     memory.grow(Math.ceil((want - have) / PAGE));
     state.memory = memory;
-    state.scan ??= instantiateScan(memory);
+    state.module ??= new WebAssembly.Module(scanModule());
+    state.scan ??= (new WebAssembly.Instance(state.module, { env: { memory } }).exports.scan as ScanFunction);
     state.capacity = Math.floor((memory.buffer.byteLength - rowsAt - LANES) / (stride + 4));
     state.ids = grown(state.ids, state.capacity);
     state.scales = grownFloat(state.scales, state.capacity);
+  };
+
+  /** Writes the query into the memory; where the scan's sums go. */
+  const prepare = (query: Float32Array): number => {
+    if (query.length !== dimensions) throw new Error(`a query of ${query.length} dimensions in a scan of ${dimensions}`);
+    quantize(query, new Int8Array(state.memory!.buffer, 0, stride));
+    const sumsAt = rowsAt + state.count * stride;
+    return sumsAt + ((4 - (sumsAt % 4)) % 4);
+  };
+  const ranked = (sums: number, k: number) => best(new Int32Array(state.memory!.buffer, sums, state.count), state.scales, state.ids, k);
+
+  const nearestNow = (query: Float32Array, k: number): number[] => {
+    if (state.count === 0 || k <= 0) return [];
+    // Its query and sums take the place of a scan on the worker's: that one runs again.
+    state.version += 1;
+    const sums = prepare(query);
+    state.scan!(0, rowsAt, state.count, stride, sums);
+    return ranked(sums, k);
+  };
+
+  const nearestOnWorker = async (query: Float32Array, k: number): Promise<number[]> => {
+    if (state.count === 0 || k <= 0) return [];
+    const sums = prepare(query);
+    const version = state.version;
+    state.worker ??= createScanWorker(state.module!, state.memory!);
+    try {
+      await state.worker.run([0, rowsAt, state.count, stride, sums]);
+    } catch {
+      state.worker?.close();
+      state.worker = null;
+      return nearestNow(query, k);
+    }
+    return version === state.version ? ranked(sums, k) : nearestNow(query, k);
   };
 
   return {
     dimensions,
     put(id, vector) {
       if (vector.length !== dimensions) throw new Error(`a vector of ${vector.length} dimensions in a scan of ${dimensions}`);
+      state.version += 1;
       let slot = state.slots.get(id);
       if (slot === undefined) {
         ensure(state.count + 1);
@@ -63,6 +111,7 @@ export function createVectorScan(dimensions: number): VectorScan {
     remove(id) {
       const slot = state.slots.get(id);
       if (slot === undefined) return;
+      state.version += 1;
       state.slots.delete(id);
       const last = --state.count;
       if (slot === last) return;
@@ -74,17 +123,21 @@ export function createVectorScan(dimensions: number): VectorScan {
       state.slots.set(state.ids[slot]!, slot);
     },
     has: (id) => state.slots.has(id),
-    nearest(query, k) {
-      if (state.count === 0 || k <= 0) return [];
-      if (query.length !== dimensions) throw new Error(`a query of ${query.length} dimensions in a scan of ${dimensions}`);
-      const buffer = state.memory!.buffer;
-      quantize(query, new Int8Array(buffer, 0, stride));
-      const sumsAt = rowsAt + state.count * stride;
-      const aligned = sumsAt + ((4 - (sumsAt % 4)) % 4);
-      state.scan!(0, rowsAt, state.count, stride, aligned);
-      return best(new Int32Array(buffer, aligned, state.count), state.scales, state.ids, k);
+    nearest: (query, k) => nearestNow(query, k),
+    nearestAsync(query, k) {
+      // Started at once when no scan is in flight, so the worker runs while the caller goes on.
+      const start = () => {
+        state.inFlight += 1;
+        return nearestOnWorker(query, k).finally(() => {
+          state.inFlight -= 1;
+        });
+      };
+      const run = state.inFlight > 0 ? state.queue.then(start) : start();
+      state.queue = run.catch(() => undefined);
+      return run;
     },
     clear() {
+      state.worker?.close();
       Object.assign(state, emptyState());
     },
     size: () => state.count,
@@ -95,7 +148,13 @@ export function createVectorScan(dimensions: number): VectorScan {
 function emptyState() {
   return {
     memory: null as WebAssembly.Memory | null,
+    module: null as WebAssembly.Module | null,
     scan: null as ScanFunction | null,
+    worker: null as ScanWorker | null,
+    queue: Promise.resolve() as Promise<unknown>,
+    inFlight: 0,
+    /** Counts changes to the rows (and scans on this thread), so a scan on the worker knows whether its memory changed under it. */
+    version: 0,
     capacity: 0,
     count: 0,
     slots: new Map<number, number>(),
@@ -152,9 +211,49 @@ function best(sums: Int32Array, scales: Float32Array, ids: Int32Array, k: number
 
 type ScanFunction = (query: number, rows: number, count: number, stride: number, sums: number) => void;
 
-function instantiateScan(memory: WebAssembly.Memory): ScanFunction {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(scanModule()), { env: { memory } });
-  return instance.exports.scan as ScanFunction;
+const SCAN_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { scan } = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
+parentPort.on('message', (args) => {
+  scan(...args);
+  parentPort.postMessage('done');
+});
+`;
+
+interface ScanWorker {
+  run(args: Parameters<ScanFunction>): Promise<void>;
+  close(): void;
+}
+
+/** A thread that runs the scan over the shared memory on request: one request at a time, each given up after `WORKER_TIMEOUT_MS`. */
+function createScanWorker(module: WebAssembly.Module, memory: WebAssembly.Memory): ScanWorker {
+  const worker = new Worker(SCAN_WORKER, { eval: true, workerData: { module, memory } });
+  let pending: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout } | null = null;
+  const settle = (error?: Error) => {
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve();
+    pending = null;
+  };
+  worker.on('message', () => settle());
+  worker.on('error', (error) => settle(error));
+  worker.on('exit', (code) => settle(new Error(`the vector scan thread ended (exit code ${code})`)));
+  // After the listeners (adding a 'message' listener holds the process again): an idle scan
+  // thread never keeps the gateway from exiting; a scan in flight has its timeout timer for that.
+  worker.unref();
+  return {
+    run: (args) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => settle(new Error(`the vector scan thread did not answer within ${WORKER_TIMEOUT_MS} ms`)), WORKER_TIMEOUT_MS);
+        pending = { resolve, reject, timer };
+        worker.postMessage(args);
+      }),
+    close() {
+      settle(new Error('the vector scan thread was stopped'));
+      void worker.terminate();
+    },
+  };
 }
 
 /**
@@ -196,7 +295,8 @@ export function scanModule(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vector([[0x60, ...vector([[0x7f], [0x7f], [0x7f], [0x7f], [0x7f]]), 0]])),
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
+    // Imported memory: shared, at least one page, at most MAX_PAGES.
+    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x03, 1, ...unsignedLeb(MAX_PAGES)]])),
     ...section(3, vector([[0]])),
     ...section(7, vector([[...name('scan'), 0x00, 0]])),
     ...section(10, vector([[...unsignedLeb(body.length), ...body]])),
