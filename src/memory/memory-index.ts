@@ -8,6 +8,7 @@ import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 import { diversify, recencyFactor } from './ranking.js';
 import { foldWord, snippetOf } from './snippet.js';
+import { createIndexReader } from './index-reader.js';
 import { createVectorCopy } from './vector-copy.js';
 
 export type { MemoryHit, Provenance } from '../contracts/memory.js';
@@ -117,17 +118,36 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     statements.upsertFile.run(file.path, file.sha256, file.mtimeMs, file.size ?? file.text.length, kept, now());
     return { kept, skipped };
   });
-  const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
-    const words = selectiveWords(queryWords(query), vocabulary);
-    const match = ftsQuery(words);
-    if (!match) return [];
-    const ranked = statements.keyword.all({ match, limit: searchOptions.maxResults ?? 6 }) as { id: number; rank: number }[];
-    return ranked
+  /** The best chunks for `words` by BM25, as hits with their rows and snippets. */
+  const hitsOf = (ranked: readonly { id: number; rank: number }[], words: readonly string[], minScore = 0): IndexedHit[] =>
+    ranked
       .flatMap(({ id, rank }) => {
         const row = statements.chunkById.get(id) as ChunkRow | undefined;
         return row ? [toHit({ ...row, rank, snippet: snippetOf(row.text, words) })] : [];
       })
-      .filter((hit) => hit.score >= (searchOptions.minScore ?? 0));
+      .filter((hit) => hit.score >= minScore);
+  const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
+    const words = selectiveWords(queryWords(query), vocabulary);
+    const match = ftsQuery(words);
+    if (!match) return [];
+    return hitsOf(statements.keyword.all(match, searchOptions.maxResults ?? 6) as { id: number; rank: number }[], words, searchOptions.minScore);
+  };
+  const reader = createIndexReader(path, { mmapBytes: MMAP_BYTES });
+  let readerWarned = false;
+  /** `keywordHits` with the FTS5 query on the reader's thread (on this one when the reader fails). */
+  const keywordHitsAsync = async (query: string, limit: number): Promise<IndexedHit[]> => {
+    const words = selectiveWords(queryWords(query), vocabulary);
+    const match = ftsQuery(words);
+    if (!match) return [];
+    let ranked: { id: number; rank: number }[];
+    try {
+      ranked = await reader.all<{ id: number; rank: number }>(KEYWORD_QUERY, [match, limit]);
+    } catch (error) {
+      if (!readerWarned) options.onWarning?.('the memory index reader failed; keyword search runs on the event loop', error);
+      readerWarned = true;
+      ranked = statements.keyword.all(match, limit) as { id: number; rank: number }[];
+    }
+    return hitsOf(ranked, words);
   };
   /** A chunk found by its vector alone: no keyword score, its snippet around any query words it has. */
   const vectorOnlyHit = (id: number, query: string): IndexedHit | undefined => {
@@ -220,20 +240,20 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         mode,
         ...(warning ? { warning } : {}),
       });
-      const keyword = () => keywordHits(query, { maxResults: candidates });
-      if (!client) return finish(keyword(), 'keyword');
+      // The keyword side starts first, on the reader's thread, while the query is embedded and the vectors scanned.
+      const keyword = keywordHitsAsync(query, candidates);
+      keyword.catch(() => undefined);
+      if (!client) return finish(await keyword, 'keyword');
       const mismatch = vectors.mismatch(client.identity);
-      if (mismatch) return finish(keyword(), 'keyword', mismatch);
+      if (mismatch) return finish(await keyword, 'keyword', mismatch);
       let queryVector: Float32Array;
       try {
         [queryVector] = (await client.embed([query], searchOptions.signal)) as [Float32Array];
       } catch (error) {
-        return finish(keyword(), 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
+        return finish(await keyword, 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
       }
-      // The vector scan runs on its own thread while this one does the keyword search.
-      const nearby = vectors.nearest(queryVector, candidates);
-      const text = keyword();
-      return finish(mergeHybrid(text, await nearby, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
+      const near = await vectors.nearest(queryVector, candidates);
+      return finish(mergeHybrid(await keyword, near, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
     /** The 8-bit copy of the vectors that vector search scans: loaded yet, vectors held, bytes of memory. */
@@ -265,6 +285,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     },
 
     close(): void {
+      reader.close();
       vectors.close();
       db.close();
     },
@@ -288,6 +309,8 @@ interface ChunkRow {
 
 type KeywordRow = Omit<ChunkRow, 'text'> & { rank: number; snippet: string };
 
+const KEYWORD_QUERY = 'SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?';
+
 function prepare(db: BetterSqlite3.Database) {
   return {
     fileHash: db.prepare('SELECT sha256 FROM files WHERE path = ?'),
@@ -301,7 +324,7 @@ function prepare(db: BetterSqlite3.Database) {
     insertChunk: db.prepare('INSERT INTO chunks (path, start_line, end_line, text, sha256, provenance, tags) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     // One pass over the matches, BM25 for each and the best `limit` kept by FTS5 itself; only
     // those are then read from `chunks` (their snippets are cut in JavaScript from the text).
-    keyword: db.prepare('SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH @match ORDER BY rank LIMIT @limit'),
+    keyword: db.prepare(KEYWORD_QUERY),
     counts: db.prepare('SELECT (SELECT COUNT(*) FROM files) AS files, (SELECT COUNT(*) FROM chunks) AS chunks'),
     toEmbed: db.prepare('SELECT id, text, sha256 FROM chunks WHERE embedded = 0 ORDER BY id LIMIT ?'),
     pendingCount: db.prepare('SELECT COUNT(*) AS pending FROM chunks WHERE embedded = 0'),
