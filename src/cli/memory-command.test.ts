@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CliIo } from './cli-context.js';
-import { describeContract, describeProgress, embeddingMismatches, indexWithProgress } from './memory-command.js';
+import { describeContract, describeProgress, describeStatus, embeddingMismatches, indexWithProgress } from './memory-command.js';
 
 const identity = (model: string, providerId = 'local', baseUrl = 'http://127.0.0.1:11434/v1') => ({ providerId, baseUrl, model });
 const status = (overrides: object) => ({
@@ -90,4 +90,13 @@ test('memory index into a pipe (or with --json): no progress asked for and nothi
   await indexWithProgress(client, piped, {}, false);
   assert.deepEqual(client.calls, [{ method: 'memory.index', params: {} }]);
   assert.deepEqual(written, []);
+});
+
+test('memory status shows the in-memory scan copy of the vectors: its size once loaded, or that it loads at the next search', () => {
+  const loaded = describeStatus(status({ vectorCopy: { loaded: true, vectors: 100_001, bytes: 41_943_040 } }) as Parameters<typeof describeStatus>[0]).join('\n');
+  assert.match(loaded, /^Scan copy {3}100001 vectors in memory \(40\.0 MB\)$/mu);
+  const waiting = describeStatus(status({ vectorCopy: { loaded: false, vectors: 0, bytes: 0 } }) as Parameters<typeof describeStatus>[0]).join('\n');
+  assert.match(waiting, /^Scan copy {3}not loaded \(loads in the background at the next search by meaning\)$/mu);
+  const keywordOnly = describeStatus(status({ embeddings: null, vectors: { identity: null, dimensions: null, pending: 0 }, vectorCopy: { loaded: false, vectors: 0, bytes: 0 } }) as Parameters<typeof describeStatus>[0]).join('\n');
+  assert.doesNotMatch(keywordOnly, /Scan copy/u);
 });

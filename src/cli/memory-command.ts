@@ -21,6 +21,8 @@ interface Status {
   files: number;
   chunks: number;
   vectors: { identity: { providerId: string; baseUrl: string; model: string } | null; dimensions: number | null; pending: number };
+  /** The 8-bit copy of the vectors that search by meaning scans (`loaded` false: it loads at the next such search). */
+  vectorCopy?: { loaded: boolean; vectors: number; bytes: number };
   embeddings: { providerId: string; baseUrl: string; model: string } | null;
   embeddingsError: string | null;
   skipped: { path: string; reason: string }[];
@@ -77,7 +79,7 @@ export function describeContract(agentId: string, contract: MemoryContract): str
   return lines;
 }
 
-function describeStatus(status: Status): string[] {
+export function describeStatus(status: Status): string[] {
   const lines = [`Agent       ${status.agentId}`, `Indexed     ${status.files} files, ${status.chunks} chunks`];
   if (status.embeddingsError) lines.push(`Search      keyword only: ${status.embeddingsError}`);
   else if (!status.embeddings) lines.push('Search      keyword only (no memory.embeddings configured; see docs/memory.md)');
@@ -89,6 +91,10 @@ function describeStatus(status: Status): string[] {
         ? `Vectors     ${status.vectors.dimensions} dimensions, built with ${built.providerId}/${built.model}; ${status.vectors.pending} chunks waiting`
         : `Vectors     none yet; ${status.vectors.pending} chunks waiting`,
     );
+    if (built && status.vectorCopy) {
+      const copy = status.vectorCopy;
+      lines.push(copy.loaded ? `Scan copy   ${copy.vectors} vectors in memory (${(copy.bytes / 1024 / 1024).toFixed(1)} MB)` : 'Scan copy   not loaded (loads in the background at the next search by meaning)');
+    }
     const failed = (status.recentCalls ?? []).filter((call) => call.status === 'error').at(-1);
     if (failed) lines.push(`Last error  ${failed.error ?? 'unknown'}`);
   }

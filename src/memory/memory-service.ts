@@ -382,6 +382,7 @@ export function createMemoryService(deps: MemoryServiceDeps) {
         agentId,
         ...memory.index.stats(),
         vectors: memory.index.vectorState(),
+        vectorCopy: memory.index.vectorCopy(),
         embeddings: memory.client ? memory.client.identity : null,
         embeddingsError: memory.clientError,
         skipped: memory.skipped,
