@@ -6,6 +6,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const reader = { db: new Database(workerData.path, { readonly: true, fileMustExist: true }), statements: new Map() };
 reader.db.pragma('mmap_size = ' + workerData.mmapBytes);
+for (const extension of workerData.extensions) require(extension).load(reader.db);
 parentPort.on('message', ({ id, sql, params }) => {
   const { db, statements } = reader;
   try {
@@ -35,10 +36,11 @@ export interface IndexReader {
 /**
  * A second, read-only connection to a memory index on a thread of its own, started on the first
  * query: a search's FTS5 query runs there while the event loop's thread takes the vector side, and
- * a long keyword search no longer holds the event loop. It sees what the index's connection has
- * committed (WAL). An idle reader never keeps the process alive; `close()` ends it.
+ * a long query (keyword search, sqlite-vec's exact scan) no longer holds the event loop. It sees
+ * what the index's connection has committed (WAL). `extensions` are modules whose `load(db)` adds
+ * to its connection (sqlite-vec). An idle reader never keeps the process alive; `close()` ends it.
  */
-export function createIndexReader(path: string, options: { mmapBytes: number; module?: string }): IndexReader {
+export function createIndexReader(path: string, options: { mmapBytes: number; module?: string; extensions?: readonly string[] }): IndexReader {
   const module = options.module ?? createRequire(import.meta.url).resolve('better-sqlite3');
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   const state = { worker: null as Worker | null, nextId: 0, broken: null as Error | null };
@@ -52,7 +54,7 @@ export function createIndexReader(path: string, options: { mmapBytes: number; mo
   };
 
   const start = (): Worker => {
-    const worker = new Worker(READER_WORKER, { eval: true, workerData: { path, module, mmapBytes: options.mmapBytes } });
+    const worker = new Worker(READER_WORKER, { eval: true, workerData: { path, module, mmapBytes: options.mmapBytes, extensions: options.extensions ?? [] } });
     worker.on('message', (reply: { id: number; rows?: unknown[]; error?: string }) => {
       const request = pending.get(reply.id);
       if (!request) return;

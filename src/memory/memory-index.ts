@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { MemoryHit, MemorySearchResult, Provenance } from '../contracts/memory.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
@@ -8,7 +9,7 @@ import type { EmbeddingClient, EmbeddingIdentity } from './embeddings.js';
 import type { MemorySourceFile } from './memory-sources.js';
 import { diversify, recencyFactor } from './ranking.js';
 import { foldWord, snippetOf } from './snippet.js';
-import { createIndexReader } from './index-reader.js';
+import { createIndexReader, type IndexReader } from './index-reader.js';
 import { createVectorCopy } from './vector-copy.js';
 
 export type { MemoryHit, Provenance } from '../contracts/memory.js';
@@ -96,7 +97,15 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
   (loadCommonJs('sqlite-vec') as { load(db: BetterSqlite3.Database): void }).load(db);
   const now = options.now ?? Date.now;
   const statements = prepare(db);
-  const vectors = createVectorStore(db, (error) => options.onWarning?.('the memory index\'s 8-bit vector copy could not be loaded; vector search uses sqlite-vec\'s scan', error));
+  const reader = createIndexReader(path, { mmapBytes: MMAP_BYTES, extensions: [createRequire(import.meta.url).resolve('sqlite-vec')] });
+  const warned = new Set<string>();
+  /** Each kind of trouble logged once per index: the search goes on either way. */
+  const warnOnce = (message: string, error: unknown) => {
+    if (warned.has(message)) return;
+    warned.add(message);
+    options.onWarning?.(message, error);
+  };
+  const vectors = createVectorStore(db, reader, warnOnce);
   const vocabulary = createVocabulary(db);
 
   const writeFile = db.transaction((file: MemorySourceFile, judge: ChunkJudge) => {
@@ -132,8 +141,6 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     if (!match) return [];
     return hitsOf(statements.keyword.all(match, searchOptions.maxResults ?? 6) as { id: number; rank: number }[], words, searchOptions.minScore);
   };
-  const reader = createIndexReader(path, { mmapBytes: MMAP_BYTES });
-  let readerWarned = false;
   /** `keywordHits` with the FTS5 query on the reader's thread (on this one when the reader fails). */
   const keywordHitsAsync = async (query: string, limit: number): Promise<IndexedHit[]> => {
     const words = selectiveWords(queryWords(query), vocabulary);
@@ -143,8 +150,7 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
     try {
       ranked = await reader.all<{ id: number; rank: number }>(KEYWORD_QUERY, [match, limit]);
     } catch (error) {
-      if (!readerWarned) options.onWarning?.('the memory index reader failed; keyword search runs on the event loop', error);
-      readerWarned = true;
+      warnOnce('the memory index reader failed; keyword search runs on the event loop', error);
       ranked = statements.keyword.all(match, limit) as { id: number; rank: number }[];
     }
     return hitsOf(ranked, words);
@@ -310,6 +316,7 @@ interface ChunkRow {
 type KeywordRow = Omit<ChunkRow, 'text'> & { rank: number; snippet: string };
 
 const KEYWORD_QUERY = 'SELECT rowid AS id, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?';
+const KNN_QUERY = 'SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance';
 
 function prepare(db: BetterSqlite3.Database) {
   return {
@@ -340,8 +347,8 @@ function prepare(db: BetterSqlite3.Database) {
  * are the exact search's best few, and only the last of the `k` may differ. Until the copy is
  * loaded, sqlite-vec's exact scan answers.
  */
-function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unknown) => void) {
-  const copy = createVectorCopy(db, { onError: onCopyError });
+function createVectorStore(db: BetterSqlite3.Database, reader: IndexReader, warn: (message: string, error: unknown) => void) {
+  const copy = createVectorCopy(db, { onError: (error) => warn('the memory index\'s 8-bit vector copy could not be loaded; vector search uses sqlite-vec\'s scan', error) });
   const idsOfPath = db.prepare('SELECT id FROM chunks WHERE path = ? AND embedded = 1').pluck();
   const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -419,11 +426,19 @@ function createVectorStore(db: BetterSqlite3.Database, onCopyError: (error: unkn
     async nearest(vector: Float32Array, k: number): Promise<{ id: number; distance: number }[]> {
       if (!knn || !distance) {
         if (!hasTable()) return [];
-        knn = db.prepare('SELECT rowid AS id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance');
+        knn = db.prepare(KNN_QUERY);
         distance = db.prepare('SELECT vec_distance_cosine(embedding, ?) FROM chunks_vec WHERE rowid = ?').pluck();
       }
       const scan = copy.ready(vector.length);
-      if (!scan) return knn.all(vector, k) as { id: number; distance: number }[];
+      if (!scan) {
+        // sqlite-vec's exact scan (~45 ms at 100,000 chunks) on the reader's thread while the copy loads.
+        try {
+          return await reader.all<{ id: number; distance: number }>(KNN_QUERY, [vector, k]);
+        } catch (error) {
+          warn('the memory index reader failed; vector search runs on the event loop', error);
+          return knn.all(vector, k) as { id: number; distance: number }[];
+        }
+      }
       const exact = distance;
       return (await scan.nearestAsync(vector, k))
         .map((id) => ({ id, distance: exact.get(vector, id) as number | undefined }))
