@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configSchema } from '../config/schema.js';
+import { isToolAllowed } from '../tools/tool-registry.js';
 import { baseSystemPrompt, createAgentDirectory } from './agent-directory.js';
 
 const directoryOf = (config: object) => createAgentDirectory(configSchema.parse(config), { workspacesDir: '/tmp/ws', home: '/tmp/home' });
@@ -24,4 +25,21 @@ test('the system prompt states the memory contract: where memory is, how it is s
   assert.match(plain, /embeddings: local\/nomic-embed-text/u, 'the agent keeps the default embeddings under its own redaction settings');
   assert.doesNotMatch(baseSystemPrompt(directory.get('nomemory')!), /memory_search|Your memory/u, 'no memory contract where the memory tools are denied');
   assert.match(baseSystemPrompt(directoryOf({}).get('main')!), /memory_search \(by keywords\)/u);
+});
+
+test('tools.exec: denied by default, so the exec tool is not offered; defaults and the agent\'s own merge field by field', () => {
+  const directory = directoryOf({
+    agents: {
+      defaults: { tools: { exec: { security: 'allowlist', allow: ['git status'], timeoutMs: 5000 } } },
+      entries: { main: { default: true }, builder: { tools: { exec: { allow: ['npm test', 'ls *'] } } }, locked: { tools: { exec: { security: 'deny' } } } },
+    },
+  });
+  assert.deepEqual(directory.get('main')?.exec, { security: 'allowlist', allow: ['git status'], timeoutMs: 5000 });
+  assert.deepEqual(directory.get('builder')?.exec, { security: 'allowlist', allow: ['npm test', 'ls *'], timeoutMs: 5000 });
+  assert.equal(isToolAllowed('exec', directory.get('builder')?.toolPolicy), true);
+  assert.equal(isToolAllowed('exec', directory.get('locked')?.toolPolicy), false, 'security "deny" takes the tool away');
+  const plain = directoryOf({});
+  assert.deepEqual(plain.get('main')?.exec, { security: 'deny', allow: [], timeoutMs: 60_000 });
+  assert.equal(isToolAllowed('exec', plain.get('main')?.toolPolicy), false);
+  assert.equal(isToolAllowed('read', plain.get('main')?.toolPolicy), true);
 });

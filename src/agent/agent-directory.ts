@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import type { CompactionConfig, HearthConfig, MemoryConfig } from '../config/schema.js';
+import type { CompactionConfig, HearthConfig, MemoryConfig, ToolPolicyConfig } from '../config/schema.js';
+import type { ExecPolicy } from '../tools/exec-policy.js';
 import { isToolAllowed } from '../tools/tool-registry.js';
 import type { AgentProfile, CompactionSettings } from './agent-loop.js';
 
@@ -33,7 +34,7 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
           : resolve(options.home, workspace)
         : join(options.workspacesDir, id),
       modelRefs: refs,
-      toolPolicy: { ...defaults.tools, ...entry.tools },
+      ...toolSettings(defaults.tools, entry.tools),
       maxSteps: entry.maxSteps ?? defaults.maxSteps,
       turnTimeoutMs: entry.turnTimeoutMs ?? defaults.turnTimeoutMs,
       contextTokens: entry.contextTokens ?? defaults.contextTokens,
@@ -95,4 +96,18 @@ export function compactionSettings(config: CompactionConfig): CompactionSettings
     memoryFlush: config.memoryFlush ?? true,
     ...(config.model ? { model: config.model } : {}),
   };
+}
+
+/**
+ * The agent's tool policy (`agents.defaults.tools` with the agent's own over it; `exec` merged
+ * field by field) and its exec policy with defaults filled in. With `tools.exec.security` "deny"
+ * (the default) the exec tool is denied outright, so it never reaches the model.
+ */
+function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyConfig | undefined): { toolPolicy: AgentProfile['toolPolicy']; exec: ExecPolicy } {
+  const { exec: defaultExec, ...defaultPolicy } = defaults ?? {};
+  const { exec: ownExec, ...ownPolicy } = own ?? {};
+  const merged = { ...defaultExec, ...ownExec };
+  const exec: ExecPolicy = { security: merged.security ?? 'deny', allow: merged.allow ?? [], timeoutMs: merged.timeoutMs ?? 60_000 };
+  const toolPolicy = { ...defaultPolicy, ...ownPolicy };
+  return { exec, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec'] } : toolPolicy };
 }

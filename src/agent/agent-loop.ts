@@ -1,3 +1,4 @@
+import type { ExecPolicy } from '../tools/exec-policy.js';
 import type { PackedMessages } from '../contracts/packed-messages.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { HeartbeatConfig, MemoryConfig } from '../config/schema.js';
@@ -16,6 +17,8 @@ export interface AgentProfile {
   /** Primary model first, then fallbacks. Empty when no model is configured anywhere. */
   modelRefs: string[];
   toolPolicy: { allow?: string[]; deny?: string[] };
+  /** `tools.exec` (defaults overlaid with the agent's own, defaults filled in); absent: every command refused. */
+  exec?: ExecPolicy;
   maxSteps: number;
   turnTimeoutMs: number;
   contextTokens: number;

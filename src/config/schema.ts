@@ -20,9 +20,22 @@ export const providerSchema = z.strictObject({
   models: z.array(z.string()).optional().describe('Model ids this provider offers (shown in /v1/models and used for validation hints).'),
 });
 
+export const execPolicySchema = z.strictObject({
+  security: z
+    .enum(['deny', 'allowlist', 'full'])
+    .optional()
+    .describe('Which commands the exec tool runs: "deny" (default) none, and the tool is not offered; "allowlist" those matching tools.exec.allow, as plain words without a shell; "full" any command, through /bin/sh.'),
+  allow: z
+    .array(z.string().trim().min(1, 'write a command pattern such as "git status" or "ls *"'))
+    .optional()
+    .describe('Command patterns for security "allowlist": the command\'s words, with * as the last word for one or more further words, e.g. "git status", "npm test", "ls *".'),
+  timeoutMs: z.number().int().min(100).max(1_800_000).optional().describe('How long a command may run when the call does not ask for less, in ms (default 60000; at most 30 minutes).'),
+});
+
 export const toolPolicySchema = z.strictObject({
   allow: z.array(z.string()).optional().describe('Tools the agent may use: names, * or prefixes like fs_* (default: all).'),
   deny: z.array(z.string()).optional().describe('Tools the agent may not use (default: none); deny wins over allow.'),
+  exec: execPolicySchema.optional().describe('The exec tool\'s policy: which commands run, and for how long (see docs/tools.md).'),
 });
 
 /** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */
@@ -279,6 +292,7 @@ export const configSchema = z.strictObject({
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type MemoryConfig = z.infer<typeof memorySchema>;
+export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
 export type CompactionConfig = z.infer<typeof compactionSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type AgentDefaults = z.infer<typeof agentDefaultsSchema>;

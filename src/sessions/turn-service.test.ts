@@ -153,8 +153,9 @@ test('a NO_REPLY answer stays in the transcript but nothing is queued for delive
     ['quiet', ' NO_REPLY\n', 'say it', 'loud'],
   );
   assert.deepEqual(seen, [
-    { modelRefs: ['fake/cheap'], deny: [] },
-    { modelRefs: ['fake/echo', 'fake/big'], deny: ['write', 'edit'] },
+    // exec is denied by default (tools.exec.security "deny").
+    { modelRefs: ['fake/cheap'], deny: ['exec'] },
+    { modelRefs: ['fake/echo', 'fake/big'], deny: ['exec', 'write', 'edit'] },
   ]);
   await store.close();
 });

@@ -9,6 +9,8 @@ import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { createIdleCompactor, limitHeapGrowth } from '../runtime/idle-compactor.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
+import type { ExecPolicy } from '../tools/exec-policy.js';
+import { createExecTool } from '../tools/exec-tool.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
 import { createSessionCompactor } from './compaction.js';
@@ -68,7 +70,8 @@ export const turnsSubsystem = defineSubsystem({
       lanes.setMaxConcurrent(defaults.maxConcurrent, effectiveProviderShare(models.agents().list().map((agent) => agent.modelRefs[0]), defaults.providerShare));
     };
     applyLimits();
-    const tools = createToolRegistry([...createBuiltinTools(), ...(deps.extraTools ?? [])]);
+    const execPolicy = (agentId: string): ExecPolicy => models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000 };
+    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy), ...(deps.extraTools ?? [])]);
     const { budgets, scopes } = createGatewayBudgets(deps);
     const runTurn = createAgentLoop({ models: models.router, tools });
     const service = createTurnService({

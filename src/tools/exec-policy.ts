@@ -1,0 +1,60 @@
+import { parse } from 'shell-quote';
+
+/** `tools.exec` as in effect for one agent (defaults filled in). */
+export interface ExecPolicy {
+  /** `deny`: no command runs (the tool is not offered); `allowlist`: only commands matching `allow`; `full`: any command, through the shell. */
+  security: 'deny' | 'allowlist' | 'full';
+  /** Command patterns for `allowlist`: words, `*` as the last word for any further words (`git status`, `npm test`, `ls *`). */
+  allow: readonly string[];
+  /** Time a command may run when the call does not ask for less, in ms. */
+  timeoutMs: number;
+}
+
+/** How a command may run under the policy: through the shell, as words without one, or not at all (and which rule says so). */
+export type ExecVerdict = { run: 'shell'; command: string } | { run: 'argv'; argv: string[] } | { run: 'refused'; rule: string; message: string };
+
+/**
+ * Applies `tools.exec` to a command. Under `allowlist` the command is split into words as a shell
+ * would, and refused when it has anything a shell would act on besides words (`;`, `|`, `&&`,
+ * redirections, `$(…)`, globs, variables): such a command could do more than its first words say.
+ * An allowed command then runs without a shell, as exactly those words.
+ */
+export function judgeCommand(command: string, policy: ExecPolicy): ExecVerdict {
+  if (policy.security === 'full') return { run: 'shell', command };
+  if (policy.security === 'deny') {
+    return { run: 'refused', rule: 'tools.exec.security', message: 'Commands are refused: tools.exec.security is "deny". The operator can set it to "allowlist" (with tools.exec.allow) or "full".' };
+  }
+  const words = plainWords(command);
+  if (!words.ok) return { run: 'refused', rule: 'tools.exec.allow', message: `${words.reason} With tools.exec.security "allowlist", a command is plain words only: run one command at a time, without pipes, redirections, variables or globs.` };
+  if (words.argv.length === 0) return { run: 'refused', rule: 'tools.exec.allow', message: 'The command is empty.' };
+  const pattern = policy.allow.find((entry) => matchesPattern(entry, words.argv));
+  if (!pattern) {
+    const allowed = policy.allow.length > 0 ? `Allowed: ${policy.allow.map((entry) => JSON.stringify(entry)).join(', ')}.` : 'tools.exec.allow is empty.';
+    return { run: 'refused', rule: 'tools.exec.allow', message: `"${words.argv.join(' ')}" matches no pattern of tools.exec.allow. ${allowed}` };
+  }
+  return { run: 'argv', argv: words.argv };
+}
+
+function plainWords(command: string): { ok: true; argv: string[] } | { ok: false; reason: string } {
+  if (/[\n\r\0]/u.test(command)) return { ok: false, reason: 'The command has a line break or NUL byte.' };
+  const found: string[] = [];
+  // Variables are left as they are written, so `$HOME` stays a word with a `$` in it and is refused below.
+  for (const token of parse(command, (name) => `$${name}`)) {
+    if (typeof token !== 'string') {
+      const what = 'op' in token ? (token.op === 'glob' ? `the glob ${JSON.stringify(token.pattern)}` : `"${token.op}"`) : 'a comment';
+      return { ok: false, reason: `The command has ${what}.` };
+    }
+    if (token.includes('$') || token.includes('`')) return { ok: false, reason: `The word ${JSON.stringify(token)} has a "$" or a backquote.` };
+    found.push(token);
+  }
+  return { ok: true, argv: found };
+}
+
+/** A pattern's words must equal the command's; a last word `*` stands for one or more further words. */
+function matchesPattern(pattern: string, argv: readonly string[]): boolean {
+  const words = pattern.trim().split(/\s+/u);
+  const open = words.at(-1) === '*';
+  const fixed = open ? words.slice(0, -1) : words;
+  if (open ? argv.length <= fixed.length : argv.length !== fixed.length) return false;
+  return fixed.every((word, at) => word === argv[at]);
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, removeHome, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+
+let model: FakeModelServer;
+let gateway: TestGateway;
+let home: string;
+
+before(async () => {
+  model = await startFakeModelServer();
+  home = makeHome();
+  mkdirSync(join(home, 'workspaces', 'main'), { recursive: true });
+  gateway = await startTestGateway({
+    home,
+    config: {
+      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+      agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: ['echo *'] } } } },
+    },
+  });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await model?.close();
+  if (home) removeHome(home);
+});
+
+interface HearthToolCall {
+  name: string;
+  result: string;
+  error?: string;
+}
+
+/** One turn in which the model calls exec with `command`: the tool result the model saw, the tools it was offered, and the response's record. */
+async function execTurn(command: string) {
+  const mark = model.requests.length;
+  model.script({ toolCalls: [{ name: 'exec', arguments: { command } }] });
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: `run ${command}` }] }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  const body = (await response.json()) as { hearth: { runId: string; toolCalls: HearthToolCall[] } };
+  const calls = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions');
+  const offered = ((calls[0]?.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name);
+  const messages = (calls[1]?.body as { messages: { role: string; content: string }[] } | undefined)?.messages ?? [];
+  return { seen: messages.findLast((message) => message.role === 'tool')?.content ?? '', offered, record: body.hearth };
+}
+
+test('exec in a real turn: an allowed command runs in the workspace and its output goes back to the model', async () => {
+  const { seen, offered, record } = await execTurn('echo hello from the workspace');
+  assert.ok(offered.includes('exec'), `exec is offered when allowed: ${offered.join(', ')}`);
+  assert.match(seen, /^Exit code 0 after \d+ ms\.\nhello from the workspace\n$/u);
+  assert.equal(record.toolCalls[0]?.name, 'exec');
+  assert.match(record.toolCalls[0]?.result ?? '', /hello from the workspace/u);
+});
+
+test('exec in a real turn: a command outside the allowlist is refused with the rule, and nothing runs', async () => {
+  const { seen, record } = await execTurn('touch pwned');
+  assert.match(seen, /^Refused by tools\.exec\.allow: "touch pwned" matches no pattern of tools\.exec\.allow\. Allowed: "echo \*"\./u);
+  assert.match(record.toolCalls[0]?.result ?? '', /Refused by tools\.exec\.allow/u);
+  const chained = await execTurn('echo hi; touch pwned');
+  assert.match(chained.seen, /^Refused by tools\.exec\.allow: The command has ";"/u);
+  assert.equal(existsSync(join(home, 'workspaces', 'main', 'pwned')), false);
+});
