@@ -46,7 +46,7 @@ async function execTurn(command: string) {
   assert.equal(response.status, 200, await response.clone().text());
   const body = (await response.json()) as { hearth: { runId: string; toolCalls: HearthToolCall[] } };
   const calls = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions');
-  const offered = ((calls[0]?.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name);
+  const offered = ((calls[0]?.body as { tools?: { function: { name: string } }[] } | undefined)?.tools ?? []).map((tool) => tool.function.name);
   const messages = (calls[1]?.body as { messages: { role: string; content: string }[] } | undefined)?.messages ?? [];
   return { seen: messages.findLast((message) => message.role === 'tool')?.content ?? '', offered, record: body.hearth };
 }
