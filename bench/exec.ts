@@ -1,7 +1,8 @@
 /**
  * What the exec tool costs: `exec` of `true` through the real tool (policy, workspace check, its
  * own process group, output capture), with `security: "full"` (through /bin/sh) and "allowlist"
- * (parsed, run without a shell), against a bare `child_process.spawn` of `true` for scale.
+ * (parsed, run without a shell), sandboxed with bubblewrap, against a bare `child_process.spawn`
+ * of `true` for scale.
  *
  *   node dist/bench/exec.js [--runs N (3)] [--calls N (200)]
  *
@@ -57,8 +58,9 @@ async function main(): Promise<void> {
   };
   const cases: [string, () => Promise<void>][] = [
     ['spawn of true (no tool, no shell)', bareSpawn],
-    ['exec, security "allowlist" (no shell)', viaTool({ security: 'allowlist', allow: ['true'], timeoutMs: 10_000 })],
-    ['exec, security "full" (/bin/sh -c)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000 })],
+    ['exec, security "allowlist" (no shell)', viaTool({ security: 'allowlist', allow: ['true'], timeoutMs: 10_000, sandbox: 'off', network: false })],
+    ['exec, security "full" (/bin/sh -c)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false })],
+    ['exec, security "full", sandbox "workspace" (bubblewrap)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'workspace', network: false })],
   ];
   console.log(`load average at start: ${loadavg()[0]?.toFixed(2)}; ${options.calls} calls a case, ${options.runs} runs`);
   try {

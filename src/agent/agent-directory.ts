@@ -107,7 +107,13 @@ function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyCon
   const { exec: defaultExec, ...defaultPolicy } = defaults ?? {};
   const { exec: ownExec, ...ownPolicy } = own ?? {};
   const merged = { ...defaultExec, ...ownExec };
-  const exec: ExecPolicy = { security: merged.security ?? 'deny', allow: merged.allow ?? [], timeoutMs: merged.timeoutMs ?? 60_000 };
+  const exec: ExecPolicy = {
+    security: merged.security ?? 'deny',
+    allow: merged.allow ?? [],
+    timeoutMs: merged.timeoutMs ?? 60_000,
+    sandbox: merged.sandbox ?? 'off',
+    network: merged.network ?? false,
+  };
   const toolPolicy = { ...defaultPolicy, ...ownPolicy };
   return { exec, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec'] } : toolPolicy };
 }

@@ -30,6 +30,11 @@ export const execPolicySchema = z.strictObject({
     .optional()
     .describe('Command patterns for security "allowlist": the command\'s words, with * as the last word for one or more further words, e.g. "git status", "npm test", "ls *".'),
   timeoutMs: z.number().int().min(100).max(1_800_000).optional().describe('How long a command may run when the call does not ask for less, in ms (default 60000; at most 30 minutes).'),
+  sandbox: z
+    .enum(['off', 'workspace'])
+    .optional()
+    .describe('"workspace": every command runs under bubblewrap (Debian package bubblewrap), only the workspace writable, the rest of the file system read-only, your home and Hearth\'s state hidden, a private /tmp, its own PIDs; "off" (default): on the host, as the gateway\'s user.'),
+  network: z.boolean().optional().describe('Whether a sandboxed command may use the network (default false: it has only a loopback of its own). Without the sandbox a command always can.'),
 });
 
 export const toolPolicySchema = z.strictObject({

@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { dirname } from 'node:path';
 import { createAgentLoop } from '../agent/agent-loop.js';
 import type { AlertSink } from '../automation/alerts.js';
 import { type Budgets, createBudgets } from '../automation/budgets.js';
@@ -25,7 +27,7 @@ export interface Turns {
   attachBudgetScope(prefix: string, limitOf: (id: string) => DailyBudget | undefined): void;
 }
 
-interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger'> {
+interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   store: Store;
   models: Models;
   alerts: Pick<AlertSink, 'raise'>;
@@ -70,8 +72,10 @@ export const turnsSubsystem = defineSubsystem({
       lanes.setMaxConcurrent(defaults.maxConcurrent, effectiveProviderShare(models.agents().list().map((agent) => agent.modelRefs[0]), defaults.providerShare));
     };
     applyLimits();
-    const execPolicy = (agentId: string): ExecPolicy => models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000 };
-    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy), ...(deps.extraTools ?? [])]);
+    const execPolicy = (agentId: string): ExecPolicy => models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false };
+    // A sandboxed command sees neither the user's home nor Hearth's state (config, keys, store); its workspace is bound back.
+    const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
+    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), ...(deps.extraTools ?? [])]);
     const { budgets, scopes } = createGatewayBudgets(deps);
     const runTurn = createAgentLoop({ models: models.router, tools });
     const service = createTurnService({

@@ -8,6 +8,10 @@ export interface ExecPolicy {
   allow: readonly string[];
   /** Time a command may run when the call does not ask for less, in ms. */
   timeoutMs: number;
+  /** `workspace`: every command runs under bubblewrap, only the workspace writable (`exec-sandbox.ts`); `off`: on the host. */
+  sandbox: 'off' | 'workspace';
+  /** Whether a sandboxed command may use the network (with `sandbox: "off"` it always can). */
+  network: boolean;
 }
 
 /** How a command may run under the policy: through the shell, as words without one, or not at all (and which rule says so). */

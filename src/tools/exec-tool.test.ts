@@ -7,7 +7,7 @@ import type { ToolContext } from '../contracts/tool.js';
 import type { ExecPolicy } from './exec-policy.js';
 import { EXEC_MAX_OUTPUT_CHARS, createExecTool } from './exec-tool.js';
 
-const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000 };
+const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false };
 
 async function withWorkspace(run: (workspace: string, call: (args: object, policy?: ExecPolicy, signal?: AbortSignal) => ReturnType<ReturnType<typeof createExecTool>['execute']>) => Promise<void>) {
   const workspace = realpathSync(mkdtempSync(join(tmpdir(), 'hearth-exec-')));
@@ -109,7 +109,7 @@ test('stopping the turn kills the command', () =>
 
 test('security "deny" refuses every command, naming the rule; nothing runs', () =>
   withWorkspace(async (workspace, call) => {
-    const result = await call({ command: 'touch made' }, { security: 'deny', allow: [], timeoutMs: 1000 });
+    const result = await call({ command: 'touch made' }, { ...FULL, security: 'deny', timeoutMs: 1000 });
     assert.equal(result.isError, true);
     assert.match(result.content, /^Refused by tools\.exec\.security: .*"deny"/u);
     assert.equal(existsSync(join(workspace, 'made')), false);
@@ -117,7 +117,7 @@ test('security "deny" refuses every command, naming the rule; nothing runs', () 
 
 test('security "allowlist": matching plain commands run without a shell; anything else is refused with the rule and the patterns', () =>
   withWorkspace(async (workspace, call) => {
-    const policy: ExecPolicy = { security: 'allowlist', allow: ['echo *', 'git status'], timeoutMs: 5000 };
+    const policy: ExecPolicy = { ...FULL, security: 'allowlist', allow: ['echo *', 'git status'], timeoutMs: 5000 };
     const quoted = await call({ command: "echo 'a;b' \"$x\"" }, policy);
     assert.match(quoted.content, /Refused by tools\.exec\.allow: The word .* has a "\$"/u, 'a variable is refused even in quotes');
     const plain = await call({ command: "echo 'a;b' done" }, policy);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Tool, ToolResult } from '../contracts/tool.js';
 import { defineTool, errorResult } from './define-tool.js';
 import { type ExecPolicy, judgeCommand } from './exec-policy.js';
+import { type SandboxOptions, sandboxArgv, sandboxFailure } from './exec-sandbox.js';
 import { runCommand } from './run-command.js';
 import { resolveInWorkspace } from './workspace-path.js';
 
@@ -24,7 +25,7 @@ type ExecArguments = z.infer<typeof schema>;
  * the turn is aborted. The command gets a small environment of its own (PATH, HOME set to the
  * workspace, LANG, TERM=dumb, and `env`), never the gateway's: its keys and tokens stay out.
  */
-export function createExecTool(policyOf: (agentId: string) => ExecPolicy): Tool {
+export function createExecTool(policyOf: (agentId: string) => ExecPolicy, sandbox: SandboxOptions = { hide: [] }): Tool {
   return defineTool<ExecArguments>({
     spec: {
       name: 'exec',
@@ -53,15 +54,20 @@ export function createExecTool(policyOf: (agentId: string) => ExecPolicy): Tool 
       if (verdict.run === 'refused') return { content: `Refused by ${verdict.rule}: ${verdict.message}`, isError: true, details: { refusedBy: verdict.rule } };
       const cwd = await resolveInWorkspace(context.workspaceDir, args.cwd ?? '.', { mustExist: true });
       if (!cwd.ok) return errorResult(cwd.message);
+      const command = verdict.run === 'shell' ? verdict.command : verdict.argv;
+      const sandboxed = policy.sandbox === 'workspace';
       const outcome = await runCommand({
-        command: verdict.run === 'shell' ? verdict.command : verdict.argv,
+        command: sandboxed ? sandboxArgv(command, { ...sandbox, workspace: context.workspaceDir, cwd: cwd.path, network: policy.network }) : command,
         cwd: cwd.path,
         env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: context.workspaceDir, LANG: process.env.LANG ?? 'C.UTF-8', TERM: 'dumb', ...args.env },
         timeoutMs: Math.min(args.timeoutMs ?? policy.timeoutMs, EXEC_MAX_TIMEOUT_MS),
         signal: context.signal,
         maxOutputChars: EXEC_MAX_OUTPUT_CHARS,
       });
-      const details = { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: outcome.durationMs, cutChars: outcome.cutChars, via: verdict.run };
+      const details = { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: outcome.durationMs, cutChars: outcome.cutChars, via: verdict.run, sandbox: policy.sandbox };
+      if (sandboxed && (outcome.startError || (outcome.exitCode === 1 && outcome.output.startsWith('bwrap: ')))) {
+        return { content: sandboxFailure(outcome.startError ?? outcome.output.split('\n')[0]!), isError: true, details };
+      }
       if (outcome.startError) return { content: `The command could not start: ${outcome.startError}`, isError: true, details };
       const ended = outcome.timedOut
         ? `Killed after ${outcome.durationMs} ms: it ran past its timeout (timeoutMs).`
