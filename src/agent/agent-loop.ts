@@ -117,7 +117,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
     if (!tool) {
       result = { content: `There is no tool named "${call.name}". Use one of the tools you were given.`, isError: true };
     } else if (!deps.tools.isAllowed(call.name, input.agent.toolPolicy)) {
-      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}".`, isError: true };
+      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}" (its tools.allow and tools.deny).`, isError: true, details: { refusedBy: 'tools.allow/deny' } };
     } else if (!parsed.ok) {
       result = { content: parsed.message, isError: true };
     } else {
@@ -146,6 +146,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       result: result.content,
       durationMs: Math.round(durationMs * 1000) / 1000,
       ...(result.isError ? { error: result.content } : {}),
+      ...outcomeOf(result),
     };
     await input.recordStep({
       kind: 'tool',
@@ -312,3 +313,11 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 }
 
 export type AgentLoop = ReturnType<typeof createAgentLoop>;
+
+/** How a tool call ended, from its result: refused by a rule (which), past its time, failed, or done. */
+function outcomeOf(result: ToolResult): Pick<ToolCallRecord, 'outcome' | 'refusedBy'> {
+  const refusedBy = result.details?.refusedBy;
+  if (typeof refusedBy === 'string') return { outcome: 'refused', refusedBy };
+  if (result.details?.timedOut === true) return { outcome: 'timeout' };
+  return { outcome: result.isError ? 'error' : 'ok' };
+}

@@ -28,6 +28,9 @@ export interface ToolCallRecord {
   result: string;
   durationMs: number;
   error?: string;
+  /** How the call ended: it ran (`ok` or `error`), a rule refused it (`refusedBy` names the rule), or it ran past its time. */
+  outcome?: 'ok' | 'error' | 'refused' | 'timeout';
+  refusedBy?: string;
 }
 
 /** Where a turn came from. */

@@ -161,15 +161,15 @@ test('the files are watched: a new note is indexed and a deleted one removed wit
   }
 });
 
-test('with every memory folder watched, a search answers from the index at once and the watcher brings the change in', async () => {
+test('with every memory folder watched, a search does not wait for the files\' re-check, and a change is searchable within 2 s', async () => {
   const { service, write, cleanup } = setup();
   try {
     write('MEMORY.md', 'Long-term facts.\n');
     assert.equal((await service.port.search('main', 'facts')).hits.length, 1, 'the first search waits for the first sync');
     write('memory/2026-12-05.md', 'The kayak is stored in the garage.\n');
-    // The search does not stop to re-read every file (the watcher's debounce has not even fired yet)...
-    assert.deepEqual((await service.port.search('main', 'kayak')).hits, []);
-    // ...and the change is searchable within 2 s all the same.
+    // The re-check runs behind the search (whether this first search sees the note depends on
+    // which finishes first); through it or the watcher, the note is searchable within 2 s.
+    await service.port.search('main', 'kayak');
     const deadline = Date.now() + 2000;
     while ((await service.port.search('main', 'kayak')).hits.length === 0) {
       assert.ok(Date.now() < deadline, 'the new note was not searchable within 2 s');

@@ -116,7 +116,7 @@ export function createMetrics(sources: MetricsSources) {
       bump(tokens, JSON.stringify([agent, provider, model, 'output']), outcome.usage.outputTokens);
       if (outcome.costUsd !== null) bump(costs, JSON.stringify([agent, provider, model]), outcome.costUsd);
     }
-    for (const call of outcome.toolCalls) bump(tools, JSON.stringify([call.name, call.error ? 'error' : 'ok']));
+    for (const call of outcome.toolCalls) bump(tools, JSON.stringify([call.name, call.outcome ?? (call.error ? 'error' : 'ok')]));
   }
 
   async function build(): Promise<PromClient.Registry> {
@@ -188,7 +188,7 @@ export function createMetrics(sources: MetricsSources) {
     });
     new client.Gauge({
       name: 'hearth_tool_calls_total',
-      help: 'Tool calls, by tool and outcome (ok, error).',
+      help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout.',
       labelNames: ['tool', 'outcome'],
       registers: [register],
       collect() {

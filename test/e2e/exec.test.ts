@@ -32,6 +32,8 @@ interface HearthToolCall {
   name: string;
   result: string;
   error?: string;
+  outcome?: string;
+  refusedBy?: string;
 }
 
 /** One turn in which the model calls exec with `command`: the tool result the model saw, the tools it was offered, and the response's record. */
@@ -56,6 +58,7 @@ test('exec in a real turn: an allowed command runs in the workspace and its outp
   assert.ok(offered.includes('exec'), `exec is offered when allowed: ${offered.join(', ')}`);
   assert.match(seen, /^Exit code 0 after \d+ ms\.\nhello from the workspace\n$/u);
   assert.equal(record.toolCalls[0]?.name, 'exec');
+  assert.equal(record.toolCalls[0]?.outcome, 'ok');
   assert.match(record.toolCalls[0]?.result ?? '', /hello from the workspace/u);
 });
 
@@ -63,7 +66,12 @@ test('exec in a real turn: a command outside the allowlist is refused with the r
   const { seen, record } = await execTurn('touch pwned');
   assert.match(seen, /^Refused by tools\.exec\.allow: "touch pwned" matches no pattern of tools\.exec\.allow\. Allowed: "echo \*"\./u);
   assert.match(record.toolCalls[0]?.result ?? '', /Refused by tools\.exec\.allow/u);
+  assert.equal(record.toolCalls[0]?.outcome, 'refused');
+  assert.equal(record.toolCalls[0]?.refusedBy, 'tools.exec.allow');
   const chained = await execTurn('echo hi; touch pwned');
   assert.match(chained.seen, /^Refused by tools\.exec\.allow: The command has ";"/u);
   assert.equal(existsSync(join(home, 'workspaces', 'main', 'pwned')), false);
+  const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
+  assert.match(metrics, /^hearth_tool_calls_total\{tool="exec",outcome="refused"\} 2$/mu, 'refusals are counted apart from failures');
+  assert.match(metrics, /^hearth_tool_calls_total\{tool="exec",outcome="ok"\} 1$/mu);
 });
