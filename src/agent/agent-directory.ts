@@ -101,7 +101,7 @@ export function compactionSettings(config: CompactionConfig): CompactionSettings
 /**
  * The agent's tool policy (`agents.defaults.tools` with the agent's own over it; `exec` merged
  * field by field) and its exec policy with defaults filled in. With `tools.exec.security` "deny"
- * (the default) the exec tool is denied outright, so it never reaches the model.
+ * (the default) the exec and process tools are denied outright, so they never reach the model.
  */
 function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyConfig | undefined): { toolPolicy: AgentProfile['toolPolicy']; exec: ExecPolicy } {
   const { exec: defaultExec, ...defaultPolicy } = defaults ?? {};
@@ -115,5 +115,5 @@ function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyCon
     network: merged.network ?? false,
   };
   const toolPolicy = { ...defaultPolicy, ...ownPolicy };
-  return { exec, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec'] } : toolPolicy };
+  return { exec, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec', 'process'] } : toolPolicy };
 }

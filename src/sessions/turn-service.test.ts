@@ -154,8 +154,8 @@ test('a NO_REPLY answer stays in the transcript but nothing is queued for delive
   );
   assert.deepEqual(seen, [
     // exec is denied by default (tools.exec.security "deny").
-    { modelRefs: ['fake/cheap'], deny: ['exec'] },
-    { modelRefs: ['fake/echo', 'fake/big'], deny: ['exec', 'write', 'edit'] },
+    { modelRefs: ['fake/cheap'], deny: ['exec', 'process'] },
+    { modelRefs: ['fake/echo', 'fake/big'], deny: ['exec', 'process', 'write', 'edit'] },
   ]);
   await store.close();
 });

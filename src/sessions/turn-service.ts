@@ -65,6 +65,8 @@ export interface TurnServiceDeps {
   budgets?: Pick<Budgets, 'blocked' | 'afterTurn' | 'costOf' | 'day'>;
   /** Names of the tools that change something, hidden from read-only turns (replays). */
   sideEffectTools?: () => string[];
+  /** Called when a session is reset (its background processes end with it). */
+  onSessionReset?: (sessionKey: string) => void;
   /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
   compactor?: SessionCompactor;
 }
@@ -194,6 +196,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Starts the session afresh; the old transcript stays on disk. */
     async resetSession(sessionKey: string): Promise<boolean> {
       state.history.delete(sessionKey);
+      deps.onSessionReset?.(sessionKey);
       return deps.store.resetSession(sessionKey, state.now());
     },
 

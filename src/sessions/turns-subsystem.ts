@@ -13,6 +13,8 @@ import { createIdleCompactor, limitHeapGrowth } from '../runtime/idle-compactor.
 import { defineSubsystem } from '../runtime/subsystem.js';
 import type { ExecPolicy } from '../tools/exec-policy.js';
 import { createExecTool } from '../tools/exec-tool.js';
+import { createProcessTable } from '../tools/process-table.js';
+import { createProcessTool } from '../tools/process-tool.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
 import { createSessionCompactor } from './compaction.js';
@@ -75,7 +77,9 @@ export const turnsSubsystem = defineSubsystem({
     const execPolicy = (agentId: string): ExecPolicy => models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false };
     // A sandboxed command sees neither the user's home nor Hearth's state (config, keys, store); its workspace is bound back.
     const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
-    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), ...(deps.extraTools ?? [])]);
+    // Background commands of the process tool: killed with their session's reset and at the gateway's stop.
+    const processes = createProcessTable();
+    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), createProcessTool(processes, execPolicy, sandbox), ...(deps.extraTools ?? [])]);
     const { budgets, scopes } = createGatewayBudgets(deps);
     const runTurn = createAgentLoop({ models: models.router, tools });
     const service = createTurnService({
@@ -90,6 +94,9 @@ export const turnsSubsystem = defineSubsystem({
       logger,
       budgets,
       sideEffectTools: () => tools.sideEffectNames(),
+      onSessionReset: (sessionKey) => {
+        processes.killSession(sessionKey).catch((error: unknown) => logger.warn({ sessionKey, err: error }, 'the background processes of a reset session could not all be killed'));
+      },
     });
     const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent);
     metrics.attach({ historyCache: () => service.historyCacheStats() });
@@ -118,10 +125,11 @@ export const turnsSubsystem = defineSubsystem({
         const { checkpointed } = await service.drain(config.current().gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
       },
-      stop() {
+      async stop() {
         unsubscribeMetrics();
         unsubscribeCompactor();
         compactor.stop();
+        await processes.stopAll();
       },
     };
   },

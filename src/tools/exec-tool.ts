@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Tool, ToolResult } from '../contracts/tool.js';
+import type { Tool, ToolContext, ToolResult } from '../contracts/tool.js';
 import { defineTool, errorResult } from './define-tool.js';
 import { type ExecPolicy, judgeCommand } from './exec-policy.js';
 import { type SandboxOptions, sandboxArgv, sandboxFailure } from './exec-sandbox.js';
@@ -50,21 +50,16 @@ export function createExecTool(policyOf: (agentId: string) => ExecPolicy, sandbo
     usage: 'exec {command: string, cwd?: string, timeoutMs?: integer, env?: {NAME: value}}',
     async run(args, context): Promise<ToolResult> {
       const policy = policyOf(context.agentId);
-      const verdict = judgeCommand(args.command, policy);
-      if (verdict.run === 'refused') return { content: `Refused by ${verdict.rule}: ${verdict.message}`, isError: true, details: { refusedBy: verdict.rule } };
-      const cwd = await resolveInWorkspace(context.workspaceDir, args.cwd ?? '.', { mustExist: true });
-      if (!cwd.ok) return errorResult(cwd.message);
-      const command = verdict.run === 'shell' ? verdict.command : verdict.argv;
+      const prepared = await prepareCommand(args, policy, context, sandbox);
+      if ('content' in prepared) return prepared;
       const sandboxed = policy.sandbox === 'workspace';
       const outcome = await runCommand({
-        command: sandboxed ? sandboxArgv(command, { ...sandbox, workspace: context.workspaceDir, cwd: cwd.path, network: policy.network }) : command,
-        cwd: cwd.path,
-        env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: context.workspaceDir, LANG: process.env.LANG ?? 'C.UTF-8', TERM: 'dumb', ...args.env },
+        ...prepared,
         timeoutMs: Math.min(args.timeoutMs ?? policy.timeoutMs, EXEC_MAX_TIMEOUT_MS),
         signal: context.signal,
         maxOutputChars: EXEC_MAX_OUTPUT_CHARS,
       });
-      const details = { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: outcome.durationMs, cutChars: outcome.cutChars, via: verdict.run, sandbox: policy.sandbox };
+      const details = { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: outcome.durationMs, cutChars: outcome.cutChars, via: prepared.via, sandbox: policy.sandbox };
       if (sandboxed && (outcome.startError || (outcome.exitCode === 1 && outcome.output.startsWith('bwrap: ')))) {
         return { content: sandboxFailure(outcome.startError ?? outcome.output.split('\n')[0]!), isError: true, details };
       }
@@ -80,4 +75,37 @@ export function createExecTool(policyOf: (agentId: string) => ExecPolicy, sandbo
       return { content: `${ended}\n${text}`, isError: outcome.timedOut || outcome.aborted || outcome.exitCode !== 0, details };
     },
   });
+}
+
+/** A command ready to start: what to run (under bubblewrap when the policy sandboxes), where, with which environment. */
+export interface PreparedCommand {
+  command: string | readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** How the policy let it run: through the shell, or as plain words. */
+  via: 'shell' | 'argv';
+}
+
+/**
+ * Applies the agent's `tools.exec` policy to a command and resolves its folder in the workspace:
+ * the command to start, or the refusal to give the agent (naming the rule). Shared by `exec` and
+ * `process`. The command's environment is its own: PATH, HOME (the workspace), LANG, TERM=dumb and `env`.
+ */
+export async function prepareCommand(
+  args: { command: string; cwd?: string | undefined; env?: Record<string, string> | undefined },
+  policy: ExecPolicy,
+  context: ToolContext,
+  sandbox: SandboxOptions,
+): Promise<PreparedCommand | ToolResult> {
+  const verdict = judgeCommand(args.command, policy);
+  if (verdict.run === 'refused') return { content: `Refused by ${verdict.rule}: ${verdict.message}`, isError: true, details: { refusedBy: verdict.rule } };
+  const cwd = await resolveInWorkspace(context.workspaceDir, args.cwd ?? '.', { mustExist: true });
+  if (!cwd.ok) return errorResult(cwd.message);
+  const command = verdict.run === 'shell' ? verdict.command : verdict.argv;
+  return {
+    command: policy.sandbox === 'workspace' ? sandboxArgv(command, { ...sandbox, workspace: context.workspaceDir, cwd: cwd.path, network: policy.network }) : command,
+    cwd: cwd.path,
+    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: context.workspaceDir, LANG: process.env.LANG ?? 'C.UTF-8', TERM: 'dumb', ...args.env },
+    via: verdict.run,
+  };
 }
