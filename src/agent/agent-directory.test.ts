@@ -43,3 +43,14 @@ test('tools.exec: denied by default, so the exec tool is not offered; defaults a
   assert.equal(isToolAllowed('exec', plain.get('main')?.toolPolicy), false);
   assert.equal(isToolAllowed('read', plain.get('main')?.toolPolicy), true);
 });
+
+test('tools.profile: "coding" by default, so tools that reach out (web_fetch, MCP) need "full" or an explicit allow; unknown groups are refused', () => {
+  const directory = directoryOf({ agents: { entries: { main: { default: true }, web: { tools: { profile: 'full' } }, picked: { tools: { allow: ['read', 'group:web'] } } } } });
+  assert.equal(directory.get('main')?.toolPolicy.profile, 'coding');
+  assert.equal(isToolAllowed('web_fetch', directory.get('main')?.toolPolicy), false);
+  assert.equal(isToolAllowed('write', directory.get('main')?.toolPolicy), true);
+  assert.equal(isToolAllowed('web_fetch', directory.get('web')?.toolPolicy), true);
+  assert.equal(isToolAllowed('web_fetch', directory.get('picked')?.toolPolicy), true);
+  assert.equal(isToolAllowed('write', directory.get('picked')?.toolPolicy), false);
+  assert.throws(() => directoryOf({ agents: { defaults: { tools: { deny: ['group:network'] } } } }), /a tool group is one of group:fs, group:runtime, group:web, group:memory, group:mcp/u);
+});

@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CompactionConfig, HearthConfig, MemoryConfig, ToolPolicyConfig } from '../config/schema.js';
+import { DEFAULT_TOOL_PROFILE } from '../contracts/tool-groups.js';
 import type { ExecPolicy } from '../tools/exec-policy.js';
 import { isToolAllowed } from '../tools/tool-registry.js';
 import type { AgentProfile, CompactionSettings } from './agent-loop.js';
@@ -103,9 +104,12 @@ export function compactionSettings(config: CompactionConfig): CompactionSettings
  * field by field) and its exec policy with defaults filled in. With `tools.exec.security` "deny"
  * (the default) the exec and process tools are denied outright, so they never reach the model.
  */
-function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyConfig | undefined): { toolPolicy: AgentProfile['toolPolicy']; exec: ExecPolicy } {
-  const { exec: defaultExec, ...defaultPolicy } = defaults ?? {};
-  const { exec: ownExec, ...ownPolicy } = own ?? {};
+function toolSettings(
+  defaults: ToolPolicyConfig | undefined,
+  own: ToolPolicyConfig | undefined,
+): { toolPolicy: AgentProfile['toolPolicy']; exec: ExecPolicy; web: { allowHosts: string[] } } {
+  const { exec: defaultExec, web: defaultWeb, ...defaultPolicy } = defaults ?? {};
+  const { exec: ownExec, web: ownWeb, ...ownPolicy } = own ?? {};
   const merged = { ...defaultExec, ...ownExec };
   const exec: ExecPolicy = {
     security: merged.security ?? 'deny',
@@ -114,6 +118,7 @@ function toolSettings(defaults: ToolPolicyConfig | undefined, own: ToolPolicyCon
     sandbox: merged.sandbox ?? 'off',
     network: merged.network ?? false,
   };
-  const toolPolicy = { ...defaultPolicy, ...ownPolicy };
-  return { exec, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec', 'process'] } : toolPolicy };
+  const toolPolicy = { ...defaultPolicy, ...ownPolicy, profile: ownPolicy.profile ?? defaultPolicy.profile ?? DEFAULT_TOOL_PROFILE };
+  const web = { allowHosts: ownWeb?.allowHosts ?? defaultWeb?.allowHosts ?? [] };
+  return { exec, web, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec', 'process'] } : toolPolicy };
 }

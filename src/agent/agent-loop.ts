@@ -1,3 +1,4 @@
+import type { ToolProfile } from '../contracts/tool-groups.js';
 import type { ExecPolicy } from '../tools/exec-policy.js';
 import type { PackedMessages } from '../contracts/packed-messages.js';
 import type { DailyBudget } from '../contracts/automation.js';
@@ -16,9 +17,11 @@ export interface AgentProfile {
   workspaceDir: string;
   /** Primary model first, then fallbacks. Empty when no model is configured anywhere. */
   modelRefs: string[];
-  toolPolicy: { allow?: string[]; deny?: string[] };
+  toolPolicy: { profile?: ToolProfile; allow?: string[]; deny?: string[] };
   /** `tools.exec` (defaults overlaid with the agent's own, defaults filled in); absent: every command refused. */
   exec?: ExecPolicy;
+  /** `tools.web`: the hosts web_fetch may reach although they are local or private. */
+  web?: { allowHosts: string[] };
   maxSteps: number;
   turnTimeoutMs: number;
   contextTokens: number;

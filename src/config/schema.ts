@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TOOL_GROUP_NAMES, TOOL_PROFILES, type ToolProfile } from '../contracts/tool-groups.js';
 import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-schema.js';
 
 /**
@@ -37,10 +38,26 @@ export const execPolicySchema = z.strictObject({
   network: z.boolean().optional().describe('Whether a sandboxed command may use the network (default false: it has only a loopback of its own). Without the sandbox a command always can.'),
 });
 
+/** A tool name, `*`, a prefix ending in `*`, or one of the groups. */
+const toolPattern = z
+  .string()
+  .min(1)
+  .refine((pattern) => !pattern.startsWith('group:') || (TOOL_GROUP_NAMES as string[]).includes(pattern), { message: `a tool group is one of ${TOOL_GROUP_NAMES.join(', ')}` });
+
 export const toolPolicySchema = z.strictObject({
-  allow: z.array(z.string()).optional().describe('Tools the agent may use: names, * or prefixes like fs_* (default: all).'),
-  deny: z.array(z.string()).optional().describe('Tools the agent may not use (default: none); deny wins over allow.'),
+  profile: z
+    .enum(Object.keys(TOOL_PROFILES) as [ToolProfile, ...ToolProfile[]])
+    .optional()
+    .describe('The tools the agent starts from: "minimal" (read, list, memory search and get, the time), "messaging" (memory, the time), "coding" (default: files, exec and process under tools.exec, memory, the time) or "full" (every tool, web_fetch and MCP servers\' tools too).'),
+  allow: z.array(toolPattern).optional().describe('Exactly the tools the agent may use, in place of the profile: names, *, prefixes like memory_*, or groups (group:fs, group:runtime, group:web, group:memory, group:mcp).'),
+  deny: z.array(toolPattern).optional().describe('Tools the agent may not use (default: none): names, prefixes or groups; deny wins over allow and the profile.'),
   exec: execPolicySchema.optional().describe('The exec tool\'s policy: which commands run, and for how long (see docs/tools.md).'),
+  web: z
+    .strictObject({
+      allowHosts: z.array(z.string().trim().min(1)).optional().describe('Hosts web_fetch may reach even though they are on this machine or a private network, e.g. ["127.0.0.1", "nas.local"] (default: none).'),
+    })
+    .optional()
+    .describe('The web_fetch tool\'s exceptions to its guard against local and private addresses.'),
 });
 
 /** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */

@@ -15,6 +15,7 @@ import type { ExecPolicy } from '../tools/exec-policy.js';
 import { createExecTool } from '../tools/exec-tool.js';
 import { createProcessTable } from '../tools/process-table.js';
 import { createProcessTool } from '../tools/process-tool.js';
+import { createWebFetchTool } from '../tools/web-fetch-tool.js';
 import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../tools/tool-registry.js';
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
 import { createSessionCompactor } from './compaction.js';
@@ -79,7 +80,10 @@ export const turnsSubsystem = defineSubsystem({
     const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
     // Background commands of the process tool: killed with their session's reset and at the gateway's stop.
     const processes = createProcessTable();
-    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), createProcessTool(processes, execPolicy, sandbox), ...(deps.extraTools ?? [])]);
+    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), createProcessTool(processes, execPolicy, sandbox),
+      createWebFetchTool((agentId) => models.agents().get(agentId)?.web?.allowHosts ?? []),
+      ...(deps.extraTools ?? []),
+    ]);
     const { budgets, scopes } = createGatewayBudgets(deps);
     const runTurn = createAgentLoop({ models: models.router, tools });
     const service = createTurnService({

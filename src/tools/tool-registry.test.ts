@@ -45,6 +45,18 @@ describe('tool registry', () => {
     assert.equal(isToolAllowed('read', { allow: ['re'] }), false);
   });
 
+  it('applies profiles and groups: web and MCP tools only with "full" or an explicit allow', () => {
+    const all = ['current_time', 'read', 'write', 'edit', 'list', 'exec', 'process', 'memory_search', 'memory_get', 'memory_write', 'web_fetch', 'cal__list_events'];
+    const allowed = (policy: Parameters<typeof isToolAllowed>[1]) => all.filter((name) => isToolAllowed(name, policy));
+    assert.deepEqual(allowed({ profile: 'coding' }), ['current_time', 'read', 'write', 'edit', 'list', 'exec', 'process', 'memory_search', 'memory_get', 'memory_write']);
+    assert.deepEqual(allowed({ profile: 'minimal' }), ['current_time', 'read', 'list', 'memory_search', 'memory_get']);
+    assert.deepEqual(allowed({ profile: 'messaging' }), ['current_time', 'memory_search', 'memory_get', 'memory_write']);
+    assert.deepEqual(allowed({ profile: 'full' }), all);
+    assert.deepEqual(allowed({ profile: 'full', deny: ['group:runtime', 'group:mcp'] }), ['current_time', 'read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write', 'web_fetch']);
+    assert.deepEqual(allowed({ profile: 'minimal', allow: ['group:fs', 'group:web'] }), ['read', 'write', 'edit', 'list', 'web_fetch'], 'allow replaces the profile');
+    assert.deepEqual(allowed({ allow: ['group:nope'] }), [], 'an unknown group matches nothing (the config refuses it)');
+  });
+
   it('rejects duplicate and invalid names', () => {
     assert.throws(() => createToolRegistry([fakeTool('a'), fakeTool('a')]), { code: 'INTERNAL' });
     assert.throws(() => createToolRegistry([fakeTool('has space')]), { code: 'INTERNAL' });

@@ -1,4 +1,5 @@
 import { HearthError } from '../contracts/errors.js';
+import { matchesToolPattern, TOOL_PROFILES, type ToolProfile } from '../contracts/tool-groups.js';
 import type { ToolSpec } from '../contracts/model-provider.js';
 import type { Tool } from '../contracts/tool.js';
 import { createCurrentTimeTool } from './current-time-tool.js';
@@ -9,10 +10,11 @@ import { createWriteTool } from './write-tool.js';
 
 /**
  * Which tools an agent may use (the shape of `agents.*.tools` in the config). Entries are tool
- * names, `*` (every tool) or a prefix ending in `*` (`fs_*`). `deny` wins over `allow`; without
- * `allow` every tool is allowed, with an empty `allow` none is.
+ * names, `*` (every tool), a prefix ending in `*` (`fs_*`) or a group (`group:fs`). `deny` wins
+ * over `allow`; `allow` replaces the profile; with an empty `allow` no tool is allowed.
  */
 export interface ToolPolicy {
+  profile?: ToolProfile;
   allow?: readonly string[];
   deny?: readonly string[];
 }
@@ -53,16 +55,16 @@ export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
   };
 }
 
-/** Applies a policy to a tool name alone, registered or not. */
+/**
+ * Applies a policy to a tool name alone, registered or not: `deny` first; then `allow` when it is
+ * given (exactly the tools it lists, whatever the profile); else the profile's tools; with
+ * neither, every tool.
+ */
 export function isToolAllowed(name: string, policy: ToolPolicy = {}): boolean {
-  if (policy.deny?.some((pattern) => matchesPattern(pattern, name)) === true) return false;
-  if (policy.allow === undefined) return true;
-  return policy.allow.some((pattern) => matchesPattern(pattern, name));
-}
-
-function matchesPattern(pattern: string, name: string): boolean {
-  if (pattern.endsWith('*')) return name.startsWith(pattern.slice(0, -1));
-  return pattern === name;
+  if (policy.deny?.some((pattern) => matchesToolPattern(pattern, name)) === true) return false;
+  if (policy.allow !== undefined) return policy.allow.some((pattern) => matchesToolPattern(pattern, name));
+  if (policy.profile !== undefined) return TOOL_PROFILES[policy.profile].some((pattern) => matchesToolPattern(pattern, name));
+  return true;
 }
 
 /** The built-in tools: `read`, `write`, `edit`, `list` and `current_time`, freshly created. */

@@ -1,0 +1,37 @@
+/**
+ * Named groups of tools for `tools.allow` and `tools.deny` (`group:fs`, …), and the profiles
+ * `tools.profile` picks from. `group:mcp` is every tool an MCP server brings (`<server>__<tool>`).
+ */
+export const TOOL_GROUPS = {
+  'group:fs': ['read', 'write', 'edit', 'list'],
+  'group:runtime': ['exec', 'process'],
+  'group:web': ['web_fetch'],
+  'group:memory': ['memory_search', 'memory_get', 'memory_write'],
+  'group:mcp': [],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ToolGroup = keyof typeof TOOL_GROUPS;
+export const TOOL_GROUP_NAMES = Object.keys(TOOL_GROUPS) as ToolGroup[];
+
+/**
+ * What each profile allows. `coding` (the default) is every tool that acts on the workspace and
+ * memory, `exec` and `process` still under `tools.exec`; tools that reach out to other hosts
+ * (`group:web`, `group:mcp`) need `full` or an explicit `tools.allow`.
+ */
+export const TOOL_PROFILES = {
+  minimal: ['current_time', 'read', 'list', 'memory_search', 'memory_get'],
+  messaging: ['current_time', 'group:memory'],
+  coding: ['current_time', 'group:fs', 'group:runtime', 'group:memory'],
+  full: ['*'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ToolProfile = keyof typeof TOOL_PROFILES;
+export const DEFAULT_TOOL_PROFILE: ToolProfile = 'coding';
+
+/** Whether a tool name matches an entry of allow/deny or a profile: a name, `*`, a prefix ending in `*`, or a group. */
+export function matchesToolPattern(pattern: string, name: string): boolean {
+  if (pattern === 'group:mcp') return name.includes('__');
+  if (pattern in TOOL_GROUPS) return (TOOL_GROUPS[pattern as ToolGroup] as readonly string[]).includes(name);
+  if (pattern.endsWith('*')) return name.startsWith(pattern.slice(0, -1));
+  return pattern === name;
+}
