@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { waitGone } from '../../test/support/processes.js';
 import type { ToolContext } from '../contracts/tool.js';
 import type { ExecPolicy } from './exec-policy.js';
 import { EXEC_MAX_OUTPUT_CHARS, createExecTool } from './exec-tool.js';
@@ -20,24 +21,6 @@ async function withWorkspace(run: (workspace: string, call: (args: object, polic
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function gone(pid: number, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
 }
 
 test('exec runs a command in the workspace: output of both streams, exit code, a sub-folder as cwd', () =>
@@ -76,7 +59,7 @@ test('at the timeout the command and everything it started are killed', () =>
     assert.equal(result.isError, true);
     assert.match(result.content, /^Killed after \d+ ms: it ran past its timeout/u);
     const child = Number(readFileSync(join(workspace, 'child.pid'), 'utf8'));
-    assert.ok(await gone(child, 3000), `the background child ${child} was killed too`);
+    assert.ok(await waitGone(child, 3000), `the background child ${child} was killed too`);
   }));
 
 test('a command that ends leaves nothing running behind it, and returns at once', () =>
@@ -85,7 +68,7 @@ test('a command that ends leaves nothing running behind it, and returns at once'
     const result = await call({ command: 'sleep 30 & echo $! > bg.pid; echo done' });
     assert.ok(Date.now() - started < 3000, `returned after ${Date.now() - started} ms`);
     assert.match(result.content, /^Exit code 0 .*\ndone\n$/u);
-    assert.ok(await gone(Number(readFileSync(join(workspace, 'bg.pid'), 'utf8')), 3000));
+    assert.ok(await waitGone(Number(readFileSync(join(workspace, 'bg.pid'), 'utf8')), 3000));
   }));
 
 test('a runaway output is cut in the middle, the start and the end kept', () =>

@@ -3,21 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isAlive } from '../../test/support/processes.js';
 import type { ToolContext } from '../contracts/tool.js';
 import type { ExecPolicy } from './exec-policy.js';
 import { createProcessTable } from './process-table.js';
 import { createProcessTool } from './process-tool.js';
 
 const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false };
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(check: () => boolean, what: string, withinMs = 3000): Promise<void> {
   const deadline = Date.now() + withinMs;
@@ -61,9 +53,9 @@ test('a background process: started, polled for its new output, sent input, kill
     assert.match(await pollUntil('hello cat'), /^p1 \(running for \d+ s\).*\nhello cat\n$/u);
     assert.match(await call({ action: 'list' }), /^p1 \(running for \d+ s\)/u);
     const child = Number(readFileSync(join(workspace, 'child.pid'), 'utf8'));
-    assert.ok(alive(child));
+    assert.ok(isAlive(child));
     assert.match(await call({ action: 'kill', id: 'p1' }), /^p1 \(ended by SIGTERM after \d+ s\)/u);
-    await until(() => !alive(child), 'the background child killed with it');
+    await until(() => !isAlive(child), 'the background child killed with it');
     assert.match(await call({ action: 'write', id: 'p1', input: 'x' }), /p1 has ended/u);
   }));
 
@@ -74,7 +66,7 @@ test('processes belong to their session: another one cannot see them, and a sess
     assert.equal(await call({ action: 'list' }, 'agent:main:b'), 'No background processes in this conversation.');
     const pid = table.get('agent:main:a', 'p1')!.pid!;
     await table.killSession('agent:main:a');
-    assert.equal(alive(pid), false);
+    assert.equal(isAlive(pid), false);
     assert.equal(await call({ action: 'list' }, 'agent:main:a'), 'No background processes in this conversation.');
   }));
 
@@ -90,7 +82,7 @@ test('bounded: a session runs at most its share, exited processes make room, and
       assert.match(await call({ action: 'start', command: 'sleep 60' }, 'agent:main:c'), /^3 background processes are running across all sessions/u);
       const pids = ['p2', 'p3'].map((id) => table.get('agent:main:a', id)!.pid!).concat(table.get('agent:main:b', 'p4')!.pid!);
       await table.stopAll();
-      assert.deepEqual(pids.filter(alive), [], 'no process outlives the stop');
+      assert.deepEqual(pids.filter(isAlive), [], 'no process outlives the stop');
       assert.match(await call({ action: 'start', command: 'true' }), /gateway is stopping/u);
     },
     { perSession: 2, total: 3 },

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { isAlive, waitGone } from '../support/processes.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
@@ -28,15 +29,6 @@ after(async () => {
   if (home) removeHome(home);
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A turn of `user` in which the model starts `command` with the process tool; the pid the command wrote to `pidFile`. */
 async function startInTurn(user: string, pidFile: string): Promise<number> {
   model.script({ toolCalls: [{ name: 'process', arguments: { action: 'start', command: `echo $$ > ${pidFile}; exec sleep 60` } }] });
@@ -55,24 +47,15 @@ async function startInTurn(user: string, pidFile: string): Promise<number> {
   return Number(readFileSync(path, 'utf8'));
 }
 
-async function gone(pid: number): Promise<boolean> {
-  const deadline = Date.now() + 5000;
-  while (alive(pid)) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
 test('background processes end with their session\'s reset and with the gateway: none is left behind', async () => {
   const ada = await startInTurn('ada', 'ada.pid');
   const bob = await startInTurn('bob', 'bob.pid');
-  assert.ok(alive(ada) && alive(bob), 'both run after their turns ended');
+  assert.ok(isAlive(ada) && isAlive(bob), 'both run after their turns ended');
   const reset = await runCli(['sessions', 'reset', 'agent:main:openai:direct:ada'], { ...testEnv(home), HEARTH_GATEWAY_URL: gateway!.url });
   assert.equal(reset.code, 0, reset.stderr);
-  assert.ok(await gone(ada), 'the reset session\'s process was killed');
-  assert.ok(alive(bob), 'another session\'s process runs on');
+  assert.ok(await waitGone(ada, 5000), 'the reset session\'s process was killed');
+  assert.ok(isAlive(bob), 'another session\'s process runs on');
   await gateway!.stop();
   gateway = undefined;
-  assert.ok(await gone(bob), 'the gateway\'s stop killed it');
+  assert.ok(await waitGone(bob, 5000), 'the gateway\'s stop killed it');
 });
