@@ -135,30 +135,34 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         return row ? [toHit({ ...row, rank, snippet: snippetOf(row.text, words) })] : [];
       })
       .filter((hit) => hit.score >= minScore);
-  const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
+  /** The words a keyword search looks for (common ones left out) and its FTS5 query; null when there is nothing to match. */
+  const keywordMatch = (query: string): { words: string[]; match: string } | null => {
     const words = selectiveWords(queryWords(query), vocabulary);
     const match = ftsQuery(words);
-    if (!match) return [];
-    return hitsOf(statements.keyword.all(match, searchOptions.maxResults ?? 6) as { id: number; rank: number }[], words, searchOptions.minScore);
+    return match ? { words, match } : null;
+  };
+  const keywordHits = (query: string, searchOptions: SearchOptions): IndexedHit[] => {
+    const found = keywordMatch(query);
+    if (!found) return [];
+    return hitsOf(statements.keyword.all(found.match, searchOptions.maxResults ?? 6) as { id: number; rank: number }[], found.words, searchOptions.minScore);
   };
   /** `keywordHits` with the FTS5 query on the reader's thread (on this one when the reader fails). */
   const keywordHitsAsync = async (query: string, limit: number): Promise<IndexedHit[]> => {
-    const words = selectiveWords(queryWords(query), vocabulary);
-    const match = ftsQuery(words);
-    if (!match) return [];
+    const found = keywordMatch(query);
+    if (!found) return [];
     let ranked: { id: number; rank: number }[];
     try {
-      ranked = await reader.all<{ id: number; rank: number }>(KEYWORD_QUERY, [match, limit]);
+      ranked = await reader.all<{ id: number; rank: number }>(KEYWORD_QUERY, [found.match, limit]);
     } catch (error) {
       warnOnce('the memory index reader failed; keyword search runs on the event loop', error);
-      ranked = statements.keyword.all(match, limit) as { id: number; rank: number }[];
+      ranked = statements.keyword.all(found.match, limit) as { id: number; rank: number }[];
     }
-    return hitsOf(ranked, words);
+    return hitsOf(ranked, found.words);
   };
-  /** A chunk found by its vector alone: no keyword score, its snippet around any query words it has. */
-  const vectorOnlyHit = (id: number, query: string): IndexedHit | undefined => {
+  /** A chunk found by its vector alone: no keyword score, its snippet around any of `words` it has. */
+  const vectorOnlyHit = (id: number, words: readonly string[]): IndexedHit | undefined => {
     const row = statements.chunkById.get(id) as ChunkRow | undefined;
-    return row ? toHit({ ...row, rank: 0, snippet: snippetOf(row.text, queryWords(query)) }) : undefined;
+    return row ? toHit({ ...row, rank: 0, snippet: snippetOf(row.text, words) }) : undefined;
   };
   const removeFile = db.transaction((filePath: string) => {
     vocabulary.changed();
@@ -259,7 +263,8 @@ export function openMemoryIndex(path: string, options: { chunking?: ChunkOptions
         return finish(await keyword, 'keyword', `${error instanceof Error ? error.message : String(error)}; showing keyword results only`);
       }
       const near = await vectors.nearest(queryVector, candidates);
-      return finish(mergeHybrid(await keyword, near, (id) => vectorOnlyHit(id, query), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
+      const words = queryWords(query);
+      return finish(mergeHybrid(await keyword, near, (id) => vectorOnlyHit(id, words), { vector: searchOptions.vectorWeight ?? 0.7, text: searchOptions.textWeight ?? 0.3 }), 'hybrid');
     },
 
     /** The 8-bit copy of the vectors that vector search scans: loaded yet, vectors held, bytes of memory. */

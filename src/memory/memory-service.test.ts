@@ -161,25 +161,6 @@ test('the files are watched: a new note is indexed and a deleted one removed wit
   }
 });
 
-test('with every memory folder watched, a search does not wait for the files\' re-check, and a change is searchable within 2 s', async () => {
-  const { service, write, cleanup } = setup();
-  try {
-    write('MEMORY.md', 'Long-term facts.\n');
-    assert.equal((await service.port.search('main', 'facts')).hits.length, 1, 'the first search waits for the first sync');
-    write('memory/2026-12-05.md', 'The kayak is stored in the garage.\n');
-    // The re-check runs behind the search (whether this first search sees the note depends on
-    // which finishes first); through it or the watcher, the note is searchable within 2 s.
-    await service.port.search('main', 'kayak');
-    const deadline = Date.now() + 2000;
-    while ((await service.port.search('main', 'kayak')).hits.length === 0) {
-      assert.ok(Date.now() < deadline, 'the new note was not searchable within 2 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  } finally {
-    cleanup();
-  }
-});
-
 test('retentionPolicy: dated notes older than maxAgeDays leave the index (the files stay); undated files stay searchable', async () => {
   const { service, write, workspace, cleanup } = setup({ retentionPolicy: { kind: 'time', maxAgeDays: 30 } });
   try {

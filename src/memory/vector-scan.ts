@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { createWorkerRequests, type WorkerRequests } from '../runtime/worker-requests.js';
 
 /**
  * An 8-bit copy of the memory index's vectors, scanned with WebAssembly SIMD: the candidates of a
@@ -85,7 +85,7 @@ export function createVectorScan(dimensions: number): VectorScan {
     const version = state.version;
     state.worker ??= createScanWorker(state.module!, state.memory!);
     try {
-      await state.worker.run([0, rowsAt, state.count, stride, sums]);
+      await state.worker.request([0, rowsAt, state.count, stride, sums]);
     } catch {
       state.worker?.close();
       state.worker = null;
@@ -214,46 +214,17 @@ type ScanFunction = (query: number, rows: number, count: number, stride: number,
 const SCAN_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { scan } = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } }).exports;
-parentPort.on('message', (args) => {
-  scan(...args);
-  parentPort.postMessage('done');
+parentPort.on('message', ({ id, body }) => {
+  scan(...body);
+  parentPort.postMessage({ id, result: null });
 });
 `;
 
-interface ScanWorker {
-  run(args: Parameters<ScanFunction>): Promise<void>;
-  close(): void;
-}
+type ScanWorker = WorkerRequests<Parameters<ScanFunction>, null>;
 
-/** A thread that runs the scan over the shared memory on request: one request at a time, each given up after `WORKER_TIMEOUT_MS`. */
+/** A thread that runs the scan over the shared memory on request, each given up after `WORKER_TIMEOUT_MS`. */
 function createScanWorker(module: WebAssembly.Module, memory: WebAssembly.Memory): ScanWorker {
-  const worker = new Worker(SCAN_WORKER, { eval: true, workerData: { module, memory } });
-  let pending: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout } | null = null;
-  const settle = (error?: Error) => {
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    if (error) pending.reject(error);
-    else pending.resolve();
-    pending = null;
-  };
-  worker.on('message', () => settle());
-  worker.on('error', (error) => settle(error));
-  worker.on('exit', (code) => settle(new Error(`the vector scan thread ended (exit code ${code})`)));
-  // After the listeners (adding a 'message' listener holds the process again): an idle scan
-  // thread never keeps the gateway from exiting; a scan in flight has its timeout timer for that.
-  worker.unref();
-  return {
-    run: (args) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => settle(new Error(`the vector scan thread did not answer within ${WORKER_TIMEOUT_MS} ms`)), WORKER_TIMEOUT_MS);
-        pending = { resolve, reject, timer };
-        worker.postMessage(args);
-      }),
-    close() {
-      settle(new Error('the vector scan thread was stopped'));
-      void worker.terminate();
-    },
-  };
+  return createWorkerRequests(SCAN_WORKER, { module, memory }, { name: 'the vector scan thread', timeoutMs: WORKER_TIMEOUT_MS });
 }
 
 /**

@@ -80,7 +80,10 @@ export const turnsSubsystem = defineSubsystem({
     const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
     // Background commands of the process tool: killed with their session's reset and at the gateway's stop.
     const processes = createProcessTable();
-    const tools = createToolRegistry([...createBuiltinTools(), createExecTool(execPolicy, sandbox), createProcessTool(processes, execPolicy, sandbox),
+    const tools = createToolRegistry([
+      ...createBuiltinTools(),
+      createExecTool(execPolicy, sandbox),
+      createProcessTool(processes, execPolicy, sandbox),
       createWebFetchTool((agentId) => models.agents().get(agentId)?.web?.allowHosts ?? []),
       ...(deps.extraTools ?? []),
     ]);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { signalGroup } from './run-command.js';
 
 /** Bounds of the background processes: per session, in all, and the output kept of each. */
 export interface ProcessTableLimits {
@@ -62,10 +63,12 @@ export function createProcessTable(limits: Partial<ProcessTableLimits> = {}) {
   /** Room for one more process of the session: exited ones are forgotten first, oldest first; refused when every slot runs. */
   const makeRoom = (sessionKey: string): string | null => {
     if (state.stopped) return 'The gateway is stopping; no process can start.';
-    let count = 0;
+    let count = ofSession(sessionKey).length;
     for (const entry of ofSession(sessionKey)) {
-      if (entry.exit !== null && ofSession(sessionKey).length >= bounds.perSession) entries.delete(entry.id);
-      else count += 1;
+      if (count < bounds.perSession) break;
+      if (entry.exit === null) continue;
+      entries.delete(entry.id);
+      count -= 1;
     }
     if (count >= bounds.perSession) return `This session has ${bounds.perSession} background processes running, the most it may: kill one first (process {action: "kill", id}).`;
     if (running().length >= bounds.total) return `${bounds.total} background processes are running across all sessions, the most the gateway allows; kill one first.`;
@@ -165,14 +168,6 @@ export type ProcessTable = ReturnType<typeof createProcessTable>;
 
 function publicView(entry: Entry): BackgroundProcess {
   return { id: entry.id, sessionKey: entry.sessionKey, command: entry.command, startedAt: entry.startedAt, pid: entry.pid, exit: entry.exit };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    // The group is gone already.
-  }
 }
 
 /** Appends to a window of the last `max` characters, keeping count of all the output. */

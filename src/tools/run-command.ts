@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface RunCommandOptions {
   /** Through `/bin/sh -c` (a string) or as exact words without a shell (an array). */
@@ -41,13 +41,7 @@ export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> 
   return new Promise((resolve) => {
     const child = spawn(file, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const state = { timedOut: false, aborted: false, killTimer: undefined as NodeJS.Timeout | undefined, exit: null as { code: number | null; signal: string | null } | null };
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // The group is gone already.
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals) => signalGroup(child, signal);
     const stop = (reason: 'timedOut' | 'aborted') => {
       if (state.exit || state.timedOut || state.aborted) return;
       state[reason] = true;
@@ -87,6 +81,15 @@ export function runCommand(options: RunCommandOptions): Promise<CommandOutcome> 
     child.on('close', () => finish());
     if (options.signal.aborted) onAbort();
   });
+}
+
+/** Sends `signal` to the process group a detached child leads (it and all it started); a group already gone is no error. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
 }
 
 /** Keeps the first half of `max` characters and a rolling last half; counts what falls between. */

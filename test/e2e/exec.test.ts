@@ -56,6 +56,7 @@ async function execTurn(command: string) {
 test('exec in a real turn: an allowed command runs in the workspace and its output goes back to the model', async () => {
   const { seen, offered, record } = await execTurn('echo hello from the workspace');
   assert.ok(offered.includes('exec'), `exec is offered when allowed: ${offered.join(', ')}`);
+  assert.ok(!offered.includes('web_fetch'), 'the default profile ("coding") does not offer a tool that reaches out');
   assert.match(seen, /^Exit code 0 after \d+ ms\.\nhello from the workspace\n$/u);
   assert.equal(record.toolCalls[0]?.name, 'exec');
   assert.equal(record.toolCalls[0]?.outcome, 'ok');
