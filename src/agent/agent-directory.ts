@@ -120,5 +120,6 @@ function toolSettings(
   };
   const toolPolicy = { ...defaultPolicy, ...ownPolicy, profile: ownPolicy.profile ?? defaultPolicy.profile ?? DEFAULT_TOOL_PROFILE };
   const web = { allowHosts: ownWeb?.allowHosts ?? defaultWeb?.allowHosts ?? [] };
-  return { exec, web, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, deny: [...(toolPolicy.deny ?? []), 'exec', 'process'] } : toolPolicy };
+  const withheld = { exec: 'tools.exec.security', process: 'tools.exec.security' };
+  return { exec, web, toolPolicy: exec.security === 'deny' ? { ...toolPolicy, withheld } : toolPolicy };
 }

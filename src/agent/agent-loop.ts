@@ -1,5 +1,6 @@
 import type { ToolProfile } from '../contracts/tool-groups.js';
 import type { ExecPolicy } from '../tools/exec-policy.js';
+import { refusingRule } from '../tools/tool-registry.js';
 import type { PackedMessages } from '../contracts/packed-messages.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { HeartbeatConfig, MemoryConfig } from '../config/schema.js';
@@ -17,7 +18,7 @@ export interface AgentProfile {
   workspaceDir: string;
   /** Primary model first, then fallbacks. Empty when no model is configured anywhere. */
   modelRefs: string[];
-  toolPolicy: { profile?: ToolProfile; allow?: string[]; deny?: string[] };
+  toolPolicy: { profile?: ToolProfile; allow?: string[]; deny?: string[]; withheld?: Record<string, string> };
   /** `tools.exec` (defaults overlaid with the agent's own, defaults filled in); absent: every command refused. */
   exec?: ExecPolicy;
   /** `tools.web`: the hosts web_fetch may reach although they are local or private. */
@@ -120,7 +121,8 @@ export function createAgentLoop(deps: AgentLoopDeps) {
     if (!tool) {
       result = { content: `There is no tool named "${call.name}". Use one of the tools you were given.`, isError: true };
     } else if (!deps.tools.isAllowed(call.name, input.agent.toolPolicy)) {
-      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}" (its tools.allow and tools.deny).`, isError: true, details: { refusedBy: 'tools.allow/deny' } };
+      const rule = refusingRule(call.name, input.agent.toolPolicy) ?? 'tools.allow';
+      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}": refused by ${rule}.`, isError: true, details: { refusedBy: rule } };
     } else if (!parsed.ok) {
       result = { content: parsed.message, isError: true };
     } else {

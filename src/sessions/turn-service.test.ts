@@ -153,9 +153,8 @@ test('a NO_REPLY answer stays in the transcript but nothing is queued for delive
     ['quiet', ' NO_REPLY\n', 'say it', 'loud'],
   );
   assert.deepEqual(seen, [
-    // exec is denied by default (tools.exec.security "deny").
-    { modelRefs: ['fake/cheap'], deny: ['exec', 'process'] },
-    { modelRefs: ['fake/echo', 'fake/big'], deny: ['exec', 'process', 'write', 'edit'] },
+    { modelRefs: ['fake/cheap'], deny: [] },
+    { modelRefs: ['fake/echo', 'fake/big'], deny: ['write', 'edit'] },
   ]);
   await store.close();
 });

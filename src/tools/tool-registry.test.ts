@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Tool } from '../contracts/tool.js';
-import { createBuiltinTools, createToolRegistry, isToolAllowed } from './tool-registry.js';
+import { createBuiltinTools, createToolRegistry, isToolAllowed, refusingRule } from './tool-registry.js';
 
 function fakeTool(name: string): Tool {
   return {
@@ -55,6 +55,16 @@ describe('tool registry', () => {
     assert.deepEqual(allowed({ profile: 'full', deny: ['group:runtime', 'group:mcp'] }), ['current_time', 'read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write', 'web_fetch']);
     assert.deepEqual(allowed({ profile: 'minimal', allow: ['group:fs', 'group:web'] }), ['read', 'write', 'edit', 'list', 'web_fetch'], 'allow replaces the profile');
     assert.deepEqual(allowed({ allow: ['group:nope'] }), [], 'an unknown group matches nothing (the config refuses it)');
+  });
+
+  it('names the setting that takes a tool away', () => {
+    const withheld = { exec: 'tools.exec.security' };
+    assert.equal(refusingRule('exec', { profile: 'coding', withheld }), 'tools.exec.security');
+    assert.equal(refusingRule('web_fetch', { profile: 'coding', withheld }), 'tools.profile');
+    assert.equal(refusingRule('write', { profile: 'coding', deny: ['group:fs'] }), 'tools.deny');
+    assert.equal(refusingRule('write', { allow: ['read'] }), 'tools.allow');
+    assert.equal(refusingRule('read', { allow: ['read'], withheld }), null);
+    assert.equal(refusingRule('constructor', { withheld }), null, 'only the names given are withheld');
   });
 
   it('rejects duplicate and invalid names', () => {

@@ -17,6 +17,8 @@ export interface ToolPolicy {
   profile?: ToolProfile;
   allow?: readonly string[];
   deny?: readonly string[];
+  /** Tools another setting takes away, with that setting's name (exec and process under `tools.exec.security: "deny"`). */
+  withheld?: Readonly<Record<string, string>>;
 }
 
 /** The tools known to one agent runtime. Immutable once created. */
@@ -61,10 +63,17 @@ export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
  * neither, every tool.
  */
 export function isToolAllowed(name: string, policy: ToolPolicy = {}): boolean {
-  if (policy.deny?.some((pattern) => matchesToolPattern(pattern, name)) === true) return false;
-  if (policy.allow !== undefined) return policy.allow.some((pattern) => matchesToolPattern(pattern, name));
-  if (policy.profile !== undefined) return TOOL_PROFILES[policy.profile].some((pattern) => matchesToolPattern(pattern, name));
-  return true;
+  return refusingRule(name, policy) === null;
+}
+
+/** The setting that takes a tool away from the agent (`tools.deny`, `tools.allow`, `tools.profile`, or a `withheld` one), or null when it is allowed. */
+export function refusingRule(name: string, policy: ToolPolicy = {}): string | null {
+  const withheld = policy.withheld?.[name];
+  if (withheld !== undefined && Object.hasOwn(policy.withheld!, name)) return withheld;
+  if (policy.deny?.some((pattern) => matchesToolPattern(pattern, name)) === true) return 'tools.deny';
+  if (policy.allow !== undefined) return policy.allow.some((pattern) => matchesToolPattern(pattern, name)) ? null : 'tools.allow';
+  if (policy.profile !== undefined) return TOOL_PROFILES[policy.profile].some((pattern) => matchesToolPattern(pattern, name)) ? null : 'tools.profile';
+  return null;
 }
 
 /** The built-in tools: `read`, `write`, `edit`, `list` and `current_time`, freshly created. */

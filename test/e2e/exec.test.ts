@@ -17,7 +17,10 @@ before(async () => {
     home,
     config: {
       models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: ['echo *'] } } } },
+      agents: {
+        defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: ['echo *'] } } },
+        entries: { main: { default: true }, plain: { tools: { exec: { security: 'deny' } } } },
+      },
     },
   });
 });
@@ -37,13 +40,13 @@ interface HearthToolCall {
 }
 
 /** One turn in which the model calls exec with `command`: the tool result the model saw, the tools it was offered, and the response's record. */
-async function execTurn(command: string) {
+async function execTurn(command: string, agent = 'hearth') {
   const mark = model.requests.length;
   model.script({ toolCalls: [{ name: 'exec', arguments: { command } }] });
   const response = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: `run ${command}` }] }),
+    body: JSON.stringify({ model: agent, user: 'ada', messages: [{ role: 'user', content: `run ${command}` }] }),
   });
   assert.equal(response.status, 200, await response.clone().text());
   const body = (await response.json()) as { hearth: { runId: string; toolCalls: HearthToolCall[] } };
@@ -75,4 +78,12 @@ test('exec in a real turn: a command outside the allowlist is refused with the r
   const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
   assert.match(metrics, /^hearth_tool_calls_total\{tool="exec",outcome="refused"\} 2$/mu, 'refusals are counted apart from failures');
   assert.match(metrics, /^hearth_tool_calls_total\{tool="exec",outcome="ok"\} 1$/mu);
+});
+
+test('exec under tools.exec.security "deny": not offered, and a call to it anyway is refused naming that setting', async () => {
+  const { seen, offered, record } = await execTurn('echo hi', 'hearth/plain');
+  assert.ok(!offered.includes('exec') && !offered.includes('process'), offered.join(', '));
+  assert.match(seen, /^The tool "exec" is not allowed for agent "plain": refused by tools\.exec\.security\.$/u);
+  assert.equal(record.toolCalls[0]?.outcome, 'refused');
+  assert.equal(record.toolCalls[0]?.refusedBy, 'tools.exec.security');
 });
