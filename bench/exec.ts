@@ -89,9 +89,9 @@ async function main(): Promise<void> {
   };
   const cases: [string, () => Promise<void>][] = [
     ['spawn of true (no tool, no shell)', bareSpawn],
-    ['exec, security "allowlist" (no shell)', viaTool({ security: 'allowlist', allow: ['true'], timeoutMs: 10_000, sandbox: 'off', network: false })],
-    ['exec, security "full" (/bin/sh -c)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false })],
-    ['exec, security "full", sandbox "workspace" (bubblewrap)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'workspace', network: false })],
+    ['exec, security "allowlist" (no shell)', viaTool({ security: 'allowlist', allow: ['true'], timeoutMs: 10_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 })],
+    ['exec, security "full" (/bin/sh -c)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 })],
+    ['exec, security "full", sandbox "workspace" (bubblewrap)', viaTool({ security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'workspace', network: false, ask: 'off', askTimeoutMs: 600_000 })],
   ];
   console.log(`load average at start: ${loadavg()[0]?.toFixed(2)}; ${options.calls} calls a case, ${options.runs} runs`);
   try {

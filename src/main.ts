@@ -1,4 +1,5 @@
 import { alertsSubsystem } from './automation/alerts-subsystem.js';
+import { approvalsSubsystem } from './approvals/approvals-subsystem.js';
 import { cronSubsystem } from './automation/cron-subsystem.js';
 import { channelsSubsystem } from './channels/channels-subsystem.js';
 import { configSubsystem } from './config/config-subsystem.js';
@@ -53,11 +54,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
     const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, extraTools: memory.tools });
-    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics });
+    const approvals = await system.start(approvalsSubsystem, { ...base, store });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, extraTools: memory.tools });
+    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {
-      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory },
+      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals },
       ...{ components: system.health, port: options.port, bind: options.bind },
     });
     await system.start(configSubsystem, base);

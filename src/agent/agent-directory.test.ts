@@ -31,15 +31,15 @@ test('tools.exec: denied by default, so the exec tool is not offered; defaults a
   const directory = directoryOf({
     agents: {
       defaults: { tools: { exec: { security: 'allowlist', allow: ['git status'], timeoutMs: 5000, sandbox: 'workspace' } } },
-      entries: { main: { default: true }, builder: { tools: { exec: { allow: ['npm test', 'ls *'], network: true } } }, locked: { tools: { exec: { security: 'deny' } } } },
+      entries: { main: { default: true }, builder: { tools: { exec: { allow: ['npm test', 'ls *'], network: true, ask: 'on-miss', askTimeoutMs: 30_000 } } }, locked: { tools: { exec: { security: 'deny' } } } },
     },
   });
-  assert.deepEqual(directory.get('main')?.exec, { security: 'allowlist', allow: ['git status'], timeoutMs: 5000, sandbox: 'workspace', network: false });
-  assert.deepEqual(directory.get('builder')?.exec, { security: 'allowlist', allow: ['npm test', 'ls *'], timeoutMs: 5000, sandbox: 'workspace', network: true });
+  assert.deepEqual(directory.get('main')?.exec, { security: 'allowlist', allow: ['git status'], timeoutMs: 5000, sandbox: 'workspace', network: false, ask: 'off', askTimeoutMs: 600_000 });
+  assert.deepEqual(directory.get('builder')?.exec, { security: 'allowlist', allow: ['npm test', 'ls *'], timeoutMs: 5000, sandbox: 'workspace', network: true, ask: 'on-miss', askTimeoutMs: 30_000 });
   assert.equal(isToolAllowed('exec', directory.get('builder')?.toolPolicy), true);
   assert.equal(isToolAllowed('exec', directory.get('locked')?.toolPolicy), false, 'security "deny" takes the tool away');
   const plain = directoryOf({});
-  assert.deepEqual(plain.get('main')?.exec, { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false });
+  assert.deepEqual(plain.get('main')?.exec, { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 });
   assert.equal(isToolAllowed('exec', plain.get('main')?.toolPolicy), false);
   assert.equal(isToolAllowed('read', plain.get('main')?.toolPolicy), true);
 });

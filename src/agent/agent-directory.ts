@@ -117,6 +117,8 @@ function toolSettings(
     timeoutMs: merged.timeoutMs ?? 60_000,
     sandbox: merged.sandbox ?? 'off',
     network: merged.network ?? false,
+    ask: merged.ask ?? 'off',
+    askTimeoutMs: merged.askTimeoutMs ?? 600_000,
   };
   const toolPolicy = { ...defaultPolicy, ...ownPolicy, profile: ownPolicy.profile ?? defaultPolicy.profile ?? DEFAULT_TOOL_PROFILE };
   const web = { allowHosts: ownWeb?.allowHosts ?? defaultWeb?.allowHosts ?? [] };

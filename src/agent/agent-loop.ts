@@ -8,7 +8,7 @@ import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCall, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
 import type { RunStepInput } from '../contracts/store.js';
-import type { RunTrust, Tool, ToolResult } from '../contracts/tool.js';
+import type { OperatorAnswer, OperatorQuestion, RunTrust, Tool, ToolContext, ToolResult } from '../contracts/tool.js';
 import { createRunTrust } from './run-trust.js';
 
 /** The resolved settings of one agent for one turn. */
@@ -88,6 +88,8 @@ export interface AgentTurnOutput {
 export interface AgentLoopDeps {
   models: ModelRouter;
   tools: AgentTools;
+  /** Where tools ask the operator (exec approvals); without it, nothing can be approved. */
+  approvals?: { ask(question: OperatorQuestion & { runId: string; sessionKey: string; agentId: string; signal: AbortSignal }): Promise<OperatorAnswer> };
   now?: () => number;
 }
 
@@ -111,7 +113,21 @@ function parseArguments(text: string): { ok: true; value: unknown } | { ok: fals
 export function createAgentLoop(deps: AgentLoopDeps) {
   const now = deps.now ?? Date.now;
 
-  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust): Promise<{ result: ToolResult; record: ToolCallRecord }> {
+  /** The operator's answer to a tool's question; the turn's timeout stands still meanwhile. */
+  function operatorAsker(input: AgentTurnInput, signal: AbortSignal, deadline: TurnDeadline): ToolContext['askOperator'] {
+    const approvals = deps.approvals;
+    if (!approvals) return undefined;
+    return async (question) => {
+      deadline.pause();
+      try {
+        return await approvals.ask({ ...question, runId: input.runId, sessionKey: input.sessionKey, agentId: input.agent.id, signal });
+      } finally {
+        deadline.resume();
+      }
+    };
+  }
+
+  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust, deadline: TurnDeadline): Promise<{ result: ToolResult; record: ToolCallRecord }> {
     const started = now();
     const startedHr = performance.now();
     const parsed = parseArguments(call.arguments);
@@ -135,6 +151,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
           signal,
           now: () => new Date(now()),
           trust,
+          askOperator: operatorAsker(input, signal, deadline),
         });
       } catch (error) {
         const failure = toHearthError(error, 'TOOL_ERROR');
@@ -171,16 +188,16 @@ export function createAgentLoop(deps: AgentLoopDeps) {
     const onAbort = () => controller.abort();
     input.signal.addEventListener('abort', onAbort, { once: true });
     if (input.signal.aborted) controller.abort();
-    const timer = setTimeout(() => controller.abort(), input.agent.turnTimeoutMs);
+    const deadline = turnDeadline(input.agent.turnTimeoutMs, () => controller.abort());
     try {
-      return await runTurnWith(input, controller.signal);
+      return await runTurnWith(input, controller.signal, deadline);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
       input.signal.removeEventListener('abort', onAbort);
     }
   };
 
-  async function runTurnWith(input: AgentTurnInput, signal: AbortSignal): Promise<AgentTurnOutput> {
+  async function runTurnWith(input: AgentTurnInput, signal: AbortSignal, deadline: TurnDeadline): Promise<AgentTurnOutput> {
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     const produced: ChatMessage[] = [];
     const toolCalls: ToolCallRecord[] = [];
@@ -297,7 +314,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 
       for (const call of calls) {
         if (signal.aborted) return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
-        const { result, record } = await runTool(call, input, signal, trust);
+        const { result, record } = await runTool(call, input, signal, trust, deadline);
         toolCalls.push(record);
         const message: ChatMessage = {
           role: 'tool',
@@ -319,8 +336,45 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 
 export type AgentLoop = ReturnType<typeof createAgentLoop>;
 
+/** A turn's timeout that stands still while the turn waits for the operator (`pause`/`resume` nest). */
+interface TurnDeadline {
+  pause(): void;
+  resume(): void;
+  clear(): void;
+}
+
+function turnDeadline(ms: number, expire: () => void): TurnDeadline {
+  let remaining = ms;
+  let since = performance.now();
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, ms);
+  let pauses = 0;
+  let cleared = false;
+  return {
+    pause() {
+      if (cleared || pauses++ > 0) return;
+      clearTimeout(timer);
+      timer = undefined;
+      remaining -= performance.now() - since;
+    },
+    resume() {
+      if (cleared || --pauses > 0) return;
+      since = performance.now();
+      timer = setTimeout(expire, Math.max(0, remaining));
+    },
+    clear() {
+      cleared = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** How a tool call ended, from its result: refused by a rule (which), past its time, failed, or done. */
-function outcomeOf(result: ToolResult): Pick<ToolCallRecord, 'outcome' | 'refusedBy'> {
+function outcomeOf(result: ToolResult): Pick<ToolCallRecord, 'outcome' | 'refusedBy' | 'approval'> {
+  const approval = result.details?.approval as ToolCallRecord['approval'] | undefined;
+  if (approval) {
+    if (approval.decision !== 'approved') return { outcome: 'denied', approval };
+    return { ...outcomeOf({ ...result, details: { ...result.details, approval: undefined } }), approval };
+  }
   const refusedBy = result.details?.refusedBy;
   if (typeof refusedBy === 'string') return { outcome: 'refused', refusedBy };
   if (result.details?.timedOut === true) return { outcome: 'timeout' };

@@ -7,6 +7,8 @@ import type { AcceptedTurn, OutboxEntry, PairingRequest, Store } from '../contra
 import { bindAgent, decideInbound, inboundSessionKey, listed, untrustedInputReason } from '../routing/inbound-policy.js';
 import type { DmScope } from '../routing/session-keys.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
+import type { ApprovalService } from '../approvals/approval-service.js';
+import { type ApprovalCommand, approvalOutcome, approvalQuestion, parseApprovalCommand } from './approval-messages.js';
 import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
 import type { ChannelHealthTarget } from './channel-health.js';
 import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
@@ -57,6 +59,8 @@ export interface ChannelManagerOptions {
   outbox?: { retryDelayMs?: number; retryMaxDelayMs?: number; maxAgeMs?: number };
   /** Told of every failed delivery attempt (metrics). */
   onDeliveryFailure?(channel: string): void;
+  /** Exec approvals: asked in the conversation the turn runs in, answered there with /approve or /deny. */
+  approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
 }
 
 interface RunningAccount {
@@ -148,6 +152,36 @@ export function createChannelManager(options: ChannelManagerOptions) {
     }
   });
 
+  const unsubscribeApprovals = options.approvals?.subscribe(({ type, approval }) => {
+    const replyTo = approval.replyTo;
+    if (!replyTo || !running.has(replyTo.channel)) return;
+    // The conversation is told of the question, and of an expiry; a decision made there is answered where it was made.
+    if (type === 'resolved' && approval.status !== 'expired') return;
+    const text = type === 'requested' ? approvalQuestion(approval) : approvalOutcome(approval);
+    queueMessage(replyTo.channel, JSON.parse(replyTo.target) as ChannelTarget, text, 'approval', approval.sessionKey)
+      .then((entry) => dispatcher.enqueue(entry))
+      .catch((error: unknown) => logger.error({ approvalId: approval.id, err: error }, 'the approval message could not be queued'));
+  });
+
+  /** Answers `/approve` or `/deny` from the chat: only the owner (a direct message from someone in allowFrom) may. */
+  async function answerApproval(account: ChannelAccount, message: InboundMessage, target: ChannelTarget, sessionKey: string, command: ApprovalCommand) {
+    let text: string;
+    if (untrustedInputReason(message, account.routing, account.key) !== null) {
+      text = 'Only the owner can answer approvals: in a direct message, from an account named in allowFrom.';
+    } else if (command.id === '') {
+      text = 'Say which approval: /approve <id> or /deny <id> (hearth approvals list shows the waiting ones).';
+    } else {
+      try {
+        const by = `${account.key}:${message.sender.id}`;
+        text = approvalOutcome(await options.approvals!.decide(command.id, { approve: command.approve, always: command.always, by }));
+      } catch (error) {
+        text = error instanceof Error ? error.message : String(error);
+      }
+    }
+    const entry = await queueMessage(account.key, target, text, 'approval', sessionKey);
+    dispatcher.enqueue(entry);
+  }
+
   async function queueMessage(accountKey: string, target: ChannelTarget, text: string, origin: string, sessionKey: string) {
     const entry = await store.enqueueOutbox({
       channel: accountKey,
@@ -218,6 +252,8 @@ export function createChannelManager(options: ChannelManagerOptions) {
     const attachments = message.attachments.map((item) => `[${item.kind}${item.name ? `: ${item.name}` : ''}]`).join(' ');
     const body = [message.text, attachments].filter((part) => part.length > 0).join('\n');
     if (body.trim() === '') return;
+    const approvalCommand = options.approvals ? parseApprovalCommand(message.text) : null;
+    if (approvalCommand) return answerApproval(account, message, target, sessionKey, approvalCommand);
     await options.turns.submit({
       sessionKey,
       agentId,
@@ -412,6 +448,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     async stop(): Promise<void> {
       stopped = true;
       unsubscribe();
+      unsubscribeApprovals?.();
       typing.stopAll();
       dispatcher.stop();
       await Promise.all([...running.keys()].map((key) => stopAccount(key)));

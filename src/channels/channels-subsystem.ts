@@ -1,3 +1,4 @@
+import type { ApprovalService } from '../approvals/approval-service.js';
 import type { OutboxEntry, Store } from '../contracts/store.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { ChannelAccountStatus, ChannelHealthReport } from '../contracts/channel.js';
@@ -22,6 +23,7 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   store: Store;
   models: Pick<Models, 'agents'>;
   turns: Pick<Turns, 'service'>;
+  approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
   metrics: {
     deliveryFailed(channel: string): void;
@@ -72,7 +74,14 @@ export const channelsSubsystem = defineSubsystem({
   name: 'channels',
   async start(deps: ChannelsDeps) {
     const { store, turns, logger, config, alerts, metrics } = deps;
-    const manager = createChannelManager({ store, turns: turns.service, platforms: builtinPlatforms(), logger, onDeliveryFailure: metrics.deliveryFailed });
+    const manager = createChannelManager({
+      store,
+      turns: turns.service,
+      platforms: builtinPlatforms(),
+      logger,
+      onDeliveryFailure: metrics.deliveryFailed,
+      ...(deps.approvals ? { approvals: deps.approvals } : {}),
+    });
     const health = createChannelHealth({
       accounts: () => manager.healthTargets(),
       config: () => config.current().channelHealth,

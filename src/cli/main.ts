@@ -205,6 +205,36 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await pairingApprove(runtime, code, options);
     });
 
+  const approvals = program.command('approvals').description('commands waiting for your approval (tools.exec.ask)');
+  approvals
+    .command('list')
+    .description('commands waiting for approval: id, agent, command, folder, time left (--all: the decided ones too)')
+    .option('--all', 'also the approved, denied and expired ones')
+    .option('--json', 'print JSON')
+    .action(async (options: { all?: boolean; json?: boolean }) => {
+      const { approvalsList } = await import('./approvals-command.js');
+      await approvalsList(runtime, options);
+    });
+  approvals
+    .command('approve')
+    .description('let a waiting command run')
+    .argument('<id>', 'the approval id (hearth approvals list)')
+    .option('--always', 'also add the command to the agent\'s allowed commands, so it runs without asking next time')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { always?: boolean; json?: boolean }) => {
+      const { approvalsDecide } = await import('./approvals-command.js');
+      await approvalsDecide(runtime, id, true, options);
+    });
+  approvals
+    .command('deny')
+    .description('refuse a waiting command; the agent is told it was denied')
+    .argument('<id>', 'the approval id (hearth approvals list)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { approvalsDecide } = await import('./approvals-command.js');
+      await approvalsDecide(runtime, id, false, options);
+    });
+
   const message = program.command('message').description('send messages through a channel');
   message
     .command('send')

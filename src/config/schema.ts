@@ -36,6 +36,11 @@ export const execPolicySchema = z.strictObject({
     .optional()
     .describe('"workspace": every command runs under bubblewrap (Debian package bubblewrap), only the workspace writable, the rest of the file system read-only, your home and Hearth\'s state hidden, a private /tmp, its own PIDs; "off" (default): on the host, as the gateway\'s user.'),
   network: z.boolean().optional().describe('Whether a sandboxed command may use the network (default false: it has only a loopback of its own). Without the sandbox a command always can.'),
+  ask: z
+    .enum(['off', 'on-miss', 'always'])
+    .optional()
+    .describe('When a command waits for the operator\'s approval: "off" (default) never; "on-miss" when security is "allowlist" and no pattern matches (instead of refusing it); "always" before every command. The operator answers with /approve <id> or /deny <id> in the chat, the WebChat buttons, or hearth approvals.'),
+  askTimeoutMs: z.number().int().min(1000).max(86_400_000).optional().describe('How long an approval waits for an answer before it counts as denied, in ms (default 600000: 10 minutes).'),
 });
 
 /** A tool name, `*`, a prefix ending in `*`, or one of the groups. */

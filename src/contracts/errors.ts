@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'AUTH_INVALID',
   'BAD_REQUEST',
   'NOT_FOUND',
+  /** The thing asked for was already done another way (an approval already decided). */
+  'CONFLICT',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
   'UNKNOWN_METHOD',

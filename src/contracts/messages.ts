@@ -29,8 +29,10 @@ export interface ToolCallRecord {
   durationMs: number;
   error?: string;
   /** How the call ended: it ran (`ok` or `error`), a rule refused it (`refusedBy` names the rule), or it ran past its time. */
-  outcome?: 'ok' | 'error' | 'refused' | 'timeout';
+  outcome?: 'ok' | 'error' | 'refused' | 'timeout' | 'denied';
   refusedBy?: string;
+  /** The operator's decision when the call waited for one (exec approvals): `denied` and `expired` calls did not run. */
+  approval?: { id: string; decision: 'approved' | 'denied' | 'expired'; by: string | null };
 }
 
 /** Where a turn came from. */

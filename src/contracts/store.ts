@@ -99,6 +99,20 @@ export interface Store {
   approvePairing(code: string, now: number): Promise<PairingRequest | null>;
   isApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
 
+  /**
+   * Records that a run asks the operator to allow a command. A run that asks again for the same
+   * command in the same folder (its turn ran again after a restart) gets its earlier request back,
+   * decided or not, instead of a new one.
+   */
+  requestApproval(input: ApprovalRequestInput): Promise<ExecApproval>;
+  /** Decides a pending request; null when no request has this id. A request decided before is returned as it is. */
+  decideApproval(id: string, decision: ApprovalDecisionInput): Promise<ExecApproval | null>;
+  getApproval(id: string): Promise<ExecApproval | null>;
+  /** Requests newest first; only the pending ones with `pending: true`. */
+  listApprovals(options: { pending?: boolean; limit: number }): Promise<ExecApproval[]>;
+  /** Command patterns an operator allowed for good ("allow always"), per agent, oldest first. */
+  listAllowedCommands(): Promise<{ agentId: string; pattern: string; approvalId: string | null; createdAt: number }[]>;
+
   readTranscript(sessionKey: string, limit: number): Promise<TranscriptEntry[]>;
   /** The transcript a run started from: the lines of its session before its own, newest last. */
   transcriptBeforeRun(runId: string, limit: number): Promise<TranscriptEntry[]>;
@@ -319,6 +333,50 @@ export type PairingOutcome =
   | { status: 'full' }
   | { status: 'approved' };
 
+export interface ApprovalRequestInput {
+  id: string;
+  runId: string;
+  sessionKey: string;
+  agentId: string;
+  tool: string;
+  command: string;
+  cwd: string;
+  /** Whether "allow always" may be offered (the command is plain words under an allowlist). */
+  canAlways: boolean;
+  /** Where the turn's reply goes, so the question is asked in the same conversation. */
+  replyTo: { channel: string; target: string } | null;
+  now: number;
+  ttlMs: number;
+}
+
+export interface ApprovalDecisionInput {
+  status: 'approved' | 'denied' | 'expired';
+  /** Approved for good: the command's words are added to the agent's allowed commands in the same commit. */
+  always?: boolean;
+  /** Who decided (`cli`, `webchat`, `telegram:default:1234`, `expiry`). */
+  by: string;
+  now: number;
+}
+
+/** A command waiting for (or given) the operator's decision (docs/tools.md, "Approvals"). */
+export interface ExecApproval {
+  id: string;
+  runId: string;
+  sessionKey: string;
+  agentId: string;
+  tool: string;
+  command: string;
+  cwd: string;
+  canAlways: boolean;
+  replyTo: { channel: string; target: string } | null;
+  status: 'pending' | 'approved' | 'denied' | 'expired';
+  always: boolean;
+  decidedBy: string | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+}
+
 /** A transcript line. `error` lines are shown to people but never sent to a model. */
 export interface TranscriptEntry {
   id: number;
@@ -389,6 +447,8 @@ export interface RunRecord {
   usage: Usage | null;
   costUsd: number | null;
   options: TurnOptions | null;
+  /** Where the run's reply goes (a channel account and its target), or null. */
+  replyTo: { channel: string; target: string } | null;
   /** The user's message (or the scheduled job's) that started the run. */
   text: string;
   /** A stateless run's whole context; null for a run in a session. */

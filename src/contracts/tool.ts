@@ -10,6 +10,29 @@ export interface ToolContext {
   now: () => Date;
   /** What the run has taken in that its owner did not write (absent: trusted, e.g. in tests). */
   trust?: RunTrust;
+  /**
+   * Asks the operator to allow something the policy leaves to them (exec approvals) and waits for
+   * the answer; the turn's timeout does not run meanwhile. Absent when nobody can be asked.
+   */
+  askOperator?(question: OperatorQuestion): Promise<OperatorAnswer>;
+}
+
+export interface OperatorQuestion {
+  tool: string;
+  command: string;
+  /** The folder it runs in, as the agent gave it (relative to the workspace). */
+  cwd: string;
+  /** Whether "allow always" may be offered: the command's words become an allowed pattern. */
+  canAlways: boolean;
+  /** How long to wait for an answer before it counts as denied, in ms. */
+  waitMs: number;
+}
+
+export interface OperatorAnswer {
+  id: string;
+  decision: 'approved' | 'denied' | 'expired';
+  always: boolean;
+  by: string | null;
 }
 
 /**

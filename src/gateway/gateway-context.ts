@@ -1,3 +1,4 @@
+import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { Budgets } from '../automation/budgets.js';
@@ -40,6 +41,8 @@ export interface GatewayContext {
   memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit' | 'contract'>;
   /** Each open agent memory's health, and when the periodic check last ran (`memory.status`, `status`). */
   memoryHealth(): MemoryHealthReport;
+  /** Exec approvals waiting for the operator (`approvals.*`, the `approval` event). */
+  approvals: Pick<ApprovalService, 'list' | 'decide' | 'subscribe'>;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

@@ -1,3 +1,4 @@
+import type { ApprovalService } from '../approvals/approval-service.js';
 import { readChannelCredentials } from '../channels/channel-credentials.js';
 import type { Channels } from '../channels/channels-subsystem.js';
 import type { Automation } from '../automation/cron-subsystem.js';
@@ -32,6 +33,7 @@ export interface GatewayServerDeps extends GatewayBase {
   channels: Channels;
   cron: Automation;
   memory: Memory;
+  approvals: ApprovalService;
   /** Every started subsystem's health, by name (`/readyz`). */
   components(): Record<string, ComponentHealth>;
   /** `--port` and `--bind`, which win over the config. */
@@ -83,6 +85,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     store: { kind: store.kind, ...store.health?.() },
     quarantine: { files: listQuarantinedFiles(paths.home), rows: (await store.quarantinedRows?.()) ?? [] },
     memory: deps.memory.healthCheck.report(),
+    approvals: { pending: (await deps.approvals.list({ limit: 100 })).length },
   };
 }
 
@@ -106,6 +109,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     agents: models.agents,
     memory: deps.memory.service,
     memoryHealth: deps.memory.healthCheck.report,
+    approvals: deps.approvals,
     config: config.current,
     token: () => token,
     secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),

@@ -44,7 +44,7 @@ const connectSchema = z.looseObject({
   client: z.looseObject({ name: z.string().max(200).optional(), version: z.string().max(100).optional() }).optional(),
 });
 
-export const EVENTS = ['chat', 'memory.index.progress'] as const;
+export const EVENTS = ['chat', 'approval', 'memory.index.progress'] as const;
 
 interface Connection extends RpcConnection {
   socket: WebSocket;
@@ -145,6 +145,14 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     if (!watchers || watchers.size === 0) return;
     const payload = chatPayload(event);
     for (const connection of watchers) pushEvent(connection, 'chat', payload);
+  });
+
+  // An approval is shown where its conversation is watched (WebChat's buttons).
+  const unsubscribeApprovals = context.approvals.subscribe(({ type, approval }) => {
+    const watchers = hub.get(approval.sessionKey);
+    if (!watchers || watchers.size === 0) return;
+    const { replyTo: _replyTo, ...shown } = approval;
+    for (const connection of watchers) pushEvent(connection, 'approval', { state: type, approval: shown });
   });
 
   const unwatchAll = (connection: Connection) => {
@@ -363,6 +371,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     connectionCount: () => connections.size,
     close() {
       unsubscribe();
+      unsubscribeApprovals();
       for (const connection of connections) connection.socket.close(1001, 'gateway shutting down');
       server?.close();
     },

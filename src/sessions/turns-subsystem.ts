@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { createAgentLoop } from '../agent/agent-loop.js';
+import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AlertSink } from '../automation/alerts.js';
 import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
@@ -35,6 +36,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   models: Models;
   alerts: Pick<AlertSink, 'raise'>;
   metrics: Pick<GatewayMetrics, 'onTurnEvent' | 'attach'>;
+  /** Exec approvals: where commands wait for the operator, and the commands allowed for good. */
+  approvals?: Pick<ApprovalService, 'ask' | 'allowedCommands'>;
   /** Tools of other subsystems (memory) offered to the agents beside the built-in ones. */
   extraTools?: readonly Tool[];
 }
@@ -75,7 +78,12 @@ export const turnsSubsystem = defineSubsystem({
       lanes.setMaxConcurrent(defaults.maxConcurrent, effectiveProviderShare(models.agents().list().map((agent) => agent.modelRefs[0]), defaults.providerShare));
     };
     applyLimits();
-    const execPolicy = (agentId: string): ExecPolicy => models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false };
+    const execPolicy = (agentId: string): ExecPolicy => {
+      const policy = models.agents().get(agentId)?.exec ?? { security: 'deny', allow: [], timeoutMs: 60_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 };
+      // Commands the operator allowed for good ("allow always") join the configured patterns.
+      const approved = deps.approvals?.allowedCommands(agentId) ?? [];
+      return approved.length === 0 ? policy : { ...policy, allow: [...policy.allow, ...approved] };
+    };
     // A sandboxed command sees neither the user's home nor Hearth's state (config, keys, store); its workspace is bound back.
     const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
     // Background commands of the process tool: killed with their session's reset and at the gateway's stop.
@@ -88,7 +96,7 @@ export const turnsSubsystem = defineSubsystem({
       ...(deps.extraTools ?? []),
     ]);
     const { budgets, scopes } = createGatewayBudgets(deps);
-    const runTurn = createAgentLoop({ models: models.router, tools });
+    const runTurn = createAgentLoop({ models: models.router, tools, ...(deps.approvals ? { approvals: deps.approvals } : {}) });
     const service = createTurnService({
       store,
       lanes,

@@ -322,6 +322,40 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: an approval request is kept once per run and command, decided once, and "always" allows the command for its agent`, async () => {
+    const store = await createStore();
+    try {
+      const ask = (id: string, runId: string, command: string, now: number) =>
+        store.requestApproval({ id, runId, sessionKey: 'agent:main:main', agentId: 'main', tool: 'exec', command, cwd: '/w', canAlways: true, replyTo: { channel: 'telegram:default', target: '{"chatId":"1"}' }, now, ttlMs: 600_000 });
+      const first = await ask('A1', 'r1', 'git status', 1000);
+      assert.equal(first.status, 'pending');
+      assert.equal(first.expiresAt, 601_000);
+      assert.deepEqual(first.replyTo, { channel: 'telegram:default', target: '{"chatId":"1"}' });
+      // The turn ran again (a restart): the same request comes back, not a second one.
+      assert.equal((await ask('A2', 'r1', 'git status', 5000)).id, 'A1');
+      await ask('B1', 'r1', 'npm test', 6000);
+      assert.deepEqual((await store.listApprovals({ pending: true, limit: 10 })).map((item) => item.id), ['B1', 'A1']);
+
+      const approved = await store.decideApproval('A1', { status: 'approved', always: true, by: 'cli', now: 7000 });
+      assert.equal(approved?.status, 'approved');
+      assert.equal(approved?.always, true);
+      assert.equal(approved?.decidedBy, 'cli');
+      const again = await store.decideApproval('A1', { status: 'denied', by: 'webchat', now: 8000 });
+      assert.equal(again?.status, 'approved', 'a decided request stays as it was decided');
+      assert.equal(await store.decideApproval('nope', { status: 'denied', by: 'cli', now: 8000 }), null);
+      assert.equal((await ask('A3', 'r1', 'git status', 9000)).status, 'approved', 'asking again after the decision gets the decision');
+      assert.deepEqual((await store.listAllowedCommands()).map((item) => [item.agentId, item.pattern, item.approvalId]), [['main', 'git status', 'A1']]);
+
+      await store.decideApproval('B1', { status: 'expired', always: true, by: 'expiry', now: 700_000 });
+      assert.equal((await store.getApproval('B1'))?.status, 'expired');
+      assert.equal((await store.listAllowedCommands()).length, 1, 'only an approval adds a command');
+      assert.deepEqual(await store.listApprovals({ pending: true, limit: 10 }), []);
+      assert.equal((await store.listApprovals({ limit: 10 })).length, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: the transcript before a run is what that run started from`, async () => {
     const store = await createStore();
     try {

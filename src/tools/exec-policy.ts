@@ -12,6 +12,10 @@ export interface ExecPolicy {
   sandbox: 'off' | 'workspace';
   /** Whether a sandboxed command may use the network (with `sandbox: "off"` it always can). */
   network: boolean;
+  /** When a command waits for the operator: `on-miss` instead of refusing an unlisted command under `allowlist`, `always` before every one. */
+  ask: 'off' | 'on-miss' | 'always';
+  /** How long an approval waits before it counts as denied, in ms. */
+  askTimeoutMs: number;
 }
 
 /** How a command may run under the policy: through the shell, as words without one, or not at all (and which rule says so). */
@@ -37,6 +41,31 @@ export function judgeCommand(command: string, policy: ExecPolicy): ExecVerdict {
     return { run: 'refused', rule: 'tools.exec.allow', message: `"${words.argv.join(' ')}" matches no pattern of tools.exec.allow. ${allowed}` };
   }
   return { run: 'argv', argv: words.argv };
+}
+
+/**
+ * Whether the operator must approve the command first (`tools.exec.ask`): before every command
+ * with `always`; with `on-miss`, when the allowlist alone would refuse it. Never under `deny`.
+ */
+export function needsApproval(verdict: ExecVerdict, policy: ExecPolicy): boolean {
+  if (policy.security === 'deny' || policy.ask === 'off') return false;
+  if (policy.ask === 'always') return true;
+  return verdict.run === 'refused' && verdict.rule === 'tools.exec.allow';
+}
+
+/**
+ * How an approved command runs: as plain words without a shell when it is only words, else
+ * through the shell (the operator saw it exactly as written); and the allowlist pattern "allow
+ * always" would add (the words, when none has a space or is `*`), or null.
+ */
+export function approvedCommand(command: string, policy: ExecPolicy): { verdict: ExecVerdict; pattern: string | null } {
+  const words = plainWords(command);
+  if (!words.ok || words.argv.length === 0) return { verdict: { run: 'shell', command }, pattern: null };
+  const simple = words.argv.every((word) => word !== '*' && !/\s/u.test(word));
+  return {
+    verdict: policy.security === 'full' ? { run: 'shell', command } : { run: 'argv', argv: words.argv },
+    pattern: simple && policy.security === 'allowlist' && policy.ask === 'on-miss' ? words.argv.join(' ') : null,
+  };
 }
 
 function plainWords(command: string): { ok: true; argv: string[] } | { ok: false; reason: string } {

@@ -9,7 +9,7 @@ import type { ToolContext } from '../contracts/tool.js';
 import type { ExecPolicy } from './exec-policy.js';
 import { createExecTool } from './exec-tool.js';
 
-const SANDBOXED: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'workspace', network: false };
+const SANDBOXED: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'workspace', network: false, ask: 'off', askTimeoutMs: 600_000 };
 const HOST: ExecPolicy = { ...SANDBOXED, sandbox: 'off' };
 
 /** A workspace inside a "home" the sandbox hides, with a secret beside it, and a folder elsewhere on the host. */

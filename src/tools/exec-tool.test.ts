@@ -8,7 +8,7 @@ import type { ToolContext } from '../contracts/tool.js';
 import type { ExecPolicy } from './exec-policy.js';
 import { EXEC_MAX_OUTPUT_CHARS, createExecTool } from './exec-tool.js';
 
-const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false };
+const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 };
 
 async function withWorkspace(run: (workspace: string, call: (args: object, policy?: ExecPolicy, signal?: AbortSignal) => ReturnType<ReturnType<typeof createExecTool>['execute']>) => Promise<void>) {
   const workspace = realpathSync(mkdtempSync(join(tmpdir(), 'hearth-exec-')));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Tool, ToolContext, ToolResult } from '../contracts/tool.js';
+import type { OperatorAnswer, Tool, ToolContext, ToolResult } from '../contracts/tool.js';
 import { defineTool, errorResult } from './define-tool.js';
-import { type ExecPolicy, judgeCommand } from './exec-policy.js';
+import { approvedCommand, type ExecPolicy, type ExecVerdict, judgeCommand, needsApproval } from './exec-policy.js';
 import { type SandboxOptions, sandboxArgv, sandboxFailure } from './exec-sandbox.js';
 import { runCommand } from './run-command.js';
 import { resolveInWorkspace } from './workspace-path.js';
@@ -59,7 +59,16 @@ export function createExecTool(policyOf: (agentId: string) => ExecPolicy, sandbo
         signal: context.signal,
         maxOutputChars: EXEC_MAX_OUTPUT_CHARS,
       });
-      const details = { exitCode: outcome.exitCode, signal: outcome.signal, timedOut: outcome.timedOut, durationMs: outcome.durationMs, cutChars: outcome.cutChars, via: prepared.via, sandbox: policy.sandbox };
+      const details = {
+        exitCode: outcome.exitCode,
+        signal: outcome.signal,
+        timedOut: outcome.timedOut,
+        durationMs: outcome.durationMs,
+        cutChars: outcome.cutChars,
+        via: prepared.via,
+        sandbox: policy.sandbox,
+        ...(prepared.approval ? { approval: { id: prepared.approval.id, decision: prepared.approval.decision, by: prepared.approval.by } } : {}),
+      };
       if (sandboxed && (outcome.startError || (outcome.exitCode === 1 && outcome.output.startsWith('bwrap: ')))) {
         return { content: sandboxFailure(outcome.startError ?? outcome.output.split('\n')[0]!), isError: true, details };
       }
@@ -84,6 +93,8 @@ export interface PreparedCommand {
   env: Record<string, string>;
   /** How the policy let it run: through the shell, or as plain words. */
   via: 'shell' | 'argv';
+  /** The operator's approval it ran under, if it needed one. */
+  approval?: OperatorAnswer;
 }
 
 /**
@@ -96,8 +107,15 @@ export async function prepareCommand(
   policy: ExecPolicy,
   context: ToolContext,
   sandbox: SandboxOptions,
+  tool = 'exec',
 ): Promise<PreparedCommand | ToolResult> {
-  const verdict = judgeCommand(args.command, policy);
+  let verdict = judgeCommand(args.command, policy);
+  let approval: OperatorAnswer | undefined;
+  if (needsApproval(verdict, policy)) {
+    const asked = await askApproval(args, policy, context, tool);
+    if ('content' in asked) return asked;
+    ({ verdict, approval } = asked);
+  }
   if (verdict.run === 'refused') return { content: `Refused by ${verdict.rule}: ${verdict.message}`, isError: true, details: { refusedBy: verdict.rule } };
   const cwd = await resolveInWorkspace(context.workspaceDir, args.cwd ?? '.', { mustExist: true });
   if (!cwd.ok) return errorResult(cwd.message);
@@ -107,5 +125,27 @@ export async function prepareCommand(
     cwd: cwd.path,
     env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: context.workspaceDir, LANG: process.env.LANG ?? 'C.UTF-8', TERM: 'dumb', ...args.env },
     via: verdict.run,
+    ...(approval ? { approval } : {}),
   };
+}
+
+/** Asks the operator about a command; the way to run it when approved, or the result telling the agent it was not. */
+async function askApproval(
+  args: { command: string; cwd?: string | undefined },
+  policy: ExecPolicy,
+  context: ToolContext,
+  tool: string,
+): Promise<{ verdict: ExecVerdict; approval: OperatorAnswer } | ToolResult> {
+  if (!context.askOperator) {
+    return { content: 'Refused by tools.exec.ask: this command needs the operator\'s approval, and nobody can be asked from here.', isError: true, details: { refusedBy: 'tools.exec.ask' } };
+  }
+  const { verdict, pattern } = approvedCommand(args.command, policy);
+  const answer = await context.askOperator({ tool, command: pattern ?? args.command, cwd: args.cwd ?? '.', canAlways: pattern !== null, waitMs: policy.askTimeoutMs });
+  const approval = { id: answer.id, decision: answer.decision, by: answer.by };
+  if (answer.decision === 'approved') return { verdict, approval: answer };
+  const why =
+    answer.decision === 'expired'
+      ? `nobody answered approval ${answer.id} within ${Math.round(policy.askTimeoutMs / 1000)} s, so it counts as denied`
+      : `the operator denied it${answer.id ? ` (approval ${answer.id}` : ' ('}${answer.by ? `, by ${answer.by})` : ')'}`;
+  return { content: `Not run: ${why}. Do not try the same command again unless the user asks you to.`, isError: true, details: { approval } };
 }

@@ -9,7 +9,7 @@ import type { ExecPolicy } from './exec-policy.js';
 import { createProcessTable } from './process-table.js';
 import { createProcessTool } from './process-tool.js';
 
-const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false };
+const FULL: ExecPolicy = { security: 'full', allow: [], timeoutMs: 10_000, sandbox: 'off', network: false, ask: 'off', askTimeoutMs: 600_000 };
 
 async function until(check: () => boolean, what: string, withinMs = 3000): Promise<void> {
   const deadline = Date.now() + withinMs;

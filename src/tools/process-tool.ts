@@ -60,11 +60,11 @@ async function act(table: ProcessTable, args: ProcessArguments, context: ToolCon
     return { content: processes.length === 0 ? 'No background processes in this conversation.' : processes.map(describe).join('\n') };
   }
   if (args.action === 'start') {
-    const prepared = await prepareCommand(args, policy, context, sandbox);
+    const prepared = await prepareCommand(args, policy, context, sandbox, 'process');
     if ('content' in prepared) return prepared;
     const started = table.start(sessionKey, prepared.command, { label: args.command, cwd: prepared.cwd, env: prepared.env });
     if ('refused' in started) return { content: started.refused, isError: true, details: { refusedBy: 'process limits' } };
-    return { content: `Started ${started.id}: ${args.command}\nPoll it with process {action: "poll", id: "${started.id}"}.`, details: { id: started.id, sandbox: policy.sandbox } };
+    return { content: `Started ${started.id}: ${args.command}\nPoll it with process {action: "poll", id: "${started.id}"}.`, details: { id: started.id, sandbox: policy.sandbox, ...(prepared.approval ? { approval: { id: prepared.approval.id, decision: prepared.approval.decision, by: prepared.approval.by } } : {}) } };
   }
   const found = table.get(sessionKey, args.id);
   if (!found) return errorResult(`There is no process "${args.id}" in this conversation. process {action: "list"} shows them.`);

@@ -1,3 +1,4 @@
+import { approvalMethods } from './approval-methods.js';
 import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
 import { cronMethods } from './cron-methods.js';
@@ -21,4 +22,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...cronMethods,
   ...logMethods,
   ...memoryMethods,
+  ...approvalMethods,
 });

@@ -193,4 +193,36 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX transcript_compactions ON transcript (session_key, generation, id) WHERE role = 'compaction';
     `,
   },
+  {
+    version: 6,
+    name: 'exec approvals: commands waiting for the operator, and the commands allowed for good',
+    sql: `
+      CREATE TABLE exec_approvals (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        session_key TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        command TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        can_always INTEGER NOT NULL,
+        reply_to TEXT,
+        status TEXT NOT NULL,
+        always INTEGER NOT NULL DEFAULT 0,
+        decided_by TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        decided_at INTEGER
+      );
+      CREATE INDEX exec_approvals_by_run ON exec_approvals (run_id);
+      CREATE INDEX exec_approvals_pending ON exec_approvals (expires_at) WHERE status = 'pending';
+      CREATE TABLE exec_allowed_commands (
+        agent_id TEXT NOT NULL,
+        pattern TEXT NOT NULL,
+        approval_id TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (agent_id, pattern)
+      );
+    `,
+  },
 ];

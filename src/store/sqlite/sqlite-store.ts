@@ -19,6 +19,7 @@ import type {
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteCompactions } from './sqlite-compactions.js';
+import { createSqliteApprovals } from './sqlite-approvals.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
@@ -63,6 +64,7 @@ interface RunRow {
   text: string;
   context: string | null;
   options: string | null;
+  reply_to: string | null;
   cost_usd: number | null;
   status: string;
   model_ref: string | null;
@@ -137,6 +139,7 @@ function toRunRecord(row: RunRow): RunRecord {
     usage: row.input_tokens === null ? null : { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 },
     costUsd: row.cost_usd,
     options: parseJson<TurnOptions | null>(row.options, null),
+    replyTo: parseJson<{ channel: string; target: string } | null>(row.reply_to, null),
     text: row.text,
     context: parseJson<StatelessContext | null>(row.context, null),
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
@@ -458,6 +461,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     turnHistory: (runId, bounds) => run('read the history of a turn', () => history.turnHistory(runId, bounds)),
     ...createSqliteChannelState(db, { run, write }, quarantine),
+    ...createSqliteApprovals(db, { run, write }),
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),

@@ -1,0 +1,105 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { ExecApproval, Store } from '../../contracts/store.js';
+import type { StatementRunner } from './sqlite-channel-state.js';
+
+type ApprovalMethods = Pick<Store, 'requestApproval' | 'decideApproval' | 'getApproval' | 'listApprovals' | 'listAllowedCommands'>;
+
+interface ApprovalRow {
+  id: string;
+  run_id: string;
+  session_key: string;
+  agent_id: string;
+  tool: string;
+  command: string;
+  cwd: string;
+  can_always: number;
+  reply_to: string | null;
+  status: ExecApproval['status'];
+  always: number;
+  decided_by: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
+function parseReplyTo(text: string | null): ExecApproval['replyTo'] {
+  if (text === null) return null;
+  try {
+    const value = JSON.parse(text) as { channel?: unknown; target?: unknown };
+    return typeof value.channel === 'string' && typeof value.target === 'string' ? { channel: value.channel, target: value.target } : null;
+  } catch {
+    return null;
+  }
+}
+
+function toApproval(row: ApprovalRow): ExecApproval {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    sessionKey: row.session_key,
+    agentId: row.agent_id,
+    tool: row.tool,
+    command: row.command,
+    cwd: row.cwd,
+    canAlways: row.can_always === 1,
+    replyTo: parseReplyTo(row.reply_to),
+    status: row.status,
+    always: row.always === 1,
+    decidedBy: row.decided_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    decidedAt: row.decided_at,
+  };
+}
+
+/** Exec approvals (docs/tools.md, "Approvals"): the requests and the commands allowed for good. */
+export function createSqliteApprovals(db: BetterSqlite3.Database, runner: StatementRunner): ApprovalMethods {
+  const sql = {
+    sameRequest: db.prepare('SELECT * FROM exec_approvals WHERE run_id = ? AND tool = ? AND command = ? AND cwd = ? ORDER BY created_at DESC LIMIT 1'),
+    insert: db.prepare(
+      `INSERT INTO exec_approvals (id, run_id, session_key, agent_id, tool, command, cwd, can_always, reply_to, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING *`,
+    ),
+    byId: db.prepare('SELECT * FROM exec_approvals WHERE id = ?'),
+    decide: db.prepare(`UPDATE exec_approvals SET status = ?, always = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending' RETURNING *`),
+    allow: db.prepare('INSERT OR IGNORE INTO exec_allowed_commands (agent_id, pattern, approval_id, created_at) VALUES (?, ?, ?, ?)'),
+    pending: db.prepare(`SELECT * FROM exec_approvals WHERE status = 'pending' ORDER BY created_at DESC, id LIMIT ?`),
+    all: db.prepare('SELECT * FROM exec_approvals ORDER BY created_at DESC, id LIMIT ?'),
+    allowed: db.prepare('SELECT agent_id, pattern, approval_id, created_at FROM exec_allowed_commands ORDER BY created_at, pattern'),
+  };
+  return {
+    requestApproval: (input) =>
+      runner.write('record an approval request', () => {
+        const existing = sql.sameRequest.get(input.runId, input.tool, input.command, input.cwd) as ApprovalRow | undefined;
+        if (existing) return toApproval(existing);
+        const replyTo = input.replyTo ? JSON.stringify(input.replyTo) : null;
+        const values = [input.id, input.runId, input.sessionKey, input.agentId, input.tool, input.command, input.cwd, input.canAlways ? 1 : 0, replyTo];
+        return toApproval(sql.insert.get(...values, input.now, input.now + input.ttlMs) as ApprovalRow);
+      }),
+    decideApproval: (id, decision) =>
+      runner.write('decide an approval request', () => {
+        const row = sql.byId.get(id) as ApprovalRow | undefined;
+        if (!row) return null;
+        if (row.status !== 'pending') return toApproval(row);
+        const always = decision.status === 'approved' && decision.always === true && row.can_always === 1;
+        const decided = sql.decide.get(decision.status, always ? 1 : 0, decision.by, decision.now, id) as ApprovalRow;
+        if (always) sql.allow.run(row.agent_id, row.command, row.id, decision.now);
+        return toApproval(decided);
+      }),
+    getApproval: (id) => runner.run('read an approval request', () => {
+      const row = sql.byId.get(id) as ApprovalRow | undefined;
+      return row ? toApproval(row) : null;
+    }),
+    listApprovals: ({ pending, limit }) =>
+      runner.run('list approval requests', () => ((pending ? sql.pending : sql.all).all(limit) as ApprovalRow[]).map(toApproval)),
+    listAllowedCommands: () =>
+      runner.run('list allowed commands', () =>
+        (sql.allowed.all() as { agent_id: string; pattern: string; approval_id: string | null; created_at: number }[]).map((row) => ({
+          agentId: row.agent_id,
+          pattern: row.pattern,
+          approvalId: row.approval_id,
+          createdAt: row.created_at,
+        })),
+      ),
+  };
+}
