@@ -148,6 +148,33 @@ export function runChannelContract(platform: string, createHarness: () => Promis
     assert.deepEqual(replies(account, account.dmChatId(bob)), []);
   });
 
+  test(`${platform}: a command that needs approval is asked in the chat; only the owner's /approve lets it run`, async () => {
+    const account = await harness.newAccount();
+    const exec = { security: 'allowlist', allow: [], ask: 'on-miss' };
+    const gateway = await start(
+      { ...account.settings, ...fast, dmPolicy: 'open', allowFrom: [account.senderId(ada), '*'] },
+      { extra: { agents: { defaults: { model: 'fake/echo', tools: { exec } } } } },
+    );
+    await connected(gateway);
+    model.script({ toolCalls: [{ name: 'exec', arguments: { command: 'echo approved from the chat' } }] });
+    await account.dm(ada, 'please run it');
+    // Some platforms (IRC) carry the question's lines as separate messages.
+    const asked = () => replies(account, account.dmChatId(ada)).map((message) => message.text).join('\n');
+    await waitFor(() => /Reply \/approve \w{6}/u.test(asked()), 'the approval question in the chat');
+    const id = /Approval needed \((\w{6})\)/u.exec(asked())?.[1];
+    assert.ok(id, asked());
+    assert.match(asked(), new RegExp(`echo approved from the chat[\\s\\S]*/approve ${id}`, 'u'));
+
+    await account.dm(bob, `/approve ${id}`);
+    await waitFor(() => replies(account, account.dmChatId(bob)).find((message) => message.text.includes('Only the owner can answer approvals')), 'the refusal to Bob');
+    await account.dm(ada, `/approve ${id}`);
+    await waitFor(() => replies(account, account.dmChatId(ada)).find((message) => message.text.includes(`Approved ${id}`)), 'the confirmation to Ada');
+    await waitFor(() => /tool said: Exit code 0 after \d+ ms\.\s+approved from the chat/u.test(asked()), 'the command to run and the turn to finish');
+    const shown = JSON.parse((await runCli(['approvals', 'list', '--all', '--json'], cliEnv(gateway))).stdout) as { id: string; status: string; decidedBy: string }[];
+    assert.deepEqual(shown.map((item) => [item.id, item.status, item.decidedBy]), [[id, 'approved', `${platform}:default:${account.senderId(ada)}`]]);
+    assert.equal(model.requests.filter((request) => JSON.stringify(request.body).includes(`/approve ${id}`)).length, 0, 'the answers never reach the model');
+  });
+
   test(`${platform}: in a group the bot answers only when mentioned`, async () => {
     const account = await harness.newAccount();
     const gateway = await start({ ...account.settings, ...fast, groups: [account.groupId] });

@@ -47,13 +47,13 @@ describe('webchat', { skip }, () => {
   });
 
   /** Runs `body` against a fresh gateway (with the fake model unless `withModel` is false) in a fresh browser context. */
-  async function withChat(options: { withModel?: boolean }, body: (chat: Chat) => Promise<void>): Promise<void> {
+  async function withChat(options: { withModel?: boolean; config?: (fake: FakeModelServer) => unknown }, body: (chat: Chat) => Promise<void>): Promise<void> {
     let fake: FakeModelServer | null = null;
     let gateway: TestGateway | undefined;
     let context: BrowserContext | undefined;
     try {
       fake = options.withModel === false ? null : await startFakeModelServer();
-      gateway = await startTestGateway(fake ? { config: fakeConfig(fake) } : {});
+      gateway = await startTestGateway(fake ? { config: (options.config ?? fakeConfig)(fake) } : {});
       context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
       const page = await context.newPage();
       page.setDefaultTimeout(WAIT);
@@ -177,6 +177,40 @@ describe('webchat', { skip }, () => {
       await send(page, 'fresh start');
       await waitReplies(page, 1);
       assert.deepEqual(await users(page).allInnerTexts(), ['fresh start']);
+    });
+  });
+
+  test('a command waiting for approval shows as a card; "Approve once" runs it and the reply follows; "Deny" refuses the next', { timeout: TEST_TIMEOUT }, async () => {
+    const config = (fake: FakeModelServer) => ({
+      ...fakeConfig(fake),
+      agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: [], ask: 'on-miss' } } } },
+    });
+    await withChat({ config }, async ({ page, gateway, fake }) => {
+      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await waitConnected(page);
+      fake!.script({ toolCalls: [{ name: 'exec', arguments: { command: 'echo approved in the browser' } }] }, { text: 'It ran.' });
+      await send(page, 'run the echo');
+      const card = page.locator('.approval[data-status="pending"]');
+      await card.waitFor({ timeout: WAIT });
+      assert.equal(await textOf(card.locator('code')), 'echo approved in the browser');
+      assert.equal(await card.getByRole('button', { name: 'Always allow' }).count(), 1, 'a plain command may be allowed for good');
+      await card.getByRole('button', { name: 'Approve once' }).click();
+      await page.locator('.approval[data-status="approved"]').waitFor({ timeout: WAIT });
+      assert.match(await textOf(page.locator('.approval .approval-state')), /^Approved by webchat\.$/u);
+      await waitReplies(page, 1);
+      assert.equal(await textOf(assistants(page).last().locator('.text')), 'It ran.');
+      const tool = fake!.requests.filter((request) => request.path === '/v1/chat/completions').at(-1)!.body as { messages: { role: string; content: string }[] };
+      assert.match(tool.messages.findLast((message) => message.role === 'tool')?.content ?? '', /^Exit code 0 after \d+ ms\.\napproved in the browser\n$/u);
+
+      fake!.script({ toolCalls: [{ name: 'exec', arguments: { command: 'echo not this one' } }] }, { text: 'Understood.' });
+      await send(page, 'run another');
+      const second = page.locator('.approval[data-status="pending"]');
+      await second.waitFor({ timeout: WAIT });
+      await second.getByRole('button', { name: 'Deny' }).click();
+      await page.locator('.approval[data-status="denied"]').waitFor({ timeout: WAIT });
+      await waitReplies(page, 2);
+      const denied = fake!.requests.filter((request) => request.path === '/v1/chat/completions').at(-1)!.body as { messages: { role: string; content: string }[] };
+      assert.match(denied.messages.findLast((message) => message.role === 'tool')?.content ?? '', /^Not run: the operator denied it \(approval \w{6}, by webchat\)\./u);
     });
   });
 
