@@ -15,6 +15,18 @@ describe('tool registry', () => {
   const registry = createToolRegistry(['read', 'write', 'fs_read', 'fs_write', 'web_fetch'].map(fakeTool));
   const names = (policy?: Parameters<typeof registry.specs>[0]) => registry.specs(policy).map((spec) => spec.name);
 
+  it('takes the tools a source brings as they are now, under the same policy; a fixed tool wins a name', () => {
+    let brought = ['files__read_file', 'read'].map(fakeTool);
+    const withSource = createToolRegistry([fakeTool('read')], { sources: [() => brought] });
+    assert.deepEqual(withSource.specs().map((spec) => spec.name), ['read', 'files__read_file']);
+    assert.equal(withSource.get('read')?.spec.description, 'read');
+    assert.equal(withSource.isAllowed('files__read_file', { profile: 'coding' }), false, 'MCP tools are not in the coding profile');
+    assert.equal(withSource.isAllowed('files__read_file', { allow: ['group:mcp'] }), true);
+    assert.deepEqual(withSource.specs({ profile: 'full', deny: ['group:mcp'] }).map((spec) => spec.name), ['read']);
+    brought = [];
+    assert.equal(withSource.get('files__read_file'), undefined, 'a tool its source no longer brings is gone');
+  });
+
   it('gets tools by name', () => {
     assert.equal(registry.get('read')?.spec.name, 'read');
     assert.equal(registry.get('missing'), undefined);

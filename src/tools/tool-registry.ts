@@ -21,7 +21,10 @@ export interface ToolPolicy {
   withheld?: Readonly<Record<string, string>>;
 }
 
-/** The tools known to one agent runtime. Immutable once created. */
+/**
+ * The tools known to one agent runtime: a fixed set, plus those a source brings and changes while
+ * the gateway runs (each MCP server's tools). A fixed tool wins over a source's of the same name.
+ */
 export interface ToolRegistry {
   /** The tool with this name, whatever the policy says; `undefined` if none. */
   get(name: string): Tool | undefined;
@@ -39,7 +42,7 @@ const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * Builds a registry from tools. Throws a `HearthError` (`INTERNAL`) on a duplicate name or a name
  * providers would reject (letters, digits, `_` and `-`, at most 64): both are wiring bugs.
  */
-export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
+export function createToolRegistry(tools: readonly Tool[], options: { sources?: readonly (() => readonly Tool[])[] } = {}): ToolRegistry {
   const byName = new Map<string, Tool>();
   for (const tool of tools) {
     const name = tool.spec.name;
@@ -49,11 +52,24 @@ export function createToolRegistry(tools: readonly Tool[]): ToolRegistry {
     if (byName.has(name)) throw new HearthError('INTERNAL', `Two tools are named ${JSON.stringify(name)}; tool names must be unique.`);
     byName.set(name, tool);
   }
+  const sources = options.sources ?? [];
+  const sourced = (name: string) => {
+    for (const source of sources) {
+      const found = source().find((tool) => tool.spec.name === name);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const all = (): Tool[] => {
+    if (sources.length === 0) return [...byName.values()];
+    const extra = sources.flatMap((source) => source()).filter((tool) => !byName.has(tool.spec.name));
+    return [...byName.values(), ...extra];
+  };
   return {
-    get: (name) => byName.get(name),
-    specs: (policy) => [...byName.values()].filter((tool) => isToolAllowed(tool.spec.name, policy)).map((tool) => tool.spec),
-    isAllowed: (name, policy) => byName.has(name) && isToolAllowed(name, policy),
-    sideEffectNames: () => [...byName.values()].filter((tool) => tool.sideEffects).map((tool) => tool.spec.name),
+    get: (name) => byName.get(name) ?? sourced(name),
+    specs: (policy) => all().filter((tool) => isToolAllowed(tool.spec.name, policy)).map((tool) => tool.spec),
+    isAllowed: (name, policy) => (byName.has(name) || sourced(name) !== undefined) && isToolAllowed(name, policy),
+    sideEffectNames: () => all().filter((tool) => tool.sideEffects).map((tool) => tool.spec.name),
   };
 }
 
