@@ -49,6 +49,7 @@ await build({
     'openai',
     'marked',
     'marked-terminal',
+    '@modelcontextprotocol/*',
   ],
   plugins: [withoutZodLocales],
   logLevel: 'warning',

@@ -12,6 +12,7 @@ import { createSubsystemHost, type SubsystemHost } from './runtime/subsystem.js'
 import { unhandledRejectionsSubsystem } from './runtime/unhandled-rejections.js';
 import { turnsSubsystem } from './sessions/turns-subsystem.js';
 import { memorySubsystem } from './memory/memory-subsystem.js';
+import { mcpSubsystem } from './mcp/mcp-subsystem.js';
 import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
 
@@ -55,11 +56,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await system.start(unhandledRejectionsSubsystem, base);
     const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, extraTools: memory.tools });
+    const mcp = await system.start(mcpSubsystem, base);
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, extraTools: memory.tools, toolSources: [mcp.tools] });
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {
-      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals },
+      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp },
       ...{ components: system.health, port: options.port, bind: options.bind },
     });
     await system.start(configSubsystem, base);

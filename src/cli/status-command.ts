@@ -24,6 +24,8 @@ interface StatusReport {
   quarantine?: { files: { path: string; from: string; reason: string }[]; rows: { table: string; key: string; reason: string }[] };
   heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
   memory?: MemoryHealthReport;
+  approvals?: { pending: number };
+  mcp?: { servers: { name: string; transport: string; state: string; tools: number; restarts: number; lastError: string | null; nextAttemptAt: number | null }[] };
 }
 
 export async function runStatus(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
@@ -69,6 +71,12 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued${perProvider.length > 0 ? ` (by provider: ${perProvider.join(', ')})` : ''}`);
   lines.push(`Clients   ${report.gateway.connections} connected`);
   for (const agent of report.memory?.agents ?? []) lines.push(describeMemoryLine(agent));
+  for (const server of report.mcp?.servers ?? []) {
+    const retry = server.state === 'restarting' && server.nextAttemptAt ? `, next try in ${Math.max(0, Math.round((server.nextAttemptAt - Date.now()) / 1000))} s` : '';
+    const problem = server.state !== 'ready' && server.lastError ? ` (${server.lastError.split('\n')[0]})` : '';
+    lines.push(`MCP       ${server.name} (${server.transport}) ${server.state}, ${server.tools} tools, ${server.restarts} restarts${retry}${problem}`);
+  }
+  if (report.approvals && report.approvals.pending > 0) lines.push(`Approvals ${report.approvals.pending} commands waiting: hearth approvals list`);
   for (const account of report.channels ?? []) {
     const outbox = account.outbox.pending + account.outbox.failed > 0 ? `, outbox ${account.outbox.pending} waiting / ${account.outbox.failed} given up` : '';
     const problem = account.state === 'connected' || !account.lastError ? '' : ` (${account.lastError})`;

@@ -296,6 +296,20 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('The least severe level written to logs/gateway.log; HEARTH_LOG_LEVEL overrides.'),
 });
 
+/** One MCP server: a command Hearth starts (stdio) or a URL it connects to (streamable HTTP). */
+export const mcpServerSchema = z
+  .strictObject({
+    command: z.string().trim().min(1).optional().describe('The program that serves MCP on its standard input and output, e.g. "npx" or "/usr/local/bin/calendar-mcp".'),
+    args: z.array(z.string()).optional().describe('Its arguments, e.g. ["-y", "@modelcontextprotocol/server-filesystem", "/home/me/notes"].'),
+    env: z.record(z.string(), z.string()).optional().describe('Environment variables it gets beyond PATH, HOME and LANG (a variable reference for a secret, see Variables).').meta({ keyName: 'name' }),
+    cwd: z.string().optional().describe('The folder it starts in (default: Hearth\'s home).'),
+    url: z.url().optional().describe('The server\'s streamable HTTP endpoint, e.g. "http://127.0.0.1:8931/mcp", in place of command.'),
+    headers: z.record(z.string(), z.string()).optional().describe('HTTP headers sent with every request to url, e.g. an Authorization header.').meta({ keyName: 'header' }),
+    timeoutMs: z.number().int().min(100).max(1_800_000).optional().describe('How long one tool call may take, in ms (default 60000).'),
+    enabled: z.boolean().optional().describe('false keeps the server configured but not started (default true).'),
+  })
+  .refine((server) => (server.command === undefined) !== (server.url === undefined), { message: 'give either command (a server Hearth starts) or url (a server it connects to), not both' });
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
   gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
@@ -315,10 +329,21 @@ export const configSchema = z.strictObject({
   bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
   cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
   alerts: alertsSchema.default({}).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
+  mcp: z
+    .strictObject({
+      servers: z
+        .record(z.string().regex(/^[A-Za-z0-9_-]{1,24}$/u, 'an MCP server name is letters, digits, _ and - (at most 24): its tools are named <server>__<tool>'), mcpServerSchema)
+        .default({})
+        .describe('MCP servers by name; each server\'s tools are offered as <name>__<tool> under the agents\' tool policy (group:mcp).')
+        .meta({ keyName: 'name' }),
+    })
+    .default({ servers: {} })
+    .describe('Model Context Protocol servers whose tools the agents may use (see docs/tools.md).'),
 });
 
 export type HearthConfig = z.infer<typeof configSchema>;
 export type MemoryConfig = z.infer<typeof memorySchema>;
+export type McpServerConfig = z.infer<typeof mcpServerSchema>;
 export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
 export type CompactionConfig = z.infer<typeof compactionSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;

@@ -1,3 +1,4 @@
+import type { Mcp } from '../mcp/mcp-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import { readChannelCredentials } from '../channels/channel-credentials.js';
 import type { Channels } from '../channels/channels-subsystem.js';
@@ -34,6 +35,7 @@ export interface GatewayServerDeps extends GatewayBase {
   cron: Automation;
   memory: Memory;
   approvals: ApprovalService;
+  mcp: Mcp;
   /** Every started subsystem's health, by name (`/readyz`). */
   components(): Record<string, ComponentHealth>;
   /** `--port` and `--bind`, which win over the config. */
@@ -86,6 +88,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     quarantine: { files: listQuarantinedFiles(paths.home), rows: (await store.quarantinedRows?.()) ?? [] },
     memory: deps.memory.healthCheck.report(),
     approvals: { pending: (await deps.approvals.list({ limit: 100 })).length },
+    mcp: { servers: deps.mcp.servers() },
   };
 }
 

@@ -40,6 +40,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   approvals?: Pick<ApprovalService, 'ask' | 'allowedCommands'>;
   /** Tools of other subsystems (memory) offered to the agents beside the built-in ones. */
   extraTools?: readonly Tool[];
+  /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
+  toolSources?: readonly (() => readonly Tool[])[];
 }
 
 /** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
@@ -94,7 +96,7 @@ export const turnsSubsystem = defineSubsystem({
       createProcessTool(processes, execPolicy, sandbox),
       createWebFetchTool((agentId) => models.agents().get(agentId)?.web?.allowHosts ?? []),
       ...(deps.extraTools ?? []),
-    ]);
+    ], { sources: deps.toolSources ?? [] });
     const { budgets, scopes } = createGatewayBudgets(deps);
     const runTurn = createAgentLoop({ models: models.router, tools, ...(deps.approvals ? { approvals: deps.approvals } : {}) });
     const service = createTurnService({
