@@ -73,6 +73,7 @@ export function createMetrics(sources: MetricsSources) {
   const turns = new Map<string, number>();
   const tokens = new Map<string, number>();
   const tools = new Map<string, number>();
+  const approvals = new Map<string, number>();
   const durations = new Map<string, { counts: number[]; sum: number; count: number }>();
   const startedAt = new Map<string, { at: number; agent: string }>();
   const deliveryFailures = new Map<string, number>();
@@ -116,7 +117,10 @@ export function createMetrics(sources: MetricsSources) {
       bump(tokens, JSON.stringify([agent, provider, model, 'output']), outcome.usage.outputTokens);
       if (outcome.costUsd !== null) bump(costs, JSON.stringify([agent, provider, model]), outcome.costUsd);
     }
-    for (const call of outcome.toolCalls) bump(tools, JSON.stringify([call.name, call.outcome ?? (call.error ? 'error' : 'ok')]));
+    for (const call of outcome.toolCalls) {
+      bump(tools, JSON.stringify([call.name, call.outcome ?? (call.error ? 'error' : 'ok')]));
+      if (call.approval) bump(approvals, JSON.stringify([call.name, call.approval.decision]));
+    }
   }
 
   async function build(): Promise<PromClient.Registry> {
@@ -188,11 +192,20 @@ export function createMetrics(sources: MetricsSources) {
     });
     new client.Gauge({
       name: 'hearth_tool_calls_total',
-      help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout.',
+      help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout, denied (by the operator, or unanswered).',
       labelNames: ['tool', 'outcome'],
       registers: [register],
       collect() {
         setFrom(this, tools, 2);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_tool_approvals_total',
+      help: 'Tool calls that waited for the operator (tools.exec.ask), by tool and decision: approved, denied, expired.',
+      labelNames: ['tool', 'decision'],
+      registers: [register],
+      collect() {
+        setFrom(this, approvals, 2);
       },
     });
     new client.Gauge({

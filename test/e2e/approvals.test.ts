@@ -61,6 +61,8 @@ function startTurn(command: string, agent = 'hearth') {
     headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: agent, user: 'ada', messages: [{ role: 'user', content: `run ${command}` }] }),
   });
+  // A gateway killed mid-turn fails the request before anyone awaits it: that is expected, not unhandled.
+  response.catch(() => undefined);
   return {
     async done() {
       const answer = await response;
@@ -123,6 +125,8 @@ test('a denied command does not run; the agent is told, and the run and /metrics
   assert.equal(existsSync(workspaceFile('denied.txt')), false);
   const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
   assert.match(metrics, /^hearth_tool_calls_total\{tool="exec",outcome="denied"\} 1$/mu);
+  assert.match(metrics, /^hearth_tool_approvals_total\{tool="exec",decision="denied"\} 1$/mu);
+  assert.match(metrics, /^hearth_tool_approvals_total\{tool="exec",decision="approved"\} 2$/mu, 'the two approved earlier');
 });
 
 test('an unanswered request expires as denied (tools.exec.askTimeoutMs), and stays listed as expired', async () => {
