@@ -101,6 +101,9 @@ test('a server that cannot start is shown as restarting, with the reason, in sta
   const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
   assert.equal(ready.components.mcp?.status, 'degraded');
   assert.match(ready.components.mcp?.detail ?? '', /ghost restarting/u);
+  const human = await runCli(['status'], testEnv(home));
+  assert.match(human.stdout, /^MCP {7}demo \(stdio\) ready, 5 tools, \d+ restarts$/mu);
+  assert.match(human.stdout, /^MCP {7}ghost \(stdio\) restarting, 0 tools, \d+ restarts, next try in \d+ s \(.*no-such-mcp-server/mu);
 });
 
 test('a server that crashes is restarted with backoff, and its tools work again', async () => {
