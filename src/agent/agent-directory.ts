@@ -44,6 +44,7 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
       ...((entry.budget ?? defaults.budget) ? { budget: entry.budget ?? defaults.budget } : {}),
       ...((entry.heartbeat ?? defaults.heartbeat) ? { heartbeat: entry.heartbeat ?? defaults.heartbeat } : {}),
       ...((entry.memory ?? defaults.memory) ? { memory: mergeMemory(defaults.memory, entry.memory) } : {}),
+      ...((entry.skills ?? defaults.skills) ? { skills: entry.skills ?? defaults.skills } : {}),
       compaction: compactionSettings({ ...defaults.compaction, ...entry.compaction }),
     });
   }

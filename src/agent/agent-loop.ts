@@ -10,6 +10,9 @@ import type { ModelRouter, ToolSpec } from '../contracts/model-provider.js';
 import type { RunStepInput } from '../contracts/store.js';
 import type { OperatorAnswer, OperatorQuestion, RunTrust, Tool, ToolContext, ToolResult } from '../contracts/tool.js';
 import { createRunTrust } from './run-trust.js';
+import { type Capability, parseCapability } from '../skills/capabilities.js';
+import { missingCapability } from '../skills/capability-check.js';
+import { instructionsOf, type SkillCatalog } from '../skills/skill-catalog.js';
 
 /** The resolved settings of one agent for one turn. */
 export interface AgentProfile {
@@ -35,6 +38,8 @@ export interface AgentProfile {
   memory?: MemoryConfig;
   /** How the agent's long sessions are compacted (`agents.defaults.compaction` with the agent's own over it, defaults filled in; absent: the defaults). */
   compaction?: CompactionSettings;
+  /** The skills the agent may use, by name (`agents.*.skills`); absent: every eligible skill. */
+  skills?: string[];
 }
 
 export interface CompactionSettings {
@@ -88,6 +93,8 @@ export interface AgentTurnOutput {
 export interface AgentLoopDeps {
   models: ModelRouter;
   tools: AgentTools;
+  /** Skills the user can invoke with `/<skill-name>` (docs/skills.md). */
+  skills?: Pick<SkillCatalog, 'load'>;
   /** Where tools ask the operator (exec approvals); without it, nothing can be approved. */
   approvals?: { ask(question: OperatorQuestion & { runId: string; sessionKey: string; agentId: string; signal: AbortSignal }): Promise<OperatorAnswer> };
   now?: () => number;
@@ -127,7 +134,7 @@ export function createAgentLoop(deps: AgentLoopDeps) {
     };
   }
 
-  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust, deadline: TurnDeadline): Promise<{ result: ToolResult; record: ToolCallRecord }> {
+  async function runTool(call: ToolCall, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust, deadline: TurnDeadline, skill: ActiveSkill | null): Promise<{ result: ToolResult; record: ToolCallRecord }> {
     const started = now();
     const startedHr = performance.now();
     const parsed = parseArguments(call.arguments);
@@ -141,6 +148,13 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}": refused by ${rule}.`, isError: true, details: { refusedBy: rule } };
     } else if (!parsed.ok) {
       result = { content: parsed.message, isError: true };
+    } else if (skill && missingCapability(skill.granted, call.name, args, { sandboxed: input.agent.exec?.sandbox === 'workspace' }) !== null) {
+      const needs = missingCapability(skill.granted, call.name, args, { sandboxed: input.agent.exec?.sandbox === 'workspace' })!;
+      result = {
+        content: `CAPABILITY_DENIED: the skill "${skill.name}" is active and did not declare ${needs}, so "${call.name}" was not run. Do the job within what the skill declares, or tell the user what it would need.`,
+        isError: true,
+        details: { refusedBy: `capabilities of skill "${skill.name}"`, capabilityDenied: { skill: skill.name, needs } },
+      };
     } else {
       try {
         result = await tool.execute(args, {
@@ -180,6 +194,22 @@ export function createAgentLoop(deps: AgentLoopDeps) {
       durationMs,
     });
     return { result, record };
+  }
+
+  /**
+   * A turn whose message starts with `/<skill-name>` loads that skill first: the model gets its
+   * instructions with the rest of the message, and the skill is active from the start.
+   */
+  async function invokedSkill(input: AgentTurnInput): Promise<{ messages: ChatMessage[]; skill: ActiveSkill } | null> {
+    const last = input.messages.at(-1);
+    const match = deps.skills && last?.role === 'user' ? /^\/([a-z0-9][a-z0-9_-]{0,63})(?:\s+([\s\S]*))?$/u.exec(last.content.trim()) : null;
+    if (!match || !deps.skills) return null;
+    const loaded = await deps.skills.load(input.agent, match[1]!);
+    if (!loaded.ok || !loaded.entry.document.userInvocable) return null;
+    const { entry } = loaded;
+    const request = match[2]?.trim() || '(nothing more: do what the skill is for)';
+    const content = `The user invoked the skill "${entry.name}". Its instructions:\n\n${instructionsOf(entry)}\n\nThe user's request: ${request}`;
+    return { messages: [...input.messages.slice(0, -1), { role: 'user', content }], skill: activeSkillOf(entry.name, entry.document.capabilities ?? []) };
   }
 
   /** Runs a turn under its own abort controller, so the timeout timer is released when it ends. */
@@ -231,7 +261,9 @@ export function createAgentLoop(deps: AgentLoopDeps) {
         ? new HearthError('ABORTED', 'The turn was stopped before it finished.')
         : new HearthError('TURN_TIMEOUT', `The turn took longer than ${input.agent.turnTimeoutMs} ms and was stopped. Raise agents.defaults.turnTimeoutMs if that is expected.`);
     const tools = deps.tools.specs(input.agent.toolPolicy);
-    const context = [...input.messages];
+    const invoked = await invokedSkill(input);
+    const context = invoked ? invoked.messages : [...input.messages];
+    let skill: ActiveSkill | null = invoked?.skill ?? null;
     const trust = createRunTrust(input.untrustedInput);
     let history = input.history;
     let compacted = false;
@@ -314,8 +346,9 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 
       for (const call of calls) {
         if (signal.aborted) return finish(input.signal.aborted ? 'aborted' : 'error', stopReason());
-        const { result, record } = await runTool(call, input, signal, trust, deadline);
+        const { result, record } = await runTool(call, input, signal, trust, deadline, skill);
         toolCalls.push(record);
+        skill = activatedSkill(result) ?? skill;
         const message: ChatMessage = {
           role: 'tool',
           toolCallId: call.id,
@@ -335,6 +368,28 @@ export function createAgentLoop(deps: AgentLoopDeps) {
 }
 
 export type AgentLoop = ReturnType<typeof createAgentLoop>;
+
+/** The skill loaded last in a turn: its capability tokens bound every later tool call. */
+interface ActiveSkill {
+  name: string;
+  granted: Capability[];
+}
+
+function activeSkillOf(name: string, tokens: readonly string[]): ActiveSkill {
+  const granted: Capability[] = [];
+  for (const token of tokens) {
+    const parsed = parseCapability(token);
+    if (parsed.ok) granted.push(parsed.capability);
+  }
+  return { name, granted };
+}
+
+/** The skill a `skill` call loaded, from its result. */
+function activatedSkill(result: ToolResult): ActiveSkill | null {
+  const loaded = result.details?.skill as { name?: unknown; capabilities?: unknown } | undefined;
+  if (result.isError || !loaded || typeof loaded.name !== 'string' || !Array.isArray(loaded.capabilities)) return null;
+  return activeSkillOf(loaded.name, loaded.capabilities.filter((token): token is string => typeof token === 'string'));
+}
 
 /** A turn's timeout that stands still while the turn waits for the operator (`pause`/`resume` nest). */
 interface TurnDeadline {
@@ -369,7 +424,9 @@ function turnDeadline(ms: number, expire: () => void): TurnDeadline {
 }
 
 /** How a tool call ended, from its result: refused by a rule (which), past its time, failed, or done. */
-function outcomeOf(result: ToolResult): Pick<ToolCallRecord, 'outcome' | 'refusedBy' | 'approval'> {
+function outcomeOf(result: ToolResult): Pick<ToolCallRecord, 'outcome' | 'refusedBy' | 'approval' | 'capabilityDenied'> {
+  const denied = result.details?.capabilityDenied as ToolCallRecord['capabilityDenied'] | undefined;
+  if (denied) return { outcome: 'refused', refusedBy: String(result.details?.refusedBy), capabilityDenied: denied };
   const approval = result.details?.approval as ToolCallRecord['approval'] | undefined;
   if (approval) {
     if (approval.decision !== 'approved') return { outcome: 'denied', approval };

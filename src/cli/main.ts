@@ -235,6 +235,86 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await approvalsDecide(runtime, id, false, options);
     });
 
+  const skills = program.command('skills').description('skills: list, install signed bundles, verify, audit, sign');
+  skills
+    .command('list')
+    .description('the skills an agent sees: where each comes from, its signature, and whether it is usable (and why not)')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--json', 'print JSON')
+    .action(async (options: { agent?: string; json?: boolean }) => {
+      const { skillsList } = await import('./skills-command.js');
+      await skillsList(runtime, options);
+    });
+  skills
+    .command('info')
+    .description('one skill: folder, signature, capabilities, requirements, and whether it is usable')
+    .argument('<name>', 'the skill')
+    .option('--agent <id>', 'the agent (default: the default agent)')
+    .option('--json', 'print JSON (with its instructions)')
+    .action(async (name: string, options: { agent?: string; json?: boolean }) => {
+      const { skillsInfo } = await import('./skills-command.js');
+      await skillsInfo(runtime, name, options);
+    });
+  skills
+    .command('install')
+    .description('install a signed skill folder or .tar.gz into $HEARTH_HOME/skills (read-only), after its risk report')
+    .argument('<source>', 'a skill folder, or a .tar.gz/.tgz/.tar archive of one')
+    .option('--force', 'replace an installed skill of the same name')
+    .option('--accept-risk', 'install even with high findings in the risk report')
+    .option('--json', 'print JSON')
+    .action(async (source: string, options: { force?: boolean; acceptRisk?: boolean; json?: boolean }) => {
+      const { skillsInstall } = await import('./skills-command.js');
+      await skillsInstall(runtime, source, options);
+    });
+  skills
+    .command('remove')
+    .description('remove an installed skill')
+    .argument('<name>', 'the skill')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { json?: boolean }) => {
+      const { skillsRemove } = await import('./skills-command.js');
+      await skillsRemove(runtime, name, options);
+    });
+  skills
+    .command('verify')
+    .description('check installed skills against their signatures and digests; exits 1 when one fails (it is not loaded)')
+    .argument('[name]', 'one skill (default: all)')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, options: { json?: boolean }) => {
+      const { skillsVerify } = await import('./skills-command.js');
+      await skillsVerify(runtime, name, options);
+    });
+  skills
+    .command('audit')
+    .description('the risk report of a skill: shell, network, files, secrets, obfuscation, downloads, prompt injection, against its declared capabilities; exits 1 on a high finding')
+    .argument('<target>', 'a skill folder, or the name of an installed skill')
+    .option('--json', 'print JSON')
+    .action(async (target: string, options: { json?: boolean }) => {
+      const { skillsAudit } = await import('./skills-command.js');
+      await skillsAudit(runtime, target, options);
+    });
+  skills
+    .command('sign')
+    .description('sign a skill folder: writes skill.manifest.json with every file\'s SHA-256 and an Ed25519 signature')
+    .argument('<dir>', 'the skill folder')
+    .requiredOption('--key <file>', 'the private key from hearth skills keygen (<name>.key)')
+    .option('--bundle-version <version>', 'the version to sign (default: version: in SKILL.md, else 1.0.0)')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, options: { key: string; bundleVersion?: string; json?: boolean }) => {
+      const { skillsSign } = await import('./skills-command.js');
+      await skillsSign(runtime, dir, options);
+    });
+  skills
+    .command('keygen')
+    .description('make a signing key: <name>.key (private, 0600) and <name>.pub, and print the config line that trusts it')
+    .requiredOption('--name <name>', 'the key\'s name')
+    .requiredOption('--out <dir>', 'where to write the two files')
+    .option('--json', 'print JSON')
+    .action(async (options: { name: string; out: string; json?: boolean }) => {
+      const { skillsKeygen } = await import('./skills-command.js');
+      await skillsKeygen(runtime, options);
+    });
+
   const message = program.command('message').description('send messages through a channel');
   message
     .command('send')

@@ -193,6 +193,7 @@ const agentFields = {
   systemPrompt: z.string().optional().describe('Extra instructions for the agent.'),
   memory: memorySchema.optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
   compaction: compactionSchema.optional().describe('How a long conversation is summarised to fit the model\'s context (see docs/memory.md#compaction).'),
+  skills: z.array(z.string().min(1)).optional().describe('The skills the agent may use, by name (default: every eligible skill; [] for none).'),
 };
 
 export const agentDefaultsSchema = z.strictObject({
@@ -329,6 +330,18 @@ export const configSchema = z.strictObject({
   bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
   cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
   alerts: alertsSchema.default({}).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
+  skills: z
+    .strictObject({
+      trustedKeys: z
+        .record(z.string(), z.string().regex(/^[A-Za-z0-9+/]{43}=$/u, 'a trusted key is the base64 raw Ed25519 public key from hearth skills keygen (<name>.pub)'))
+        .default({})
+        .describe('Keys whose signed skills may be installed, by a name of yours: the contents of <name>.pub from hearth skills keygen.')
+        .meta({ keyName: 'name' }),
+      allowUnsigned: z.array(z.string().min(1)).default([]).describe('Local folders whose unsigned skills hearth skills install accepts (developer mode; hearth security audit reports it).'),
+      extraDirs: z.array(z.string().min(1)).default([]).describe('More folders of skills, after <workspace>/skills and $HEARTH_HOME/skills.'),
+    })
+    .default({ trustedKeys: {}, allowUnsigned: [], extraDirs: [] })
+    .describe('Skills: where they are found and whose signatures are trusted (see docs/skills.md).'),
   mcp: z
     .strictObject({
       servers: z

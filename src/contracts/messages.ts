@@ -33,6 +33,8 @@ export interface ToolCallRecord {
   refusedBy?: string;
   /** The operator's decision when the call waited for one (exec approvals): `denied` and `expired` calls did not run. */
   approval?: { id: string; decision: 'approved' | 'denied' | 'expired'; by: string | null };
+  /** Set when the active skill's capabilities refused the call: the skill and the token it lacked. */
+  capabilityDenied?: { skill: string; needs: string };
 }
 
 /** Where a turn came from. */

@@ -19,9 +19,9 @@ export const TOOL_GROUP_NAMES = Object.keys(TOOL_GROUPS) as ToolGroup[];
  * (`group:web`, `group:mcp`) need `full` or an explicit `tools.allow`.
  */
 export const TOOL_PROFILES = {
-  minimal: ['current_time', 'read', 'list', 'memory_search', 'memory_get'],
-  messaging: ['current_time', 'group:memory'],
-  coding: ['current_time', 'group:fs', 'group:runtime', 'group:memory'],
+  minimal: ['current_time', 'skill', 'read', 'list', 'memory_search', 'memory_get'],
+  messaging: ['current_time', 'skill', 'group:memory'],
+  coding: ['current_time', 'skill', 'group:fs', 'group:runtime', 'group:memory'],
   full: ['*'],
 } as const satisfies Record<string, readonly string[]>;
 

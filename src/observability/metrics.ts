@@ -74,6 +74,7 @@ export function createMetrics(sources: MetricsSources) {
   const tokens = new Map<string, number>();
   const tools = new Map<string, number>();
   const approvals = new Map<string, number>();
+  const capabilityDenials = new Map<string, number>();
   const durations = new Map<string, { counts: number[]; sum: number; count: number }>();
   const startedAt = new Map<string, { at: number; agent: string }>();
   const deliveryFailures = new Map<string, number>();
@@ -120,6 +121,7 @@ export function createMetrics(sources: MetricsSources) {
     for (const call of outcome.toolCalls) {
       bump(tools, JSON.stringify([call.name, call.outcome ?? (call.error ? 'error' : 'ok')]));
       if (call.approval) bump(approvals, JSON.stringify([call.name, call.approval.decision]));
+      if (call.capabilityDenied) bump(capabilityDenials, JSON.stringify([call.capabilityDenied.skill, call.name]));
     }
   }
 
@@ -197,6 +199,15 @@ export function createMetrics(sources: MetricsSources) {
       registers: [register],
       collect() {
         setFrom(this, tools, 2);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_capability_denied_total',
+      help: 'Tool calls refused because the active skill did not declare the capability they need, by skill and tool.',
+      labelNames: ['skill', 'tool'],
+      registers: [register],
+      collect() {
+        setFrom(this, capabilityDenials, 2);
       },
     });
     new client.Gauge({

@@ -52,6 +52,8 @@ export interface TurnServiceDeps {
   lanes: SessionLanes;
   runTurn: AgentLoop;
   workspaceContext: WorkspaceContext;
+  /** The skills the agent can load, for its system prompt (empty when none). */
+  skillsPrompt?: (profile: AgentProfile) => Promise<string>;
   agents: () => AgentDirectory;
   maxTurnAttempts: () => number;
   logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -397,13 +399,16 @@ function turnProfile(state: TurnServiceState, started: StartedTurn, agent: Agent
   return profile;
 }
 
-async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, profile: AgentProfile): Promise<void> {
+async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, configured: AgentProfile): Promise<void> {
   const { runId, sessionKey, started } = turn;
+  const skills = (await state.deps.skillsPrompt?.(configured)) ?? '';
+  // The skill tool is offered only to an agent that has a skill to load.
+  const profile = skills === '' ? withoutSkillTool(configured) : configured;
   const run: ActiveRun = { controller: new AbortController(), sessionKey, checkpoint: false };
   state.active.set(runId, run);
   try {
     emit(state, { type: 'started', runId, sessionKey, replyTo: started.replyTo });
-    const system = await systemPrompt(state, profile, started.context?.system);
+    const system = await systemPrompt(state, profile, started.context?.system, skills);
     const focus = started.context ? null : compactCommand(started.text);
     if (focus !== null) {
       await runCompactCommand(state, turn, profile, system, focus, run.controller.signal);
@@ -457,10 +462,14 @@ function untrustedOf(turn: TurnInProgress): { untrustedInput?: string } {
   return reason ? { untrustedInput: reason } : {};
 }
 
-/** Base prompt, the agent's own prompt, its workspace files and a stateless request's system text. */
-async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requestSystem: string | undefined): Promise<string> {
+function withoutSkillTool(profile: AgentProfile): AgentProfile {
+  return { ...profile, toolPolicy: { ...profile.toolPolicy, withheld: { ...profile.toolPolicy.withheld, skill: 'skills (the agent has no usable skill)' } } };
+}
+
+/** Base prompt, the agent's own prompt, its workspace files, its skills and a stateless request's system text. */
+async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requestSystem: string | undefined, skills = ''): Promise<string> {
   const workspace = await state.deps.workspaceContext.load(profile.workspaceDir);
-  return [baseSystemPrompt(profile), profile.systemPrompt, workspace, requestSystem].filter((part) => part && part.length > 0).join('\n\n');
+  return [baseSystemPrompt(profile), profile.systemPrompt, workspace, skills, requestSystem].filter((part) => part && part.length > 0).join('\n\n');
 }
 
 /**

@@ -1,5 +1,7 @@
 import { homedir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createSkillCatalog, skillsPrompt } from '../skills/skill-catalog.js';
+import { createSkillTool } from '../skills/skill-tool.js';
 import { createAgentLoop } from '../agent/agent-loop.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -90,7 +92,13 @@ export const turnsSubsystem = defineSubsystem({
     const sandbox = { hide: [...new Set([homedir(), deps.paths.home, deps.paths.stateDir, deps.paths.credentialsDir, dirname(deps.paths.configPath)])] };
     // Background commands of the process tool: killed with their session's reset and at the gateway's stop.
     const processes = createProcessTable();
+    // Skills (docs/skills.md): found per agent, installed ones verified against their signatures.
+    const skillCatalog = createSkillCatalog({ installedDir: join(deps.paths.home, 'skills'), settings: () => config.current().skills });
+    for (const failed of (await skillCatalog.verifyInstalled()).filter((result) => !result.ok)) {
+      logger.warn({ skill: failed.name, dir: failed.dir, problems: failed.problems.map((problem) => problem.message) }, `installed skill "${failed.name}" is disabled: it failed verification (hearth skills verify)`);
+    }
     const tools = createToolRegistry([
+      createSkillTool(skillCatalog, (agentId) => models.agents().get(agentId)),
       ...createBuiltinTools(),
       createExecTool(execPolicy, sandbox),
       createProcessTool(processes, execPolicy, sandbox),
@@ -98,13 +106,14 @@ export const turnsSubsystem = defineSubsystem({
       ...(deps.extraTools ?? []),
     ], { sources: deps.toolSources ?? [] });
     const { budgets, scopes } = createGatewayBudgets(deps);
-    const runTurn = createAgentLoop({ models: models.router, tools, ...(deps.approvals ? { approvals: deps.approvals } : {}) });
+    const runTurn = createAgentLoop({ models: models.router, tools, skills: skillCatalog, ...(deps.approvals ? { approvals: deps.approvals } : {}) });
     const service = createTurnService({
       store,
       lanes,
       runTurn,
       compactor: createSessionCompactor({ store, models: models.router, runTurn, tools, logger }),
       workspaceContext: models.workspaceContext,
+      skillsPrompt: async (profile) => skillsPrompt(await skillCatalog.list(profile)),
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
       historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),

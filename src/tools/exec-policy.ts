@@ -68,7 +68,7 @@ export function approvedCommand(command: string, policy: ExecPolicy): { verdict:
   };
 }
 
-function plainWords(command: string): { ok: true; argv: string[] } | { ok: false; reason: string } {
+export function plainWords(command: string): { ok: true; argv: string[] } | { ok: false; reason: string } {
   if (/[\n\r\0]/u.test(command)) return { ok: false, reason: 'The command has a line break or NUL byte.' };
   const found: string[] = [];
   // Variables are left as they are written, so `$HOME` stays a word with a `$` in it and is refused below.
@@ -84,7 +84,7 @@ function plainWords(command: string): { ok: true; argv: string[] } | { ok: false
 }
 
 /** A pattern's words must equal the command's; a last word `*` stands for one or more further words. */
-function matchesPattern(pattern: string, argv: readonly string[]): boolean {
+export function matchesPattern(pattern: string, argv: readonly string[]): boolean {
   const words = pattern.trim().split(/\s+/u);
   const open = words.at(-1) === '*';
   const fixed = open ? words.slice(0, -1) : words;
