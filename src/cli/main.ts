@@ -315,6 +315,18 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await skillsKeygen(runtime, options);
     });
 
+  program
+    .command('security')
+    .description('security checks of this install')
+    .command('audit')
+    .description('skills (signatures, what they do against what they declare), plugins, exec and sandbox settings, open DMs, the network bind, file permissions, credentials in clear; exits 1 on a high finding')
+    .option('--fix', 'tighten the permissions of the state, credentials and config files')
+    .option('--json', 'print JSON')
+    .action(async (options: { fix?: boolean; json?: boolean }) => {
+      const { securityAudit } = await import('./security-command.js');
+      await securityAudit(runtime, options);
+    });
+
   const message = program.command('message').description('send messages through a channel');
   message
     .command('send')
