@@ -90,9 +90,22 @@ export interface AgentTurnOutput {
   error?: HearthError;
 }
 
+export interface ToolHookPayload {
+  tool: string;
+  args: unknown;
+  agentId: string;
+  sessionKey: string;
+  runId: string;
+}
+
 export interface AgentLoopDeps {
   models: ModelRouter;
   tools: AgentTools;
+  /** Plugins' hooks around every tool call (docs/plugins.md): `before` may refuse it. */
+  toolHooks?: {
+    before(payload: ToolHookPayload): Promise<{ refuse: string; plugin: string } | null>;
+    after(payload: ToolHookPayload & { result: { content: string; isError: boolean } }): Promise<void>;
+  };
   /** Skills the user can invoke with `/<skill-name>` (docs/skills.md). */
   skills?: Pick<SkillCatalog, 'load'>;
   /** Where tools ask the operator (exec approvals); without it, nothing can be approved. */
@@ -120,6 +133,48 @@ function parseArguments(text: string): { ok: true; value: unknown } | { ok: fals
 export function createAgentLoop(deps: AgentLoopDeps) {
   const now = deps.now ?? Date.now;
 
+  /** Why a call may not run (no such tool, the agent's policy, bad arguments, the active skill's capabilities), or null. */
+  function refusalOf(name: string, tool: Tool | undefined, parsed: ReturnType<typeof parseArguments>, args: unknown, input: AgentTurnInput, skill: ActiveSkill | null): ToolResult | null {
+    if (!tool) return { content: `There is no tool named "${name}". Use one of the tools you were given.`, isError: true };
+    if (!deps.tools.isAllowed(name, input.agent.toolPolicy)) {
+      const rule = refusingRule(name, input.agent.toolPolicy) ?? 'tools.allow';
+      return { content: `The tool "${name}" is not allowed for agent "${input.agent.id}": refused by ${rule}.`, isError: true, details: { refusedBy: rule } };
+    }
+    if (!parsed.ok) return { content: parsed.message, isError: true };
+    const needs = skill ? missingCapability(skill.granted, name, args, { sandboxed: input.agent.exec?.sandbox === 'workspace' }) : null;
+    if (!skill || needs === null) return null;
+    return {
+      content: `CAPABILITY_DENIED: the skill "${skill.name}" is active and did not declare ${needs}, so "${name}" was not run. Do the job within what the skill declares, or tell the user what it would need.`,
+      isError: true,
+      details: { refusedBy: `capabilities of skill "${skill.name}"`, capabilityDenied: { skill: skill.name, needs } },
+    };
+  }
+
+  /** Runs an allowed call: the plugins' before_tool_call hooks first (any may refuse it), after_tool_call once it ran. */
+  async function executeTool(tool: Tool, name: string, args: unknown, input: AgentTurnInput, signal: AbortSignal, trust: RunTrust, deadline: TurnDeadline): Promise<ToolResult> {
+    const payload: ToolHookPayload = { tool: name, args, agentId: input.agent.id, sessionKey: input.sessionKey, runId: input.runId };
+    const refusal = await deps.toolHooks?.before(payload);
+    if (refusal) return { content: `Refused by the plugin "${refusal.plugin}": ${refusal.refuse}`, isError: true, details: { refusedBy: `plugin ${refusal.plugin}` } };
+    let result: ToolResult;
+    try {
+      result = await tool.execute(args, {
+        workspaceDir: input.agent.workspaceDir,
+        agentId: input.agent.id,
+        sessionKey: input.sessionKey,
+        runId: input.runId,
+        signal,
+        now: () => new Date(now()),
+        trust,
+        askOperator: operatorAsker(input, signal, deadline),
+      });
+    } catch (error) {
+      const failure = toHearthError(error, 'TOOL_ERROR');
+      result = { content: `The tool "${name}" failed: ${failure.message}`, isError: true };
+    }
+    deps.toolHooks?.after({ ...payload, result: { content: result.content, isError: result.isError === true } }).catch(() => undefined);
+    return result;
+  }
+
   /** The operator's answer to a tool's question; the turn's timeout stands still meanwhile. */
   function operatorAsker(input: AgentTurnInput, signal: AbortSignal, deadline: TurnDeadline): ToolContext['askOperator'] {
     const approvals = deps.approvals;
@@ -139,39 +194,8 @@ export function createAgentLoop(deps: AgentLoopDeps) {
     const startedHr = performance.now();
     const parsed = parseArguments(call.arguments);
     const args = parsed.ok ? parsed.value : call.arguments;
-    let result: ToolResult;
     const tool = deps.tools.get(call.name);
-    if (!tool) {
-      result = { content: `There is no tool named "${call.name}". Use one of the tools you were given.`, isError: true };
-    } else if (!deps.tools.isAllowed(call.name, input.agent.toolPolicy)) {
-      const rule = refusingRule(call.name, input.agent.toolPolicy) ?? 'tools.allow';
-      result = { content: `The tool "${call.name}" is not allowed for agent "${input.agent.id}": refused by ${rule}.`, isError: true, details: { refusedBy: rule } };
-    } else if (!parsed.ok) {
-      result = { content: parsed.message, isError: true };
-    } else if (skill && missingCapability(skill.granted, call.name, args, { sandboxed: input.agent.exec?.sandbox === 'workspace' }) !== null) {
-      const needs = missingCapability(skill.granted, call.name, args, { sandboxed: input.agent.exec?.sandbox === 'workspace' })!;
-      result = {
-        content: `CAPABILITY_DENIED: the skill "${skill.name}" is active and did not declare ${needs}, so "${call.name}" was not run. Do the job within what the skill declares, or tell the user what it would need.`,
-        isError: true,
-        details: { refusedBy: `capabilities of skill "${skill.name}"`, capabilityDenied: { skill: skill.name, needs } },
-      };
-    } else {
-      try {
-        result = await tool.execute(args, {
-          workspaceDir: input.agent.workspaceDir,
-          agentId: input.agent.id,
-          sessionKey: input.sessionKey,
-          runId: input.runId,
-          signal,
-          now: () => new Date(now()),
-          trust,
-          askOperator: operatorAsker(input, signal, deadline),
-        });
-      } catch (error) {
-        const failure = toHearthError(error, 'TOOL_ERROR');
-        result = { content: `The tool "${call.name}" failed: ${failure.message}`, isError: true };
-      }
-    }
+    let result = refusalOf(call.name, tool, parsed, args, input, skill) ?? (await executeTool(tool!, call.name, args, input, signal, trust, deadline));
     if (result.content.length > MAX_TOOL_RESULT_CHARS) {
       result = { ...result, content: `${result.content.slice(0, MAX_TOOL_RESULT_CHARS)}\n[… result truncated at ${MAX_TOOL_RESULT_CHARS} characters]` };
     }

@@ -54,7 +54,7 @@ export const toolPolicySchema = z.strictObject({
     .enum(Object.keys(TOOL_PROFILES) as [ToolProfile, ...ToolProfile[]])
     .optional()
     .describe('The tools the agent starts from: "minimal" (read, list, memory search and get, the time), "messaging" (memory, the time), "coding" (default: files, exec and process under tools.exec, memory, the time) or "full" (every tool, web_fetch and MCP servers\' tools too).'),
-  allow: z.array(toolPattern).optional().describe('Exactly the tools the agent may use, in place of the profile: names, *, prefixes like memory_*, or groups (group:fs, group:runtime, group:web, group:memory, group:mcp).'),
+  allow: z.array(toolPattern).optional().describe('Exactly the tools the agent may use, in place of the profile: names, *, prefixes like memory_*, or groups (group:fs, group:runtime, group:web, group:memory, group:mcp, group:plugins).'),
   deny: z.array(toolPattern).optional().describe('Tools the agent may not use (default: none): names, prefixes or groups; deny wins over allow and the profile.'),
   exec: execPolicySchema.optional().describe('The exec tool\'s policy: which commands run, and for how long (see docs/tools.md).'),
   web: z
@@ -342,10 +342,36 @@ export const configSchema = z.strictObject({
     })
     .default({ trustedKeys: {}, allowUnsigned: [], extraDirs: [] })
     .describe('Skills: where they are found and whose signatures are trusted (see docs/skills.md).'),
+  plugins: z
+    .strictObject({
+      load: z
+        .strictObject({ paths: z.array(z.string().min(1)).default([]).describe('More plugin folders to load (each holds a hearth.plugin.json), besides $HEARTH_HOME/plugins/<id>/.') })
+        .default({ paths: [] })
+        .describe('Where plugins are loaded from.'),
+      entries: z
+        .record(
+          z.string(),
+          z.strictObject({
+            enabled: z.boolean().optional().describe('false keeps the plugin from loading (default true).'),
+            config: z.record(z.string(), z.unknown()).optional().describe('Settings the plugin reads as api.config.'),
+          }),
+        )
+        .default({})
+        .describe('Per-plugin settings, by plugin id.')
+        .meta({ keyName: 'pluginId' }),
+    })
+    .default({ load: { paths: [] }, entries: {} })
+    .describe('Code plugins, each in its own worker thread (see docs/plugins.md).'),
   mcp: z
     .strictObject({
       servers: z
-        .record(z.string().regex(/^[A-Za-z0-9_-]{1,24}$/u, 'an MCP server name is letters, digits, _ and - (at most 24): its tools are named <server>__<tool>'), mcpServerSchema)
+        .record(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,24}$/u, 'an MCP server name is letters, digits, _ and - (at most 24): its tools are named <server>__<tool>')
+            .refine((name) => name !== 'plugin', { message: '"plugin" is taken: plugins\' tools are named plugin__<id>__<tool>' }),
+          mcpServerSchema,
+        )
         .default({})
         .describe('MCP servers by name; each server\'s tools are offered as <name>__<tool> under the agents\' tool policy (group:mcp).')
         .meta({ keyName: 'name' }),

@@ -52,6 +52,8 @@ export interface TurnServiceDeps {
   lanes: SessionLanes;
   runTurn: AgentLoop;
   workspaceContext: WorkspaceContext;
+  /** Plugins' message_sending hooks: the reply as they rewrite it. */
+  messageSending?: (payload: { channel: string; sessionKey: string; text: string }) => Promise<string>;
   /** The skills the agent can load, for its system prompt (empty when none). */
   skillsPrompt?: (profile: AgentProfile) => Promise<string>;
   agents: () => AgentDirectory;
@@ -639,10 +641,23 @@ function failTurn(state: TurnServiceState, turn: TurnInProgress, code: string, m
   return finishTurn(state, turn, { status: 'error', reply: '', toolCalls: [], usage: null, modelRef: null, error: { code, message } }, []);
 }
 
+/** The reply as the plugins' message_sending hooks leave it (before it is written, so what is sent is what is kept). */
+async function rewrittenReply(state: TurnServiceState, turn: TurnInProgress, result: TurnResultFields): Promise<TurnResultFields> {
+  const hook = state.deps.messageSending;
+  if (!hook || result.reply === '') return result;
+  const channel = turn.started.replyTo?.channel ?? turn.started.source;
+  const reply = await hook({ channel, sessionKey: turn.sessionKey, text: result.reply }).catch((error: unknown) => {
+    state.deps.logger.error({ runId: turn.runId, err: error }, 'the message_sending hooks failed; the reply goes out as written');
+    return result.reply;
+  });
+  return reply === result.reply ? result : { ...result, reply };
+}
+
 /** Writes the result, the transcript lines and the outbox entry in one commit, then tells listeners and waiters. */
-async function finishTurn(state: TurnServiceState, turn: TurnInProgress, result: TurnResultFields, messages: ChatMessage[]): Promise<void> {
+async function finishTurn(state: TurnServiceState, turn: TurnInProgress, given: TurnResultFields, messages: ChatMessage[]): Promise<void> {
   const { deps } = state;
   const { runId, sessionKey, scopes } = turn;
+  const result = await rewrittenReply(state, turn, given);
   const at = state.now();
   const outcome: TurnOutcome = { runId, sessionKey, ...result, costUsd: deps.budgets?.costOf(result.modelRef, result.usage) ?? null };
   const deliverTo = outcome.status === 'ok' && SILENT_REPLY.test(outcome.reply) ? null : turn.started.replyTo;

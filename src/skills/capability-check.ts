@@ -1,3 +1,4 @@
+import { PLUGIN_TOOL_PREFIX } from '../contracts/tool-groups.js';
 import { matchesPattern, plainWords } from '../tools/exec-policy.js';
 import type { Capability } from './capabilities.js';
 
@@ -61,6 +62,7 @@ export function missingCapability(granted: readonly Capability[], tool: string, 
       return `network:outbound:allowlist:${host ?? '<host>'}`;
     }
     default: {
+      if (tool.startsWith(PLUGIN_TOOL_PREFIX)) return `a capability for the plugin tool "${tool}" (none of the vocabulary covers plugins' tools)`;
       const server = tool.includes('__') ? tool.slice(0, tool.indexOf('__')) : null;
       if (server !== null) return has((capability) => capability.kind === 'mcp' && capability.server === server) ? null : `mcp:${server}`;
       return `a capability for the tool "${tool}" (none of the vocabulary covers it)`;
