@@ -13,6 +13,7 @@ import { unhandledRejectionsSubsystem } from './runtime/unhandled-rejections.js'
 import { turnsSubsystem } from './sessions/turns-subsystem.js';
 import { memorySubsystem } from './memory/memory-subsystem.js';
 import { mcpSubsystem } from './mcp/mcp-subsystem.js';
+import { pluginsSubsystem } from './plugins/plugins-subsystem.js';
 import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
 
@@ -57,11 +58,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
     const mcp = await system.start(mcpSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, extraTools: memory.tools, toolSources: [mcp.tools] });
-    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals });
+    const plugins = await system.start(pluginsSubsystem, base);
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools] });
+    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {
-      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp },
+      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
       ...{ components: system.health, port: options.port, bind: options.bind },
     });
     await system.start(configSubsystem, base);

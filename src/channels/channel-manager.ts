@@ -61,6 +61,8 @@ export interface ChannelManagerOptions {
   onDeliveryFailure?(channel: string): void;
   /** Exec approvals: asked in the conversation the turn runs in, answered there with /approve or /deny. */
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
+  /** Plugins' message_received hooks: told of every message that becomes a turn. */
+  messageReceived?(payload: { channel: string; sessionKey: string; text: string }): Promise<void>;
 }
 
 interface RunningAccount {
@@ -254,6 +256,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     if (body.trim() === '') return;
     const approvalCommand = options.approvals ? parseApprovalCommand(message.text) : null;
     if (approvalCommand) return answerApproval(account, message, target, sessionKey, approvalCommand);
+    options.messageReceived?.({ channel: account.key, sessionKey, text: body }).catch((error: unknown) => logger.warn({ ...log, err: error }, 'the message_received hooks failed'));
     await options.turns.submit({
       sessionKey,
       agentId,

@@ -1,3 +1,4 @@
+import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { OutboxEntry, Store } from '../contracts/store.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -24,6 +25,7 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   models: Pick<Models, 'agents'>;
   turns: Pick<Turns, 'service'>;
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
+  plugins?: Pick<Plugins, 'messageReceived'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
   metrics: {
     deliveryFailed(channel: string): void;
@@ -81,6 +83,7 @@ export const channelsSubsystem = defineSubsystem({
       logger,
       onDeliveryFailure: metrics.deliveryFailed,
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
+      ...(deps.plugins ? { messageReceived: deps.plugins.messageReceived } : {}),
     });
     const health = createChannelHealth({
       accounts: () => manager.healthTargets(),

@@ -327,6 +327,18 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await securityAudit(runtime, options);
     });
 
+  program
+    .command('plugins')
+    .description('code plugins, each in its own worker thread')
+    .command('list')
+    .description('the plugins: state, and with --health the last error, restarts and what each registered; quarantined ones and why')
+    .option('--health', 'also the last error, restarts and registrations')
+    .option('--json', 'print JSON')
+    .action(async (options: { health?: boolean; json?: boolean }) => {
+      const { pluginsList } = await import('./plugins-command.js');
+      await pluginsList(runtime, options);
+    });
+
   const message = program.command('message').description('send messages through a channel');
   message
     .command('send')

@@ -1,3 +1,4 @@
+import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -43,6 +44,8 @@ export interface GatewayContext {
   memoryHealth(): MemoryHealthReport;
   /** Exec approvals waiting for the operator (`approvals.*`, the `approval` event). */
   approvals: Pick<ApprovalService, 'list' | 'decide' | 'subscribe'>;
+  /** Plugins and their health (`plugins.list`). */
+  plugins: Pick<Plugins, 'status'>;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

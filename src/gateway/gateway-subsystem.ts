@@ -1,3 +1,4 @@
+import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { Mcp } from '../mcp/mcp-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import { readChannelCredentials } from '../channels/channel-credentials.js';
@@ -36,6 +37,7 @@ export interface GatewayServerDeps extends GatewayBase {
   memory: Memory;
   approvals: ApprovalService;
   mcp: Mcp;
+  plugins: Plugins;
   /** Every started subsystem's health, by name (`/readyz`). */
   components(): Record<string, ComponentHealth>;
   /** `--port` and `--bind`, which win over the config. */
@@ -89,6 +91,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     memory: deps.memory.healthCheck.report(),
     approvals: { pending: (await deps.approvals.list({ limit: 100 })).length },
     mcp: { servers: deps.mcp.servers() },
+    plugins: deps.plugins.status(),
   };
 }
 
@@ -113,6 +116,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     memory: deps.memory.service,
     memoryHealth: deps.memory.healthCheck.report,
     approvals: deps.approvals,
+    plugins: deps.plugins,
     config: config.current,
     token: () => token,
     secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),

@@ -176,7 +176,8 @@ async function pluginFindings(paths: HearthPaths): Promise<SecurityFinding[]> {
   const entries = await readdir(quarantine).catch(() => [] as string[]);
   const findings: SecurityFinding[] = [];
   for (const name of entries) {
-    const reason = (await readFile(join(quarantine, name, 'reason.txt'), 'utf8').catch(() => '')).split('\n')[0] ?? '';
+    const text = await readFile(join(quarantine, name, 'reason.txt'), 'utf8').catch(() => '');
+    const reason = text.split('\n').find((line) => line.startsWith('Reason: '))?.slice('Reason: '.length) ?? text.split('\n')[0] ?? '';
     findings.push({ check: 'plugins.quarantined', level: 'medium', subject: join(quarantine, name), message: `a plugin was disabled and quarantined${reason ? `: ${reason}` : ''}`, fix: 'fix or remove the plugin; delete its quarantined folder when done' });
   }
   return findings;

@@ -4,6 +4,7 @@ import { createSkillCatalog, skillsPrompt } from '../skills/skill-catalog.js';
 import { createSkillTool } from '../skills/skill-tool.js';
 import { createAgentLoop } from '../agent/agent-loop.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
+import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
 import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
@@ -42,6 +43,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   approvals?: Pick<ApprovalService, 'ask' | 'allowedCommands'>;
   /** Tools of other subsystems (memory) offered to the agents beside the built-in ones. */
   extraTools?: readonly Tool[];
+  /** Plugins' hooks: around every tool call, and on every reply. */
+  plugins?: Pick<Plugins, 'toolHooks' | 'messageSending'>;
   /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
   toolSources?: readonly (() => readonly Tool[])[];
 }
@@ -106,7 +109,13 @@ export const turnsSubsystem = defineSubsystem({
       ...(deps.extraTools ?? []),
     ], { sources: deps.toolSources ?? [] });
     const { budgets, scopes } = createGatewayBudgets(deps);
-    const runTurn = createAgentLoop({ models: models.router, tools, skills: skillCatalog, ...(deps.approvals ? { approvals: deps.approvals } : {}) });
+    const runTurn = createAgentLoop({
+      models: models.router,
+      tools,
+      skills: skillCatalog,
+      ...(deps.approvals ? { approvals: deps.approvals } : {}),
+      ...(deps.plugins ? { toolHooks: deps.plugins.toolHooks } : {}),
+    });
     const service = createTurnService({
       store,
       lanes,
@@ -114,6 +123,7 @@ export const turnsSubsystem = defineSubsystem({
       compactor: createSessionCompactor({ store, models: models.router, runTurn, tools, logger }),
       workspaceContext: models.workspaceContext,
       skillsPrompt: async (profile) => skillsPrompt(await skillCatalog.list(profile)),
+      ...(deps.plugins ? { messageSending: deps.plugins.messageSending } : {}),
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
       historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),

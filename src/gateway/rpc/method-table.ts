@@ -3,6 +3,7 @@ import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
 import { cronMethods } from './cron-methods.js';
 import { logMethods } from './log-methods.js';
+import { pluginMethods } from './plugin-methods.js';
 import { memoryMethods } from './memory-methods.js';
 import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
@@ -23,4 +24,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...logMethods,
   ...memoryMethods,
   ...approvalMethods,
+  ...pluginMethods,
 });

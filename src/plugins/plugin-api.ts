@@ -1,0 +1,89 @@
+/**
+ * What a plugin sees. A plugin is an ES module whose default export is `activate(api)`; it runs
+ * in its own worker thread and reaches the host only through this API object (it never imports
+ * host modules). Types only, plus the fixed list of hooks.
+ */
+
+/** The hooks a plugin may register, in the order the agent meets them. */
+export const HOOK_NAMES = ['message_received', 'before_tool_call', 'after_tool_call', 'message_sending'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+/** A message as a channel received it, or as it is about to be sent. */
+export interface MessagePayload {
+  channel: string;
+  sessionKey: string;
+  text: string;
+}
+
+/** A tool call the agent is about to make. */
+export interface ToolCallPayload {
+  tool: string;
+  args: unknown;
+  agentId: string;
+  sessionKey: string;
+  runId: string;
+}
+
+/** A tool call the agent made, with its result. */
+export interface ToolResultPayload extends ToolCallPayload {
+  result: { content: string; isError: boolean };
+}
+
+export interface HookPayloads {
+  message_received: MessagePayload;
+  before_tool_call: ToolCallPayload;
+  after_tool_call: ToolResultPayload;
+  message_sending: MessagePayload;
+}
+
+/**
+ * What a handler may return: `before_tool_call` may refuse the call, `message_sending` may
+ * rewrite the text; the other two only observe (what they return is ignored).
+ */
+export interface HookReturns {
+  message_received: unknown;
+  before_tool_call: { refuse: string } | undefined;
+  after_tool_call: unknown;
+  message_sending: { text: string } | undefined;
+}
+
+/** A hook handler. It should not throw; if it does, the host reports it and carries on without it. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing (sync or async) is the common case
+export type HookHandler<H extends HookName> = (payload: HookPayloads[H]) => HookReturns[H] | void | Promise<HookReturns[H] | void>;
+
+/** What a plugin tool's `execute` is told about the call. `signal` aborts when the host gives up on it. */
+export interface PluginToolContext {
+  agentId: string;
+  sessionKey: string;
+  runId: string;
+  signal: AbortSignal;
+}
+
+/** A tool's answer: text for the model, or `{ content, isError }`. Throwing counts as an error result. */
+export type PluginToolReturn = string | { content: string; isError?: boolean };
+
+/** A tool a plugin offers. Its name must be listed in the manifest's `registers.tools`. */
+export interface PluginToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments (an object schema). */
+  parameters: Record<string, unknown>;
+  execute(args: unknown, context: PluginToolContext): PluginToolReturn | Promise<PluginToolReturn>;
+}
+
+/**
+ * The API object `activate` receives. `registerTool` and `on` work only during activation and
+ * only for what the manifest declares; anything else fails the activation with a message naming it.
+ */
+export interface PluginApi {
+  readonly id: string;
+  /** The plugin's settings as the host gave them (JSON). */
+  readonly config: unknown;
+  registerTool(tool: PluginToolDefinition): void;
+  on<H extends HookName>(hook: H, handler: HookHandler<H>): void;
+  /** Writes to the host's log, tagged with the plugin id. */
+  log(message: string): void;
+}
+
+/** The default export of a plugin's entry module. */
+export type PluginActivate = (api: PluginApi) => unknown;

@@ -1,0 +1,158 @@
+import { pathToFileURL } from 'node:url';
+import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { HookHandler, HookName, MessagePayload, PluginApi, PluginToolDefinition, ToolCallPayload } from './plugin-api.js';
+import { createHookRegistry, dispatchHook, type HookRegistry, onHook } from './plugin-hooks.js';
+import {
+  type HostMessage,
+  MAX_CONTENT_CHARS,
+  MAX_NOTE_CHARS,
+  messageOf,
+  type PluginWorkerData,
+  parseHostMessage,
+  parseWorkerData,
+  truncate,
+  type WorkerMessage,
+} from './plugin-protocol.js';
+
+/**
+ * The entry of a plugin's worker thread (started by plugin-thread.ts, never imported by the host):
+ * imports the plugin in this thread's own module graph, activates it with its API object, then
+ * answers the host's calls, hooks and pings.
+ */
+
+interface ActivePlugin {
+  tools: Map<string, PluginToolDefinition>;
+  hooks: HookRegistry;
+}
+
+type Send = (message: WorkerMessage) => void;
+
+/** Activates the plugin `data` describes and serves the host over `port` until the thread ends. */
+export async function runPluginWorker(port: MessagePort, data: PluginWorkerData): Promise<void> {
+  const send: Send = (message) => port.postMessage(message);
+  const active = await activatePlugin(data, send);
+  if ('error' in active) return send({ type: 'activation-failed', error: truncate(active.error, MAX_NOTE_CHARS) });
+  const running = new Map<number, AbortController>();
+  port.on('message', (raw: unknown) => {
+    // The host is trusted; a message that does not fit is a bug there, and is dropped.
+    const parsed = parseHostMessage(raw);
+    if (parsed.ok) void handle(parsed.message, active, running, send);
+  });
+  const tools = [...active.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
+  const hooks = (Object.keys(active.hooks.handlers) as HookName[]).filter((hook) => active.hooks.handlers[hook].length > 0);
+  send({ type: 'ready', tools, hooks });
+}
+
+async function activatePlugin(data: PluginWorkerData, send: Send): Promise<ActivePlugin | { error: string }> {
+  const active: ActivePlugin = { tools: new Map(), hooks: createHookRegistry() };
+  const refused: string[] = [];
+  const phase = { activating: true };
+  const api = createApi(data, active, send, (problem) => {
+    if (!phase.activating) return `${problem}: registering is only possible during activate()`;
+    refused.push(problem);
+    return problem;
+  });
+  let entry: { default?: unknown };
+  try {
+    entry = await import(pathToFileURL(data.entryPath).href);
+  } catch (error) {
+    return { error: `its entry could not be imported: ${messageOf(error)}` };
+  }
+  if (typeof entry.default !== 'function') return { error: 'its entry has no default export function activate(api)' };
+  try {
+    await (entry.default as (api: PluginApi) => unknown)(api);
+  } catch (error) {
+    if (refused.length === 0) return { error: `activate() failed: ${messageOf(error)}` };
+  } finally {
+    phase.activating = false;
+  }
+  return refused.length > 0 ? { error: refused.join('; ') } : active;
+}
+
+/** The plugin's API object. `refuse` records a refused registration and returns the message to throw. */
+function createApi(data: PluginWorkerData, active: ActivePlugin, send: Send, refuse: (problem: string) => string): PluginApi {
+  const declaredTools = new Set(data.declared.tools);
+  const declaredHooks = new Set<string>(data.declared.hooks);
+  return Object.freeze({
+    id: data.pluginId,
+    config: data.config,
+    registerTool(tool: PluginToolDefinition) {
+      const checked = checkTool(tool, declaredTools, active.tools);
+      if (typeof checked === 'string') throw new Error(refuse(checked));
+      active.tools.set(checked.name, checked);
+    },
+    on<H extends HookName>(hook: H, handler: HookHandler<H>) {
+      if (!declaredHooks.has(hook)) throw new Error(refuse(`hook "${String(hook)}" is not declared in hearth.plugin.json registers.hooks`));
+      if (typeof handler !== 'function') throw new Error(refuse(`the handler for hook "${hook}" is not a function`));
+      onHook(active.hooks, hook, handler, data.pluginId);
+    },
+    log(message: string) {
+      send({ type: 'log', message: truncate(String(message), MAX_NOTE_CHARS) });
+    },
+  });
+}
+
+/** The tool as kept (parameters copied as JSON), or why it is refused. */
+function checkTool(tool: PluginToolDefinition, declared: Set<string>, registered: Map<string, PluginToolDefinition>): PluginToolDefinition | string {
+  const name = typeof tool?.name === 'string' ? tool.name : '(no name)';
+  if (!declared.has(name)) return `tool "${name}" is not declared in hearth.plugin.json registers.tools`;
+  if (registered.has(name)) return `tool "${name}" is registered twice`;
+  if (typeof tool.execute !== 'function') return `tool "${name}" has no execute function`;
+  if (typeof tool.description !== 'string') return `tool "${name}" has no description`;
+  if (typeof tool.parameters !== 'object' || tool.parameters === null || Array.isArray(tool.parameters)) return `tool "${name}": parameters must be a JSON Schema object`;
+  try {
+    const parameters = JSON.parse(JSON.stringify(tool.parameters)) as Record<string, unknown>;
+    return { name, description: truncate(tool.description, MAX_NOTE_CHARS), parameters, execute: tool.execute.bind(tool) };
+  } catch (error) {
+    return `tool "${name}": parameters are not JSON (${messageOf(error)})`;
+  }
+}
+
+async function handle(message: HostMessage, active: ActivePlugin, running: Map<number, AbortController>, send: Send): Promise<void> {
+  if (message.type === 'ping') return send({ type: 'pong', id: message.id });
+  if (message.type === 'cancel') return running.get(message.id)?.abort();
+  if (message.type === 'hook') return send(await runHook(message, active.hooks));
+  const tool = active.tools.get(message.tool);
+  if (tool === undefined) return send({ type: 'result', id: message.id, content: `this plugin has no tool "${message.tool}"`, isError: true });
+  const controller = new AbortController();
+  running.set(message.id, controller);
+  try {
+    const value = await tool.execute(message.args, { ...message.context, signal: controller.signal });
+    send({ type: 'result', id: message.id, ...toolResult(tool.name, value) });
+  } catch (error) {
+    send({ type: 'result', id: message.id, content: truncate(`tool "${tool.name}" failed: ${messageOf(error)}`, MAX_CONTENT_CHARS), isError: true });
+  } finally {
+    running.delete(message.id);
+  }
+}
+
+function toolResult(name: string, value: unknown): { content: string; isError: boolean } {
+  if (typeof value === 'string') return { content: truncate(value, MAX_CONTENT_CHARS), isError: false };
+  const result = value as { content?: unknown; isError?: unknown } | null;
+  if (typeof result?.content === 'string') return { content: truncate(result.content, MAX_CONTENT_CHARS), isError: result.isError === true };
+  return { content: `tool "${name}" returned neither a string nor { content: string }`, isError: true };
+}
+
+async function runHook(message: Extract<HostMessage, { type: 'hook' }>, hooks: HookRegistry): Promise<WorkerMessage> {
+  const errors: string[] = [];
+  const onFailure = ({ error }: { error: unknown }) => {
+    if (errors.length < 16) errors.push(truncate(messageOf(error), MAX_NOTE_CHARS));
+  };
+  const answer = { type: 'hook-result' as const, id: message.id, refuse: null as string | null, text: null as string | null, errors };
+  if (message.hook === 'before_tool_call') {
+    const refusal = await dispatchHook(hooks, 'before_tool_call', message.payload as unknown as ToolCallPayload, onFailure);
+    answer.refuse = refusal === null ? null : truncate(refusal.refuse, MAX_NOTE_CHARS);
+  } else if (message.hook === 'message_sending') {
+    answer.text = truncate(await dispatchHook(hooks, 'message_sending', message.payload as unknown as MessagePayload, onFailure), MAX_CONTENT_CHARS);
+  } else {
+    await dispatchHook(hooks, message.hook, message.payload as never, onFailure);
+  }
+  return answer;
+}
+
+// This file is a worker entry: it runs only when a Worker starts it, never on import by the host.
+if (!isMainThread && parentPort !== null) {
+  const data = parseWorkerData(workerData);
+  if (data !== null) void runPluginWorker(parentPort, data);
+  else parentPort.postMessage({ type: 'activation-failed', error: 'the worker was started without valid workerData' });
+}
