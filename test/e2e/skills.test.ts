@@ -166,6 +166,23 @@ describe('signed skill bundles through the CLI', () => {
     assert.equal(existsSync(join(home, 'skills', 'weather')), false, 'nothing was installed');
   });
 
+  test('install shows the risk report and refuses a skill with high findings unless --accept-risk', async () => {
+    const dir = join(home, 'src', 'risky');
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'skills', 'malicious'), dir, { recursive: true });
+    const name = /^name:\s*(\S+)/mu.exec(readFileSync(join(dir, 'SKILL.md'), 'utf8'))?.[1] ?? '';
+    assert.equal((await cli('skills', 'sign', dir, '--key', join(home, 'keys', 'ada.key'))).code, 0);
+    const refused = await cli('skills', 'install', dir);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /^Risk report for .*: high risk/mu);
+    assert.match(refused.stdout, /^ {2}HIGH {3}scripts\/helper\.js:\d+ /mu, 'findings with file:line');
+    assert.match(refused.stderr, /was not installed: the risk report has high findings.*--accept-risk/u);
+    assert.equal(existsSync(join(home, 'skills', name)), false);
+    const accepted = await cli('skills', 'install', dir, '--accept-risk');
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.equal((await cli('skills', 'remove', name)).code, 0);
+    assert.equal(existsSync(join(home, 'skills', name)), false);
+  });
+
   test('a skill changed on disk after install is disabled at the next start and by verify, never loaded', async () => {
     const installedFile = join(home, 'skills', 'notes-helper', 'SKILL.md');
     chmodSync(installedFile, 0o644);
