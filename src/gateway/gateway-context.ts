@@ -45,7 +45,7 @@ export interface GatewayContext {
   /** Exec approvals waiting for the operator (`approvals.*`, the `approval` event). */
   approvals: Pick<ApprovalService, 'list' | 'decide' | 'subscribe'>;
   /** Plugins and their health (`plugins.list`). */
-  plugins: Pick<Plugins, 'status'>;
+  plugins: Pick<Plugins, 'status' | 'handleRoute'>;
   config(): HearthConfig;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */

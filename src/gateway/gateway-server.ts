@@ -10,6 +10,9 @@ import { createOpenAIRoutes } from './openai-routes.js';
 import { createRequestGuards } from './request-guards.js';
 import { createWsGateway } from './ws-gateway.js';
 
+/** The largest request body a plugin route is given. */
+const PLUGIN_ROUTE_MAX_BYTES = 1024 * 1024;
+
 export interface GatewayServerOptions {
   port: number;
   host: string;
@@ -95,6 +98,24 @@ export function createGatewayServer(context: GatewayContext) {
     await guards.admitHttp(request, response, () => openai.chatCompletions(request, response, body));
   }
 
+  /** A plugin's HTTP route (docs/plugins.md): `/plugins/<id>/<path>`, with the gateway's token. */
+  async function pluginRoute(request: IncomingMessage, response: ServerResponse, id: string, path: string, query: URLSearchParams | null) {
+    let body: Buffer;
+    try {
+      body = await readBody(request, PLUGIN_ROUTE_MAX_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) sendError(response, 413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${PLUGIN_ROUTE_MAX_BYTES} bytes.`, { headers: { connection: 'close' } });
+      else request.socket.destroy();
+      return;
+    }
+    const controller = new AbortController();
+    response.on('close', () => controller.abort());
+    const headers = Object.fromEntries(Object.entries(request.headers).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : Array.isArray(value) ? [[name, value.join(', ')]] : [])));
+    const answer = await context.plugins.handleRoute(id, request.method ?? 'GET', path, { query: Object.fromEntries(query ?? []), headers, body: body.toString('utf8') }, controller.signal);
+    response.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+    response.end(answer.body);
+  }
+
   async function route(request: IncomingMessage, response: ServerResponse) {
     if (refused(request.socket)) {
       request.socket.destroy();
@@ -110,7 +131,7 @@ export function createGatewayServer(context: GatewayContext) {
       sendJson(response, 200, { ok: true });
       return;
     }
-    const authenticatedRoute = path === '/metrics' || path.startsWith('/v1/');
+    const authenticatedRoute = path === '/metrics' || path.startsWith('/v1/') || path.startsWith('/plugins/');
     if (!authenticatedRoute && !guards.anonymous(request, response)) return;
     if (path === '/readyz' && method === 'GET') {
       const components = context.components();
@@ -167,6 +188,11 @@ export function createGatewayServer(context: GatewayContext) {
         return;
       }
       if (guards.authorized(request, response)) await chatCompletions(request, response);
+      return;
+    }
+    const plugin = /^\/plugins\/([a-z0-9][a-z0-9-]{0,23})(\/.*)$/u.exec(path);
+    if (plugin) {
+      if (guards.authorized(request, response)) await guards.admitHttp(request, response, () => pluginRoute(request, response, plugin[1]!, plugin[2]!, query));
       return;
     }
     if (authenticatedRoute && !guards.anonymous(request, response)) return;

@@ -1,7 +1,7 @@
 /**
  * What a plugin sees. A plugin is an ES module whose default export is `activate(api)`; it runs
  * in its own worker thread and reaches the host only through this API object (it never imports
- * host modules). Types only, plus the fixed list of hooks.
+ * host modules). Types only, plus the fixed lists of hooks and route methods.
  */
 
 /** The hooks a plugin may register, in the order the agent meets them. */
@@ -71,15 +71,52 @@ export interface PluginToolDefinition {
   execute(args: unknown, context: PluginToolContext): PluginToolReturn | Promise<PluginToolReturn>;
 }
 
+/** The HTTP methods a plugin route may answer. */
+export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+export type RouteMethod = (typeof ROUTE_METHODS)[number];
+
+/** An HTTP request to one of the plugin's routes (the gateway serves them at `/plugins/<id><path>`). */
+export interface PluginRouteRequest {
+  method: RouteMethod;
+  /** The route's path as declared, e.g. `/status`, without the `/plugins/<id>` prefix. */
+  path: string;
+  /** The query string's parameters. */
+  query: Record<string, string>;
+  /** Header names in lower case. Never `authorization`, `proxy-authorization` or `cookie`. */
+  headers: Record<string, string>;
+  /** The body as text (at most 1 MB; the gateway refuses larger ones). */
+  body: string;
+}
+
 /**
- * The API object `activate` receives. `registerTool` and `on` work only during activation and
- * only for what the manifest declares; anything else fails the activation with a message naming it.
+ * A route's answer. `status` is 100 to 599 (default 200); `content-type` defaults to
+ * `text/plain; charset=utf-8`; hop-by-hop headers, `content-length` and `set-cookie` are dropped.
+ * A body over 1 MB, or an answer of another shape, becomes a 502.
+ */
+export interface PluginRouteResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** A string is a 200 `text/plain` answer. Throwing becomes a 500 that names the plugin (the error goes to the log). */
+export type PluginRouteReturn = string | PluginRouteResponse;
+
+/** A route handler. `signal` aborts when the gateway gives up on the request. */
+export type PluginRouteHandler = (request: PluginRouteRequest, context: { signal: AbortSignal }) => PluginRouteReturn | Promise<PluginRouteReturn>;
+
+/**
+ * The API object `activate` receives. `registerTool`, `registerRoute` and `on` work only during
+ * activation and only for what the manifest declares; anything else fails the activation with a
+ * message naming it.
  */
 export interface PluginApi {
   readonly id: string;
   /** The plugin's settings as the host gave them (JSON). */
   readonly config: unknown;
   registerTool(tool: PluginToolDefinition): void;
+  /** Answers `method path`, which must be listed in the manifest's `registers.routes` (as `"GET /status"`). */
+  registerRoute(method: RouteMethod, path: string, handler: PluginRouteHandler): void;
   on<H extends HookName>(hook: H, handler: HookHandler<H>): void;
   /** Writes to the host's log, tagged with the plugin id. */
   log(message: string): void;

@@ -4,9 +4,12 @@ import type { HookHandler, HookName, MessagePayload, ToolCallPayload, ToolResult
 import { findPluginFolders, type PluginFolder } from './plugin-discovery.js';
 import { createHookRegistry, dispatchHook, type HookFailure, MAX_HANDLERS_PER_HOOK, onHook, removeHooksOf } from './plugin-hooks.js';
 import { type ManifestReading, type PluginManifest, readPluginManifest } from './plugin-manifest.js';
-import { messageOf, type PluginCallContext, type PluginToolInfo } from './plugin-protocol.js';
+import { isRoutePath, MAX_ROUTE_BODY_BYTES, messageOf, type PluginCallContext, type PluginToolInfo, parseRouteDeclaration, routeKey, truncate } from './plugin-protocol.js';
 import { quarantineFolder } from './plugin-quarantine.js';
+import { type PluginRoute, type PluginRouteAnswer, type PluginRouteInput, requestForPlugin, responseHeaders, textAnswer } from './plugin-routes.js';
 import { type PluginThread, type Reply, startPluginThread } from './plugin-thread.js';
+
+export type { PluginRoute, PluginRouteAnswer, PluginRouteInput } from './plugin-routes.js';
 
 /** One plugin as the host sees it (for `hearth plugins`, status and health). */
 export interface PluginStatus {
@@ -17,7 +20,10 @@ export interface PluginStatus {
   /** What went wrong last, in words: why it restarted, was quarantined or not loaded. */
   lastError: string | null;
   restarts: number;
-  /** Tools and hooks its last activation registered; routes and channels its manifest declares (not supported yet, ignored). */
+  /**
+   * Tools, hooks and routes (`"GET /status"`) its last activation registered; `routes` only when
+   * its manifest declares some. `channels`: what its manifest declares (not supported yet, ignored).
+   */
   registered: { tools: string[]; hooks: string[]; routes?: string[]; channels?: string[] };
   /** The folder it was moved to when quarantined; null if it was not (or could not be) moved. */
   quarantinedTo: string | null;
@@ -92,6 +98,18 @@ export interface PluginHost {
    * not answer in time is quarantined ("stopped answering").
    */
   callTool(plugin: string, name: string, args: unknown, context: PluginCallContext, signal: AbortSignal): Promise<{ content: string; isError: boolean }>;
+  /** The HTTP routes of the running plugins, in load order. */
+  routes(): PluginRoute[];
+  /**
+   * Answers an HTTP request to a plugin's route (`path` as declared, e.g. `/status`), bounded by
+   * `callMs`. Never throws; failures are answers in plain text: 404 no running plugin has the
+   * route (405 with `allow` when it has the path under another method), 413 a body over 1 MB,
+   * 503 the plugin is starting, restarting or quarantined (or busy, or the request was
+   * cancelled), 504 it did not answer in time (it is quarantined: "stopped answering"), 500 the
+   * handler threw (the body names the plugin; the error goes to the log), 502 its answer did not
+   * fit (e.g. a body over 1 MB). Hop-by-hop headers, `content-length` and `set-cookie` are dropped.
+   */
+  handleRoute(plugin: string, method: string, path: string, request: PluginRouteInput, signal: AbortSignal): Promise<PluginRouteAnswer>;
   // The hooks run in every running plugin that registered them, in load order, each bounded by
   // `hookMs`. A plugin that fails or times out is logged and counted towards quarantine (a timeout
   // quarantines it at once), but never blocks the others. None of them throws.
@@ -115,6 +133,8 @@ interface PluginRecord extends PluginStatus {
   thread: PluginThread | null;
   tools: PluginToolInfo[];
   hooks: Set<HookName>;
+  /** Registered routes by key, `"GET /status"`. */
+  routes: Map<string, PluginRoute>;
   hookErrors: number;
   timer: NodeJS.Timeout | null;
 }
@@ -243,7 +263,7 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     const config = settingsOf(record.id);
     if ('error' in config) return enter(record, 'stopped', config.error);
     const thread: PluginThread = startPluginThread({
-      data: { pluginId: record.id, entryPath: record.entryPath, config: config.value, declared: { tools: manifest.registers.tools, hooks: manifest.registers.hooks } },
+      data: { pluginId: record.id, entryPath: record.entryPath, config: config.value, declared: { tools: manifest.registers.tools, hooks: manifest.registers.hooks, routes: manifest.registers.routes ?? [] } },
       workerUrl,
       loadMs: timeouts.loadMs,
       maxPending: limits.maxPending,
@@ -258,11 +278,20 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     if (!activation.ok) return quarantine(record, `failed to load: ${activation.error}`, thread);
     const undeclared = activation.tools.map((tool) => tool.name).filter((name) => !manifest.registers.tools.includes(name));
     if (undeclared.length > 0) return quarantine(record, `broke the protocol: it offered undeclared tools ${undeclared.join(', ')}`, thread);
+    const declaredRoutes = manifest.registers.routes ?? [];
+    const undeclaredRoutes = activation.routes.filter((route) => !declaredRoutes.includes(route));
+    if (undeclaredRoutes.length > 0) return quarantine(record, `broke the protocol: it offered undeclared routes ${undeclaredRoutes.join(', ')}`, thread);
     record.tools = activation.tools;
     record.hooks = new Set(activation.hooks.filter((hook) => manifest.registers.hooks.includes(hook)));
+    const routes = activation.routes.flatMap((key) => {
+      const route = parseRouteDeclaration(key);
+      return route === null ? [] : [[key, { plugin: record.id, ...route }] as const];
+    });
+    record.routes = new Map(routes);
     record.registered = { ...record.registered, tools: record.tools.map((tool) => tool.name), hooks: [...record.hooks] };
+    if (manifest.registers.routes !== undefined) record.registered.routes = [...record.routes.keys()];
     record.hookErrors = 0;
-    logger.info({ plugin: record.id, tools: record.registered.tools, hooks: record.registered.hooks, restarts: record.restarts }, `plugin "${record.id}" running`);
+    logger.info({ plugin: record.id, tools: record.registered.tools, hooks: record.registered.hooks, routes: [...record.routes.keys()], restarts: record.restarts }, `plugin "${record.id}" running`);
     enter(record, 'running');
     schedulePing(record, thread);
   };
@@ -331,8 +360,8 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         enter(record, 'stopped', `disabled in the config (plugins.entries.${record.id}.enabled is false)`);
         continue;
       }
-      const { routes, channels } = reading.manifest.registers;
-      if (routes !== undefined || channels !== undefined) logger.info({ plugin: record.id, routes, channels }, `plugin "${record.id}" declares routes or channels, which are not supported yet; they are ignored`);
+      const { channels } = reading.manifest.registers;
+      if (channels !== undefined) logger.info({ plugin: record.id, channels }, `plugin "${record.id}" declares channels, which are not supported yet; they are ignored`);
       for (const hook of reading.manifest.registers.hooks) onHook(hooks, hook, ((payload: object) => forwardHook(record, hook, payload)) as HookHandler<typeof hook>, record.id);
       launches.push(launch(record));
     }
@@ -371,6 +400,40 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     return failure(`Plugin "${plugin}" could not run "${name}": ${replyProblem(reply, limits.maxPending)}.`);
   };
 
+  const handleRoute: PluginHost['handleRoute'] = async (plugin, method, path, request, signal) => {
+    const record = records.get(plugin);
+    const key = routeKey(method.toUpperCase(), path);
+    const route = parseRouteDeclaration(key);
+    // A running plugin's routes are what it registered; a starting, restarting or quarantined
+    // one's, what its manifest declares (answered 503); a stopped (e.g. disabled) one has none.
+    const known = record === undefined || record.state === 'stopped' ? [] : record.state === 'running' ? [...record.routes.keys()] : (record.manifest?.registers.routes ?? []);
+    if (record === undefined || route === null || !known.includes(key)) {
+      const allowed = isRoutePath(path) ? known.filter((entry) => entry.endsWith(` ${path}`)).map((entry) => entry.split(' ')[0]) : [];
+      if (allowed.length > 0) return textAnswer(405, `Plugin "${plugin}" answers ${path} only to ${allowed.join(', ')}.`, { allow: allowed.join(', ') });
+      return textAnswer(404, `No running plugin answers ${truncate(method, 10)} ${truncate(path, 200)} at /plugins/${truncate(plugin, 30)}.`);
+    }
+    const thread = record.thread;
+    if (record.state !== 'running' || thread === null) return textAnswer(503, routeUnavailable(record), { 'retry-after': '1' });
+    if (Buffer.byteLength(request.body) > MAX_ROUTE_BODY_BYTES) return textAnswer(413, `The request body is larger than ${MAX_ROUTE_BODY_BYTES} bytes.`);
+    const reply = await thread.route({ method: route.method, path: route.path, ...requestForPlugin(request), body: request.body }, timeouts.callMs, signal);
+    if (reply.kind === 'timeout') {
+      const reason = `stopped answering: route "${key}" did not answer within ${timeouts.callMs} ms`;
+      quarantine(record, reason, thread);
+      return textAnswer(504, `Plugin "${plugin}" ${reason}; it was disabled.`);
+    }
+    if (reply.kind === 'aborted') return textAnswer(503, `The request to ${key} of plugin "${plugin}" was cancelled.`);
+    if (reply.kind !== 'reply') return textAnswer(503, `Plugin "${plugin}" could not answer ${key}: ${replyProblem(reply, limits.maxPending)}.`, { 'retry-after': '1' });
+    const { message } = reply;
+    if (message.error !== null) {
+      logger.warn({ plugin, route: key, error: message.error }, `plugin "${plugin}": ${message.error}`);
+      if (message.status === 502) return textAnswer(502, `Plugin "${plugin}" gave an invalid answer to ${key}: its ${message.error}.`);
+      return textAnswer(500, `Plugin "${plugin}" failed to answer ${key}; the gateway's log has its error.`);
+    }
+    const bytes = Buffer.byteLength(message.body);
+    if (bytes > MAX_ROUTE_BODY_BYTES) return textAnswer(502, `Plugin "${plugin}" gave an invalid answer to ${key}: a body of ${bytes} bytes, more than the ${MAX_ROUTE_BODY_BYTES} allowed.`);
+    return { status: message.status, headers: responseHeaders(message.headers), body: message.body };
+  };
+
   return {
     start: () => {
       life.started ??= load().catch((error: unknown) => logger.error({ error: messageOf(error) }, 'loading the plugins failed'));
@@ -382,6 +445,11 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         .filter((record) => record.state === 'running')
         .flatMap((record) => record.tools.map((tool) => ({ plugin: record.id, name: tool.name, description: tool.description, parameters: tool.parameters }))),
     callTool,
+    routes: () =>
+      [...records.values()]
+        .filter((record) => record.state === 'running')
+        .flatMap((record) => [...record.routes.values()].map((route) => ({ ...route }))),
+    handleRoute,
     beforeToolCall: async (payload) => {
       const refusal = await dispatchHook(hooks, 'before_tool_call', payload, reportHookFailure);
       return refusal === null ? null : { refuse: refusal.refuse, plugin: refusal.owner };
@@ -406,7 +474,7 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
 function newRecord(id: string, dir: string, reading: ManifestReading, since: number): PluginRecord {
   const manifest = reading.ok ? reading.manifest : null;
   const registered: PluginStatus['registered'] = { tools: [], hooks: [] };
-  if (manifest?.registers.routes !== undefined) registered.routes = [...manifest.registers.routes];
+  if (manifest?.registers.routes !== undefined) registered.routes = [];
   if (manifest?.registers.channels !== undefined) registered.channels = [...manifest.registers.channels];
   return {
     id,
@@ -423,6 +491,7 @@ function newRecord(id: string, dir: string, reading: ManifestReading, since: num
     thread: null,
     tools: [],
     hooks: new Set(),
+    routes: new Map(),
     hookErrors: 0,
     timer: null,
   };
@@ -431,6 +500,7 @@ function newRecord(id: string, dir: string, reading: ManifestReading, since: num
 function statusOf(record: PluginRecord): PluginStatus {
   const { id, version, dir, state, lastError, restarts, quarantinedTo, since } = record;
   const registered = { ...record.registered, tools: [...record.registered.tools], hooks: [...record.registered.hooks] };
+  if (record.registered.routes !== undefined) registered.routes = [...record.registered.routes];
   return { id, version, dir, state, lastError, restarts, registered, quarantinedTo, since };
 }
 
@@ -441,6 +511,13 @@ function unavailable(record: PluginRecord): string {
   if (record.state === 'restarting') return `Plugin "${record.id}" is restarting after a crash${why}; try again in a moment.`;
   if (record.state === 'starting') return `Plugin "${record.id}" is still starting; try again in a moment.`;
   return `Plugin "${record.id}" is stopped${why}.`;
+}
+
+/** Why a route cannot be answered now, for an HTTP client (no file paths). */
+function routeUnavailable(record: PluginRecord): string {
+  if (record.state === 'quarantined') return `Plugin "${record.id}" is quarantined${record.lastError === null ? '' : `: ${record.lastError}`}. See hearth plugins list --health.`;
+  if (record.state === 'restarting') return `Plugin "${record.id}" is restarting after a crash; try again in a moment.`;
+  return `Plugin "${record.id}" is still starting; try again in a moment.`;
 }
 
 function replyProblem(reply: Exclude<Reply<unknown>, { kind: 'reply' }>, maxPending: number): string {

@@ -37,10 +37,10 @@ test('a valid manifest is read with its entry resolved inside the folder', async
   assert.equal(reading.entryPath, realpathSync(join(FIXTURES, 'shouter', 'index.js')));
 });
 
-test('registers defaults to nothing; routes and channels are accepted as declared', withPluginFolder('demo', { id: 'demo', version: '0.1.0', entry: 'index.js', registers: { routes: ['/x'], channels: ['irc2'] } }, async (dir) => {
+test('registers defaults to nothing; routes and channels are accepted as declared', withPluginFolder('demo', { id: 'demo', version: '0.1.0', entry: 'index.js', registers: { routes: ['GET /x', 'POST /a/b.c/d_e/f-1/2/3/4/5'], channels: ['irc2'] } }, async (dir) => {
   const reading = await readPluginManifest(dir);
   assert.ok(reading.ok, JSON.stringify(reading));
-  assert.deepEqual(reading.manifest.registers, { tools: [], hooks: [], routes: ['/x'], channels: ['irc2'] });
+  assert.deepEqual(reading.manifest.registers, { tools: [], hooks: [], routes: ['GET /x', 'POST /a/b.c/d_e/f-1/2/3/4/5'], channels: ['irc2'] });
 }));
 
 const invalidCases: { name: string; manifest: unknown; folder?: string; expected: RegExp }[] = [
@@ -54,6 +54,13 @@ const invalidCases: { name: string; manifest: unknown; folder?: string; expected
   { name: 'an entry that does not exist', manifest: { ...valid, entry: 'lib/main.js' }, expected: /entry: "lib\/main\.js" does not exist/ },
   { name: 'a bad tool name', manifest: { ...valid, registers: { tools: ['Shout!'] } }, expected: /registers\.tools\.0: tool names are/ },
   { name: 'a tool listed twice', manifest: { ...valid, registers: { tools: ['a', 'a'] } }, expected: /registers\.tools: lists a tool twice/ },
+  { name: 'a route without a method', manifest: { ...valid, registers: { routes: ['/x'] } }, expected: /registers\.routes\.0: routes are "METHOD \/path"/ },
+  { name: 'a route with an unknown method', manifest: { ...valid, registers: { routes: ['PATCH /x'] } }, expected: /registers\.routes\.0: routes are/ },
+  { name: 'a route with ..', manifest: { ...valid, registers: { routes: ['GET /a/../b'] } }, expected: /registers\.routes\.0: routes are/ },
+  { name: 'a route with a query or odd characters', manifest: { ...valid, registers: { routes: ['GET /a?b=1'] } }, expected: /registers\.routes\.0: routes are/ },
+  { name: 'a route with a trailing slash', manifest: { ...valid, registers: { routes: ['GET /a/'] } }, expected: /registers\.routes\.0: routes are/ },
+  { name: 'a route of 9 segments', manifest: { ...valid, registers: { routes: ['GET /1/2/3/4/5/6/7/8/9'] } }, expected: /registers\.routes\.0: routes are/ },
+  { name: 'a route listed twice', manifest: { ...valid, registers: { routes: ['GET /x', 'GET /x'] } }, expected: /registers\.routes: lists a route twice/ },
   { name: 'an unknown hook', manifest: { ...valid, registers: { hooks: ['on_boot'] } }, expected: /registers\.hooks\.0: / },
   { name: 'an id that differs from its folder', manifest: valid, folder: 'other', expected: /id: "demo" differs from its folder name "other"/ },
   { name: 'text that is not JSON', manifest: '{ id: demo', expected: /hearth\.plugin\.json is not valid JSON/ },

@@ -2,7 +2,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep, win32 } from 'node:path';
 import { z } from 'zod';
 import { HOOK_NAMES } from './plugin-api.js';
-import { messageOf } from './plugin-protocol.js';
+import { MAX_ROUTES, messageOf, parseRouteDeclaration } from './plugin-protocol.js';
 
 /** The manifest's file name in a plugin folder. */
 export const MANIFEST_FILE = 'hearth.plugin.json';
@@ -34,8 +34,21 @@ const manifestSchema = z.object({
         .refine(unique, 'lists a tool twice')
         .default([]),
       hooks: z.array(z.enum(HOOK_NAMES)).refine(unique, 'lists a hook twice').default([]),
+      /** HTTP routes as `"GET /status"`; the gateway serves them at `/plugins/<id>/status`. */
+      routes: z
+        .array(
+          z
+            .string()
+            .max(600)
+            .refine(
+              (text) => parseRouteDeclaration(text) !== null,
+              'routes are "METHOD /path": GET, POST, PUT or DELETE, then 1 to 8 "/"-separated segments of letters, digits, ".", "_" or "-" (no "." or "..")',
+            ),
+        )
+        .max(MAX_ROUTES)
+        .refine(unique, 'lists a route twice')
+        .optional(),
       /** Declared for later; not supported yet, so reported and ignored. */
-      routes: declaredList.optional(),
       channels: declaredList.optional(),
     })
     .default({ tools: [], hooks: [] }),

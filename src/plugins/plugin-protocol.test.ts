@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_CONTENT_CHARS, parseHostMessage, parseWorkerData, parseWorkerMessage, truncate } from './plugin-protocol.js';
+import { MAX_CONTENT_CHARS, MAX_ROUTE_BODY_BYTES, parseHostMessage, parseRouteDeclaration, parseWorkerData, parseWorkerMessage, truncate } from './plugin-protocol.js';
 
 test('worker messages of every type are accepted when they fit', () => {
   const messages = [
-    { type: 'ready', tools: [{ name: 'shout', description: 'd', parameters: { type: 'object' } }], hooks: ['message_sending'] },
+    { type: 'ready', tools: [{ name: 'shout', description: 'd', parameters: { type: 'object' } }], hooks: ['message_sending'], routes: ['GET /status'] },
     { type: 'activation-failed', error: 'boom' },
     { type: 'result', id: 3, content: 'ok', isError: false },
     { type: 'hook-result', id: 4, refuse: null, text: 'hi', errors: [] },
+    { type: 'route-result', id: 6, status: 200, headers: { 'content-type': 'application/json' }, body: '{}', error: null },
+    { type: 'route-result', id: 7, status: 500, headers: {}, body: '', error: 'route "GET /boom" failed: boom' },
     { type: 'pong', id: 5 },
     { type: 'log', message: 'hello' },
   ];
@@ -24,8 +26,14 @@ test('anything else from a worker is a protocol problem, described', () => {
     [{ type: 'pong', id: -1 }, /field "id"/],
     [{ type: 'pong', id: 1, extra: true }, /unexpected field "extra"/],
     [{ type: 'result', id: 1, content: 'x'.repeat(MAX_CONTENT_CHARS + 1), isError: false }, /field "content"/],
-    [{ type: 'ready', tools: [{ name: 'x', description: 'd' }], hooks: [] }, /field "tools"/],
-    [{ type: 'ready', tools: [], hooks: ['on_boot'] }, /field "hooks"/],
+    [{ type: 'ready', tools: [{ name: 'x', description: 'd' }], hooks: [], routes: [] }, /field "tools"/],
+    [{ type: 'ready', tools: [], hooks: ['on_boot'], routes: [] }, /field "hooks"/],
+    [{ type: 'ready', tools: [], hooks: [] }, /field "routes"/],
+    [{ type: 'ready', tools: [], hooks: [], routes: ['GET /../etc'] }, /field "routes"/],
+    [{ type: 'route-result', id: 1, status: 99, headers: {}, body: '', error: null }, /field "status"/],
+    [{ type: 'route-result', id: 1, status: 200, headers: { 'x-a': 'b\r\nset-cookie: x' }, body: '', error: null }, /field "headers"/],
+    [{ type: 'route-result', id: 1, status: 200, headers: { 'bad name': 'b' }, body: '', error: null }, /field "headers"/],
+    [{ type: 'route-result', id: 1, status: 200, headers: {}, body: 'x'.repeat(MAX_ROUTE_BODY_BYTES + 1), error: null }, /field "body"/],
     [{ type: 'hook-result', id: 1, refuse: 7, text: null, errors: [] }, /field "refuse"/],
   ];
   for (const [raw, problem] of cases) {
@@ -39,9 +47,14 @@ test('anything else from a worker is a protocol problem, described', () => {
 test('host messages and worker data are checked on the worker side too', () => {
   assert.ok(parseHostMessage({ type: 'call', id: 1, tool: 't', args: { a: 1 }, context: { agentId: 'a', sessionKey: 's', runId: 'r' } }).ok);
   assert.ok(parseHostMessage({ type: 'hook', id: 1, hook: 'before_tool_call', payload: {} }).ok);
+  assert.ok(parseHostMessage({ type: 'route', id: 1, method: 'POST', path: '/echo', query: { n: '1' }, headers: { 'content-type': 'text/plain' }, body: 'hi' }).ok);
+  assert.equal(parseHostMessage({ type: 'route', id: 1, method: 'PATCH', path: '/echo', query: {}, headers: {}, body: '' }).ok, false);
+  assert.equal(parseHostMessage({ type: 'route', id: 1, method: 'GET', path: '/a/..', query: {}, headers: {}, body: '' }).ok, false);
+  assert.equal(parseHostMessage({ type: 'route', id: 1, method: 'GET', path: '/a', query: { n: 1 }, headers: {}, body: '' }).ok, false);
   assert.equal(parseHostMessage({ type: 'call', id: 1, tool: 't', args: {}, context: { agentId: 'a' } }).ok, false);
   assert.equal(parseHostMessage({ type: 'exec', id: 1 }).ok, false);
-  assert.ok(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [] } }));
+  assert.ok(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [], routes: ['GET /status'] } }));
+  assert.equal(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [] } }), null);
   assert.equal(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', declared: { tools: [], hooks: ['nope'] } }), null);
 });
 
@@ -50,4 +63,12 @@ test('truncate keeps short text and says where it cut long text', () => {
   const cut = truncate('x'.repeat(200), 100);
   assert.ok(cut.length <= 100);
   assert.match(cut, /\[cut at 100 chars\]$/);
+});
+
+test('route declarations: a method, then 1 to 8 segments of [A-Za-z0-9._-], none "." or ".."', () => {
+  assert.deepEqual(parseRouteDeclaration('GET /status'), { method: 'GET', path: '/status' });
+  assert.deepEqual(parseRouteDeclaration('DELETE /a/b.c/d_e/F-9/5/6/7/8'), { method: 'DELETE', path: '/a/b.c/d_e/F-9/5/6/7/8' });
+  for (const text of ['GET', 'GET /', 'get /x', 'PATCH /x', 'GET x', 'GET /x/', 'GET //x', 'GET /./x', 'GET /x/..', 'GET /x y', 'GET  /x', 'GET /%2e', 'GET /1/2/3/4/5/6/7/8/9']) {
+    assert.equal(parseRouteDeclaration(text), null, text);
+  }
 });

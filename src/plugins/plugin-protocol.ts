@@ -1,4 +1,4 @@
-import { HOOK_NAMES, type HookName } from './plugin-api.js';
+import { HOOK_NAMES, type HookName, ROUTE_METHODS, type RouteMethod } from './plugin-api.js';
 
 /**
  * Every message between the host and a plugin's worker thread, in one place. Each side checks
@@ -11,15 +11,46 @@ import { HOOK_NAMES, type HookName } from './plugin-api.js';
 export const MAX_CONTENT_CHARS = 1_000_000;
 /** The longest log line, refusal, description or error text that crosses; the worker cuts longer ones. */
 export const MAX_NOTE_CHARS = 4_000;
+/** The largest route request or response body, in bytes (UTF-8). */
+export const MAX_ROUTE_BODY_BYTES = 1024 * 1024;
+/** The most headers a route's answer may carry, and the longest value. */
+export const MAX_ROUTE_HEADERS = 64;
+export const MAX_HEADER_VALUE_CHARS = 8192;
 const MAX_TOOLS = 32;
+/** The most routes a plugin may declare. */
+export const MAX_ROUTES = 32;
 const MAX_HOOK_ERRORS = 16;
+const MAX_ROUTE_SEGMENTS = 8;
+const ROUTE_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
+/** An HTTP header name (an RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+/** Whether `path` is a route path: `/` and 1 to 8 segments of `[A-Za-z0-9._-]`, none `.` or `..`. */
+export function isRoutePath(path: unknown): path is string {
+  if (typeof path !== 'string' || !path.startsWith('/')) return false;
+  const segments = path.slice(1).split('/');
+  return segments.length <= MAX_ROUTE_SEGMENTS && segments.every((segment) => ROUTE_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
+}
+
+/** `"GET /status"` as method and path, or null if it is not a route declaration. */
+export function parseRouteDeclaration(text: unknown): { method: RouteMethod; path: string } | null {
+  if (typeof text !== 'string') return null;
+  const [method, path, ...rest] = text.split(' ');
+  if (rest.length > 0 || !(ROUTE_METHODS as readonly unknown[]).includes(method) || !isRoutePath(path)) return null;
+  return { method: method as RouteMethod, path };
+}
+
+/** A route's key, as the manifest declares it: `"GET /status"`. */
+export const routeKey = (method: string, path: string): string => `${method} ${path}`;
 
 /** What the worker starts with (its `workerData`). */
 export interface PluginWorkerData {
   pluginId: string;
   entryPath: string;
   config: unknown;
-  declared: { tools: string[]; hooks: HookName[] };
+  /** What the manifest declares; `routes` as `"GET /status"`. */
+  declared: { tools: string[]; hooks: HookName[]; routes: string[] };
 }
 
 export interface PluginCallContext {
@@ -39,19 +70,28 @@ export type HostMessage =
   | { type: 'call'; id: number; tool: string; args: unknown; context: PluginCallContext }
   | { type: 'cancel'; id: number }
   | { type: 'hook'; id: number; hook: HookName; payload: Record<string, unknown> }
-  | { type: 'ping'; id: number };
+  | { type: 'ping'; id: number }
+  /** `headers`' names are lower case; the host caps `body` at MAX_ROUTE_BODY_BYTES. */
+  | { type: 'route'; id: number; method: RouteMethod; path: string; query: Record<string, string>; headers: Record<string, string>; body: string };
 
 /** Worker → host: one activation outcome (`ready` or `activation-failed`) first, then answers and log lines. */
 export type WorkerMessage =
-  | { type: 'ready'; tools: PluginToolInfo[]; hooks: HookName[] }
+  /** `routes` as `"GET /status"`. */
+  | { type: 'ready'; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[] }
   | { type: 'activation-failed'; error: string }
   | { type: 'result'; id: number; content: string; isError: boolean }
   /** `errors`: what the plugin's handlers threw (the others still ran). */
   | { type: 'hook-result'; id: number; refuse: string | null; text: string | null; errors: string[] }
+  /**
+   * A route's answer. `error` is null when the handler answered; else what went wrong, for the
+   * log (with `status` 500: it threw; 502: its answer did not fit, e.g. a body over 1 MB).
+   */
+  | { type: 'route-result'; id: number; status: number; headers: Record<string, string>; body: string; error: string | null }
   | { type: 'pong'; id: number }
   | { type: 'log'; message: string };
 
 export type HookResultMessage = Extract<WorkerMessage, { type: 'hook-result' }>;
+export type RouteResultMessage = Extract<WorkerMessage, { type: 'route-result' }>;
 
 type Check = (value: unknown) => boolean;
 type Shapes<M extends { type: string }> = { [T in M['type']]: Record<Exclude<keyof Extract<M, { type: T }>, 'type'>, Check> };
@@ -65,11 +105,18 @@ const isListOf = (check: Check, max: number): Check => (value) => Array.isArray(
 const isAnything: Check = () => true;
 const isHook: Check = (value) => (HOOK_NAMES as readonly unknown[]).includes(value);
 const isFields = (fields: Record<string, Check>): Check => (value) => fitsFields(value, fields, []) === null;
+const isStringRecord: Check = (value) => isRecord(value) && Object.values(value).every((entry) => typeof entry === 'string');
+const isRouteKey: Check = (value) => parseRouteDeclaration(value) !== null;
+const isStatus: Check = (value) => Number.isInteger(value) && (value as number) >= 100 && (value as number) <= 599;
+const isResponseHeaders: Check = (value) =>
+  isRecord(value) &&
+  Object.keys(value).length <= MAX_ROUTE_HEADERS &&
+  Object.entries(value).every(([name, entry]) => HEADER_NAME.test(name) && typeof entry === 'string' && entry.length <= MAX_HEADER_VALUE_CHARS && HEADER_VALUE.test(entry));
 
 const isToolInfo = isFields({ name: isText(30), description: isText(MAX_NOTE_CHARS), parameters: isRecord });
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
-  ready: { tools: isListOf(isToolInfo, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length) },
+  ready: { tools: isListOf(isToolInfo, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES) },
   'activation-failed': { error: isText(MAX_NOTE_CHARS) },
   result: { id: isId, content: isText(MAX_CONTENT_CHARS), isError: (value) => typeof value === 'boolean' },
   'hook-result': {
@@ -77,6 +124,14 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
     refuse: isNullable(isText(MAX_NOTE_CHARS)),
     text: isNullable(isText(MAX_CONTENT_CHARS)),
     errors: isListOf(isText(MAX_NOTE_CHARS), MAX_HOOK_ERRORS),
+  },
+  'route-result': {
+    id: isId,
+    status: isStatus,
+    headers: isResponseHeaders,
+    // Characters, not bytes: a cheap first bound; the host checks the bytes.
+    body: isText(MAX_ROUTE_BODY_BYTES),
+    error: isNullable(isText(MAX_NOTE_CHARS)),
   },
   pong: { id: isId },
   log: { message: isText(MAX_NOTE_CHARS) },
@@ -87,13 +142,21 @@ const HOST_SHAPES: Shapes<HostMessage> = {
   cancel: { id: isId },
   hook: { id: isId, hook: isHook, payload: isRecord },
   ping: { id: isId },
+  route: {
+    id: isId,
+    method: (value) => (ROUTE_METHODS as readonly unknown[]).includes(value),
+    path: isRoutePath,
+    query: isStringRecord,
+    headers: isStringRecord,
+    body: isText(MAX_ROUTE_BODY_BYTES),
+  },
 };
 
 const WORKER_DATA_FIELDS = {
   pluginId: isString,
   entryPath: isString,
   config: isAnything,
-  declared: isFields({ tools: isListOf(isString, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length) }),
+  declared: isFields({ tools: isListOf(isString, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES) }),
 };
 
 /** A message from a worker, or what is wrong with it. */

@@ -3,12 +3,14 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { HookName } from './plugin-api.js';
 import {
   type HookResultMessage,
+  type HostMessage,
   MAX_NOTE_CHARS,
   messageOf,
   type PluginCallContext,
   type PluginToolInfo,
   type PluginWorkerData,
   parseWorkerMessage,
+  type RouteResultMessage,
   truncate,
   type WorkerMessage,
 } from './plugin-protocol.js';
@@ -33,7 +35,10 @@ export interface PluginThreadOptions {
 }
 
 /** How activation ended: what the plugin registered, or why it failed (import, activate(), timeout, crash). */
-export type Activation = { ok: true; tools: PluginToolInfo[]; hooks: HookName[] } | { ok: false; error: string };
+export type Activation = { ok: true; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[] } | { ok: false; error: string };
+
+/** A request to one of the plugin's routes, as it crosses to the worker. */
+export type RouteRequest = Omit<Extract<HostMessage, { type: 'route' }>, 'type' | 'id'>;
 
 /** A request's outcome. Failures are data: the caller decides what each means for the plugin. */
 export type Reply<T> =
@@ -46,7 +51,7 @@ export type Reply<T> =
 
 type ResultMessage = Extract<WorkerMessage, { type: 'result' }>;
 type PongMessage = Extract<WorkerMessage, { type: 'pong' }>;
-type Answer = ResultMessage | HookResultMessage | PongMessage;
+type Answer = ResultMessage | HookResultMessage | RouteResultMessage | PongMessage;
 
 interface Pending {
   type: Answer['type'];
@@ -58,6 +63,7 @@ export interface PluginThread {
   readonly activation: Promise<Activation>;
   call(tool: string, args: unknown, context: PluginCallContext, timeoutMs: number, signal: AbortSignal): Promise<Reply<ResultMessage>>;
   hook(hook: HookName, payload: object, timeoutMs: number): Promise<Reply<HookResultMessage>>;
+  route(request: RouteRequest, timeoutMs: number, signal: AbortSignal): Promise<Reply<RouteResultMessage>>;
   ping(timeoutMs: number): Promise<Reply<PongMessage>>;
   /** Ends the thread (even one stuck in a loop); pending requests answer `gone`. Idempotent. */
   terminate(): Promise<void>;
@@ -98,7 +104,7 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     });
   } catch (error) {
     end(`its worker could not start: ${messageOf(error)}`);
-    return { activation: activation.promise, call: gone, hook: gone, ping: gone, terminate: async () => {} };
+    return { activation: activation.promise, call: gone, hook: gone, route: gone, ping: gone, terminate: async () => {} };
   }
 
   const receive = (raw: unknown) => {
@@ -108,7 +114,7 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     if (message.type === 'log') return options.onLog(message.message, 'log');
     if (message.type === 'ready' || message.type === 'activation-failed') {
       if (state.activated) return protocolError(`a second "${message.type}" message`);
-      return finishActivation(message.type === 'ready' ? { ok: true, tools: message.tools, hooks: message.hooks } : { ok: false, error: message.error });
+      return finishActivation(message.type === 'ready' ? { ok: true, tools: message.tools, hooks: message.hooks, routes: message.routes } : { ok: false, error: message.error });
     }
     const entry = pending.get(message.id);
     // An answer nobody waits for any more (it timed out or was cancelled) is dropped.
@@ -171,6 +177,7 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     activation: activation.promise,
     call: (tool, args, context, timeoutMs, signal) => request<ResultMessage>({ type: 'call', tool, args, context }, 'result', timeoutMs, signal),
     hook: (hook, payload, timeoutMs) => request<HookResultMessage>({ type: 'hook', hook, payload }, 'hook-result', timeoutMs),
+    route: (route, timeoutMs, signal) => request<RouteResultMessage>({ ...route, type: 'route' }, 'route-result', timeoutMs, signal),
     ping: (timeoutMs) => request<PongMessage>({ type: 'ping' }, 'pong', timeoutMs),
     async terminate() {
       if (!state.ended) end('its worker was stopped');

@@ -1,15 +1,22 @@
 import { pathToFileURL } from 'node:url';
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import type { HookHandler, HookName, MessagePayload, PluginApi, PluginToolDefinition, ToolCallPayload } from './plugin-api.js';
+import type { HookHandler, HookName, MessagePayload, PluginApi, PluginRouteHandler, PluginToolDefinition, RouteMethod, ToolCallPayload } from './plugin-api.js';
 import { createHookRegistry, dispatchHook, type HookRegistry, onHook } from './plugin-hooks.js';
 import {
+  HEADER_NAME,
   type HostMessage,
   MAX_CONTENT_CHARS,
+  MAX_HEADER_VALUE_CHARS,
   MAX_NOTE_CHARS,
+  MAX_ROUTE_BODY_BYTES,
+  MAX_ROUTE_HEADERS,
   messageOf,
   type PluginWorkerData,
   parseHostMessage,
+  parseRouteDeclaration,
   parseWorkerData,
+  type RouteResultMessage,
+  routeKey,
   truncate,
   type WorkerMessage,
 } from './plugin-protocol.js';
@@ -17,12 +24,14 @@ import {
 /**
  * The entry of a plugin's worker thread (started by plugin-thread.ts, never imported by the host):
  * imports the plugin in this thread's own module graph, activates it with its API object, then
- * answers the host's calls, hooks and pings.
+ * answers the host's calls, hooks, routes and pings.
  */
 
 interface ActivePlugin {
   tools: Map<string, PluginToolDefinition>;
   hooks: HookRegistry;
+  /** By route key, `"GET /status"`. */
+  routes: Map<string, PluginRouteHandler>;
 }
 
 type Send = (message: WorkerMessage) => void;
@@ -40,11 +49,11 @@ export async function runPluginWorker(port: MessagePort, data: PluginWorkerData)
   });
   const tools = [...active.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
   const hooks = (Object.keys(active.hooks.handlers) as HookName[]).filter((hook) => active.hooks.handlers[hook].length > 0);
-  send({ type: 'ready', tools, hooks });
+  send({ type: 'ready', tools, hooks, routes: [...active.routes.keys()] });
 }
 
 async function activatePlugin(data: PluginWorkerData, send: Send): Promise<ActivePlugin | { error: string }> {
-  const active: ActivePlugin = { tools: new Map(), hooks: createHookRegistry() };
+  const active: ActivePlugin = { tools: new Map(), hooks: createHookRegistry(), routes: new Map() };
   const refused: string[] = [];
   const phase = { activating: true };
   const api = createApi(data, active, send, (problem) => {
@@ -73,6 +82,7 @@ async function activatePlugin(data: PluginWorkerData, send: Send): Promise<Activ
 function createApi(data: PluginWorkerData, active: ActivePlugin, send: Send, refuse: (problem: string) => string): PluginApi {
   const declaredTools = new Set(data.declared.tools);
   const declaredHooks = new Set<string>(data.declared.hooks);
+  const declaredRoutes = new Set(data.declared.routes);
   return Object.freeze({
     id: data.pluginId,
     config: data.config,
@@ -80,6 +90,13 @@ function createApi(data: PluginWorkerData, active: ActivePlugin, send: Send, ref
       const checked = checkTool(tool, declaredTools, active.tools);
       if (typeof checked === 'string') throw new Error(refuse(checked));
       active.tools.set(checked.name, checked);
+    },
+    registerRoute(method: RouteMethod, path: string, handler: PluginRouteHandler) {
+      const key = routeKey(typeof method === 'string' ? method.toUpperCase() : String(method), String(path));
+      if (parseRouteDeclaration(key) === null || !declaredRoutes.has(key)) throw new Error(refuse(`route "${truncate(key, 200)}" is not declared in hearth.plugin.json registers.routes`));
+      if (active.routes.has(key)) throw new Error(refuse(`route "${key}" is registered twice`));
+      if (typeof handler !== 'function') throw new Error(refuse(`the handler for route "${key}" is not a function`));
+      active.routes.set(key, handler);
     },
     on<H extends HookName>(hook: H, handler: HookHandler<H>) {
       if (!declaredHooks.has(hook)) throw new Error(refuse(`hook "${String(hook)}" is not declared in hearth.plugin.json registers.hooks`));
@@ -112,6 +129,7 @@ async function handle(message: HostMessage, active: ActivePlugin, running: Map<n
   if (message.type === 'ping') return send({ type: 'pong', id: message.id });
   if (message.type === 'cancel') return running.get(message.id)?.abort();
   if (message.type === 'hook') return send(await runHook(message, active.hooks));
+  if (message.type === 'route') return send(await runRoute(message, active.routes, running));
   const tool = active.tools.get(message.tool);
   if (tool === undefined) return send({ type: 'result', id: message.id, content: `this plugin has no tool "${message.tool}"`, isError: true });
   const controller = new AbortController();
@@ -131,6 +149,53 @@ function toolResult(name: string, value: unknown): { content: string; isError: b
   const result = value as { content?: unknown; isError?: unknown } | null;
   if (typeof result?.content === 'string') return { content: truncate(result.content, MAX_CONTENT_CHARS), isError: result.isError === true };
   return { content: `tool "${name}" returned neither a string nor { content: string }`, isError: true };
+}
+
+/** Runs a route's handler; its answer checked (a throw is a 500, an answer that does not fit a 502). */
+async function runRoute(message: Extract<HostMessage, { type: 'route' }>, routes: Map<string, PluginRouteHandler>, running: Map<number, AbortController>): Promise<RouteResultMessage> {
+  const { id, method, path, query, headers, body } = message;
+  const key = routeKey(method, path);
+  const handler = routes.get(key);
+  if (handler === undefined) return { type: 'route-result', id, status: 404, headers: {}, body: `this plugin has no route "${key}"`, error: null };
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    const value = await handler({ method, path, query, headers, body }, { signal: controller.signal });
+    const response = routeResponse(value);
+    if (typeof response === 'string') return { type: 'route-result', id, status: 502, headers: {}, body: '', error: `route "${key}" ${response}` };
+    return { type: 'route-result', id, ...response, error: null };
+  } catch (error) {
+    return { type: 'route-result', id, status: 500, headers: {}, body: '', error: truncate(`route "${key}" failed: ${messageOf(error)}`, MAX_NOTE_CHARS) };
+  } finally {
+    running.delete(id);
+  }
+}
+
+/** A handler's return value as status, headers (lower-case names) and body, or what is wrong with it. */
+function routeResponse(value: unknown): { status: number; headers: Record<string, string>; body: string } | string {
+  if (typeof value === 'string') return checkBody({ status: 200, headers: {}, body: value });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'returned neither a string nor { status, headers, body }';
+  const answer = value as { status?: unknown; headers?: unknown; body?: unknown };
+  const status = answer.status ?? 200;
+  if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599) return `returned the status ${truncate(String(status), 40)} (it must be an integer from 100 to 599)`;
+  if (answer.body !== undefined && typeof answer.body !== 'string') return 'returned a body that is not a string';
+  const headers: Record<string, string> = {};
+  if (answer.headers !== undefined) {
+    if (typeof answer.headers !== 'object' || answer.headers === null || Array.isArray(answer.headers)) return 'returned headers that are not an object of strings';
+    const entries = Object.entries(answer.headers);
+    if (entries.length > MAX_ROUTE_HEADERS) return `returned more than ${MAX_ROUTE_HEADERS} headers`;
+    for (const [name, entry] of entries) {
+      if (!HEADER_NAME.test(name)) return `returned a header with an invalid name "${truncate(name, 40)}"`;
+      if (typeof entry !== 'string' || entry.length > MAX_HEADER_VALUE_CHARS || /[\r\n\0]/.test(entry)) return `returned an invalid value for the header "${name}"`;
+      headers[name.toLowerCase()] = entry;
+    }
+  }
+  return checkBody({ status: status as number, headers, body: answer.body ?? '' });
+}
+
+function checkBody<R extends { body: string }>(response: R): R | string {
+  const bytes = Buffer.byteLength(response.body);
+  return bytes > MAX_ROUTE_BODY_BYTES ? `returned a body of ${bytes} bytes, more than the ${MAX_ROUTE_BODY_BYTES} allowed` : response;
 }
 
 async function runHook(message: Extract<HostMessage, { type: 'hook' }>, hooks: HookRegistry): Promise<WorkerMessage> {

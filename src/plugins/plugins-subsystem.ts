@@ -18,6 +18,8 @@ export interface Plugins {
   };
   messageReceived(payload: { channel: string; sessionKey: string; text: string }): Promise<void>;
   messageSending(payload: { channel: string; sessionKey: string; text: string }): Promise<string>;
+  /** A plugin's HTTP route, served by the gateway at `/plugins/<id>/<path>`. */
+  handleRoute: PluginHost['handleRoute'];
 }
 
 /** The worker every plugin runs in; from the bundle (dist/bundle/cli/) and from dist/src/plugins/ alike. */
@@ -46,6 +48,7 @@ const idle: Plugins = {
   toolHooks: { before: async () => null, after: async () => undefined },
   messageReceived: async () => undefined,
   messageSending: async ({ text }) => text,
+  handleRoute: async (plugin) => ({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `No plugin "${plugin}" is running.` }),
 };
 
 /**
@@ -82,6 +85,7 @@ export const pluginsSubsystem = defineSubsystem({
       toolHooks: { before: (payload) => host.beforeToolCall(payload), after: (payload) => host.afterToolCall(payload) },
       messageReceived: (payload) => host.messageReceived(payload),
       messageSending: (payload) => host.messageSending(payload),
+      handleRoute: (plugin, method, path, request, signal) => host.handleRoute(plugin, method, path, request, signal),
     };
     return {
       api,

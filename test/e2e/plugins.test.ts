@@ -19,13 +19,13 @@ let home: string;
 before(async () => {
   model = await startFakeModelServer();
   home = makeHome();
-  for (const name of ['shouter', 'throws-at-load', 'crashes-later']) cpSync(join(FIXTURES, name), join(home, 'plugins', name), { recursive: true });
+  for (const name of ['shouter', 'throws-at-load', 'crashes-later', 'webhook']) cpSync(join(FIXTURES, name), join(home, 'plugins', name), { recursive: true });
   gateway = await startTestGateway({
     home,
     config: {
       models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
       agents: { defaults: { model: 'fake/echo', tools: { allow: ['group:plugins', 'exec', 'current_time'], exec: { security: 'full' } } } },
-      plugins: { entries: { shouter: { config: { greeting: 'hello' } } } },
+      plugins: { entries: { shouter: { config: { greeting: 'hello' } }, webhook: { config: { greeting: 'hi from config' } } } },
     },
   });
 });
@@ -91,6 +91,23 @@ test('a plugin\'s tool, its before_tool_call refusal and its message_sending rew
   assert.equal(exec?.refusedBy, 'plugin shouter');
   assert.match(exec?.result ?? '', /^Refused by the plugin "shouter": no shell today$/u);
   assert.equal(result.choices[0]?.message.content, 'done [shouted]');
+});
+
+test('a plugin\'s HTTP routes are served at /plugins/<id>/<path>, with the gateway\'s token only', async () => {
+  assert.equal((await fetch(`${gateway.url}/plugins/webhook/status`)).status, 401, 'no token, no route');
+  const auth = { authorization: `Bearer ${gateway.token}` };
+  const status = await fetch(`${gateway.url}/plugins/webhook/status`, { headers: auth });
+  assert.equal(status.status, 200);
+  assert.match(status.headers.get('content-type') ?? '', /application\/json/u);
+  assert.deepEqual(await status.json(), { ok: true, plugin: 'webhook', greeting: 'hi from config' });
+  const echo = await fetch(`${gateway.url}/plugins/webhook/echo?n=3`, { method: 'POST', headers: auth, body: 'quiet words' });
+  assert.equal(echo.status, 200);
+  assert.equal(await echo.text(), 'QUIET WORDS');
+  assert.equal(echo.headers.get('x-n'), '3');
+  const boom = await fetch(`${gateway.url}/plugins/webhook/boom`, { headers: auth });
+  assert.equal(boom.status, 500);
+  assert.match(await boom.text(), /webhook/u);
+  assert.equal((await fetch(`${gateway.url}/plugins/webhook/nothing-here`, { headers: auth })).status, 404);
 });
 
 test('a plugin that keeps crashing is restarted, then quarantined; the CLI and the other plugins keep working', async () => {
