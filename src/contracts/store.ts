@@ -333,21 +333,11 @@ export type PairingOutcome =
   | { status: 'full' }
   | { status: 'approved' };
 
-export interface ApprovalRequestInput {
-  id: string;
-  runId: string;
-  sessionKey: string;
-  agentId: string;
-  tool: string;
-  command: string;
-  cwd: string;
-  /** Whether "allow always" may be offered (the command is plain words under an allowlist). */
-  canAlways: boolean;
-  /** Where the turn's reply goes, so the question is asked in the same conversation. */
-  replyTo: { channel: string; target: string } | null;
+/** What a run asks the operator: the request's own fields, and how long it may wait. */
+export type ApprovalRequestInput = Pick<ExecApproval, 'id' | 'runId' | 'sessionKey' | 'agentId' | 'tool' | 'command' | 'cwd' | 'canAlways' | 'replyTo'> & {
   now: number;
   ttlMs: number;
-}
+};
 
 export interface ApprovalDecisionInput {
   status: 'approved' | 'denied' | 'expired';
@@ -366,8 +356,11 @@ export interface ExecApproval {
   agentId: string;
   tool: string;
   command: string;
+  /** The folder it runs in, as the agent gave it. */
   cwd: string;
+  /** Whether "allow always" may be offered (the command is plain words under an allowlist). */
   canAlways: boolean;
+  /** Where the turn's reply goes, so the question is asked in the same conversation. */
   replyTo: { channel: string; target: string } | null;
   status: 'pending' | 'approved' | 'denied' | 'expired';
   always: boolean;

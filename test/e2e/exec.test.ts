@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
+import { chatTurn } from '../support/chat-turn.js';
+import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
@@ -31,29 +32,11 @@ after(async () => {
   if (home) removeHome(home);
 });
 
-interface HearthToolCall {
-  name: string;
-  result: string;
-  error?: string;
-  outcome?: string;
-  refusedBy?: string;
-}
-
 /** One turn in which the model calls exec with `command`: the tool result the model saw, the tools it was offered, and the response's record. */
 async function execTurn(command: string, agent = 'hearth') {
-  const mark = model.requests.length;
   model.script({ toolCalls: [{ name: 'exec', arguments: { command } }] });
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: agent, user: 'ada', messages: [{ role: 'user', content: `run ${command}` }] }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  const body = (await response.json()) as { hearth: { runId: string; toolCalls: HearthToolCall[] } };
-  const calls = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions');
-  const offered = ((calls[0]?.body as { tools?: { function: { name: string } }[] } | undefined)?.tools ?? []).map((tool) => tool.function.name);
-  const messages = (calls[1]?.body as { messages: { role: string; content: string }[] } | undefined)?.messages ?? [];
-  return { seen: messages.findLast((message) => message.role === 'tool')?.content ?? '', offered, record: body.hearth };
+  const turn = await chatTurn(gateway, model, `run ${command}`, agent);
+  return { seen: turn.seen, offered: turn.offered, record: { toolCalls: turn.toolCalls } };
 }
 
 test('exec in a real turn: an allowed command runs in the workspace and its output goes back to the model', async () => {

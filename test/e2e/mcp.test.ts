@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
+import { chatTurn } from '../support/chat-turn.js';
+import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
@@ -61,19 +62,9 @@ const demo = async () => (await servers()).find((server) => server.name === 'dem
 
 /** One turn in which the model calls `tool` with `args`: the result the model saw, the tools it was offered, the run's record. */
 async function toolTurn(tool: string, args: unknown, agent = 'hearth') {
-  const mark = model.requests.length;
   model.script({ toolCalls: [{ name: tool, arguments: args }] });
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: agent, user: 'ada', messages: [{ role: 'user', content: `use ${tool}` }] }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  const body = (await response.json()) as { hearth: { toolCalls: { name: string; outcome?: string; result: string }[] } };
-  const calls = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions');
-  const offered = ((calls[0]?.body as { tools?: { function: { name: string } }[] } | undefined)?.tools ?? []).map((item) => item.function.name);
-  const messages = (calls[1]?.body as { messages: { role: string; content: string }[] } | undefined)?.messages ?? [];
-  return { seen: messages.findLast((message) => message.role === 'tool')?.content ?? '', offered, call: body.hearth.toolCalls[0]! };
+  const turn = await chatTurn(gateway, model, `use ${tool}`, agent);
+  return { seen: turn.seen, offered: turn.offered, call: turn.toolCalls[0]! };
 }
 
 test('an MCP server\'s tools are offered as <server>__<tool> and called in a real turn', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { chatTurn } from '../support/chat-turn.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
@@ -53,13 +54,7 @@ async function plugins(): Promise<PluginShown[]> {
 
 async function turn(toolCalls: { name: string; arguments: unknown }[]) {
   model.script({ toolCalls }, { text: 'done' });
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: 'go' }] }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()) as { choices: { message: { content: string } }[]; hearth: { toolCalls: { name: string; result: string; outcome?: string; refusedBy?: string }[] } };
+  return chatTurn(gateway, model, 'go');
 }
 
 test('a plugin that throws at load is quarantined with its reason; the others run, and the gateway is ready', async () => {
@@ -85,12 +80,12 @@ test('a plugin\'s tool, its before_tool_call refusal and its message_sending rew
     { name: 'plugin__shouter__shout', arguments: { text: 'hello there' } },
     { name: 'exec', arguments: { command: 'echo hi' } },
   ]);
-  const [shout, exec] = result.hearth.toolCalls;
+  const [shout, exec] = result.toolCalls;
   assert.equal(shout?.result, 'HELLO THERE');
   assert.equal(exec?.outcome, 'refused');
   assert.equal(exec?.refusedBy, 'plugin shouter');
   assert.match(exec?.result ?? '', /^Refused by the plugin "shouter": no shell today$/u);
-  assert.equal(result.choices[0]?.message.content, 'done [shouted]');
+  assert.equal(result.reply, 'done [shouted]');
 });
 
 test('a plugin\'s HTTP routes are served at /plugins/<id>/<path>, with the gateway\'s token only', async () => {
@@ -126,7 +121,7 @@ test('a plugin that keeps crashing is restarted, then quarantined; the CLI and t
   assert.equal(human.code, 0);
   assert.match(human.stdout, /^crashes-later 1\.0\.0 {2}quarantined → .*\.quarantine\/crashes-later-/mu);
   assert.match(human.stdout, /^shouter 1\.0\.0 {2}running\n {2}restarts 0\n {2}registered: tools shout; hooks before_tool_call, message_sending$/mu);
-  assert.equal((await turn([{ name: 'plugin__shouter__shout', arguments: { text: 'still here' } }])).hearth.toolCalls[0]?.result, 'STILL HERE');
+  assert.equal((await turn([{ name: 'plugin__shouter__shout', arguments: { text: 'still here' } }])).toolCalls[0]?.result, 'STILL HERE');
   assert.equal((await runCli(['status'], testEnv(home))).code, 0, 'the CLI is unaffected');
   assert.deepEqual(readdirSync(join(home, 'plugins', '.quarantine')).map((name) => name.replace(/-\d{4}-.*$/u, '')).sort(), ['crashes-later', 'throws-at-load']);
 });

@@ -7,18 +7,11 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
+import { chatTurn } from '../support/chat-turn.js';
+import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'skills', 'openclaw-format');
-
-interface ToolCallShown {
-  name: string;
-  result: string;
-  outcome?: string;
-  refusedBy?: string;
-  capabilityDenied?: { skill: string; needs: string };
-}
 
 describe('skills in a real turn', () => {
   let model: FakeModelServer;
@@ -49,18 +42,10 @@ describe('skills in a real turn', () => {
     if (home) removeHome(home);
   });
 
-  async function turn(text: string, agent = 'hearth') {
-    const mark = model.requests.length;
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: agent, user: 'ada', messages: [{ role: 'user', content: text }] }),
-    });
-    assert.equal(response.status, 200, await response.clone().text());
-    const body = (await response.json()) as { hearth: { toolCalls: ToolCallShown[] } };
-    const requests = model.requests.slice(mark).filter((request: RecordedRequest) => request.path === '/v1/chat/completions');
-    return { calls: body.hearth.toolCalls, requests: requests.map((request) => request.body as { messages: { role: string; content: string }[]; tools?: { function: { name: string } }[] }) };
-  }
+  const turn = async (text: string, agent = 'hearth') => {
+    const result = await chatTurn(gateway, model, text, agent);
+    return { calls: result.toolCalls, requests: result.requests };
+  };
 
   test('the usable skills are listed to the model, and one that cannot run is not; an agent with no skills is not offered the skill tool', async () => {
     const { requests } = await turn('hello');
