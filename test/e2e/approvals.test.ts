@@ -3,43 +3,30 @@
  * "on-miss") waits, durably, until `hearth approvals` answers it, or it expires.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import type { ToolCallShown } from '../support/chat-turn.js';
+import { startModelGateway, stopModelGateway, withFakeModel } from '../support/model-gateway.js';
+import type { FakeModelServer, RecordedRequest } from '../support/fake-model-server.js';
+import { runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 let gateway: TestGateway;
 let home: string;
 
-const config = () => ({
-  models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+const CONFIG = {
   agents: {
-    defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: ['echo *'], ask: 'on-miss' } } },
+    defaults: { tools: { exec: { security: 'allowlist', allow: ['echo *'], ask: 'on-miss' } } },
     entries: { main: { default: true }, quick: { tools: { exec: { askTimeoutMs: 1000 } } } },
   },
-});
+};
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  mkdirSync(join(home, 'workspaces', 'main'), { recursive: true });
-  gateway = await startTestGateway({ home, config: config() });
+  ({ model, home, gateway } = await startModelGateway(CONFIG));
 });
 
-after(async () => {
-  await gateway?.stop();
-  await model?.close();
-  if (home) removeHome(home);
-});
-
-interface ToolCallShown {
-  name: string;
-  result: string;
-  outcome?: string;
-  approval?: { id: string; decision: string; by: string | null };
-}
+after(() => stopModelGateway({ model, home, gateway }));
 
 interface ApprovalShown {
   id: string;
@@ -148,7 +135,7 @@ test('a pending request survives a gateway crash: after the restart it is still 
   const pending = await waitPending('touch after-restart.txt');
   await gateway.kill();
   await turn.done().catch(() => undefined);
-  gateway = await startTestGateway({ home, config: config() });
+  gateway = await startTestGateway({ home, config: withFakeModel(model, CONFIG) });
   assert.deepEqual((await listed()).map((item) => item.id), [pending.id], 'the same request, still pending');
   await waitFor(() => /approval \w+ requested|turn recovered/u.test(gateway.output()), 'the turn to be recovered');
   assert.equal((await cli('approvals', 'approve', pending.id)).code, 0);

@@ -1,36 +1,26 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chatTurn } from '../support/chat-turn.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { startModelGateway, stopModelGateway } from '../support/model-gateway.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import type { TestGateway } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 let gateway: TestGateway;
 let home: string;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  mkdirSync(join(home, 'workspaces', 'main'), { recursive: true });
-  gateway = await startTestGateway({
-    home,
-    config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: {
-        defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: ['echo *'] } } },
-        entries: { main: { default: true }, plain: { tools: { exec: { security: 'deny' } } } },
-      },
+  ({ model, home, gateway } = await startModelGateway({
+    agents: {
+      defaults: { tools: { exec: { security: 'allowlist', allow: ['echo *'] } } },
+      entries: { main: { default: true }, plain: { tools: { exec: { security: 'deny' } } } },
     },
-  });
+  }));
 });
 
-after(async () => {
-  await gateway?.stop();
-  await model?.close();
-  if (home) removeHome(home);
-});
+after(() => stopModelGateway({ model, home, gateway }));
 
 /** One turn in which the model calls exec with `command`: the tool result the model saw, the tools it was offered, and the response's record. */
 async function execTurn(command: string, agent = 'hearth') {

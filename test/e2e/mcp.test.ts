@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chatTurn } from '../support/chat-turn.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import { startModelGateway, stopModelGateway } from '../support/model-gateway.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import { REPO_ROOT, runCli, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 let gateway: TestGateway;
@@ -17,32 +18,21 @@ let home: string;
 let counterFile: string;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  counterFile = join(home, 'mcp-starts.txt');
-  gateway = await startTestGateway({
-    home,
-    config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: {
-        defaults: { model: 'fake/echo' },
-        entries: { main: { default: true, tools: { allow: ['group:mcp', 'current_time'] } }, plain: {} },
-      },
+  ({ model, home, gateway } = await startModelGateway((dir) => {
+    counterFile = join(dir, 'mcp-starts.txt');
+    return {
+      agents: { entries: { main: { default: true, tools: { allow: ['group:mcp', 'current_time'] } }, plain: {} } },
       mcp: {
         servers: {
           demo: { command: process.execPath, args: [join(REPO_ROOT, 'dist', 'test', 'support', 'mcp', 'test-server.js')], env: { MCP_TEST_COUNTER_FILE: counterFile } },
-          ghost: { command: join(home, 'no-such-mcp-server'), enabled: true },
+          ghost: { command: join(dir, 'no-such-mcp-server'), enabled: true },
         },
       },
-    },
-  });
+    };
+  }));
 });
 
-after(async () => {
-  await gateway?.stop();
-  await model?.close();
-  if (home) removeHome(home);
-});
+after(() => stopModelGateway({ model, home, gateway }));
 
 interface ServerStatus {
   name: string;

@@ -8,8 +8,9 @@ import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chatTurn } from '../support/chat-turn.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import { startModelGateway, stopModelGateway } from '../support/model-gateway.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import { REPO_ROOT, runCli, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'plugins');
 
@@ -18,24 +19,18 @@ let gateway: TestGateway;
 let home: string;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  for (const name of ['shouter', 'throws-at-load', 'crashes-later', 'webhook']) cpSync(join(FIXTURES, name), join(home, 'plugins', name), { recursive: true });
-  gateway = await startTestGateway({
-    home,
-    config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo', tools: { allow: ['group:plugins', 'exec', 'current_time'], exec: { security: 'full' } } } },
+  ({ model, home, gateway } = await startModelGateway(
+    {
+      agents: { defaults: { tools: { allow: ['group:plugins', 'exec', 'current_time'], exec: { security: 'full' } } } },
       plugins: { entries: { shouter: { config: { greeting: 'hello' } }, webhook: { config: { greeting: 'hi from config' } } } },
     },
-  });
+    (dir) => {
+      for (const name of ['shouter', 'throws-at-load', 'crashes-later', 'webhook']) cpSync(join(FIXTURES, name), join(dir, 'plugins', name), { recursive: true });
+    },
+  ));
 });
 
-after(async () => {
-  await gateway?.stop();
-  await model?.close();
-  if (home) removeHome(home);
-});
+after(() => stopModelGateway({ model, home, gateway }));
 
 interface PluginShown {
   id: string;

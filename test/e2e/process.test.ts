@@ -1,33 +1,21 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { startModelGateway, stopModelGateway } from '../support/model-gateway.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
 import { isAlive, waitGone } from '../support/processes.js';
-import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
+import { runCli, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
 let model: FakeModelServer;
 let gateway: TestGateway | undefined;
 let home: string;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  mkdirSync(join(home, 'workspaces', 'main'), { recursive: true });
-  gateway = await startTestGateway({
-    home,
-    config: {
-      models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-      agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'full' } } } },
-    },
-  });
+  ({ model, home, gateway } = await startModelGateway({ agents: { defaults: { tools: { exec: { security: 'full' } } } } }));
 });
 
-after(async () => {
-  await gateway?.stop();
-  await model?.close();
-  if (home) removeHome(home);
-});
+after(() => stopModelGateway({ model, home, gateway }));
 
 /** A turn of `user` in which the model starts `command` with the process tool; the pid the command wrote to `pidFile`. */
 async function startInTurn(user: string, pidFile: string): Promise<number> {

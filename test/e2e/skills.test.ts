@@ -8,7 +8,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chatTurn } from '../support/chat-turn.js';
-import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { startModelGateway, stopModelGateway } from '../support/model-gateway.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'skills', 'openclaw-format');
@@ -19,28 +20,18 @@ describe('skills in a real turn', () => {
   let home: string;
 
   before(async () => {
-    model = await startFakeModelServer();
-    home = makeHome();
-    const workspace = join(home, 'workspaces', 'main');
-    mkdirSync(join(workspace, 'skills'), { recursive: true });
-    mkdirSync(join(workspace, 'notes'));
-    writeFileSync(join(workspace, 'notes', 'monday.md'), 'Buy milk.\n');
-    cpSync(join(FIXTURES, 'notes-helper'), join(workspace, 'skills', 'notes-helper'), { recursive: true });
-    cpSync(join(FIXTURES, 'github'), join(workspace, 'skills', 'github'), { recursive: true });
-    gateway = await startTestGateway({
-      home,
-      config: {
-        models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-        agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'full' } } }, entries: { main: { default: true }, bare: { skills: [] } } },
-      },
-    });
+    const agents = { defaults: { tools: { exec: { security: 'full' } } }, entries: { main: { default: true }, bare: { skills: [] } } };
+    ({ model, home, gateway } = await startModelGateway({ agents }, (dir) => {
+      const workspace = join(dir, 'workspaces', 'main');
+      mkdirSync(join(workspace, 'skills'), { recursive: true });
+      mkdirSync(join(workspace, 'notes'));
+      writeFileSync(join(workspace, 'notes', 'monday.md'), 'Buy milk.\n');
+      cpSync(join(FIXTURES, 'notes-helper'), join(workspace, 'skills', 'notes-helper'), { recursive: true });
+      cpSync(join(FIXTURES, 'github'), join(workspace, 'skills', 'github'), { recursive: true });
+    }));
   });
 
-  after(async () => {
-    await gateway?.stop();
-    await model?.close();
-    if (home) removeHome(home);
-  });
+  after(() => stopModelGateway({ model, home, gateway }));
 
   const turn = async (text: string, agent = 'hearth') => {
     const result = await chatTurn(gateway, model, text, agent);
