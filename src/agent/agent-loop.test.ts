@@ -110,3 +110,30 @@ test('with no model the turn says how to add one', async () => {
   assert.equal(output.error?.code, 'NO_MODEL');
   assert.match(output.error?.message ?? '', /models\.providers/);
 });
+
+test('plugin hooks: before_tool_call may refuse a call before it runs; after_tool_call sees each call that ran, with its result', async () => {
+  const after: { tool: string; content: string }[] = [];
+  const runTurn = createAgentLoop({
+    models: scriptedRouter([
+      () =>
+        events(
+          { type: 'tool-call', id: 'c1', name: 'list', arguments: '{}' },
+          { type: 'tool-call', id: 'c2', name: 'current_time', arguments: '{}' },
+          { type: 'finish', reason: 'tool-calls', modelRef: 'fake/m' },
+        ),
+      () => events({ type: 'text-delta', text: 'ok' }, { type: 'finish', reason: 'stop', modelRef: 'fake/m' }),
+    ]),
+    tools,
+    toolHooks: {
+      before: async ({ tool }) => (tool === 'list' ? { refuse: 'no listing today', plugin: 'guard' } : null),
+      after: async ({ tool, result }) => void after.push({ tool, content: result.content }),
+    },
+  });
+  const output = await runTurn(input().value);
+  assert.equal(output.toolCalls[0]?.outcome, 'refused');
+  assert.equal(output.toolCalls[0]?.refusedBy, 'plugin guard');
+  assert.equal(output.toolCalls[0]?.result, 'Refused by the plugin "guard": no listing today');
+  assert.equal(output.toolCalls[1]?.outcome, 'ok');
+  assert.deepEqual(after.map((entry) => entry.tool), ['current_time'], 'a refused call did not run, so after_tool_call does not see it');
+  assert.equal(after[0]?.content, output.toolCalls[1]?.result);
+});

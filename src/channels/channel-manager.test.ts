@@ -9,7 +9,7 @@ import type { Store } from '../contracts/store.js';
 import type { TurnEvent, TurnRequest } from '../sessions/turn-service.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { ChannelAccount } from './channel-accounts.js';
-import { type ChannelRoutingConfig, createChannelManager } from './channel-manager.js';
+import { type ChannelManagerOptions, type ChannelRoutingConfig, createChannelManager } from './channel-manager.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 const dir = mkdtempSync(join(tmpdir(), 'hearth-channel-manager-'));
@@ -78,11 +78,11 @@ function direct(senderId: string, text: string, messageId = `m${counter++}`): In
   return { messageId, chat: { id: `dm-${senderId}`, kind: 'direct' }, sender: { id: senderId, name: `Person ${senderId}` }, text, mentionsBot: false, replyToBot: false, attachments: [] };
 }
 
-async function setUp(homeSettings: Record<string, unknown> = {}) {
+async function setUp(homeSettings: Record<string, unknown> = {}, extra: Partial<ChannelManagerOptions> = {}) {
   const store: Store = createSqliteStore({ path: join(dir, `manager-${counter++}.sqlite`) });
   const platform = fakePlatform();
   const turns = fakeTurns();
-  const manager = createChannelManager({ store, turns, platforms: { telegram: platform.support }, logger: quiet });
+  const manager = createChannelManager({ store, turns, platforms: { telegram: platform.support }, logger: quiet, ...extra });
   const config: ChannelRoutingConfig = {
     channels: { telegram: { accounts: { home: { botToken: 'home-token', ...homeSettings }, work: { botToken: 'work-token' } } } } as unknown as ChannelRoutingConfig['channels'],
     bindings: [],
@@ -107,6 +107,21 @@ async function setUp(homeSettings: Record<string, unknown> = {}) {
 const codeIn = (text: string | undefined) => /\*\*([A-Z2-9]{8})\*\*/u.exec(text ?? '')?.[1];
 
 describe('channel manager', () => {
+  it('tells the plugins\' message_received hooks of each message that becomes a turn, and of no other', async () => {
+    const seen: { channel: string; sessionKey: string; text: string }[] = [];
+    const t = await setUp({ dmPolicy: 'open', allowFrom: ['*'] }, { messageReceived: async (payload) => void seen.push(payload) });
+    try {
+      const home = await t.account('home');
+      const work = await t.account('work');
+      await work.receive(direct('bob', 'let me in'));
+      await home.receive(direct('ada', 'hello there'));
+      assert.equal(t.turns.submitted.length, 1);
+      assert.deepEqual(seen, [{ channel: 'telegram:home', sessionKey: t.turns.submitted[0]!.sessionKey, text: 'hello there' }], 'the pairing request on the other account is not a turn');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('approves a pairing code for the account it was asked on only, and says so through that account', async () => {
     const t = await setUp();
     try {

@@ -25,7 +25,7 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   models: Pick<Models, 'agents'>;
   turns: Pick<Turns, 'service'>;
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
-  plugins?: Pick<Plugins, 'messageReceived'>;
+  plugins?: Pick<Plugins, 'loaded' | 'messageReceived'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
   metrics: {
     deliveryFailed(channel: string): void;
@@ -83,7 +83,7 @@ export const channelsSubsystem = defineSubsystem({
       logger,
       onDeliveryFailure: metrics.deliveryFailed,
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
-      ...(deps.plugins ? { messageReceived: deps.plugins.messageReceived } : {}),
+      ...(deps.plugins?.loaded ? { messageReceived: deps.plugins.messageReceived } : {}),
     });
     const health = createChannelHealth({
       accounts: () => manager.healthTargets(),

@@ -9,6 +9,8 @@ import { defineSubsystem } from '../runtime/subsystem.js';
 import type { PluginHost, PluginStatus } from './plugin-host.js';
 
 export interface Plugins {
+  /** Whether the plugin host runs (a plugin was found at start); without it, nothing needs the hooks. */
+  loaded: boolean;
   /** The running plugins' tools as agent tools, `plugin__<id>__<tool>` (a tool source of the registry). */
   tools(): readonly Tool[];
   status(): PluginStatus[];
@@ -43,6 +45,7 @@ function agentTools(host: PluginHost): Tool[] {
 }
 
 const idle: Plugins = {
+  loaded: false,
   tools: () => [],
   status: () => [],
   toolHooks: { before: async () => null, after: async () => undefined },
@@ -80,6 +83,7 @@ export const pluginsSubsystem = defineSubsystem({
     await host.start();
     tools = agentTools(host);
     const api: Plugins = {
+      loaded: true,
       tools: () => tools,
       status: () => host.status(),
       toolHooks: { before: (payload) => host.beforeToolCall(payload), after: (payload) => host.afterToolCall(payload) },

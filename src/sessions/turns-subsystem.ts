@@ -44,7 +44,7 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   /** Tools of other subsystems (memory) offered to the agents beside the built-in ones. */
   extraTools?: readonly Tool[];
   /** Plugins' hooks: around every tool call, and on every reply. */
-  plugins?: Pick<Plugins, 'toolHooks' | 'messageSending'>;
+  plugins?: Pick<Plugins, 'loaded' | 'toolHooks' | 'messageSending'>;
   /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
   toolSources?: readonly (() => readonly Tool[])[];
 }
@@ -114,7 +114,8 @@ export const turnsSubsystem = defineSubsystem({
       tools,
       skills: skillCatalog,
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
-      ...(deps.plugins ? { toolHooks: deps.plugins.toolHooks } : {}),
+      // Without plugins, tool calls and replies skip the hooks entirely.
+      ...(deps.plugins?.loaded ? { toolHooks: deps.plugins.toolHooks } : {}),
     });
     const service = createTurnService({
       store,
@@ -123,7 +124,7 @@ export const turnsSubsystem = defineSubsystem({
       compactor: createSessionCompactor({ store, models: models.router, runTurn, tools, logger }),
       workspaceContext: models.workspaceContext,
       skillsPrompt: async (profile) => skillsPrompt(await skillCatalog.list(profile)),
-      ...(deps.plugins ? { messageSending: deps.plugins.messageSending } : {}),
+      ...(deps.plugins?.loaded ? { messageSending: deps.plugins.messageSending } : {}),
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
       historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),

@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
-import { readSkillDocument, type SkillDocument } from './skill-file.js';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, delimiter, join, resolve } from 'node:path';
+import { readSkillDocument, SKILL_FILE, type SkillDocument } from './skill-file.js';
 import { insideAny, readInstallRecord } from './skill-install.js';
-import { type BundleProblem, verifyBundle } from './skill-manifest.js';
+import { type BundleProblem, type BundleVerdict, MANIFEST_FILE, verifyBundle } from './skill-manifest.js';
 
 /** Where a skill was found, in the order that wins: the agent's workspace, installed, extra folders. */
 export type SkillSource = 'workspace' | 'installed' | 'extra';
@@ -53,6 +53,12 @@ async function installedInDeveloperMode(dir: string, allowUnsigned: readonly str
   return record !== null && record.keyName === null && insideAny(record.source, allowUnsigned);
 }
 
+/** A file's identity for caching: size, modification time and inode ('' when it is missing). */
+async function fileStamp(path: string): Promise<string> {
+  const info = await stat(path).catch(() => null);
+  return info ? `${info.size}:${info.mtimeMs}:${info.ino}` : '';
+}
+
 /** Whether `bin` is an executable file in one of PATH's folders. */
 function onPath(bin: string, path: string): boolean {
   if (bin.includes('/')) return false;
@@ -97,17 +103,32 @@ async function skillFolders(root: string): Promise<string[]> {
  * The skills of each agent (docs/skills.md): folders with a SKILL.md under `<workspace>/skills`,
  * `$HEARTH_HOME/skills` (installed: signed, verified) and `skills.extraDirs`. An installed skill
  * must verify against its manifest and a trusted key, and is verified again each time it is
- * loaded; a local skill that carries a manifest must verify too. Listings are kept two seconds.
+ * loaded; a local skill that carries a manifest must verify too. Listings are kept two seconds,
+ * and a listing re-hashes a skill's files only when its SKILL.md or manifest changed: loading a
+ * skill always checks every file of that one skill again.
  */
 export function createSkillCatalog(options: { installedDir: string; settings: () => SkillSettings; env?: NodeJS.ProcessEnv; now?: () => number }): SkillCatalog {
   const env = options.env ?? process.env;
   const now = options.now ?? Date.now;
   const listed = new Map<string, { at: number; entries: SkillEntry[] }>();
+  /** Verdicts of listed skills by folder, with the fingerprint they were made for (bounded: cleared past 256). */
+  const verdicts = new Map<string, { fingerprint: string; verdict: BundleVerdict }>();
 
-  const readEntry = async (dir: string, folder: string, source: SkillSource): Promise<SkillEntry | null> => {
+  const verify = (dir: string) => verifyBundle(dir, options.settings().trustedKeys);
+  const verifyListed = async (dir: string): Promise<BundleVerdict> => {
+    const fingerprint = `${await fileStamp(join(dir, SKILL_FILE))}|${await fileStamp(join(dir, MANIFEST_FILE))}|${Object.values(options.settings().trustedKeys).join(',')}`;
+    const known = verdicts.get(dir);
+    if (known?.fingerprint === fingerprint) return known.verdict;
+    const verdict = await verify(dir);
+    if (verdicts.size >= 256) verdicts.clear();
+    verdicts.set(dir, { fingerprint, verdict });
+    return verdict;
+  };
+
+  const readEntry = async (dir: string, folder: string, source: SkillSource, check: (dir: string) => Promise<BundleVerdict>): Promise<SkillEntry | null> => {
     const document = await readSkillDocument(dir, folder);
     if (!document) return null;
-    const verdict = await verifyBundle(dir, options.settings().trustedKeys);
+    const verdict = await check(dir);
     const signed = verdict.ok ? { keyName: verdict.keyName, version: verdict.manifest.version } : null;
     const unsigned = !verdict.ok && verdict.problems.every((problem) => problem.kind === 'unsigned');
     const allowed = unsigned && (source !== 'installed' || (await installedInDeveloperMode(dir, options.settings().allowUnsigned)));
@@ -122,7 +143,7 @@ export function createSkillCatalog(options: { installedDir: string; settings: ()
     return gatingProblem(entry.document, env);
   };
 
-  const scan = async (agent: SkillAgent): Promise<SkillEntry[]> => {
+  const scan = async (agent: SkillAgent, check: (dir: string) => Promise<BundleVerdict>): Promise<SkillEntry[]> => {
     const roots: [string, SkillSource][] = [
       [join(agent.workspaceDir, 'skills'), 'workspace'],
       [options.installedDir, 'installed'],
@@ -132,7 +153,7 @@ export function createSkillCatalog(options: { installedDir: string; settings: ()
     const entries: SkillEntry[] = [];
     for (const [root, source] of roots) {
       for (const folder of await skillFolders(root)) {
-        const entry = await readEntry(join(root, folder), folder, source);
+        const entry = await readEntry(join(root, folder), folder, source, check);
         if (!entry || seen.has(entry.name)) continue;
         seen.add(entry.name);
         entries.push({ ...entry, ineligible: eligibility(entry, agent) });
@@ -141,18 +162,23 @@ export function createSkillCatalog(options: { installedDir: string; settings: ()
     return entries;
   };
 
+  const list = async (agent: SkillAgent): Promise<SkillEntry[]> => {
+    const key = `${agent.id}\0${agent.workspaceDir}\0${agent.skills?.join(',') ?? '*'}`;
+    const cached = listed.get(key);
+    if (cached && now() - cached.at < LIST_TTL_MS) return cached.entries;
+    const entries = await scan(agent, verifyListed);
+    if (listed.size >= 64) listed.clear();
+    listed.set(key, { at: now(), entries });
+    return entries;
+  };
+
   return {
-    async list(agent) {
-      const key = `${agent.id}\0${agent.workspaceDir}\0${agent.skills?.join(',') ?? '*'}`;
-      const cached = listed.get(key);
-      if (cached && now() - cached.at < LIST_TTL_MS) return cached.entries;
-      const entries = await scan(agent);
-      if (listed.size >= 64) listed.clear();
-      listed.set(key, { at: now(), entries });
-      return entries;
-    },
+    list,
     async load(agent, name) {
-      const known = (await scan(agent)).find((entry) => entry.name === name);
+      // The listing says which folder holds the skill; that one is read and verified afresh.
+      const listedEntry = (await list(agent)).find((entry) => entry.name === name);
+      const fresh = listedEntry ? await readEntry(listedEntry.dir, basename(listedEntry.dir), listedEntry.source, verify) : null;
+      const known = fresh?.name === name ? { ...fresh, ineligible: eligibility(fresh, agent) } : (await scan(agent, verify)).find((entry) => entry.name === name);
       if (!known) return { ok: false, message: `There is no skill named "${name}". The skills you can use are listed in your instructions.` };
       if (known.ineligible) return { ok: false, message: `The skill "${name}" cannot be used: ${known.ineligible}.` };
       return { ok: true, entry: known };
