@@ -226,7 +226,8 @@ export function createAgentLoop(deps: AgentLoopDeps) {
    */
   async function invokedSkill(input: AgentTurnInput): Promise<{ messages: ChatMessage[]; skill: ActiveSkill } | null> {
     const last = input.messages.at(-1);
-    const match = deps.skills && last?.role === 'user' ? /^\/([a-z0-9][a-z0-9_-]{0,63})(?:\s+([\s\S]*))?$/u.exec(last.content.trim()) : null;
+    // Anchored at the start: a message that does not begin with "/" is rejected at once, without a copy of it.
+    const match = deps.skills && last?.role === 'user' ? /^\s*\/([a-z0-9][a-z0-9_-]{0,63})(?:\s+([\s\S]*?))?\s*$/u.exec(last.content) : null;
     if (!match || !deps.skills) return null;
     const loaded = await deps.skills.load(input.agent, match[1]!);
     if (!loaded.ok || !loaded.entry.document.userInvocable) return null;
