@@ -1,4 +1,4 @@
-import type { ChannelPlatform, ChannelsConfig } from '../config/channel-schema.js';
+import type { ChannelsConfig } from '../config/channel-schema.js';
 import { CHANNEL_PLATFORMS } from '../config/channel-schema.js';
 
 /** Who may talk to an account and when it answers, with every default filled in. */
@@ -13,7 +13,8 @@ export interface RoutingSettings {
 
 /** One configured account of one platform: its own settings merged over the platform block's. */
 export interface ChannelAccount {
-  platform: ChannelPlatform;
+  /** A built-in platform, or a channel a plugin provides. */
+  platform: string;
   accountId: string;
   /** `<platform>:<accountId>`: the outbox channel name and the key of the account everywhere. */
   key: string;
@@ -43,8 +44,11 @@ export function accountConfigPath(account: Pick<ChannelAccount, 'platform' | 'ac
  */
 export function resolveChannelAccounts(channels: ChannelsConfig, credentials: Record<string, Record<string, string>> = {}): ChannelAccount[] {
   const accounts: ChannelAccount[] = [];
-  for (const platform of CHANNEL_PLATFORMS) {
-    const block = channels[platform] as (Record<string, unknown> & { accounts?: Record<string, Record<string, unknown>> }) | undefined;
+  const pluginPlatforms = Object.keys(channels)
+    .filter((name) => !(CHANNEL_PLATFORMS as readonly string[]).includes(name))
+    .sort();
+  for (const platform of [...CHANNEL_PLATFORMS, ...pluginPlatforms]) {
+    const block = (channels as Record<string, unknown>)[platform] as (Record<string, unknown> & { accounts?: Record<string, Record<string, unknown>> }) | undefined;
     const { accounts: named, ...shared } = block ?? {};
     const ids = named && Object.keys(named).length > 0 ? Object.keys(named) : block ? ['default'] : [];
     for (const key of Object.keys(credentials)) {
@@ -60,7 +64,7 @@ export function resolveChannelAccounts(channels: ChannelsConfig, credentials: Re
   return accounts;
 }
 
-function toAccount(platform: ChannelPlatform, accountId: string, settings: Record<string, unknown>): ChannelAccount {
+function toAccount(platform: string, accountId: string, settings: Record<string, unknown>): ChannelAccount {
   const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
   const number = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
   const routing: RoutingSettings = {

@@ -22,7 +22,7 @@ export type ChannelFactory = (account: ChannelAccount) => Promise<Channel>;
 export interface PlatformSupport {
   create: ChannelFactory;
   /** No sign of life for this long → reconnect (unless the account sets stallTimeoutMs). */
-  stallTimeoutMs(account: ChannelAccount): number;
+  stallTimeoutMs(account: ChannelAccount, channel: Channel): number;
   authHint(account: ChannelAccount): string;
   /** What is missing from the account's config for it to start (null when it can start). */
   missingConfig(account: ChannelAccount): string | null;
@@ -45,6 +45,8 @@ export interface ChannelManagerOptions {
     subscribe(listener: (event: TurnEvent) => void): () => void;
   };
   platforms: Partial<Record<string, PlatformSupport>>;
+  /** Serves every platform not in `platforms`: the channels plugins provide. */
+  pluginPlatforms?: PlatformSupport;
   logger: {
     info(obj: object, msg?: string): void;
     warn(obj: object, msg?: string): void;
@@ -269,7 +271,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
   }
 
   async function startAccount(account: ChannelAccount): Promise<void> {
-    const support = options.platforms[account.platform];
+    const support = options.platforms[account.platform] ?? options.pluginPlatforms;
     if (!support) {
       notStarted.set(account.key, { account, reason: `the ${account.platform} channel is not available in this build`, since: now() });
       return;
@@ -297,7 +299,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       logger,
       reconnectDelayMs: account.reconnectDelayMs,
       reconnectMaxDelayMs: account.reconnectMaxDelayMs,
-      stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs(account),
+      stallTimeoutMs: account.stallTimeoutMs ?? support.stallTimeoutMs(account, channel),
       authHint,
       ...(options.now ? { now: options.now } : {}),
     });

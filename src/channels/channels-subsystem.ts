@@ -12,6 +12,7 @@ import { readChannelCredentials } from './channel-credentials.js';
 import { type ChannelHealth, type ChannelHealthOptions, createChannelHealth } from './channel-health.js';
 import { type ChannelManager, type ChannelRoutingConfig, createChannelManager } from './channel-manager.js';
 import { builtinPlatforms } from './platforms.js';
+import { pluginPlatforms } from './plugin-platform.js';
 
 export interface Channels {
   manager: ChannelManager;
@@ -25,7 +26,7 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   models: Pick<Models, 'agents'>;
   turns: Pick<Turns, 'service'>;
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
-  plugins?: Pick<Plugins, 'loaded' | 'messageReceived'>;
+  plugins?: Pick<Plugins, 'loaded' | 'messageReceived' | 'channels'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
   metrics: {
     deliveryFailed(channel: string): void;
@@ -80,6 +81,7 @@ export const channelsSubsystem = defineSubsystem({
       store,
       turns: turns.service,
       platforms: builtinPlatforms(),
+      ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),
       logger,
       onDeliveryFailure: metrics.deliveryFailed,
       ...(deps.approvals ? { approvals: deps.approvals } : {}),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILTIN_PLATFORMS, PLUGIN_PLATFORM_PATTERN, RESERVED_PLATFORMS } from '../contracts/channel.js';
 
 /**
  * `channels.<platform>` config. A platform block is one account (`default`) or, with `accounts`,
@@ -87,12 +88,53 @@ const platform = <T extends z.ZodRawShape>(fields: T) =>
       .meta({ keyName: 'accountId' }),
   });
 
-export const channelsSchema = z.strictObject({
-  telegram: platform(telegramFields).optional().describe('Telegram bot accounts.'),
-  discord: platform(discordFields).optional().describe('Discord bot accounts.'),
-  slack: platform(slackFields).optional().describe('Slack app accounts.'),
-  irc: platform(ircFields).optional().describe('IRC accounts.'),
+/** The keys every account has whatever its platform; the rest of a plugin channel's settings go to the plugin. */
+export const ROUTING_KEYS: readonly string[] = [...Object.keys(routingFields), 'plugin', 'accounts'];
+
+const pluginId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,23}$/, 'plugin ids are 1 to 24 lowercase letters, digits or "-"');
+
+/**
+ * `channels.<platform>` for a platform a plugin provides: the routing fields, `plugin` (required,
+ * which also catches a misspelt built-in platform) and the plugin's own settings, passed to it.
+ */
+const pluginPlatform = z.looseObject({
+  ...routingFields,
+  plugin: pluginId.optional().describe('The plugin that provides this channel (its id, as hearth plugins list shows it).'),
+  accounts: z
+    .record(accountId, z.looseObject({ ...routingFields }))
+    .optional()
+    .describe('Several accounts by id; each inherits this block\'s settings and overrides what it sets.')
+    .meta({ keyName: 'accountId' }),
 });
+
+type PluginPlatformBlock = { plugin?: unknown; accounts?: Record<string, { plugin?: unknown }> } | undefined;
+
+/** Whether the block, or else each of its accounts, names the plugin that provides the channel. */
+function namesPlugin(block: PluginPlatformBlock): boolean {
+  if (typeof block?.plugin === 'string') return true;
+  const accounts = Object.values(block?.accounts ?? {});
+  return accounts.length > 0 && accounts.every((account) => typeof account.plugin === 'string');
+}
+
+export const channelsSchema = z
+  .strictObject({
+    telegram: platform(telegramFields).optional().describe('Telegram bot accounts.'),
+    discord: platform(discordFields).optional().describe('Discord bot accounts.'),
+    slack: platform(slackFields).optional().describe('Slack app accounts.'),
+    irc: platform(ircFields).optional().describe('IRC accounts.'),
+  })
+  .catchall(pluginPlatform)
+  .superRefine((channels, context) => {
+    for (const [name, block] of Object.entries(channels)) {
+      if ((BUILTIN_PLATFORMS as readonly string[]).includes(name)) continue;
+      const builtins = BUILTIN_PLATFORMS.join(', ');
+      if (!PLUGIN_PLATFORM_PATTERN.test(name) || RESERVED_PLATFORMS.includes(name)) {
+        context.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a channel: the built-in ones are ${builtins}, and a plugin's channel is named by 1 to 24 lowercase letters, digits or "-"` });
+      } else if (!namesPlugin(block as PluginPlatformBlock)) {
+        context.addIssue({ code: 'custom', path: [name, 'plugin'], message: `"${name}" is not a built-in channel (${builtins}); if a plugin provides it, name the plugin with "plugin": "<plugin id>"` });
+      }
+    }
+  });
 
 /**
  * `channelHealth`: how every channel account is checked (connection, credentials, messages
@@ -108,18 +150,19 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.enum(['telegram', 'discord', 'slack', 'irc']).describe('The platform.'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
 });
 
 export type ChannelsConfig = z.infer<typeof channelsSchema>;
-export type ChannelPlatform = keyof ChannelsConfig;
+/** A built-in platform. */
+export type ChannelPlatform = (typeof BUILTIN_PLATFORMS)[number];
 export type TelegramAccountConfig = z.infer<z.ZodObject<typeof telegramFields>>;
 export type DiscordAccountConfig = z.infer<z.ZodObject<typeof discordFields>>;
 export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
-export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = ['telegram', 'discord', 'slack', 'irc'];
+export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;

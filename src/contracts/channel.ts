@@ -4,6 +4,15 @@
  * answer (routing does) and never runs the agent.
  */
 
+/** The platforms built into this build (`channels.<platform>` in the config). */
+export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc'] as const;
+
+/** The name of a platform a plugin provides: its `channels.<platform>` config key, part of session keys. */
+export const PLUGIN_PLATFORM_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
+
+/** Names a plugin's platform cannot take: the built-in platforms and WebChat. */
+export const RESERVED_PLATFORMS: readonly string[] = [...BUILTIN_PLATFORMS, 'webchat'];
+
 /** Direct message, group chat, or a thread/topic inside a group. */
 export type ChatKind = 'direct' | 'group' | 'thread';
 

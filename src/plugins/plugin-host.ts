@@ -1,15 +1,30 @@
 import { basename } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
+import { ChannelError } from '../contracts/channel.js';
 import type { HookHandler, HookName, MessagePayload, ToolCallPayload, ToolResultPayload } from './plugin-api.js';
 import { findPluginFolders, type PluginFolder } from './plugin-discovery.js';
 import { createHookRegistry, dispatchHook, type HookFailure, MAX_HANDLERS_PER_HOOK, onHook, removeHooksOf } from './plugin-hooks.js';
 import { type ManifestReading, type PluginManifest, readPluginManifest } from './plugin-manifest.js';
-import { isRoutePath, MAX_ROUTE_BODY_BYTES, messageOf, type PluginCallContext, type PluginToolInfo, parseRouteDeclaration, routeKey, truncate } from './plugin-protocol.js';
+import {
+  type ChannelAccountInfo,
+  type ChannelOp,
+  isRoutePath,
+  MAX_ROUTE_BODY_BYTES,
+  messageOf,
+  type PluginCallContext,
+  type PluginChannelInfo,
+  type PluginToolInfo,
+  parseRouteDeclaration,
+  routeKey,
+  truncate,
+} from './plugin-protocol.js';
 import { quarantineFolder } from './plugin-quarantine.js';
 import { type PluginRoute, type PluginRouteAnswer, type PluginRouteInput, requestForPlugin, responseHeaders, textAnswer } from './plugin-routes.js';
-import { type PluginThread, type Reply, startPluginThread } from './plugin-thread.js';
+import { type ChannelRunHandlers, type PluginThread, type Reply, startPluginThread } from './plugin-thread.js';
 
 export type { PluginRoute, PluginRouteAnswer, PluginRouteInput } from './plugin-routes.js';
+export type { ChannelAccountInfo, PluginChannelInfo } from './plugin-protocol.js';
+export type { ChannelRunHandlers } from './plugin-thread.js';
 
 /** One plugin as the host sees it (for `hearth plugins`, status and health). */
 export interface PluginStatus {
@@ -21,8 +36,8 @@ export interface PluginStatus {
   lastError: string | null;
   restarts: number;
   /**
-   * Tools, hooks and routes (`"GET /status"`) its last activation registered; `routes` only when
-   * its manifest declares some. `channels`: what its manifest declares (not supported yet, ignored).
+   * Tools, hooks, routes (`"GET /status"`) and channels (platforms) its last activation
+   * registered; `routes` and `channels` only when its manifest declares some.
    */
   registered: { tools: string[]; hooks: string[]; routes?: string[]; channels?: string[] };
   /** The folder it was moved to when quarantined; null if it was not (or could not be) moved. */
@@ -121,6 +136,19 @@ export interface PluginHost {
   messageReceived(payload: MessagePayload): Promise<void>;
   /** The text as the last plugin left it (each plugin sees the previous one's rewrite). */
   messageSending(payload: MessagePayload): Promise<string>;
+  /**
+   * A plugin's channel as its last activation registered it, or why it cannot be used (`final`:
+   * not until the operator acts). Waits up to `waitMs` for a plugin that is starting or restarting.
+   */
+  channel(plugin: string, platform: string, waitMs: number): Promise<PluginChannelInfo | { error: string; final: boolean }>;
+  /**
+   * Runs a plugin channel's account until the plugin's run ends (resolves) or `signal` aborts
+   * (resolves). Throws a ChannelError: what the plugin threw, `transient` when the plugin is
+   * restarting or its worker died, `auth` when it is quarantined, stopped or lacks the channel.
+   */
+  runChannel(plugin: string, platform: string, account: ChannelAccountInfo, handlers: ChannelRunHandlers, signal: AbortSignal): Promise<void>;
+  /** `send` (→ `{ messageId }`), `typing` or `probe` (→ a probe result), bounded by `callMs`; throws a ChannelError as runChannel does. */
+  callChannel(plugin: string, platform: string, op: Exclude<ChannelOp, 'run'>, account: ChannelAccountInfo, args: unknown, signal: AbortSignal): Promise<unknown>;
   /** Called after any plugin changes state; returns the unsubscribe. */
   onChange(listener: () => void): () => void;
   /** Terminates every worker; idempotent. */
@@ -135,6 +163,8 @@ interface PluginRecord extends PluginStatus {
   hooks: Set<HookName>;
   /** Registered routes by key, `"GET /status"`. */
   routes: Map<string, PluginRoute>;
+  /** Registered channels by platform. */
+  channels: Map<string, PluginChannelInfo>;
   hookErrors: number;
   timer: NodeJS.Timeout | null;
 }
@@ -263,7 +293,12 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     const config = settingsOf(record.id);
     if ('error' in config) return enter(record, 'stopped', config.error);
     const thread: PluginThread = startPluginThread({
-      data: { pluginId: record.id, entryPath: record.entryPath, config: config.value, declared: { tools: manifest.registers.tools, hooks: manifest.registers.hooks, routes: manifest.registers.routes ?? [] } },
+      data: {
+        pluginId: record.id,
+        entryPath: record.entryPath,
+        config: config.value,
+        declared: { tools: manifest.registers.tools, hooks: manifest.registers.hooks, routes: manifest.registers.routes ?? [], channels: manifest.registers.channels ?? [] },
+      },
       workerUrl,
       loadMs: timeouts.loadMs,
       maxPending: limits.maxPending,
@@ -281,6 +316,10 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     const declaredRoutes = manifest.registers.routes ?? [];
     const undeclaredRoutes = activation.routes.filter((route) => !declaredRoutes.includes(route));
     if (undeclaredRoutes.length > 0) return quarantine(record, `broke the protocol: it offered undeclared routes ${undeclaredRoutes.join(', ')}`, thread);
+    const declaredChannels = manifest.registers.channels ?? [];
+    const undeclaredChannels = activation.channels.map((channel) => channel.platform).filter((platform) => !declaredChannels.includes(platform));
+    if (undeclaredChannels.length > 0) return quarantine(record, `broke the protocol: it offered undeclared channels ${undeclaredChannels.join(', ')}`, thread);
+    record.channels = new Map(activation.channels.map((channel) => [channel.platform, channel]));
     record.tools = activation.tools;
     record.hooks = new Set(activation.hooks.filter((hook) => manifest.registers.hooks.includes(hook)));
     const routes = activation.routes.flatMap((key) => {
@@ -290,6 +329,7 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     record.routes = new Map(routes);
     record.registered = { ...record.registered, tools: record.tools.map((tool) => tool.name), hooks: [...record.hooks] };
     if (manifest.registers.routes !== undefined) record.registered.routes = [...record.routes.keys()];
+    if (manifest.registers.channels !== undefined) record.registered.channels = [...record.channels.keys()];
     record.hookErrors = 0;
     logger.info({ plugin: record.id, tools: record.registered.tools, hooks: record.registered.hooks, routes: [...record.routes.keys()], restarts: record.restarts }, `plugin "${record.id}" running`);
     enter(record, 'running');
@@ -360,8 +400,6 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         enter(record, 'stopped', `disabled in the config (plugins.entries.${record.id}.enabled is false)`);
         continue;
       }
-      const { channels } = reading.manifest.registers;
-      if (channels !== undefined) logger.info({ plugin: record.id, channels }, `plugin "${record.id}" declares channels, which are not supported yet; they are ignored`);
       for (const hook of reading.manifest.registers.hooks) onHook(hooks, hook, ((payload: object) => forwardHook(record, hook, payload)) as HookHandler<typeof hook>, record.id);
       launches.push(launch(record));
     }
@@ -434,6 +472,72 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     return { status: message.status, headers: responseHeaders(message.headers), body: message.body };
   };
 
+  /** Resolves once the plugin is running, quarantined or stopped, or after `waitMs`. */
+  const settled = (record: PluginRecord, waitMs: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = () => {
+        if (record.state === 'starting' || record.state === 'restarting') return;
+        finish();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        listeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(finish, waitMs);
+      timer.unref();
+      listeners.add(done);
+      done();
+    });
+
+  /** The running plugin's thread and channel, or the ChannelError that says why not. */
+  const channelTarget = (plugin: string, platform: string): { record: PluginRecord; thread: PluginThread; info: PluginChannelInfo } | ChannelError => {
+    const record = records.get(plugin);
+    if (record === undefined) return new ChannelError('auth', `No plugin "${plugin}" is installed (hearth plugins list shows the installed ones).`);
+    const thread = record.thread;
+    if (record.state !== 'running' || thread === null) return new ChannelError(record.state === 'quarantined' || record.state === 'stopped' ? 'auth' : 'transient', unavailable(record));
+    const info = record.channels.get(platform);
+    if (info === undefined) return new ChannelError('auth', `Plugin "${plugin}" does not provide the channel "${platform}" (it provides: ${[...record.channels.keys()].join(', ') || 'none'}).`);
+    return { record, thread, info };
+  };
+
+  /** A channel request's failure as a ChannelError (a reply that carries the plugin's own error included). */
+  const channelFailure = (plugin: string, platform: string, reply: Exclude<Reply<unknown>, { kind: 'reply' }>): ChannelError =>
+    new ChannelError('transient', `Plugin "${plugin}" could not serve the channel "${platform}": ${replyProblem(reply, limits.maxPending)}.`);
+
+  const channel: PluginHost['channel'] = async (plugin, platform, waitMs) => {
+    const record = records.get(plugin);
+    if (record !== undefined) await settled(record, waitMs);
+    const target = channelTarget(plugin, platform);
+    return target instanceof ChannelError ? { error: target.message, final: target.kind === 'auth' } : { ...target.info };
+  };
+
+  const runChannel: PluginHost['runChannel'] = async (plugin, platform, account, handlers, signal) => {
+    const target = channelTarget(plugin, platform);
+    if (target instanceof ChannelError) throw target;
+    const reply = await target.thread.channelRun(platform, account, handlers, signal);
+    if (reply.kind === 'aborted') return;
+    if (reply.kind !== 'reply') throw channelFailure(plugin, platform, reply);
+    const { error } = reply.message;
+    if (error !== null) throw new ChannelError(error.kind, error.message, error.retryAfterMs === null ? {} : { retryAfterMs: error.retryAfterMs });
+  };
+
+  const callChannel: PluginHost['callChannel'] = async (plugin, platform, op, account, args, signal) => {
+    const target = channelTarget(plugin, platform);
+    if (target instanceof ChannelError) throw target;
+    const reply = await target.thread.channel(op, platform, account, args, timeouts.callMs, signal);
+    if (reply.kind === 'timeout') throw new ChannelError('transient', `Plugin "${plugin}" did not answer ${op} for the channel "${platform}" within ${timeouts.callMs} ms.`);
+    if (reply.kind !== 'reply') throw channelFailure(plugin, platform, reply);
+    const { error, value } = reply.message;
+    if (error !== null) throw new ChannelError(error.kind, error.message, error.retryAfterMs === null ? {} : { retryAfterMs: error.retryAfterMs });
+    const problem = channelValueProblem(op, value);
+    if (problem !== null) {
+      quarantine(target.record, `broke the protocol: its channel "${platform}" answered ${op} with ${problem}`, target.thread);
+      throw new ChannelError('transient', `Plugin "${plugin}" gave an invalid answer to ${op} and was disabled.`);
+    }
+    return value;
+  };
+
   return {
     start: () => {
       life.started ??= load().catch((error: unknown) => logger.error({ error: messageOf(error) }, 'loading the plugins failed'));
@@ -450,6 +554,9 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         .filter((record) => record.state === 'running')
         .flatMap((record) => [...record.routes.values()].map((route) => ({ ...route }))),
     handleRoute,
+    channel,
+    runChannel,
+    callChannel,
     beforeToolCall: async (payload) => {
       const refusal = await dispatchHook(hooks, 'before_tool_call', payload, reportHookFailure);
       return refusal === null ? null : { refuse: refusal.refuse, plugin: refusal.owner };
@@ -475,7 +582,7 @@ function newRecord(id: string, dir: string, reading: ManifestReading, since: num
   const manifest = reading.ok ? reading.manifest : null;
   const registered: PluginStatus['registered'] = { tools: [], hooks: [] };
   if (manifest?.registers.routes !== undefined) registered.routes = [];
-  if (manifest?.registers.channels !== undefined) registered.channels = [...manifest.registers.channels];
+  if (manifest?.registers.channels !== undefined) registered.channels = [];
   return {
     id,
     version: reading.ok ? reading.manifest.version : (reading.version ?? 'unknown'),
@@ -492,6 +599,7 @@ function newRecord(id: string, dir: string, reading: ManifestReading, since: num
     tools: [],
     hooks: new Set(),
     routes: new Map(),
+    channels: new Map(),
     hookErrors: 0,
     timer: null,
   };
@@ -501,6 +609,7 @@ function statusOf(record: PluginRecord): PluginStatus {
   const { id, version, dir, state, lastError, restarts, quarantinedTo, since } = record;
   const registered = { ...record.registered, tools: [...record.registered.tools], hooks: [...record.registered.hooks] };
   if (record.registered.routes !== undefined) registered.routes = [...record.registered.routes];
+  if (record.registered.channels !== undefined) registered.channels = [...record.registered.channels];
   return { id, version, dir, state, lastError, restarts, registered, quarantinedTo, since };
 }
 
@@ -526,6 +635,15 @@ function replyProblem(reply: Exclude<Reply<unknown>, { kind: 'reply' }>, maxPend
   if (reply.kind === 'unsendable') return `the request could not be sent to its worker (${reply.reason})`;
   if (reply.kind === 'aborted') return 'the request was cancelled';
   return 'it did not answer in time';
+}
+
+/** Null when `value` is what a channel's `op` answers (as the worker shapes it); else what it is. */
+function channelValueProblem(op: Exclude<ChannelOp, 'run'>, value: unknown): string | null {
+  const fields = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (op === 'typing') return value === null ? null : 'a value (expected none)';
+  if (op === 'send') return typeof fields.messageId === 'string' ? null : 'no messageId';
+  const ok = (fields.status === 'ok' || fields.status === 'degraded') && typeof fields.detail === 'string' && (fields.suggestedAction === undefined || typeof fields.suggestedAction === 'string');
+  return ok ? null : 'no status and detail';
 }
 
 function failure(content: string): { content: string; isError: true } {

@@ -1,8 +1,9 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, sep, win32 } from 'node:path';
 import { z } from 'zod';
+import { PLUGIN_PLATFORM_PATTERN, RESERVED_PLATFORMS } from '../contracts/channel.js';
 import { HOOK_NAMES } from './plugin-api.js';
-import { MAX_ROUTES, messageOf, parseRouteDeclaration } from './plugin-protocol.js';
+import { MAX_CHANNELS, MAX_ROUTES, messageOf, parseRouteDeclaration } from './plugin-protocol.js';
 
 /** The manifest's file name in a plugin folder. */
 export const MANIFEST_FILE = 'hearth.plugin.json';
@@ -20,7 +21,6 @@ function isInsidePath(path: string): boolean {
   return path.split(/[\\/]/).every((segment) => segment !== '..');
 }
 
-const declaredList = z.array(z.string().max(200)).max(MAX_TOOLS);
 
 const manifestSchema = z.object({
   id: z.string().regex(PLUGIN_ID_PATTERN, 'must be 1 to 24 lowercase letters, digits or "-", starting with a letter or digit'),
@@ -48,8 +48,17 @@ const manifestSchema = z.object({
         .max(MAX_ROUTES)
         .refine(unique, 'lists a route twice')
         .optional(),
-      /** Declared for later; not supported yet, so reported and ignored. */
-      channels: declaredList.optional(),
+      /** Chat platforms it provides; accounts are configured under `channels.<platform>` with `plugin: "<id>"`. */
+      channels: z
+        .array(
+          z
+            .string()
+            .regex(PLUGIN_PLATFORM_PATTERN, 'channel names are 1 to 24 lowercase letters, digits or "-", starting with a letter')
+            .refine((name) => !RESERVED_PLATFORMS.includes(name), `a plugin's channel cannot take the name of a built-in one (${RESERVED_PLATFORMS.join(', ')})`),
+        )
+        .max(MAX_CHANNELS)
+        .refine(unique, 'lists a channel twice')
+        .optional(),
     })
     .default({ tools: [], hooks: [] }),
 });

@@ -1,4 +1,5 @@
-import { HOOK_NAMES, type HookName, ROUTE_METHODS, type RouteMethod } from './plugin-api.js';
+import { type AttachmentInfo, type InboundMessage, PLUGIN_PLATFORM_PATTERN } from '../contracts/channel.js';
+import { HOOK_NAMES, type HookName, type PluginChannelErrorKind, ROUTE_METHODS, type RouteMethod } from './plugin-api.js';
 
 /**
  * Every message between the host and a plugin's worker thread, in one place. Each side checks
@@ -20,6 +21,16 @@ const MAX_TOOLS = 32;
 /** The most routes a plugin may declare. */
 export const MAX_ROUTES = 32;
 const MAX_HOOK_ERRORS = 16;
+/** The most channels (platforms) a plugin may provide. */
+export const MAX_CHANNELS = 8;
+/** The longest id (message, chat, sender, thread) a plugin's channel may hand over. */
+export const MAX_ID_CHARS = 256;
+const MAX_ATTACHMENTS = 32;
+export const CHANNEL_OPS = ['run', 'send', 'typing', 'probe'] as const;
+export type ChannelOp = (typeof CHANNEL_OPS)[number];
+export const CHANNEL_ERROR_KINDS: readonly PluginChannelErrorKind[] = ['auth', 'rate-limited', 'transient', 'rejected'];
+const CHAT_KINDS = ['direct', 'group', 'thread'] as const;
+const ATTACHMENT_KINDS: readonly AttachmentInfo['kind'][] = ['image', 'audio', 'video', 'file', 'sticker', 'other'];
 const MAX_ROUTE_SEGMENTS = 8;
 const ROUTE_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
 /** An HTTP header name (an RFC 9110 token). */
@@ -50,7 +61,31 @@ export interface PluginWorkerData {
   entryPath: string;
   config: unknown;
   /** What the manifest declares; `routes` as `"GET /status"`. */
-  declared: { tools: string[]; hooks: HookName[]; routes: string[] };
+  declared: { tools: string[]; hooks: HookName[]; routes: string[]; channels: string[] };
+}
+
+/** A channel a plugin registered, with its defaults filled in. */
+export interface PluginChannelInfo {
+  platform: string;
+  maxMessageLength: number;
+  markup: 'plain' | 'markdown';
+  stallTimeoutMs: number;
+  /** Whether it defined `typing` and `probe`. */
+  typing: boolean;
+  probe: boolean;
+}
+
+/** What a channel's method threw, as the supervisor and the outbox act on it. */
+export interface ChannelErrorInfo {
+  kind: PluginChannelErrorKind;
+  message: string;
+  retryAfterMs: number | null;
+}
+
+/** The account a channel request is for: its id and its settings (JSON). */
+export interface ChannelAccountInfo {
+  accountId: string;
+  settings: Record<string, unknown>;
 }
 
 export interface PluginCallContext {
@@ -72,12 +107,20 @@ export type HostMessage =
   | { type: 'hook'; id: number; hook: HookName; payload: Record<string, unknown> }
   | { type: 'ping'; id: number }
   /** `headers`' names are lower case; the host caps `body` at MAX_ROUTE_BODY_BYTES. */
-  | { type: 'route'; id: number; method: RouteMethod; path: string; query: Record<string, string>; headers: Record<string, string>; body: string };
+  | { type: 'route'; id: number; method: RouteMethod; path: string; query: Record<string, string>; headers: Record<string, string>; body: string }
+  /**
+   * A channel method for one account. `run` is answered when the plugin's run ends (a `cancel`
+   * ends it); while it runs, its messages and signs of life come back tagged with its id.
+   * `args`: `send` an OutboundMessage, `typing` a ChannelTarget, `run` and `probe` null.
+   */
+  | { type: 'channel'; id: number; op: ChannelOp; platform: string; account: ChannelAccountInfo; args: unknown }
+  /** The answer to a `channel-inbound`: stored (error null) or why not. */
+  | { type: 'channel-ack'; seq: number; error: string | null };
 
 /** Worker → host: one activation outcome (`ready` or `activation-failed`) first, then answers and log lines. */
 export type WorkerMessage =
   /** `routes` as `"GET /status"`. */
-  | { type: 'ready'; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[] }
+  | { type: 'ready'; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[]; channels: PluginChannelInfo[] }
   | { type: 'activation-failed'; error: string }
   | { type: 'result'; id: number; content: string; isError: boolean }
   /** `errors`: what the plugin's handlers threw (the others still ran). */
@@ -88,10 +131,20 @@ export type WorkerMessage =
    */
   | { type: 'route-result'; id: number; status: number; headers: Record<string, string>; body: string; error: string | null }
   | { type: 'pong'; id: number }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  /** A channel method's outcome: `send` → `{ messageId }`, `probe` → a probe result, else null; or what it threw. */
+  | { type: 'channel-result'; id: number; value: unknown; error: ChannelErrorInfo | null }
+  /** A message received by the run `id`; the host answers `channel-ack` with the same `seq` once it is stored. */
+  | { type: 'channel-inbound'; id: number; seq: number; message: InboundMessage }
+  | { type: 'channel-connected'; id: number; botId: string; botName: string }
+  | { type: 'channel-progress'; id: number }
+  | { type: 'channel-reject'; id: number; reason: string; payload: string };
 
 export type HookResultMessage = Extract<WorkerMessage, { type: 'hook-result' }>;
 export type RouteResultMessage = Extract<WorkerMessage, { type: 'route-result' }>;
+export type ChannelResultMessage = Extract<WorkerMessage, { type: 'channel-result' }>;
+/** What a running channel sends about itself (tagged with the run's id). */
+export type ChannelRunMessage = Extract<WorkerMessage, { type: 'channel-inbound' | 'channel-connected' | 'channel-progress' | 'channel-reject' }>;
 
 type Check = (value: unknown) => boolean;
 type Shapes<M extends { type: string }> = { [T in M['type']]: Record<Exclude<keyof Extract<M, { type: T }>, 'type'>, Check> };
@@ -114,9 +167,47 @@ const isResponseHeaders: Check = (value) =>
   Object.entries(value).every(([name, entry]) => HEADER_NAME.test(name) && typeof entry === 'string' && entry.length <= MAX_HEADER_VALUE_CHARS && HEADER_VALUE.test(entry));
 
 const isToolInfo = isFields({ name: isText(30), description: isText(MAX_NOTE_CHARS), parameters: isRecord });
+const isOptional = (check: Check): Check => (value) => value === undefined || check(value);
+const isBoolean: Check = (value) => typeof value === 'boolean';
+const isOneOf = (values: readonly unknown[]): Check => (value) => values.includes(value);
+const isIntIn = (min: number, max: number): Check => (value) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+const isIdText: Check = (value) => typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_CHARS;
+const isPlatform: Check = (value) => typeof value === 'string' && PLUGIN_PLATFORM_PATTERN.test(value);
+
+const isChannelInfo = isFields({
+  platform: isPlatform,
+  maxMessageLength: isIntIn(64, 100_000),
+  markup: isOneOf(['plain', 'markdown']),
+  stallTimeoutMs: isIntIn(1000, 3_600_000),
+  typing: isBoolean,
+  probe: isBoolean,
+});
+
+const isChannelError = isFields({ kind: isOneOf(CHANNEL_ERROR_KINDS), message: isText(MAX_NOTE_CHARS), retryAfterMs: isNullable(isIntIn(0, 86_400_000)) });
+
+/** A received message as the gateway takes it (normalised by the worker: every required field set). */
+export const isInboundMessage: Check = isFields({
+  messageId: isIdText,
+  chat: isFields({ id: isIdText, kind: isOneOf(CHAT_KINDS), threadId: isOptional(isIdText), title: isOptional(isText(MAX_NOTE_CHARS)) }),
+  sender: isFields({ id: isIdText, name: isOptional(isText(MAX_NOTE_CHARS)), username: isOptional(isText(MAX_NOTE_CHARS)) }),
+  text: isText(MAX_CONTENT_CHARS),
+  mentionsBot: isBoolean,
+  replyToBot: isBoolean,
+  replyToMessageId: isOptional(isIdText),
+  attachments: isListOf(
+    isFields({
+      kind: isOneOf(ATTACHMENT_KINDS),
+      id: isOptional(isIdText),
+      name: isOptional(isText(MAX_NOTE_CHARS)),
+      mimeType: isOptional(isText(200)),
+      sizeBytes: isOptional((value) => Number.isSafeInteger(value) && (value as number) >= 0),
+    }),
+    MAX_ATTACHMENTS,
+  ),
+});
 
 const WORKER_SHAPES: Shapes<WorkerMessage> = {
-  ready: { tools: isListOf(isToolInfo, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES) },
+  ready: { tools: isListOf(isToolInfo, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES), channels: isListOf(isChannelInfo, MAX_CHANNELS) },
   'activation-failed': { error: isText(MAX_NOTE_CHARS) },
   result: { id: isId, content: isText(MAX_CONTENT_CHARS), isError: (value) => typeof value === 'boolean' },
   'hook-result': {
@@ -135,6 +226,12 @@ const WORKER_SHAPES: Shapes<WorkerMessage> = {
   },
   pong: { id: isId },
   log: { message: isText(MAX_NOTE_CHARS) },
+  // `value` is checked by the host against what the request's op returns.
+  'channel-result': { id: isId, value: isAnything, error: isNullable(isChannelError) },
+  'channel-inbound': { id: isId, seq: isId, message: isInboundMessage },
+  'channel-connected': { id: isId, botId: isText(MAX_ID_CHARS), botName: isText(MAX_NOTE_CHARS) },
+  'channel-progress': { id: isId },
+  'channel-reject': { id: isId, reason: isText(MAX_NOTE_CHARS), payload: isText(MAX_NOTE_CHARS) },
 };
 
 const HOST_SHAPES: Shapes<HostMessage> = {
@@ -150,13 +247,15 @@ const HOST_SHAPES: Shapes<HostMessage> = {
     headers: isStringRecord,
     body: isText(MAX_ROUTE_BODY_BYTES),
   },
+  channel: { id: isId, op: isOneOf(CHANNEL_OPS), platform: isPlatform, account: isFields({ accountId: isString, settings: isRecord }), args: isAnything },
+  'channel-ack': { seq: isId, error: isNullable(isString) },
 };
 
 const WORKER_DATA_FIELDS = {
   pluginId: isString,
   entryPath: isString,
   config: isAnything,
-  declared: isFields({ tools: isListOf(isString, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES) }),
+  declared: isFields({ tools: isListOf(isString, MAX_TOOLS), hooks: isListOf(isHook, HOOK_NAMES.length), routes: isListOf(isRouteKey, MAX_ROUTES), channels: isListOf(isPlatform, MAX_CHANNELS) }),
 };
 
 /** A message from a worker, or what is wrong with it. */

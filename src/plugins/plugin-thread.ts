@@ -1,12 +1,18 @@
 import type { Readable } from 'node:stream';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { InboundMessage } from '../contracts/channel.js';
 import type { HookName } from './plugin-api.js';
 import {
+  type ChannelAccountInfo,
+  type ChannelOp,
+  type ChannelResultMessage,
+  type ChannelRunMessage,
   type HookResultMessage,
   type HostMessage,
   MAX_NOTE_CHARS,
   messageOf,
   type PluginCallContext,
+  type PluginChannelInfo,
   type PluginToolInfo,
   type PluginWorkerData,
   parseWorkerMessage,
@@ -35,7 +41,16 @@ export interface PluginThreadOptions {
 }
 
 /** How activation ended: what the plugin registered, or why it failed (import, activate(), timeout, crash). */
-export type Activation = { ok: true; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[] } | { ok: false; error: string };
+export type Activation = { ok: true; tools: PluginToolInfo[]; hooks: HookName[]; routes: string[]; channels: PluginChannelInfo[] } | { ok: false; error: string };
+
+/** Where a channel run's messages and signs of life go, while it runs. */
+export interface ChannelRunHandlers {
+  /** Stores a received message; the plugin's `receive` resolves (or rejects with the reason) when this settles. */
+  receive(message: InboundMessage): Promise<void>;
+  connected(info: { botId: string; botName: string }): void;
+  progress(): void;
+  reject(reason: string, payload: string): void;
+}
 
 /** A request to one of the plugin's routes, as it crosses to the worker. */
 export type RouteRequest = Omit<Extract<HostMessage, { type: 'route' }>, 'type' | 'id'>;
@@ -51,7 +66,7 @@ export type Reply<T> =
 
 type ResultMessage = Extract<WorkerMessage, { type: 'result' }>;
 type PongMessage = Extract<WorkerMessage, { type: 'pong' }>;
-type Answer = ResultMessage | HookResultMessage | RouteResultMessage | PongMessage;
+type Answer = ResultMessage | HookResultMessage | RouteResultMessage | PongMessage | ChannelResultMessage;
 
 interface Pending {
   type: Answer['type'];
@@ -65,6 +80,10 @@ export interface PluginThread {
   hook(hook: HookName, payload: object, timeoutMs: number): Promise<Reply<HookResultMessage>>;
   route(request: RouteRequest, timeoutMs: number, signal: AbortSignal): Promise<Reply<RouteResultMessage>>;
   ping(timeoutMs: number): Promise<Reply<PongMessage>>;
+  /** A channel method other than `run` for one account. */
+  channel(op: Exclude<ChannelOp, 'run'>, platform: string, account: ChannelAccountInfo, args: unknown, timeoutMs: number, signal: AbortSignal): Promise<Reply<ChannelResultMessage>>;
+  /** Runs a channel account until the plugin's run ends or `signal` aborts (no deadline); its messages go to `handlers`. */
+  channelRun(platform: string, account: ChannelAccountInfo, handlers: ChannelRunHandlers, signal: AbortSignal): Promise<Reply<ChannelResultMessage>>;
   /** Ends the thread (even one stuck in a loop); pending requests answer `gone`. Idempotent. */
   terminate(): Promise<void>;
 }
@@ -72,6 +91,8 @@ export interface PluginThread {
 /** Starts the worker for `options.data` with its own module graph, an empty environment and memory limits. */
 export function startPluginThread(options: PluginThreadOptions): PluginThread {
   const pending = new Map<number, Pending>();
+  /** The channel runs in progress, by request id. */
+  const runs = new Map<number, ChannelRunHandlers>();
   const state = { nextId: 0, activated: false, ended: false, lastError: null as string | null };
   const activation = createLatch<Activation>();
 
@@ -104,7 +125,7 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     });
   } catch (error) {
     end(`its worker could not start: ${messageOf(error)}`);
-    return { activation: activation.promise, call: gone, hook: gone, route: gone, ping: gone, terminate: async () => {} };
+    return { activation: activation.promise, call: gone, hook: gone, route: gone, ping: gone, channel: gone, channelRun: gone, terminate: async () => {} };
   }
 
   const receive = (raw: unknown) => {
@@ -114,7 +135,12 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     if (message.type === 'log') return options.onLog(message.message, 'log');
     if (message.type === 'ready' || message.type === 'activation-failed') {
       if (state.activated) return protocolError(`a second "${message.type}" message`);
-      return finishActivation(message.type === 'ready' ? { ok: true, tools: message.tools, hooks: message.hooks, routes: message.routes } : { ok: false, error: message.error });
+      return finishActivation(
+        message.type === 'ready' ? { ok: true, tools: message.tools, hooks: message.hooks, routes: message.routes, channels: message.channels } : { ok: false, error: message.error },
+      );
+    }
+    if (message.type === 'channel-inbound' || message.type === 'channel-connected' || message.type === 'channel-progress' || message.type === 'channel-reject') {
+      return runMessage(message);
     }
     const entry = pending.get(message.id);
     // An answer nobody waits for any more (it timed out or was cancelled) is dropped.
@@ -126,6 +152,31 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
   const protocolError = (problem: string) => {
     if (!state.activated) return finishActivation({ ok: false, error: `it broke the protocol: it sent ${problem}` });
     options.onProtocolError(problem);
+  };
+
+  const post = (message: HostMessage) => {
+    try {
+      worker.postMessage(message);
+    } catch {
+      // the worker is gone; its end is reported by its exit
+    }
+  };
+
+  /** A running channel's message, handed to its run's handlers (a message for a run that ended is refused). */
+  const runMessage = (message: ChannelRunMessage) => {
+    const handlers = runs.get(message.id);
+    if (message.type === 'channel-inbound') {
+      if (handlers === undefined) return post({ type: 'channel-ack', seq: message.seq, error: 'this run has ended: the gateway stopped or reconnected the account' });
+      handlers.receive(message.message).then(
+        () => post({ type: 'channel-ack', seq: message.seq, error: null }),
+        (error: unknown) => post({ type: 'channel-ack', seq: message.seq, error: truncate(messageOf(error), MAX_NOTE_CHARS) }),
+      );
+      return;
+    }
+    if (handlers === undefined) return;
+    if (message.type === 'channel-connected') handlers.connected({ botId: message.botId, botName: message.botName });
+    else if (message.type === 'channel-progress') handlers.progress();
+    else handlers.reject(message.reason, message.payload);
   };
 
   worker.on('message', receive);
@@ -142,7 +193,8 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
   forwardOutput(worker.stdout, 'stdout', options.onLog);
   forwardOutput(worker.stderr, 'stderr', options.onLog);
 
-  const request = <T extends Answer>(message: object, type: T['type'], timeoutMs: number, signal?: AbortSignal): Promise<Reply<T>> =>
+  /** Sends a request and waits for its answer; `timeoutMs` null: no deadline; `run`: the handlers of a channel run. */
+  const request = <T extends Answer>(message: object, type: T['type'], timeoutMs: number | null, signal?: AbortSignal, run?: ChannelRunHandlers): Promise<Reply<T>> =>
     new Promise((resolve) => {
       if (state.ended) return resolve({ kind: 'gone', reason: 'its worker has ended' });
       if (pending.size >= options.maxPending) return resolve({ kind: 'busy' });
@@ -156,15 +208,17 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
           // the worker is gone; nothing to cancel
         }
       };
-      const timer = setTimeout(() => settle({ kind: 'timeout' }), timeoutMs);
-      timer.unref();
+      const timer = timeoutMs === null ? undefined : setTimeout(() => settle({ kind: 'timeout' }), timeoutMs);
+      timer?.unref();
       const settle = (reply: Reply<Answer>) => {
         if (!pending.delete(id)) return;
+        runs.delete(id);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(reply as Reply<T>);
       };
       pending.set(id, { type, settle });
+      if (run !== undefined) runs.set(id, run);
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         worker.postMessage({ ...message, id });
@@ -179,6 +233,8 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
     hook: (hook, payload, timeoutMs) => request<HookResultMessage>({ type: 'hook', hook, payload }, 'hook-result', timeoutMs),
     route: (route, timeoutMs, signal) => request<RouteResultMessage>({ ...route, type: 'route' }, 'route-result', timeoutMs, signal),
     ping: (timeoutMs) => request<PongMessage>({ type: 'ping' }, 'pong', timeoutMs),
+    channel: (op, platform, account, args, timeoutMs, signal) => request<ChannelResultMessage>({ type: 'channel', op, platform, account, args }, 'channel-result', timeoutMs, signal),
+    channelRun: (platform, account, handlers, signal) => request<ChannelResultMessage>({ type: 'channel', op: 'run', platform, account, args: null }, 'channel-result', null, signal, handlers),
     async terminate() {
       if (!state.ended) end('its worker was stopped');
       await worker.terminate();

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import type { HookHandler, HookName, MessagePayload, PluginApi, PluginRouteHandler, PluginToolDefinition, RouteMethod, ToolCallPayload } from './plugin-api.js';
+import type { HookHandler, HookName, MessagePayload, PluginApi, PluginChannelDefinition, PluginRouteHandler, PluginToolDefinition, RouteMethod, ToolCallPayload } from './plugin-api.js';
 import { createHookRegistry, dispatchHook, type HookRegistry, onHook } from './plugin-hooks.js';
 import {
   HEADER_NAME,
@@ -20,6 +20,7 @@ import {
   truncate,
   type WorkerMessage,
 } from './plugin-protocol.js';
+import { channelError, checkChannel, createChannelServer, type RegisteredChannel } from './plugin-worker-channels.js';
 
 /**
  * The entry of a plugin's worker thread (started by plugin-thread.ts, never imported by the host):
@@ -32,6 +33,8 @@ interface ActivePlugin {
   hooks: HookRegistry;
   /** By route key, `"GET /status"`. */
   routes: Map<string, PluginRouteHandler>;
+  /** By platform. */
+  channels: Map<string, RegisteredChannel>;
 }
 
 type Send = (message: WorkerMessage) => void;
@@ -42,18 +45,23 @@ export async function runPluginWorker(port: MessagePort, data: PluginWorkerData)
   const active = await activatePlugin(data, send);
   if ('error' in active) return send({ type: 'activation-failed', error: truncate(active.error, MAX_NOTE_CHARS) });
   const running = new Map<number, AbortController>();
+  const channels = createChannelServer(active.channels, running, send);
   port.on('message', (raw: unknown) => {
     // The host is trusted; a message that does not fit is a bug there, and is dropped.
     const parsed = parseHostMessage(raw);
-    if (parsed.ok) void handle(parsed.message, active, running, send);
+    if (!parsed.ok) return;
+    const message = parsed.message;
+    if (message.type === 'channel') void channels.handle(message);
+    else if (message.type === 'channel-ack') channels.acknowledge(message.seq, message.error);
+    else void handle(message, active, running, send);
   });
   const tools = [...active.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
   const hooks = (Object.keys(active.hooks.handlers) as HookName[]).filter((hook) => active.hooks.handlers[hook].length > 0);
-  send({ type: 'ready', tools, hooks, routes: [...active.routes.keys()] });
+  send({ type: 'ready', tools, hooks, routes: [...active.routes.keys()], channels: [...active.channels.values()].map((channel) => channel.info) });
 }
 
 async function activatePlugin(data: PluginWorkerData, send: Send): Promise<ActivePlugin | { error: string }> {
-  const active: ActivePlugin = { tools: new Map(), hooks: createHookRegistry(), routes: new Map() };
+  const active: ActivePlugin = { tools: new Map(), hooks: createHookRegistry(), routes: new Map(), channels: new Map() };
   const refused: string[] = [];
   const phase = { activating: true };
   const api = createApi(data, active, send, (problem) => {
@@ -83,6 +91,7 @@ function createApi(data: PluginWorkerData, active: ActivePlugin, send: Send, ref
   const declaredTools = new Set(data.declared.tools);
   const declaredHooks = new Set<string>(data.declared.hooks);
   const declaredRoutes = new Set(data.declared.routes);
+  const declaredChannels = new Set(data.declared.channels);
   return Object.freeze({
     id: data.pluginId,
     config: data.config,
@@ -103,6 +112,12 @@ function createApi(data: PluginWorkerData, active: ActivePlugin, send: Send, ref
       if (typeof handler !== 'function') throw new Error(refuse(`the handler for hook "${hook}" is not a function`));
       onHook(active.hooks, hook, handler, data.pluginId);
     },
+    registerChannel(channel: PluginChannelDefinition) {
+      const checked = checkChannel(channel, declaredChannels, active.channels);
+      if (typeof checked === 'string') throw new Error(refuse(checked));
+      active.channels.set(checked.info.platform, checked);
+    },
+    channelError,
     log(message: string) {
       send({ type: 'log', message: truncate(String(message), MAX_NOTE_CHARS) });
     },
@@ -125,7 +140,7 @@ function checkTool(tool: PluginToolDefinition, declared: Set<string>, registered
   }
 }
 
-async function handle(message: HostMessage, active: ActivePlugin, running: Map<number, AbortController>, send: Send): Promise<void> {
+async function handle(message: Exclude<HostMessage, { type: 'channel' | 'channel-ack' }>, active: ActivePlugin, running: Map<number, AbortController>, send: Send): Promise<void> {
   if (message.type === 'ping') return send({ type: 'pong', id: message.id });
   if (message.type === 'cancel') return running.get(message.id)?.abort();
   if (message.type === 'hook') return send(await runHook(message, active.hooks));

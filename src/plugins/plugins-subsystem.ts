@@ -3,10 +3,14 @@ import { join } from 'node:path';
 import type { HearthConfig } from '../config/schema.js';
 import { PLUGIN_TOOL_PREFIX } from '../contracts/tool-groups.js';
 import type { Tool } from '../contracts/tool.js';
+import { ChannelError } from '../contracts/channel.js';
 import type { ComponentHealth } from '../gateway/gateway-context.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import type { PluginHost, PluginStatus } from './plugin-host.js';
+
+/** The channels plugins provide, as the channel manager reaches them (see PluginHost). */
+export type PluginChannels = Pick<PluginHost, 'channel' | 'runChannel' | 'callChannel'>;
 
 export interface Plugins {
   /** Whether the plugin host runs (a plugin was found at start); without it, nothing needs the hooks. */
@@ -22,6 +26,7 @@ export interface Plugins {
   messageSending(payload: { channel: string; sessionKey: string; text: string }): Promise<string>;
   /** A plugin's HTTP route, served by the gateway at `/plugins/<id>/<path>`. */
   handleRoute: PluginHost['handleRoute'];
+  channels: PluginChannels;
 }
 
 /** The worker every plugin runs in; from the bundle (dist/bundle/cli/) and from dist/src/plugins/ alike. */
@@ -52,7 +57,20 @@ const idle: Plugins = {
   messageReceived: async () => undefined,
   messageSending: async ({ text }) => text,
   handleRoute: async (plugin) => ({ status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `No plugin "${plugin}" is running.` }),
+  channels: {
+    channel: async (plugin) => ({ error: notInstalled(plugin), final: true }),
+    runChannel: async (plugin) => {
+      throw new ChannelError('auth', notInstalled(plugin));
+    },
+    callChannel: async (plugin) => {
+      throw new ChannelError('auth', notInstalled(plugin));
+    },
+  },
 };
+
+function notInstalled(plugin: string): string {
+  return `No plugin "${plugin}" is installed (no plugins are): install it under $HEARTH_HOME/plugins/ or list its folder in plugins.load.paths, then restart.`;
+}
 
 /**
  * Code plugins (docs/plugins.md): each in its own worker thread, reached only through the host's
@@ -90,6 +108,11 @@ export const pluginsSubsystem = defineSubsystem({
       messageReceived: (payload) => host.messageReceived(payload),
       messageSending: (payload) => host.messageSending(payload),
       handleRoute: (plugin, method, path, request, signal) => host.handleRoute(plugin, method, path, request, signal),
+      channels: {
+        channel: (plugin, platform, waitMs) => host.channel(plugin, platform, waitMs),
+        runChannel: (plugin, platform, account, handlers, signal) => host.runChannel(plugin, platform, account, handlers, signal),
+        callChannel: (plugin, platform, op, account, args, signal) => host.callChannel(plugin, platform, op, account, args, signal),
+      },
     };
     return {
       api,

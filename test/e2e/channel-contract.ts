@@ -45,7 +45,10 @@ export interface PlatformAccount {
 }
 
 export interface PlatformHarness {
-  platform: 'telegram' | 'discord' | 'slack' | 'irc';
+  /** A built-in platform, or a plugin's channel. */
+  platform: string;
+  /** Readies a new home before its gateway starts (e.g. installs the plugin that provides the channel). */
+  prepareHome?(home: string): void;
   /** The platform's limit for one message. */
   maxMessageLength: number;
   /** The platform has a typing indicator. */
@@ -88,7 +91,10 @@ export function runChannelContract(platform: string, createHarness: () => Promis
 
   async function start(channelSettings: Record<string, unknown>, options: { home?: string; extra?: Record<string, unknown> } = {}) {
     const home = options.home ?? makeHome();
-    if (!options.home) homes.push(home);
+    if (!options.home) {
+      homes.push(home);
+      harness.prepareHome?.(home);
+    }
     const gateway = await startTestGateway({
       home,
       config: {

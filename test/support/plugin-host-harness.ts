@@ -36,7 +36,7 @@ export function makeHome(fixtures: string[], extra: ExtraPlugins = {}): Home {
 }
 
 /** A plugin folder's files: a manifest registering `tools`, `hooks` and `routes`, and `index.js` as given. */
-export function plugin(id: string, registers: { tools?: string[]; hooks?: string[]; routes?: string[] }, source: string): ExtraPlugins {
+export function plugin(id: string, registers: { tools?: string[]; hooks?: string[]; routes?: string[]; channels?: string[] }, source: string): ExtraPlugins {
   return { [id]: { 'hearth.plugin.json': JSON.stringify({ id, version: '0.1.0', entry: 'index.js', registers }), 'index.js': source } };
 }
 
