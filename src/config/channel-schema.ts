@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILTIN_PLATFORMS, PLUGIN_PLATFORM_PATTERN, RESERVED_PLATFORMS } from '../contracts/channel.js';
+import { closestMatch } from './suggest.js';
 
 /**
  * `channels.<platform>` config. A platform block is one account (`default`) or, with `accounts`,
@@ -131,7 +132,9 @@ export const channelsSchema = z
       if (!PLUGIN_PLATFORM_PATTERN.test(name) || RESERVED_PLATFORMS.includes(name)) {
         context.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a channel: the built-in ones are ${builtins}, and a plugin's channel is named by 1 to 24 lowercase letters, digits or "-"` });
       } else if (!namesPlugin(block as PluginPlatformBlock)) {
-        context.addIssue({ code: 'custom', path: [name, 'plugin'], message: `"${name}" is not a built-in channel (${builtins}); if a plugin provides it, name the plugin with "plugin": "<plugin id>"` });
+        const near = closestMatch(name, BUILTIN_PLATFORMS);
+        const guess = near === undefined ? '' : `did you mean "${near}"? `;
+        context.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a built-in channel (${builtins}): ${guess}If a plugin provides it, name the plugin with "plugin": "<plugin id>"` });
       }
     }
   });

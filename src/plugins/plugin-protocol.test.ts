@@ -2,9 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_CONTENT_CHARS, MAX_ROUTE_BODY_BYTES, parseHostMessage, parseRouteDeclaration, parseWorkerData, parseWorkerMessage, truncate } from './plugin-protocol.js';
 
+const INBOUND = { messageId: 'm1', chat: { id: 'c1', kind: 'group', threadId: 't1' }, sender: { id: 'u1', name: 'Ada' }, text: 'hi', mentionsBot: true, replyToBot: false, attachments: [{ kind: 'image', name: 'a.png' }] };
+
 test('worker messages of every type are accepted when they fit', () => {
   const messages = [
-    { type: 'ready', tools: [{ name: 'shout', description: 'd', parameters: { type: 'object' } }], hooks: ['message_sending'], routes: ['GET /status'] },
+    {
+      type: 'ready',
+      tools: [{ name: 'shout', description: 'd', parameters: { type: 'object' } }],
+      hooks: ['message_sending'],
+      routes: ['GET /status'],
+      channels: [{ platform: 'loopchat', maxMessageLength: 1000, markup: 'plain', stallTimeoutMs: 10_000, typing: true, probe: false }],
+    },
     { type: 'activation-failed', error: 'boom' },
     { type: 'result', id: 3, content: 'ok', isError: false },
     { type: 'hook-result', id: 4, refuse: null, text: 'hi', errors: [] },
@@ -12,6 +20,12 @@ test('worker messages of every type are accepted when they fit', () => {
     { type: 'route-result', id: 7, status: 500, headers: {}, body: '', error: 'route "GET /boom" failed: boom' },
     { type: 'pong', id: 5 },
     { type: 'log', message: 'hello' },
+    { type: 'channel-result', id: 8, value: { messageId: 's1' }, error: null },
+    { type: 'channel-result', id: 9, value: null, error: { kind: 'rate-limited', message: 'slow down', retryAfterMs: 1500 } },
+    { type: 'channel-inbound', id: 2, seq: 0, message: INBOUND },
+    { type: 'channel-connected', id: 2, botId: 'b1', botName: 'loopbot' },
+    { type: 'channel-progress', id: 2 },
+    { type: 'channel-reject', id: 2, reason: 'not a message', payload: '{"poll":{}}' },
   ];
   for (const message of messages) assert.deepEqual(parseWorkerMessage(message), { ok: true, message });
 });
@@ -26,10 +40,15 @@ test('anything else from a worker is a protocol problem, described', () => {
     [{ type: 'pong', id: -1 }, /field "id"/],
     [{ type: 'pong', id: 1, extra: true }, /unexpected field "extra"/],
     [{ type: 'result', id: 1, content: 'x'.repeat(MAX_CONTENT_CHARS + 1), isError: false }, /field "content"/],
-    [{ type: 'ready', tools: [{ name: 'x', description: 'd' }], hooks: [], routes: [] }, /field "tools"/],
-    [{ type: 'ready', tools: [], hooks: ['on_boot'], routes: [] }, /field "hooks"/],
-    [{ type: 'ready', tools: [], hooks: [] }, /field "routes"/],
-    [{ type: 'ready', tools: [], hooks: [], routes: ['GET /../etc'] }, /field "routes"/],
+    [{ type: 'ready', tools: [{ name: 'x', description: 'd' }], hooks: [], routes: [], channels: [] }, /field "tools"/],
+    [{ type: 'ready', tools: [], hooks: ['on_boot'], routes: [], channels: [] }, /field "hooks"/],
+    [{ type: 'ready', tools: [], hooks: [], channels: [] }, /field "routes"/],
+    [{ type: 'ready', tools: [], hooks: [], routes: ['GET /../etc'], channels: [] }, /field "routes"/],
+    [{ type: 'ready', tools: [], hooks: [], routes: [], channels: [{ platform: 'Telegram!', maxMessageLength: 1000, markup: 'plain', stallTimeoutMs: 10_000, typing: true, probe: false }] }, /field "channels"/],
+    [{ type: 'channel-result', id: 1, value: null, error: { kind: 'fatal', message: 'x', retryAfterMs: null } }, /field "error"/],
+    [{ type: 'channel-inbound', id: 1, seq: 0, message: { ...INBOUND, sender: { id: '' } } }, /field "message"/],
+    [{ type: 'channel-inbound', id: 1, seq: 0, message: { ...INBOUND, chat: { id: 'c1', kind: 'forum' } } }, /field "message"/],
+    [{ type: 'channel-inbound', id: 1, seq: 0, message: { ...INBOUND, isAdmin: true } }, /field "message"/],
     [{ type: 'route-result', id: 1, status: 99, headers: {}, body: '', error: null }, /field "status"/],
     [{ type: 'route-result', id: 1, status: 200, headers: { 'x-a': 'b\r\nset-cookie: x' }, body: '', error: null }, /field "headers"/],
     [{ type: 'route-result', id: 1, status: 200, headers: { 'bad name': 'b' }, body: '', error: null }, /field "headers"/],
@@ -53,7 +72,10 @@ test('host messages and worker data are checked on the worker side too', () => {
   assert.equal(parseHostMessage({ type: 'route', id: 1, method: 'GET', path: '/a', query: { n: 1 }, headers: {}, body: '' }).ok, false);
   assert.equal(parseHostMessage({ type: 'call', id: 1, tool: 't', args: {}, context: { agentId: 'a' } }).ok, false);
   assert.equal(parseHostMessage({ type: 'exec', id: 1 }).ok, false);
-  assert.ok(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [], routes: ['GET /status'] } }));
+  assert.ok(parseHostMessage({ type: 'channel', id: 1, op: 'send', platform: 'loopchat', account: { accountId: 'default', settings: {} }, args: { text: 'hi' } }).ok);
+  assert.ok(parseHostMessage({ type: 'channel-ack', seq: 3, error: null }).ok);
+  assert.equal(parseHostMessage({ type: 'channel', id: 1, op: 'delete', platform: 'loopchat', account: { accountId: 'default', settings: {} }, args: null }).ok, false);
+  assert.ok(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [], routes: ['GET /status'], channels: ['loopchat'] } }));
   assert.equal(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', config: {}, declared: { tools: [], hooks: [] } }), null);
   assert.equal(parseWorkerData({ pluginId: 'p', entryPath: '/x.js', declared: { tools: [], hooks: ['nope'] } }), null);
 });
