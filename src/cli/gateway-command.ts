@@ -19,7 +19,9 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
     if (error instanceof StoreDamaged) throw new CliFailure(`Hearth cannot start: ${error.message}`, EXIT_STORE_DAMAGED);
     throw new CliFailure(`Hearth cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
-  runtime.io.out(`Hearth is running at ${gateway.url}\nOpen ${gateway.url}/#token=${gateway.token} to chat (the token stays in your browser).\n`);
+  runtime.io.out(
+    `Hearth is running at ${gateway.url}\nOpen ${gateway.url}/#token=${gateway.token} for the Control UI (the token stays in your browser); WebChat is at ${gateway.url}/webchat.\n`,
+  );
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = () => {

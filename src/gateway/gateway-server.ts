@@ -8,6 +8,7 @@ import { BodyTooLarge, bodyUnread, isJsonContentType, MalformedBody, readBody, r
 import { sendError, sendJson } from './http-errors.js';
 import { createOpenAIRoutes } from './openai-routes.js';
 import { createRequestGuards } from './request-guards.js';
+import { loadControlUi } from './control-ui.js';
 import { createWsGateway } from './ws-gateway.js';
 
 /** The largest request body a plugin route is given. */
@@ -18,7 +19,7 @@ export interface GatewayServerOptions {
   host: string;
 }
 
-/** The WebChat page, read once at start from the package's `src/ui/` folder. */
+/** The WebChat page (served at `/webchat`), read once at start from the package's `src/ui/` folder. */
 function loadWebChatPage(): Buffer {
   try {
     return readFileSync(fileURLToPath(new URL('../../../src/ui/webchat.html', import.meta.url)));
@@ -34,8 +35,8 @@ const FAVICON = Buffer.from(
 );
 
 /**
- * The control plane on one port: health, readiness, the OpenAI-compatible API, WebChat and the
- * `/ws` RPC endpoint. Requests without a valid token are rate-limited per address; requests with
+ * The control plane on one port: health, readiness, the OpenAI-compatible API, the Control UI at
+ * `/`, WebChat at `/webchat` and the `/ws` RPC endpoint. Requests without a valid token are rate-limited per address; requests with
  * one are bounded by the work queue. Everything except health, readiness, the static page and
  * the platforms' webhooks needs the bearer token.
  */
@@ -50,6 +51,7 @@ export function createGatewayServer(context: GatewayContext) {
     allowedOrigins: () => gatewayConfig().allowedOrigins,
   });
   const page = loadWebChatPage();
+  const controlUi = loadControlUi();
   let server: Server | undefined;
   let ownOrigins: string[] = [];
   let refused: (socket: Socket) => boolean = () => false;
@@ -139,7 +141,8 @@ export function createGatewayServer(context: GatewayContext) {
       sendJson(response, ready ? 200 : 503, { ready, components });
       return;
     }
-    if ((path === '/' || path === '/index.html') && method === 'GET') {
+    if ((method === 'GET' || method === 'HEAD') && controlUi.serve(request, response, path)) return;
+    if ((path === '/webchat' || path === '/webchat/') && method === 'GET') {
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': page.length,

@@ -105,7 +105,7 @@ describe('webchat', { skip }, () => {
   test('streams a reply into the page and drops the token from the address bar', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({}, async ({ page, gateway, fake }) => {
       fake!.script({ text: 'Hello from the model', chunkSize: 3, delayMs: 30 });
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       assert.equal(await page.evaluate(() => location.hash), '');
       assert.ok(!page.url().includes(gateway.token), `the token is still in ${page.url()}`);
@@ -145,7 +145,7 @@ describe('webchat', { skip }, () => {
 
   test('a reload shows the history once, without asking for the token again', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({}, async ({ page, gateway }) => {
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'first question');
       await waitReplies(page, 1);
@@ -186,7 +186,7 @@ describe('webchat', { skip }, () => {
       agents: { defaults: { model: 'fake/echo', tools: { exec: { security: 'allowlist', allow: [], ask: 'on-miss' } } } },
     });
     await withChat({ config }, async ({ page, gateway, fake }) => {
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       fake!.script({ toolCalls: [{ name: 'exec', arguments: { command: 'echo approved in the browser' } }] }, { text: 'It ran.' });
       await send(page, 'run the echo');
@@ -217,7 +217,7 @@ describe('webchat', { skip }, () => {
   test('a provider failure shows an error notice and the composer works again', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({}, async ({ page, gateway, fake }) => {
       fake!.script({ status: 500 });
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'are you there?');
       const notice = errors(page).first();
@@ -231,7 +231,7 @@ describe('webchat', { skip }, () => {
 
   test('with no model configured the notice says how to add one', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({ withModel: false }, async ({ page, gateway }) => {
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'hello?');
       const notice = errors(page).first();
@@ -250,7 +250,7 @@ describe('webchat', { skip }, () => {
   test('Stop aborts a running reply and the page takes the next message', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({}, async ({ page, gateway, fake }) => {
       fake!.script({ stall: true, afterText: 'partial' });
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'tell me everything');
       await page.locator('[data-role="assistant"][data-state="streaming"]').filter({ hasText: 'partial' }).waitFor({ timeout: WAIT });
@@ -267,7 +267,7 @@ describe('webchat', { skip }, () => {
 
   test('a wrong token brings up the token form, and the right one connects', { timeout: TEST_TIMEOUT }, async () => {
     await withChat({}, async ({ page, gateway }) => {
-      await page.goto(`${gateway.url}/#token=not-the-token`);
+      await page.goto(`${gateway.url}/webchat#token=not-the-token`);
       await page.getByTestId('token-form').waitFor({ state: 'visible', timeout: WAIT });
       assert.equal(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY), null);
       assert.equal(await page.evaluate(() => location.hash), '');
@@ -309,7 +309,7 @@ describe('webchat', { skip }, () => {
           route.send(message);
         });
       });
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'only once please');
       await waitReplies(page, 1);
@@ -337,7 +337,7 @@ describe('webchat', { skip }, () => {
       context = await browser.newContext();
       const page = await context.newPage();
       page.setDefaultTimeout(WAIT);
-      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      await page.goto(`${gateway.url}/webchat#token=${gateway.token}`);
       await waitConnected(page);
       await send(page, 'before the restart');
       await waitReplies(page, 1);

@@ -1,0 +1,175 @@
+/**
+ * The Control UI end to end: the real gateway serving the built app (dist/ui) at `/`, driven in
+ * Debian's Chromium through playwright-core, with the fake model and a chat platform on loopback
+ * (Loopchat, through the plugin that provides it).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, REPO_ROOT, removeHome, startTestGateway, type TestGateway, waitFor } from '../support/gateway-harness.js';
+import { createLoopchatHarness, installLoopchatPlugin, type LoopchatAccount } from '../support/platforms/loopchat-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
+const WAIT = 10_000;
+const VIEWS = ['Overview', 'Chat', 'Channels', 'Cron', 'Runs', 'Logs', 'Memory', 'Skills', 'Plugins', 'Tools', 'Config', 'Usage'];
+const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
+const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+describe('control ui', { skip }, () => {
+  let browser: Browser;
+  let model: FakeModelServer;
+  let loopchat: Awaited<ReturnType<typeof createLoopchatHarness>>;
+  let account: LoopchatAccount;
+  let gateway: TestGateway;
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    model = await startFakeModelServer();
+    loopchat = await createLoopchatHarness();
+    account = await loopchat.newAccount();
+    const home = makeHome();
+    installLoopchatPlugin(home);
+    gateway = await startTestGateway({
+      home,
+      config: { ...fakeModelConfig(model), channels: { loopchat: { ...account.settings, reconnectDelayMs: 50 } } },
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (gateway) {
+      await gateway.stop();
+      removeHome(gateway.home);
+    }
+    await loopchat?.close();
+    await model?.close();
+  });
+
+  /** A page in a fresh browser context, failing the test on page errors and CSP refusals. */
+  async function withPage(options: { width?: number; height?: number; theme?: 'light' | 'dark' }, body: (page: Page) => Promise<void>): Promise<void> {
+    const context: BrowserContext = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.theme ?? 'light' });
+    const problems: string[] = [];
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT);
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
+      });
+      await body(page);
+      assert.deepEqual(problems, [], 'the page had errors');
+    } finally {
+      await context.close().catch(() => {});
+    }
+  }
+
+  const open = async (page: Page, view = 'overview') => {
+    await page.goto(`${gateway.url}/#token=${gateway.token}`);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    if (view !== 'overview') await page.getByRole('link', { name: VIEWS.find((name) => name.toLowerCase() === view), exact: true }).click();
+    await page.locator(`main[data-view="${view}"]`).waitFor();
+  };
+
+  test('every view has a link with its exact name and a fragment route that survives a reload; the token leaves the address bar', () =>
+    withPage({}, async (page) => {
+      await open(page);
+      assert.equal(new URL(page.url()).hash, '#/overview', 'the token is taken out of the address');
+      const names = await page.getByRole('navigation', { name: 'Views' }).getByRole('link').allInnerTexts();
+      assert.deepEqual(names, VIEWS);
+      for (const name of VIEWS) {
+        await page.getByRole('link', { name, exact: true }).click();
+        await page.getByRole('heading', { level: 1, name }).waitFor();
+        assert.equal(new URL(page.url()).hash, `#/${name.toLowerCase()}`);
+        assert.equal(await page.getByRole('link', { name, exact: true }).getAttribute('aria-current'), 'page');
+      }
+      await page.goto(`${gateway.url}/#/cron`);
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Cron' }).waitFor();
+      assert.equal(await page.evaluate(() => localStorage.getItem('hearth.gatewayToken')), gateway.token, 'the token is kept in the browser');
+    }));
+
+  test('Overview: a light for every component and each channel account on its three dimensions', () =>
+    withPage({}, async (page) => {
+      await open(page);
+      const components = page.getByTestId('components');
+      for (const name of ['store', 'channels', 'plugins']) {
+        await components.locator(`[data-component="${name}"] [data-status]`).waitFor();
+      }
+      const card = page.locator('[data-channel="loopchat:default"]');
+      await waitFor(async () => (await card.locator('[data-dimension="transport"] [data-status]').getAttribute('data-status').catch(() => null)) === 'ok', 'the transport light to be green', WAIT);
+      assert.deepEqual(await card.locator('[data-dimension]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-dimension'))), ['transport', 'application', 'functional']);
+      await page.getByTestId('today').getByText('Outbox pending / failed').waitFor();
+    }));
+
+  test('Channels: approving a pairing request from the UI lets the sender in', () =>
+    withPage({}, async (page) => {
+      await open(page, 'channels');
+      const stranger = { id: '3001', name: 'Grace' };
+      await account.dm(stranger, 'may I talk to you?');
+      const approve = page.getByRole('button', { name: /^Approve [A-HJ-NP-Z2-9]{8}$/u });
+      await approve.waitFor();
+      await page.getByText('Grace (loopchat:default)').waitFor();
+      await approve.click();
+      await page.getByRole('status').getByText('Approved Grace.').waitFor();
+      await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && /approved/iu.test(message.text)), 'the approval notice');
+      await account.dm(stranger, 'thank you');
+      await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && message.text.includes('echo: thank you')), 'the answer to the approved sender');
+    }));
+
+  test('a wrong token brings back the token form, and the right one connects', () =>
+    withPage({}, async (page) => {
+      await page.goto(`${gateway.url}/#token=not-the-token`);
+      await page.getByTestId('token-form').waitFor();
+      await page.getByLabel('Gateway token').fill(gateway.token);
+      await page.getByRole('button', { name: 'Connect' }).click();
+      await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    }));
+
+  test('every view, light and dark, at desktop and phone widths: no serious accessibility violation; screenshots saved', { timeout: 120_000 }, async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const theme of ['light', 'dark'] as const) {
+      for (const [width, height, size] of [
+        [1280, 800, 'desktop'],
+        [390, 844, 'phone'],
+      ] as const) {
+        await withPage({ width, height, theme }, async (page) => {
+          await open(page);
+          for (const name of VIEWS) {
+            await page.goto(`${gateway.url}/#/${name.toLowerCase()}`);
+            await page.getByRole('heading', { level: 1, name }).waitFor();
+            await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
+            // Evaluated by the browser's debugging protocol, which the page's CSP does not apply to.
+            if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+            const violations = await page.evaluate(async () => {
+              const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+              return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+            });
+            const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+            assert.deepEqual(
+              serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+              [],
+              `${name} (${theme}, ${size})`,
+            );
+            await page.screenshot({ path: join(SCREENSHOTS, `${name.toLowerCase()}-${theme}-${size}.png`), fullPage: false });
+          }
+        });
+      }
+    }
+  });
+});

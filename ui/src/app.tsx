@@ -1,0 +1,132 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type ConnectionState, RpcClient } from './rpc';
+import { useRoute, VIEWS, type ViewId } from './routes';
+import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
+import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
+import { Overview } from './views/overview';
+
+type Theme = 'light' | 'dark';
+const THEME_KEY = 'hearth.theme';
+
+function initialTheme(): Theme {
+  const saved = localStorage.getItem(THEME_KEY);
+  if (saved === 'light' || saved === 'dark') return saved;
+  return matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+}
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => takeTokenFromFragment() ?? storedToken());
+  const [theme, setTheme] = useState<Theme>(initialTheme);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  const toggleTheme = () => {
+    const next = theme === 'dark' ? 'light' : 'dark';
+    localStorage.setItem(THEME_KEY, next);
+    setTheme(next);
+  };
+  if (!token) return <TokenForm onToken={setToken} />;
+  return <Connected token={token} theme={theme} onTheme={toggleTheme} onRefused={() => setToken(null)} />;
+}
+
+function Connected({ token, theme, onTheme, onRefused }: { token: string; theme: Theme; onTheme(): void; onRefused(): void }) {
+  const [client] = useState(() => new RpcClient(token));
+  const [state, setState] = useState<ConnectionState>(client.state);
+  const route = useRoute();
+  useEffect(() => {
+    const off = client.onState(setState);
+    return () => {
+      off();
+      client.close();
+    };
+  }, [client]);
+  useEffect(() => {
+    if (state !== 'refused') return;
+    forgetToken();
+    onRefused();
+  }, [state, onRefused]);
+  const current = VIEWS.find((view) => view.id === route) ?? VIEWS[0];
+  useEffect(() => {
+    document.title = `${current.name} · Hearth`;
+  }, [current.name]);
+  return (
+    <div class="shell">
+      <header class="top">
+        <span class="brand">Hearth</span>
+        <span class="connection" data-testid="connection" data-state={state} role="status">
+          {state === 'connected' ? 'Connected' : state === 'connecting' ? 'Connecting…' : 'Offline, reconnecting…'}
+        </span>
+        <button type="button" class="theme" onClick={onTheme} aria-pressed={theme === 'dark'}>
+          Dark theme
+        </button>
+      </header>
+      <nav aria-label="Views">
+        <ul>
+          {VIEWS.map((view) => (
+            <li key={view.id}>
+              <a href={`#/${view.id}`} aria-current={view.id === route ? 'page' : undefined}>
+                {view.name}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" data-view={route}>
+        <h1>{current.name}</h1>
+        <View id={route} client={client} />
+      </main>
+    </div>
+  );
+}
+
+function View({ id, client }: { id: ViewId; client: RpcClient }) {
+  switch (id) {
+    case 'overview':
+      return <Overview client={client} />;
+    case 'chat':
+      return <Chat client={client} />;
+    case 'channels':
+      return <Channels client={client} />;
+    case 'cron':
+      return <Cron client={client} />;
+    case 'runs':
+      return <Runs client={client} />;
+    case 'logs':
+      return <Logs client={client} />;
+    case 'plugins':
+      return <Plugins client={client} />;
+    case 'tools':
+      return <Tools client={client} />;
+    case 'memory':
+      return <Later title="Memory" command="hearth memory status" />;
+    case 'skills':
+      return <Later title="Skills" command="hearth skills list" />;
+    case 'config':
+      return <Later title="Config" command="hearth config validate" />;
+    case 'usage':
+      return <Later title="Usage" command="hearth status" />;
+  }
+}
+
+function TokenForm({ onToken }: { onToken(token: string): void }) {
+  const [value, setValue] = useState('');
+  return (
+    <main class="token-page">
+      <h1>Hearth</h1>
+      <form
+        data-testid="token-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (!value.trim()) return;
+          storeToken(value.trim());
+          onToken(value.trim());
+        }}
+      >
+        <label for="token">Gateway token</label>
+        <p id="token-help">Open the address the gateway printed, or paste the token from <code>hearth gateway token</code>.</p>
+        <input id="token" type="password" autocomplete="off" aria-describedby="token-help" value={value} onInput={(event) => setValue((event.target as HTMLInputElement).value)} />
+        <button type="submit">Connect</button>
+      </form>
+    </main>
+  );
+}
