@@ -7,6 +7,7 @@ import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { z } from 'zod';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { TurnEvent } from '../sessions/turn-service.js';
+import { createHealthFeed, healthSnapshot } from './health-feed.js';
 import type { GatewayContext } from './gateway-context.js';
 import { OVERLOADED_RETRY_AFTER_MS, type RequestGuards } from './request-guards.js';
 import type { RpcConnection, RpcMethod } from './rpc/rpc-types.js';
@@ -44,7 +45,7 @@ const connectSchema = z.looseObject({
   client: z.looseObject({ name: z.string().max(200).optional(), version: z.string().max(100).optional() }).optional(),
 });
 
-export const EVENTS = ['chat', 'approval', 'memory.index.progress'] as const;
+export const EVENTS = ['chat', 'approval', 'health', 'memory.index.progress'] as const;
 
 interface Connection extends RpcConnection {
   socket: WebSocket;
@@ -154,6 +155,8 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     const { replyTo: _replyTo, ...shown } = approval;
     for (const connection of watchers) pushEvent(connection, 'approval', { state: type, approval: shown });
   });
+
+  const healthFeed = createHealthFeed(() => healthSnapshot(context));
 
   const unwatchAll = (connection: Connection) => {
     for (const key of connection.watched) {
@@ -293,6 +296,9 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       notify(event: string, payload: unknown) {
         pushEvent(connection, event, payload);
       },
+      watchHealth() {
+        return healthFeed.watch(connection.id, (snapshot) => pushEvent(connection, 'health', snapshot));
+      },
       watch(sessionKey: string) {
         if (connection.watched.has(sessionKey)) return;
         if (connection.watched.size >= MAX_WATCHED_SESSIONS) {
@@ -329,6 +335,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
       clearTimeout(handshake);
       options.guards.work.forget(`ws:${connection.id}`);
       unwatchAll(connection);
+      healthFeed.unwatch(connection.id);
       connections.delete(connection);
       const open = (perAddress.get(connection.remote) ?? 1) - 1;
       if (open <= 0) perAddress.delete(connection.remote);
@@ -372,6 +379,7 @@ export function createWsGateway(context: GatewayContext, options: WsGatewayOptio
     close() {
       unsubscribe();
       unsubscribeApprovals();
+      healthFeed.stop();
       for (const connection of connections) connection.socket.close(1001, 'gateway shutting down');
       server?.close();
     },

@@ -41,6 +41,11 @@ function Connected({ token, theme, onTheme, onRefused }: { token: string; theme:
     };
   }, [client]);
   useEffect(() => {
+    // Every view hears of health changes as `health` events, pushed by the gateway only on a change.
+    // The answer is the health now: views loaded before it may be older, so it counts as a push too.
+    if (state === 'connected') client.call('health.subscribe').then((snapshot) => client.dispatch('health', snapshot), () => {});
+  }, [client, state]);
+  useEffect(() => {
     if (state !== 'refused') return;
     forgetToken();
     onRefused();

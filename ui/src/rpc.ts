@@ -44,6 +44,11 @@ export class RpcClient {
     return () => set.delete(listener);
   }
 
+  /** Hands `payload` to the listeners of `event` as if the server had pushed it. */
+  dispatch(event: string, payload: unknown): void {
+    for (const listener of this.listeners.get(event) ?? []) listener(payload);
+  }
+
   call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.state !== 'connected' || !this.socket) return reject(new Error('Not connected to the gateway.'));
@@ -77,10 +82,7 @@ export class RpcClient {
 
   private receive(text: string): void {
     const frame = JSON.parse(text) as { type: string; id?: string; ok?: boolean; payload?: unknown; error?: RpcError; event?: string };
-    if (frame.type === 'event' && frame.event) {
-      for (const listener of this.listeners.get(frame.event) ?? []) listener(frame.payload);
-      return;
-    }
+    if (frame.type === 'event' && frame.event) return this.dispatch(frame.event, frame.payload);
     if (frame.type !== 'res' || !frame.id) return;
     if (frame.id === 'connect') {
       if (frame.ok) {

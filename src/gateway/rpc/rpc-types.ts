@@ -8,6 +8,8 @@ export interface RpcConnection {
   watch(sessionKey: string): void;
   /** Sends one event frame to this connection only (progress of a request it made); dropped once it is closed. */
   notify(event: string, payload: unknown): void;
+  /** Pushes `health` events to the connection whenever the health snapshot changes; returns the snapshot now. */
+  watchHealth(): unknown;
 }
 
 /** What a method does and what it answers, for people: docs/api.md is generated from it. */

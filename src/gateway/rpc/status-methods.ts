@@ -7,4 +7,12 @@ export const statusMethods: Record<string, RpcMethod> = {
     const components = context.components();
     return { ok: Object.values(components).every((component) => component.status === 'ok'), components };
   }),
+  'health.subscribe': defineMethod(
+    {
+      description: 'Sends this connection `health` events whenever a component or a channel account changes status (checked every second, sent only on a change); answers the health now.',
+      returns: '{ok, components, channels:[{channel, account, status, dimensions:{transport, application, functional: {status, degradedSince}}}]}',
+    },
+    z.unknown(),
+    async (_params, connection) => connection.watchHealth(),
+  ),
 };

@@ -1,0 +1,88 @@
+/**
+ * The Control UI's health lights follow a real channel: a Telegram bot on a local Bot API server
+ * goes deaf (amber), then has its token refused (red), then recovers (green), and the Overview
+ * shows each change as the gateway pushes it, without a reload.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
+import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
+import { removeHome, runCli, startTestGateway, type TestGateway, testEnv, writeConfig } from '../support/gateway-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
+const token = fakeTelegramToken(5_300_000_001);
+const newToken = fakeTelegramToken(5_300_000_002);
+
+function config(model: FakeModelServer, telegram: FakeTelegramServer, botToken: string) {
+  return {
+    ...fakeModelConfig(model),
+    channelHealth: { intervalMs: 300, functionalWindowMs: 1000, probeTimeoutMs: 2000, maxRecoveryAttempts: 1 },
+    channels: { telegram: { botToken, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'], reconnectDelayMs: 50, reconnectMaxDelayMs: 200 } },
+  };
+}
+
+describe('control ui health', { skip }, () => {
+  let browser: Browser;
+  let model: FakeModelServer;
+  let telegram: FakeTelegramServer;
+  let gateway: TestGateway;
+
+  before(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'], timeout: 30_000 });
+    model = await startFakeModelServer();
+    telegram = await startFakeTelegramServer({ tokens: [token, newToken] });
+    gateway = await startTestGateway({ config: config(model, telegram, token) });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (gateway) {
+      await gateway.stop();
+      removeHome(gateway.home);
+    }
+    await telegram?.close();
+    await model?.close();
+  });
+
+  test('a deafened channel turns amber, then red when its token is revoked, and green again once the owner saves a new one', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${gateway.url}/#token=${gateway.token}`);
+      const card = page.locator('[data-channel="telegram:default"]');
+      const light = (status: string) =>
+        card
+          .and(page.locator(`[data-status="${status}"]`))
+          .waitFor()
+          .catch(async (error: unknown) => {
+            const cli = await runCli(['channels', 'health', '--json'], testEnv(gateway.home, { HEARTH_GATEWAY_URL: gateway.url }));
+            throw new Error(`${String(error)}; cli: ${cli.stdout}; the card: ${await card.textContent().catch(() => 'missing')}`);
+          });
+      await light('ok');
+      const requests: string[] = [];
+      page.on('websocket', (socket) => socket.on('framesent', (frame) => requests.push(String(frame.payload))));
+
+      telegram.deaf(true, token);
+      telegram.injectMessage({ token, chatType: 'private', chatId: 61, from: { id: 61, first_name: 'Ada' }, text: 'are you there?' });
+      await light('degraded');
+      assert.equal(await card.locator('[data-dimension="functional"] [data-status]').getAttribute('data-status'), 'degraded');
+      await card.locator('[data-dimension="functional"]').getByText(/What to do: .*no other program polls this bot token/u).waitFor();
+
+      telegram.setTokenValid(token, false);
+      await light('down');
+
+      // The owner creates a new token with @BotFather and saves it: the account restarts with it.
+      writeConfig(gateway.home, config(model, telegram, newToken));
+      await light('ok');
+      // The page asked for the health once per push, never on a timer: far fewer requests than seconds passed × views.
+      const healthCalls = requests.filter((frame) => frame.includes('"channels.health.list"')).length;
+      assert.ok(healthCalls < 40, `${healthCalls} channels.health.list calls`);
+    } finally {
+      await context.close();
+    }
+  });
+});
