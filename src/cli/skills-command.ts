@@ -4,7 +4,7 @@ import { createAgentDirectory } from '../agent/agent-directory.js';
 import type { HearthConfig } from '../config/schema.js';
 import { isHearthError } from '../contracts/errors.js';
 import type { AuditFinding, AuditReport } from '../skills/skill-audit.js';
-import { createSkillCatalog, type SkillEntry } from '../skills/skill-catalog.js';
+import { createSkillCatalog, type SkillEntry, skillSummary } from '../skills/skill-catalog.js';
 import { readSkillDocument } from '../skills/skill-file.js';
 import { installStagedSkill, removeInstalledSkill, stageSkill } from '../skills/skill-install.js';
 import { generateSigningKey, signSkill } from '../skills/skill-manifest.js';
@@ -37,17 +37,8 @@ function skillsContext(runtime: CliRuntime): SkillsContext {
 const print = (runtime: CliRuntime, value: unknown) => runtime.io.out(`${JSON.stringify(value, null, 2)}\n`);
 
 function shown(entry: SkillEntry) {
-  return {
-    name: entry.name,
-    description: entry.description,
-    source: entry.source,
-    dir: entry.dir,
-    signedBy: entry.signed?.keyName ?? null,
-    version: entry.signed?.version ?? null,
-    capabilities: entry.document.capabilities,
-    eligible: entry.ineligible === null,
-    ineligible: entry.ineligible,
-  };
+  const { disabled: _disabled, ...summary } = skillSummary(entry);
+  return summary;
 }
 
 /** `hearth skills list [--agent <id>] [--json]` */

@@ -1,4 +1,5 @@
 import type { Plugins } from '../plugins/plugins-subsystem.js';
+import type { SkillCatalog } from '../skills/skill-catalog.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -52,6 +53,8 @@ export interface GatewayContext {
   secrets(): readonly string[];
   /** Component readiness for /readyz and `health`. */
   components(): Record<string, ComponentHealth>;
+  /** The agents' skills, as the agent loop sees them (`skills.list`, `skills.audit`). */
+  skills: SkillCatalog;
   /** The full report for `status` and `hearth status`. */
   status(): Promise<Record<string, unknown>>;
 }

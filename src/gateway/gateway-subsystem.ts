@@ -121,6 +121,7 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     token: () => token,
     secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),
     components: deps.components,
+    skills: turns.skills,
     status: () => statusReport(deps, gateway),
   };
 }

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createSkillCatalog, skillsPrompt } from '../skills/skill-catalog.js';
+import { createSkillCatalog, type SkillCatalog, skillsPrompt } from '../skills/skill-catalog.js';
 import { createSkillTool } from '../skills/skill-tool.js';
 import { createAgentLoop } from '../agent/agent-loop.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
@@ -30,6 +30,8 @@ export interface Turns {
   lanes: SessionLanes;
   tools: ToolRegistry;
   budgets: Budgets;
+  /** The agents' skills (docs/skills.md): listed and verified as the agent loop sees them. */
+  skills: SkillCatalog;
   /** A later subsystem names the daily budget of its scope (`cron:<jobId>`). */
   attachBudgetScope(prefix: string, limitOf: (id: string) => DailyBudget | undefined): void;
 }
@@ -153,6 +155,7 @@ export const turnsSubsystem = defineSubsystem({
       lanes,
       tools,
       budgets,
+      skills: skillCatalog,
       attachBudgetScope: (prefix, limitOf) => scopes.set(prefix, limitOf),
     };
     return {

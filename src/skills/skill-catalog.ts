@@ -22,6 +22,23 @@ export interface SkillEntry {
   disabled: BundleProblem[] | null;
 }
 
+/** A skill as `hearth skills list --json` and the `skills.list` RPC show it. */
+export function skillSummary(entry: SkillEntry) {
+  return {
+    name: entry.name,
+    description: entry.description,
+    source: entry.source,
+    dir: entry.dir,
+    signedBy: entry.signed?.keyName ?? null,
+    version: entry.signed?.version ?? null,
+    capabilities: entry.document.capabilities,
+    eligible: entry.ineligible === null,
+    ineligible: entry.ineligible,
+    /** Why it is disabled (a signature or digest problem), or null. */
+    disabled: entry.disabled?.map((problem) => problem.message) ?? null,
+  };
+}
+
 export interface SkillSettings {
   trustedKeys: Readonly<Record<string, string>>;
   extraDirs: readonly string[];

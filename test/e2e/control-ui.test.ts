@@ -4,7 +4,7 @@
  * (Loopchat, through the plugin that provides it).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -45,6 +45,10 @@ describe('control ui', { skip }, () => {
     account = await loopchat.newAccount();
     const home = makeHome();
     installLoopchatPlugin(home);
+    const workspace = join(home, 'workspaces', 'main');
+    mkdirSync(join(workspace, 'skills'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'test', 'fixtures', 'skills', 'malicious'), join(workspace, 'skills', 'malicious'), { recursive: true });
+    writeFileSync(join(workspace, 'MEMORY.md'), '# Facts\n\nThe boiler was serviced by Lumen Heating on 3 March.\n');
     gateway = await startTestGateway({
       home,
       config: { ...fakeModelConfig(model), channels: { loopchat: { ...account.settings, reconnectDelayMs: 50 } } },
@@ -130,6 +134,30 @@ describe('control ui', { skip }, () => {
       await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && /approved/iu.test(message.text)), 'the approval notice');
       await account.dm(stranger, 'thank you');
       await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && message.text.includes('echo: thank you')), 'the answer to the approved sender');
+    }));
+
+  test('Skills: a workspace skill shows as unsigned with its capabilities, and its risk report names each finding with file and line', () =>
+    withPage({}, async (page) => {
+      await open(page, 'skills');
+      const row = page.getByRole('row').filter({ hasText: 'unsigned' }).first();
+      await row.waitFor();
+      await page.getByRole('button', { name: /^Risk report for / }).first().click();
+      const report = page.getByTestId('risk-report');
+      await report.getByText(/high risk/u).waitFor();
+      const places = await report.locator('code').allInnerTexts();
+      assert.ok(places.some((place) => /^scripts\/[\w.-]+:\d+$/u.test(place)), places.join(', '));
+    }));
+
+  test('Memory: a search finds the workspace note with its citation and provenance; Plugins lists the plugin and says no MCP server is configured', () =>
+    withPage({}, async (page) => {
+      await open(page, 'memory');
+      await page.getByLabel('Search memory').fill('boiler serviced');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByTestId('memory-search').getByText(/^MEMORY\.md#L\d+(-L\d+)?$/u).waitFor();
+      await page.getByTestId('memory-search').getByText(/owner/u).first().waitFor();
+      await page.getByRole('link', { name: 'Plugins', exact: true }).click();
+      await page.getByTestId('plugins').getByText('loopchat 1.0.0').waitFor();
+      await page.getByTestId('mcp-servers').getByText(/No MCP servers are configured/u).waitFor();
     }));
 
   test('a wrong token brings back the token form, and the right one connects', () =>

@@ -3,6 +3,7 @@ import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
 import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
+import { McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
 
 type Theme = 'light' | 'dark';
@@ -99,13 +100,18 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'logs':
       return <Logs client={client} />;
     case 'plugins':
-      return <Plugins client={client} />;
+      return (
+        <div class="stack">
+          <Plugins client={client} />
+          <McpServers client={client} />
+        </div>
+      );
     case 'tools':
       return <Tools client={client} />;
     case 'memory':
-      return <Later title="Memory" command="hearth memory status" />;
+      return <Memory client={client} />;
     case 'skills':
-      return <Later title="Skills" command="hearth skills list" />;
+      return <Skills client={client} />;
     case 'config':
       return <Later title="Config" command="hearth config validate" />;
     case 'usage':

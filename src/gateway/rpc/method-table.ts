@@ -8,6 +8,7 @@ import { memoryMethods } from './memory-methods.js';
 import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
+import { skillMethods } from './skill-methods.js';
 import { statusMethods } from './status-methods.js';
 
 /**
@@ -25,4 +26,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...memoryMethods,
   ...approvalMethods,
   ...pluginMethods,
+  ...skillMethods,
 });

@@ -1,0 +1,217 @@
+import { useState } from 'preact/hooks';
+import { ago, Notice, Panel, Status, Table } from '../parts';
+import type { RpcClient } from '../rpc';
+import { useRpc } from '../use-rpc';
+
+interface SkillRow {
+  name: string;
+  description: string;
+  source: string;
+  signedBy: string | null;
+  version: string | null;
+  capabilities: string[] | null;
+  eligible: boolean;
+  ineligible: string | null;
+  disabled: string[] | null;
+}
+
+interface Finding {
+  level: string;
+  file: string;
+  line: number;
+  message: string;
+  needs?: string;
+  declared?: boolean;
+}
+
+interface AuditReport {
+  skill: string | null;
+  risk: string;
+  findings: Finding[];
+  filesScanned: number;
+}
+
+function signature(row: SkillRow): string {
+  if (row.disabled) return `invalid: ${row.disabled.join('; ')}`;
+  return row.signedBy ? `signed by ${row.signedBy} (version ${row.version})` : 'unsigned';
+}
+
+/** The default agent's skills: signature, capabilities, whether usable, and a risk report on demand. */
+export function Skills({ client }: { client: RpcClient }) {
+  const skills = useRpc<{ agentId: string; skills: SkillRow[] }>(client, 'skills.list');
+  const [report, setReport] = useState<{ name: string; report: AuditReport | null; error: string | null } | null>(null);
+  const audit = (name: string) => {
+    setReport({ name, report: null, error: null });
+    client.call<AuditReport>('skills.audit', { name }).then(
+      (result) => setReport({ name, report: result, error: null }),
+      (error: Error) => setReport({ name, report: null, error: error.message }),
+    );
+  };
+  return (
+    <div class="stack">
+      <Panel title="Skills" id="skills">
+        <Notice error={skills.error} loading={skills.loading && !skills.data} empty={skills.data?.skills.length === 0 && 'No skills yet: put one in the workspace\'s skills/<name>/SKILL.md, or install a signed one with hearth skills install (docs/skills.md).'} />
+        {skills.data && skills.data.skills.length > 0 && (
+          <Table
+            label="Skills"
+            rows={skills.data.skills}
+            rowKey={(row) => `${row.source}:${row.name}`}
+            columns={[
+              { title: 'Skill', cell: (row) => <span title={row.description}>{row.name}</span> },
+              { title: 'From', cell: (row) => row.source },
+              { title: 'Signature', cell: (row) => <Status status={row.disabled ? 'down' : row.signedBy ? 'ok' : 'degraded'} label={signature(row)} /> },
+              { title: 'Capabilities', cell: (row) => row.capabilities?.join(', ') || 'none declared' },
+              { title: 'Usable', cell: (row) => (row.eligible ? 'yes' : `no: ${row.ineligible}`) },
+              { title: 'Risk', cell: (row) => <button type="button" onClick={() => audit(row.name)}>Risk report for {row.name}</button> },
+            ]}
+          />
+        )}
+      </Panel>
+      {report && <RiskReport name={report.name} report={report.report} error={report.error} />}
+    </div>
+  );
+}
+
+function RiskReport({ name, report, error }: { name: string; report: AuditReport | null; error: string | null }) {
+  return (
+    <Panel title={`Risk report: ${name}`} id="risk-report">
+      <Notice error={error} loading={!report && !error} empty={report?.findings.length === 0 && `Nothing found in ${report.filesScanned} files.`} />
+      {report && report.findings.length > 0 && (
+        <>
+          <p>
+            <Status status={report.risk === 'high' ? 'down' : report.risk === 'medium' ? 'degraded' : 'ok'} label={`${report.risk} risk`} /> in {report.filesScanned} files
+          </p>
+          <Table
+            label={`Findings for ${name}`}
+            rows={report.findings}
+            rowKey={(row) => `${row.file}:${row.line}:${row.message}`}
+            columns={[
+              { title: 'Level', cell: (row) => row.level },
+              { title: 'Where', cell: (row) => <code>{row.line > 0 ? `${row.file}:${row.line}` : row.file}</code> },
+              { title: 'Finding', cell: (row) => row.message },
+              { title: 'Needs', cell: (row) => (row.needs ? `${row.needs}${row.declared === false ? ' (NOT declared)' : row.declared ? ' (declared)' : ''}` : '—') },
+            ]}
+          />
+        </>
+      )}
+    </Panel>
+  );
+}
+
+interface MemoryStatus {
+  agentId: string;
+  files: number;
+  chunks: number;
+  embeddings: unknown;
+  embeddingsError: string | null;
+  health: { status: string; problems: string[]; indexLagMs: number | null; pendingEmbeddings: number } | null;
+}
+
+interface Hit {
+  path: string;
+  startLine: number;
+  endLine: number;
+  score: number;
+  snippet: string;
+  citation: string;
+  provenance: string;
+}
+
+/** The default agent's memory: its index and health, and a search with citations and provenance. */
+export function Memory({ client }: { client: RpcClient }) {
+  const status = useRpc<MemoryStatus>(client, 'memory.status');
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState<{ hits: Hit[]; mode: string; warning?: string } | { error: string } | null>(null);
+  const search = (event: Event) => {
+    event.preventDefault();
+    if (!query.trim()) return;
+    client.call<{ hits: Hit[]; mode: string; warning?: string }>('memory.search', { query: query.trim() }).then(setFound, (error: Error) => setFound({ error: error.message }));
+  };
+  const health = status.data?.health;
+  return (
+    <div class="stack">
+      <Panel title="Index" id="memory-index">
+        <Notice error={status.error} loading={status.loading && !status.data} />
+        {status.data && (
+          <dl class="figures">
+            <div>
+              <dt>Agent</dt>
+              <dd>{status.data.agentId}</dd>
+            </div>
+            <div>
+              <dt>Files / chunks indexed</dt>
+              <dd>
+                {status.data.files} / {status.data.chunks}
+              </dd>
+            </div>
+            <div>
+              <dt>Health</dt>
+              <dd>{health ? <Status status={health.status} label={`${health.status}${health.problems.length ? `: ${health.problems.join('; ')}` : ''}`} /> : 'not used yet'}</dd>
+            </div>
+            <div>
+              <dt>Embeddings</dt>
+              <dd>{status.data.embeddingsError ?? (status.data.embeddings ? 'configured' : 'none: keyword search only (docs/memory.md)')}</dd>
+            </div>
+          </dl>
+        )}
+      </Panel>
+      <Panel title="Search" id="memory-search">
+        <form class="inline-form" onSubmit={search}>
+          <label for="memory-query">Search memory</label>
+          <input id="memory-query" type="search" value={query} onInput={(event) => setQuery((event.target as HTMLInputElement).value)} />
+          <button type="submit">Search</button>
+        </form>
+        {found && 'error' in found && <Notice error={found.error} />}
+        {found && 'hits' in found && (
+          <>
+            {found.warning && <p class="notice">{found.warning}</p>}
+            <Notice empty={found.hits.length === 0 && 'Nothing found.'} />
+            <ol class="hits">
+              {found.hits.map((hit) => (
+                <li key={hit.citation}>
+                  <code>{hit.citation}</code> <span class="detail">({hit.provenance}, score {hit.score.toFixed(2)})</span>
+                  <pre>{hit.snippet}</pre>
+                </li>
+              ))}
+            </ol>
+          </>
+        )}
+      </Panel>
+    </div>
+  );
+}
+
+interface McpServer {
+  name: string;
+  transport: string;
+  state: string;
+  since: number;
+  lastError: string | null;
+  restarts: number;
+  tools: number;
+}
+
+/** MCP servers with their connection state, tools and last error. */
+export function McpServers({ client }: { client: RpcClient }) {
+  const status = useRpc<{ mcp: { servers: McpServer[] } }>(client, 'status', {}, ['health']);
+  const servers = status.data?.mcp.servers ?? [];
+  return (
+    <Panel title="MCP servers" id="mcp-servers">
+      <Notice error={status.error} loading={status.loading && !status.data} empty={!!status.data && servers.length === 0 && 'No MCP servers are configured (mcp.servers in hearth.json5; docs/tools.md).'} />
+      {servers.length > 0 && (
+        <Table
+          label="MCP servers"
+          rows={servers}
+          rowKey={(row) => row.name}
+          columns={[
+            { title: 'Server', cell: (row) => `${row.name} (${row.transport})` },
+            { title: 'State', cell: (row) => <Status status={row.state === 'ready' ? 'ok' : row.state === 'restarting' ? 'degraded' : row.state === 'stopped' ? 'down' : 'starting'} label={`${row.state} ${ago(row.since)}`} /> },
+            { title: 'Tools', cell: (row) => String(row.tools) },
+            { title: 'Restarts', cell: (row) => String(row.restarts) },
+            { title: 'Last error', cell: (row) => row.lastError ?? '—' },
+          ]}
+        />
+      )}
+    </Panel>
+  );
+}
