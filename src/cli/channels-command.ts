@@ -1,7 +1,7 @@
 import { LOGIN_FIELDS, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
 import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../config/channel-schema.js';
 import type { ChannelAccountStatus, ChannelHealthDimension, ChannelHealthReport } from '../contracts/channel.js';
-import type { PairingRequest } from '../contracts/store.js';
+import type { ApprovedSender, PairingRequest } from '../contracts/store.js';
 import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
@@ -95,6 +95,31 @@ export async function pairingList(runtime: CliRuntime, options: { json?: boolean
     );
   }
   runtime.io.out('Approve one with `hearth pairing approve <code>`.\n');
+}
+
+/** `hearth pairing approved [--json]` */
+export async function pairingApproved(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
+  const { senders } = await withGateway(runtime.env, runtime.io, (client) => client.call<{ senders: ApprovedSender[] }>('pairing.approved'));
+  if (options.json) {
+    runtime.io.out(`${JSON.stringify(senders, null, 2)}\n`);
+    return;
+  }
+  if (senders.length === 0) {
+    runtime.io.out('No one has been approved through pairing.\n');
+    return;
+  }
+  for (const sender of senders) {
+    runtime.io.out(`${sender.channel}:${sender.accountId}  ${sender.senderName ?? 'unknown'} (${sender.senderId})  since ${new Date(sender.approvedAt).toISOString()}\n`);
+  }
+  runtime.io.out('Take one back with `hearth pairing revoke --channel <platform> [--account <id>] --sender <id>`.\n');
+}
+
+/** `hearth pairing revoke --channel <c> [--account <id>] --sender <id> [--json]` */
+export async function pairingRevoke(runtime: CliRuntime, options: { channel: string; account?: string; sender: string; json?: boolean }): Promise<void> {
+  const params = { channel: options.channel, accountId: options.account ?? 'default', senderId: options.sender };
+  const result = await withGateway(runtime.env, runtime.io, (client) => client.call<{ revoked: boolean }>('pairing.revoke', params));
+  if (options.json) runtime.io.out(`${JSON.stringify(result)}\n`);
+  else runtime.io.out(`Revoked ${options.sender} on ${options.channel}:${params.accountId}: they must pair again before the bot answers them.\n`);
 }
 
 export async function pairingApprove(runtime: CliRuntime, code: string, options: { json?: boolean }): Promise<void> {

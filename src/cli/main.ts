@@ -205,6 +205,37 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await pairingApprove(runtime, code, options);
     });
 
+  pairing
+    .command('approved')
+    .description('the people let in through pairing: account, who, since when')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { pairingApproved } = await import('./channels-command.js');
+      await pairingApproved(runtime, options);
+    });
+  pairing
+    .command('revoke')
+    .description('take an approval back: the sender must pair again')
+    .requiredOption('--channel <channel>', 'the platform, e.g. telegram')
+    .option('--account <id>', 'account id (default: default)')
+    .requiredOption('--sender <id>', 'the sender id, as hearth pairing approved shows it')
+    .option('--json', 'print JSON')
+    .action(async (options: { channel: string; account?: string; sender: string; json?: boolean }) => {
+      const { pairingRevoke } = await import('./channels-command.js');
+      await pairingRevoke(runtime, options);
+    });
+
+  program
+    .command('alerts')
+    .description('operator alerts, newest first: channel health episodes and recoveries, cron failures, budgets, and whether each was delivered')
+    .option('--event <event>', 'only this event and its sub-events, e.g. channel.health')
+    .option('--limit <n>', 'how many (default 50, at most 500)', (value: string) => Number.parseInt(value, 10))
+    .option('--json', 'print JSON')
+    .action(async (options: { event?: string; limit?: number; json?: boolean }) => {
+      const { alertsList } = await import('./alerts-command.js');
+      await alertsList(runtime, options);
+    });
+
   const approvals = program.command('approvals').description('commands waiting for your approval (tools.exec.ask)');
   approvals
     .command('list')

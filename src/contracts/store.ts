@@ -98,6 +98,10 @@ export interface Store {
   /** Approves a live request by its code (case-insensitive); null when no live request has it. */
   approvePairing(code: string, now: number): Promise<PairingRequest | null>;
   isApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
+  /** Senders approved through pairing, newest first (rows that fail their schema are skipped). */
+  listApprovedSenders(): Promise<ApprovedSender[]>;
+  /** Takes an approval back: the sender must pair again. False when the sender was not approved. */
+  revokeApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
 
   /**
    * Records that a run asks the operator to allow a command. A run that asks again for the same
@@ -326,6 +330,15 @@ export interface PairingRequest {
   chatId: string;
   createdAt: number;
   expiresAt: number;
+}
+
+/** Someone the owner let in through pairing. */
+export interface ApprovedSender {
+  channel: string;
+  accountId: string;
+  senderId: string;
+  senderName: string | null;
+  approvedAt: number;
 }
 
 export type PairingOutcome =

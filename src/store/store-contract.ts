@@ -317,6 +317,13 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.equal(await store.approvePairing('CCCC4444', 1000 + 3_600_000), null);
       assert.deepEqual(await store.listPairingRequests(1000 + 3_600_000), []);
       assert.equal((await request('4', 'HHHH9999', 1000 + 3_600_001)).status, 'created');
+
+      assert.deepEqual(await store.listApprovedSenders(), [{ channel: 'telegram', accountId: 'default', senderId: '1', senderName: 'user 1', approvedAt: 3000 }]);
+      assert.equal(await store.revokeApprovedSender('telegram', 'default', '1'), true);
+      assert.equal(await store.revokeApprovedSender('telegram', 'default', '1'), false, 'revoked once');
+      assert.equal(await store.isApprovedSender('telegram', 'default', '1'), false);
+      assert.deepEqual(await store.listApprovedSenders(), []);
+      assert.equal((await request('1', 'GGGG8889', 1000 + 3_600_001)).status, 'created', 'a revoked sender must pair again');
     } finally {
       await store.close();
     }

@@ -74,6 +74,12 @@ describe('control ui health', { skip }, () => {
 
       telegram.setTokenValid(token, false);
       await light('down');
+      // The episode is on record: the alert raised after the bounded reconnects, on the Channels view.
+      await page.getByRole('link', { name: 'Channels', exact: true }).click();
+      await page.getByTestId('health-episodes').getByRole('row').filter({ hasText: 'telegram:default' }).filter({ hasText: /(functional degraded|application down|transport down) after 1 reconnects/u }).waitFor().catch(async (error: unknown) => {
+        throw new Error(`${String(error)}; the episodes: ${await page.getByTestId('health-episodes').textContent()}`);
+      });
+      await page.getByRole('link', { name: 'Overview', exact: true }).click();
 
       // The owner creates a new token with @BotFather and saves it: the account restarts with it.
       writeConfig(gateway.home, config(model, telegram, newToken));

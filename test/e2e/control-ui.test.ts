@@ -134,6 +134,16 @@ describe('control ui', { skip }, () => {
       await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && /approved/iu.test(message.text)), 'the approval notice');
       await account.dm(stranger, 'thank you');
       await waitFor(() => account.sent().some((message) => message.chatId === 'dm-3001' && message.text.includes('echo: thank you')), 'the answer to the approved sender');
+
+      // Taken back: the sender is asked to pair again and is not answered.
+      const senders = page.getByTestId('approved-senders');
+      await senders.getByText('Grace (3001)').waitFor();
+      await senders.getByRole('button', { name: 'Revoke Grace' }).click();
+      await senders.getByText('Revoked Grace: they must pair again.').waitFor();
+      await senders.getByText('No one has been let in through pairing yet.').waitFor();
+      await account.dm(stranger, 'still there?');
+      await waitFor(() => account.sent().filter((message) => message.chatId === 'dm-3001' && /pairing code/iu.test(message.text)).length === 2, 'a new pairing code');
+      assert.equal(account.sent().some((message) => message.text.includes('echo: still there?')), false);
     }));
 
   test('Skills: a workspace skill shows as unsigned with its capabilities, and its risk report names each finding with file and line', () =>

@@ -3,7 +3,7 @@ import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
 import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
-import { McpServers, Memory, Skills } from './views/more';
+import { ApprovedSenders, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
 
 type Theme = 'light' | 'dark';
@@ -92,7 +92,13 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'chat':
       return <Chat client={client} />;
     case 'channels':
-      return <Channels client={client} />;
+      return (
+        <div class="stack">
+          <Channels client={client} />
+          <ApprovedSenders client={client} />
+          <HealthEpisodes client={client} />
+        </div>
+      );
     case 'cron':
       return <Cron client={client} />;
     case 'runs':

@@ -26,6 +26,22 @@ export const channelMethods: Record<string, RpcMethod> = {
     }
     return { approved: request };
   }),
+  'pairing.approved': defineMethod(
+    { description: 'The senders approved through pairing, newest first.', returns: '{senders:[{channel, accountId, senderId, senderName, approvedAt}]}' },
+    z.strictObject({}).optional(),
+    async (_params, _connection, context) => ({ senders: await context.store.listApprovedSenders() }),
+  ),
+  'pairing.revoke': defineMethod(
+    { description: 'Takes back an approval: the sender must pair again before the bot answers them.', returns: '{revoked}' },
+    z.strictObject({ channel: z.string().min(1).max(64), accountId: z.string().min(1).max(64).optional(), senderId: z.string().min(1).max(256) }),
+    async (params, _connection, context) => {
+      const accountId = params.accountId ?? 'default';
+      const revoked = await context.store.revokeApprovedSender(params.channel, accountId, params.senderId);
+      if (!revoked) throw new HearthError('NOT_FOUND', `${params.senderId} is not an approved sender of ${params.channel}:${accountId}; \`hearth pairing approved\` lists them.`);
+      context.logger.info({ channel: `${params.channel}:${accountId}`, sender: params.senderId }, 'approved sender revoked');
+      return { revoked: true };
+    },
+  ),
   'message.send': defineMethod(
     { description: 'Sends Markdown to a chat through the outbox and waits up to `timeoutMs` (default 30 s) for delivery.', returns: '{outboxId, delivered, pending, error} (`pending` when not delivered in time; it stays queued)' },
     z.strictObject({

@@ -1,3 +1,4 @@
+import { alertMethods } from './alert-methods.js';
 import { approvalMethods } from './approval-methods.js';
 import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
@@ -27,4 +28,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...approvalMethods,
   ...pluginMethods,
   ...skillMethods,
+  ...alertMethods,
 });

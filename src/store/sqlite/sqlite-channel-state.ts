@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RowQuarantine } from './sqlite-quarantine.js';
 import { approvedSenderRowSchema, pairingRowSchema, rowProblem } from './stored-row-schemas.js';
-import type { OutboxEntry, PairingOutcome, PairingRequest, Store } from '../../contracts/store.js';
+import type { ApprovedSender, OutboxEntry, PairingOutcome, PairingRequest, Store } from '../../contracts/store.js';
 
 /** How the store runs a read (`run`) and a grouped, committed write (`write`). */
 export interface StatementRunner {
@@ -21,6 +21,8 @@ type ChannelStateMethods = Pick<
   | 'listPairingRequests'
   | 'approvePairing'
   | 'isApprovedSender'
+  | 'listApprovedSenders'
+  | 'revokeApprovedSender'
 >;
 
 export interface OutboxRow {
@@ -115,6 +117,8 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
        ON CONFLICT DO UPDATE SET sender_name = excluded.sender_name, approved_at = excluded.approved_at`,
     ),
     isApproved: db.prepare('SELECT * FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+    listApproved: db.prepare('SELECT * FROM approved_senders ORDER BY approved_at DESC, channel, account_id, sender_id'),
+    revoke: db.prepare('DELETE FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
   };
 
   /** Whether the sender is approved by a row that passes its schema (a failing one is marked and skipped). */
@@ -176,5 +180,23 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
       }),
     isApprovedSender: (channel, accountId, senderId) =>
       runner.run('check an approved sender', () => isApproved(channel, accountId, senderId)),
+    listApprovedSenders: () =>
+      runner.run('list approved senders', () =>
+        (sql.listApproved.all() as Record<string, unknown>[])
+          .filter((row) => quarantine.admit('approved_senders', `${row.channel}:${row.account_id}:${row.sender_id}`, rowProblem(row, approvedSenderRowSchema)))
+          .map(toApprovedSender),
+      ),
+    revokeApprovedSender: (channel, accountId, senderId) =>
+      runner.write('revoke an approved sender', () => sql.revoke.run(channel, accountId, senderId).changes > 0),
+  };
+}
+
+function toApprovedSender(row: Record<string, unknown>): ApprovedSender {
+  return {
+    channel: String(row.channel),
+    accountId: String(row.account_id),
+    senderId: String(row.sender_id),
+    senderName: typeof row.sender_name === 'string' ? row.sender_name : null,
+    approvedAt: Number(row.approved_at),
   };
 }

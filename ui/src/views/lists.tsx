@@ -43,6 +43,8 @@ export function Channels({ client }: { client: RpcClient }) {
   const action = useAction(() => {
     pairing.reload();
     accounts.reload();
+    // The approved senders' list (another panel) hears of it too.
+    client.dispatch('pairing', null);
   });
   return (
     <div class="stack">

@@ -215,3 +215,86 @@ export function McpServers({ client }: { client: RpcClient }) {
     </Panel>
   );
 }
+
+interface ApprovedSender {
+  channel: string;
+  accountId: string;
+  senderId: string;
+  senderName: string | null;
+  approvedAt: number;
+}
+
+const PAIRING_EVENTS = ['health', 'pairing'] as const;
+
+/** The people let in through pairing, each with a Revoke button. */
+export function ApprovedSenders({ client }: { client: RpcClient }) {
+  const senders = useRpc<{ senders: ApprovedSender[] }>(client, 'pairing.approved', {}, PAIRING_EVENTS);
+  const [message, setMessage] = useState<string | null>(null);
+  const revoke = (row: ApprovedSender) =>
+    client.call('pairing.revoke', { channel: row.channel, accountId: row.accountId, senderId: row.senderId }).then(
+      () => {
+        setMessage(`Revoked ${row.senderName ?? row.senderId}: they must pair again.`);
+        senders.reload();
+      },
+      (error: Error) => setMessage(error.message),
+    );
+  return (
+    <Panel title="Approved senders" id="approved-senders">
+      {message && <p class="notice" role="status">{message}</p>}
+      <Notice error={senders.error} loading={senders.loading && !senders.data} empty={senders.data?.senders.length === 0 && 'No one has been let in through pairing yet.'} />
+      {senders.data && senders.data.senders.length > 0 && (
+        <Table
+          label="Approved senders"
+          rows={senders.data.senders}
+          rowKey={(row) => `${row.channel}:${row.accountId}:${row.senderId}`}
+          columns={[
+            { title: 'Who', cell: (row) => `${row.senderName ?? row.senderId} (${row.senderId})` },
+            { title: 'Account', cell: (row) => `${row.channel}:${row.accountId}` },
+            { title: 'Since', cell: (row) => ago(row.approvedAt) },
+            { title: 'Action', cell: (row) => <button type="button" onClick={() => revoke(row)}>Revoke {row.senderName ?? row.senderId}</button> },
+          ]}
+        />
+      )}
+    </Panel>
+  );
+}
+
+interface AlertRow {
+  id: number;
+  event: string;
+  payload: { channel?: string; account?: string; dimension?: string; status?: string; degradedSince?: number; detail?: string | null; recoveryAttempts?: number };
+  status: string;
+  createdAt: number;
+}
+
+/** Each account's degraded episodes: when they began, what was wrong, and when it was healthy again. */
+export function HealthEpisodes({ client }: { client: RpcClient }) {
+  const alerts = useRpc<{ alerts: AlertRow[] }>(client, 'alerts.list', { event: 'channel.health', limit: 100 }, ['health']);
+  return (
+    <Panel title="Health episodes" id="health-episodes">
+      <Notice error={alerts.error} loading={alerts.loading && !alerts.data} empty={alerts.data?.alerts.length === 0 && 'No account has been unhealthy long enough to alert.'} />
+      {alerts.data && alerts.data.alerts.length > 0 && (
+        <Table
+          label="Health episodes"
+          rows={alerts.data.alerts}
+          rowKey={(row) => String(row.id)}
+          columns={[
+            { title: 'When', cell: (row) => ago(row.createdAt) },
+            { title: 'Account', cell: (row) => `${row.payload.channel ?? '?'}:${row.payload.account ?? '?'}` },
+            {
+              title: 'What',
+              cell: (row) =>
+                row.event === 'channel.health.recovered' ? (
+                  <Status status="ok" label={`healthy again (unhealthy since ${ago(row.payload.degradedSince)})`} />
+                ) : (
+                  <Status status={row.payload.status ?? 'degraded'} label={`${row.payload.dimension ?? ''} ${row.payload.status ?? ''} after ${row.payload.recoveryAttempts ?? 0} reconnects`} />
+                ),
+            },
+            { title: 'Detail', cell: (row) => row.payload.detail ?? '—' },
+            { title: 'Alert', cell: (row) => row.status },
+          ]}
+        />
+      )}
+    </Panel>
+  );
+}
