@@ -68,7 +68,7 @@ function useLogTail(client: RpcClient, filter: Filter, live: boolean) {
         },
       )
       .finally(() => {
-        state.busy = false;
+        if (generation === state.generation) state.busy = false;
       });
   };
 
