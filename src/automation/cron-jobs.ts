@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CronJob, CronJobSpec, CronJobState } from '../contracts/automation.js';
+import type { CronJob, CronJobSpec, CronJobState, CronSchedule } from '../contracts/automation.js';
 import { HearthError } from '../contracts/errors.js';
 import { arm, ledger, persist, type SchedulerCore } from './cron-engine.js';
 import type { AddJobOptions, JobPatch } from './cron-scheduler.js';
@@ -26,6 +26,23 @@ const freshState = (): CronJobState => ({
 });
 
 const firstRun = (spec: CronJobSpec, now: number) => scheduleStepper(spec.schedule)(now - 1);
+
+/** An `every` schedule without an anchor counts from one period after now, as a new job does. */
+const anchored = (schedule: CronSchedule, now: number): CronSchedule =>
+  schedule.kind === 'every' && schedule.anchorAt === undefined ? { ...schedule, anchorAt: now + schedule.everyMs } : schedule;
+
+/**
+ * The first `count` runs a job with this schedule would have if it were added at `now`, by the
+ * scheduler's own stepping (fewer when the schedule ends). Throws the same errors as adding it.
+ */
+export function previewRuns(schedule: CronSchedule, now: number, count: number): number[] {
+  validateSchedule(schedule);
+  const full = anchored(schedule, now);
+  const step = scheduleStepper(full);
+  const runs: number[] = [];
+  for (let at = step(now - 1); at !== null && runs.length < count; at = step(at)) runs.push(at);
+  return runs;
+}
 
 function validateSpec(core: SchedulerCore, spec: CronJobSpec): void {
   if (spec.name.trim() === '') throw new HearthError('BAD_REQUEST', 'A cron job needs a --name.');
@@ -59,8 +76,7 @@ export async function addJob(core: SchedulerCore, maxJobs: number, spec: CronJob
   const id = options.id ?? `job_${randomBytes(6).toString('hex')}`;
   if (jobs.has(id)) throw new HearthError('BAD_REQUEST', `A cron job "${id}" exists already.`);
   const now = core.deps.clock.now();
-  const schedule = spec.schedule.kind === 'every' && spec.schedule.anchorAt === undefined ? { ...spec.schedule, anchorAt: now + spec.schedule.everyMs } : spec.schedule;
-  const full: CronJobSpec = { ...spec, schedule };
+  const full: CronJobSpec = { ...spec, schedule: anchored(spec.schedule, now) };
   const next = firstRun(full, now);
   const job: CronJob = { id, spec: full, state: { ...freshState(), nextRunAt: next, nextScheduledAt: next, finished: next === null }, createdAt: now, updatedAt: now };
   jobs.set(id, job);

@@ -1,10 +1,10 @@
-import type { CronJob, CronJobSpec, CronRunRecord, CronRunStatus, EscalationPolicy } from '../contracts/automation.js';
+import type { CronJob, CronJobSpec, CronRunRecord, CronRunStatus, CronSchedule, EscalationPolicy } from '../contracts/automation.js';
 import { HearthError } from '../contracts/errors.js';
 import type { Store } from '../contracts/store.js';
 import type { Clock } from '../runtime/clock.js';
 import type { AlertRequest } from './alerts.js';
 import { arm, iso, type SchedulerCore, trigger } from './cron-engine.js';
-import { addJob, editJob, jobFingerprint, removeJob, requireJob } from './cron-jobs.js';
+import { addJob, editJob, jobFingerprint, previewRuns, removeJob, requireJob } from './cron-jobs.js';
 import { recoverMissed, resumeInterrupted } from './cron-recovery.js';
 import { describeSchedule } from './schedule.js';
 
@@ -153,6 +153,8 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
     add: (spec: CronJobSpec, options: AddJobOptions = {}): Promise<CronJob> => addJob(core, maxJobs, spec, options),
     edit: (id: string, patch: JobPatch): Promise<CronJob> => editJob(core, id, patch),
     remove: (id: string): Promise<boolean> => removeJob(core, id),
+    /** The next `count` run times a job with this schedule would get if added now; throws what adding it would. */
+    preview: (schedule: CronSchedule, count: number): number[] => previewRuns(schedule, deps.clock.now(), count),
 
     /** Runs a job now, outside its schedule; resolves with its ledger entry once it finished. */
     async runNow(id: string): Promise<{ record: CronRunRecord; done: Promise<CronRunRecord | null> }> {

@@ -118,3 +118,21 @@ export function describeSchedule(schedule: CronSchedule): string {
   if (schedule.kind === 'every') return `every ${formatDuration(schedule.everyMs)}`;
   return `cron "${schedule.expr}" ${schedule.tz}`;
 }
+
+/** An ISO 8601 time as the wall clock of `tz` shows it, with that zone's offset (2026-05-04T09:00:00+02:00). */
+export function isoInZone(ms: number, tz: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'longOffset',
+  }).formatToParts(new Date(ms));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((item) => item.type === type)?.value ?? '';
+  const offset = part('timeZoneName').replace(/^GMT/u, '') || '+00:00';
+  return `${part('year')}-${part('month')}-${part('day')}T${part('hour')}:${part('minute')}:${part('second')}${offset}`;
+}

@@ -208,3 +208,25 @@ export async function cronHealth(runtime: CliRuntime, options: { json?: boolean 
     [`${health.total} jobs: ${health.healthy} healthy, ${health.degraded} degraded, ${health.disabled} disabled`, ...health.problems.map((problem) => `  ${problem.id}  ${problem.name}: ${problem.reason}`)].join('\n'),
   );
 }
+
+/** The flags of `cron preview`. */
+export interface CronPreviewFlags {
+  at?: string;
+  every?: string;
+  cron?: string;
+  tz?: string;
+  count: string;
+  json?: boolean;
+}
+
+export async function cronPreview(runtime: CliRuntime, flags: CronPreviewFlags): Promise<void> {
+  const count = Number(flags.count);
+  if (!Number.isInteger(count) || count < 1 || count > 50) throw new CliFailure(`--count must be a whole number from 1 to 50, not "${flags.count}".`);
+  const params = { at: flags.at, every: flags.every, cron: flags.cron, tz: flags.tz, count };
+  const preview = await withGateway(runtime.env, runtime.io, (client) =>
+    client.call<{ schedule: string; timeZone: string; next: string[] }>('cron.preview', Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))),
+  );
+  print(runtime, flags.json, preview, () =>
+    preview.next.length === 0 ? `${preview.schedule} has no more runs.` : [`The next runs of ${preview.schedule} (${preview.timeZone}):`, ...preview.next.map((at) => `  ${at}`)].join('\n'),
+  );
+}

@@ -594,6 +594,19 @@ function addCronCommands(program: CommanderModule.Command, runtime: CliRuntime):
       await cronAudit(runtime, options);
     });
   cron
+    .command('preview')
+    .description('the next run times of a schedule, as the gateway would plan them for a new job, in its zone')
+    .option('--at <time>', 'once, at an ISO time')
+    .option('--every <duration>', 'repeatedly, e.g. 30m, 1h, 1d')
+    .option('--cron <expression>', 'a cron expression, e.g. "0 9 * * 1-5"')
+    .option('--tz <zone>', 'IANA time zone of --cron, and the zone the times are shown in (default: the host\'s)')
+    .option('--count <n>', 'how many run times (1-50)', '5')
+    .option('--json', 'print JSON')
+    .action(async (options: import('./cron-command.js').CronPreviewFlags) => {
+      const { cronPreview } = await import('./cron-command.js');
+      await cronPreview(runtime, options);
+    });
+  cron
     .command('health')
     .description('how many jobs are healthy, degraded or disabled, and why')
     .option('--json', 'print JSON')

@@ -2,9 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
-import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
+import { Cron } from './views/cron';
+import { Channels, Chat, Later, Plugins, Tools } from './views/lists';
+import { Logs } from './views/logs';
 import { ApprovedSenders, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
+import { Runs } from './views/runs';
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'hearth.theme';

@@ -33,3 +33,31 @@ export function useRoute(): ViewId {
   }, []);
   return route;
 }
+
+function fragmentParam(name: string): string | null {
+  const query = location.hash.split('?')[1] ?? '';
+  return new URLSearchParams(query).get(name);
+}
+
+/**
+ * A value kept after the view in the fragment (`#/runs?run=<id>`), so it survives a reload and
+ * back goes to the previous one; `null` removes it.
+ */
+export function useFragmentParam(name: string): [string | null, (value: string | null) => void] {
+  const [value, setValue] = useState<string | null>(() => fragmentParam(name));
+  useEffect(() => {
+    const follow = () => setValue(fragmentParam(name));
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, [name]);
+  const set = (next: string | null) => {
+    const [path, query = ''] = location.hash.split('?');
+    const params = new URLSearchParams(query);
+    if (next === null) params.delete(name);
+    else params.set(name, next);
+    const text = params.toString();
+    const base = path || '#/';
+    location.hash = text ? `${base}?${text}` : base;
+  };
+  return [value, set];
+}

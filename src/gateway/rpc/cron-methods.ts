@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeSchedule, hostTimeZone, parseDuration } from '../../automation/schedule.js';
+import { describeSchedule, hostTimeZone, isTimeZone, isoInZone, parseDuration } from '../../automation/schedule.js';
 import type { CronDelivery, CronJob, CronJobSpec, CronSchedule, EscalationPolicy } from '../../contracts/automation.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { GatewayContext } from '../gateway-context.js';
@@ -98,7 +98,23 @@ export function jobView(job: CronJob, running: boolean) {
   };
 }
 
-/** `cron.list|add|edit|rm|run|runs|audit|health`. */
+const previewParams = z.strictObject({ at: jobFields.at, every: jobFields.every, cron: jobFields.cron, tz: jobFields.tz, count: z.number().int().min(1).max(50) }).partial();
+
+/**
+ * The next runs of a schedule as the scheduler would plan them for a job added now, written in
+ * the job's zone (a cron job's `tz`, else the given `tz` or the host's).
+ */
+function previewSchedule(params: z.infer<typeof previewParams>, context: GatewayContext) {
+  const { count, ...fields } = params;
+  const schedule = scheduleFrom(fields);
+  if (!schedule) throw new HearthError('BAD_REQUEST', 'Give a schedule to preview: --at <ISO time>, --every <duration> or --cron "<expression>" [--tz <zone>].');
+  const timeZone = schedule.kind === 'cron' ? schedule.tz : (params.tz ?? hostTimeZone());
+  if (!isTimeZone(timeZone)) throw new HearthError('BAD_REQUEST', `"${timeZone}" is not an IANA time zone: write one like Europe/Berlin, America/New_York or UTC.`);
+  const next = context.cron.preview(schedule, count ?? 5);
+  return { schedule: describeSchedule(schedule), timeZone, next: next.map((at) => isoInZone(at, timeZone)) };
+}
+
+/** `cron.list|add|edit|rm|run|runs|audit|health|preview`. */
 export const cronMethods: Record<string, RpcMethod> = {
   'cron.list': defineMethod({ description: 'The jobs with their schedule, next run, last result and errors in a row.', returns: '{jobs:[{id, name, agentId, schedule, spec, enabled, disabledReason, nextRunAt, lastRunAt, lastStatus, lastSuccessAt, lastError, consecutiveErrors, finished, running}]}' }, z.strictObject({}).optional(), async (_params, _connection, context) => ({
     jobs: context.cron.list().map((job) => jobView(job, context.cron.isRunning(job.id))),
@@ -193,6 +209,15 @@ export const cronMethods: Record<string, RpcMethod> = {
 
   'cron.audit': defineMethod({ description: 'Jobs by failure rate over the last `days` (default 7), with last success, schedule drift and duplicate jobs.', returns: '{windowMs, jobs:[{…, failureRate, lastSuccessAt, driftAvgMs, driftMaxMs}], duplicates}' }, z.strictObject({ days: z.number().int().min(1).max(365).optional() }).optional(), async (params, _connection, context) =>
     context.cron.audit((params?.days ?? 7) * 86_400_000),
+  ),
+
+  'cron.preview': defineMethod(
+    {
+      description: 'The next `count` (default 5) run times of a schedule, planned by the scheduler as for a job added now and written in its zone; a wrong schedule or zone is refused with what to write instead.',
+      returns: '{schedule, timeZone, next:[ISO 8601 time with the zone\'s offset]}',
+    },
+    previewParams,
+    async (params, _connection, context) => previewSchedule(params, context),
   ),
 
   'cron.health': defineMethod({ description: 'How many jobs are healthy, degraded or disabled, and why.', returns: '{total, healthy, degraded, disabled, problems}' }, z.strictObject({}).optional(), async (_params, _connection, context) => context.cron.health()),

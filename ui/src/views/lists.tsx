@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
 import type { RpcClient } from '../rpc';
-import { ago, Notice, Panel, Status, Table, when } from '../parts';
+import { ago, Notice, Panel, Status, Table } from '../parts';
+import { useAction } from '../use-action';
 import { useRpc } from '../use-rpc';
 
 interface AccountStatus {
@@ -21,20 +21,6 @@ interface PairingRequest {
   senderId: string;
   senderName: string | null;
   expiresAt: number;
-}
-
-/** The outcome of the last button pressed in a view, said where the owner looks. */
-function useAction(after: () => void) {
-  const [message, setMessage] = useState<string | null>(null);
-  const run = (what: Promise<unknown>, done: string) =>
-    what.then(
-      () => {
-        setMessage(done);
-        after();
-      },
-      (error: Error) => setMessage(error.message),
-    );
-  return { message, run };
 }
 
 export function Channels({ client }: { client: RpcClient }) {
@@ -91,92 +77,6 @@ export function Channels({ client }: { client: RpcClient }) {
         )}
       </Panel>
     </div>
-  );
-}
-
-interface CronJob {
-  id: string;
-  name: string;
-  agentId: string;
-  spec: string;
-  enabled: boolean;
-  disabledReason: string | null;
-  nextRunAt: number | null;
-  lastRunAt: number | null;
-  lastStatus: string | null;
-  lastError: string | null;
-  consecutiveErrors: number;
-}
-
-export function Cron({ client }: { client: RpcClient }) {
-  const jobs = useRpc<{ jobs: CronJob[] }>(client, 'cron.list');
-  const action = useAction(() => jobs.reload());
-  return (
-    <Panel title="Jobs" id="cron-jobs">
-      {action.message && <p class="notice" role="status">{action.message}</p>}
-      <Notice error={jobs.error} loading={jobs.loading && !jobs.data} empty={jobs.data?.jobs.length === 0 && 'No cron jobs yet: add one with hearth cron add (docs/cron.md).'} />
-      {jobs.data && jobs.data.jobs.length > 0 && (
-        <Table
-          label="Cron jobs"
-          rows={jobs.data.jobs}
-          rowKey={(row) => row.id}
-          columns={[
-            { title: 'Job', cell: (row) => `${row.name} (${row.agentId})` },
-            { title: 'Schedule', cell: (row) => <code>{row.spec}</code> },
-            { title: 'State', cell: (row) => <Status status={!row.enabled ? 'down' : row.consecutiveErrors > 0 ? 'degraded' : 'ok'} label={row.enabled ? (row.consecutiveErrors > 0 ? `${row.consecutiveErrors} errors in a row` : 'enabled') : `disabled${row.disabledReason ? `: ${row.disabledReason}` : ''}`} /> },
-            { title: 'Next run', cell: (row) => when(row.nextRunAt) },
-            { title: 'Last run', cell: (row) => `${row.lastStatus ?? '—'} ${ago(row.lastRunAt)}${row.lastError ? ` — ${row.lastError}` : ''}` },
-            {
-              title: 'Action',
-              cell: (row) => (
-                <button type="button" onClick={() => action.run(client.call('cron.run', { id: row.id, wait: false }), `Started ${row.name}.`)}>
-                  Run {row.name} now
-                </button>
-              ),
-            },
-          ]}
-        />
-      )}
-    </Panel>
-  );
-}
-
-interface RunRow {
-  runId: string;
-  sessionKey: string;
-  trigger: string;
-  status: string;
-  model: string | null;
-  costUsd: number | null;
-  durationMs: number | null;
-  toolCalls: number | unknown[];
-  createdAt: number;
-  error: string | null;
-}
-
-export function Runs({ client }: { client: RpcClient }) {
-  const runs = useRpc<{ runs: RunRow[] }>(client, 'runs.list', { limit: 100 }, ['chat']);
-  return (
-    <Panel title="Recent runs" id="runs">
-      <Notice error={runs.error} loading={runs.loading && !runs.data} empty={runs.data?.runs.length === 0 && 'No runs yet.'} />
-      {runs.data && runs.data.runs.length > 0 && (
-        <Table
-          label="Runs"
-          rows={runs.data.runs}
-          rowKey={(row) => row.runId}
-          columns={[
-            { title: 'When', cell: (row) => ago(row.createdAt) },
-            { title: 'Session', cell: (row) => row.sessionKey },
-            { title: 'Trigger', cell: (row) => row.trigger },
-            { title: 'Status', cell: (row) => <Status status={row.status === 'ok' ? 'ok' : row.status === 'error' ? 'down' : 'degraded'} label={row.status} /> },
-            { title: 'Model', cell: (row) => row.model ?? '—' },
-            { title: 'Tools', cell: (row) => String(Array.isArray(row.toolCalls) ? row.toolCalls.length : row.toolCalls) },
-            { title: 'Time', cell: (row) => (row.durationMs === null ? '—' : `${row.durationMs} ms`) },
-            { title: 'Cost', cell: (row) => (row.costUsd === null ? '—' : `$${row.costUsd.toFixed(4)}`) },
-          ]}
-        />
-      )}
-    </Panel>
   );
 }
 
@@ -293,34 +193,6 @@ export function Chat({ client }: { client: RpcClient }) {
         )}
       </Panel>
     </div>
-  );
-}
-
-interface LogEntry {
-  level: string;
-  time: number | string;
-  msg: string;
-  component?: string;
-}
-
-export function Logs({ client }: { client: RpcClient }) {
-  const logs = useRpc<{ entries: LogEntry[] }>(client, 'logs.tail', { limit: 200 });
-  return (
-    <Panel title="Recent log lines" id="logs">
-      <p>
-        <button type="button" onClick={logs.reload}>
-          Refresh
-        </button>
-      </p>
-      <Notice error={logs.error} loading={logs.loading && !logs.data} empty={logs.data?.entries.length === 0 && 'The log is empty.'} />
-      <ol class="log">
-        {logs.data?.entries.map((entry, index) => (
-          <li key={`${index}-${String(entry.time)}`} data-level={entry.level}>
-            <span class="log-level">{entry.level}</span> <span class="log-time">{new Date(entry.time).toLocaleTimeString()}</span> {entry.component && <span class="log-component">{entry.component}</span>} {entry.msg}
-          </li>
-        ))}
-      </ol>
-    </Panel>
   );
 }
 
