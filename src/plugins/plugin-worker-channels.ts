@@ -206,11 +206,11 @@ export function normaliseInbound(raw: PluginInboundMessage): InboundMessage {
   };
 }
 
-const ATTACHMENT_KINDS = new Set(['image', 'audio', 'video', 'file', 'sticker', 'other']);
+const ATTACHMENT_KINDS: readonly string[] = ['image', 'audio', 'video', 'file', 'sticker', 'other'];
 
 function attachment(raw: unknown, index: number): InboundMessage['attachments'][number] {
   const item = record(raw, `attachments[${index}]`);
-  const kind = ATTACHMENT_KINDS.has(item.kind as string) ? (item.kind as InboundMessage['attachments'][number]['kind']) : 'other';
+  const kind = ATTACHMENT_KINDS.includes(item.kind as string) ? (item.kind as InboundMessage['attachments'][number]['kind']) : 'other';
   const size = Number.isSafeInteger(item.sizeBytes) && (item.sizeBytes as number) >= 0 ? { sizeBytes: item.sizeBytes as number } : {};
   return { kind, ...optionalId(item.id, 'id', `attachments[${index}].id`), ...optionalText(item.name, 'name'), ...optionalText(item.mimeType, 'mimeType', 200), ...size };
 }
