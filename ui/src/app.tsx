@@ -3,7 +3,9 @@ import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
 import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
+import { Config } from './views/config';
 import { Overview } from './views/overview';
+import { Usage } from './views/usage';
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'hearth.theme';
@@ -102,9 +104,9 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'skills':
       return <Later title="Skills" command="hearth skills list" />;
     case 'config':
-      return <Later title="Config" command="hearth config validate" />;
+      return <Config client={client} />;
     case 'usage':
-      return <Later title="Usage" command="hearth status" />;
+      return <Usage client={client} />;
   }
 }
 

@@ -1,6 +1,7 @@
 import { approvalMethods } from './approval-methods.js';
 import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
+import { configMethods } from './config-methods.js';
 import { cronMethods } from './cron-methods.js';
 import { logMethods } from './log-methods.js';
 import { pluginMethods } from './plugin-methods.js';
@@ -9,6 +10,7 @@ import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
 import { statusMethods } from './status-methods.js';
+import { usageMethods } from './usage-methods.js';
 
 /**
  * Every WebSocket RPC method after `connect`, by name. The WS gateway serves exactly these, and
@@ -25,4 +27,6 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...memoryMethods,
   ...approvalMethods,
   ...pluginMethods,
+  ...configMethods,
+  ...usageMethods,
 });
