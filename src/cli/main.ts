@@ -49,6 +49,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addCronCommands(program, runtime);
   addLogsCommand(program, runtime);
   addConfigCommands(program, runtime);
+  addUsageCommand(program, runtime);
   return program;
 }
 
@@ -642,6 +643,38 @@ function addConfigCommands(program: CommanderModule.Command, runtime: CliRuntime
     .action(async (options: { json?: boolean }) => {
       const { validateConfig } = await import('./config-command.js');
       validateConfig(runtime, options);
+    });
+  config
+    .command('get')
+    .description('the running gateway\'s config file, every secret value shown as "[hidden secret]"')
+    .option('--effective', 'the config in force instead, with every default filled in (JSON)')
+    .option('--json', 'print JSON: path, text, effective config, hash and the last rejected edit')
+    .action(async (options: { json?: boolean; effective?: boolean }) => {
+      const { getConfig } = await import('./config-command.js');
+      await getConfig(runtime, options);
+    });
+  config
+    .command('apply')
+    .description('replace the running gateway\'s config file with <file> and put it in force at once, if it is valid (the old file is kept as hearth.json5.bak); a "[hidden secret]" value keeps the secret the file has at that key; exits 78 with every problem, changing nothing, when invalid')
+    .argument('<file>', 'the new config (JSON5), or - for stdin')
+    .option('--dry-run', 'only check it against the running gateway')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options: { json?: boolean; dryRun?: boolean }) => {
+      const { applyConfig } = await import('./config-command.js');
+      await applyConfig(runtime, file, options);
+    });
+}
+
+/** `hearth usage` */
+function addUsageCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
+  program
+    .command('usage')
+    .description('tokens and cost of the stored runs per day, per agent and per model')
+    .option('--days <n>', 'how many local days, today included (1-90)', '14')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; days: string }) => {
+      const { showUsage } = await import('./usage-command.js');
+      await showUsage(runtime, options);
     });
 }
 

@@ -20,7 +20,7 @@ export const configSubsystem = defineSubsystem({
           logger.error({ path: paths.configPath }, `config edit rejected; the last good config stays in force:\n${applied.message}`);
           return;
         }
-        logger.info({ hash: config.hash().slice(0, 12) }, 'config reloaded');
+        if (applied.changed) logger.info({ hash: config.hash().slice(0, 12) }, 'config reloaded');
       },
     });
     watcher.start();

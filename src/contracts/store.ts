@@ -176,6 +176,28 @@ export interface Store {
 
   /** Tokens and cost spent on `day` by each of the scopes (scopes with no spend are left out). */
   readSpend(day: string, scopes: readonly string[]): Promise<SpendRecord[]>;
+
+  /**
+   * Tokens and cost of the runs that finished in `[since, until)` and recorded usage, summed per
+   * local calendar day (the gateway's time zone, as budgets count), per agent and per model ref
+   * (`null` for runs without one). Each list is sorted by its key; days with no usage are left out.
+   */
+  usageSummary(options: { since: number; until: number }): Promise<UsageSummary>;
+}
+
+/** One group of `Store.usageSummary`. */
+export interface UsageTotals {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  runs: number;
+}
+
+/** What `Store.usageSummary` answers. */
+export interface UsageSummary {
+  days: Array<UsageTotals & { day: string }>;
+  agents: Array<UsageTotals & { agentId: string }>;
+  models: Array<UsageTotals & { model: string | null }>;
 }
 
 /** How a turn runs differently from its agent's defaults; kept with the run so a re-run after a crash is the same. */

@@ -7,6 +7,7 @@ import type { Budgets } from '../automation/budgets.js';
 import type { CronScheduler } from '../automation/cron-scheduler.js';
 import type { ChannelHealth } from '../channels/channel-health.js';
 import type { ChannelManager } from '../channels/channel-manager.js';
+import type { ConfigEditor } from '../config/config-editor.js';
 import type { HearthConfig } from '../config/schema.js';
 import type { Store } from '../contracts/store.js';
 import type { MemoryHealthReport } from '../memory/memory-health.js';
@@ -48,6 +49,8 @@ export interface GatewayContext {
   /** Plugins and their health (`plugins.list`). */
   plugins: Pick<Plugins, 'status' | 'handleRoute'>;
   config(): HearthConfig;
+  /** The config file for `config.get|validate|apply`: shown with secrets masked, replaced atomically and put in force. */
+  configFile: ConfigEditor;
   token(): string;
   /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */
   secrets(): readonly string[];

@@ -7,6 +7,7 @@ import type { Automation } from '../automation/cron-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
 import type { Store } from '../contracts/store.js';
 import type { Memory } from '../memory/memory-subsystem.js';
+import { createConfigEditor } from '../config/config-editor.js';
 import type { HearthConfig } from '../config/schema.js';
 import { gatewayLogPath } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -98,6 +99,7 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
 /** What the HTTP and WS control plane sees of the rest of the gateway. */
 function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, unknown>): GatewayContext {
   const { version, startedAt, logger, store, turns, channels, metrics, cron, alerts, models, config, token, paths } = deps;
+  const secrets = () => collectSecrets(token, config.current(), paths.credentialsDir);
   return {
     version,
     startedAt,
@@ -118,8 +120,9 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     approvals: deps.approvals,
     plugins: deps.plugins,
     config: config.current,
+    configFile: createConfigEditor({ path: paths.configPath, env: deps.env, state: config, secrets, logger }),
     token: () => token,
-    secrets: () => collectSecrets(token, config.current(), paths.credentialsDir),
+    secrets,
     components: deps.components,
     skills: turns.skills,
     status: () => statusReport(deps, gateway),

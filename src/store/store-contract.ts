@@ -523,4 +523,46 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       await store.close();
     }
   });
+
+  test(`${name}: usage is summed per local day, agent and model over the runs that finished in the window`, async () => {
+    const store = await createStore();
+    try {
+      const at = (day: number, hour: number) => new Date(2026, 10, day, hour).getTime();
+      const finish = async (runId: string, agentId: string, finishedAt: number, usage: { inputTokens: number; outputTokens: number } | null, modelRef?: string) => {
+        await accept(store, runId, `agent:${agentId}:main`, 'hi', { agentId, now: finishedAt - 10 });
+        await store.startTurn(runId, { now: finishedAt - 5, historyLimit: 0 });
+        await store.completeTurn(runId, {
+          status: usage ? 'ok' : 'error',
+          messages: [],
+          reply: usage ? 'done' : '',
+          ...(usage ? { usage, costUsd: 0.25 } : { error: { code: 'PROVIDER_ERROR', message: 'failed' } }),
+          ...(modelRef ? { modelRef } : {}),
+          toolCalls: [],
+          deliverTo: null,
+          now: finishedAt,
+        });
+      };
+      await finish('u0', 'main', at(19, 12), { inputTokens: 1000, outputTokens: 1000 }, 'fake/echo');
+      await finish('u1', 'main', at(20, 0), { inputTokens: 10, outputTokens: 5 }, 'fake/echo');
+      await finish('u2', 'main', at(20, 23), { inputTokens: 20, outputTokens: 5 }, 'fake/big');
+      await finish('u3', 'helper', at(21, 9), { inputTokens: 30, outputTokens: 10 }, 'fake/echo');
+      await finish('u4', 'helper', at(21, 10), null);
+      const summary = await store.usageSummary({ since: at(20, 0), until: at(22, 0) });
+      assert.deepEqual(summary.days, [
+        { day: '2026-11-20', inputTokens: 30, outputTokens: 10, costUsd: 0.5, runs: 2 },
+        { day: '2026-11-21', inputTokens: 30, outputTokens: 10, costUsd: 0.25, runs: 1 },
+      ]);
+      assert.deepEqual(summary.agents, [
+        { agentId: 'helper', inputTokens: 30, outputTokens: 10, costUsd: 0.25, runs: 1 },
+        { agentId: 'main', inputTokens: 30, outputTokens: 10, costUsd: 0.5, runs: 2 },
+      ]);
+      assert.deepEqual(summary.models, [
+        { model: 'fake/big', inputTokens: 20, outputTokens: 5, costUsd: 0.25, runs: 1 },
+        { model: 'fake/echo', inputTokens: 40, outputTokens: 15, costUsd: 0.5, runs: 2 },
+      ]);
+      assert.deepEqual(await store.usageSummary({ since: at(23, 0), until: at(24, 0) }), { days: [], agents: [], models: [] });
+    } finally {
+      await store.close();
+    }
+  });
 }

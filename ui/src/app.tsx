@@ -2,12 +2,14 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
+import { Config } from './views/config';
 import { Cron } from './views/cron';
-import { Channels, Chat, Later, Plugins, Tools } from './views/lists';
+import { Channels, Chat, Plugins, Tools } from './views/lists';
 import { Logs } from './views/logs';
 import { ApprovedSenders, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
 import { Runs } from './views/runs';
+import { Usage } from './views/usage';
 
 type Theme = 'light' | 'dark';
 const THEME_KEY = 'hearth.theme';
@@ -122,9 +124,9 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'skills':
       return <Skills client={client} />;
     case 'config':
-      return <Later title="Config" command="hearth config validate" />;
+      return <Config client={client} />;
     case 'usage':
-      return <Later title="Usage" command="hearth status" />;
+      return <Usage client={client} />;
   }
 }
 

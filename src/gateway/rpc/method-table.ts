@@ -2,6 +2,7 @@ import { alertMethods } from './alert-methods.js';
 import { approvalMethods } from './approval-methods.js';
 import { channelMethods } from './channel-methods.js';
 import { chatMethods } from './chat-methods.js';
+import { configMethods } from './config-methods.js';
 import { cronMethods } from './cron-methods.js';
 import { logMethods } from './log-methods.js';
 import { pluginMethods } from './plugin-methods.js';
@@ -11,6 +12,7 @@ import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
 import { skillMethods } from './skill-methods.js';
 import { statusMethods } from './status-methods.js';
+import { usageMethods } from './usage-methods.js';
 
 /**
  * Every WebSocket RPC method after `connect`, by name. The WS gateway serves exactly these, and
@@ -29,4 +31,6 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...pluginMethods,
   ...skillMethods,
   ...alertMethods,
+  ...configMethods,
+  ...usageMethods,
 });

@@ -225,4 +225,11 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'usage per day, agent and model read from an index, not by scanning the runs',
+    sql: `
+      CREATE INDEX runs_usage ON runs (finished_at, agent_id, model_ref, input_tokens, output_tokens, cost_usd);
+    `,
+  },
 ];

@@ -20,6 +20,7 @@ import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteCompactions } from './sqlite-compactions.js';
 import { createSqliteApprovals } from './sqlite-approvals.js';
+import { createSqliteUsage } from './sqlite-usage.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
@@ -464,6 +465,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ...createSqliteApprovals(db, { run, write }),
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
+    ...createSqliteUsage(db, { run, write }),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {
