@@ -2,7 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
-import { Channels, Chat, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
+import { Notice } from './parts';
+import { Channels, Cron, Later, Logs, Plugins, Runs, Tools } from './views/lists';
 import { Overview } from './views/overview';
 
 type Theme = 'light' | 'dark';
@@ -84,7 +85,7 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'overview':
       return <Overview client={client} />;
     case 'chat':
-      return <Chat client={client} />;
+      return <LazyChat client={client} />;
     case 'channels':
       return <Channels client={client} />;
     case 'cron':
@@ -106,6 +107,26 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'usage':
       return <Later title="Usage" command="hearth status" />;
   }
+}
+
+type ChatView = typeof import('./views/chat').Chat;
+
+/** The Chat view and its Markdown, sanitizing and highlighting code, fetched when first opened. */
+function LazyChat({ client }: { client: RpcClient }) {
+  const [view, setView] = useState<{ Chat: ChatView } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    import('./views/chat').then(
+      (module) => live && setView({ Chat: module.Chat }),
+      (problem: Error) => live && setError(`The Chat view did not load: ${problem.message}`),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!view) return <Notice error={error} loading />;
+  return <view.Chat client={client} />;
 }
 
 function TokenForm({ onToken }: { onToken(token: string): void }) {

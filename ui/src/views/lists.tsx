@@ -257,43 +257,6 @@ export function Tools({ client }: { client: RpcClient }) {
   );
 }
 
-interface SessionRow {
-  sessionKey: string;
-  agentId: string;
-  messageCount: number;
-  lastMessage: string | null;
-  updatedAt: number;
-}
-
-export function Chat({ client }: { client: RpcClient }) {
-  const sessions = useRpc<{ sessions: SessionRow[] }>(client, 'sessions.list', { limit: 100 }, ['chat']);
-  return (
-    <div class="stack">
-      <Panel title="Chat" id="chat">
-        <p>
-          Talk to your agent in <a href="/webchat">WebChat</a>, which opens with the token this browser keeps.
-        </p>
-      </Panel>
-      <Panel title="Sessions" id="sessions">
-        <Notice error={sessions.error} loading={sessions.loading && !sessions.data} empty={sessions.data?.sessions.length === 0 && 'No conversations yet.'} />
-        {sessions.data && sessions.data.sessions.length > 0 && (
-          <Table
-            label="Sessions"
-            rows={sessions.data.sessions}
-            rowKey={(row) => row.sessionKey}
-            columns={[
-              { title: 'Session', cell: (row) => row.sessionKey },
-              { title: 'Messages', cell: (row) => String(row.messageCount) },
-              { title: 'Last message', cell: (row) => (row.lastMessage ?? '').slice(0, 120) },
-              { title: 'Updated', cell: (row) => ago(row.updatedAt) },
-            ]}
-          />
-        )}
-      </Panel>
-    </div>
-  );
-}
-
 interface LogEntry {
   level: string;
   time: number | string;
