@@ -2,9 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ConnectionState, RpcClient } from './rpc';
 import { useRoute, VIEWS, type ViewId } from './routes';
 import { forgetToken, storeToken, storedToken, takeTokenFromFragment } from './token';
+import { Notice } from './parts';
 import { Config } from './views/config';
 import { Cron } from './views/cron';
-import { Channels, Chat, Plugins, Tools } from './views/lists';
+import { Channels, Plugins, Tools } from './views/lists';
 import { Logs } from './views/logs';
 import { ApprovedSenders, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
@@ -95,7 +96,7 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'overview':
       return <Overview client={client} />;
     case 'chat':
-      return <Chat client={client} />;
+      return <LazyChat client={client} />;
     case 'channels':
       return (
         <div class="stack">
@@ -128,6 +129,26 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
     case 'usage':
       return <Usage client={client} />;
   }
+}
+
+type ChatView = typeof import('./views/chat').Chat;
+
+/** The Chat view and its Markdown, sanitizing and highlighting code, fetched when first opened. */
+function LazyChat({ client }: { client: RpcClient }) {
+  const [view, setView] = useState<{ Chat: ChatView } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    import('./views/chat').then(
+      (module) => live && setView({ Chat: module.Chat }),
+      (problem: Error) => live && setError(`The Chat view did not load: ${problem.message}`),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!view) return <Notice error={error} loading />;
+  return <view.Chat client={client} />;
 }
 
 function TokenForm({ onToken }: { onToken(token: string): void }) {

@@ -82,7 +82,10 @@ export class RpcClient {
 
   private receive(text: string): void {
     const frame = JSON.parse(text) as { type: string; id?: string; ok?: boolean; payload?: unknown; error?: RpcError; event?: string };
-    if (frame.type === 'event' && frame.event) return this.dispatch(frame.event, frame.payload);
+    if (frame.type === 'event' && frame.event) {
+      this.dispatch(frame.event, frame.payload);
+      return;
+    }
     if (frame.type !== 'res' || !frame.id) return;
     if (frame.id === 'connect') {
       if (frame.ok) {
@@ -106,7 +109,10 @@ export class RpcClient {
   private closedBy(code: number): void {
     for (const id of [...this.pending.keys()]) this.settle(id, new Error('The connection to the gateway closed.'));
     if (this.closed) return;
-    if (code === 1008 && this.state === 'connecting') return this.setState('refused');
+    if (code === 1008 && this.state === 'connecting') {
+      this.setState('refused');
+      return;
+    }
     this.setState('offline');
     this.failures += 1;
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.failures, 6));

@@ -3,6 +3,9 @@ import { Notice, Panel, when } from '../parts';
 import type { RpcClient } from '../rpc';
 import { useRpc } from '../use-rpc';
 
+/** How a config value names an environment variable instead of holding the secret. */
+const VARIABLE_REFERENCE = ['$', '{VAR}'].join('');
+
 interface EditIssue {
   path: string;
   line: number | null;
@@ -168,7 +171,7 @@ export function Config({ client }: { client: RpcClient }) {
             </label>
             <p id="config-help" class="detail">
               {data.exists ? '' : 'There is no config file yet: the defaults are in force, and applying creates the file. '}
-              Secret values show as <code>"{SECRET_MASK}"</code>: leave one as it is to keep the value, or write a new value or a <code>{'${VAR}'}</code> reference.
+              Secret values show as <code>"{SECRET_MASK}"</code>: leave one as it is to keep the value, or write a new value or a <code>{VARIABLE_REFERENCE}</code> reference.
             </p>
             <Editor text={text} onText={setText} marked={marked} editorRef={editor} />
             <div class="buttons editor-buttons">

@@ -1,0 +1,240 @@
+/**
+ * The Control UI's Chat view end to end: the real gateway serving the built app (dist/ui), driven
+ * in Debian's Chromium through playwright-core, with the fake model scripted for Markdown replies,
+ * hostile HTML, tool calls and an exec command that waits for approval.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, removeHome, startTestGateway, type TestGateway, waitFor } from '../support/gateway-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI chat tests.`;
+const WAIT = 10_000;
+const TEST_TIMEOUT = 20_000;
+const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+describe('control ui chat', { skip }, () => {
+  let browser: Browser;
+  let model: FakeModelServer;
+  let gateway: TestGateway;
+
+  before(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    model = await startFakeModelServer();
+    const base = fakeModelConfig(model);
+    gateway = await startTestGateway({
+      home: makeHome(),
+      config: { ...base, agents: { defaults: { ...base.agents.defaults, tools: { exec: { security: 'allowlist', allow: ['echo *'], ask: 'on-miss' } } } } },
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (gateway) {
+      await gateway.stop();
+      removeHome(gateway.home);
+    }
+    await model?.close();
+  });
+
+  /** A page in a fresh browser context, failing the test on page errors and CSP refusals. */
+  async function withPage(options: { width?: number; height?: number; theme?: 'light' | 'dark' }, body: (page: Page) => Promise<void>): Promise<void> {
+    const context: BrowserContext = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.theme ?? 'light' });
+    const problems: string[] = [];
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(WAIT);
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
+      });
+      await body(page);
+      assert.deepEqual(problems, [], 'the page had errors');
+    } finally {
+      await context.close().catch(() => {});
+    }
+  }
+
+  /** Opens the Chat view on `session` (a fresh key per test keeps the tests apart). */
+  const openChat = async (page: Page, session: string) => {
+    await page.goto(`${gateway.url}/#token=${gateway.token}`);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.goto(`${gateway.url}/#/chat?session=${encodeURIComponent(session)}`);
+    await page.locator(`[data-testid="conversation"][data-session="${session}"]`).waitFor();
+    await page.getByTestId('chat-log').getByText(/No messages yet|You/u).first().waitFor();
+  };
+
+  const send = async (page: Page, text: string) => {
+    await page.getByLabel('Message', { exact: true }).fill(text);
+    await page.getByLabel('Message', { exact: true }).press('Enter');
+  };
+
+  const lastTurn = (page: Page) => page.getByTestId('turn').last();
+  const waitDone = (page: Page) => page.locator('[data-testid="turn"][data-status="done"]').last().waitFor();
+
+  test('a streamed reply renders its Markdown as real elements: heading, list, table, link and highlighted code', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-markdown');
+      model.script({
+        text: '# Weekly plan\n\nSome **bold** words.\n\n- first item\n- second item\n\n| Day | Task |\n|-----|------|\n| Mon | Write |\n| Tue | Ship |\n\nSee [the docs](https://example.com/docs).\n\n```js\nconst answer = 42;\n```\n',
+        chunkSize: 12,
+        delayMs: 40,
+      });
+      await send(page, 'plan my week');
+      // Rendered while it streams, not only at the end.
+      await page.locator('[data-testid="turn"][data-status="running"] .markdown h1').waitFor();
+      const reply = lastTurn(page).locator('.markdown');
+      await reply.locator('table').waitFor();
+      await waitDone(page);
+      assert.equal(await reply.locator('h1').textContent(), 'Weekly plan');
+      assert.deepEqual(await reply.locator('ul > li').allTextContents(), ['first item', 'second item']);
+      assert.deepEqual(await reply.locator('tbody tr td').allTextContents(), ['Mon', 'Write', 'Tue', 'Ship']);
+      assert.equal(await reply.locator('strong').textContent(), 'bold');
+      const link = reply.getByRole('link', { name: 'the docs' });
+      assert.equal(await link.getAttribute('href'), 'https://example.com/docs');
+      assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+      assert.equal(await link.getAttribute('target'), '_blank');
+      assert.equal(await reply.locator('pre code .hljs-keyword').first().textContent(), 'const');
+      assert.equal(await lastTurn(page).locator('[data-role="user"]').textContent().then((text) => text?.includes('plan my week')), true);
+    }));
+
+  test('HTML in a reply shows as text and never runs', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-xss');
+      const hostile = 'look: <img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script> [x](javascript:window.__xss=3)';
+      model.script({ text: hostile });
+      await send(page, 'say something hostile');
+      await waitDone(page);
+      const reply = lastTurn(page).locator('.markdown');
+      const text = (await reply.textContent()) ?? '';
+      assert.ok(text.includes('<img src=x onerror="window.__xss=1">'), `the tag is shown as text: ${text}`);
+      assert.ok(text.includes('<script>window.__xss=2</script>'), `the script tag is shown as text: ${text}`);
+      assert.equal(await page.getByTestId('chat-log').locator('img, script').count(), 0);
+      assert.equal(await reply.locator('[href^="javascript:" i]').count(), 0, 'no javascript: link');
+      assert.equal(await reply.locator('[onerror], [onclick], [onload]').count(), 0, 'no event handler attributes');
+      assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    }));
+
+  test('a tool call shows as a card with its arguments, result and time', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-tools');
+      model.script({ toolCalls: [{ name: 'current_time', arguments: { timezone: 'Europe/Paris' } }] }, { text: 'It is **now**.' });
+      await send(page, 'what time is it?');
+      await waitDone(page);
+      const card = lastTurn(page).getByTestId('tool-card');
+      assert.equal(await card.getAttribute('open'), null, 'folded at first');
+      await card.locator('summary').click();
+      assert.match((await card.locator('summary').textContent()) ?? '', /current_time\s*done · \d+ ms/u);
+      assert.match((await card.getByTestId('tool-args').textContent()) ?? '', /"timezone": "Europe\/Paris"/u);
+      assert.match((await card.getByTestId('tool-result').textContent()) ?? '', /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/u);
+      assert.equal(await lastTurn(page).locator('.markdown strong').textContent(), 'now');
+      // Reopened from history, the card is the same (read from the run record).
+      await page.reload();
+      const again = page.getByTestId('tool-card').last();
+      await again.locator('summary', { hasText: /ms/u }).waitFor();
+      await again.locator('summary').click();
+      assert.match((await again.getByTestId('tool-args').textContent()) ?? '', /Europe\/Paris/u);
+    }));
+
+  test('an exec command waiting for approval is approved with the button in the conversation', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-approval');
+      model.script({ toolCalls: [{ name: 'exec', arguments: { command: 'touch from-the-ui.txt' } }] }, { text: 'Done, the file is there.' });
+      await send(page, 'make a file');
+      const card = page.getByTestId('approval-card');
+      await card.getByText('touch from-the-ui.txt').waitFor();
+      assert.equal(await card.getByRole('button', { name: 'Always' }).count(), 1, 'Always is offered for a command with words');
+      await card.getByRole('button', { name: 'Deny' }).waitFor();
+      await card.getByRole('button', { name: 'Approve once' }).click();
+      await page.locator('[data-testid="approval-card"][data-status="approved"]').getByText('Approved by control-ui.').waitFor();
+      await waitDone(page);
+      assert.equal((await lastTurn(page).locator('.markdown').textContent())?.trim(), 'Done, the file is there.');
+      const tool = lastTurn(page).getByTestId('tool-card');
+      await tool.locator('summary').click();
+      assert.match((await tool.textContent()) ?? '', /approved by control-ui/u);
+      assert.ok(existsSync(join(gateway.home, 'workspaces', 'main', 'from-the-ui.txt')), 'the approved command ran in the workspace');
+    }));
+
+  test('Abort stops a running reply', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-abort');
+      model.script({ stall: true, afterText: 'I am start' });
+      await send(page, 'talk forever');
+      await lastTurn(page).locator('.markdown').getByText('I am start').waitFor();
+      await page.getByRole('button', { name: 'Abort', exact: true }).click();
+      await page.locator('[data-testid="turn"][data-status="aborted"]').waitFor();
+      await page.getByRole('button', { name: 'Abort', exact: true }).waitFor({ state: 'detached' });
+    }));
+
+  test('New session keeps the old one listed and reopenable with its messages; reload reopens the selected one; Reset asks first', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      const first = 'agent:main:webchat:direct:ui-first';
+      await openChat(page, first);
+      await send(page, 'remember the first session');
+      await waitDone(page);
+      await page.getByRole('button', { name: 'New session' }).click();
+      await waitFor(async () => new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('session')?.startsWith('agent:main:webchat:direct:ui-'), 'a new session in the address');
+      const second = new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('session') ?? '';
+      assert.notEqual(second, first);
+      await page.locator(`[data-testid="conversation"][data-session="${second}"]`).getByText('No messages yet').waitFor();
+      await send(page, 'this is the second session');
+      await waitDone(page);
+      const sessions = page.getByTestId('chat-sessions');
+      await sessions.locator(`[data-session="${first}"]`).waitFor();
+      await sessions.locator(`[data-session="${second}"][aria-current="true"]`).waitFor();
+      await page.getByLabel('Filter sessions').fill('ui-first');
+      assert.equal(await sessions.locator(`[data-session="${second}"]`).count(), 0, 'the filter hides the other sessions');
+      await sessions.locator(`[data-session="${first}"]`).click();
+      await page.locator(`[data-testid="conversation"][data-session="${first}"]`).getByText('echo: remember the first session').waitFor();
+      await page.reload();
+      await page.locator(`[data-testid="conversation"][data-session="${first}"]`).getByText('remember the first session').first().waitFor();
+      await page.getByRole('button', { name: 'Reset' }).click();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      assert.equal(await page.getByTestId('turn').count(), 1, 'Cancel keeps the conversation');
+      await page.getByRole('button', { name: 'Reset' }).click();
+      await page.getByRole('button', { name: 'Yes, reset' }).click();
+      await page.getByTestId('chat-log').getByText('No messages yet').waitFor();
+    }));
+
+  test('the chat view, light and dark, at desktop and phone widths: no serious accessibility violation', { timeout: 40_000 }, async () => {
+    for (const [theme, width, height] of [
+      ['light', 1280, 800],
+      ['dark', 390, 844],
+    ] as const) {
+      await withPage({ width, height, theme }, async (page) => {
+        await openChat(page, 'agent:main:webchat:direct:ui-tools');
+        await page.getByTestId('tool-card').first().locator('summary').click();
+        await page.getByTestId('tool-card').first().getByTestId('tool-args').waitFor();
+        if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+        const violations = await page.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+          return (await axe.run(document, { resultTypes: ['violations'] })).violations;
+        });
+        const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+        assert.deepEqual(
+          serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+          [],
+          `chat (${theme}, ${width} px)`,
+        );
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `no sideways scrolling at ${width} px (${overflow} px too wide)`);
+      });
+    }
+  });
+});
