@@ -55,7 +55,10 @@ const versionOf = (job: CronJob) => `${job.running}|${job.lastRunAt}|${job.lastS
 export function Cron({ client }: { client: RpcClient }) {
   const jobs = useRpc<{ jobs: CronJob[] }>(client, 'cron.list');
   const running = jobs.data?.jobs.some((job) => job.running) ?? false;
-  useEvery(1000, running, jobs.reload);
+  useEvery(1000, running, () => {
+    jobs.reload();
+    return undefined;
+  });
   const versions = jobs.data?.jobs.map(versionOf).join(',') ?? '';
   return (
     <div class="stack">
