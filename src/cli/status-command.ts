@@ -12,7 +12,7 @@ interface StatusReport {
   pid: number;
   uptimeMs: number;
   config: { path: string; source: string; lastReload: { ok: boolean; error?: string; at: number } | null };
-  gateway: { port: number; host: string; connections: number };
+  gateway: { port: number; host: string; connections: number; eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number; windowMs: number } };
   models: { status: string; detail?: string; source: string; providers?: ProviderHealth[] };
   agents: { id: string; default: boolean; models: string[] }[];
   turns: { running: number; queued: number; active: unknown[]; perProvider?: number; providers?: Record<string, number> };
@@ -70,6 +70,8 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   const perProvider = Object.entries(report.turns.providers ?? {}).map(([provider, running]) => `${provider} ${running}/${report.turns.perProvider ?? '-'}`);
   lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued${perProvider.length > 0 ? ` (by provider: ${perProvider.join(', ')})` : ''}`);
   lines.push(`Clients   ${report.gateway.connections} connected`);
+  const loop = report.gateway.eventLoop;
+  if (loop) lines.push(`Loop lag  p50 ${loop.p50Ms} ms, p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms (last ${Math.round(loop.windowMs / 1000)} s)`);
   for (const agent of report.memory?.agents ?? []) lines.push(describeMemoryLine(agent));
   for (const server of report.mcp?.servers ?? []) {
     const retry = server.state === 'restarting' && server.nextAttemptAt ? `, next try in ${Math.max(0, Math.round((server.nextAttemptAt - Date.now()) / 1000))} s` : '';

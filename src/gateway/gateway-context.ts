@@ -1,5 +1,6 @@
 import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { SkillCatalog } from '../skills/skill-catalog.js';
+import type { ChannelPlatform } from '../config/channel-schema.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { AgentDirectory } from '../agent/agent-directory.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -39,6 +40,11 @@ export interface GatewayContext {
   channelHealth: Pick<ChannelHealth, 'list' | 'get' | 'probe'>;
   /** Re-reads channel config and saved credentials; restarts only accounts that changed. */
   reloadChannels(): Promise<{ started: string[]; restarted: string[]; stopped: string[] }>;
+  /** Saved channel logins (credentials/channels/), as `hearth channels login|logout` write them. */
+  channelLogins: {
+    save(platform: ChannelPlatform, accountId: string, values: Record<string, string>): string;
+    remove(platform: ChannelPlatform, accountId: string): boolean;
+  };
   agents(): AgentDirectory;
   /** Each agent's memory: status, search, re-index (`memory.*`). */
   memory: Pick<MemoryService, 'status' | 'index' | 'port' | 'audit' | 'contract'>;

@@ -1,7 +1,7 @@
 import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { Mcp } from '../mcp/mcp-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
-import { readChannelCredentials } from '../channels/channel-credentials.js';
+import { readChannelCredentials, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
 import type { Channels } from '../channels/channels-subsystem.js';
 import type { Automation } from '../automation/cron-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -19,6 +19,7 @@ import type { Turns } from '../sessions/turns-subsystem.js';
 import { removeGatewayAddress, writeGatewayAddress } from './gateway-address-file.js';
 import type { ComponentHealth, GatewayContext } from './gateway-context.js';
 import { createGatewayServer } from './gateway-server.js';
+import { createLoopLagMeter } from './event-loop-lag.js';
 
 export interface GatewayAddress {
   port: number;
@@ -125,6 +126,10 @@ function gatewayContext(deps: GatewayServerDeps, gateway: () => Record<string, u
     secrets,
     components: deps.components,
     skills: turns.skills,
+    channelLogins: {
+      save: (platform, accountId, values) => writeChannelCredentials(paths.credentialsDir, platform, accountId, values),
+      remove: (platform, accountId) => removeChannelCredentials(paths.credentialsDir, platform, accountId),
+    },
     status: () => statusReport(deps, gateway),
   };
 }
@@ -140,7 +145,10 @@ export const gatewaySubsystem = defineSubsystem({
     const port = deps.port ?? config.current().gateway.port;
     const host = hostFor(deps.bind ?? config.current().gateway.bind);
     let address = { port, host };
-    const server = createGatewayServer(gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount(), requests: server.requestStats() })));
+    const loopLag = createLoopLagMeter();
+    const server = createGatewayServer(
+      gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount(), requests: server.requestStats(), eventLoop: loopLag.read() })),
+    );
     address = await server.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;
       throw new Error(`Port ${port} on ${host} is already in use (another gateway?). Stop it, or start with --port <n> or gateway.port.`);
@@ -159,6 +167,7 @@ export const gatewaySubsystem = defineSubsystem({
       health: () => ({ status: 'ok' as const }),
       drain: unsubscribeConfig,
       stop: async () => {
+        loopLag.stop();
         await server.close();
         removeGatewayAddress(deps.paths.stateDir, process.pid);
       },

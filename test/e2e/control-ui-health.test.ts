@@ -15,6 +15,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
 const token = fakeTelegramToken(5_300_000_001);
 const newToken = fakeTelegramToken(5_300_000_002);
+const loginToken = fakeTelegramToken(5_300_000_003);
 
 function config(model: FakeModelServer, telegram: FakeTelegramServer, botToken: string) {
   return {
@@ -33,7 +34,7 @@ describe('control ui health', { skip }, () => {
   before(async () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'], timeout: 30_000 });
     model = await startFakeModelServer();
-    telegram = await startFakeTelegramServer({ tokens: [token, newToken] });
+    telegram = await startFakeTelegramServer({ tokens: [token, newToken, loginToken] });
     gateway = await startTestGateway({ config: config(model, telegram, token) });
   });
 
@@ -89,6 +90,37 @@ describe('control ui health', { skip }, () => {
       assert.ok(healthCalls < 40, `${healthCalls} channels.health.list calls`);
     } finally {
       await context.close();
+    }
+  });
+
+  test('an account is logged in from the Channels view and starts; logging out stops it', { timeout: 60_000 }, async () => {
+    const second = await startTestGateway({
+      config: { ...fakeModelConfig(model), channels: { telegram: { apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, reconnectDelayMs: 50 } } },
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${second.url}/#token=${second.token}`);
+      await page.getByRole('link', { name: 'Channels', exact: true }).click();
+      const accounts = page.getByTestId('accounts');
+      await accounts.getByRole('row').filter({ hasText: 'telegram:default' }).filter({ hasText: /botToken is not set/u }).waitFor();
+
+      const login = page.getByTestId('channel-login');
+      await login.getByLabel('Platform').selectOption('telegram');
+      await login.getByLabel('Bot token from @BotFather').fill(loginToken);
+      await login.getByRole('button', { name: 'Save and start' }).click();
+      await login.getByText(/Saved the login of telegram:default: (started|restarted) telegram:default\./u).waitFor();
+      await accounts.getByRole('row').filter({ hasText: 'telegram:default' }).filter({ hasText: 'connected' }).waitFor();
+      assert.equal(await page.getByText(loginToken).count(), 0, 'the token is not shown back');
+
+      await login.getByRole('button', { name: 'Log out' }).click();
+      await login.getByText(/Logged out telegram:default: /u).waitFor();
+      await accounts.getByRole('row').filter({ hasText: 'telegram:default' }).filter({ hasText: /botToken is not set/u }).waitFor();
+    } finally {
+      await context.close();
+      await second.stop();
+      removeHome(second.home);
     }
   });
 });

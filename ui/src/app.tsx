@@ -7,7 +7,7 @@ import { Config } from './views/config';
 import { Cron } from './views/cron';
 import { Channels, Plugins, Tools } from './views/lists';
 import { Logs } from './views/logs';
-import { ApprovedSenders, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
+import { ApprovedSenders, ChannelLogin, HealthEpisodes, McpServers, Memory, Skills } from './views/more';
 import { Overview } from './views/overview';
 import { Runs } from './views/runs';
 import { Usage } from './views/usage';
@@ -103,6 +103,7 @@ function View({ id, client }: { id: ViewId; client: RpcClient }) {
           <Channels client={client} />
           <ApprovedSenders client={client} />
           <HealthEpisodes client={client} />
+          <ChannelLogin client={client} />
         </div>
       );
     case 'cron':

@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { LOGIN_FIELDS } from '../../channels/channel-credentials.js';
+import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../../config/channel-schema.js';
 import { HearthError } from '../../contracts/errors.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
+
+const accountIdSchema = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/u, 'account ids are lowercase letters, digits, _ and -');
 
 /** One account: its platform and account id (default `default`). */
 const accountParams = z.strictObject({ channel: z.string().min(1).max(64), account: z.string().min(1).max(64).optional() });
@@ -26,6 +30,38 @@ export const channelMethods: Record<string, RpcMethod> = {
     }
     return { approved: request };
   }),
+  'channels.logins': defineMethod(
+    { description: 'What each platform\'s login asks for (hearth channels login): the secrets\' keys, in order, and which may be empty.', returns: '{platforms:[{platform, fields:[{key, prompt, optional}]}]}' },
+    z.strictObject({}).optional(),
+    async () => ({
+      platforms: CHANNEL_PLATFORMS.map((platform) => ({ platform, fields: LOGIN_FIELDS[platform].map((field) => ({ key: field.key, prompt: field.prompt, optional: field.optional === true })) })),
+    }),
+  ),
+  'channels.login': defineMethod(
+    {
+      description: 'Saves an account\'s secrets as hearth channels login does (credentials/channels/, readable only by the gateway\'s user) and starts or restarts the account; values in hearth.json5 still win over saved ones.',
+      returns: '{channel, accountId, saved, applied:{started, restarted, stopped}}',
+    },
+    z.strictObject({ channel: z.enum(CHANNEL_PLATFORMS as [ChannelPlatform, ...ChannelPlatform[]]), accountId: accountIdSchema.optional(), values: z.record(z.string(), z.string().max(4096)) }),
+    async (params, _connection, context) => {
+      const accountId = params.accountId ?? 'default';
+      const values = loginValues(params.channel, params.values);
+      const saved = context.channelLogins.save(params.channel, accountId, values);
+      context.logger.info({ channel: `${params.channel}:${accountId}` }, 'channel login saved');
+      return { channel: params.channel, accountId, saved, applied: await context.reloadChannels() };
+    },
+  ),
+  'channels.logout': defineMethod(
+    { description: 'Forgets an account\'s saved secrets as hearth channels logout does and stops it (secrets written in hearth.json5 are removed by editing it).', returns: '{channel, accountId, removed, applied:{started, restarted, stopped}}' },
+    z.strictObject({ channel: z.enum(CHANNEL_PLATFORMS as [ChannelPlatform, ...ChannelPlatform[]]), accountId: accountIdSchema.optional() }),
+    async (params, _connection, context) => {
+      const accountId = params.accountId ?? 'default';
+      if (!context.channelLogins.remove(params.channel, accountId)) {
+        throw new HearthError('NOT_FOUND', `No saved credentials for ${params.channel}:${accountId}. (Credentials written in hearth.json5 are removed by editing it.)`);
+      }
+      return { channel: params.channel, accountId, removed: true, applied: await context.reloadChannels() };
+    },
+  ),
   'pairing.approved': defineMethod(
     { description: 'The senders approved through pairing, newest first.', returns: '{senders:[{channel, accountId, senderId, senderName, approvedAt}]}' },
     z.strictObject({}).optional(),
@@ -63,3 +99,18 @@ export const channelMethods: Record<string, RpcMethod> = {
       }),
   ),
 };
+
+
+/** The login's values for `platform`: its fields only, the required ones present. */
+function loginValues(platform: ChannelPlatform, given: Record<string, string>): Record<string, string> {
+  const fields = LOGIN_FIELDS[platform];
+  const unknown = Object.keys(given).filter((key) => !fields.some((field) => field.key === key));
+  if (unknown.length > 0) throw new HearthError('BAD_REQUEST', `A ${platform} login takes ${fields.map((field) => field.key).join(', ')}; not ${unknown.join(', ')}.`);
+  const values: Record<string, string> = {};
+  for (const field of fields) {
+    const value = given[field.key]?.trim() ?? '';
+    if (value === '' && !field.optional) throw new HearthError('BAD_REQUEST', `${field.key} is required: ${field.prompt}.`);
+    if (value !== '') values[field.key] = value;
+  }
+  return values;
+}

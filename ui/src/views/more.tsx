@@ -298,3 +298,81 @@ export function HealthEpisodes({ client }: { client: RpcClient }) {
     </Panel>
   );
 }
+
+interface LoginPlatform {
+  platform: string;
+  fields: { key: string; prompt: string; optional: boolean }[];
+}
+
+interface Applied {
+  started: string[];
+  restarted: string[];
+  stopped: string[];
+}
+
+const appliedText = (applied: Applied) =>
+  [applied.started.length ? `started ${applied.started.join(', ')}` : '', applied.restarted.length ? `restarted ${applied.restarted.join(', ')}` : '', applied.stopped.length ? `stopped ${applied.stopped.join(', ')}` : '']
+    .filter(Boolean)
+    .join('; ') || 'nothing to restart';
+
+/** Saves an account's secrets (as hearth channels login does) and starts it; or forgets them. */
+export function ChannelLogin({ client }: { client: RpcClient }) {
+  const logins = useRpc<{ platforms: LoginPlatform[] }>(client, 'channels.logins');
+  const [platform, setPlatform] = useState('telegram');
+  const [accountId, setAccountId] = useState('default');
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [message, setMessage] = useState<string | null>(null);
+  const chosen = logins.data?.platforms.find((item) => item.platform === platform);
+  const account = accountId.trim() || 'default';
+  const done = (what: Promise<{ applied: Applied }>, verb: string) =>
+    what.then(
+      (result) => {
+        setValues({});
+        setMessage(`${verb} ${platform}:${account}: ${appliedText(result.applied)}.`);
+        client.dispatch('pairing', null);
+      },
+      (error: Error) => setMessage(error.message),
+    );
+  const login = (event: Event) => {
+    event.preventDefault();
+    done(client.call('channels.login', { channel: platform, accountId: account, values }), 'Saved the login of');
+  };
+  return (
+    <Panel title="Log in an account" id="channel-login">
+      <Notice error={logins.error} loading={logins.loading && !logins.data} />
+      {message && <p class="notice" role="status">{message}</p>}
+      <form class="login-form" onSubmit={login}>
+        <label for="login-platform">Platform</label>
+        <select id="login-platform" value={platform} onChange={(event) => setPlatform((event.target as HTMLSelectElement).value)}>
+          {logins.data?.platforms.map((item) => (
+            <option key={item.platform} value={item.platform}>
+              {item.platform}
+            </option>
+          ))}
+        </select>
+        <label for="login-account">Account id</label>
+        <input id="login-account" value={accountId} onInput={(event) => setAccountId((event.target as HTMLInputElement).value)} />
+        {chosen?.fields.map((field) => (
+          <div key={field.key} class="login-field">
+            <label for={`login-${field.key}`}>{field.prompt}</label>
+            <input
+              id={`login-${field.key}`}
+              type="password"
+              autocomplete="off"
+              required={!field.optional}
+              value={values[field.key] ?? ''}
+              onInput={(event) => setValues({ ...values, [field.key]: (event.target as HTMLInputElement).value })}
+            />
+          </div>
+        ))}
+        <div class="buttons">
+          <button type="submit">Save and start</button>
+          <button type="button" onClick={() => done(client.call('channels.logout', { channel: platform, accountId: account }), 'Logged out')}>
+            Log out
+          </button>
+        </div>
+      </form>
+      <p class="detail">The secrets are saved on the gateway's machine, readable only by its user; values written in hearth.json5 win over them.</p>
+    </Panel>
+  );
+}

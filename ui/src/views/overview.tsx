@@ -22,6 +22,7 @@ interface ChannelReport {
 }
 
 interface StatusReport {
+  gateway: { eventLoop?: { p99Ms: number; maxMs: number } };
   uptimeMs: number;
   version: string;
   turns: { queued?: number; running?: number; active?: unknown[] } & Record<string, unknown>;
@@ -37,6 +38,7 @@ export function Overview({ client }: { client: RpcClient }) {
   const health = useRpc<Health>(client, 'health', {}, LIVE);
   const channels = useRpc<{ accounts: ChannelReport[] }>(client, 'channels.health.list', {}, LIVE);
   const status = useRpc<StatusReport>(client, 'status', {}, LIVE);
+  const today = useRpc<{ totals: { runs: number; tokens: number; costUsd: number } }>(client, 'usage.summary', { days: 1 }, LIVE);
   return (
     <div class="grid">
       <Panel title="Components" id="components">
@@ -49,7 +51,7 @@ export function Overview({ client }: { client: RpcClient }) {
       </Panel>
       <Panel title="Today" id="today">
         <Notice error={status.error} loading={status.loading && !status.data} />
-        {status.data && <Today status={status.data} />}
+        {status.data && <Today status={status.data} today={today.data?.totals ?? null} />}
       </Panel>
     </div>
   );
@@ -94,12 +96,20 @@ function ChannelCard({ report }: { report: ChannelReport }) {
   );
 }
 
-function Today({ status }: { status: StatusReport }) {
+function Today({ status, today }: { status: StatusReport; today: { runs: number; tokens: number; costUsd: number } | null }) {
   const outbox = status.channels.reduce((sum, account) => sum + account.outbox.pending, 0);
   const failed = status.channels.reduce((sum, account) => sum + account.outbox.failed, 0);
   const turns = status.turns as Record<string, unknown>;
   return (
     <dl class="figures">
+      {today && (
+        <div>
+          <dt>Turns today</dt>
+          <dd>
+            {today.runs} · {today.tokens.toLocaleString()} tokens · ${today.costUsd.toFixed(4)}
+          </dd>
+        </div>
+      )}
       {status.spend.scopes.map((scope) => (
         <div key={scope.scope}>
           <dt>{scope.scope}</dt>
@@ -125,6 +135,14 @@ function Today({ status }: { status: StatusReport }) {
         <dt>Approvals waiting</dt>
         <dd>{status.approvals.pending}</dd>
       </div>
+      {status.gateway.eventLoop && (
+        <div>
+          <dt>Event-loop lag p99 / max</dt>
+          <dd>
+            {status.gateway.eventLoop.p99Ms} ms / {status.gateway.eventLoop.maxMs} ms
+          </dd>
+        </div>
+      )}
       <div>
         <dt>Up for</dt>
         <dd>{ago(Date.now() - status.uptimeMs).replace(' ago', '')} (version {status.version})</dd>
