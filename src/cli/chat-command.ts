@@ -15,6 +15,8 @@ export interface ChatOptions {
   agent?: string;
   /** true: render Markdown; false: print it as written; unset: render when stdout is a terminal and NO_COLOR is unset. */
   markdown?: boolean;
+  /** One of the agent's models, for every turn of this chat. */
+  model?: string;
 }
 
 /** A turn being answered: where its text goes and how it ends. */
@@ -95,7 +97,7 @@ export async function runChat(runtime: CliRuntime, options: ChatOptions): Promis
       const failed = await new Promise<boolean>((resolve) => {
         current = startTurn(runtime, renderer, resolve);
         client
-          .call<{ runId: string }>('chat.send', { sessionKey, text, idempotencyKey: randomUUID() })
+          .call<{ runId: string }>('chat.send', { sessionKey, text, idempotencyKey: randomUUID(), ...(options.model ? { model: options.model } : {}) })
           .then((accepted) => {
             if (current) current.runId = accepted.runId;
           })

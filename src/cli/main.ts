@@ -92,6 +92,7 @@ function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntim
     .description('chat with the default agent in the terminal, through the gateway; replies stream, /reset starts over, /exit quits, Ctrl-C stops a reply')
     .option('--session <key>', 'session key (default: the agent main session)')
     .option('--agent <id>', 'agent id')
+    .option('--model <ref>', 'one of the agent\'s models (provider/model) for this chat, instead of its primary')
     .option('--markdown', 'render replies as Markdown even when stdout is not a terminal')
     .option('--no-markdown', 'print replies as written (the default when stdout is not a terminal or NO_COLOR is set)')
     .action(async (options: import('./chat-command.js').ChatOptions) => {

@@ -40,7 +40,7 @@ describe('control ui chat', { skip }, () => {
     const base = fakeModelConfig(model);
     gateway = await startTestGateway({
       home: makeHome(),
-      config: { ...base, agents: { defaults: { ...base.agents.defaults, tools: { exec: { security: 'allowlist', allow: ['echo *'], ask: 'on-miss' } } } } },
+      config: { ...base, agents: { defaults: { ...base.agents.defaults, fallbacks: ['fake/careful'], tools: { exec: { security: 'allowlist', allow: ['echo *'], ask: 'on-miss' } } } } },
     });
   });
 
@@ -112,6 +112,19 @@ describe('control ui chat', { skip }, () => {
       assert.equal(await link.getAttribute('target'), '_blank');
       assert.equal(await reply.locator('pre code .hljs-keyword').first().textContent(), 'const');
       assert.equal(await lastTurn(page).locator('[data-role="user"]').textContent().then((text) => text?.includes('plan my week')), true);
+    }));
+
+  test('the model picker sends the next message to the chosen one of the agent\'s models', { timeout: TEST_TIMEOUT }, () =>
+    withPage({}, async (page) => {
+      await openChat(page, 'agent:main:webchat:direct:ui-model');
+      const lastModel = () => (model.requests.filter((request) => JSON.stringify(request.body).includes('which model')).at(-1)?.body as { model?: string } | undefined)?.model;
+      await send(page, 'which model first?');
+      await waitDone(page);
+      assert.equal(lastModel(), 'echo', 'the agent\'s primary by default');
+      await page.getByLabel('Model', { exact: true }).selectOption('fake/careful');
+      await send(page, 'which model now?');
+      await page.locator('[data-testid="turn"][data-status="done"]').nth(1).waitFor();
+      assert.equal(lastModel(), 'careful');
     }));
 
   test('HTML in a reply shows as text and never runs', { timeout: TEST_TIMEOUT }, () =>

@@ -16,6 +16,13 @@ function resolveSession(context: GatewayContext, params: { sessionKey?: string |
   return { agentId, sessionKey: params.sessionKey ?? mainSessionKey(agentId) };
 }
 
+/** `model` when it is one of the agent's models (its primary or a fallback); otherwise a clear refusal. */
+function agentModel(context: GatewayContext, agentId: string, model: string): string {
+  const refs = context.agents().get(agentId)?.modelRefs ?? [];
+  if (refs.includes(model)) return model;
+  throw new HearthError('BAD_REQUEST', `Agent "${agentId}" does not use the model "${model}"; its models are ${refs.join(', ') || 'none'} (agents.*.model in hearth.json5).`);
+}
+
 /** A transcript entry as clients see it. */
 export function presentEntry(entry: TranscriptEntry) {
   const message = entry.message;
@@ -36,15 +43,17 @@ export function presentEntry(entry: TranscriptEntry) {
 
 export const chatMethods: Record<string, RpcMethod> = {
   'chat.send': defineMethod(
-    { description: 'Queues a message for an agent (default: the default agent\'s main session) and subscribes to the session\'s `chat` events; the same `idempotencyKey` again returns the first run with `duplicate: true`.', returns: '{runId, sessionKey, duplicate, status} once the message is on disk' },
+    { description: 'Queues a message for an agent (default: the default agent\'s main session) and subscribes to the session\'s `chat` events; `model` picks one of the agent\'s models for this turn; the same `idempotencyKey` again returns the first run with `duplicate: true`.', returns: '{runId, sessionKey, duplicate, status} once the message is on disk' },
     z.strictObject({
       sessionKey: sessionKey.optional(),
       agentId: z.string().min(1).max(64).optional(),
       text: z.string().min(1, 'cannot be empty').max(100_000),
       idempotencyKey: z.string().min(1).max(200),
+      model: z.string().min(3).max(200).optional(),
     }),
     async (params, connection, context) => {
       const { agentId, sessionKey: key } = resolveSession(context, params);
+      const model = params.model === undefined ? undefined : agentModel(context, agentId, params.model);
       connection.watch(key);
       const accepted = await context.turns.submit({
         sessionKey: key,
@@ -55,6 +64,7 @@ export const chatMethods: Record<string, RpcMethod> = {
         // turn's own transaction writes; no outbox entry is needed.
         replyTo: null,
         idempotency: { scope: `ws:${key}`, key: params.idempotencyKey },
+        ...(model === undefined ? {} : { options: { model } }),
       });
       return { runId: accepted.runId, sessionKey: accepted.sessionKey, duplicate: accepted.duplicate, status: accepted.status };
     },

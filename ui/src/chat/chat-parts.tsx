@@ -10,12 +10,26 @@ export interface AgentInfo {
   models: string[];
 }
 
-/** chat.send has no model parameter: the agent's configured models are shown, not chosen. */
+/** The agent's models in the order it tries them. */
 export function ModelNote({ agent }: { agent: AgentInfo | undefined }) {
   if (!agent) return null;
+  return <p class="detail model-note">Models: {agent.models.length > 0 ? agent.models.join(', then ') : 'the default'}.</p>;
+}
+
+/** Which of the agent's models answers the next messages: its own order (primary, then fallbacks), or one of them. */
+export function ModelPicker({ agent, value, onChange }: { agent: AgentInfo | undefined; value: string; onChange(model: string): void }) {
+  if (!agent || agent.models.length === 0) return null;
   return (
-    <p class="detail model-note">
-      Model: {agent.models.length > 0 ? agent.models.join(', then ') : 'the default'}. Set in the agent's config; a chat cannot choose another.
+    <p class="model-picker">
+      <label for="chat-model">Model</label>{' '}
+      <select id="chat-model" value={value} onChange={(event) => onChange((event.target as HTMLSelectElement).value)}>
+        <option value="">{`the agent's (${agent.models[0]} first)`}</option>
+        {agent.models.map((model) => (
+          <option key={model} value={model}>
+            {model}
+          </option>
+        ))}
+      </select>
     </p>
   );
 }

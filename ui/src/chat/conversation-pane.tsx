@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import type { ConnectionState, RpcClient } from '../rpc';
-import { type AgentInfo, ApprovalCard, ModelNote, TurnView } from './chat-parts';
+import { type AgentInfo, ApprovalCard, ModelPicker, TurnView } from './chat-parts';
 import { type Action, activeRunId, type Approval, type ChatEvent, type Conversation, emptyConversation, type HistoryPayload, reduce, runsToRead, type ToolCallRecord } from './conversation';
 import type { MarkdownRenderer } from './markdown';
 import { sessionLabel } from './session-route';
@@ -90,11 +90,12 @@ export function ConversationPane({ client, sessionKey, renderer, agent }: { clie
   const onDecided = (approval: Approval) => dispatch({ type: 'approval', approval });
   const runIds = new Set(state.items.flatMap((item) => (item.kind === 'turn' && item.runId ? [item.runId] : [])));
   const loose = state.approvals.filter((approval) => !approval.runId || !runIds.has(approval.runId));
+  const [model, setModel] = useState('');
 
   const send = (text: string) => {
     const key = crypto.randomUUID();
     dispatch({ type: 'sending', key, text });
-    client.call<{ runId: string }>('chat.send', { sessionKey, text, idempotencyKey: key }).then(
+    client.call<{ runId: string }>('chat.send', { sessionKey, text, idempotencyKey: key, ...(model ? { model } : {}) }).then(
       (accepted) => dispatch({ type: 'accepted', key, runId: accepted.runId }),
       (error: Error) => dispatch({ type: 'failed', key, message: error.message }),
     );
@@ -117,7 +118,7 @@ export function ConversationPane({ client, sessionKey, renderer, agent }: { clie
           <p class="detail">
             <code>{sessionKey}</code>
           </p>
-          <ModelNote agent={agent} />
+          <ModelPicker agent={agent} value={model} onChange={setModel} />
         </div>
         <div class="buttons">
           {running && (
