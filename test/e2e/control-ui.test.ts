@@ -108,6 +108,21 @@ describe('control ui', { skip }, () => {
       assert.equal(await page.evaluate(() => localStorage.getItem('hearth.gatewayToken')), gateway.token, 'the token is kept in the browser');
     }));
 
+  test('the views are reachable with the keyboard alone', () =>
+    withPage({}, async (page) => {
+      await open(page);
+      const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+      let presses = 0;
+      while ((await focused()) !== 'Cron' && presses < 40) {
+        await page.keyboard.press('Tab');
+        presses += 1;
+      }
+      assert.equal(await focused(), 'Cron', 'Tab reaches the Cron link');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Cron' }).waitFor();
+      assert.equal(new URL(page.url()).hash, '#/cron');
+    }));
+
   test('Overview: a light for every component and each channel account on its three dimensions', () =>
     withPage({}, async (page) => {
       await open(page);

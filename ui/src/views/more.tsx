@@ -104,7 +104,21 @@ interface MemoryStatus {
   chunks: number;
   embeddings: unknown;
   embeddingsError: string | null;
-  health: { status: string; problems: string[]; indexLagMs: number | null; pendingEmbeddings: number } | null;
+  health: {
+    status: string;
+    problems: string[];
+    indexLagMs: number | null;
+    pendingEmbeddings: number;
+    provider: { configured: string | null; indexBuiltWith: string | null; mismatch: boolean } | null;
+  } | null;
+}
+
+interface MemoryAuditEntry {
+  at: number;
+  action: string;
+  file?: string;
+  provenance?: string;
+  runId?: string;
 }
 
 interface Hit {
@@ -148,6 +162,18 @@ export function Memory({ client }: { client: RpcClient }) {
               <dt>Health</dt>
               <dd>{health ? <Status status={health.status} label={`${health.status}${health.problems.length ? `: ${health.problems.join('; ')}` : ''}`} /> : 'not used yet'}</dd>
             </div>
+            {health?.provider && (
+              <div>
+                <dt>Embedding provider</dt>
+                <dd>
+                  {health.provider.mismatch ? (
+                    <Status status="degraded" label={`the index was built with ${health.provider.indexBuiltWith ?? 'none'}, the config names ${health.provider.configured ?? 'none'}: re-index (hearth memory index --force)`} />
+                  ) : (
+                    `${health.provider.configured ?? 'none (keywords only)'}, as the index was built`
+                  )}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Embeddings</dt>
               <dd>{status.data.embeddingsError ?? (status.data.embeddings ? 'configured' : 'none: keyword search only (docs/memory.md)')}</dd>
@@ -155,6 +181,7 @@ export function Memory({ client }: { client: RpcClient }) {
           </dl>
         )}
       </Panel>
+      <MemoryAudit client={client} />
       <Panel title="Search" id="memory-search">
         <form class="inline-form" onSubmit={search}>
           <label for="memory-query">Search memory</label>
@@ -373,6 +400,31 @@ export function ChannelLogin({ client }: { client: RpcClient }) {
         </div>
       </form>
       <p class="detail">The secrets are saved on the gateway's machine, readable only by its user; values written in hearth.json5 win over them.</p>
+    </Panel>
+  );
+}
+
+/** The memory audit log: every memory write and re-index, newest first. */
+function MemoryAudit({ client }: { client: RpcClient }) {
+  const audit = useRpc<{ entries: MemoryAuditEntry[] }>(client, 'memory.audit', { limit: 50 });
+  const entries = [...(audit.data?.entries ?? [])].reverse();
+  return (
+    <Panel title="Audit log" id="memory-audit">
+      <Notice error={audit.error} loading={audit.loading && !audit.data} empty={!!audit.data && entries.length === 0 && 'Nothing written to memory or re-indexed yet.'} />
+      {entries.length > 0 && (
+        <Table
+          label="Memory audit log"
+          rows={entries}
+          rowKey={(row) => `${row.at}:${row.action}:${row.file ?? ''}`}
+          columns={[
+            { title: 'When', cell: (row) => ago(row.at) },
+            { title: 'What', cell: (row) => row.action },
+            { title: 'File', cell: (row) => row.file ?? '—' },
+            { title: 'Provenance', cell: (row) => row.provenance ?? '—' },
+            { title: 'Run', cell: (row) => row.runId ?? '—' },
+          ]}
+        />
+      )}
     </Panel>
   );
 }
