@@ -93,12 +93,13 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
   const pending = new Map<number, Pending>();
   /** The channel runs in progress, by request id. */
   const runs = new Map<number, ChannelRunHandlers>();
-  const state = { nextId: 0, activated: false, ended: false, lastError: null as string | null };
+  const state = { nextId: 0, activated: false, activatedOk: false, ended: false, lastError: null as string | null };
   const activation = createLatch<Activation>();
 
   const finishActivation = (outcome: Activation) => {
     if (state.activated) return;
     state.activated = true;
+    state.activatedOk = outcome.ok;
     clearTimeout(loadTimer);
     activation.resolve(outcome);
   };
@@ -186,7 +187,8 @@ export function startPluginThread(options: PluginThreadOptions): PluginThread {
   worker.on('exit', (code) => {
     if (state.ended) return;
     const reason = state.lastError === null ? `its worker exited with code ${code}` : `its worker died: ${state.lastError}`;
-    const wasActive = state.activated;
+    // A worker whose activation failed is being quarantined, not restarted: its end is no crash.
+    const wasActive = state.activated && state.activatedOk;
     end(wasActive ? reason : `${reason} (before activate() finished)`);
     if (wasActive) options.onExit(reason);
   });

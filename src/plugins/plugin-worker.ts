@@ -43,7 +43,11 @@ type Send = (message: WorkerMessage) => void;
 export async function runPluginWorker(port: MessagePort, data: PluginWorkerData): Promise<void> {
   const send: Send = (message) => port.postMessage(message);
   const active = await activatePlugin(data, send);
-  if ('error' in active) return send({ type: 'activation-failed', error: truncate(active.error, MAX_NOTE_CHARS) });
+  if ('error' in active) {
+    // The thread stays up until the host ends it, so its exit can never overtake this message.
+    port.on('message', () => {});
+    return send({ type: 'activation-failed', error: truncate(active.error, MAX_NOTE_CHARS) });
+  }
   const running = new Map<number, AbortController>();
   const channels = createChannelServer(active.channels, running, send);
   port.on('message', (raw: unknown) => {
