@@ -97,6 +97,13 @@ export async function pairingList(runtime: CliRuntime, options: { json?: boolean
   runtime.io.out('Approve one with `hearth pairing approve <code>`.\n');
 }
 
+/** `hearth pairing deny <code> [--json]` */
+export async function pairingDeny(runtime: CliRuntime, code: string, options: { json?: boolean }): Promise<void> {
+  const { denied } = await withGateway(runtime.env, runtime.io, (client) => client.call<{ denied: PairingRequest }>('pairing.deny', { code }));
+  if (options.json) runtime.io.out(`${JSON.stringify(denied, null, 2)}\n`);
+  else runtime.io.out(`Denied ${denied.senderName ?? denied.senderId} on ${denied.channel}:${denied.accountId}.\n`);
+}
+
 /** `hearth pairing approved [--json]` */
 export async function pairingApproved(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
   const { senders } = await withGateway(runtime.env, runtime.io, (client) => client.call<{ senders: ApprovedSender[] }>('pairing.approved'));

@@ -208,6 +208,15 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     });
 
   pairing
+    .command('deny')
+    .description('refuse a pending request: it is removed and the sender is not let in')
+    .argument('<code>', 'the 8-character code the person received')
+    .option('--json', 'print JSON')
+    .action(async (code: string, options: { json?: boolean }) => {
+      const { pairingDeny } = await import('./channels-command.js');
+      await pairingDeny(runtime, code, options);
+    });
+  pairing
     .command('approved')
     .description('the people let in through pairing: account, who, since when')
     .option('--json', 'print JSON')

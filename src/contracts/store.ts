@@ -97,6 +97,8 @@ export interface Store {
   listPairingRequests(now: number): Promise<PairingRequest[]>;
   /** Approves a live request by its code (case-insensitive); null when no live request has it. */
   approvePairing(code: string, now: number): Promise<PairingRequest | null>;
+  /** Refuses a live request by its code (case-insensitive): it is removed and the sender is not approved; null when no live request has it. */
+  denyPairing(code: string, now: number): Promise<PairingRequest | null>;
   isApprovedSender(channel: string, accountId: string, senderId: string): Promise<boolean>;
   /** Senders approved through pairing, newest first (rows that fail their schema are skipped). */
   listApprovedSenders(): Promise<ApprovedSender[]>;

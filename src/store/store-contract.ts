@@ -324,6 +324,10 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.equal(await store.isApprovedSender('telegram', 'default', '1'), false);
       assert.deepEqual(await store.listApprovedSenders(), []);
       assert.equal((await request('1', 'GGGG8889', 1000 + 3_600_001)).status, 'created', 'a revoked sender must pair again');
+      assert.equal((await store.denyPairing('gggg8889', 1000 + 3_600_002))?.senderId, '1');
+      assert.equal(await store.denyPairing('GGGG8889', 1000 + 3_600_002), null, 'a code is denied once');
+      assert.equal(await store.isApprovedSender('telegram', 'default', '1'), false, 'a denied sender is not let in');
+      assert.deepEqual((await store.listPairingRequests(1000 + 3_600_002)).map((item) => item.senderId), ['4'], 'the denied request is gone');
     } finally {
       await store.close();
     }

@@ -185,6 +185,19 @@ describe('control ui', { skip }, () => {
       await page.getByTestId('mcp-servers').getByText(/No MCP servers are configured/u).waitFor();
     }));
 
+  test('Channels: denying a pairing request removes it and the sender stays out', () =>
+    withPage({}, async (page) => {
+      await open(page, 'channels');
+      await account.dm({ id: '3002', name: 'Mallory' }, 'let me in');
+      const request = page.getByTestId('pairing').getByRole('row').filter({ hasText: 'Mallory (loopchat:default)' });
+      await request.getByRole('button', { name: /^Deny [A-HJ-NP-Z2-9]{8}$/u }).click();
+      await page.getByTestId('pairing').getByRole('status').getByText('Denied Mallory.').waitFor();
+      await request.waitFor({ state: 'detached' });
+      const toMallory = () => account.sent().filter((message) => message.chatId === 'dm-3002');
+      assert.equal(toMallory().length, 1, 'only the pairing code was sent');
+      assert.equal(model.requests.filter((request) => JSON.stringify(request.body).includes('let me in')).length, 0);
+    }));
+
   test('a wrong token brings back the token form, and the right one connects', () =>
     withPage({}, async (page) => {
       await page.goto(`${gateway.url}/#token=not-the-token`);

@@ -62,6 +62,16 @@ export const channelMethods: Record<string, RpcMethod> = {
       return { channel: params.channel, accountId, removed: true, applied: await context.reloadChannels() };
     },
   ),
+  'pairing.deny': defineMethod(
+    { description: 'Refuses a pending pairing request: it is removed and the sender is not let in (they may ask again later).', returns: '{denied:request}' },
+    z.strictObject({ code: z.string().min(4).max(32) }),
+    async (params, _connection, context) => {
+      const request = await context.store.denyPairing(params.code, Date.now());
+      if (!request) throw new HearthError('NOT_FOUND', `No pending pairing request has the code ${params.code.toUpperCase()}; \`hearth pairing list\` shows the live ones.`);
+      context.logger.info({ channel: `${request.channel}:${request.accountId}`, sender: request.senderId }, 'pairing denied');
+      return { denied: request };
+    },
+  ),
   'pairing.approved': defineMethod(
     { description: 'The senders approved through pairing, newest first.', returns: '{senders:[{channel, accountId, senderId, senderName, approvedAt}]}' },
     z.strictObject({}).optional(),

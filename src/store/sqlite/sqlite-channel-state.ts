@@ -20,6 +20,7 @@ type ChannelStateMethods = Pick<
   | 'requestPairing'
   | 'listPairingRequests'
   | 'approvePairing'
+  | 'denyPairing'
   | 'isApprovedSender'
   | 'listApprovedSenders'
   | 'revokeApprovedSender'
@@ -176,6 +177,13 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
         if (!row) return null;
         sql.deletePairing.run(row.code);
         sql.approve.run(row.channel, row.account_id, row.sender_id, row.sender_name, now);
+        return toPairingRequest(row);
+      }),
+    denyPairing: (code, now) =>
+      runner.write('deny a pairing request', () => {
+        const row = pairing(sql.pairingByCode.get(code.trim().toUpperCase(), now) as PairingRow | undefined);
+        if (!row) return null;
+        sql.deletePairing.run(row.code);
         return toPairingRequest(row);
       }),
     isApprovedSender: (channel, accountId, senderId) =>

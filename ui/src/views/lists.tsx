@@ -1,6 +1,7 @@
 import type { RpcClient } from '../rpc';
 import { ago, Notice, Panel, Status, Table } from '../parts';
 import { useAction } from '../use-action';
+import { useEvery } from '../use-every';
 import { useRpc } from '../use-rpc';
 
 interface AccountStatus {
@@ -26,6 +27,11 @@ interface PairingRequest {
 export function Channels({ client }: { client: RpcClient }) {
   const accounts = useRpc<{ accounts: AccountStatus[] }>(client, 'channels.status', {}, ['health']);
   const pairing = useRpc<{ requests: PairingRequest[] }>(client, 'pairing.list', {}, ['health']);
+  // New requests come from chats, not from health changes: look every few seconds while this view is open.
+  useEvery(3000, true, () => {
+    pairing.reload();
+    return undefined;
+  });
   const action = useAction(() => {
     pairing.reload();
     accounts.reload();
@@ -67,9 +73,14 @@ export function Channels({ client }: { client: RpcClient }) {
               {
                 title: 'Action',
                 cell: (row) => (
-                  <button type="button" onClick={() => action.run(client.call('pairing.approve', { code: row.code }), `Approved ${row.senderName ?? row.senderId}.`)}>
-                    Approve {row.code}
-                  </button>
+                  <span class="buttons">
+                    <button type="button" onClick={() => action.run(client.call('pairing.approve', { code: row.code }), `Approved ${row.senderName ?? row.senderId}.`)}>
+                      Approve {row.code}
+                    </button>
+                    <button type="button" onClick={() => action.run(client.call('pairing.deny', { code: row.code }), `Denied ${row.senderName ?? row.senderId}.`)}>
+                      Deny {row.code}
+                    </button>
+                  </span>
                 ),
               },
             ]}
