@@ -64,6 +64,15 @@ function parseOptions(argv: string[]): Options {
 
 const userOf = (index: number) => `bench-many-${index}`;
 
+/**
+ * What every turn asks (the fake model answers `echo: <text>`), seeded exchanges included: a window
+ * then holds the same bytes whether its lines were mostly seeded (1,000 sessions: ~20 turns each in
+ * the measured window) or mostly written by measured turns (50 sessions: ~500 each). Twenty
+ * characters, as long as the seeded questions were when they differed from the turns' "hi" and
+ * made the 1,000-session windows half as long again as the 50-session ones.
+ */
+const TURN_TEXT = 'what about tomorrow?';
+
 /** Writes `turns` earlier exchanges into each session's transcript (the gateway is not running yet). */
 function seedHistory(home: string, sessions: number, turns: number): void {
   mkdirSync(join(home, 'state'), { recursive: true });
@@ -81,8 +90,8 @@ function seedHistory(home: string, sessions: number, turns: number): void {
         const key = `agent:main:openai:direct:${userOf(index)}`;
         session.run(key, 'main', now, now);
         for (let turn = 0; turn < turns; turn++) {
-          line.run(key, 'user', JSON.stringify({ role: 'user', content: `earlier question ${turn}` }), now);
-          line.run(key, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: earlier question ${turn}` }), now);
+          line.run(key, 'user', JSON.stringify({ role: 'user', content: TURN_TEXT }), now);
+          line.run(key, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: ${TURN_TEXT}` }), now);
         }
       }
     })();
@@ -152,13 +161,13 @@ async function runCase(sessions: number, options: Options, tracker: Tracker, fak
     const idleRssMb = rssMb(pid);
     const agent = keepAliveAgent(options.clients);
     const headers = { authorization: `Bearer ${gateway.token}` };
-    const bodies = Array.from({ length: sessions }, (_, index) => JSON.stringify({ model: 'hearth', user: userOf(index), messages: [{ role: 'user', content: 'hi' }] }));
+    const bodies = Array.from({ length: sessions }, (_, index) => JSON.stringify({ model: 'hearth', user: userOf(index), messages: [{ role: 'user', content: TURN_TEXT }] }));
     let next = 0;
     const turn = async (): Promise<number> => {
       const body = bodies[next++ % sessions]!;
       const started = performance.now();
       const response = await httpRequest({ agent, port: gateway.port, path: '/v1/chat/completions', method: 'POST', headers, body, timeoutMs: 15_000 });
-      if (response.status !== 200 || !response.body.includes('"echo: hi"')) throw new Error(`gateway answered ${response.status}: ${response.body.slice(0, 200)}`);
+      if (response.status !== 200 || !response.body.includes(`"echo: ${TURN_TEXT}"`)) throw new Error(`gateway answered ${response.status}: ${response.body.slice(0, 200)}`);
       return performance.now() - started;
     };
     const drive = async (until: () => boolean, latencies: number[] | null) => {
