@@ -85,7 +85,7 @@ describe('control ui', { skip }, () => {
 
   const open = async (page: Page, view = 'overview') => {
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
     if (view !== 'overview') await page.getByRole('link', { name: VIEWS.find((name) => name.toLowerCase() === view), exact: true }).click();
     await page.locator(`main[data-view="${view}"]`).waitFor();
   };

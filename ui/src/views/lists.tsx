@@ -15,6 +15,9 @@ interface AccountStatus {
   outbox: { pending: number; failed: number };
 }
 
+/** Health changes, and this page's own logins, pairings and revocations. */
+const CHANNEL_EVENTS = ['health', 'pairing'] as const;
+
 interface PairingRequest {
   code: string;
   channel: string;
@@ -25,7 +28,7 @@ interface PairingRequest {
 }
 
 export function Channels({ client }: { client: RpcClient }) {
-  const accounts = useRpc<{ accounts: AccountStatus[] }>(client, 'channels.status', {}, ['health']);
+  const accounts = useRpc<{ accounts: AccountStatus[] }>(client, 'channels.status', {}, CHANNEL_EVENTS);
   const pairing = useRpc<{ requests: PairingRequest[] }>(client, 'pairing.list', {}, ['health']);
   // New requests come from chats, not from health changes: look every few seconds while this view is open.
   useEvery(3000, true, () => {
