@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createSignalHarness } from '../support/platforms/signal-harness.js';
+
+runChannelContract('signal', () => createSignalHarness());
