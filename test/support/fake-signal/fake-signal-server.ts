@@ -74,12 +74,14 @@ export async function startFakeSignalServer(options: { keepAliveMs?: number } = 
   const sockets = new Set<Socket>();
   const sent: SentSignalMessage[] = [];
   const typing: { account: string; chatId: string; at: number }[] = [];
-  /** Every events stream opened: the account and the Last-Event-ID it sent. */
-  const streams: { account: string; lastEventId: string | null }[] = [];
+  /** Every request for an events stream: the account, the Last-Event-ID it sent, and whether it was refused. */
+  const streams: { account: string; lastEventId: string | null; refused: boolean }[] = [];
   const idPrefix = `${Date.now()}-`;
   let nextSeq = 1;
   let lastTimestamp = 0;
   let silent = false;
+  let refusing = false;
+  let cutAfterNextEvent = false;
 
   /** Signal timestamps are milliseconds and identify a message with its author: keep them unique. */
   const timestamp = () => {
@@ -94,6 +96,10 @@ export async function startFakeSignalServer(options: { keepAliveMs?: number } = 
     client.response.write(`id:${idPrefix}${event.seq}\nevent:receive\ndata:${event.data}\n\n`, (error) => {
       if (!error) event.delivered = true;
     });
+    if (cutAfterNextEvent) {
+      cutAfterNextEvent = false;
+      client.response.destroy();
+    }
   }
 
   function push(account: Account, payload: unknown): void {
@@ -113,7 +119,11 @@ export async function startFakeSignalServer(options: { keepAliveMs?: number } = 
     }
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' ? header : null;
-    streams.push({ account: account.number, lastEventId });
+    streams.push({ account: account.number, lastEventId, refused: refusing });
+    if (refusing) {
+      response.writeHead(503).end();
+      return;
+    }
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     response.flushHeaders();
     const client: StreamClient = { account, response };
@@ -294,6 +304,16 @@ export async function startFakeSignalServer(options: { keepAliveMs?: number } = 
     setSilent(on: boolean): void {
       silent = on;
     },
+    /** While on, events streams are refused (503): messages wait, as at Signal's server. */
+    setRefusingStreams(on: boolean): void {
+      refusing = on;
+    },
+    /** The stream that carries the next event is cut right after writing it (the bot may or may not have read it). */
+    cutAfterNextEvent(): void {
+      cutAfterNextEvent = true;
+    },
+    /** Events of `account` not yet written to a stream. */
+    waiting: (account: string) => (accounts.get(account)?.events ?? []).filter((event) => !event.delivered).length,
     /** Open events streams per account. */
     openStreams: (account: string) => [...clients].filter((client) => client.account.number === account && !client.response.destroyed).length,
     dropConnections(): void {
