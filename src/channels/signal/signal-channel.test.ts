@@ -202,3 +202,17 @@ test('signal: received messages come from the events stream; the reply to a grou
     await running.done;
   });
 });
+
+test('signal: a daemon whose events belong to another number is refused as the wrong account', { timeout: 10_000 }, async () => {
+  await withDaemon(async (server) => {
+    const channel = createSignalChannel({ accountId: 'default', account: BOT, rpcUrl: server.rpcUrl });
+    const running = runChannel(channel);
+    await until(() => running.isConnected(), 'the connection');
+    // A single-account daemon (`signal-cli -a +OTHER daemon`) ignores the account parameter; its events name its own number.
+    server.receiveRaw(BOT, { account: '+15550199999', envelope: { sourceNumber: ada.number, sourceUuid: ada.uuid, timestamp: 9, dataMessage: { message: 'for someone else' } } });
+    const refused = await kindOf(running.done);
+    assert.equal((refused as { kind: string }).kind, 'auth');
+    assert.match((refused as { message: string }).message, /serves \+15550199999, not \+15550100001/u);
+    assert.deepEqual(running.received, [], 'the other number\'s message is not handed over');
+  });
+});
