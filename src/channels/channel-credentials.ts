@@ -18,6 +18,26 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
     { key: 'appToken', prompt: 'App-level token for Socket Mode (xapp-…)' },
   ],
   irc: [{ key: 'password', prompt: 'Server or NickServ password (empty for none)', optional: true }],
+  // Signal has no token: signal-cli holds the account's keys, and Hearth only talks to its daemon.
+  signal: [],
+};
+
+/** What to do instead, for a platform whose login has no secrets to save. */
+export const LOGIN_GUIDANCE: Partial<Record<ChannelPlatform, string>> = {
+  signal: [
+    'Signal has no token to paste: Hearth talks to a signal-cli daemon that holds the account. To set it up:',
+    '  1. Install signal-cli (https://github.com/AsamK/signal-cli) on the gateway\'s machine.',
+    '  2. Give it an account, either',
+    '     - link it to your phone as a new device: run `signal-cli link -n Hearth` and scan the QR code it prints',
+    '       (render the sgnl:// link as a QR code, e.g. with qrencode) in Signal on the phone: Settings → Linked devices → +; or',
+    '     - register a number of its own: `signal-cli -a +NUMBER register`, then `signal-cli -a +NUMBER verify CODE`',
+    '       with the code Signal sends by SMS.',
+    '  3. Start the daemon: `signal-cli -a +NUMBER daemon --http 127.0.0.1:8080 --receive-mode on-connection`',
+    '     (leave out -a to serve every account; on-connection keeps messages queued at Signal while Hearth is away).',
+    '  4. In hearth.json5 set channels.signal.account to "+NUMBER" and, if the daemon listens elsewhere,',
+    '     channels.signal.rpcUrl (default http://127.0.0.1:8080). Several numbers go under channels.signal.accounts.',
+    'Then `hearth channels status` shows the account connected.',
+  ].join('\n'),
 };
 
 const fileName = (platform: string, accountId: string) => `${platform}--${accountId}.json`;

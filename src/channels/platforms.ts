@@ -92,6 +92,19 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         return null;
       },
     },
+    signal: {
+      async create(account) {
+        const { createSignalChannel } = await import('./signal/signal-channel.js');
+        const rpcUrl = text(account, 'rpcUrl');
+        return createSignalChannel({ accountId: account.accountId, account: text(account, 'account') ?? '', ...(rpcUrl ? { rpcUrl } : {}) });
+      },
+      // signal-cli sends a keep-alive on the events stream every 15 s; four missed ones mean it is dead.
+      stallTimeoutMs: () => 60_000,
+      authHint: (account) =>
+        `The signal-cli daemon at ${text(account, 'rpcUrl') ?? 'http://127.0.0.1:8080'} does not serve the account in ${where(account)}.account: link or register it (signal-cli link -n Hearth, or signal-cli -a +NUMBER register and verify), start the daemon for it (signal-cli -a +NUMBER daemon --http 127.0.0.1:8080, or without -a to serve every account), and check that ${where(account)}.account is that number; then save the config.`,
+      missingConfig: (account) =>
+        text(account, 'account') ? null : `${where(account)}.account is not set (the Signal phone number signal-cli serves, e.g. +15551234567; hearth channels login --channel signal explains the set-up)`,
+    },
     slack: {
       async create(account) {
         const { createSlackChannel } = await import('./slack/slack-channel.js');

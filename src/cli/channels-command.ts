@@ -1,4 +1,4 @@
-import { LOGIN_FIELDS, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
+import { LOGIN_FIELDS, LOGIN_GUIDANCE, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
 import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../config/channel-schema.js';
 import type { ChannelAccountStatus, ChannelHealthDimension, ChannelHealthReport } from '../contracts/channel.js';
 import type { ApprovedSender, PairingRequest } from '../contracts/store.js';
@@ -217,6 +217,13 @@ export async function channelsLogin(runtime: CliRuntime, options: { channel: str
   const platform = platformOf(options.channel);
   const accountId = accountOf(options.account);
   const fields = LOGIN_FIELDS[platform];
+  const guidance = LOGIN_GUIDANCE[platform];
+  if (fields.length === 0 && guidance) {
+    // Nothing to save (Signal): say how the account is set up instead.
+    if (options.json) runtime.io.out(`${JSON.stringify({ channel: platform, accountId, saved: null, guidance })}\n`);
+    else runtime.io.out(`${guidance}\n`);
+    return;
+  }
   const lines = await readLines(runtime.stdin, fields.length, fields.map((field) => field.prompt), runtime.io);
   const values: Record<string, string> = {};
   fields.forEach((field, index) => {

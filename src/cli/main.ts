@@ -158,7 +158,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .command('health')
     .summary('per account: transport, application and functional health, self-recovery and alerts')
     .description('per account: transport, application and functional health with since when, detail and what to do, self-recovery attempts and alerts; exits 1 when an account is degraded or down')
-    .option('--channel <channel>', 'only this platform (telegram, discord, slack, irc, or a plugin\'s channel)')
+    .option('--channel <channel>', 'only this platform (telegram, discord, slack, irc, signal, or a plugin\'s channel)')
     .option('--account <id>', 'only this account (default: default, with --channel)')
     .option('--probe', 'check now, probing each account, instead of showing the last check')
     .option('--json', 'print JSON')
@@ -169,8 +169,8 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
 
   channels
     .command('login')
-    .description('save an account\'s token(s), read from standard input, and start it')
-    .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
+    .description('save an account\'s token(s), read from standard input, and start it (Signal has none: prints how to link signal-cli instead)')
+    .requiredOption('--channel <channel>', 'telegram, discord, slack, irc or signal')
     .option('--account <id>', 'account id (default: default)')
     .option('--json', 'print JSON')
     .action(async (options: { channel: string; account?: string; json?: boolean }) => {
@@ -386,7 +386,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .command('send')
     .summary('send a message to a peer (chat id) through a channel account, and wait for delivery')
     .description('send a message to a peer (chat id) through a channel account\'s outbox, and wait for delivery; exits 1 when it is not delivered in time (it stays queued) or was refused')
-    .requiredOption('--channel <channel>', 'telegram, discord, slack, irc, or a plugin\'s channel')
+    .requiredOption('--channel <channel>', 'telegram, discord, slack, irc, signal, or a plugin\'s channel')
     .option('--account <id>', 'account id (default: default)')
     .requiredOption('--to <peer>', 'chat, channel or user id on the platform')
     .option('--thread <id>', 'thread or topic id')

@@ -77,6 +77,16 @@ const ircFields = {
   floodDelayMs: z.number().int().min(0).max(10_000).optional().describe('Smallest gap between two lines sent, to stay under the server\'s flood limit.'),
 };
 
+const signalFields = {
+  ...routingFields,
+  account: z
+    .string()
+    .regex(/^(\+\d{5,16}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/, 'the account\'s phone number in international format (+…), or its ACI (a UUID)')
+    .optional()
+    .describe('The Signal account signal-cli serves: its phone number with country code (e.g. +15551234567), or its ACI for an account without one.'),
+  rpcUrl: z.url().optional().describe('The address of signal-cli\'s HTTP daemon (signal-cli daemon --http 127.0.0.1:8080); default http://127.0.0.1:8080.'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -123,6 +133,7 @@ export const channelsSchema = z
     discord: platform(discordFields).optional().describe('Discord bot accounts.'),
     slack: platform(slackFields).optional().describe('Slack app accounts.'),
     irc: platform(ircFields).optional().describe('IRC accounts.'),
+    signal: platform(signalFields).optional().describe('Signal accounts, through signal-cli\'s JSON-RPC daemon.'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -153,7 +164,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -166,6 +177,7 @@ export type TelegramAccountConfig = z.infer<z.ZodObject<typeof telegramFields>>;
 export type DiscordAccountConfig = z.infer<z.ZodObject<typeof discordFields>>;
 export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
+export type SignalAccountConfig = z.infer<z.ZodObject<typeof signalFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;

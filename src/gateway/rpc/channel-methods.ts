@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOGIN_FIELDS } from '../../channels/channel-credentials.js';
+import { LOGIN_FIELDS, LOGIN_GUIDANCE } from '../../channels/channel-credentials.js';
 import { CHANNEL_PLATFORMS, type ChannelPlatform } from '../../config/channel-schema.js';
 import { HearthError } from '../../contracts/errors.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
@@ -31,10 +31,14 @@ export const channelMethods: Record<string, RpcMethod> = {
     return { approved: request };
   }),
   'channels.logins': defineMethod(
-    { description: 'What each platform\'s login asks for (hearth channels login): the secrets\' keys, in order, and which may be empty.', returns: '{platforms:[{platform, fields:[{key, prompt, optional}]}]}' },
+    { description: 'What each platform\'s login asks for (hearth channels login): the secrets\' keys, in order, and which may be empty.', returns: '{platforms:[{platform, fields:[{key, prompt, optional}], guidance?}]}' },
     z.strictObject({}).optional(),
     async () => ({
-      platforms: CHANNEL_PLATFORMS.map((platform) => ({ platform, fields: LOGIN_FIELDS[platform].map((field) => ({ key: field.key, prompt: field.prompt, optional: field.optional === true })) })),
+      platforms: CHANNEL_PLATFORMS.map((platform) => ({
+        platform,
+        fields: LOGIN_FIELDS[platform].map((field) => ({ key: field.key, prompt: field.prompt, optional: field.optional === true })),
+        ...(LOGIN_GUIDANCE[platform] ? { guidance: LOGIN_GUIDANCE[platform] } : {}),
+      })),
     }),
   ),
   'channels.login': defineMethod(
@@ -114,6 +118,8 @@ export const channelMethods: Record<string, RpcMethod> = {
 /** The login's values for `platform`: its fields only, the required ones present. */
 function loginValues(platform: ChannelPlatform, given: Record<string, string>): Record<string, string> {
   const fields = LOGIN_FIELDS[platform];
+  const guidance = LOGIN_GUIDANCE[platform];
+  if (fields.length === 0 && guidance) throw new HearthError('BAD_REQUEST', `A ${platform} account has no secrets to save here. ${guidance}`);
   const unknown = Object.keys(given).filter((key) => !fields.some((field) => field.key === key));
   if (unknown.length > 0) throw new HearthError('BAD_REQUEST', `A ${platform} login takes ${fields.map((field) => field.key).join(', ')}; not ${unknown.join(', ')}.`);
   const values: Record<string, string> = {};
