@@ -132,7 +132,7 @@ export function createFeishuChannel(options: FeishuChannelOptions): Channel {
     const cached = names.get(openId);
     if (cached && Date.now() - cached.at < NAME_TTL_MS) return cached.name;
     try {
-      const answer: unknown = await lookups.contact.user.get({ path: { user_id: openId }, params: { user_id_type: 'open_id' } });
+      const answer: unknown = await withFreshToken(() => lookups.contact.user.get({ path: { user_id: openId }, params: { user_id_type: 'open_id' } }));
       const user = isRecord(answer) && isRecord(answer.data) && isRecord(answer.data.user) ? answer.data.user : {};
       const name = str(user.name) ?? str(user.en_name) ?? str(user.nickname);
       names.delete(openId);
@@ -143,8 +143,10 @@ export function createFeishuChannel(options: FeishuChannelOptions): Channel {
       }
       return name;
     } catch (error) {
-      // A refusal (no contact permission, a user outside the app's range) will not change soon; network trouble is retried next time.
-      if (isFeishuApiError(error) && error.status < 500 && error.status !== 429) names.set(openId, { at: Date.now() });
+      // A refusal (no contact permission, a user outside the app's range; a stale token was renewed
+      // already) will not change soon; network trouble and rate limits are retried next time.
+      const kind = toChannelError(error, 'look up the sender').kind;
+      if (kind === 'rejected' || kind === 'auth') names.set(openId, { at: Date.now() });
       return undefined;
     }
   }
