@@ -44,6 +44,7 @@ await build({
     'grammy',
     'discord.js',
     '@slack/*',
+    '@larksuiteoapi/node-sdk',
     'irc-framework',
     '@anthropic-ai/sdk',
     'openai',

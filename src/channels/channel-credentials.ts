@@ -18,6 +18,11 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
     { key: 'appToken', prompt: 'App-level token for Socket Mode (xapp-…)' },
   ],
   irc: [{ key: 'password', prompt: 'Server or NickServ password (empty for none)', optional: true }],
+  feishu: [
+    { key: 'appSecret', prompt: 'App Secret (Feishu / Lark open platform → your app → Credentials & Basic Info; put the App ID in the config as appId)' },
+    { key: 'verificationToken', prompt: 'Verification Token (your app → Events & Callbacks → Encryption strategy)' },
+    { key: 'encryptKey', prompt: 'Encrypt Key (same page; empty if you did not set one, but set one: it makes Feishu sign and encrypt events)', optional: true },
+  ],
   // Signal has no token: signal-cli holds the account's keys, and Hearth only talks to its daemon.
   signal: [],
 };

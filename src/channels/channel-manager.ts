@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Binding } from '../config/channel-schema.js';
-import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookRequest } from '../contracts/channel.js';
+import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookAnswer, WebhookRequest } from '../contracts/channel.js';
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
 import type { AcceptedTurn, OutboxEntry, PairingRequest, Store } from '../contracts/store.js';
@@ -388,7 +388,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     },
 
     /** Hands a platform's webhook push to the account it is for; 404 when no such account takes pushes. */
-    async webhook(platform: string, accountId: string, request: WebhookRequest): Promise<{ status: number; body?: string }> {
+    async webhook(platform: string, accountId: string, request: WebhookRequest): Promise<WebhookAnswer> {
       const entry = running.get(`${platform}:${accountId}`);
       const handler = entry?.supervisor.channel.receiveWebhook;
       if (!entry || !handler) return { status: 404, body: 'no channel account takes webhooks here' };

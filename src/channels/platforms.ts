@@ -149,5 +149,33 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         return null;
       },
     },
+    feishu: {
+      async create(account) {
+        const { createFeishuChannel } = await import('./feishu/feishu-channel.js');
+        const apiRoot = text(account, 'apiRoot');
+        const encryptKey = text(account, 'encryptKey');
+        return createFeishuChannel({
+          accountId: account.accountId,
+          appId: text(account, 'appId') ?? '',
+          appSecret: text(account, 'appSecret') ?? '',
+          verificationToken: text(account, 'verificationToken') ?? '',
+          ...(encryptKey ? { encryptKey } : {}),
+          ...(apiRoot ? { apiRoot } : {}),
+          // The bot-info check is the sign of life: often enough that a slow answer still beats the stall timeout.
+          checkIntervalMs: Math.min(30_000, Math.floor((account.stallTimeoutMs ?? 120_000) / 3)),
+        });
+      },
+      // Feishu pushes events over HTTP; there is no connection. A bot-info check every 30 s (each
+      // may take up to 30 s) is the sign of life.
+      stallTimeoutMs: () => 120_000,
+      authHint: (account) =>
+        `Feishu refused the app credentials in ${where(account)}: appId must be the App ID (cli_…) and appSecret the App Secret of the same app (open platform → your app → Credentials & Basic Info), the app needs the bot feature enabled and a published version, and apiRoot must be https://open.larksuite.com for a Lark (international) app. Set them and save the config.`,
+      missingConfig: (account) => {
+        if (!text(account, 'appId')) return `${where(account)}.appId is not set (the App ID, cli_…, from your app's Credentials & Basic Info page on the Feishu / Lark open platform)`;
+        if (!text(account, 'appSecret')) return `${where(account)}.appSecret is not set (the App Secret from Credentials & Basic Info; or save it with hearth channels login --channel feishu)`;
+        if (!text(account, 'verificationToken')) return `${where(account)}.verificationToken is not set (your app → Events & Callbacks → Encryption strategy → Verification Token)`;
+        return null;
+      },
+    },
   };
 }

@@ -87,6 +87,15 @@ const signalFields = {
   rpcUrl: z.url().optional().describe('The address of signal-cli\'s HTTP daemon (signal-cli daemon --http 127.0.0.1:8080); default http://127.0.0.1:8080.'),
 };
 
+const feishuFields = {
+  ...routingFields,
+  appId: z.string().min(1).optional().describe('The app\'s App ID (cli_…), from the Feishu / Lark open platform: your app → Credentials & Basic Info.'),
+  appSecret: z.string().min(1).optional().describe('The app\'s App Secret (same page as the App ID) (or save it with hearth channels login).'),
+  verificationToken: z.string().min(1).optional().describe('The Verification Token (Events & Callbacks → Encryption strategy); every event Feishu pushes carries it.'),
+  encryptKey: z.string().min(1).optional().describe('The Encrypt Key (Events & Callbacks → Encryption strategy): when set, pushes are encrypted and signed, and unsigned events are refused.'),
+  apiRoot: z.url().optional().describe('Open platform base URL: https://open.feishu.cn (default) or https://open.larksuite.com for Lark.'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -134,6 +143,7 @@ export const channelsSchema = z
     slack: platform(slackFields).optional().describe('Slack app accounts.'),
     irc: platform(ircFields).optional().describe('IRC accounts.'),
     signal: platform(signalFields).optional().describe('Signal accounts, through signal-cli\'s JSON-RPC daemon.'),
+    feishu: platform(feishuFields).optional().describe('Feishu / Lark app (bot) accounts; events arrive at /channels/feishu/<accountId>/webhook.'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -164,7 +174,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -178,6 +188,7 @@ export type DiscordAccountConfig = z.infer<z.ZodObject<typeof discordFields>>;
 export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type SignalAccountConfig = z.infer<z.ZodObject<typeof signalFields>>;
+export type FeishuAccountConfig = z.infer<z.ZodObject<typeof feishuFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;

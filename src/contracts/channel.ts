@@ -5,7 +5,7 @@
  */
 
 /** The platforms built into this build (`channels.<platform>` in the config). */
-export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal'] as const;
+export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal', 'feishu'] as const;
 
 /** The name of a platform a plugin provides: its `channels.<platform>` config key, part of session keys. */
 export const PLUGIN_PLATFORM_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
@@ -112,7 +112,7 @@ export interface Channel {
    * HTTP status to answer only after the message is persisted, so a failure makes the platform
    * retry. Must verify the platform's signature or secret itself.
    */
-  receiveWebhook?(request: WebhookRequest): Promise<{ status: number; body?: string }>;
+  receiveWebhook?(request: WebhookRequest): Promise<WebhookAnswer>;
   /**
    * Optional, with `receiveWebhook`: checks a push's headers (the platform's secret, what of its
    * signature can be checked without the body) before the body is read. Returns the answer that
@@ -137,6 +137,14 @@ export interface ChannelProbeResult {
   detail: string;
   /** What the operator can do when it is degraded. */
   suggestedAction?: string;
+}
+
+/** What the gateway answers a platform's push with (the body is plain text unless `contentType` says otherwise). */
+export interface WebhookAnswer {
+  status: number;
+  body?: string;
+  /** E.g. `application/json` for a platform that reads a JSON answer (Feishu's URL challenge). */
+  contentType?: string;
 }
 
 /** An HTTP request the platform pushed to the gateway for one account. */

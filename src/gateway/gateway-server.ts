@@ -74,7 +74,7 @@ export function createGatewayServer(context: GatewayContext) {
       return;
     }
     const answer = await context.channels.webhook(platform, accountId, { headers: request.headers, body });
-    response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8' });
+    response.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });
     response.end(answer.body ?? '');
   }
 

@@ -49,6 +49,11 @@ export interface PlatformHarness {
   platform: string;
   /** Readies a new home before its gateway starts (e.g. installs the plugin that provides the channel). */
   prepareHome?(home: string): void;
+  /**
+   * A gateway started at `url` with these `channels.<platform>` settings: a platform that pushes
+   * events to the gateway's webhook (Feishu) sends each account's events there from now on.
+   */
+  gatewayStarted?(url: string, channelSettings: Record<string, unknown>): void;
   /** The platform's limit for one message. */
   maxMessageLength: number;
   /** The platform has a typing indicator. */
@@ -105,6 +110,7 @@ export function runChannelContract(platform: string, createHarness: () => Promis
       },
     });
     gateways.push(gateway);
+    harness.gatewayStarted?.(gateway.url, channelSettings);
     return gateway;
   }
 

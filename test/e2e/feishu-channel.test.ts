@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createFeishuHarness } from '../support/platforms/feishu-harness.js';
+
+runChannelContract('feishu', createFeishuHarness);
