@@ -36,7 +36,7 @@ export function answerVerification(query: Record<string, string>, verifyToken: s
   const token = query['hub.verify_token'];
   if (token === undefined || !sameSecret(token, verifyToken)) return { status: 403, body: 'wrong hub.verify_token' };
   const challenge = query['hub.challenge'];
-  if (challenge === undefined || challenge.length === 0 || challenge.length > MAX_CHALLENGE_LENGTH || !/^[\x21-\x7e]+$/u.test(challenge)) return { status: 400, body: 'missing or malformed hub.challenge' };
+  if (challenge === undefined || challenge.length === 0 || challenge.length > MAX_CHALLENGE_LENGTH || !/^[A-Za-z0-9._~-]+$/u.test(challenge)) return { status: 400, body: 'missing or malformed hub.challenge' };
   return { status: 200, body: challenge };
 }
 
