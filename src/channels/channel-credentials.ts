@@ -18,6 +18,10 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
     { key: 'appToken', prompt: 'App-level token for Socket Mode (xapp-…)' },
   ],
   irc: [{ key: 'password', prompt: 'Server or NickServ password (empty for none)', optional: true }],
+  whatsapp: [
+    { key: 'accessToken', prompt: 'Access token (Meta developer app → WhatsApp → API Setup; for production a System User token from Business Settings with whatsapp_business_messaging)' },
+    { key: 'appSecret', prompt: 'App secret (Meta developer app → App settings → Basic → App secret; it checks every webhook\'s signature)' },
+  ],
   feishu: [
     { key: 'appSecret', prompt: 'App Secret (Feishu / Lark open platform → your app → Credentials & Basic Info; put the App ID in the config as appId)' },
     { key: 'verificationToken', prompt: 'Verification Token (your app → Events & Callbacks → Encryption strategy)' },

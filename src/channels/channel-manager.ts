@@ -387,6 +387,13 @@ export function createChannelManager(options: ChannelManagerOptions) {
       return channel.checkWebhookHeaders?.(headers) ?? { maxBodyBytes: DEFAULT_WEBHOOK_BODY_BYTES };
     },
 
+    /** Answers a platform's GET check of an account's webhook URL; 404 when no such account answers one. */
+    verifyWebhook(platform: string, accountId: string, query: Record<string, string>): { status: number; body?: string } {
+      const channel = running.get(`${platform}:${accountId}`)?.supervisor.channel;
+      if (!channel?.receiveWebhook || !channel.verifyWebhook) return { status: 404, body: 'no channel account takes webhooks here' };
+      return channel.verifyWebhook(query);
+    },
+
     /** Hands a platform's webhook push to the account it is for; 404 when no such account takes pushes. */
     async webhook(platform: string, accountId: string, request: WebhookRequest): Promise<WebhookAnswer> {
       const entry = running.get(`${platform}:${accountId}`);

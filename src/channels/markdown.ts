@@ -169,3 +169,38 @@ export function markdownToPlainText(markdown: string): string {
   }
   return out.join('\n');
 }
+
+function whatsappInline(text: string): string {
+  let out = text.replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/gu, (whole, label: string, url: string) => (SAFE_URL.test(url) ? (label === url ? url : `${label} (${url})`) : whole));
+  // Bold first, through a placeholder, so its asterisks are not read as italics afterwards.
+  out = out.replace(/\*\*(?=\S)([\s\S]*?\S)\*\*/gu, '\u0001$1\u0001').replace(/__(?=\S)([\s\S]*?\S)__/gu, '\u0001$1\u0001');
+  out = out.replace(/(^|[^\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])/gu, '$1_$2_');
+  out = out.replace(/~~(?=\S)([\s\S]*?\S)~~/gu, '~$1~');
+  return out.replace(/\u0001/gu, '*');
+}
+
+/**
+ * WhatsApp's own markup: `*bold*`, `_italic_`, `~strike~`, `` `code` ``, fenced ``` blocks,
+ * `> quotes` and `- ` lists; headings become bold lines, links "label (url)".
+ */
+export function markdownToWhatsApp(markdown: string): string {
+  const out: string[] = [];
+  for (const block of splitBlocks(markdown)) {
+    if (block.kind === 'code') {
+      out.push(`\`\`\`\n${block.lines.join('\n')}\n\`\`\``);
+      continue;
+    }
+    for (const raw of block.lines) {
+      const inline = (text: string) => mapInline(text, (code) => `\`${code}\``, whatsappInline);
+      const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/u.exec(raw);
+      const bullet = /^(\s*)[-*+]\s+(.*)$/u.exec(raw);
+      const quoted = /^\s{0,3}>\s?(.*)$/u.exec(raw);
+      if (heading) out.push(`*${inline(heading[1] ?? '')}*`);
+      else if (bullet) out.push(`${bullet[1] ?? ''}- ${inline(bullet[2] ?? '')}`);
+      else if (quoted) out.push(`> ${inline(quoted[1] ?? '')}`);
+      else if (/^\s{0,3}([-*_])(\s*\1){2,}\s*$/u.test(raw)) out.push('———');
+      else out.push(inline(raw));
+    }
+  }
+  return out.join('\n');
+}

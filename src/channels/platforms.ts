@@ -1,6 +1,9 @@
 import { accountConfigPath, type ChannelAccount } from './channel-accounts.js';
 import type { PlatformSupport } from './channel-manager.js';
 
+/** WhatsApp accounts have no connection; the stall timeout bounds the phone number checks. */
+const WHATSAPP_STALL_TIMEOUT_MS = 600_000;
+
 const where = accountConfigPath;
 
 const text = (account: ChannelAccount, key: string) => {
@@ -174,6 +177,36 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         if (!text(account, 'appId')) return `${where(account)}.appId is not set (the App ID, cli_…, from your app's Credentials & Basic Info page on the Feishu / Lark open platform)`;
         if (!text(account, 'appSecret')) return `${where(account)}.appSecret is not set (the App Secret from Credentials & Basic Info; or save it with hearth channels login --channel feishu)`;
         if (!text(account, 'verificationToken')) return `${where(account)}.verificationToken is not set (your app → Events & Callbacks → Encryption strategy → Verification Token)`;
+        return null;
+      },
+    },
+    whatsapp: {
+      async create(account) {
+        const { createWhatsAppChannel } = await import('./whatsapp/whatsapp-channel.js');
+        const verifyToken = text(account, 'verifyToken');
+        const businessAccountId = text(account, 'businessAccountId');
+        const apiRoot = text(account, 'apiRoot');
+        return createWhatsAppChannel({
+          accountId: account.accountId,
+          configPath: where(account),
+          phoneNumberId: text(account, 'phoneNumberId') ?? '',
+          accessToken: text(account, 'accessToken') ?? '',
+          appSecret: text(account, 'appSecret') ?? '',
+          ...(verifyToken ? { verifyToken } : {}),
+          ...(businessAccountId ? { businessAccountId } : {}),
+          ...(apiRoot ? { apiRoot } : {}),
+          // Each check is one Graph API call; a third of the stall timeout keeps a slow answer inside it.
+          checkIntervalMs: Math.floor((account.stallTimeoutMs ?? WHATSAPP_STALL_TIMEOUT_MS) / 3),
+        });
+      },
+      // No connection to watch: messages arrive by webhook, and a phone number lookup every 200 s is the sign of life.
+      stallTimeoutMs: () => WHATSAPP_STALL_TIMEOUT_MS,
+      authHint: (account) =>
+        `WhatsApp refused the access token in ${where(account)}.accessToken, or it has no access to phone number ${text(account, 'phoneNumberId') ?? '(not set)'}: in your Meta app (WhatsApp → API Setup) copy a current token — the temporary one expires after 24 hours; for production create a System User token with whatsapp_business_messaging and whatsapp_business_management in Business Settings — then save it with hearth channels login --channel whatsapp or in the config.`,
+      missingConfig: (account) => {
+        if (!text(account, 'phoneNumberId')) return `${where(account)}.phoneNumberId is not set (the Phone number ID under WhatsApp → API Setup in your Meta app)`;
+        if (!text(account, 'accessToken')) return `${where(account)}.accessToken is not set (WhatsApp → API Setup in your Meta app, or a System User token; or use hearth channels login --channel whatsapp)`;
+        if (!text(account, 'appSecret')) return `${where(account)}.appSecret is not set (App settings → Basic → App secret in your Meta app; it checks every webhook's signature)`;
         return null;
       },
     },

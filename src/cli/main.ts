@@ -1,5 +1,6 @@
 import type * as CommanderModule from 'commander';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
+import { BUILTIN_PLATFORMS } from '../contracts/channel.js';
 import { isHearthError } from '../contracts/errors.js';
 import { CliFailure, type CliRuntime } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
@@ -158,7 +159,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .command('health')
     .summary('per account: transport, application and functional health, self-recovery and alerts')
     .description('per account: transport, application and functional health with since when, detail and what to do, self-recovery attempts and alerts; exits 1 when an account is degraded or down')
-    .option('--channel <channel>', 'only this platform (telegram, discord, slack, irc, signal, feishu, or a plugin\'s channel)')
+    .option('--channel <channel>', `only this platform (${BUILTIN_PLATFORMS.join(', ')}, or a plugin's channel)`)
     .option('--account <id>', 'only this account (default: default, with --channel)')
     .option('--probe', 'check now, probing each account, instead of showing the last check')
     .option('--json', 'print JSON')
@@ -170,7 +171,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
   channels
     .command('login')
     .description('save an account\'s token(s), read from standard input, and start it (Signal has none: prints how to link signal-cli instead)')
-    .requiredOption('--channel <channel>', 'telegram, discord, slack, irc or signal')
+    .requiredOption('--channel <channel>', BUILTIN_PLATFORMS.join(', '))
     .option('--account <id>', 'account id (default: default)')
     .option('--json', 'print JSON')
     .action(async (options: { channel: string; account?: string; json?: boolean }) => {
@@ -180,7 +181,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
   channels
     .command('logout')
     .description('forget an account\'s saved token(s) and stop it')
-    .requiredOption('--channel <channel>', 'telegram, discord, slack or irc')
+    .requiredOption('--channel <channel>', BUILTIN_PLATFORMS.join(', '))
     .option('--account <id>', 'account id (default: default)')
     .option('--json', 'print JSON')
     .action(async (options: { channel: string; account?: string; json?: boolean }) => {
@@ -386,7 +387,7 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .command('send')
     .summary('send a message to a peer (chat id) through a channel account, and wait for delivery')
     .description('send a message to a peer (chat id) through a channel account\'s outbox, and wait for delivery; exits 1 when it is not delivered in time (it stays queued) or was refused')
-    .requiredOption('--channel <channel>', 'telegram, discord, slack, irc, signal, feishu, or a plugin\'s channel')
+    .requiredOption('--channel <channel>', `${BUILTIN_PLATFORMS.join(', ')}, or a plugin's channel`)
     .option('--account <id>', 'account id (default: default)')
     .requiredOption('--to <peer>', 'chat, channel or user id on the platform')
     .option('--thread <id>', 'thread or topic id')

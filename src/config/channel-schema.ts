@@ -96,6 +96,16 @@ const feishuFields = {
   apiRoot: z.url().optional().describe('Open platform base URL: https://open.feishu.cn (default) or https://open.larksuite.com for Lark.'),
 };
 
+const whatsappFields = {
+  ...routingFields,
+  phoneNumberId: z.string().regex(/^\d{1,32}$/, 'the Phone number ID is digits (WhatsApp → API Setup in your Meta app)').optional().describe('The business phone number\'s Phone number ID (Meta app → WhatsApp → API Setup), not the phone number itself.'),
+  accessToken: z.string().min(1).optional().describe('A Graph API access token with whatsapp_business_messaging (a System User token for production) (or save it with hearth channels login).'),
+  appSecret: z.string().min(1).optional().describe('The Meta app\'s App secret (App settings → Basic), which checks the X-Hub-Signature-256 of every webhook (or save it with hearth channels login).'),
+  verifyToken: z.string().min(1).optional().describe('A string you choose and also enter as the Verify token in the app\'s WhatsApp → Configuration → Webhook, so Meta can verify the callback URL.'),
+  businessAccountId: z.string().regex(/^\d{1,32}$/, 'the WhatsApp Business Account ID is digits').optional().describe('The WhatsApp Business Account ID (API Setup); lets the health check confirm the app is subscribed to its webhooks (otherwise learned from the first webhook).'),
+  apiRoot: z.url().optional().describe('Graph API base URL (default https://graph.facebook.com); the API version (v25.0) is added unless the URL ends in one, e.g. https://graph.facebook.com/v26.0.'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -144,6 +154,7 @@ export const channelsSchema = z
     irc: platform(ircFields).optional().describe('IRC accounts.'),
     signal: platform(signalFields).optional().describe('Signal accounts, through signal-cli\'s JSON-RPC daemon.'),
     feishu: platform(feishuFields).optional().describe('Feishu / Lark app (bot) accounts; events arrive at /channels/feishu/<accountId>/webhook.'),
+    whatsapp: platform(whatsappFields).optional().describe('WhatsApp Business Cloud API phone numbers.'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -174,7 +185,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu, whatsapp or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -189,6 +200,7 @@ export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type SignalAccountConfig = z.infer<z.ZodObject<typeof signalFields>>;
 export type FeishuAccountConfig = z.infer<z.ZodObject<typeof feishuFields>>;
+export type WhatsAppAccountConfig = z.infer<z.ZodObject<typeof whatsappFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;

@@ -5,7 +5,7 @@
  */
 
 /** The platforms built into this build (`channels.<platform>` in the config). */
-export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal', 'feishu'] as const;
+export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal', 'feishu', 'whatsapp'] as const;
 
 /** The name of a platform a plugin provides: its `channels.<platform>` config key, part of session keys. */
 export const PLUGIN_PLATFORM_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
@@ -119,6 +119,12 @@ export interface Channel {
    * refuses it, or the largest body this platform sends, which the gateway then reads.
    */
   checkWebhookHeaders?(headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number };
+  /**
+   * Optional, with `receiveWebhook`: answers the platform's check of the webhook URL, a GET with
+   * query parameters (Meta's `hub.mode`, `hub.verify_token`, `hub.challenge`). Returns the answer:
+   * the challenge when the platform proved it knows the account's secret, a refusal otherwise.
+   */
+  verifyWebhook?(query: Record<string, string>): { status: number; body?: string };
   /**
    * Optional: a synthetic check that the account works end to end, for an account that has not
    * handled a message lately. Resolves `degraded` when the platform shows messages are not

@@ -32,7 +32,7 @@ export interface GatewayContext {
   store: Store;
   turns: TurnService;
   metrics: Pick<Metrics, 'render' | 'contentType'>;
-  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'checkWebhook' | 'webhook'>;
+  channels: Pick<ChannelManager, 'status' | 'listPairing' | 'approvePairing' | 'send' | 'checkWebhook' | 'verifyWebhook' | 'webhook'>;
   cron: CronScheduler;
   alerts: Pick<AlertSink, 'list'>;
   budgets: Pick<Budgets, 'today'>;

@@ -165,6 +165,13 @@ export function createGatewayServer(context: GatewayContext) {
       await webhook(request, response, hook[1] as string, hook[2] as string);
       return;
     }
+    if (hook && method === 'GET' && !query?.has('token')) {
+      // The platform's check of the webhook URL (Meta's subscription handshake); the adapter checks its secret.
+      const answer = context.channels.verifyWebhook(hook[1] as string, hook[2] as string, Object.fromEntries(query ?? []));
+      response.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(answer.body ?? '');
+      return;
+    }
     // Requests to token-only paths that do not reach a token check count as requests without one.
     if (authenticatedRoute && query?.has('token') && !guards.anonymous(request, response)) return;
     if (query?.has('token')) {
