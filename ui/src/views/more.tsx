@@ -329,6 +329,8 @@ export function HealthEpisodes({ client }: { client: RpcClient }) {
 interface LoginPlatform {
   platform: string;
   fields: { key: string; prompt: string; optional: boolean }[];
+  /** For a platform with no secrets to save (Signal): what to do instead. */
+  guidance?: string;
 }
 
 interface Applied {
@@ -392,8 +394,11 @@ export function ChannelLogin({ client }: { client: RpcClient }) {
             />
           </div>
         ))}
+        {chosen?.guidance && <pre class="guidance">{chosen.guidance}</pre>}
         <div class="buttons">
-          <button type="submit">Save and start</button>
+          <button type="submit" disabled={chosen?.fields.length === 0}>
+            Save and start
+          </button>
           <button type="button" onClick={() => done(client.call('channels.logout', { channel: platform, accountId: account }), 'Logged out')}>
             Log out
           </button>
