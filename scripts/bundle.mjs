@@ -45,6 +45,7 @@ await build({
     'discord.js',
     '@slack/*',
     'irc-framework',
+    'matrix-js-sdk',
     '@anthropic-ai/sdk',
     'openai',
     'marked',

@@ -18,6 +18,7 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
     { key: 'appToken', prompt: 'App-level token for Socket Mode (xapp-…)' },
   ],
   irc: [{ key: 'password', prompt: 'Server or NickServ password (empty for none)', optional: true }],
+  matrix: [{ key: 'accessToken', prompt: 'Access token of the bot\'s Matrix account (signed in to Element as the bot: Settings → Help & About → Access Token)' }],
 };
 
 const fileName = (platform: string, accountId: string) => `${platform}--${accountId}.json`;

@@ -77,6 +77,17 @@ const ircFields = {
   floodDelayMs: z.number().int().min(0).max(10_000).optional().describe('Smallest gap between two lines sent, to stay under the server\'s flood limit.'),
 };
 
+const matrixFields = {
+  ...routingFields,
+  homeserverUrl: z.url().optional().describe('The homeserver\'s client API base URL, e.g. https://matrix.example.org (what Element shows as the homeserver; no /_matrix path).'),
+  userId: z
+    .string()
+    .regex(/^@[^:\s]+:\S+$/u, 'a full Matrix user id, e.g. @hearth:example.org')
+    .optional()
+    .describe('The bot\'s full Matrix user id, e.g. @hearth:example.org; the access token must belong to it.'),
+  accessToken: z.string().min(1).optional().describe('The bot account\'s access token (or save it with hearth channels login).'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -123,6 +134,7 @@ export const channelsSchema = z
     discord: platform(discordFields).optional().describe('Discord bot accounts.'),
     slack: platform(slackFields).optional().describe('Slack app accounts.'),
     irc: platform(ircFields).optional().describe('IRC accounts.'),
+    matrix: platform(matrixFields).optional().describe('Matrix accounts (unencrypted rooms and direct chats).'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -153,7 +165,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, matrix or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -166,6 +178,7 @@ export type TelegramAccountConfig = z.infer<z.ZodObject<typeof telegramFields>>;
 export type DiscordAccountConfig = z.infer<z.ZodObject<typeof discordFields>>;
 export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
+export type MatrixAccountConfig = z.infer<z.ZodObject<typeof matrixFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;
