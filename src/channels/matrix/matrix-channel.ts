@@ -103,18 +103,29 @@ function directRoomsOf(content: unknown): Set<string> {
  * Store, so a crash re-reads the batch (the inbox drops the duplicates) and never skips one.
  */
 export function createMatrixChannel(options: MatrixChannelOptions): Channel {
-  const client = createClient({ baseUrl: options.homeserverUrl.replace(/\/+$/u, ''), userId: options.userId, accessToken: options.accessToken });
+  const client = createClient({
+    baseUrl: options.homeserverUrl.replace(/\/+$/u, ''),
+    userId: options.userId,
+    accessToken: options.accessToken,
+    // The SDK would log every request to the console; the adapter reports what matters itself.
+    logger: silentLogger(),
+  });
   const { userId, logger } = options;
   const pollTimeoutMs = options.pollTimeoutMs ?? 30_000;
   const cursorKey = `matrix:${options.accountId}:${userId}`;
   const log = { channel: 'matrix', accountId: options.accountId };
   const ownEvents = new Set<string>();
-  /** End-to-end encrypted messages seen and not read, and the rooms they came from (for the probe). */
-  const encrypted = { messages: 0, rooms: new Set<string>() };
+  /**
+   * End-to-end encrypted messages seen and not read, the rooms they came from, and whether they are
+   * all that arrived lately (no readable message since the last one): what the probe reports.
+   */
+  const encrypted = { messages: 0, rooms: new Set<string>(), latest: false };
 
   function request<T>(method: Method, path: string, action: string, signal: AbortSignal, options: { query?: Record<string, string>; body?: object; timeoutMs?: number } = {}) {
+    // Not the SDK's localTimeoutMs: its timer is never cleared and would hold the process open at shutdown.
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs ?? 30_000)]);
     return client.http
-      .authedRequest<T>(method, path, options.query, options.body, { abortSignal: signal, localTimeoutMs: options.timeoutMs ?? 30_000 })
+      .authedRequest<T>(method, path, options.query, options.body, { abortSignal: bounded })
       .catch((error: unknown) => {
         throw toMatrixChannelError(error, action);
       });
@@ -172,6 +183,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
   function reportEncrypted(context: ChannelRunContext, roomId: string, event: { eventId: string; sender: string }) {
     encrypted.messages += 1;
     encrypted.rooms.add(roomId);
+    encrypted.latest = true;
     context.reject(
       `an end-to-end encrypted message in ${roomId} was not read or answered: Hearth's Matrix channel does not support encrypted rooms (talk to the bot in a room without encryption)`,
       { roomId, ...event },
@@ -222,6 +234,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
         message.replyToBot = await repliesToBot(roomId, message.replyToMessageId, signal);
       }
       await context.receive(message);
+      encrypted.latest = false;
       handled = message.messageId;
     }
     return handled;
@@ -338,19 +351,37 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
       await request(Method.Put, `${roomPath(target.chatId)}/typing/${encodeURIComponent(userId)}`, 'show typing', signal, { body: { typing: true, timeout: TYPING_TIMEOUT_MS } });
     },
 
+    /**
+     * `whoami` checks the token. People who write only in encrypted rooms get no answer at all, so
+     * when encrypted messages are the latest that arrived the account is degraded, with the fix.
+     */
     async probe(signal: AbortSignal): Promise<ChannelProbeResult> {
       const whoami = await request<{ user_id?: unknown }>(Method.Get, '/account/whoami', 'check the access token (whoami)', signal);
-      const seen =
-        encrypted.messages > 0
-          ? `; ${encrypted.messages} end-to-end encrypted message(s) in ${encrypted.rooms.size} room(s) were not read (encrypted rooms are not supported: use rooms without encryption)`
-          : '';
-      return { status: 'ok', detail: `the homeserver accepts the access token of ${String(whoami.user_id)}${seen}` };
+      const detail = `the homeserver accepts the access token of ${String(whoami.user_id)}`;
+      if (encrypted.messages === 0) return { status: 'ok', detail };
+      const seen = `${encrypted.messages} end-to-end encrypted message(s) in ${encrypted.rooms.size} room(s) (${[...encrypted.rooms].slice(0, 3).join(', ')}) were not read: encrypted rooms are not supported`;
+      if (!encrypted.latest) return { status: 'ok', detail: `${detail}; ${seen}` };
+      return {
+        status: 'degraded',
+        detail: `${detail}, but the latest messages to the bot were end-to-end encrypted and were not answered; ${seen}`,
+        suggestedAction:
+          'Hearth cannot read encrypted Matrix rooms: talk to the bot in a room created with encryption off (in Element, switch off "Enable end-to-end encryption" when creating the room or direct chat) and invite the bot there.',
+      };
     },
 
     async close(): Promise<void> {
       client.http.abort();
     },
   };
+}
+
+type SdkLogger = NonNullable<Parameters<typeof createClient>[0]['logger']>;
+
+/** A matrix-js-sdk logger that drops everything. */
+function silentLogger(): SdkLogger {
+  const quiet = () => undefined;
+  const logger: SdkLogger = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet, getChild: () => logger };
+  return logger;
 }
 
 /** Where a reply goes in the room: into its thread, or as a reply to the message it answers. */

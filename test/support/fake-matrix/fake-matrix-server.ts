@@ -119,6 +119,18 @@ export interface FakeMatrixServer {
   close(): Promise<void>;
 }
 
+/** Contents of events a test posts that the server treats as opaque. */
+export const fakeMatrixEvent = {
+  /** An `m.room.encrypted` content as a client with end-to-end encryption sends it (Megolm). */
+  megolm: (): Json => ({
+    algorithm: 'm.megolm.v1.aes-sha2',
+    ciphertext: `AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAtHaZTwyNg37afzg8f3r9IsN9r${randomBytes(8).toString('base64')}`,
+    device_id: 'ADAPHONE',
+    sender_key: 'IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA',
+    session_id: 'X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ',
+  }),
+};
+
 const matrixError = (status: number, errcode: string, error: string, extra: Json = {}) => ({ status, body: { errcode, error, ...extra } });
 
 function readBody(request: IncomingMessage): Promise<string> {
