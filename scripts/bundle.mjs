@@ -46,6 +46,7 @@ await build({
     '@slack/*',
     '@larksuiteoapi/node-sdk',
     'irc-framework',
+    'matrix-js-sdk',
     '@anthropic-ai/sdk',
     'openai',
     'marked',

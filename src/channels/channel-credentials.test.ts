@@ -19,6 +19,7 @@ test('saved channel credentials are checked against their schema: a file that fa
   writeFileSync(join(dir, 'slack--work.json'), JSON.stringify({ botToken: 'xoxb-1', appToken: 42 }));
   writeFileSync(join(dir, 'discord--main.json'), JSON.stringify({ token: 'abc', tokne: 'typo' }));
   writeFileSync(join(dir, 'irc--libera.json'), '{ "password": ');
+  writeFileSync(join(dir, 'xmpp--home.json'), JSON.stringify({ token: 'x' }));
   writeFileSync(join(dir, 'matrix--home.json'), JSON.stringify({ token: 'x' }));
   writeFileSync(join(dir, 'telegram--default.json.123.tmp'), 'half written');
 
@@ -28,9 +29,10 @@ test('saved channel credentials are checked against their schema: a file that fa
   });
 
   assert.deepEqual(loaded, { 'telegram:default': { botToken: '123:abc' } }, 'only the valid file is loaded; nothing from the others');
-  assert.deepEqual(Object.keys(invalid).sort(), ['discord--main.json', 'irc--libera.json', 'matrix--home.json', 'slack--work.json']);
+  assert.deepEqual(Object.keys(invalid).sort(), ['discord--main.json', 'irc--libera.json', 'matrix--home.json', 'slack--work.json', 'xmpp--home.json']);
   assert.match(invalid['slack--work.json'] ?? '', /"appToken" is not a string/u);
   assert.match(invalid['discord--main.json'] ?? '', /"tokne" is not a discord login field \(token\)/u);
   assert.match(invalid['irc--libera.json'] ?? '', /not JSON/u);
-  assert.match(invalid['matrix--home.json'] ?? '', /"matrix" is not a platform Hearth knows/u);
+  assert.match(invalid['matrix--home.json'] ?? '', /"token" is not a matrix login field \(accessToken\)/u);
+  assert.match(invalid['xmpp--home.json'] ?? '', /"xmpp" is not a platform Hearth knows/u);
 });

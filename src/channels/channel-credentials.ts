@@ -18,6 +18,7 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
     { key: 'appToken', prompt: 'App-level token for Socket Mode (xapp-…)' },
   ],
   irc: [{ key: 'password', prompt: 'Server or NickServ password (empty for none)', optional: true }],
+  matrix: [{ key: 'accessToken', prompt: 'Access token of the bot\'s Matrix account (signed in to Element as the bot: Settings → Help & About → Access Token)' }],
   whatsapp: [
     { key: 'accessToken', prompt: 'Access token (Meta developer app → WhatsApp → API Setup; for production a System User token from Business Settings with whatsapp_business_messaging)' },
     { key: 'appSecret', prompt: 'App secret (Meta developer app → App settings → Basic → App secret; it checks every webhook\'s signature)' },

@@ -80,7 +80,7 @@ export const channelsSubsystem = defineSubsystem({
     const manager = createChannelManager({
       store,
       turns: turns.service,
-      platforms: builtinPlatforms(),
+      platforms: builtinPlatforms({ store, logger }),
       ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),
       logger,
       onDeliveryFailure: metrics.deliveryFailed,

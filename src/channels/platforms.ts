@@ -1,5 +1,12 @@
+import type { Store } from '../contracts/store.js';
 import { accountConfigPath, type ChannelAccount } from './channel-accounts.js';
 import type { PlatformSupport } from './channel-manager.js';
+
+/** What some adapters need from the gateway: where to keep a resume point, and a log for what they decide. */
+export interface PlatformDeps {
+  store: Pick<Store, 'readChannelCursor' | 'writeChannelCursor'>;
+  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
 
 /** WhatsApp accounts have no connection; the stall timeout bounds the phone number checks. */
 const WHATSAPP_STALL_TIMEOUT_MS = 600_000;
@@ -15,7 +22,7 @@ const text = (account: ChannelAccount, key: string) => {
  * The platforms this build supports. Each adapter module (and its client library) is loaded only
  * when an account of that platform is configured, so a gateway without channels starts fast.
  */
-export function builtinPlatforms(): Record<string, PlatformSupport> {
+export function builtinPlatforms(deps: PlatformDeps): Record<string, PlatformSupport> {
   return {
     telegram: {
       async create(account) {
@@ -207,6 +214,31 @@ export function builtinPlatforms(): Record<string, PlatformSupport> {
         if (!text(account, 'phoneNumberId')) return `${where(account)}.phoneNumberId is not set (the Phone number ID under WhatsApp → API Setup in your Meta app)`;
         if (!text(account, 'accessToken')) return `${where(account)}.accessToken is not set (WhatsApp → API Setup in your Meta app, or a System User token; or use hearth channels login --channel whatsapp)`;
         if (!text(account, 'appSecret')) return `${where(account)}.appSecret is not set (App settings → Basic → App secret in your Meta app; it checks every webhook's signature)`;
+        return null;
+      },
+    },
+    matrix: {
+      async create(account) {
+        const { createMatrixChannel } = await import('./matrix/matrix-channel.js');
+        const { store } = deps;
+        return createMatrixChannel({
+          accountId: account.accountId,
+          homeserverUrl: text(account, 'homeserverUrl') ?? '',
+          userId: text(account, 'userId') ?? '',
+          accessToken: text(account, 'accessToken') ?? '',
+          invites: account.routing,
+          cursors: { read: (key) => store.readChannelCursor(key), write: (key, value) => store.writeChannelCursor(key, value, Date.now()) },
+          logger: deps.logger,
+        });
+      },
+      // A /sync is held up to 30 s; one that has not answered a minute after that is stuck.
+      stallTimeoutMs: () => 90_000,
+      authHint: (account) =>
+        `The Matrix homeserver refused the access token in ${where(account)}.accessToken, or it belongs to another user than ${where(account)}.userId, or ${where(account)}.homeserverUrl is not the homeserver's client API: sign in to Element as the bot, copy Settings → Help & About → Access Token (or log in with POST /_matrix/client/v3/login), save it with hearth channels login --channel matrix, and check homeserverUrl and userId.`,
+      missingConfig: (account) => {
+        if (!text(account, 'homeserverUrl')) return `${where(account)}.homeserverUrl is not set (the homeserver's URL, e.g. https://matrix.example.org)`;
+        if (!text(account, 'userId')) return `${where(account)}.userId is not set (the bot's Matrix user id, e.g. @hearth:example.org)`;
+        if (!text(account, 'accessToken')) return `${where(account)}.accessToken is not set (run hearth channels login --channel matrix and paste the bot's access token)`;
         return null;
       },
     },

@@ -106,6 +106,17 @@ const whatsappFields = {
   apiRoot: z.url().optional().describe('Graph API base URL (default https://graph.facebook.com); the API version (v25.0) is added unless the URL ends in one, e.g. https://graph.facebook.com/v26.0.'),
 };
 
+const matrixFields = {
+  ...routingFields,
+  homeserverUrl: z.url().optional().describe('The homeserver\'s client API base URL, e.g. https://matrix.example.org (what Element shows as the homeserver; no /_matrix path).'),
+  userId: z
+    .string()
+    .regex(/^@[^:\s]+:\S+$/u, 'a full Matrix user id, e.g. @hearth:example.org')
+    .optional()
+    .describe('The bot\'s full Matrix user id, e.g. @hearth:example.org; the access token must belong to it.'),
+  accessToken: z.string().min(1).optional().describe('The bot account\'s access token (or save it with hearth channels login).'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -155,6 +166,7 @@ export const channelsSchema = z
     signal: platform(signalFields).optional().describe('Signal accounts, through signal-cli\'s JSON-RPC daemon.'),
     feishu: platform(feishuFields).optional().describe('Feishu / Lark app (bot) accounts; events arrive at /channels/feishu/<accountId>/webhook.'),
     whatsapp: platform(whatsappFields).optional().describe('WhatsApp Business Cloud API phone numbers.'),
+    matrix: platform(matrixFields).optional().describe('Matrix accounts (unencrypted rooms and direct chats).'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -185,7 +197,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu, whatsapp or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu, whatsapp, matrix or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -201,6 +213,7 @@ export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type SignalAccountConfig = z.infer<z.ZodObject<typeof signalFields>>;
 export type FeishuAccountConfig = z.infer<z.ZodObject<typeof feishuFields>>;
 export type WhatsAppAccountConfig = z.infer<z.ZodObject<typeof whatsappFields>>;
+export type MatrixAccountConfig = z.infer<z.ZodObject<typeof matrixFields>>;
 export type Binding = z.infer<typeof bindingSchema>;
 export type ChannelHealthSettings = z.infer<typeof channelHealthSchema>;
 export const CHANNEL_PLATFORMS: readonly ChannelPlatform[] = BUILTIN_PLATFORMS;

@@ -87,6 +87,17 @@ export interface Store {
   outboxCounts(): Promise<{ channel: string; pending: number; failed: number }[]>;
 
   /**
+   * A channel account's resume point on its platform (e.g. Matrix's sync token), by a key the
+   * adapter chooses; null when none was saved.
+   */
+  readChannelCursor(key: string): Promise<string | null>;
+  /**
+   * Saves a channel account's resume point, replacing the previous one. Adapters call it only
+   * after the messages before that point are persisted, so a restart neither loses nor replays them.
+   */
+  writeChannelCursor(key: string, value: string, now: number): Promise<void>;
+
+  /**
    * Records that an unknown sender asked to talk to the bot. A sender with a live request gets
    * it back (`pending`); a new request is made with `code` unless the account already has
    * `maxPending` live ones (`full`); an approved sender gets `approved`. Expired requests are

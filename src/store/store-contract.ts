@@ -333,6 +333,21 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 
+  test(`${name}: a channel cursor is kept per key and replaced by the next write`, async () => {
+    const store = await createStore();
+    try {
+      assert.equal(await store.readChannelCursor('matrix:default'), null);
+      await store.writeChannelCursor('matrix:default', 's72594_4483_1934', 1000);
+      await store.writeChannelCursor('matrix:work', 's1_1_1', 1000);
+      assert.equal(await store.readChannelCursor('matrix:default'), 's72594_4483_1934');
+      await store.writeChannelCursor('matrix:default', 's72595_4483_1935', 2000);
+      assert.equal(await store.readChannelCursor('matrix:default'), 's72595_4483_1935');
+      assert.equal(await store.readChannelCursor('matrix:work'), 's1_1_1', 'another key keeps its own value');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: an approval request is kept once per run and command, decided once, and "always" allows the command for its agent`, async () => {
     const store = await createStore();
     try {

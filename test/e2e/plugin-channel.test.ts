@@ -112,5 +112,5 @@ test('config: a misspelt built-in channel is refused at load, naming the built-i
   writeFileSync(join(home, 'hearth.json5'), JSON.stringify({ channels: { telgram: { botToken: '123:abc' } } }));
   const result = await runCli(['config', 'validate'], testEnv(home));
   assert.notEqual(result.code, 0);
-  assert.match(result.stdout + result.stderr, /channels\.telgram: "telgram" is not a built-in channel \(telegram, discord, slack, irc[a-z, ]*\): did you mean "telegram"\? If a plugin provides it, name the plugin with "plugin"/u);
+  assert.match(result.stdout + result.stderr, /channels\.telgram: "telgram" is not a built-in channel \(telegram, discord, slack, irc(, [a-z]+)*\): did you mean "telegram"\? If a plugin provides it, name the plugin with "plugin"/u);
 });

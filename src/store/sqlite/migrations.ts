@@ -232,4 +232,15 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX runs_usage ON runs (finished_at, agent_id, model_ref, input_tokens, output_tokens, cost_usd);
     `,
   },
+  {
+    version: 8,
+    name: 'channel cursors: where each channel account resumes reading its platform (Matrix sync tokens)',
+    sql: `
+      CREATE TABLE channel_cursors (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -24,6 +24,8 @@ type ChannelStateMethods = Pick<
   | 'isApprovedSender'
   | 'listApprovedSenders'
   | 'revokeApprovedSender'
+  | 'readChannelCursor'
+  | 'writeChannelCursor'
 >;
 
 export interface OutboxRow {
@@ -82,7 +84,7 @@ function toPairingRequest(row: PairingRow): PairingRequest {
   };
 }
 
-/** The outbox and pairing part of the SQLite store. */
+/** The outbox, pairing and channel cursor part of the SQLite store. */
 export function createSqliteChannelState(db: BetterSqlite3.Database, runner: StatementRunner, quarantine: RowQuarantine): ChannelStateMethods {
   /** A pairing row that passes its schema, or undefined (marked and skipped). */
   const pairing = (row: PairingRow | undefined): PairingRow | undefined =>
@@ -120,6 +122,8 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
     isApproved: db.prepare('SELECT * FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
     listApproved: db.prepare('SELECT * FROM approved_senders ORDER BY approved_at DESC, channel, account_id, sender_id'),
     revoke: db.prepare('DELETE FROM approved_senders WHERE channel = ? AND account_id = ? AND sender_id = ?'),
+    readCursor: db.prepare('SELECT value FROM channel_cursors WHERE key = ?'),
+    writeCursor: db.prepare('INSERT INTO channel_cursors (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at'),
   };
 
   /** Whether the sender is approved by a row that passes its schema (a failing one is marked and skipped). */
@@ -196,6 +200,12 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
       ),
     revokeApprovedSender: (channel, accountId, senderId) =>
       runner.write('revoke an approved sender', () => sql.revoke.run(channel, accountId, senderId).changes > 0),
+    readChannelCursor: (key) =>
+      runner.run('read a channel cursor', () => (sql.readCursor.get(key) as { value: string } | undefined)?.value ?? null),
+    writeChannelCursor: (key, value, now) =>
+      runner.write('save a channel cursor', () => {
+        sql.writeCursor.run(key, value, now);
+      }),
   };
 }
 

@@ -1,0 +1,4 @@
+import { runChannelContract } from './channel-contract.js';
+import { createMatrixHarness } from '../support/platforms/matrix-harness.js';
+
+runChannelContract('matrix', createMatrixHarness);
