@@ -325,7 +325,7 @@ export const configSchema = z.strictObject({
   }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
-  channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal and Feishu / Lark (see docs/channels.md).'),
+  channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
   channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
   bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
   cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),

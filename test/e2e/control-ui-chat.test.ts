@@ -74,7 +74,7 @@ describe('control ui chat', { skip }, () => {
   /** Opens the Chat view on `session` (a fresh key per test keeps the tests apart). */
   const openChat = async (page: Page, session: string) => {
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
     await page.goto(`${gateway.url}/#/chat?session=${encodeURIComponent(session)}`);
     await page.locator(`[data-testid="conversation"][data-session="${session}"]`).waitFor();
     await page.getByTestId('chat-log').getByText(/No messages yet|You/u).first().waitFor();

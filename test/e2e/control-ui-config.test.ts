@@ -89,7 +89,7 @@ describe('control ui: config and usage', { skip }, () => {
 
   const open = async (page: Page, view: 'config' | 'usage') => {
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
     await page.getByRole('link', { name: view === 'config' ? 'Config' : 'Usage', exact: true }).click();
     await page.locator(`main[data-view="${view}"]`).waitFor();
   };

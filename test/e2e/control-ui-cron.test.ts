@@ -52,7 +52,7 @@ describe('control ui: cron, runs and logs', { skip }, () => {
       if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
     });
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
   });
 
   after(async () => {
@@ -184,7 +184,7 @@ describe('control ui: cron, runs and logs', { skip }, () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.evaluate(() => localStorage.removeItem('hearth.theme'));
     await page.reload();
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
     for (const view of ['Cron', 'Runs', 'Logs']) {
       await show(view);
       await page.getByRole('heading', { level: 1, name: view }).waitFor();

@@ -204,7 +204,7 @@ describe('control ui', { skip }, () => {
       await page.getByTestId('token-form').waitFor();
       await page.getByLabel('Gateway token').fill(gateway.token);
       await page.getByRole('button', { name: 'Connect' }).click();
-      await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
+      await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
     }));
 
   test('every view, light and dark, at desktop and phone widths: no serious accessibility violation; screenshots saved', { timeout: 120_000 }, async () => {

@@ -25,6 +25,8 @@ export class RpcClient {
   private failures = 0;
   private retry: number | undefined;
   private closed = false;
+  /** The gateway refused the token itself (not a limit or a timeout, which a retry gets past). */
+  private tokenRefused = false;
   state: ConnectionState = 'connecting';
 
   constructor(private readonly token: string) {
@@ -91,6 +93,8 @@ export class RpcClient {
       if (frame.ok) {
         this.failures = 0;
         this.setState('connected');
+      } else {
+        this.tokenRefused = frame.error?.code === 'AUTH_INVALID' || frame.error?.code === 'AUTH_REQUIRED';
       }
       return;
     }
@@ -109,7 +113,7 @@ export class RpcClient {
   private closedBy(code: number): void {
     for (const id of [...this.pending.keys()]) this.settle(id, new Error('The connection to the gateway closed.'));
     if (this.closed) return;
-    if (code === 1008 && this.state === 'connecting') {
+    if (code === 1008 && this.tokenRefused) {
       this.setState('refused');
       return;
     }
