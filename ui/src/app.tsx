@@ -42,6 +42,8 @@ function Connected({ token, theme, onTheme, onRefused }: { token: string; theme:
   const route = useRoute();
   useEffect(() => {
     const off = client.onState(setState);
+    // The connection may have opened between the first render and this subscription.
+    setState(client.state);
     return () => {
       off();
       client.close();
