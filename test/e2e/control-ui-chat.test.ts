@@ -232,8 +232,13 @@ describe('control ui chat', { skip }, () => {
     ] as const) {
       await withPage({ width, height, theme }, async (page) => {
         await openChat(page, 'agent:main:webchat:direct:ui-tools');
-        await page.getByTestId('tool-card').first().locator('summary').click();
-        await page.getByTestId('tool-card').first().getByTestId('tool-args').waitFor();
+        // The history may still be re-read once the connection settles (a fresh card is folded): open it until it stays open.
+        const card = page.getByTestId('tool-card').first();
+        for (let tries = 0; tries < 10 && !(await card.getByTestId('tool-args').isVisible()); tries++) {
+          if (!(await card.evaluate((node) => (node as HTMLDetailsElement).open).catch(() => false))) await card.locator('summary').click();
+          await page.waitForTimeout(300);
+        }
+        await card.getByTestId('tool-args').waitFor();
         if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
         const violations = await page.evaluate(async () => {
           const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
