@@ -25,3 +25,14 @@ test('the health feed pushes only changes, to every watcher, and stops looking w
   assert.equal(state.snapshots, taken, 'no snapshots while nobody watches');
   feed.stop();
 });
+
+test('a newcomer does not swallow a change the others have not heard of yet', () => {
+  const state = { status: 'ok' };
+  const feed = createHealthFeed(() => ({ store: state.status }), 60_000);
+  const first: unknown[] = [];
+  feed.watch('first', (snapshot) => first.push(snapshot));
+  state.status = 'down';
+  assert.deepEqual(feed.watch('second', () => {}), { store: 'down' });
+  assert.deepEqual(first, [{ store: 'down' }], 'told before the second watcher took the new state as its baseline');
+  feed.stop();
+});

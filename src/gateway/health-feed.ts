@@ -32,6 +32,8 @@ export function createHealthFeed(snapshot: () => unknown, intervalMs = 1000): He
 
   return {
     watch(id, notify) {
+      // The others hear of a change made since the last tick before the newcomer's baseline is set.
+      if (watchers.size > 0) tick();
       watchers.set(id, notify);
       const current = snapshot();
       state.last = JSON.stringify(current);
