@@ -5,25 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { chromiumMissing, launchChromium, type PageOptions, seriousViolations, withPage as withBrowserPage } from '../support/browser.js';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, startTestGateway, type TestGateway, waitFor } from '../support/gateway-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI chat tests.`;
-const WAIT = 10_000;
+const skip = chromiumMissing('the Control UI chat tests');
 const TEST_TIMEOUT = 20_000;
-const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 describe('control ui chat', { skip }, () => {
   let browser: Browser;
@@ -31,11 +22,7 @@ describe('control ui chat', { skip }, () => {
   let gateway: TestGateway;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     model = await startFakeModelServer();
     const base = fakeModelConfig(model);
     gateway = await startTestGateway({
@@ -53,23 +40,7 @@ describe('control ui chat', { skip }, () => {
     await model?.close();
   });
 
-  /** A page in a fresh browser context, failing the test on page errors and CSP refusals. */
-  async function withPage(options: { width?: number; height?: number; theme?: 'light' | 'dark' }, body: (page: Page) => Promise<void>): Promise<void> {
-    const context: BrowserContext = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.theme ?? 'light' });
-    const problems: string[] = [];
-    try {
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT);
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
-      });
-      await body(page);
-      assert.deepEqual(problems, [], 'the page had errors');
-    } finally {
-      await context.close().catch(() => {});
-    }
-  }
+  const withPage = (options: PageOptions, body: (page: Page) => Promise<void>) => withBrowserPage(browser, options, body);
 
   /** Opens the Chat view on `session` (a fresh key per test keeps the tests apart). */
   const openChat = async (page: Page, session: string) => {
@@ -239,14 +210,9 @@ describe('control ui chat', { skip }, () => {
           await page.waitForTimeout(300);
         }
         await card.getByTestId('tool-args').waitFor();
-        if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-        const violations = await page.evaluate(async () => {
-          const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-          return (await axe.run(document, { resultTypes: ['violations'] })).violations;
-        });
-        const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+        const serious = await seriousViolations(page);
         assert.deepEqual(
-          serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+          serious,
           [],
           `chat (${theme}, ${width} px)`,
         );

@@ -5,27 +5,17 @@
  * remembers it across a page reload, and applies a valid one; Usage charts and tabulates the runs.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chromiumMissing, launchChromium, type PageOptions, seriousViolations, withPage as withBrowserPage } from '../support/browser.js';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { chatTurn } from '../support/chat-turn.js';
 import { type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
-const WAIT = 10_000;
-const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
+const skip = chromiumMissing('the Control UI browser tests');
 const API_KEY = 'sk-provider-key-0123456789';
 const GATEWAY_TOKEN = 'control-ui-config-token-77';
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 function configText(baseUrl: string): string {
   return `// written by control-ui-config.test.ts
@@ -47,11 +37,7 @@ describe('control ui: config and usage', { skip }, () => {
   let env: Record<string, string>;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     model = await startFakeModelServer();
     const home = makeHome();
     gateway = await startTestGateway({ home, configText: configText(model.openaiBaseUrl) });
@@ -69,23 +55,7 @@ describe('control ui: config and usage', { skip }, () => {
     await model?.close();
   });
 
-  /** A page in a fresh browser context, failing the test on page errors and CSP refusals. */
-  async function withPage(options: { theme?: 'light' | 'dark'; width?: number }, body: (page: Page) => Promise<void>): Promise<void> {
-    const context: BrowserContext = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 800 }, colorScheme: options.theme ?? 'light' });
-    const problems: string[] = [];
-    try {
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT);
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
-      });
-      await body(page);
-      assert.deepEqual(problems, [], 'the page had errors');
-    } finally {
-      await context.close().catch(() => {});
-    }
-  }
+  const withPage = (options: PageOptions, body: (page: Page) => Promise<void>) => withBrowserPage(browser, options, body);
 
   const open = async (page: Page, view: 'config' | 'usage') => {
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
@@ -107,14 +77,9 @@ describe('control ui: config and usage', { skip }, () => {
 
   const axe = async (page: Page, what: string) => {
     await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
-    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => {
-      const runner = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-      return (await runner.run(document, { resultTypes: ['violations'] })).violations;
-    });
-    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    const serious = await seriousViolations(page);
     assert.deepEqual(
-      serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+      serious,
       [],
       what,
     );

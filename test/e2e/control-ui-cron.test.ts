@@ -5,27 +5,18 @@
  * view and replayed, and the live log is filtered.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { chromiumMissing, launchChromium, pageProblems, seriousViolations } from '../support/browser.js';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
+const skip = chromiumMissing('the Control UI browser tests');
 const WAIT = 10_000;
 const FAST = { timeout: 15_000 };
-const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 const REPLY = 'It is nine o\u2019clock in Paris.';
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 describe('control ui: cron, runs and logs', { skip }, () => {
   let browser: Browser;
@@ -33,24 +24,17 @@ describe('control ui: cron, runs and logs', { skip }, () => {
   let gateway: TestGateway;
   let context: BrowserContext;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     model = await startFakeModelServer();
     const base = fakeModelConfig(model);
     gateway = await startTestGateway({ home: makeHome(), config: { ...base, agents: { defaults: { ...base.agents.defaults, tools: { allow: ['current_time'] } } } } });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     page.setDefaultTimeout(WAIT);
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
-    });
+    problems = pageProblems(page);
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
   });
@@ -73,14 +57,9 @@ describe('control ui: cron, runs and logs', { skip }, () => {
 
   async function noSeriousViolations(label: string): Promise<void> {
     await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
-    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-      return (await axe.run(document, { resultTypes: ['violations'] })).violations;
-    });
-    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    const serious = await seriousViolations(page);
     assert.deepEqual(
-      serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+      serious,
       [],
       label,
     );

@@ -4,15 +4,14 @@
  * shows each change as the gateway pushes it, without a reload.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { chromiumMissing, launchChromium } from '../support/browser.js';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { removeHome, runCli, startTestGateway, type TestGateway, testEnv, writeConfig } from '../support/gateway-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
+const skip = chromiumMissing('the Control UI browser tests');
 const token = fakeTelegramToken(5_300_000_001);
 const newToken = fakeTelegramToken(5_300_000_002);
 const loginToken = fakeTelegramToken(5_300_000_003);
@@ -32,7 +31,7 @@ describe('control ui health', { skip }, () => {
   let gateway: TestGateway;
 
   before(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'], timeout: 30_000 });
+    browser = await launchChromium();
     model = await startFakeModelServer();
     telegram = await startFakeTelegramServer({ tokens: [token, newToken, loginToken] });
     gateway = await startTestGateway({ config: config(model, telegram, token) });

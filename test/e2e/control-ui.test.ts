@@ -4,28 +4,20 @@
  * (Loopchat, through the plugin that provides it).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromiumMissing, launchChromium, type PageOptions, seriousViolations, withPage as withBrowserPage } from '../support/browser.js';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, startTestGateway, type TestGateway, waitFor } from '../support/gateway-harness.js';
 import { createLoopchatHarness, installLoopchatPlugin, type LoopchatAccount } from '../support/platforms/loopchat-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); skipping the Control UI browser tests.`;
+const skip = chromiumMissing('the Control UI browser tests');
 const WAIT = 10_000;
 const VIEWS = ['Overview', 'Chat', 'Channels', 'Cron', 'Runs', 'Logs', 'Memory', 'Skills', 'Plugins', 'Tools', 'Config', 'Usage'];
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
-const AXE_SOURCE = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 describe('control ui', { skip }, () => {
   let browser: Browser;
@@ -35,11 +27,7 @@ describe('control ui', { skip }, () => {
   let gateway: TestGateway;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     model = await startFakeModelServer();
     loopchat = await createLoopchatHarness();
     account = await loopchat.newAccount();
@@ -65,23 +53,7 @@ describe('control ui', { skip }, () => {
     await model?.close();
   });
 
-  /** A page in a fresh browser context, failing the test on page errors and CSP refusals. */
-  async function withPage(options: { width?: number; height?: number; theme?: 'light' | 'dark' }, body: (page: Page) => Promise<void>): Promise<void> {
-    const context: BrowserContext = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.theme ?? 'light' });
-    const problems: string[] = [];
-    try {
-      const page = await context.newPage();
-      page.setDefaultTimeout(WAIT);
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (/Content Security Policy|Refused to/iu.test(message.text())) problems.push(`console: ${message.text()}`);
-      });
-      await body(page);
-      assert.deepEqual(problems, [], 'the page had errors');
-    } finally {
-      await context.close().catch(() => {});
-    }
-  }
+  const withPage = (options: PageOptions, body: (page: Page) => Promise<void>) => withBrowserPage(browser, options, body);
 
   const open = async (page: Page, view = 'overview') => {
     await page.goto(`${gateway.url}/#token=${gateway.token}`);
@@ -133,7 +105,11 @@ describe('control ui', { skip }, () => {
       const card = page.locator('[data-channel="loopchat:default"]');
       await waitFor(async () => (await card.locator('[data-dimension="transport"] [data-status]').getAttribute('data-status').catch(() => null)) === 'ok', 'the transport light to be green', WAIT);
       assert.deepEqual(await card.locator('[data-dimension]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-dimension'))), ['transport', 'application', 'functional']);
-      await page.getByTestId('today').getByText('Outbox pending / failed').waitFor();
+      const today = page.getByTestId('today');
+      await today.getByText('Outbox pending / failed').waitFor();
+      // Turns, tokens and cost come from the stored runs; the loop lag from the gateway's own meter.
+      assert.match((await today.locator('div', { hasText: 'Turns today' }).locator('dd').textContent()) ?? '', /^\d+ · [\d,]+ tokens · \$\d+\.\d{4}$/u);
+      assert.match((await today.locator('div', { hasText: 'Event-loop lag' }).locator('dd').textContent()) ?? '', /^[\d.]+ ms \/ [\d.]+ ms$/u);
     }));
 
   test('Channels: approving a pairing request from the UI lets the sender in', () =>
@@ -220,15 +196,9 @@ describe('control ui', { skip }, () => {
             await page.goto(`${gateway.url}/#/${name.toLowerCase()}`);
             await page.getByRole('heading', { level: 1, name }).waitFor();
             await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'));
-            // Evaluated by the browser's debugging protocol, which the page's CSP does not apply to.
-            if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-            const violations = await page.evaluate(async () => {
-              const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-              return (await axe.run(document, { resultTypes: ['violations'] })).violations;
-            });
-            const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+            const serious = await seriousViolations(page);
             assert.deepEqual(
-              serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`),
+              serious,
               [],
               `${name} (${theme}, ${size})`,
             );
