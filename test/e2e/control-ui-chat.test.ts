@@ -153,6 +153,18 @@ describe('control ui chat', { skip }, () => {
       await tool.locator('summary').click();
       assert.match((await tool.textContent()) ?? '', /approved by control-ui/u);
       assert.ok(existsSync(join(gateway.home, 'workspaces', 'main', 'from-the-ui.txt')), 'the approved command ran in the workspace');
+
+      // A second command waits; it is denied from the Tools view, where the first shows as decided.
+      model.script({ toolCalls: [{ name: 'exec', arguments: { command: 'touch denied-from-tools.txt' } }] }, { text: 'Not allowed, then.' });
+      await send(page, 'make another file');
+      await card.getByText('touch denied-from-tools.txt').waitFor();
+      await page.goto(`${gateway.url}/#/tools`);
+      const approvals = page.getByTestId('approvals');
+      await approvals.getByRole('row').filter({ hasText: 'touch from-the-ui.txt' }).filter({ hasText: 'approved' }).waitFor();
+      const waiting = approvals.getByRole('row').filter({ hasText: 'touch denied-from-tools.txt' });
+      await waiting.getByRole('button', { name: 'Deny' }).click();
+      await waiting.filter({ hasText: 'denied' }).waitFor();
+      assert.equal(existsSync(join(gateway.home, 'workspaces', 'main', 'denied-from-tools.txt')), false, 'the denied command did not run');
     }));
 
   test('Abort stops a running reply', { timeout: TEST_TIMEOUT }, () =>
