@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive, when they are missing: Chromium (WebChat in a
-# real browser), ngircd (a real IRC server), openssl (its TLS certificate) and bubblewrap (the
-# exec tool's sandbox). Part of `npm test`, so the README's test command works on a fresh Debian
-# machine.
+# real browser), ngircd (a real IRC server), dovecot-imapd (a real IMAP server for the email
+# channel), openssl (its TLS certificate) and bubblewrap (the exec tool's sandbox). Part of
+# `npm test`, so the README's test command works on a fresh Debian machine.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x "${NGIRCD_BIN:-/usr/sbin/ngircd}" ] || missing+=(ngircd)
+[ -x "${DOVECOT_BIN:-/usr/sbin/dovecot}" ] || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
