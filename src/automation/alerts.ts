@@ -1,5 +1,6 @@
 import type { OperatorAlert } from '../contracts/automation.js';
 import type { ChannelTarget } from '../contracts/channel.js';
+import { CHAT_SPEC_HINT, parseChatSpec } from '../contracts/chat-spec.js';
 import { HearthError } from '../contracts/errors.js';
 import type { EnqueueOutboxInput, OutboxEntry, Store } from '../contracts/store.js';
 import type { Clock } from '../runtime/clock.js';
@@ -30,21 +31,13 @@ export interface AlertSinkDeps {
 }
 
 /**
- * Parses `telegram:12345`, `telegram:work:12345` or `telegram:work:12345:77` (thread) into the
- * outbox's account key and target.
+ * Parses `telegram:12345`, `telegram:work:12345`, `telegram:work:12345:77` (thread) or
+ * `matrix:default:!room:example.org` into the outbox's account key and target.
  */
 export function parseChannelSpec(spec: string): { channel: string; target: ChannelTarget } {
-  const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 4 || parts.some((part) => part.trim() === '')) {
-    throw new HearthError(
-      'BAD_REQUEST',
-      `"${spec}" is not a chat to alert: write <platform>:<chat>, <platform>:<account>:<chat> or <platform>:<account>:<chat>:<thread>, e.g. telegram:default:12345.`,
-    );
-  }
-  const [platform, second, third, fourth] = parts as [string, string, string?, string?];
-  const accountId = parts.length === 2 ? 'default' : second;
-  const chatId = parts.length === 2 ? second : third!;
-  return { channel: `${platform}:${accountId}`, target: { chatId, ...(fourth ? { threadId: fourth } : {}) } };
+  const parsed = parseChatSpec(spec);
+  if (!parsed) throw new HearthError('BAD_REQUEST', `"${spec}" is not a chat to alert: ${CHAT_SPEC_HINT}.`);
+  return { channel: `${parsed.platform}:${parsed.accountId}`, target: { chatId: parsed.chatId, ...(parsed.threadId ? { threadId: parsed.threadId } : {}) } };
 }
 
 /**

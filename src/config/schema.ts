@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHAT_SPEC_HINT, parseChatSpec } from '../contracts/chat-spec.js';
 import { TOOL_GROUP_NAMES, TOOL_PROFILES, type ToolProfile } from '../contracts/tool-groups.js';
 import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-schema.js';
 
@@ -66,9 +67,7 @@ export const toolPolicySchema = z.strictObject({
 });
 
 /** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */
-export const chatSpecSchema = z
-  .string()
-  .regex(/^[a-z0-9_-]+(:[^:\s]+){1,3}$/u, 'write <platform>:<chat> or <platform>:<account>:<chat>[:<thread>], e.g. telegram:default:12345');
+export const chatSpecSchema = z.string().refine((spec) => parseChatSpec(spec) !== null, CHAT_SPEC_HINT);
 
 /** A duration like `30m`, `1h30m` or `90s`. */
 const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u, 'write a duration like 30m, 1h or 90s');

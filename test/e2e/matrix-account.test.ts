@@ -27,10 +27,10 @@ after(async () => {
   for (const home of homes) removeHome(home);
 });
 
-async function start(matrix: Record<string, unknown>, home?: string): Promise<TestGateway> {
+async function start(matrix: Record<string, unknown>, home?: string, extra: Record<string, unknown> = {}): Promise<TestGateway> {
   const dir = home ?? makeHome();
   if (!home) homes.push(dir);
-  const gateway = await startTestGateway({ home: dir, config: { ...fakeModelConfig(model), channels: { matrix: { ...fast, ...matrix } } } });
+  const gateway = await startTestGateway({ home: dir, config: { ...fakeModelConfig(model), ...extra, channels: { matrix: { ...fast, ...matrix } } } });
   gateways.push(gateway);
   const env = testEnv(dir, { HEARTH_GATEWAY_URL: gateway.url });
   await waitFor(async () => {
@@ -165,4 +165,17 @@ test('matrix: a token of another user than userId is refused with the fix; a ref
   await waitFor(() => replies(bot.userId, dm).includes('echo: but this one'), 'the next answer');
   assert.deepEqual(replies(bot.userId, dm), ['echo: but this one'], 'the refused reply was given up, not retried');
   await working.stop();
+});
+
+test('matrix: a room named as matrix:<account>:!room:server receives operator alerts', async () => {
+  const bot = addMatrixBot(server, ++bots);
+  const dm = bot.dmRoom(ada);
+  const ops = server.createRoom({ members: [bot.userId, '@ada:hearth.test'], name: 'Hearth operators' });
+  assert.match(ops, /^!.+:.+$/u, 'a room id holds the server after a colon');
+  const budget = { agents: { defaults: { model: 'fake/echo', budget: { dailyTokens: 40 } } }, alerts: { channel: `matrix:default:${ops}` } };
+  const gateway = await start({ ...bot.settings, dmPolicy: 'open', allowFrom: ['*'] }, undefined, budget);
+  server.post(dm, '@ada:hearth.test', matrixText('spend the budget, please'));
+  const alert = await waitFor(() => server.sent.find((item) => item.roomId === ops && item.userId === bot.userId), 'the budget alert in the operators\' room');
+  assert.match(String(alert.content.body), /budget/iu);
+  await gateway.stop();
 });
