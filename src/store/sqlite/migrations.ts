@@ -243,4 +243,11 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'drop runs_by_session: no query reads it (runs are listed newest first by rowid), and keeping it cost every turn a write to a page of its own per session',
+    sql: `
+      DROP INDEX IF EXISTS runs_by_session;
+    `,
+  },
 ];
