@@ -24,6 +24,8 @@ export interface GatewayOptions {
   env: Env;
   port?: number;
   bind?: string;
+  /** A listening socket's descriptor inherited from `hearth service` (wins over port and bind). */
+  listenFd?: number;
   /** Where readable log lines go; null for none (tests). Defaults to stderr. */
   terminal?: NodeJS.WritableStream | null;
 }
@@ -64,7 +66,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
     const gateway = await system.start(gatewaySubsystem, {
       ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
-      ...{ components: system.health, port: options.port, bind: options.bind },
+      ...{ components: system.health, port: options.port, bind: options.bind, listenFd: options.listenFd },
     });
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });

@@ -1,4 +1,7 @@
-import { resolveHearthPaths } from '../config/paths.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
+import { readGatewayAddress } from '../gateway/gateway-address-file.js';
 import { type Finding, runDoctorChecks } from '../observability/doctor.js';
 import { checkModels } from '../observability/doctor-models.js';
 import { type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
@@ -41,10 +44,32 @@ async function checkGateway(runtime: CliRuntime): Promise<{ findings: Finding[];
   return { findings, running: true };
 }
 
-export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean }): Promise<void> {
+/**
+ * Applies the state database's pending migrations (what the gateway does first at start), so an
+ * upgrade can try them on a copy of the state before the real one. Refused while a gateway runs
+ * on this home: two processes must not migrate one database.
+ */
+async function migrate(paths: HearthPaths): Promise<Finding> {
+  if (readGatewayAddress(paths.stateDir)) {
+    return { check: 'migrate', status: 'error', message: 'a gateway is running on this home', fix: 'stop it first (`hearth doctor --migrate` is for a stopped gateway or a copy of the state)' };
+  }
+  const path = join(paths.stateDir, 'hearth.sqlite');
+  if (!existsSync(path)) return { check: 'migrate', status: 'ok', message: 'no state database yet: the first start creates it' };
+  const { createSqliteStore } = await import('../store/sqlite/sqlite-store.js');
+  try {
+    await createSqliteStore({ path }).close();
+    return { check: 'migrate', status: 'ok', message: `migrations applied to ${path}` };
+  } catch (error) {
+    return { check: 'migrate', status: 'error', message: `migrating ${path} failed: ${error instanceof Error ? error.message : String(error)}`, fix: 'restore a backup, or report the message' };
+  }
+}
+
+export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean; migrate?: boolean }): Promise<void> {
   const paths = resolveHearthPaths(runtime.env);
+  const migrated = options.migrate ? [await migrate(paths)] : [];
   const gateway = await checkGateway(runtime);
   const findings = [
+    ...migrated,
     ...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true, gatewayRunning: gateway.running }),
     ...(await checkModels({ paths, env: runtime.env })),
     ...gateway.findings,

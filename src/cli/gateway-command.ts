@@ -11,6 +11,7 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
       env: runtime.env,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.bind === undefined ? {} : { bind: options.bind }),
+      ...inheritedSocket(runtime.env),
     });
   } catch (error) {
     if (error instanceof ConfigRefused) {
@@ -38,7 +39,31 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (runtime.env.HEARTH_SUPERVISED === '1') stopWhenSupervisorGoes(runtime, onSignal);
   });
+  // The supervisor's pipe would keep the process alive.
+  if (runtime.env.HEARTH_SUPERVISED === '1') (runtime.stdin as NodeJS.ReadStream).destroy?.();
+}
+
+/** `hearth service` hands its gateway a bound socket as a file descriptor (HEARTH_LISTEN_FD). */
+function inheritedSocket(env: Record<string, string | undefined>): { listenFd?: number } {
+  const fd = Number(env.HEARTH_LISTEN_FD);
+  return Number.isInteger(fd) && fd > 2 ? { listenFd: fd } : {};
+}
+
+/**
+ * Under `hearth service`, standard input is a pipe from the supervisor: when it closes (the
+ * supervisor died, even by kill -9), the gateway drains and exits instead of living on orphaned
+ * and holding the port the next supervisor needs.
+ */
+function stopWhenSupervisorGoes(runtime: CliRuntime, stop: () => void): void {
+  const input = runtime.stdin;
+  input.on('data', () => {});
+  input.once('end', () => {
+    runtime.io.err('The supervisor has gone: stopping.\n');
+    stop();
+  });
+  input.resume();
 }
 
 export function printToken(runtime: CliRuntime): void {

@@ -51,6 +51,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addLogsCommand(program, runtime);
   addConfigCommands(program, runtime);
   addUsageCommand(program, runtime);
+  addServiceCommands(program, runtime);
   return program;
 }
 
@@ -408,7 +409,8 @@ function addDoctorCommand(program: CommanderModule.Command, runtime: CliRuntime)
     .description('check the config, the database (integrity, migrations), $HEARTH_HOME and credentials/ permissions, channel credential files and stored rows against their schema, what is in .quarantine/ or skipped, workspaces without an agent, the models (an agent without a model is an error; every provider an agent uses is probed: reachable, key refused, connection refused, never answering), the port, cron jobs and the running gateway\'s component health; every finding names its fix; exits 1 while an error remains')
     .option('--fix', 'apply the safe fixes: tighten permissions, move unreadable state files to .quarantine/ with the reason, salvage a damaged database into a new one (the damaged file is kept)')
     .option('--json', 'print JSON')
-    .action(async (options: { fix?: boolean; json?: boolean }) => {
+    .option('--migrate', 'apply the state database\'s pending migrations first (the gateway must be stopped; `hearth update` uses it on a copy of the state)')
+    .action(async (options: { fix?: boolean; json?: boolean; migrate?: boolean }) => {
       const { runDoctor } = await import('./doctor-command.js');
       await runDoctor(runtime, options);
     });
@@ -686,6 +688,47 @@ function addUsageCommand(program: CommanderModule.Command, runtime: CliRuntime):
     .action(async (options: { json?: boolean; days: string }) => {
       const { showUsage } = await import('./usage-command.js');
       await showUsage(runtime, options);
+    });
+}
+
+function addServiceCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const service = program
+    .command('service')
+    .description('run the gateway under a supervisor: one bound port handed to each gateway process, restarts with backoff on crash, signals forwarded (SIGTERM/SIGINT drain and stop, SIGHUP restarts the gateway), and version switches for `hearth update`')
+    .option('--port <port>', 'port to bind (default: gateway.port)')
+    .option('--bind <address>', 'loopback, lan, or an address (default: gateway.bind)')
+    .option('--ready-timeout <seconds>', 'how long a started gateway may take to answer /readyz (default 60)')
+    .option('--probation <seconds>', 'after a switch, a crash within this long rolls back (default 60)')
+    .action(async (options: { port?: string; bind?: string; readyTimeout?: string; probation?: string }) => {
+      const { runServiceCommand } = await import('./service-command.js');
+      await runServiceCommand(runtime, options);
+    });
+  service
+    .command('install')
+    .description('write a systemd user unit that runs `hearth service` (secrets stay in their files; prints what it wrote and the commands to enable it)')
+    .option('--print', 'print the unit instead of writing it')
+    .action(async (options: { print?: boolean }) => {
+      const { installService } = await import('./service-command.js');
+      installService(runtime, options);
+    });
+  service
+    .command('status')
+    .description('the supervisor, the version it runs, its gateway process and restarts; exits 3 when none runs')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { serviceStatus } = await import('./service-command.js');
+      await serviceStatus(runtime, options);
+    });
+  program
+    .command('update')
+    .description('stage a version in $HEARTH_HOME/versions/<v>/ (never touching the running one), check it with its own doctor and migrations on a copy of the state, then switch the supervised gateway to it with a readiness gate and a probation window, rolling back on failure; prints each stage (staged, validated, promoted, restarted, healthy)')
+    .option('--to <version|path|tarball>', 'a built package folder, a tarball from `npm pack`, or a version for `npm pack hearth@<version>`')
+    .option('--check', 'stage and validate only; switch nothing')
+    .option('--rollback', 'go back to the previous version (restoring the database saved before the last update if its migrations ran; the newer database is kept aside)')
+    .option('--json', 'print JSON')
+    .action(async (options: { to?: string; check?: boolean; rollback?: boolean; json?: boolean }) => {
+      const { runUpdate } = await import('./update-command.js');
+      await runUpdate(runtime, options);
     });
 }
 

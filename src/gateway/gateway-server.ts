@@ -17,6 +17,8 @@ const PLUGIN_ROUTE_MAX_BYTES = 1024 * 1024;
 export interface GatewayServerOptions {
   port: number;
   host: string;
+  /** A bound socket inherited from `hearth service` (its file descriptor): listened on instead of port and host. */
+  fd?: number | undefined;
 }
 
 /** The WebChat page (served at `/webchat`), read once at start from the package's `src/ui/` folder. */
@@ -234,15 +236,18 @@ export function createGatewayServer(context: GatewayContext) {
       const listening = server;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
-        listening.listen(options.port, options.host, () => {
+        const listened = () => {
           listening.off('error', reject);
           resolve();
-        });
+        };
+        if (options.fd === undefined) listening.listen(options.port, options.host, listened);
+        else listening.listen({ fd: options.fd }, listened);
       });
       const address = listening.address() as AddressInfo;
-      const hosts = new Set([options.host, '127.0.0.1', 'localhost', '[::1]']);
-      ownOrigins = [...hosts].map((host) => `http://${host}:${address.port}`);
-      return { port: address.port, host: options.host };
+      const host = options.fd === undefined ? options.host : address.address;
+      const hosts = new Set([host, '127.0.0.1', 'localhost', '[::1]']);
+      ownOrigins = [...hosts].map((name) => `http://${name}:${address.port}`);
+      return { port: address.port, host };
     },
     /** Stops accepting connections; open WebSockets are closed with 1001. */
     async close(): Promise<void> {

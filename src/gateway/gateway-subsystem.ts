@@ -1,4 +1,5 @@
 import type { Plugins } from '../plugins/plugins-subsystem.js';
+import { hostFor } from './bind-host.js';
 import type { Mcp } from '../mcp/mcp-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import { readChannelCredentials, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
@@ -45,12 +46,8 @@ export interface GatewayServerDeps extends GatewayBase {
   /** `--port` and `--bind`, which win over the config. */
   port?: number | undefined;
   bind?: string | undefined;
-}
-
-function hostFor(bind: string): string {
-  if (bind === 'loopback') return '127.0.0.1';
-  if (bind === 'lan') return '0.0.0.0';
-  return bind;
+  /** A listening socket's descriptor handed over by `hearth service` (wins over port and bind). */
+  listenFd?: number | undefined;
 }
 
 /** Configured credentials (provider keys, channel tokens), redacted from anything shown. */
@@ -149,21 +146,21 @@ export const gatewaySubsystem = defineSubsystem({
     const server = createGatewayServer(
       gatewayContext(deps, () => ({ port: address.port, host: address.host, connections: server.connectionCount(), requests: server.requestStats(), eventLoop: loopLag.read() })),
     );
-    address = await server.listen({ port, host }).catch((error: NodeJS.ErrnoException) => {
+    address = await server.listen({ port, host, fd: deps.listenFd }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;
       throw new Error(`Port ${port} on ${host} is already in use (another gateway?). Stop it, or start with --port <n> or gateway.port.`);
     });
-    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-    logger.info({ url, version }, 'gateway listening');
+    const url = `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${address.port}`;
+    logger.info({ url, version, ...(deps.listenFd === undefined ? {} : { inheritedSocket: true }) }, 'gateway listening');
     // Where the CLI finds this gateway, whatever port it was started on (state/gateway.json).
-    writeGatewayAddress(deps.paths.stateDir, { pid: process.pid, host, port: address.port, url, startedAt: deps.startedAt });
+    writeGatewayAddress(deps.paths.stateDir, { pid: process.pid, host: address.host, port: address.port, url, startedAt: deps.startedAt });
     const unsubscribeConfig = config.onReload((next, previous) => {
       if (previous.gateway.port !== next.gateway.port || previous.gateway.bind !== next.gateway.bind) {
         logger.warn({}, 'gateway.port and gateway.bind take effect at the next start');
       }
     });
     return {
-      api: { port: address.port, host, url } satisfies GatewayAddress,
+      api: { port: address.port, host: address.host, url } satisfies GatewayAddress,
       health: () => ({ status: 'ok' as const }),
       drain: unsubscribeConfig,
       stop: async () => {
