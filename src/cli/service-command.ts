@@ -53,16 +53,16 @@ export function installService(runtime: CliRuntime, options: { print?: boolean }
   const existing = readUnit(unitPath);
   const unit = renderUnit({ node: process.execPath, pkg: ownPackageRoot(), home: paths.home, environmentFile: join(paths.home, 'service.env') }, existing);
   if (options.print) {
-    runtime.io.out(unit);
+    runtime.io.out(masked(unit));
     return;
   }
   writeUnit(unitPath, unit);
   const kept = environmentNames(unit).filter((name) => name !== 'HEARTH_HOME');
   runtime.io.out(
     [
-      `Wrote ${unitPath}:`,
+      `Wrote ${unitPath} (values of variables shown as …):`,
       '',
-      unit,
+      masked(unit),
       kept.length ? `Kept from the unit that was there: ${kept.join(', ')} (values unchanged, not printed elsewhere).` : '',
       `Secrets stay where they are: in ${paths.configPath}, ${paths.credentialsDir}/, or as KEY=value lines in ${join(paths.home, 'service.env')} (mode 600), which the unit reads.`,
       'Then run:',
@@ -72,6 +72,11 @@ export function installService(runtime: CliRuntime, options: { print?: boolean }
       '',
     ].join('\n'),
   );
+}
+
+/** The unit as shown: the values of its variables (other than HEARTH_HOME) are never printed. */
+function masked(unit: string): string {
+  return unit.replace(/^(\s*Environment\s*=\s*"?)(?!HEARTH_HOME=)([A-Za-z_][A-Za-z0-9_]*)=[^"\n]*/gmu, '$1$2=…');
 }
 
 /** `hearth service status`: the supervisor, the version it runs and its gateway. */

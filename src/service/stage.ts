@@ -8,12 +8,12 @@ export interface StagedVersion {
   dir: string;
   version: string;
   /** How its dependencies were installed. */
-  dependencies: 'linked from the running version (same lockfile)' | 'installed with npm ci';
+  dependencies: 'linked from the running version (same dependencies)' | 'installed with npm ci';
   reused: boolean;
 }
 
 /** Folders never copied from a source folder into a staged version. */
-const SKIPPED = new Set(['node_modules', '.git', '.hearth']);
+const SKIPPED: readonly string[] = ['node_modules', '.git', '.hearth'];
 
 /**
  * Stages `source` (a package folder, a tarball from `npm pack`, or a version to fetch with
@@ -44,7 +44,7 @@ export function stageVersion(source: string, versions: VersionPaths, running: st
 function fetchSource(source: string, into: string, work: string, log: (line: string) => void): void {
   const path = resolve(source);
   if (existsSync(path) && statSync(path).isDirectory()) {
-    cpSync(path, into, { recursive: true, filter: (file) => !SKIPPED.has(basename(file)) || relative(path, file).includes('/') });
+    cpSync(path, into, { recursive: true, filter: (file) => !SKIPPED.includes(basename(file)) || relative(path, file).includes('/') });
     return;
   }
   if (existsSync(path)) {
@@ -74,20 +74,29 @@ function requireBuilt(dir: string, source: string): void {
 
 const lockfile = (dir: string) => (existsSync(join(dir, 'package-lock.json')) ? readFileSync(join(dir, 'package-lock.json'), 'utf8') : null);
 
+/** The runtime dependencies as package.json names them (a tarball from `npm pack` has no lockfile). */
+const dependencyList = (dir: string) => JSON.stringify((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: unknown }).dependencies ?? {});
+
+/** Whether a staged package needs exactly the running version's modules: the same lockfile, or with none the same dependencies. */
+function sameDependencies(dir: string, running: string): boolean {
+  const staged = lockfile(dir);
+  return staged !== null ? staged === lockfile(running) : dependencyList(dir) === dependencyList(running);
+}
+
 function dependenciesOf(dir: string, running: string): StagedVersion['dependencies'] {
-  return lockfile(dir) === lockfile(running) ? 'linked from the running version (same lockfile)' : 'installed with npm ci';
+  return sameDependencies(dir, running) ? 'linked from the running version (same dependencies)' : 'installed with npm ci';
 }
 
 function installDependencies(dir: string, running: string, log: (line: string) => void): StagedVersion['dependencies'] {
-  const lock = lockfile(dir);
-  if (lock !== null && lock === lockfile(running) && existsSync(join(running, 'node_modules'))) {
+  if (sameDependencies(dir, running) && existsSync(join(running, 'node_modules'))) {
     const linked = spawnSync('cp', ['-al', join(running, 'node_modules'), join(dir, 'node_modules')], { encoding: 'utf8' });
-    if (linked.status === 0) return 'linked from the running version (same lockfile)';
+    if (linked.status === 0) return 'linked from the running version (same dependencies)';
     log(`hard-linking node_modules failed (${linked.stderr.trim()}): installing instead`);
   }
-  log(`installing dependencies in ${dir} (npm ci --omit=dev)`);
-  const installed = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (installed.status !== 0) throw new Error(`npm ci in ${dir} failed: ${installed.stderr.trim().slice(-800)}`);
+  const command = lockfile(dir) === null ? 'install' : 'ci';
+  log(`installing dependencies in ${dir} (npm ${command} --omit=dev)`);
+  const installed = spawnSync('npm', [command, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (installed.status !== 0) throw new Error(`npm ${command} in ${dir} failed: ${installed.stderr.trim().slice(-800)}`);
   // Native modules build from their own install scripts; the package's own build scripts do not run.
   const rebuilt = spawnSync('npm', ['rebuild', '--omit=dev'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (rebuilt.status !== 0) throw new Error(`npm rebuild in ${dir} failed: ${rebuilt.stderr.trim().slice(-800)}`);

@@ -6,7 +6,7 @@ import { restoreDatabase, snapshotDatabase } from './state-snapshot.js';
 import { activePackage, linkTarget, pointAt, readJournal, readPackage, type SwitchJournal, type VersionPaths, writeJournal, writeJsonAtomic } from './versions.js';
 
 /** Exit codes after which restarting cannot help (invalid config, damaged database): the supervisor stops too. */
-const FINAL_EXIT_CODES = new Set([78, 65]);
+const FINAL_EXIT_CODES: readonly number[] = [78, 65];
 
 export interface SupervisorOptions {
   versions: VersionPaths;
@@ -87,7 +87,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (state.gateway !== gateway || state.switching || state.stopping) return;
     state.gateway = null;
     const how = exit.signal ?? `code ${exit.code}`;
-    if (exit.code !== null && FINAL_EXIT_CODES.has(exit.code)) {
+    if (exit.code !== null && FINAL_EXIT_CODES.includes(exit.code)) {
       options.log(`the gateway exited (${how}); restarting will not fix that: see its last lines above, or run \`hearth doctor\``);
       state.stopping = true;
       state.end(exit.code);

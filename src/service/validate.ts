@@ -17,7 +17,7 @@ export interface Validation {
 }
 
 /** State files that belong to the running process, not to the state. */
-const PROCESS_FILES = new Set(['gateway.json', 'service.json', 'service.sock', 'hearth.sqlite', 'hearth.sqlite-wal', 'hearth.sqlite-shm']);
+const PROCESS_FILES: readonly string[] = ['gateway.json', 'service.json', 'service.sock', 'hearth.sqlite', 'hearth.sqlite-wal', 'hearth.sqlite-shm'];
 
 /**
  * Tries a staged version against a copy of the state, never the state itself: the database is
@@ -51,7 +51,7 @@ async function copyState(paths: HearthPaths, copy: string): Promise<{ config: st
   }
   if (existsSync(paths.stateDir)) {
     for (const name of readdirSync(paths.stateDir)) {
-      if (!PROCESS_FILES.has(name)) cpSync(join(paths.stateDir, name), join(state, name), { recursive: true });
+      if (!PROCESS_FILES.includes(name)) cpSync(join(paths.stateDir, name), join(state, name), { recursive: true });
     }
   }
   if (existsSync(paths.credentialsDir)) cpSync(paths.credentialsDir, join(copy, 'credentials'), { recursive: true });
