@@ -65,8 +65,37 @@ export function spawnGateway(options: SpawnOptions): GatewayProcess {
   };
 }
 
-/** Polls `/readyz` until it answers 200, the process exits, or `timeoutMs` passes; resolves with why not, or null. */
-export async function waitReady(gateway: GatewayProcess, url: string, timeoutMs: number): Promise<string | null> {
+/** Each component's status as `/readyz` lists it. */
+export type ComponentStatuses = Record<string, string>;
+
+const UP = ['ok', 'degraded'];
+
+/** The components `/readyz` reports, or undefined when it cannot be read. */
+export async function readComponents(url: string): Promise<ComponentStatuses | undefined> {
+  try {
+    const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
+    const body = (await response.json()) as { components?: Record<string, { status: string }> };
+    return Object.fromEntries(Object.entries(body.components ?? {}).map(([name, component]) => [name, component.status]));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The components down now that were up in `baseline` (the version before the switch): a channel
+ * whose token was already refused does not fail the new version, one it broke does.
+ */
+function regressions(components: ComponentStatuses, baseline: ComponentStatuses | undefined): string[] {
+  return Object.entries(components)
+    .filter(([name, status]) => !UP.includes(status) && (baseline === undefined || baseline[name] === undefined || UP.includes(baseline[name] as string)))
+    .map(([name, status]) => `${name} ${status}`);
+}
+
+/**
+ * Polls `/readyz` until the gateway is ready (200, or every component that is down was down before
+ * the switch too), the process exits, or `timeoutMs` passes; resolves with why not, or null.
+ */
+export async function waitReady(gateway: GatewayProcess, url: string, timeoutMs: number, baseline?: ComponentStatuses): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -76,8 +105,12 @@ export async function waitReady(gateway: GatewayProcess, url: string, timeoutMs:
     }
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
+      const text = await response.text();
       if (response.status === 200) return null;
-      last = `/readyz answered ${response.status}: ${(await response.text()).slice(0, 300)}`;
+      const components = (JSON.parse(text) as { components?: Record<string, { status: string }> }).components;
+      const statuses = components ? Object.fromEntries(Object.entries(components).map(([name, component]) => [name, component.status])) : undefined;
+      if (statuses && Object.keys(statuses).length > 0 && regressions(statuses, baseline).length === 0) return null;
+      last = `/readyz answered ${response.status}${statuses ? `: ${regressions(statuses, baseline).join(', ')}` : `: ${text.slice(0, 300)}`}`;
     } catch (error) {
       last = `/readyz: ${error instanceof Error ? error.message : String(error)}`;
     }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readGatewayAddress } from '../gateway/gateway-address-file.js';
-import { type GatewayProcess, spawnGateway, waitReady } from './gateway-process.js';
+import { type GatewayProcess, readComponents, spawnGateway, waitReady } from './gateway-process.js';
 import type { SharedSocket } from './listen-socket.js';
 import { restoreDatabase, snapshotDatabase } from './state-snapshot.js';
 import { activePackage, linkTarget, pointAt, readJournal, readPackage, type SwitchJournal, type VersionPaths, writeJournal, writeJsonAtomic } from './versions.js';
@@ -164,6 +164,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const from = activePackage(options.versions);
     const journal: SwitchJournal = { from, to: request.to, startedAt: Date.now(), stage: 'switching' };
     writeJournal(options.versions, journal);
+    const baseline = state.gateway ? await readComponents(url) : undefined;
     report({ stage: 'info', ok: true, message: `draining the gateway of ${describe(from)}` });
     await stopGateway();
     if (request.restore) {
@@ -180,7 +181,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (from !== request.to) pointAt(options.versions.previous, from);
     report({ stage: 'promoted', ok: true, message: `versions/current now points at ${describe(request.to)}` });
     const gateway = launch(request.to);
-    const notReady = await waitReady(gateway, url, readyTimeoutMs);
+    const notReady = await waitReady(gateway, url, readyTimeoutMs, baseline);
     if (notReady) return failSwitch(journal, previousBefore, `the new version failed its readiness gate: ${notReady}`, report);
     report({ stage: 'restarted', ok: true, message: `${describe(request.to)} answers /readyz (pid ${gateway.pid}); on probation for ${Math.round(probationMs / 1000)} s` });
     writeJournal(options.versions, { ...journal, stage: 'probation' });
