@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Binding } from '../config/channel-schema.js';
-import type { Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookAnswer, WebhookRequest } from '../contracts/channel.js';
+import type { AttachmentInfo, Channel, ChannelAccountStatus, ChannelTarget, InboundMessage, WebhookAnswer, WebhookRequest } from '../contracts/channel.js';
+import type { MediaStore } from '../media/media-store.js';
 import type { ChannelsConfig } from '../config/channel-schema.js';
 import { HearthError } from '../contracts/errors.js';
 import type { AcceptedTurn, OutboxEntry, PairingRequest, Store } from '../contracts/store.js';
@@ -38,8 +39,17 @@ export interface ChannelRoutingConfig {
   agentIds: readonly string[];
 }
 
+/** An attachment as the transcript and the model see it: `[image: cat.jpg] (media/<sha256>, 48213 bytes)`. */
+function describeAttachment(item: AttachmentInfo): string {
+  const label = `[${item.kind}${item.name ? `: ${item.name}` : ''}]`;
+  if (item.media) return `${label} (${item.media}${item.sizeBytes === undefined ? '' : `, ${item.sizeBytes} bytes`})`;
+  return item.notSaved ? `${label} (not saved: ${item.notSaved})` : label;
+}
+
 export interface ChannelManagerOptions {
   store: Store;
+  /** Where adapters save received photos, voice messages and files (by content hash). */
+  media?: MediaStore;
   turns: {
     submit(request: TurnRequest): Promise<AcceptedTurn>;
     subscribe(listener: (event: TurnEvent) => void): () => void;
@@ -253,7 +263,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
       ...(message.chat.kind === 'direct' ? {} : { replyToMessageId: message.messageId }),
     };
     const who = message.sender.name ?? message.sender.username ?? message.sender.id;
-    const attachments = message.attachments.map((item) => `[${item.kind}${item.name ? `: ${item.name}` : ''}]`).join(' ');
+    const attachments = message.attachments.map(describeAttachment).join(' ');
     const body = [message.text, attachments].filter((part) => part.length > 0).join('\n');
     if (body.trim() === '') return;
     const approvalCommand = options.approvals ? parseApprovalCommand(message.text) : null;
@@ -295,6 +305,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     const supervisor = createChannelSupervisor({
       channel,
       receive: (message) => receive(account, message),
+      ...(options.media ? { media: options.media } : {}),
       onConnected: () => dispatcher.accountConnected(account.key),
       logger,
       reconnectDelayMs: account.reconnectDelayMs,

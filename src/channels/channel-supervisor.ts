@@ -12,6 +12,8 @@ export interface ChannelSupervisorOptions {
   channel: Channel;
   /** Persists a received message (resolves once it is safe to acknowledge the platform). */
   receive(message: InboundMessage): Promise<void>;
+  /** Where adapters save received files (by content hash). */
+  media?: { put(bytes: Uint8Array): { ref: string; sha256: string; sizeBytes: number }; readonly maxBytes: number };
   /** Called each time the account is connected and authenticated. */
   onConnected(): void;
   logger: SupervisorLogger;
@@ -128,6 +130,7 @@ export function createChannelSupervisor(options: ChannelSupervisorOptions) {
       progress: () => {
         lastProgress = now();
       },
+      ...(options.media ? { saveMedia: (bytes: Uint8Array) => (options.media as NonNullable<typeof options.media>).put(bytes), mediaMaxBytes: options.media.maxBytes } : {}),
     };
     try {
       await channel.run(context);

@@ -13,6 +13,8 @@ import { type ChannelHealth, type ChannelHealthOptions, createChannelHealth } fr
 import { type ChannelManager, type ChannelRoutingConfig, createChannelManager } from './channel-manager.js';
 import { builtinPlatforms } from './platforms.js';
 import { pluginPlatforms } from './plugin-platform.js';
+import { createMediaStore } from '../media/media-store.js';
+import { join } from 'node:path';
 
 export interface Channels {
   manager: ChannelManager;
@@ -79,6 +81,7 @@ export const channelsSubsystem = defineSubsystem({
     const { store, turns, logger, config, alerts, metrics } = deps;
     const manager = createChannelManager({
       store,
+      media: createMediaStore(join(deps.paths.home, 'media'), config.current().media.maxBytes),
       turns: turns.service,
       platforms: builtinPlatforms({ store, logger }),
       ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),

@@ -325,6 +325,12 @@ export const configSchema = z.strictObject({
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
+  media: z
+    .strictObject({
+      maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash in $HEARTH_HOME/media/); a larger one is noted in the transcript, not downloaded. 0 saves none.'),
+    })
+    .default({ maxBytes: 25 * 1024 * 1024 })
+    .describe('Files that arrive with channel messages.'),
   channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
   bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
   cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),

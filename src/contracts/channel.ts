@@ -16,13 +16,17 @@ export const RESERVED_PLATFORMS: readonly string[] = [...BUILTIN_PLATFORMS, 'web
 /** Direct message, group chat, or a thread/topic inside a group. */
 export type ChatKind = 'direct' | 'group' | 'thread';
 
-/** Metadata of a file or media item that came with a message (the content is not downloaded). */
+/** A file or media item that came with a message. */
 export interface AttachmentInfo {
   kind: 'image' | 'audio' | 'video' | 'file' | 'sticker' | 'other';
   id?: string;
   name?: string;
   mimeType?: string;
   sizeBytes?: number;
+  /** `media/<sha256>` once the adapter saved the content (ChannelRunContext.saveMedia). */
+  media?: string;
+  /** Why the content was not saved (too large, the download failed), for the transcript. */
+  notSaved?: string;
 }
 
 /** One message a person sent, normalised from a platform event. */
@@ -91,6 +95,13 @@ export interface ChannelRunContext {
   /** The connection is open and authenticated; `botName` is the bot's handle on the platform. */
   connected(info: { botId: string; botName: string }): void;
   progress(): void;
+  /**
+   * Saves a received file by content hash under `$HEARTH_HOME/media/` and returns its reference
+   * (`media/<sha256>`) for AttachmentInfo.media; throws when it is larger than `media.maxBytes`
+   * (which `mediaMaxBytes` says, so adapters can skip downloading it).
+   */
+  saveMedia?(bytes: Uint8Array): { ref: string; sha256: string; sizeBytes: number };
+  mediaMaxBytes?: number;
 }
 
 /**

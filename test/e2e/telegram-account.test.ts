@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fakeTelegramToken, type FakeTelegramServer, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 import { answerBeforeBody } from '../support/raw-http.js';
@@ -304,5 +305,35 @@ test('a message Telegram delivers twice (a redelivered update) is answered once'
     );
   } finally {
     await gateway.stop();
+  }
+});
+
+test('telegram: a photo is saved by content hash under media/ and the turn refers to it; a file over media.maxBytes is noted, not downloaded', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const photoToken = fakeTelegramToken(5_100_000_003);
+  const server = await startFakeTelegramServer({ token: photoToken });
+  const gateway = await startTestGateway({
+    home,
+    config: { ...fakeModelConfig(model), media: { maxBytes: 4096 }, channels: { telegram: { botToken: photoToken, apiRoot: server.apiRoot, dmPolicy: 'open', allowFrom: ['*'] } } },
+  });
+  try {
+    const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+    await waitFor(async () => (JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { connected: boolean }[])[0]?.connected, 'the bot to connect');
+    const photo = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const photoId = server.addFile(photo, 'cat.jpg');
+    const bigId = server.addFile(Buffer.alloc(5000, 7), 'big.pdf');
+    const chat = { id: 4242, type: 'private', first_name: 'Ada' };
+    const from = { id: 4242, is_bot: false, first_name: 'Ada' };
+    server.injectRawUpdate({ message: { message_id: 1, date: 1, chat, from, caption: 'look at this', photo: [{ file_id: photoId, file_unique_id: 'p1', width: 10, height: 10, file_size: photo.length }] } }, photoToken);
+    server.injectRawUpdate({ message: { message_id: 2, date: 2, chat, from, document: { file_id: bigId, file_unique_id: 'd1', file_name: 'big.pdf', file_size: 5000 } } }, photoToken);
+    const sha = createHash('sha256').update(photo).digest('hex');
+    await waitFor(() => server.sent.some((item) => item.text.includes(`media/${sha}`)), 'the answer that echoes the saved photo');
+    assert.deepEqual(readFileSync(join(home, 'media', sha.slice(0, 2), sha)), photo, 'the file is saved whole under its hash');
+    await waitFor(() => server.sent.some((item) => item.text.includes('big.pdf') && item.text.includes('not saved: larger than media.maxBytes (4096 bytes)')), 'the note about the big file');
+    assert.deepEqual(server.fileDownloads.filter((path) => path.includes('big.pdf')), [], 'a file over the cap is not downloaded');
+  } finally {
+    await gateway.stop();
+    await server.close();
   }
 });

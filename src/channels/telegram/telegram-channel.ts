@@ -1,3 +1,4 @@
+import { type AttachmentDownload, saveAttachments } from '../save-attachments.js';
 import { timingSafeEqual } from 'node:crypto';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Message, Update } from 'grammy/types';
@@ -122,6 +123,17 @@ export function normalizeTelegramUpdate(update: Update, bot: { id: number; usern
   };
 }
 
+/** Fetches a file a message carried: `getFile`, then `<apiRoot>/file/bot<token>/<file_path>`, as the Bot API serves it. */
+function telegramDownload(api: Api, token: string, apiRoot = 'https://api.telegram.org'): AttachmentDownload {
+  return async (attachment, signal) => {
+    const file = await api.getFile(attachment.id as string, toGrammy(signal));
+    if (!file.file_path) throw new Error('Telegram gave no file_path (files over 20 MB cannot be downloaded by bots)');
+    const response = await fetch(`${apiRoot.replace(/\/+$/u, '')}/file/bot${token}/${file.file_path}`, { signal });
+    if (!response.ok) throw new Error(`the download answered ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+}
+
 /** HTML back to readable text, for a resend when Telegram refuses our formatting. */
 function htmlToText(html: string): string {
   return html
@@ -138,6 +150,7 @@ function htmlToText(html: string): string {
  */
 export function createTelegramChannel(options: TelegramChannelOptions): Channel {
   const api = new Api(options.botToken, { ...(options.apiRoot ? { apiRoot: options.apiRoot.replace(/\/+$/u, '') } : {}) });
+  const download = telegramDownload(api, options.botToken, options.apiRoot);
   const pollTimeout = options.pollTimeoutSeconds ?? 30;
   let offset = 0;
   /** The live run in webhook mode: where pushed updates go. */
@@ -259,7 +272,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
             updatesTaken += 1;
             const id = (update as { update_id?: unknown }).update_id;
             const normalized = normalizeTelegramUpdate(update, bot);
-            if ('message' in normalized) await context.receive(normalized.message);
+            if ('message' in normalized) await context.receive(await saveAttachments(normalized.message, context, download));
             else if (normalized.skip !== null) context.reject(normalized.skip, update);
             // The next poll confirms everything up to here: only after the messages above are persisted.
             if (typeof id === 'number' && id >= offset) offset = id + 1;
@@ -317,7 +330,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): Channel 
       const normalized = typeof update === 'object' && update !== null ? normalizeTelegramUpdate(update, current.bot) : { skip: 'a webhook body that is not an update' };
       if ('message' in normalized) {
         try {
-          await current.context.receive(normalized.message);
+          await current.context.receive(await saveAttachments(normalized.message, current.context, download));
         } catch {
           return { status: 500, body: 'could not store the message; retry' };
         }

@@ -205,6 +205,10 @@ export interface FakeTelegramServer {
   injectMessage(input: InjectMessageInput): Message;
   /** Makes a chat known without a message, as when a person started the bot earlier (positive ids: private chats; negative: groups). */
   addChat(chatId: number): void;
+  /** Keeps a file for `getFile` and `GET /file/bot<token>/<file_path>`; returns its file_id (put it in a photo or document of an injected update). */
+  addFile(bytes: Uint8Array, name?: string): string;
+  /** Downloads of files through `/file/bot<token>/…`, oldest first. */
+  readonly fileDownloads: string[];
   /**
    * Queues any value as an update, even a malformed one. An object without a numeric `update_id`
    * gets the next one; other values are delivered as they are. It is delivered whatever
@@ -488,6 +492,8 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
 
   const bots = new Map<string, BotState>();
   const chats = new Map<number, ChatRecord>();
+  const files = new Map<string, { bytes: Uint8Array; path: string }>();
+  const fileDownloads: string[] = [];
   const messages = new Map<string, StoredMessage>();
   const failures = new Map<string, { failure: FakeFailure; remaining: number }[]>();
   const timers = new Set<NodeJS.Timeout>();
@@ -1127,6 +1133,11 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
     switch (method) {
       case 'getme':
         return ok(bot.user);
+      case 'getfile': {
+        const file = files.get(String(params.file_id));
+        if (!file) return badRequest('invalid file_id');
+        return ok({ file_id: String(params.file_id), file_unique_id: `u${String(params.file_id)}`, file_size: file.bytes.byteLength, file_path: file.path });
+      }
       case 'logout':
       case 'close':
         return ok(true);
@@ -1213,8 +1224,23 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
 
   // ---- HTTP ----
 
+  /** `GET /file/bot<token>/<file_path>`: the bytes of a file added with `addFile`, as Telegram serves downloads. */
+  function serveFile(url: URL, response: ServerResponse): boolean {
+    const match = /^\/file\/bot([^/]+)\/(.+)$/u.exec(url.pathname);
+    if (!match) return false;
+    const file = [...files.values()].find((entry) => entry.path === decodeURIComponent(match[2] as string));
+    if (!bots.has(decodeURIComponent(match[1] as string)) || !file) {
+      response.writeHead(404).end();
+      return true;
+    }
+    fileDownloads.push(file.path);
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.byteLength }).end(file.bytes);
+    return true;
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (serveFile(url, response)) return;
     const match = /^\/bot([^/]*)\/(?:test\/)?([A-Za-z0-9_]+)\/?$/.exec(url.pathname);
     const raw = await readBody(request);
     if (raw === undefined) {
@@ -1493,6 +1519,12 @@ export async function startFakeTelegramServer(options: FakeTelegramServerOptions
     pollCountFor: (token) => botFor(token).pollCount,
     pendingUpdates: (token) => botFor(token).queue.length,
     injectMessage,
+    fileDownloads,
+    addFile(bytes, name = 'file.bin') {
+      const id = `file-${files.size + 1}`;
+      files.set(id, { bytes, path: `documents/${id}-${name}` });
+      return id;
+    },
     addChat(chatId) {
       chatRecord(chatId > 0 ? { id: chatId, type: 'private', first_name: 'User' } : { id: chatId, type: 'group', title: `Test group ${chatId}` });
     },

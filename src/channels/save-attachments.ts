@@ -1,0 +1,33 @@
+import type { AttachmentInfo, ChannelRunContext, InboundMessage } from '../contracts/channel.js';
+
+/** Fetches one attachment's bytes from the platform. */
+export type AttachmentDownload = (attachment: AttachmentInfo, signal: AbortSignal) => Promise<Uint8Array>;
+
+/** How long one download may take before the message goes on without the file. */
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+
+/**
+ * Downloads a message's attachments and saves them by content hash (ChannelRunContext.saveMedia)
+ * before the message is handed over, so the transcript refers to files that exist. A file larger
+ * than `media.maxBytes`, or one whose download fails, is noted as not saved; the message is never
+ * held back or dropped for it.
+ */
+export async function saveAttachments(message: InboundMessage, context: ChannelRunContext, download: AttachmentDownload): Promise<InboundMessage> {
+  const save = context.saveMedia;
+  const maxBytes = context.mediaMaxBytes ?? 0;
+  if (!save || maxBytes === 0 || message.attachments.length === 0) return message;
+  const attachments = await Promise.all(
+    message.attachments.map(async (item): Promise<AttachmentInfo> => {
+      if (item.id === undefined) return item;
+      if (item.sizeBytes !== undefined && item.sizeBytes > maxBytes) return { ...item, notSaved: `larger than media.maxBytes (${maxBytes} bytes)` };
+      try {
+        const bytes = await download(item, AbortSignal.any([context.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]));
+        const saved = save(bytes);
+        return { ...item, media: saved.ref, sizeBytes: saved.sizeBytes };
+      } catch (error) {
+        return { ...item, notSaved: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
+  return { ...message, attachments };
+}
