@@ -1,0 +1,95 @@
+import type { Pool } from 'pg';
+
+/**
+ * Work ownership across gateways that share one PostgreSQL database: named leases with an expiry
+ * in the database's own clock (so nodes' clocks may disagree), and the nodes' heartbeats. A lease
+ * is held by one node at a time; the holder renews it well before it expires; when the holder
+ * dies, another node takes it once it has expired. Nothing about ownership lives in memory only.
+ */
+export interface Leases {
+  /** Takes the lease, or renews it when this node holds it; false when another node holds it unexpired. */
+  acquire(name: string, ttlMs: number): Promise<boolean>;
+  /** Gives it up (only if this node holds it), so another node can take it at once. */
+  release(name: string): Promise<void>;
+  /** Every lease with its holder and how long until it expires (negative: expired). */
+  list(prefix?: string): Promise<LeaseRow[]>;
+  /** Records this node as alive, with where it serves. */
+  heartbeat(info: { url: string; startedAt: number }): Promise<void>;
+  nodes(): Promise<NodeRow[]>;
+  readonly nodeId: string;
+}
+
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  acquiredAt: number;
+  expiresInMs: number;
+}
+
+export interface NodeRow {
+  nodeId: string;
+  url: string;
+  startedAt: number;
+  heartbeatAgeMs: number;
+}
+
+/** Milliseconds since the epoch by the database's clock, the one every node agrees on. */
+const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+export const LEASE_TABLES = `
+  CREATE TABLE IF NOT EXISTS cluster_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    acquired_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS cluster_nodes (
+    node_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+  );
+`;
+
+export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> {
+  await pool.query(LEASE_TABLES);
+  return {
+    nodeId,
+    async acquire(name, ttlMs) {
+      const result = await pool.query(
+        `INSERT INTO cluster_leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, ${DB_NOW}, ${DB_NOW} + $3)
+         ON CONFLICT (name) DO UPDATE SET
+           holder = EXCLUDED.holder,
+           expires_at = EXCLUDED.expires_at,
+           acquired_at = CASE WHEN cluster_leases.holder = EXCLUDED.holder THEN cluster_leases.acquired_at ELSE EXCLUDED.acquired_at END
+         WHERE cluster_leases.holder = EXCLUDED.holder OR cluster_leases.expires_at < ${DB_NOW}
+         RETURNING holder`,
+        [name, nodeId, Math.round(ttlMs)],
+      );
+      return result.rowCount === 1;
+    },
+    async release(name) {
+      await pool.query('DELETE FROM cluster_leases WHERE name = $1 AND holder = $2', [name, nodeId]);
+    },
+    async list(prefix = '') {
+      const result = await pool.query<{ name: string; holder: string; acquired_at: string; expires_in: string }>(
+        `SELECT name, holder, acquired_at, expires_at - ${DB_NOW} AS expires_in FROM cluster_leases WHERE starts_with(name, $1) ORDER BY name`,
+        [prefix],
+      );
+      return result.rows.map((row) => ({ name: row.name, holder: row.holder, acquiredAt: Number(row.acquired_at), expiresInMs: Number(row.expires_in) }));
+    },
+    async heartbeat(info) {
+      await pool.query(
+        `INSERT INTO cluster_nodes (node_id, url, started_at, heartbeat_at) VALUES ($1, $2, $3, ${DB_NOW})
+         ON CONFLICT (node_id) DO UPDATE SET url = EXCLUDED.url, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at`,
+        [nodeId, info.url, info.startedAt],
+      );
+    },
+    async nodes() {
+      const result = await pool.query<{ node_id: string; url: string; started_at: string; age: string }>(
+        `SELECT node_id, url, started_at, ${DB_NOW} - heartbeat_at AS age FROM cluster_nodes ORDER BY node_id`,
+      );
+      return result.rows.map((row) => ({ nodeId: row.node_id, url: row.url, startedAt: Number(row.started_at), heartbeatAgeMs: Number(row.age) }));
+    },
+  };
+}
