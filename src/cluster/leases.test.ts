@@ -1,38 +1,19 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../test/support/pg-test-database.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { createLeases } from './leases.js';
 
-// Against the machine's real PostgreSQL (127.0.0.1:5432), in a database made for this run.
-const ADMIN_URL = process.env.HEARTH_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hearth_leases_${randomBytes(4).toString('hex')}`;
-const pools: pg.Pool[] = [];
-
-async function pool(): Promise<pg.Pool> {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  const created = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  pools.push(created);
-  return created;
-}
+// Against the machine's real PostgreSQL (127.0.0.1:5432), in a database made for this file.
+let database: TestDatabase;
+const pool = async () => database.pool();
 
 before(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect().catch((error: Error) => {
-    throw new Error(`PostgreSQL does not answer at ${ADMIN_URL} (${error.message}): start it with \`pg_ctlcluster --skip-systemctl-redirect 15 main start\``);
-  });
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
+  database = await createTestDatabase('hearth_leases');
 });
 
 after(async () => {
-  for (const created of pools) await created.end();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
+  await database?.drop();
 });
 
 test('a lease is held by one node at a time, renewed by its holder, and taken by another once it expires', async () => {
