@@ -47,6 +47,32 @@ test('under a stream of commits the WAL is checkpointed by the other thread and 
   }
 });
 
+test('under commits with no pause between them the WAL still starts over: its file stays near maxWalBytes instead of growing without end', async () => {
+  using store = openDb();
+  const checkpointer = createWalCheckpointer(store.db, store.path, { intervalMs: 0, startWalBytes: 0, maxWalBytes: 2 * 1024 * 1024 });
+  const insert = store.db.prepare('INSERT INTO lines (body) VALUES (?)');
+  let largest = 0;
+  try {
+    // Without the connection's catch-up the WAL passes 250 MB in this second.
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      // A few pages a commit, one after another, as a gateway under constant load writes.
+      store.db.transaction(() => {
+        for (let index = 0; index < 4; index++) insert.run('y'.repeat(4000));
+      })();
+      checkpointer.noteCommit();
+      largest = Math.max(largest, walBytes(store.path));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(checkpointer.stats().catchUps > 0, 'the connection finished checkpoints the thread could not');
+    assert.ok(largest < 64 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+    assert.ok(walBytes(store.path) <= 4 * 1024 * 1024, `the WAL is ${walBytes(store.path)} bytes at the end`);
+  } finally {
+    await checkpointer.close();
+    store.db.close();
+  }
+});
+
 test('when the thread cannot run, the connection goes back to SQLite\'s own checkpoints and says why', async () => {
   using store = openDb();
   const reasons: string[] = [];

@@ -24,6 +24,8 @@ parentPort.on('close', () => connection.db && connection.db.close());
 
 /** SQLite's own automatic checkpoint, in WAL pages: what the store falls back to. */
 const AUTOCHECKPOINT_PAGES = 1000;
+/** The WAL size past which the store's connection finishes a checkpoint the thread could not. */
+const MAX_WAL_BYTES = 64 * 1024 * 1024;
 /** The WAL size at which the thread starts: about where SQLite would checkpoint on its own. */
 const START_WAL_BYTES = 4 * 1024 * 1024;
 
@@ -37,6 +39,11 @@ export interface WalCheckpointerOptions {
   /** The better-sqlite3 module the worker loads (resolved from here by default). */
   module?: string;
   now?: () => number;
+  /**
+   * The WAL size past which, after the thread's checkpoint, the store's own connection copies the
+   * few pages written meanwhile so the next write starts the WAL over. Default 64 MiB.
+   */
+  maxWalBytes?: number;
   /** Told once if the worker fails and the store goes back to checkpointing on its own connection. */
   onFallback?: (reason: string) => void;
 }
@@ -73,9 +80,13 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
   let lastRequestAt = 0;
   let failed: string | null = null;
   let checkpoints = 0;
+  let catchUps = 0;
+  const maxWalBytes = options.maxWalBytes ?? MAX_WAL_BYTES;
   /** The last checkpoint (emptying the WAL file) was asked for; its reply ends the thread. */
   let ending = false;
   db.pragma('wal_autocheckpoint = 0');
+  // When the WAL starts over, its file is cut back to this size instead of staying as large as it grew.
+  db.pragma(`journal_size_limit = ${maxWalBytes}`);
 
   const fallBack = (reason: string) => {
     if (failed !== null) return;
@@ -93,10 +104,24 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
     ending = false;
     return stopping ? stopping.terminate().then(() => undefined) : Promise.resolve();
   };
+  /**
+   * Under constant writes the thread's checkpoint never copies the whole WAL (frames arrive while it
+   * copies), so the WAL never starts over and its file grows without end (380 MB after 20,000
+   * turns in bench/soak.ts). Past `maxWalBytes`, the store's connection, between two of its own
+   * transactions, copies what the thread had not: only the pages written during its checkpoint.
+   */
+  const catchUp = () => {
+    if (!db.open || db.inTransaction || walBytes(path) <= maxWalBytes) return;
+    db.pragma('wal_checkpoint(PASSIVE)');
+    catchUps += 1;
+  };
   const onReply = (reply: CheckpointReply) => {
     inFlight = false;
     if ('error' in reply) fallBack(`the checkpoint thread failed: ${reply.error}`);
-    else checkpoints += 1;
+    else {
+      checkpoints += 1;
+      catchUp();
+    }
     if (ending) void stopWorker();
   };
   /** Quiet: the last checkpoint empties the WAL file, then the thread ends (see onReply). */
@@ -129,7 +154,7 @@ export function createWalCheckpointer(db: BetterSqlite3.Database, path: string, 
       worker ??= startWorker();
       worker.postMessage('checkpoint');
     },
-    stats: () => ({ running: worker !== undefined, checkpoints, fallback: failed }),
+    stats: () => ({ running: worker !== undefined, checkpoints, catchUps, fallback: failed }),
     /** Ends the worker for good; the connection's own close then checkpoints what is left. */
     close: (): Promise<void> => {
       failed ??= 'closed';
