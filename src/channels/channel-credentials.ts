@@ -30,6 +30,10 @@ export const LOGIN_FIELDS: Record<ChannelPlatform, { key: string; prompt: string
   ],
   // Signal has no token: signal-cli holds the account's keys, and Hearth only talks to its daemon.
   signal: [],
+  email: [
+    { key: 'imapPassword', prompt: 'IMAP password (with two-step sign-in, an app password: Google Account → Security → App passwords; Outlook: Security → Advanced security options)' },
+    { key: 'smtpPassword', prompt: 'SMTP password (empty: the same as the IMAP password)', optional: true },
+  ],
 };
 
 /** What to do instead, for a platform whose login has no secrets to save. */

@@ -257,10 +257,12 @@ export function createChannelManager(options: ChannelManagerOptions) {
       agentId = config.defaultAgentId;
     }
     const sessionKey = inboundSessionKey(message, { agentId, channel: account.platform, accountId: account.accountId, dmScope: config.dmScope });
+    // A direct chat with a thread (an email conversation) is answered in that thread, replying to the message.
+    const threaded = message.chat.threadId !== undefined && (message.chat.kind === 'thread' || message.chat.kind === 'direct');
     const target: ChannelTarget = {
       chatId: message.chat.id,
-      ...(message.chat.kind === 'thread' && message.chat.threadId !== undefined ? { threadId: message.chat.threadId } : {}),
-      ...(message.chat.kind === 'direct' ? {} : { replyToMessageId: message.messageId }),
+      ...(threaded ? { threadId: message.chat.threadId } : {}),
+      ...(message.chat.kind === 'direct' && !threaded ? {} : { replyToMessageId: message.messageId }),
     };
     const who = message.sender.name ?? message.sender.username ?? message.sender.id;
     const attachments = message.attachments.map(describeAttachment).join(' ');

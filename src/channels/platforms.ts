@@ -242,5 +242,40 @@ export function builtinPlatforms(deps: PlatformDeps): Record<string, PlatformSup
         return null;
       },
     },
+    email: emailPlatform(deps),
+  };
+}
+
+/** An email account's IMAP or SMTP settings, with the password from the config or `hearth channels login`. */
+function mailServer(account: ChannelAccount, role: 'imap' | 'smtp') {
+  const block = (account.settings[role] ?? {}) as { host?: string; port?: number; secure?: boolean; user?: string; password?: string; tlsInsecure?: boolean };
+  const saved = role === 'imap' ? text(account, 'imapPassword') : (text(account, 'smtpPassword') ?? text(account, 'imapPassword'));
+  const secure = block.secure ?? (role === 'imap' ? true : block.port === undefined || block.port === 465);
+  const port = block.port ?? (role === 'imap' ? 993 : secure ? 465 : 587);
+  const imapPassword = (account.settings.imap as { password?: string } | undefined)?.password;
+  const password = block.password ?? saved ?? (role === 'smtp' ? imapPassword : undefined) ?? '';
+  return { host: block.host ?? '', port, secure, user: block.user ?? text(account, 'address') ?? '', password, ...(block.tlsInsecure ? { tlsInsecure: true } : {}) };
+}
+
+function emailPlatform(deps: PlatformDeps): PlatformSupport {
+  return {
+    async create(account) {
+      const { createEmailChannel } = await import('./email/email-channel.js');
+      const mailbox = text(account, 'mailbox');
+      return createEmailChannel({ accountId: account.accountId, address: text(account, 'address') ?? '', imap: mailServer(account, 'imap'), smtp: mailServer(account, 'smtp'), ...(mailbox ? { mailbox } : {}), deps });
+    },
+    // A NOOP every minute while the mailbox is idle is the sign of life.
+    stallTimeoutMs: () => 180_000,
+    authHint: (account) =>
+      `The mail server refused the login in ${where(account)}.imap (or .smtp): check user (default: the address) and password; with two-step sign-in (Gmail, Outlook, iCloud) it must be an app password, and IMAP must be turned on in the mailbox's settings. Save the password with hearth channels login --channel email, then save the config.`,
+    missingConfig: (account) => {
+      if (!text(account, 'address')) return `${where(account)}.address is not set (the bot's email address)`;
+      const imap = mailServer(account, 'imap');
+      const smtp = mailServer(account, 'smtp');
+      if (!imap.host) return `${where(account)}.imap.host is not set (your provider's IMAP server, e.g. imap.gmail.com)`;
+      if (!smtp.host) return `${where(account)}.smtp.host is not set (your provider's SMTP server, e.g. smtp.gmail.com)`;
+      if (!imap.password) return `${where(account)}.imap.password is not set (run hearth channels login --channel email)`;
+      return null;
+    },
   };
 }

@@ -117,6 +117,24 @@ const matrixFields = {
   accessToken: z.string().min(1).optional().describe('The bot account\'s access token (or save it with hearth channels login).'),
 };
 
+const mailServer = (role: 'IMAP' | 'SMTP', port: string) =>
+  z.strictObject({
+    host: z.string().min(1).describe(`The ${role} server's host name, e.g. ${role === 'IMAP' ? 'imap.gmail.com' : 'smtp.gmail.com'}.`),
+    port: z.number().int().min(1).max(65535).optional().describe(`The ${role} port (default ${port}).`),
+    secure: z.boolean().optional().describe(role === 'IMAP' ? 'TLS from the start (default true; false uses STARTTLS when the server offers it).' : 'TLS from the start, as on port 465 (default: true on 465, else STARTTLS).'),
+    user: z.string().min(1).optional().describe('The login (default: the address).'),
+    password: z.string().min(1).optional().describe(`The ${role} password or app password (or save it with hearth channels login --channel email).`),
+    tlsInsecure: z.boolean().optional().describe('Accept a certificate that does not verify (a self-signed server of your own).'),
+  });
+
+const emailFields = {
+  ...routingFields,
+  address: z.email().optional().describe('The bot\'s email address: the From of its replies; mail from it is never answered.'),
+  imap: mailServer('IMAP', '993').optional().describe('Where mail is read (IMAP with IDLE).'),
+  smtp: mailServer('SMTP', '465 when secure, else 587').optional().describe('Where replies are sent (SMTP).'),
+  mailbox: z.string().min(1).optional().describe('The folder read for new mail (default INBOX).'),
+};
+
 const accountId = z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'account ids are lowercase letters, digits, _ and -');
 
 const platform = <T extends z.ZodRawShape>(fields: T) =>
@@ -167,6 +185,7 @@ export const channelsSchema = z
     feishu: platform(feishuFields).optional().describe('Feishu / Lark app (bot) accounts; events arrive at /channels/feishu/<accountId>/webhook.'),
     whatsapp: platform(whatsappFields).optional().describe('WhatsApp Business Cloud API phone numbers.'),
     matrix: platform(matrixFields).optional().describe('Matrix accounts (unencrypted rooms and direct chats).'),
+    email: platform(emailFields).optional().describe('Email accounts: IMAP to read, SMTP to reply; each correspondent is a direct chat.'),
   })
   .catchall(pluginPlatform)
   .superRefine((channels, context) => {
@@ -197,7 +216,7 @@ export const channelHealthSchema = z.strictObject({
 export const bindingSchema = z.strictObject({
   agentId: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/, 'agent ids are lowercase letters, digits, _ and -').describe('The agent that answers the matching messages.'),
   match: z.strictObject({
-    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu, whatsapp, matrix or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
+    channel: z.string().regex(PLUGIN_PLATFORM_PATTERN, 'a channel name: telegram, discord, slack, irc, signal, feishu, whatsapp, matrix, email or a plugin\'s channel').describe('The platform (a built-in one, or a plugin\'s channel).'),
     accountId: accountId.optional().describe('Only this account of the platform.'),
     peer: z.strictObject({ kind: z.enum(['direct', 'group']).describe('A person (direct) or a group chat.'), id: peerId.describe('Their user or chat id on the platform.') }).optional().describe('Only this person or chat.'),
   }).describe('Which messages the binding takes.'),
@@ -212,6 +231,7 @@ export type SlackAccountConfig = z.infer<z.ZodObject<typeof slackFields>>;
 export type IrcAccountConfig = z.infer<z.ZodObject<typeof ircFields>>;
 export type SignalAccountConfig = z.infer<z.ZodObject<typeof signalFields>>;
 export type FeishuAccountConfig = z.infer<z.ZodObject<typeof feishuFields>>;
+export type EmailAccountConfig = z.infer<z.ZodObject<typeof emailFields>>;
 export type WhatsAppAccountConfig = z.infer<z.ZodObject<typeof whatsappFields>>;
 export type MatrixAccountConfig = z.infer<z.ZodObject<typeof matrixFields>>;
 export type Binding = z.infer<typeof bindingSchema>;

@@ -5,7 +5,7 @@
  */
 
 /** The platforms built into this build (`channels.<platform>` in the config). */
-export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal', 'feishu', 'whatsapp', 'matrix'] as const;
+export const BUILTIN_PLATFORMS = ['telegram', 'discord', 'slack', 'irc', 'signal', 'feishu', 'whatsapp', 'matrix', 'email'] as const;
 
 /** The name of a platform a plugin provides: its `channels.<platform>` config key, part of session keys. */
 export const PLUGIN_PLATFORM_PATTERN = /^[a-z][a-z0-9-]{0,23}$/;
