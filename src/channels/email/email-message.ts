@@ -40,7 +40,8 @@ export function automaticMailReason(mail: Pick<ParsedMail, 'headers' | 'from'>):
   if (autoSubmitted !== undefined && !autoSubmitted.startsWith('no')) return `an automatic message (Auto-Submitted: ${autoSubmitted})`;
   const precedence = header('precedence');
   if (precedence !== undefined && /bulk|list|junk/u.test(precedence)) return `bulk or list mail (Precedence: ${precedence})`;
-  if (header('list-id') !== undefined) return 'mail from a mailing list (List-Id)';
+  // mailparser gathers the List-* headers under "list".
+  if (header('list-id') !== undefined || mail.headers.has('list')) return 'mail from a mailing list (List-Id)';
   if (header('x-autoreply') !== undefined || header('x-autorespond') !== undefined) return 'an automatic reply (X-Autoreply)';
   const sender = mail.from?.value[0]?.address?.toLowerCase() ?? '';
   if (/^(mailer-daemon|postmaster)@/u.test(sender)) return `a bounce from ${sender}`;

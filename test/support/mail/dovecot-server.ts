@@ -136,10 +136,19 @@ export async function startDovecot(): Promise<DovecotServer> {
       appendFileSync(join(dir, 'users'), `${user}:{PLAIN}${password}\n`);
     },
     async deliver(user, password, raw) {
-      const client = imap(user, password);
-      await client.connect();
+      let client = imap(user, password);
+      // A user added a moment ago can be refused once while dovecot reads its passwd-file again.
+      await client.connect().catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        client = imap(user, password);
+        await client.connect().catch((error: { responseText?: string; message: string }) => {
+          throw new Error(`logging in as ${user} failed: ${error.responseText ?? error.message}\n${log().split('\n').slice(-5).join('\n')}`);
+        });
+      });
       try {
-        const appended = await client.append('INBOX', raw);
+        const appended = await client.append('INBOX', raw).catch((error: { responseText?: string; message: string }) => {
+          throw new Error(`APPEND for ${user} failed: ${error.responseText ?? error.message}\n${log().split('\n').slice(-5).join('\n')}`);
+        });
         return appended ? Number(appended.uid) : 0;
       } finally {
         await client.logout().catch(() => client.close());
