@@ -61,6 +61,9 @@ export function createEmailChannel(options: EmailChannelOptions): Channel {
   const domain = options.address.split('@')[1] ?? 'hearth.local';
   const state = { client: null as ImapFlow | null };
   const transport: Transporter = createTransport({
+    // A few connections kept open between replies: no new TLS handshake and login for each.
+    pool: true,
+    maxConnections: 2,
     host: options.smtp.host,
     port: options.smtp.port,
     secure: options.smtp.secure,
