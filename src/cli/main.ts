@@ -52,6 +52,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addConfigCommands(program, runtime);
   addUsageCommand(program, runtime);
   addServiceCommands(program, runtime);
+  addStateCommands(program, runtime);
   return program;
 }
 
@@ -688,6 +689,25 @@ function addUsageCommand(program: CommanderModule.Command, runtime: CliRuntime):
     .action(async (options: { json?: boolean; days: string }) => {
       const { showUsage } = await import('./usage-command.js');
       await showUsage(runtime, options);
+    });
+}
+
+function addStateCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const state = program.command('state').description('move the whole state of a home: export a consistent snapshot, import it into an empty home');
+  state
+    .command('export <file>')
+    .description('write the database (copied with SQLite\'s online backup, safe while the gateway runs), workspaces, skills, media, archives and the config into one .tar.gz; secrets are left out and listed unless --include-secrets')
+    .option('--include-secrets', 'keep credentials/ and the secret values of the config')
+    .action(async (file: string, options: { includeSecrets?: boolean }) => {
+      const { runStateExport } = await import('./state-command.js');
+      await runStateExport(runtime, file, options);
+    });
+  state
+    .command('import <file>')
+    .description('unpack an export into an empty home (refused, naming what is there, when the home has a config, a database or workspaces)')
+    .action(async (file: string) => {
+      const { runStateImport } = await import('./state-command.js');
+      await runStateImport(runtime, file);
     });
 }
 

@@ -325,6 +325,16 @@ export const configSchema = z.strictObject({
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
+  retention: z
+    .strictObject({
+      sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),
+      runsDays: z.number().min(0).max(36_500).default(90).describe('Run records (what each turn did: steps, tool calls, tokens; hearth runs, usage) are kept this many days; 0 for ever.'),
+      runsMaxRows: z.number().int().min(0).max(100_000_000).default(1_000_000).describe('At most this many run records are kept, the oldest finished ones going first; 0 for no limit.'),
+      outboxDays: z.number().min(0).max(36_500).default(14).describe('Delivered or given-up outbox entries are kept this many days (hearth channels status counts them); 0 for ever.'),
+      intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start).'),
+    })
+    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, intervalMinutes: 60 })
+    .describe('How long state is kept (see docs/operations.md, Retention).'),
   media: z
     .strictObject({
       maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash in $HEARTH_HOME/media/); a larger one is noted in the transcript, not downloaded. 0 saves none.'),

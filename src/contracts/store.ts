@@ -153,6 +153,19 @@ export interface Store {
   /** Forgets idempotency keys older than the cutoff; returns how many were removed. */
   pruneIdempotencyKeys(olderThan: number): Promise<number>;
 
+  /** Sessions with no turn since `before`, longest idle first, at most `limit`. */
+  idleSessions(before: number, limit: number): Promise<IdleSession[]>;
+  /** Every transcript line of a session, every generation, oldest first (what its archive holds). */
+  sessionLines(sessionKey: string): Promise<ArchivedLine[]>;
+  /** Deletes a session and its transcript if it is still idle since `before`; returns the lines removed, or null when a turn since kept it. */
+  deleteIdleSession(sessionKey: string, before: number): Promise<number | null>;
+  /** Deletes finished runs (and their steps) finished before the cutoff, then the oldest past `maxRows`; at most `limit` each. */
+  pruneRunRecords(options: { finishedBefore: number; maxRows: number; limit: number }): Promise<number>;
+  /** Deletes delivered or given-up outbox entries created before the cutoff, at most `limit`. */
+  pruneFinishedOutbox(before: number, limit: number): Promise<number>;
+  /** The media hashes (`media/<sha256>`) the transcripts still refer to. */
+  mediaReferences(): Promise<Set<string>>;
+
   /** Adds or replaces a cron job (definition and state). */
   putCronJob(job: CronJob): Promise<void>;
   getCronJob(id: string): Promise<CronJob | null>;
@@ -499,4 +512,21 @@ export interface RunRecord {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+}
+
+/** A session retention may archive: no turn since `updatedAt`. */
+export interface IdleSession {
+  key: string;
+  agentId: string;
+  updatedAt: number;
+}
+
+/** A transcript line as an archive keeps it. */
+export interface ArchivedLine {
+  id: number;
+  generation: number;
+  runId: string | null;
+  role: string;
+  body: string;
+  createdAt: number;
 }

@@ -18,6 +18,7 @@ import type {
 } from '../../contracts/store.js';
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
+import { createSqliteRetention } from './sqlite-retention.js';
 import { createSqliteCompactions } from './sqlite-compactions.js';
 import { createSqliteApprovals } from './sqlite-approvals.js';
 import { createSqliteUsage } from './sqlite-usage.js';
@@ -466,6 +467,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     ...createSqliteUsage(db, { run, write }),
+    ...createSqliteRetention(db, { run, write }),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import type { Store } from '../contracts/store.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import type { GatewayBase } from '../runtime/gateway-base.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
+import { type RetentionReport, runRetention } from './retention.js';
+
+/** Pruning starts this long after the gateway starts, so start-up does not pay for it. */
+const FIRST_RUN_DELAY_MS = 30_000;
+
+export interface RetentionSchedule {
+  runNow(): Promise<RetentionReport | null>;
+  last(): RetentionReport | null;
+  stop(): void;
+}
+
+/**
+ * Runs retention (see runRetention) every `retention.intervalMinutes`, one pass at a time; a
+ * failure is logged and counted, and the next pass tries again. Its last pass shows in
+ * `hearth status` and `/readyz` as the `retention` component's detail.
+ */
+export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 'paths'> & { store: Store; clock?: Clock; firstRunDelayMs?: number }): RetentionSchedule & { health(): { status: 'ok' | 'degraded'; detail: string } } {
+  const clock = deps.clock ?? systemClock;
+  const state = { timer: undefined as unknown, stopped: false, running: null as Promise<RetentionReport | null> | null, last: null as RetentionReport | null, error: null as string | null };
+  const settings = () => deps.config.current().retention;
+
+  async function pass(): Promise<RetentionReport | null> {
+    try {
+      const report = await runRetention({ store: deps.store, clock, settings, archiveDir: join(deps.paths.home, 'archive', 'sessions'), mediaDir: join(deps.paths.home, 'media') });
+      state.last = report;
+      state.error = null;
+      const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.mediaFilesRemoved;
+      if (removed > 0) deps.logger.info({ ...report }, 'retention pruned old state');
+      return report;
+    } catch (error) {
+      state.error = error instanceof Error ? error.message : String(error);
+      deps.logger.warn({ err: error }, 'retention failed; the next pass tries again');
+      return null;
+    }
+  }
+
+  function runNow(): Promise<RetentionReport | null> {
+    state.running ??= pass().finally(() => {
+      state.running = null;
+    });
+    return state.running;
+  }
+
+  function schedule(delayMs: number): void {
+    state.timer = clock.setTimer(() => {
+      if (state.stopped) return;
+      void runNow().finally(() => {
+        if (!state.stopped) schedule(settings().intervalMinutes * 60_000);
+      });
+    }, delayMs);
+  }
+
+  schedule(deps.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
+  return {
+    runNow,
+    last: () => state.last,
+    stop() {
+      state.stopped = true;
+      clock.clearTimer(state.timer);
+    },
+    health() {
+      if (state.error) return { status: 'degraded', detail: `the last pass failed: ${state.error}` };
+      const last = state.last;
+      if (!last) return { status: 'ok', detail: 'no pass yet' };
+      return {
+        status: 'ok',
+        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.mediaFilesRemoved} media files removed`,
+      };
+    },
+  };
+}
+
+/** Archives and prunes old state on a schedule (`retention` in the config). */
+export const retentionSubsystem = defineSubsystem({
+  name: 'retention',
+  start(deps: Pick<GatewayBase, 'config' | 'logger' | 'paths'> & { store: Store }) {
+    const retention = scheduleRetention(deps);
+    return { api: retention, health: retention.health, drain: () => retention.stop() };
+  },
+});

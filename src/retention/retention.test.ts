@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { runRetention } from './retention.js';
+
+const DAY = 86_400_000;
+const sha = (char: string) => char.repeat(64);
+
+test('retention archives and removes idle sessions, old runs, old finished outbox entries and unreferenced media, and nothing else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-retention-'));
+  const store = createSqliteStore({ path: join(dir, 'hearth.sqlite') });
+  try {
+    let runs = 0;
+    const turn = async (sessionKey: string, text: string, day: number, deliver = false) => {
+      const runId = `r${runs++}`;
+      const now = day * DAY;
+      await store.acceptTurn({ runId, sessionKey, agentId: 'main', source: 'ws', text, now });
+      await store.startTurn(runId, { now, historyLimit: 0 });
+      const { outboxId } = await store.completeTurn(runId, { status: 'ok', messages: [{ role: 'assistant', content: `re: ${text}` }], reply: `re: ${text}`, toolCalls: [], deliverTo: deliver ? { channel: 'telegram:default', target: '{"chatId":"1"}' } : null, now });
+      return outboxId;
+    };
+    const delivered = await turn('agent:main:old', `a photo [image] (media/${sha('a')}, 3 bytes)`, 0, true);
+    await store.markDelivered(delivered as number, 0);
+    await turn('agent:main:old', 'a second line', 1);
+    await turn('agent:main:alive', `kept photo (media/${sha('b')})`, 0);
+    await turn('agent:main:alive', 'still talking', 200, true);
+    await turn('agent:main:quiet', 'ten days in', 10);
+    const mediaDir = join(dir, 'media');
+    for (const hash of [sha('a'), sha('b'), sha('c')]) {
+      mkdirSync(join(mediaDir, hash.slice(0, 2)), { recursive: true });
+      writeFileSync(join(mediaDir, hash.slice(0, 2), hash), 'img');
+      utimesSync(join(mediaDir, hash.slice(0, 2), hash), 1, 1);
+    }
+
+    const report = await runRetention({
+      store,
+      clock: { now: () => 200 * DAY },
+      settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14 }),
+      archiveDir: join(dir, 'archive', 'sessions'),
+      mediaDir,
+    });
+
+    assert.equal(report.sessionsArchived, 2, 'old and quiet');
+    assert.equal(report.linesRemoved, 6);
+    assert.equal(report.runsRemoved, 4, 'every run finished before day 110');
+    assert.equal(report.outboxRemoved, 1, 'the delivered entry of day 0; the pending one of day 200 stays');
+    assert.deepEqual([report.mediaFilesRemoved, report.mediaBytesRemoved], [2, 6], 'the old session\'s photo and the orphan');
+
+    assert.deepEqual((await store.readTranscript('agent:main:alive', 10)).map((entry) => entry.message.content), [`kept photo (media/${sha('b')})`, `re: kept photo (media/${sha('b')})`, 'still talking', 're: still talking']);
+    assert.deepEqual(await store.readTranscript('agent:main:old', 10), []);
+    assert.deepEqual((await store.listRuns({ limit: 10 })).map((run) => run.runId), ['r3']);
+    assert.deepEqual([...(await store.mediaReferences())], [sha('b')]);
+    assert.deepEqual(readdirSync(join(mediaDir, 'bb')), [sha('b')]);
+
+    const [day] = readdirSync(join(dir, 'archive', 'sessions'));
+    const files = readdirSync(join(dir, 'archive', 'sessions', day as string)).sort();
+    assert.equal(files.length, 2);
+    const archived = gunzipSync(readFileSync(join(dir, 'archive', 'sessions', day as string, files.find((name) => name.startsWith('agent_main_old')) as string))).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(archived[0], { session: 'agent:main:old', agentId: 'main', lastTurnAt: DAY, archivedAt: 200 * DAY, lines: 4 });
+    assert.deepEqual(archived.slice(1).map((line) => (line.message as { content: string }).content), [`a photo [image] (media/${sha('a')}, 3 bytes)`, `re: a photo [image] (media/${sha('a')}, 3 bytes)`, 'a second line', 're: a second line']);
+
+    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
+    assert.deepEqual([again.sessionsArchived, again.runsRemoved, again.outboxRemoved, again.mediaFilesRemoved], [0, 0, 0, 0], 'a second pass finds nothing more');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('run records beyond runsMaxRows go oldest first; a session that got a turn after it was listed is kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-retention-'));
+  const store = createSqliteStore({ path: join(dir, 'hearth.sqlite') });
+  try {
+    for (let i = 0; i < 5; i++) {
+      await store.acceptTurn({ runId: `r${i}`, sessionKey: 's', agentId: 'main', source: 'ws', text: `t${i}`, now: i });
+      await store.startTurn(`r${i}`, { now: i, historyLimit: 0 });
+      await store.completeTurn(`r${i}`, { status: 'ok', messages: [], reply: '', toolCalls: [], deliverTo: null, now: i });
+    }
+    assert.equal(await store.pruneRunRecords({ finishedBefore: 0, maxRows: 2, limit: 100 }), 3);
+    assert.deepEqual((await store.listRuns({ limit: 10 })).map((run) => run.runId), ['r4', 'r3']);
+    assert.equal(await store.deleteIdleSession('s', 3), null, 'its last turn (time 4) is after the cutoff');
+    assert.equal(await store.deleteIdleSession('s', 5), 5, 'its five question lines');
+    assert.deepEqual(await store.readTranscript('s', 10), []);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
