@@ -16,6 +16,7 @@ import { mcpSubsystem } from './mcp/mcp-subsystem.js';
 import { pluginsSubsystem } from './plugins/plugins-subsystem.js';
 import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { retentionSubsystem } from './retention/retention-subsystem.js';
+import { backupsSubsystem } from './backups/backups-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
 
 export { resolveGatewayToken } from './gateway/gateway-token.js';
@@ -72,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });
     await system.start(retentionSubsystem, { ...base, store });
+    await system.start(backupsSubsystem, { ...base, alerts });
     const sinceProcessStart = { loaded: Math.round(enteredMs), prepared: Math.round(preparedMs), started: Math.round(performance.now()) };
     logger.info({ startupMs: sinceProcessStart, subsystemsMs: system.startTimes() }, 'gateway started');
     return runningGateway(base, system, gateway);

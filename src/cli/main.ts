@@ -709,6 +709,29 @@ function addStateCommands(program: CommanderModule.Command, runtime: CliRuntime)
       const { runStateImport } = await import('./state-command.js');
       await runStateImport(runtime, file);
     });
+  state
+    .command('backup')
+    .description('make one backup now to backups.to (a folder or s3://bucket/prefix), keeping the newest backups.keep')
+    .action(async () => {
+      const { runStateBackup } = await import('./state-command.js');
+      await runStateBackup(runtime);
+    });
+  state
+    .command('backups')
+    .description('list the backups stored at backups.to, oldest first')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runStateBackups } = await import('./state-command.js');
+      await runStateBackups(runtime, options);
+    });
+  state
+    .command('restore <name>')
+    .description('fetch a stored backup (a name from hearth state backups, or latest) and import it into an empty home')
+    .option('--from <config>', 'the config file whose backups section says where the backups are (for a new, empty home)')
+    .action(async (name: string, options: { from?: string }) => {
+      const { runStateRestore } = await import('./state-command.js');
+      await runStateRestore(runtime, name, options);
+    });
 }
 
 function addServiceCommands(program: CommanderModule.Command, runtime: CliRuntime): void {

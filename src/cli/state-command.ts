@@ -1,8 +1,11 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fetchBackup, listBackups, runBackup } from '../backups/backup.js';
 import { resolveHearthPaths } from '../config/paths.js';
 import { readVersion } from '../runtime/gateway-base.js';
 import { exportState, importState } from '../state/state-archive.js';
-import { CliFailure, type CliRuntime } from './cli-context.js';
+import { cliConfig, CliFailure, type CliRuntime } from './cli-context.js';
 
 /** `hearth state export <file>`: a consistent snapshot, even while the gateway runs. */
 export async function runStateExport(runtime: CliRuntime, file: string, options: { includeSecrets?: boolean }): Promise<void> {
@@ -24,4 +27,47 @@ export async function runStateImport(runtime: CliRuntime, file: string): Promise
   runtime.io.out(`Imported the state exported from Hearth ${manifest.hearthVersion} on ${new Date(manifest.createdAt).toISOString()} into ${paths.home}.\n`);
   if (manifest.leftOut.length > 0) runtime.io.out(`The export left out (add them again):\n${manifest.leftOut.map((item) => `  ${item}`).join('\n')}\n`);
   runtime.io.out('Start the gateway on it with `hearth gateway` (or `hearth service`); `hearth doctor` checks it first.\n');
+}
+
+function backupsConfig(runtime: CliRuntime) {
+  const paths = resolveHearthPaths(runtime.env);
+  const config = cliConfig(paths, runtime.env).backups;
+  if (!config) throw new CliFailure(`No backups are configured: add backups: { to: "/path/to/folder" } (or "s3://bucket/prefix") to ${paths.configPath}.`);
+  return { paths, config };
+}
+
+/** `hearth state backup`: one backup now, to `backups.to`. */
+export async function runStateBackup(runtime: CliRuntime): Promise<void> {
+  const { paths, config } = backupsConfig(runtime);
+  const result = await runBackup(paths, config, { hearthVersion: readVersion(), now: Date.now() }).catch((error: unknown) => {
+    throw new CliFailure(`The backup to ${config.to} failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  runtime.io.out(`Stored ${result.name} (${result.sizeBytes} bytes) in ${result.where}${result.removed.length ? `; removed ${result.removed.join(', ')} (keeping ${config.keep})` : ''}.\n`);
+}
+
+/** `hearth state backups`: what `backups.to` holds, oldest first. */
+export async function runStateBackups(runtime: CliRuntime, options: { json?: boolean }): Promise<void> {
+  const { config } = backupsConfig(runtime);
+  const stored = await listBackups(config).catch((error: unknown) => {
+    throw new CliFailure(`Listing the backups in ${config.to} failed: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (options.json) runtime.io.out(`${JSON.stringify(stored, null, 2)}\n`);
+  else if (stored.length === 0) runtime.io.out(`No backups in ${config.to} yet.\n`);
+  else for (const item of stored) runtime.io.out(`${item.name}  ${item.sizeBytes} bytes\n`);
+}
+
+/** `hearth state restore <name|latest>`: a stored backup into an empty home. */
+export async function runStateRestore(runtime: CliRuntime, name: string, options: { from?: string }): Promise<void> {
+  const { config } = backupsConfig(options.from ? { ...runtime, env: { ...runtime.env, HEARTH_CONFIG: options.from } } : runtime);
+  const work = mkdtempSync(join(tmpdir(), 'hearth-restore-'));
+  try {
+    const file = join(work, 'backup.tar.gz');
+    const chosen = await fetchBackup(config, name, file).catch((error: unknown) => {
+      throw new CliFailure(`Fetching ${name} from ${config.to} failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    runtime.io.out(`Fetched ${chosen} from ${config.to}.\n`);
+    await runStateImport(runtime, file);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

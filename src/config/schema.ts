@@ -325,6 +325,25 @@ export const configSchema = z.strictObject({
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
+  backups: z
+    .strictObject({
+      to: z.string().min(1).describe('A folder (absolute path) or s3://<bucket>/<prefix> of an S3-compatible store.'),
+      every: durationText.default('1d').describe('How often a backup is made, e.g. 1d or 6h.'),
+      keep: z.number().int().min(1).max(10_000).default(7).describe('How many backups are kept; older ones are deleted after each backup.'),
+      includeSecrets: z.boolean().default(false).describe('Put credentials and secret config values in the backups too (then protect where they go).'),
+      s3: z
+        .strictObject({
+          endpoint: z.url().optional().describe('The store\'s URL for S3-compatible services (MinIO, Backblaze B2, Cloudflare R2, …); without it, AWS.'),
+          region: z.string().min(1).optional().describe('The region (default us-east-1).'),
+          forcePathStyle: z.boolean().optional().describe('Bucket in the path instead of the host name (default true with an endpoint).'),
+          accessKeyId: z.string().min(1).optional().describe('The access key id (default: the AWS SDK\'s usual sources, e.g. AWS_ACCESS_KEY_ID).'),
+          secretAccessKey: z.string().min(1).optional().describe('The secret access key (prefer ${AWS_SECRET_ACCESS_KEY}).'),
+        })
+        .optional()
+        .describe('How to reach an s3:// target.'),
+    })
+    .optional()
+    .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
   retention: z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),

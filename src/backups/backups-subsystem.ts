@@ -1,0 +1,84 @@
+import type { AlertSink } from '../automation/alerts.js';
+import { parseDuration } from '../automation/schedule.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import type { GatewayBase } from '../runtime/gateway-base.js';
+import { defineSubsystem } from '../runtime/subsystem.js';
+import { type BackupResult, listBackups, runBackup } from './backup.js';
+
+/** The first backup of a gateway waits this long after start, or until one is due. */
+const FIRST_BACKUP_DELAY_MS = 60_000;
+
+interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 'version'> {
+  alerts: Pick<AlertSink, 'raise'>;
+  clock?: Clock;
+}
+
+/**
+ * Backups on a schedule (`backups` in the config): a state export every `backups.every` to a
+ * folder or an S3-compatible bucket, keeping the newest `backups.keep`. A failed backup is an
+ * operator alert (once a day) and turns the component degraded until one succeeds.
+ */
+export function scheduleBackups(deps: BackupsDeps) {
+  const clock = deps.clock ?? systemClock;
+  const state = { timer: undefined as unknown, stopped: false, last: null as (BackupResult & { at: number }) | null, error: null as string | null };
+
+  async function backUp(): Promise<void> {
+    const config = deps.config.current().backups;
+    if (!config) return;
+    const now = clock.now();
+    try {
+      const result = await runBackup(deps.paths, config, { hearthVersion: deps.version, now });
+      state.last = { ...result, at: now };
+      state.error = null;
+      deps.logger.info({ backup: result.name, where: result.where, bytes: result.sizeBytes, removed: result.removed }, 'backup stored');
+    } catch (error) {
+      state.error = error instanceof Error ? error.message : String(error);
+      const day = new Date(now).toISOString().slice(0, 10);
+      const alerts = deps.config.current().alerts;
+      await deps.alerts
+        .raise({ dedupeKey: `backup:failed:${day}`, event: 'backup.failed', payload: { event: 'backup.failed', to: config.to, error: state.error }, text: `The backup to ${config.to} failed: ${state.error}. Check backups.to and its credentials; the next backup tries again.`, channel: alerts.channel, webhook: alerts.webhook })
+        .catch((raiseError: unknown) => deps.logger.error({ err: raiseError }, 'could not record the backup alert'));
+    }
+  }
+
+  function schedule(delayMs: number): void {
+    state.timer = clock.setTimer(() => {
+      if (state.stopped) return;
+      void backUp().finally(() => {
+        const config = deps.config.current().backups;
+        if (!state.stopped && config) schedule(parseDuration(config.every));
+      });
+    }, delayMs);
+  }
+
+  /** Due now if the newest stored backup is older than `every`; else when it will be. */
+  async function firstDelay(): Promise<number> {
+    const config = deps.config.current().backups;
+    if (!config) return FIRST_BACKUP_DELAY_MS;
+    const newest = (await listBackups(config).catch(() => [])).at(-1);
+    const due = newest ? newest.at + parseDuration(config.every) - clock.now() : 0;
+    return Math.max(Math.min(FIRST_BACKUP_DELAY_MS, parseDuration(config.every)), due);
+  }
+
+  if (deps.config.current().backups) void firstDelay().then((delay) => !state.stopped && schedule(delay));
+  return {
+    backUp,
+    stop() {
+      state.stopped = true;
+      clock.clearTimer(state.timer);
+    },
+    health(): { status: 'ok' | 'degraded'; detail: string } {
+      if (!deps.config.current().backups) return { status: 'ok', detail: 'off (no backups in the config)' };
+      if (state.error) return { status: 'degraded', detail: `the last backup failed: ${state.error}` };
+      return { status: 'ok', detail: state.last ? `last ${state.last.name} in ${state.last.where}` : 'none yet this run' };
+    },
+  };
+}
+
+export const backupsSubsystem = defineSubsystem({
+  name: 'backups',
+  start(deps: BackupsDeps) {
+    const backups = scheduleBackups(deps);
+    return { api: backups, health: backups.health, drain: () => backups.stop() };
+  },
+});

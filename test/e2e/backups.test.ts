@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
+import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
+import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
+
+// Backups through the real AWS SDK against s3rver, a local S3 server, on 127.0.0.1.
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+
+let model: FakeModelServer;
+let s3: S3rverInstance;
+let s3Url = '';
+const dirs: string[] = [];
+const home = () => {
+  const made = makeHome();
+  dirs.push(made);
+  return made;
+};
+
+before(async () => {
+  model = await startFakeModelServer();
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+  const directory = mkdtempSync(join(tmpdir(), 'hearth-s3rver-'));
+  dirs.push(directory);
+  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: 'hearth-backups' }] });
+  const { port } = await s3.run();
+  s3Url = `http://127.0.0.1:${port}`;
+});
+after(async () => {
+  await s3?.close();
+  await model?.close();
+  for (const dir of dirs) removeHome(dir);
+});
+
+function rows(path: string): unknown[] {
+  const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT session_key, role, body FROM transcript ORDER BY id').all();
+  } finally {
+    db.close();
+  }
+}
+
+async function someState(source: string): Promise<void> {
+  const gateway = await startTestGateway({ home: source });
+  try {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: 'remember the blue door' }] }),
+    });
+    assert.equal(response.status, 200);
+  } finally {
+    await gateway.stop();
+  }
+}
+
+test('backups to an S3 bucket through the AWS SDK: the newest backups.keep stay, and latest restores into an empty home', async () => {
+  const source = home();
+  const config = { ...fakeModelConfig(model), backups: { to: 's3://hearth-backups/node-1', keep: 2, s3: { endpoint: s3Url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } };
+  writeConfig(source, config);
+  await someState(source);
+  const env = testEnv(source);
+  for (let i = 0; i < 3; i++) {
+    const made = await runCli(['state', 'backup'], env);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /Stored hearth-\S+\.tar\.gz \(\d+ bytes\) in s3:\/\/hearth-backups\/node-1/u);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const listed = JSON.parse((await runCli(['state', 'backups', '--json'], env)).stdout) as { name: string }[];
+  assert.equal(listed.length, 2, 'only the newest two are kept');
+
+  const target = home();
+  const restored = await runCli(['state', 'restore', 'latest', '--from', join(source, 'hearth.json5')], testEnv(target));
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(restored.stdout, new RegExp(`Fetched ${listed[1]?.name.replace(/\./gu, '\\.')}`, 'u'));
+  assert.deepEqual(rows(join(target, 'state', 'hearth.sqlite')), rows(join(source, 'state', 'hearth.sqlite')));
+  assert.ok(JSON.stringify(rows(join(target, 'state', 'hearth.sqlite'))).includes('remember the blue door'));
+});
+
+test('backups to a folder; a backup that cannot be stored raises an operator alert and the gateway says so', async () => {
+  const source = home();
+  const folder = join(source, '..', `${source.split('/').pop()}-backups`);
+  dirs.push(folder);
+  writeConfig(source, { ...fakeModelConfig(model), backups: { to: folder, keep: 3 } });
+  const made = await runCli(['state', 'backup'], testEnv(source));
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal(readdirSync(folder).filter((name) => name.endsWith('.tar.gz')).length, 1);
+
+  const broken = home();
+  writeConfig(broken, { ...fakeModelConfig(model), backups: { to: 's3://hearth-backups/x', every: '1s', s3: { endpoint: 'http://127.0.0.1:9', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } });
+  const gateway = await startTestGateway({ home: broken });
+  try {
+    const env = testEnv(broken, { HEARTH_GATEWAY_URL: gateway.url });
+    const alert = await waitFor(
+      async () => (JSON.parse((await runCli(['alerts', '--json'], env)).stdout) as { event: string; payload: { error?: string } }[]).find((item) => item.event === 'backup.failed'),
+      'the backup alert',
+      20_000,
+    );
+    assert.ok(alert.payload.error && alert.payload.error.length > 0, 'the alert says why');
+    const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
+    assert.equal(ready.components.backups?.status, 'degraded');
+    assert.match(ready.components.backups?.detail ?? '', /the last backup failed/u);
+  } finally {
+    await gateway.stop();
+  }
+  assert.equal(existsSync(join(broken, 'state', 'hearth.sqlite')), true);
+  rmSync(folder, { recursive: true, force: true });
+});
