@@ -351,8 +351,9 @@ export const configSchema = z.strictObject({
       runsMaxRows: z.number().int().min(0).max(100_000_000).default(1_000_000).describe('At most this many run records are kept, the oldest finished ones going first; 0 for no limit.'),
       outboxDays: z.number().min(0).max(36_500).default(14).describe('Delivered or given-up outbox entries are kept this many days (hearth channels status counts them); 0 for ever.'),
       intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start).'),
+      vacuumFreePercent: z.number().min(0).max(100).default(25).describe('After a pass, the SQLite database is compacted (VACUUM, giving space back to the disk) when at least this share of it is free pages and at least 16 MiB; 0 never. SQLite reuses free pages anyway: this only matters after a large prune.'),
     })
-    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, intervalMinutes: 60 })
+    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, intervalMinutes: 60, vacuumFreePercent: 25 })
     .describe('How long state is kept (see docs/operations.md, Retention).'),
   media: z
     .strictObject({

@@ -23,6 +23,13 @@ export interface QuarantinedRow {
   at: number;
 }
 
+/** What reclaiming a database's free space did. */
+export interface ReclaimedSpace {
+  beforeBytes: number;
+  afterBytes: number;
+  durationMs: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
@@ -165,6 +172,12 @@ export interface Store {
   pruneFinishedOutbox(before: number, limit: number): Promise<number>;
   /** The media hashes (`media/<sha256>`) the transcripts still refer to. */
   mediaReferences(): Promise<Set<string>>;
+  /**
+   * Gives free space back to the file system when at least `minFreeRatio` of the database is free
+   * pages and at least `minFreeBytes` (SQLite: `VACUUM`); null when not worth it. Stores that
+   * reclaim space themselves (PostgreSQL's autovacuum) leave it out.
+   */
+  reclaimSpace?(options: { minFreeRatio: number; minFreeBytes: number }): Promise<ReclaimedSpace | null>;
 
   /** Adds or replaces a cron job (definition and state). */
   putCronJob(job: CronJob): Promise<void>;

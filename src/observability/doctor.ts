@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { channelCredentialsDir, validateChannelCredentials } from '../channels/channel-credentials.js';
+import { jobFingerprint } from '../automation/cron-jobs.js';
 import { formatConfigIssues, loadConfigFile } from '../config/load-config.js';
 import type { HearthPaths } from '../config/paths.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
@@ -128,15 +129,28 @@ export function runDoctorChecks(options: DoctorOptions): Finding[] {
     const known = new Set(agents.length > 0 ? agents : ['main']);
     for (const entry of readdirSync(paths.workspacesDir, { withFileTypes: true })) {
       if (!entry.isDirectory() || known.has(entry.name)) continue;
-      findings.push({
-        check: 'workspaces',
-        status: 'warn',
-        message: `workspaces/${entry.name} belongs to no configured agent`,
-        fix: `add "${entry.name}" to agents.entries, or move the folder away if it is no longer needed (doctor never deletes it)`,
-      });
+      findings.push(orphanWorkspace(paths, entry.name, fix, now()));
     }
   }
   return findings;
+}
+
+/**
+ * A workspace no configured agent owns. With `fix` it is moved (never deleted) to
+ * `archive/workspaces/<name>-<time>`, where adding the agent back and moving it home restores it.
+ */
+function orphanWorkspace(paths: HearthPaths, name: string, fix: boolean, now: number): Finding {
+  const finding: Finding = {
+    check: 'workspaces',
+    status: 'warn',
+    message: `workspaces/${name} belongs to no configured agent`,
+    fix: `add "${name}" to agents.entries, or run \`hearth doctor --fix\` to move it to archive/workspaces/ (never deleted)`,
+  };
+  if (!fix) return finding;
+  const target = join(paths.home, 'archive', 'workspaces', `${name}-${new Date(now).toISOString().replace(/[:.]/gu, '-')}`);
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  renameSync(join(paths.workspacesDir, name), target);
+  return { ...finding, fixed: true, message: `${finding.message}: moved to ${target}` };
 }
 
 function checkDatabase(dbPath: string, options: { fix: boolean; gatewayRunning: boolean; now: number }): Finding[] {
@@ -213,8 +227,10 @@ function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
   const rows = db.prepare('SELECT id, spec, state FROM cron_jobs ORDER BY created_at').all() as { id: string; spec: string; state: string }[];
   const findings: Finding[] = [];
   let healthy = 0;
+  const twins = new Map<string, string[]>();
   for (const row of rows) {
     const checked = checkCronJobRow(row);
+    if (checked.ok) twins.set(jobFingerprint(checked.spec), [...(twins.get(jobFingerprint(checked.spec)) ?? []), row.id]);
     if (!checked.ok) {
       findings.push({
         check: 'cron',
@@ -239,7 +255,11 @@ function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
       });
     } else healthy++;
   }
-  if (rows.length > 0 && healthy === rows.length) findings.push({ check: 'cron', status: 'ok', message: `${rows.length} cron jobs healthy` });
+  for (const ids of twins.values()) {
+    if (ids.length < 2) continue;
+    findings.push({ check: 'cron', status: 'warn', message: `cron jobs ${ids.join(', ')} have the same name, agent and schedule: each run happens ${ids.length} times`, fix: `keep one: \`hearth cron rm <id>\` for the others` });
+  }
+  if (rows.length > 0 && healthy === rows.length && findings.length === 0) findings.push({ check: 'cron', status: 'ok', message: `${rows.length} cron jobs healthy` });
   return findings;
 }
 

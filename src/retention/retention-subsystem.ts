@@ -8,6 +8,10 @@ import { type RetentionReport, runRetention } from './retention.js';
 /** Pruning starts this long after the gateway starts, so start-up does not pay for it. */
 const FIRST_RUN_DELAY_MS = 30_000;
 
+const megabytes = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+const compacted = (report: RetentionReport) =>
+  report.reclaimed ? `; database compacted from ${megabytes(report.reclaimed.beforeBytes)} to ${megabytes(report.reclaimed.afterBytes)} in ${report.reclaimed.durationMs} ms` : '';
+
 export interface RetentionSchedule {
   runNow(): Promise<RetentionReport | null>;
   last(): RetentionReport | null;
@@ -69,7 +73,7 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
       if (!last) return { status: 'ok', detail: 'no pass yet' };
       return {
         status: 'ok',
-        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.mediaFilesRemoved} media files removed`,
+        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.mediaFilesRemoved} media files removed${compacted(last)}`,
       };
     },
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -39,7 +39,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
     const report = await runRetention({
       store,
       clock: { now: () => 200 * DAY },
-      settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14 }),
+      settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, vacuumFreePercent: 0 }),
       archiveDir: join(dir, 'archive', 'sessions'),
       mediaDir,
     });
@@ -63,7 +63,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
     assert.deepEqual(archived[0], { session: 'agent:main:old', agentId: 'main', lastTurnAt: DAY, archivedAt: 200 * DAY, lines: 4 });
     assert.deepEqual(archived.slice(1).map((line) => (line.message as { content: string }).content), [`a photo [image] (media/${sha('a')}, 3 bytes)`, `re: a photo [image] (media/${sha('a')}, 3 bytes)`, 'a second line', 're: a second line']);
 
-    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
+    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, vacuumFreePercent: 0 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
     assert.deepEqual([again.sessionsArchived, again.runsRemoved, again.outboxRemoved, again.mediaFilesRemoved], [0, 0, 0, 0], 'a second pass finds nothing more');
   } finally {
     await store.close();
@@ -85,6 +85,37 @@ test('run records beyond runsMaxRows go oldest first; a session that got a turn 
     assert.equal(await store.deleteIdleSession('s', 3), null, 'its last turn (time 4) is after the cutoff');
     assert.equal(await store.deleteIdleSession('s', 5), 5, 'its five question lines');
     assert.deepEqual(await store.readTranscript('s', 10), []);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after a large prune the database is compacted and the file shrinks; a small one is left as it is', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-retention-'));
+  const path = join(dir, 'hearth.sqlite');
+  const store = createSqliteStore({ path });
+  const fileBytes = () => statSync(path).size;
+  try {
+    const padding = 'x'.repeat(4000);
+    for (let i = 0; i < 600; i++) {
+      const [sessionKey, now] = i < 540 ? [`old${i % 54}`, 0] : [`new${i % 6}`, 200 * DAY];
+      await store.acceptTurn({ runId: `r${i}`, sessionKey, agentId: 'main', source: 'ws', text: `${i} ${padding}`, now });
+      await store.startTurn(`r${i}`, { now, historyLimit: 0 });
+      await store.completeTurn(`r${i}`, { status: 'ok', messages: [{ role: 'assistant', content: padding }], reply: '', toolCalls: [], deliverTo: null, now });
+    }
+    const settings = (vacuumFreePercent: number) => () => ({ sessionsIdleDays: 180, runsDays: 0, runsMaxRows: 0, outboxDays: 0, vacuumFreePercent });
+    const deps = { store, clock: { now: () => 200 * DAY }, archiveDir: join(dir, 'archive'), mediaDir: join(dir, 'media'), minReclaimBytes: 1024 * 1024 };
+
+    const report = await runRetention({ ...deps, settings: settings(25) });
+    assert.equal(report.sessionsArchived, 54, 'the sessions whose last turn was on day 0');
+    assert.ok(report.reclaimed, 'most of the file was free pages');
+    assert.ok(report.reclaimed.afterBytes < report.reclaimed.beforeBytes / 2, `${report.reclaimed.beforeBytes} → ${report.reclaimed.afterBytes}`);
+    assert.ok(fileBytes() <= report.reclaimed.afterBytes, `the file shrank on disk: ${fileBytes()} bytes`);
+    assert.equal((await store.readTranscript('new5', 100)).length, 20, 'the living sessions are whole: 10 questions and 10 replies');
+
+    const again = await runRetention({ ...deps, settings: settings(25) });
+    assert.equal(again.reclaimed, null, 'nothing left to give back');
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { IdleSession, Store } from '../contracts/store.js';
+import type { IdleSession, ReclaimedSpace, Store } from '../contracts/store.js';
 import { createMediaStore } from '../media/media-store.js';
 import type { Clock } from '../runtime/clock.js';
 
@@ -11,6 +11,8 @@ const SESSIONS_PER_ROUND = 100;
 const ROWS_PER_BATCH = 1000;
 /** Most batches of one kind a run deletes; the next run goes on. */
 const MAX_BATCHES = 50;
+/** Free space below this is never worth rewriting the database for. */
+const MIN_RECLAIM_BYTES = 16 * 1024 * 1024;
 /** A file saved less than this ago may belong to a message still being stored: not pruned yet. */
 const MEDIA_GRACE_MS = 3_600_000;
 
@@ -19,6 +21,8 @@ export interface RetentionSettings {
   runsDays: number;
   runsMaxRows: number;
   outboxDays: number;
+  /** Share of the database (in percent) that must be free pages before it is compacted; 0 never. */
+  vacuumFreePercent: number;
 }
 
 export interface RetentionReport {
@@ -30,16 +34,20 @@ export interface RetentionReport {
   outboxRemoved: number;
   mediaFilesRemoved: number;
   mediaBytesRemoved: number;
+  /** Set when the pass compacted the database. */
+  reclaimed: ReclaimedSpace | null;
 }
 
 export interface RetentionDeps {
-  store: Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'mediaReferences'>;
+  store: Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'mediaReferences' | 'reclaimSpace'>;
   clock: Pick<Clock, 'now'>;
   settings: () => RetentionSettings;
   /** `$HEARTH_HOME/archive/sessions`. */
   archiveDir: string;
   /** `$HEARTH_HOME/media`. */
   mediaDir: string;
+  /** Least free space worth compacting for (16 MiB unless a test says otherwise). */
+  minReclaimBytes?: number;
 }
 
 const yieldToGateway = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -98,14 +106,15 @@ async function batches(deleteBatch: () => Promise<number>): Promise<number> {
 /**
  * One retention pass: sessions idle past `sessionsIdleDays` are archived and removed, run
  * records past `runsDays` (or beyond `runsMaxRows`) and finished outbox entries past `outboxDays`
- * are deleted, and media files no transcript refers to any more are removed. Bounded: a store
+ * are deleted, media files no transcript refers to any more are removed, and the database is
+ * compacted when more than `vacuumFreePercent` of it is free. Bounded: a store
  * with more to prune is pruned over several passes.
  */
 export async function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
   const settings = deps.settings();
   const now = deps.clock.now();
   const started = Date.now();
-  const report: RetentionReport = { at: now, durationMs: 0, sessionsArchived: 0, linesRemoved: 0, runsRemoved: 0, outboxRemoved: 0, mediaFilesRemoved: 0, mediaBytesRemoved: 0 };
+  const report: RetentionReport = { at: now, durationMs: 0, sessionsArchived: 0, linesRemoved: 0, runsRemoved: 0, outboxRemoved: 0, mediaFilesRemoved: 0, mediaBytesRemoved: 0, reclaimed: null };
   await pruneSessions(deps, settings, now, report);
   if (settings.runsDays > 0 || settings.runsMaxRows > 0) {
     const finishedBefore = settings.runsDays > 0 ? now - settings.runsDays * DAY_MS : 0;
@@ -116,6 +125,9 @@ export async function runRetention(deps: RetentionDeps): Promise<RetentionReport
   const media = createMediaStore(deps.mediaDir, Number.MAX_SAFE_INTEGER).prune(await deps.store.mediaReferences(), MEDIA_GRACE_MS, now);
   report.mediaFilesRemoved = media.files;
   report.mediaBytesRemoved = media.bytes;
+  if (settings.vacuumFreePercent > 0 && deps.store.reclaimSpace) {
+    report.reclaimed = await deps.store.reclaimSpace({ minFreeRatio: settings.vacuumFreePercent / 100, minFreeBytes: deps.minReclaimBytes ?? MIN_RECLAIM_BYTES });
+  }
   report.durationMs = Date.now() - started;
   return report;
 }

@@ -54,13 +54,14 @@ test('doctor on a damaged home: names every problem and its fix; --fix repairs t
   assert.ok(!existsSync(join(home, 'credentials', 'channels', 'telegram--default.json')));
   const quarantined = readdirSync(join(home, '.quarantine'));
   assert.ok(quarantined.some((name) => /^telegram--default\.json-.*\.reason$/u.test(name)), 'the reason is kept beside the file');
-  assert.ok(existsSync(join(home, 'workspaces', 'old-agent')), 'doctor never deletes a workspace');
+  assert.ok(!existsSync(join(home, 'workspaces', 'old-agent')), 'the orphan workspace is moved out of workspaces/');
+  assert.match(readdirSync(join(home, 'archive', 'workspaces')).join(), /^old-agent-\d{4}-/u, 'and kept under archive/workspaces/, never deleted');
   assert.match(fixed.stdout, /fixed: salvaged 0 rows into a new .*hearth\.sqlite; unreadable: .*; the damaged file is kept as/u);
   assert.ok(readdirSync(join(home, 'state')).some((name) => name.startsWith('hearth.sqlite.damaged-')), 'the unreadable database is kept aside');
 
   const after = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as Report;
   const remaining = after.findings.filter((finding) => finding.status !== 'ok').map((finding) => finding.check).sort();
-  assert.deepEqual(remaining, ['models', 'quarantine', 'workspaces'], 'only what needs a person is left (this home has no model)');
+  assert.deepEqual(remaining, ['models', 'quarantine'], 'only what needs a person is left (this home has no model)');
   const set = after.findings.find((finding) => finding.check === 'quarantine');
   assert.match(set?.message ?? '', /telegram--default\.json was set aside .* because it is not JSON .*; it is kept at .*\.quarantine\/telegram--default\.json-/u);
 });
@@ -91,7 +92,7 @@ test('doctor on a healthy home with the gateway running: database current, port 
   }
 });
 
-test('doctor reports cron health from the database: a disabled job, a failing one, and a damaged row, each with its fix', async () => {
+test('doctor reports cron health from the database: a disabled job, a failing one, a damaged row and duplicate jobs, each with its fix', async () => {
   const home = makeHome();
   homes.push(home);
   mkdirSync(join(home, 'state'), { recursive: true, mode: 0o700 });
@@ -117,12 +118,14 @@ test('doctor reports cron health from the database: a disabled job, a failing on
   const cron = report.findings.filter((finding) => finding.check === 'cron');
   assert.deepEqual(
     cron.map((finding) => finding.status),
-    ['warn', 'warn', 'error'],
+    ['warn', 'warn', 'error', 'warn'],
   );
   assert.match(cron[0]?.message ?? '', /"digest" \(job_off\) is disabled: disabled after 5 consecutive errors/u);
   assert.match(cron[0]?.fix ?? '', /hearth cron edit job_off --enable/u);
   assert.match(cron[1]?.message ?? '', /job_failing\) failed 2 times in a row: PROVIDER_NETWORK/u);
   assert.match(cron[2]?.message ?? '', /job_broken cannot be read/u);
   assert.match(cron[2]?.fix ?? '', /hearth cron rm job_broken/u);
+  assert.match(cron[3]?.message ?? '', /cron jobs job_off, job_failing have the same name, agent and schedule: each run happens 2 times/u);
+  assert.match(cron[3]?.fix ?? '', /hearth cron rm <id>/u);
   assert.equal(result.code, 1, 'an error finding fails the command');
 });

@@ -1,8 +1,26 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ArchivedLine, IdleSession, Store } from '../../contracts/store.js';
+import type { ArchivedLine, IdleSession, ReclaimedSpace, Store } from '../../contracts/store.js';
 import type { StatementRunner } from './sqlite-channel-state.js';
 
-type RetentionMethods = Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'mediaReferences'>;
+type RetentionMethods = Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'mediaReferences'> &
+  Required<Pick<Store, 'reclaimSpace'>>;
+
+/**
+ * `VACUUM` when enough of the file is free pages: SQLite reuses free pages for new rows, so this
+ * only matters after a large prune. It rewrites the file (the gateway waits for it; a 100 MB
+ * database takes about a second), then checkpoints so the WAL does not keep the old size.
+ */
+function reclaimSpace(db: BetterSqlite3.Database, options: { minFreeRatio: number; minFreeBytes: number }): ReclaimedSpace | null {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (pages === 0 || free / pages < options.minFreeRatio || free * pageSize < options.minFreeBytes) return null;
+  const started = performance.now();
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const after = db.pragma('page_count', { simple: true }) as number;
+  return { beforeBytes: pages * pageSize, afterBytes: after * pageSize, durationMs: Math.round(performance.now() - started) };
+}
 
 /**
  * What retention reads and deletes, each in bounded batches so a large store is pruned a slice
@@ -49,6 +67,7 @@ export function createSqliteRetention(db: BetterSqlite3.Database, runner: Statem
         return removed;
       }),
     pruneFinishedOutbox: (before, limit) => runner.write('prune the delivered outbox', () => sql.finishedOutbox.run(before, limit).changes),
+    reclaimSpace: (options) => runner.run('reclaim free space', () => reclaimSpace(db, options)),
     mediaReferences: () =>
       runner.run('list the media transcripts refer to', () => {
         const found = new Set<string>();
