@@ -98,6 +98,7 @@ export function createGeminiDecoder(providerId: string): StreamDecoder {
   let usage: Usage | undefined;
   let reason: FinishReason | undefined;
   let sawChunk = false;
+  let emitted = false;
   return {
     push(data) {
       const chunk = parsePayload<GeminiChunk>(providerId, data);
@@ -117,7 +118,14 @@ export function createGeminiDecoder(providerId: string): StreamDecoder {
           calls.push({ id, name: part.functionCall.name ?? '', arguments: JSON.stringify(part.functionCall.args ?? {}) });
         } else if (typeof part.text === 'string' && part.thought !== true) text += part.text;
       }
-      if (candidate.finishReason) reason = candidate.finishReason === 'MAX_TOKENS' ? 'length' : 'stop';
+      if (text !== '') emitted = true;
+      if (candidate.finishReason) {
+        reason = candidate.finishReason === 'MAX_TOKENS' ? 'length' : 'stop';
+        // Blocked before saying anything (SAFETY, RECITATION, PROHIBITED_CONTENT…): a refusal, not an empty answer.
+        if (!emitted && calls.length === 0 && !['STOP', 'MAX_TOKENS', 'FINISH_REASON_UNSPECIFIED'].includes(candidate.finishReason)) {
+          throw new ProviderHttpError(400, {}, { message: `the model stopped without answering (finishReason ${candidate.finishReason})` });
+        }
+      }
       return text === '' ? undefined : text;
     },
     end() {

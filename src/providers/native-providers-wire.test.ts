@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import { startFakeModelServer } from '../../test/support/fake-model-server.js';
 import { providerSchema } from '../config/schema.js';
 import type { ModelEvent } from '../contracts/model-provider.js';
-import { createGoogleGeminiProvider, toGeminiContents, toGeminiSchema } from './google-gemini-provider.js';
+import { createGeminiDecoder, createGoogleGeminiProvider, toGeminiContents, toGeminiSchema } from './google-gemini-provider.js';
 import { createOllamaProvider, ollamaRoot } from './ollama-provider.js';
+import { ProviderHttpError } from './sse-post.js';
 import { createOpenAIResponsesProvider, toResponsesInput } from './openai-responses-provider.js';
 
 const TIMEOUT = { timeout: 10_000 };
@@ -135,4 +136,16 @@ test('ollama: a base URL with /v1 still reaches the native /api/chat; num_predic
   } finally {
     await server.close();
   }
+});
+
+test('gemini: a reply blocked before any text is a refusal, an empty STOP is a plain answer', () => {
+  const blocked = createGeminiDecoder('g');
+  assert.throws(
+    () => blocked.push(JSON.stringify({ candidates: [{ content: { parts: [] }, finishReason: 'SAFETY' }] })),
+    (error: unknown) => error instanceof ProviderHttpError && error.status === 400 && /finishReason SAFETY/.test(JSON.stringify(error.error)),
+  );
+  const empty = createGeminiDecoder('g');
+  assert.equal(empty.push(JSON.stringify({ candidates: [{ content: { parts: [{ text: '' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 0 } })), undefined);
+  const ended = empty.end();
+  assert.ok(typeof ended !== 'string' && ended.reason === 'stop' && ended.usage?.inputTokens === 3);
 });
