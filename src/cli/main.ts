@@ -77,6 +77,19 @@ function addGatewayCommands(program: CommanderModule.Command, runtime: CliRuntim
     });
 
   program
+    .command('models')
+    .summary('check the configured models')
+    .description('check the configured models')
+    .command('probe [ref]')
+    .description('send each configured model (every agent\'s model and fallbacks, then each models.providers.<id>.models entry), or only <ref> (provider/model), one tiny request; report latency, or the error class (PROVIDER_AUTH, PROVIDER_RATE_LIMITED, PROVIDER_OVERLOADED, CONTEXT_OVERFLOW, PROVIDER_TIMEOUT, NO_MODEL…) when it did not answer; exits 1 if any failed; needs no running gateway')
+    .option('--json', 'print JSON')
+    .option('--timeout <ms>', 'the longest wait for each model, in milliseconds', '15000')
+    .action(async (ref: string | undefined, options: { json?: boolean; timeout: string }) => {
+      const { runModelsProbe } = await import('./models-command.js');
+      await runModelsProbe(runtime, ref, options);
+    });
+
+  program
     .command('status')
     .summary('show what the running gateway is doing')
     .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), the state database (down after a failed read or write, with the error), state set aside because it failed its schema (.quarantine/ files, skipped rows), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')

@@ -1,6 +1,6 @@
 import { loadConfigFile } from '../config/load-config.js';
 import type { ProviderHealth } from '../providers/circuit-breaker.js';
-import { describeProvider } from '../providers/provider-status.js';
+import { describeFailover, describeProvider, type FailoverStep } from '../providers/provider-status.js';
 import { formatConfigIssues } from '../config/load-config.js';
 import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
@@ -14,7 +14,7 @@ interface StatusReport {
   config: { path: string; source: string; lastReload: { ok: boolean; error?: string; at: number } | null };
   gateway: { port: number; host: string; connections: number; eventLoop?: { p50Ms: number; p99Ms: number; maxMs: number; windowMs: number } };
   models: { status: string; detail?: string; source: string; providers?: ProviderHealth[] };
-  agents: { id: string; default: boolean; models: string[] }[];
+  agents: { id: string; default: boolean; models: string[]; failover?: FailoverStep[] }[];
   turns: { running: number; queued: number; active: unknown[]; perProvider?: number; providers?: Record<string, number> };
   channels?: { channel: string; accountId: string; state: string; botName: string | null; lastError: string | null; outbox: { pending: number; failed: number } }[];
   cron?: { total: number; healthy: number; degraded: number; disabled: number; problems: { id: string; name: string; reason: string }[] };
@@ -65,7 +65,7 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
   lines.push(`Models    ${report.models.status}${report.models.detail ? `: ${report.models.detail}` : ''}`);
   for (const provider of report.models.providers ?? []) lines.push(`Provider  ${describeProvider(provider, Date.now())}`);
   for (const agent of report.agents) {
-    lines.push(`Agent     ${agent.id}${agent.default ? ' (default)' : ''}: ${agent.models.length > 0 ? agent.models.join(' → ') : 'no model'}`);
+    lines.push(`Agent     ${agent.id}${agent.default ? ' (default)' : ''}: ${agent.models.length > 0 ? (agent.failover ? describeFailover(agent.failover) : agent.models.join(' → ')) : 'no model'}`);
   }
   const perProvider = Object.entries(report.turns.providers ?? {}).map(([provider, running]) => `${provider} ${running}/${report.turns.perProvider ?? '-'}`);
   lines.push(`Turns     ${report.turns.running} running, ${report.turns.queued} queued${perProvider.length > 0 ? ` (by provider: ${perProvider.join(', ')})` : ''}`);

@@ -13,8 +13,8 @@ const agentIdPattern = /^[a-z0-9_][a-z0-9_-]{0,63}$/;
 export const providerApiSchema = z.enum(['openai-chat', 'openai-responses', 'anthropic-messages', 'google-gemini', 'ollama']);
 
 export const providerSchema = z.strictObject({
-  api: providerApiSchema.describe('The wire protocol: openai-chat (OpenAI and compatible servers: vLLM, LM Studio, OpenRouter…), openai-responses, anthropic-messages, google-gemini or ollama.'),
-  baseUrl: z.url().optional().describe('The API base URL, e.g. http://127.0.0.1:11434/v1 (default: the vendor\'s).'),
+  api: providerApiSchema.describe('The wire protocol: openai-chat (OpenAI Chat Completions and compatible servers: vLLM, LM Studio, OpenRouter…), openai-responses (OpenAI\'s /v1/responses), anthropic-messages, google-gemini (the Gemini API) or ollama (Ollama\'s native /api/chat). See docs/models.md.'),
+  baseUrl: z.url().optional().describe('The API base URL (default: the vendor\'s: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com/v1beta, http://127.0.0.1:11434 for ollama, which also accepts a URL ending in /v1).'),
   apiKey: z.string().optional().describe('The API key; better a variable reference (see Variables) than the key itself.'),
   headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent with every request.').meta({ keyName: 'header' }),
   timeoutMs: z.number().int().positive().default(120_000).describe('Per-request timeout, and the longest wait for the next streamed byte.'),

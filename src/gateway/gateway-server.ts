@@ -80,7 +80,7 @@ export function createGatewayServer(context: GatewayContext) {
     response.end(answer.body ?? '');
   }
 
-  async function chatCompletions(request: IncomingMessage, response: ServerResponse) {
+  async function chatCompletions(request: IncomingMessage, response: ServerResponse, route: 'chatCompletions' | 'responses' = 'chatCompletions') {
     if (!isJsonContentType(request)) {
       sendError(response, 415, 'UNSUPPORTED_MEDIA_TYPE', `Send the request body as JSON with Content-Type: application/json (got ${JSON.stringify(request.headers['content-type'] ?? 'none')}).`);
       return;
@@ -99,7 +99,7 @@ export function createGatewayServer(context: GatewayContext) {
       }
       return;
     }
-    await guards.admitHttp(request, response, () => openai.chatCompletions(request, response, body));
+    await guards.admitHttp(request, response, () => openai[route](request, response, body));
   }
 
   /** A plugin's HTTP route (docs/plugins.md): `/plugins/<id>/<path>`, with the gateway's token. */
@@ -202,13 +202,22 @@ export function createGatewayServer(context: GatewayContext) {
       if (guards.authorized(request, response)) await chatCompletions(request, response);
       return;
     }
+    if (path === '/v1/responses') {
+      if (method !== 'POST') {
+        if (!guards.anonymous(request, response)) return;
+        sendError(response, 405, 'method_not_allowed', 'Use POST for /v1/responses.', { headers: { allow: 'POST' } });
+        return;
+      }
+      if (guards.authorized(request, response)) await chatCompletions(request, response, 'responses');
+      return;
+    }
     const plugin = /^\/plugins\/([a-z0-9][a-z0-9-]{0,23})(\/.*)$/u.exec(path);
     if (plugin) {
       if (guards.authorized(request, response)) await guards.admitHttp(request, response, () => pluginRoute(request, response, plugin[1]!, plugin[2]!, query));
       return;
     }
     if (authenticatedRoute && !guards.anonymous(request, response)) return;
-    sendError(response, 404, 'NOT_FOUND', `Nothing at ${method} ${path}. See /v1/models, /v1/chat/completions, /ws, /health, /readyz.`);
+    sendError(response, 404, 'NOT_FOUND', `Nothing at ${method} ${path}. See /v1/models, /v1/chat/completions, /v1/responses, /ws, /health, /readyz.`);
   }
 
   return {

@@ -1,3 +1,4 @@
+import { failoverOrder, withRetryIn } from '../providers/provider-status.js';
 import type { Plugins } from '../plugins/plugins-subsystem.js';
 import { hostFor } from './bind-host.js';
 import type { Mcp } from '../mcp/mcp-subsystem.js';
@@ -70,6 +71,8 @@ function collectSecrets(token: string, config: HearthConfig, credentialsDir: str
 async function statusReport(deps: GatewayServerDeps, gateway: () => Record<string, unknown>): Promise<Record<string, unknown>> {
   const { version, startedAt, paths, config, models, turns, channels, cron, alerts, store } = deps;
   const directory = models.agents();
+  const now = Date.now();
+  const providers = models.providerHealth();
   return {
     version,
     pid: process.pid,
@@ -77,8 +80,14 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     home: paths.home,
     config: { path: paths.configPath, source: config.source(), hash: config.hash(), lastReload: config.lastReload() },
     gateway: gateway(),
-    models: { source: models.source(), ...models.health(), providers: models.providerHealth() },
-    agents: directory.list().map((agent) => ({ id: agent.id, default: agent.id === directory.defaultAgentId, models: agent.modelRefs, workspace: agent.workspaceDir })),
+    models: { source: models.source(), ...models.health(), providers: providers.map((health) => withRetryIn(health, now)) },
+    agents: directory.list().map((agent) => ({
+      id: agent.id,
+      default: agent.id === directory.defaultAgentId,
+      models: agent.modelRefs,
+      failover: failoverOrder(agent.modelRefs, providers, now),
+      workspace: agent.workspaceDir,
+    })),
     turns: { ...turns.lanes.stats(), active: turns.service.activeRuns() },
     channels: await channels.manager.status(),
     cron: cron.scheduler.health(),

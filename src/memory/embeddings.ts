@@ -1,4 +1,5 @@
 import type { ProviderConfig } from '../config/schema.js';
+import { ollamaRoot } from '../providers/ollama-provider.js';
 
 /**
  * Exactly which endpoint and model embed an agent's memory, resolved from `models.providers` and
@@ -46,7 +47,8 @@ export function resolveEmbeddingIdentity(
     const known = Object.keys(providers);
     return { error: `memory.embeddings.provider '${choice.provider}' is not configured under models.providers${known.length ? ` (configured: ${known.join(', ')})` : ''}` };
   }
-  const baseUrl = config.baseUrl ?? DEFAULT_BASE_URLS[config.api];
+  // Ollama's chat adapter speaks its native API at the server root; embeddings use its OpenAI-compatible /v1.
+  const baseUrl = config.api === 'ollama' ? `${ollamaRoot(config.baseUrl)}/v1` : (config.baseUrl ?? DEFAULT_BASE_URLS[config.api]);
   if (!baseUrl) {
     return { error: `memory.embeddings.provider '${choice.provider}' uses the ${config.api} API, which has no embeddings endpoint Hearth speaks; use an openai-chat, openai-responses or ollama provider` };
   }

@@ -57,7 +57,7 @@ export async function checkModels(options: ModelCheckOptions): Promise<Finding[]
     } else if (probe.result === 'key-refused') {
       findings.push({ check: 'models', status: 'error', message: `${where} ${probe.detail}`, fix: `check models.providers.${probe.provider}.apiKey` });
     } else if (probe.result === 'unsupported') {
-      findings.push({ check: 'models', status: 'error', message: `${where}: ${probe.detail}`, fix: `set models.providers.${probe.provider}.api to openai-chat, ollama or anthropic-messages` });
+      findings.push({ check: 'models', status: 'error', message: `${where}: ${probe.detail}`, fix: `set models.providers.${probe.provider}.api to openai-chat, openai-responses, anthropic-messages, google-gemini or ollama` });
     } else {
       findings.push({
         check: 'models',

@@ -5,7 +5,10 @@ import type { ModelEvent, ModelProvider, ModelRequest } from '../contracts/model
 import { createAnthropicMessagesProvider } from './anthropic-messages-provider.js';
 import { type BreakerConfig, type CircuitBreakers, callOutcomeOf, createCircuitBreakers, type ProviderHealth } from './circuit-breaker.js';
 import { classifyProviderError } from './classify-error.js';
+import { createGoogleGeminiProvider } from './google-gemini-provider.js';
+import { createOllamaProvider } from './ollama-provider.js';
 import { createOpenAIChatProvider } from './openai-chat-provider.js';
+import { createOpenAIResponsesProvider } from './openai-responses-provider.js';
 import type { ProviderDeps, ProviderLogger } from './stream-support.js';
 
 /** The longest the router waits before one retry, whatever the backoff or `retry-after` says. */
@@ -65,20 +68,21 @@ export function parseModelRef(ref: string): { providerId: string; modelId: strin
   return { providerId: ref.slice(0, slash), modelId: ref.slice(slash + 1) };
 }
 
-/** The adapter for a provider's `api`, or a NO_MODEL error for apis not supported yet. */
+/** The adapter for a provider's `api`. */
 export function defaultProviderFactory(id: string, config: ProviderConfig, deps: ProviderDeps): ModelProvider {
   switch (config.api) {
     case 'openai-chat':
-    case 'ollama':
       return createOpenAIChatProvider(id, config, deps);
+    case 'openai-responses':
+      return createOpenAIResponsesProvider(id, config, deps);
     case 'anthropic-messages':
       return createAnthropicMessagesProvider(id, config, deps);
+    case 'google-gemini':
+      return createGoogleGeminiProvider(id, config, deps);
+    case 'ollama':
+      return createOllamaProvider(id, config, deps);
     default:
-      throw new HearthError(
-        'NO_MODEL',
-        `The provider '${id}' uses api '${config.api}', which Hearth does not support yet. Set models.providers.${id}.api to 'openai-chat' (most servers offer an OpenAI-compatible endpoint), 'ollama' or 'anthropic-messages'.`,
-        { details: { providerId: id, api: config.api } },
-      );
+      throw new HearthError('NO_MODEL', `The provider '${id}' uses api '${String(config.api)}', which Hearth does not know.`, { details: { providerId: id, api: config.api } });
   }
 }
 

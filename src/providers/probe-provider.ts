@@ -12,7 +12,9 @@ export interface ProviderProbe {
 
 const DEFAULT_BASE_URLS: Record<string, string> = {
   'openai-chat': 'https://api.openai.com/v1',
-  ollama: 'http://127.0.0.1:11434/v1',
+  'openai-responses': 'https://api.openai.com/v1',
+  ollama: 'http://127.0.0.1:11434',
+  'google-gemini': 'https://generativelanguage.googleapis.com/v1beta',
   'anthropic-messages': 'https://api.anthropic.com/v1',
 };
 
@@ -24,6 +26,8 @@ function modelsRequest(config: ProviderConfig): { url: string; headers: Record<s
     const root = base.endsWith('/v1') ? base : `${base}/v1`;
     return { url: `${root}/models`, headers: { ...config.headers, 'anthropic-version': '2023-06-01', ...(config.apiKey ? { 'x-api-key': config.apiKey } : {}) } };
   }
+  if (config.api === 'ollama') return { url: `${base.replace(/\/v1$/, '')}/api/tags`, headers: { ...config.headers } };
+  if (config.api === 'google-gemini') return { url: `${base}/models`, headers: { ...config.headers, ...(config.apiKey ? { 'x-goog-api-key': config.apiKey } : {}) } };
   return { url: `${base}/models`, headers: { ...config.headers, ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}) } };
 }
 

@@ -43,3 +43,41 @@ export function modelsReadiness(base: ModelsReadiness, providers: readonly Provi
   const detail = troubled.map((health) => describeProvider(health, now, true)).join(' | ');
   return { status: base.status === 'ok' ? 'degraded' : base.status, detail: base.detail ? `${detail} | ${base.detail}` : detail };
 }
+
+/** One step of an agent's failover order as `status` shows it. */
+export interface FailoverStep {
+  ref: string;
+  provider: string;
+  /** The provider's breaker; `unknown` before its first call. */
+  state: ProviderHealth['state'] | 'unknown';
+  /** While the breaker is open: how long until the next call may probe it (ms). */
+  retryInMs: number | null;
+  lastError: string | null;
+}
+
+/** A provider's health with the time left before its breaker lets a probe through. */
+export function withRetryIn(health: ProviderHealth, now: number): ProviderHealth & { retryInMs: number | null } {
+  return { ...health, retryInMs: health.state === 'open' && health.probeAt !== null ? Math.max(0, health.probeAt - now) : null };
+}
+
+/** An agent's model refs in the order the router tries them, each with its provider's breaker state and cool-down. */
+export function failoverOrder(refs: readonly string[], providers: readonly ProviderHealth[], now: number): FailoverStep[] {
+  const byId = new Map(providers.map((health) => [health.provider, health]));
+  return refs.map((ref) => {
+    const provider = ref.slice(0, Math.max(0, ref.indexOf('/')));
+    const health = byId.get(provider);
+    if (!health) return { ref, provider, state: 'unknown', retryInMs: null, lastError: null };
+    return { ref, provider, state: health.state, retryInMs: withRetryIn(health, now).retryInMs, lastError: providerInTrouble(health) ? (health.lastError?.code ?? null) : null };
+  });
+}
+
+/** `a → b (breaker open, retry in 12 s) → c` */
+export function describeFailover(steps: readonly FailoverStep[]): string {
+  return steps
+    .map((step) => {
+      if (step.state === 'open') return `${step.ref} (breaker open${step.retryInMs === null ? '' : `, retry in ${Math.ceil(step.retryInMs / 1000)} s`}${step.lastError ? `, ${step.lastError}` : ''})`;
+      if (step.state === 'half-open') return `${step.ref} (breaker half-open: the next call probes it)`;
+      return step.lastError ? `${step.ref} (last call failed: ${step.lastError})` : step.ref;
+    })
+    .join(' → ');
+}

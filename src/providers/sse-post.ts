@@ -68,6 +68,8 @@ export interface SsePostRequest {
   /** The call fails (see `isIdleTimeout`) when no headers or no body bytes arrive for this long. */
   idleTimeoutMs: number;
   pool: ConnectionPool;
+  /** `sse` (default): yield the `data:` payloads; `ndjson`: yield each non-empty line (Ollama's native API). */
+  format?: 'sse' | 'ndjson';
 }
 
 const IDLE_TIMEOUT = 'HEARTH_PROVIDER_IDLE_TIMEOUT';
@@ -96,7 +98,7 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
       headers: {
         ...options.headers,
         'content-type': 'application/json',
-        accept: 'text/event-stream',
+        accept: options.format === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream',
         'content-length': Buffer.byteLength(options.body),
       },
       signal: options.signal,
@@ -122,13 +124,13 @@ export async function* postForEvents(options: SsePostRequest): AsyncGenerator<st
     idle = setTimeout(() => response.destroy(idleTimeoutError(idleTimeoutMs, 'data')), idleTimeoutMs);
   };
   try {
-    yield* readEvents(response, touch);
+    yield* readEvents(response, touch, options.format === 'ndjson');
   } finally {
     clearTimeout(idle);
   }
 }
 
-async function* readEvents(response: IncomingMessage, touch: () => void): AsyncGenerator<string, void, undefined> {
+async function* readEvents(response: IncomingMessage, touch: () => void, ndjson: boolean): AsyncGenerator<string, void, undefined> {
   response.setEncoding('utf8');
   let buffer = '';
   let done = false;
@@ -141,7 +143,9 @@ async function* readEvents(response: IncomingMessage, touch: () => void): AsyncG
     while (newline !== -1) {
       const line = buffer.slice(0, newline).replace(/\r$/, '');
       buffer = buffer.slice(newline + 1);
-      if (line.startsWith('data:')) {
+      if (ndjson) {
+        if (line.trim() !== '') yield line;
+      } else if (line.startsWith('data:')) {
         const data = line.slice(5).trimStart();
         if (data === '[DONE]') {
           done = true;
@@ -153,5 +157,9 @@ async function* readEvents(response: IncomingMessage, touch: () => void): AsyncG
     }
   }
   const rest = buffer.trim();
+  if (ndjson) {
+    if (rest !== '') yield rest;
+    return;
+  }
   if (!done && rest.startsWith('data:') && rest.slice(5).trim() !== '[DONE]') yield rest.slice(5).trimStart();
 }

@@ -1,7 +1,8 @@
 /**
  * A scripted model server for tests and benchmarks: a real HTTP server on 127.0.0.1 (random free
- * port) speaking OpenAI `POST /v1/chat/completions` + `GET /v1/models` and Anthropic
- * `POST /v1/messages`, streamed (SSE) and whole. Each request takes the next scripted step (FIFO),
+ * port) speaking OpenAI `POST /v1/chat/completions` + `POST /v1/responses` + `GET /v1/models`,
+ * Anthropic `POST /v1/messages`, Gemini `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`
+ * (and `:generateContent`) and Ollama `POST /api/chat` (NDJSON), streamed and whole. Each request takes the next scripted step (FIFO),
  * else the default step, else an instant echo. It also answers Ollama's `GET /api/tags`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,11 +15,17 @@ import {
   errorBody,
   type FakeApi,
   type FakeReply,
+  geminiBody,
+  geminiStreamFrames,
   malformedFrame,
+  ollamaBody,
+  ollamaStreamFrames,
   openaiCompletion,
   openaiStallFrames,
   openaiStreamFrames,
   type ReplyContext,
+  responsesBody,
+  responsesStreamFrames,
 } from './fake-model-wire.js';
 
 /** What the server does with one request. */
@@ -55,6 +62,10 @@ export interface FakeModelServer {
   openaiBaseUrl: string;
   /** `url`, for the Anthropic SDK (which appends `/v1/messages`). */
   anthropicBaseUrl: string;
+  /** `url + '/v1beta'`, for the Gemini API. */
+  geminiBaseUrl: string;
+  /** `url`, for Ollama's native API (`/api/chat`). */
+  ollamaBaseUrl: string;
   /** Requests received so far (the oldest are dropped beyond `maxRecordedRequests`). */
   requests: RecordedRequest[];
   /** Queues steps, used one per model request in order. */
@@ -74,6 +85,66 @@ export interface FakeModelServerOptions {
 type ConcreteStep = Exclude<FakeStep, (request: RecordedRequest) => FakeStep>;
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
+const NDJSON_HEADERS = { 'content-type': 'application/x-ndjson' };
+
+/** Streamed frames and the whole body of a reply, per API. */
+function renderStream(api: FakeApi, reply: FakeReply, context: ReplyContext): string[] {
+  switch (api) {
+    case 'openai':
+      return openaiStreamFrames(reply, context);
+    case 'openai-responses':
+      return responsesStreamFrames(reply, context);
+    case 'gemini':
+      return geminiStreamFrames(reply, context);
+    case 'ollama':
+      return ollamaStreamFrames(reply, context);
+    default:
+      return anthropicStreamFrames(reply, context);
+  }
+}
+
+function renderWhole(api: FakeApi, reply: FakeReply, context: ReplyContext): unknown {
+  switch (api) {
+    case 'openai':
+      return openaiCompletion(reply, context);
+    case 'openai-responses':
+      return responsesBody(reply, context);
+    case 'gemini':
+      return geminiBody(reply, context);
+    case 'ollama':
+      return ollamaBody(reply, context);
+    default:
+      return anthropicMessage(reply, context);
+  }
+}
+
+/** The frames sent before a stall: the stream's start and, with `afterText`, one text piece. */
+function renderStall(api: FakeApi, afterText: string | undefined, context: ReplyContext): string[] {
+  const reply: FakeReply = { text: afterText ?? '', toolCalls: [], chunkSize: Number.MAX_SAFE_INTEGER };
+  switch (api) {
+    case 'openai':
+      return openaiStallFrames(afterText, context);
+    case 'openai-responses':
+      return responsesStreamFrames(reply, context, true);
+    case 'gemini':
+      return afterText ? [geminiStreamFrames(reply, context)[0]?.replace('"finishReason":"STOP",', '') ?? ''] : [];
+    case 'ollama':
+      return afterText ? (ollamaStreamFrames(reply, context).slice(0, 1)) : [];
+    default:
+      return anthropicStallFrames(afterText, context);
+  }
+}
+
+/** Which API a request path speaks, and the model a Gemini path names. */
+function routeOf(path: string): { api: FakeApi; model?: string; stream?: boolean } | undefined {
+  if (path === '/v1/chat/completions') return { api: 'openai' };
+  if (path === '/v1/responses') return { api: 'openai-responses' };
+  if (path === '/v1/messages') return { api: 'anthropic' };
+  if (path === '/api/chat') return { api: 'ollama' };
+  const gemini = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/.exec(path);
+  if (gemini) return { api: 'gemini', model: decodeURIComponent(gemini[1] ?? ''), stream: gemini[2] === 'streamGenerateContent' };
+  return undefined;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -125,8 +196,8 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
   }
 
   /** Writes frames one by one `delayMs` apart (all at once without a delay), then ends. */
-  function writeFrames(response: ServerResponse, frames: string[], delayMs: number): void {
-    response.writeHead(200, SSE_HEADERS);
+  function writeFrames(response: ServerResponse, frames: string[], delayMs: number, ndjson: boolean): void {
+    response.writeHead(200, ndjson ? NDJSON_HEADERS : SSE_HEADERS);
     if (delayMs <= 0) {
       response.end(frames.join(''));
       return;
@@ -144,12 +215,15 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     next();
   }
 
-  function respond(api: FakeApi, step: ConcreteStep, body: Record<string, unknown>, rawLength: number, response: ServerResponse): void {
-    const stream = body.stream === true;
+  function respond(route: { api: FakeApi; model?: string; stream?: boolean }, step: ConcreteStep, body: Record<string, unknown>, rawLength: number, response: ServerResponse): void {
+    const api = route.api;
+    // Ollama streams unless told not to; Gemini says it in the path; the others in the body.
+    const stream = route.stream ?? (api === 'ollama' ? body.stream !== false : body.stream === true);
+    const ndjson = api === 'ollama';
     counter += 1;
     const context: ReplyContext = {
-      model: typeof body.model === 'string' ? body.model : 'fake-model',
-      includeUsage: api === 'anthropic' || (isRecord(body.stream_options) && body.stream_options.include_usage === true),
+      model: route.model ?? (typeof body.model === 'string' ? body.model : 'fake-model'),
+      includeUsage: api !== 'openai' || (isRecord(body.stream_options) && body.stream_options.include_usage === true),
       inputTokens: Math.max(1, Math.ceil(rawLength / 4)),
       messageId: api === 'openai' ? `chatcmpl-fake${counter}` : `msg_fake${counter}`,
     };
@@ -159,15 +233,15 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       return;
     }
     if ('stall' in step) {
-      response.writeHead(200, stream ? SSE_HEADERS : { 'content-type': 'application/json' });
-      if (stream) response.write((api === 'openai' ? openaiStallFrames : anthropicStallFrames)(step.afterText, context).join(''));
+      response.writeHead(200, stream ? (ndjson ? NDJSON_HEADERS : SSE_HEADERS) : { 'content-type': 'application/json' });
+      if (stream) response.write(renderStall(api, step.afterText, context).join(''));
       else response.flushHeaders();
       return;
     }
     if ('hang' in step) return;
     if ('malformed' in step) {
       if (stream) {
-        response.writeHead(200, SSE_HEADERS);
+        response.writeHead(200, ndjson ? NDJSON_HEADERS : SSE_HEADERS);
         response.end(malformedFrame(api));
       } else {
         sendJson(response, 200, '{"id": "broken", "choices": [');
@@ -176,11 +250,10 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     }
     const reply = toReply(step);
     if (!stream) {
-      sendJson(response, 200, api === 'openai' ? openaiCompletion(reply, context) : anthropicMessage(reply, context));
+      sendJson(response, 200, renderWhole(api, reply, context));
       return;
     }
-    const frames = api === 'openai' ? openaiStreamFrames(reply, context) : anthropicStreamFrames(reply, context);
-    writeFrames(response, frames, 'delayMs' in step ? (step.delayMs ?? 0) : 0);
+    writeFrames(response, renderStream(api, reply, context), 'delayMs' in step ? (step.delayMs ?? 0) : 0, ndjson);
   }
 
   function record(entry: RecordedRequest): void {
@@ -200,8 +273,8 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       sendJson(response, 200, { models: [{ name: 'fake-model', model: 'fake-model' }] });
       return;
     }
-    const api: FakeApi | undefined = path === '/v1/chat/completions' ? 'openai' : path === '/v1/messages' ? 'anthropic' : undefined;
-    if (api === undefined || method !== 'POST') {
+    const route = routeOf(path);
+    if (route === undefined || method !== 'POST') {
       sendJson(response, 404, { error: { message: `No route for ${method} ${path}`, type: 'not_found_error' } });
       return;
     }
@@ -212,13 +285,14 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     } catch {
       body = raw;
     }
+    const api = route.api;
     const recorded: RecordedRequest = { api, method, path, headers: request.headers, body };
     record(recorded);
     if (!isRecord(body)) {
       sendJson(response, 400, { ...(api === 'anthropic' ? { type: 'error' } : {}), error: { type: 'invalid_request_error', message: 'The request body is not a JSON object.' } });
       return;
     }
-    respond(api, resolveStep(recorded), body, raw.length, response);
+    respond(route, resolveStep(recorded), body, raw.length, response);
   }
 
   const server = createServer((request, response) => {
@@ -242,6 +316,8 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
     url,
     openaiBaseUrl: `${url}/v1`,
     anthropicBaseUrl: url,
+    geminiBaseUrl: `${url}/v1beta`,
+    ollamaBaseUrl: url,
     requests,
     script(...steps) {
       queue.push(...steps);
