@@ -80,9 +80,25 @@ function buildOpenClaw(root: string, baseUrl: string): void {
   put(root, 'workspace/memory/2026-09-01.md', '- met Ada\n');
   put(root, 'workspace/skills/weather/SKILL.md', '---\nname: weather\ndescription: the weather\n---\nLook it up.\n');
   put(root, 'workspace-helper/SOUL.md', '# Helper soul\n');
-  put(root, 'agents/main/sessions/sessions.json', JSON.stringify({ 'agent:main:telegram:dm:111': { sessionId: 'abc', updatedAt: 1 } }));
-  put(root, 'agents/main/sessions/abc.jsonl', `${JSON.stringify({ type: 'message', id: '1', message: { role: 'user', content: 'hi' } })}\n`);
-  sqlite(join(root, 'agents/main/agent/openclaw-agent.sqlite'), ['CREATE TABLE sessions (session_key TEXT PRIMARY KEY, session_id TEXT, updated_at INTEGER)', "INSERT INTO sessions VALUES ('agent:main:main', 's1', 2)"]);
+  put(root, 'agents/main/sessions/sessions.json', JSON.stringify({ 'agent:main:telegram:dm:111': { sessionId: 'abc', updatedAt: 1 }, 'agent:main:cron:nightly:run:1': { sessionId: 'cronrun', updatedAt: 1 } }));
+  put(
+    root,
+    'agents/main/sessions/abc.jsonl',
+    [
+      { type: 'session', id: 'abc', version: 3 },
+      { type: 'message', id: '1', parentId: null, message: { role: 'user', content: 'What tea do I like?' } },
+      { type: 'message', id: '2', parentId: '1', message: { role: 'assistant', content: [{ type: 'text', text: 'Earl Grey, legacy transcript.' }] } },
+      { type: 'message', id: '3', parentId: '2', message: { role: 'toolResult', content: 'x' } },
+    ].map((line) => JSON.stringify(line)).join('\n'),
+  );
+  put(root, 'agents/main/sessions/cronrun.jsonl', `${JSON.stringify({ type: 'message', message: { role: 'user', content: 'nightly' } })}\n`);
+  sqlite(join(root, 'agents/main/agent/openclaw-agent.sqlite'), [
+    'CREATE TABLE sessions (session_key TEXT PRIMARY KEY, session_id TEXT, updated_at INTEGER)',
+    "INSERT INTO sessions VALUES ('agent:main:main', 's1', 2)",
+    'CREATE TABLE transcript_entries (session_id TEXT, seq INTEGER, entry TEXT)',
+    `INSERT INTO transcript_entries VALUES ('s1', 1, '${JSON.stringify({ type: 'message', message: { role: 'user', content: 'Remind me of the plan' } })}')`,
+    `INSERT INTO transcript_entries VALUES ('s1', 2, '${JSON.stringify({ type: 'message', message: { role: 'assistant', content: 'The plan, from SQLite.' } })}')`,
+  ]);
   put(root, 'cron/jobs.json', JSON.stringify({ version: 1, jobs: [
     { id: 'nightly', name: 'Nightly summary', enabled: true, schedule: { kind: 'cron', expr: '0 3 * * *', tz: 'UTC' }, sessionTarget: 'main', wakeMode: 'now', payload: { kind: 'systemEvent', text: 'Summarise the day' } },
     { id: 'watcher', name: 'Build watcher', schedule: { kind: 'on-exit', command: 'make' }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message: 'build done' } },
@@ -123,10 +139,10 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
   const first = await runCli(['import', 'openclaw', '--from', source], env);
   assert.equal(first.code, 0, first.stderr);
   const out = first.stdout;
-  for (const line of [/agent main/u, /agent helper/u, /provider fake/u, /channel telegram/u, /binding helper ← telegram/u, /workspace main\/SOUL\.md/u, /workspace main\/skills\/weather\/SKILL\.md/u, /workspace helper\/SOUL\.md/u, /cron job Nightly summary \(as openclaw-nightly\)/u, /cron job Hourly inbox/u, /approved sender telegram:default:333/u]) {
+  for (const line of [/agent main/u, /agent helper/u, /provider fake/u, /channel telegram/u, /binding helper ← telegram/u, /workspace main\/SOUL\.md/u, /workspace main\/skills\/weather\/SKILL\.md/u, /workspace helper\/SOUL\.md/u, /cron job Nightly summary \(as openclaw-nightly\)/u, /cron job Hourly inbox/u, /approved sender telegram:default:333/u, /session agent:main:telegram:dm:111 \(1 turns\) .*abc\.jsonl\] — as agent:main:telegram:direct:111; 1 tool or other entries left out/u, /session agent:main:main \(1 turns\) .*openclaw-agent\.sqlite#sessions/u]) {
     assert.match(out, line);
   }
-  for (const skipped of [/provider bedrockish .*openclaw\.json#models\.providers\.bedrockish\] — api "bedrock-converse-stream" has no Hearth equivalent/u, /channel zalo/u, /config gateway/u, /config hooks/u, /binding 1 .*guildId/u, /tool pattern group:nodes/u, /workspace main\/TOOLS\.md .*AGENTS\.md/u, /cron job Build watcher .*on-exit/u, /cron job Disk backup .*command/u, /session agent:main:telegram:dm:111 .*sessions\.json/u, /session agent:main:main .*openclaw-agent\.sqlite#sessions/u, /telegram setting streaming/u]) {
+  for (const skipped of [/provider bedrockish .*openclaw\.json#models\.providers\.bedrockish\] — api "bedrock-converse-stream" has no Hearth equivalent/u, /channel zalo/u, /config gateway/u, /config hooks/u, /binding 1 .*guildId/u, /tool pattern group:nodes/u, /workspace main\/TOOLS\.md .*AGENTS\.md/u, /cron job Build watcher .*on-exit/u, /cron job Disk backup .*command/u, /session agent:main:cron:nightly:run:1 .*Hearth has no session of this kind/u, /telegram setting streaming/u]) {
     assert.match(out, skipped);
   }
   assert.match(out, /telegram account default credentials \(botToken\).*saved to Hearth's credentials/u);
@@ -159,6 +175,12 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /Nightly summary/u);
     assert.match(listed.stdout, /Hourly inbox/u);
+    const legacy = await runCli(['sessions', 'history', 'agent:main:telegram:direct:111'], testEnv(target, { HEARTH_GATEWAY_URL: gateway.url }));
+    assert.equal(legacy.code, 0, legacy.stderr);
+    assert.match(legacy.stdout, /What tea do I like\?/u);
+    assert.match(legacy.stdout, /Earl Grey, legacy transcript\./u);
+    const main = await runCli(['sessions', 'history', 'agent:main:main'], testEnv(target, { HEARTH_GATEWAY_URL: gateway.url }));
+    assert.match(main.stdout, /The plan, from SQLite\./u);
   } finally {
     assert.equal(await gateway.stop(), 0);
   }

@@ -12,6 +12,7 @@ import { mergeConfig } from './config-merge.js';
 import { mapCronJob } from './cron-mapper.js';
 import { createImportReport, type ImportReport } from './import-report.js';
 import { readCronJobs, readJson5File, readOpenClawConfig, readPairingAllowlists } from './source-readers.js';
+import { importSession } from './session-import.js';
 import { listSourceSessions } from './session-readers.js';
 import { planWorkspace, sourceWorkspace } from './workspace-import.js';
 
@@ -47,9 +48,6 @@ export async function importOpenClaw(options: OpenClawImportOptions): Promise<Im
   for (const item of mapped.items) report.add(item.status === 'imported' && !changed ? { ...item, status: 'already' } : item);
   for (const secret of mapped.secrets) importSecret(secret, options, report);
   importWorkspaces(source?.value, options, report);
-  for (const session of listSourceSessions(options.from)) {
-    report.add({ status: 'skipped', what: `session ${session.key}`, source: session.source, reason: 'session transcripts are not imported by this version of Hearth (the files are left in place)' });
-  }
   await importStoreItems(options, report);
   return report;
 }
@@ -119,9 +117,11 @@ function importWorkspaces(config: unknown, options: OpenClawImportOptions, repor
 async function importStoreItems(options: OpenClawImportOptions, report: ImportReport): Promise<void> {
   const jobs = readCronJobs(options.from);
   const senders = readPairingAllowlists(options.from);
-  if (jobs.length === 0 && senders.length === 0) return;
+  const sessions = listSourceSessions(options.from);
+  if (jobs.length === 0 && senders.length === 0 && sessions.length === 0) return;
   const store = options.dryRun ? null : options.openStore();
   try {
+    for (const session of sessions) await importSession(session, store, options.now, report);
     for (const job of jobs) await importCronJob(job.value, job.source, store, options, report);
     for (const sender of senders) {
       const what = `approved sender ${sender.channel}:${sender.accountId}:${sender.senderId}`;
