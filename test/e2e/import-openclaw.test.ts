@@ -133,6 +133,7 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
   const dry = await runCli(['import', 'openclaw', '--from', source, '--dry-run'], env);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^Dry run: nothing was written/mu);
+  assert.match(dry.stdout, /^Would import \(\d+\):/mu);
   assert.match(dry.stdout, /cron job Nightly summary/u);
   assert.deepEqual(readdirSync(target), [], 'the dry run wrote nothing');
 
@@ -184,4 +185,28 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
   } finally {
     assert.equal(await gateway.stop(), 0);
   }
+});
+
+test('hearth import openclaw merges into an existing config: a value Hearth already sets is kept and reported as a conflict', async () => {
+  const source = join(home(), 'openclaw');
+  buildOpenClaw(source, model.openaiBaseUrl);
+  const target = home();
+  writeFileSync(join(target, 'hearth.json5'), '// mine\n{ agents: { defaults: { model: "fake/other" } }, session: { dmScope: "main" } }\n');
+  const env = testEnv(target, { FAKE_API_KEY: 'sk-fake' });
+  const result = await runCli(['import', 'openclaw', '--from', source], env);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /config agents\.defaults\.model .*already sets it to "fake\/other"; the imported "fake\/echo" was not applied/u);
+  assert.match(result.stdout, /hearth\.json5\.before-openclaw-import/u);
+  const merged = JSON.parse(readFileSync(join(target, 'hearth.json5'), 'utf8')) as { agents: { defaults: { model: string }; entries: Record<string, unknown> }; session: { dmScope: string } };
+  assert.equal(merged.agents.defaults.model, 'fake/other');
+  assert.equal(merged.session.dmScope, 'main');
+  assert.ok(merged.agents.entries.helper);
+  assert.match(readFileSync(join(target, 'hearth.json5.before-openclaw-import'), 'utf8'), /^\/\/ mine/u);
+});
+
+test('hearth import openclaw refuses a missing source directory', async () => {
+  const target = home();
+  const result = await runCli(['import', 'openclaw', '--from', join(target, 'nowhere')], testEnv(target));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /No OpenClaw state directory at/u);
 });

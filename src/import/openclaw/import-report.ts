@@ -39,7 +39,7 @@ export function formatImportReport(items: readonly ReportItem[], dryRun: boolean
   for (const status of ['imported', 'already', 'skipped', 'note'] as const) {
     const group = items.filter((item) => item.status === status);
     if (group.length === 0) continue;
-    lines.push(`${HEADINGS[status]} (${group.length}):`);
+    lines.push(`${dryRun && status === 'imported' ? 'Would import' : HEADINGS[status]} (${group.length}):`);
     for (const item of group) lines.push(`  ${item.what}  [${item.source}]${item.reason ? ` — ${item.reason}` : ''}`);
   }
   if (items.length === 0) lines.push('  nothing found to import');

@@ -120,6 +120,7 @@ async function importStoreItems(options: OpenClawImportOptions, report: ImportRe
   const sessions = listSourceSessions(options.from);
   if (jobs.length === 0 && senders.length === 0 && sessions.length === 0) return;
   const store = options.dryRun ? null : options.openStore();
+  if (options.dryRun) report.add({ status: 'note', what: 'cron jobs, approved senders and sessions', source: options.paths.stateDir, reason: 'the dry run does not open Hearth\'s state database, so those imported by an earlier run are listed as to import; the real run skips them' });
   try {
     for (const session of sessions) await importSession(session, store, options.now, report);
     for (const job of jobs) await importCronJob(job.value, job.source, store, options, report);
