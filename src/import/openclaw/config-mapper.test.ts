@@ -52,3 +52,16 @@ test('cron jobs of both generations map; command payloads and on-exit schedules 
   const onExit = mapCronJob({ id: 'e', schedule: { kind: 'on-exit' }, payload: { kind: 'agentTurn', message: 'x' } }, 'UTC');
   assert.ok(!onExit.ok && /on-exit/u.test(onExit.reason));
 });
+
+test('heartbeats map; agent and heartbeat settings Hearth lacks are reported with their key path', () => {
+  const mapped = mapOpenClawConfig({ agents: { defaults: { heartbeat: { every: '1h', target: 'owner', activeHours: { start: '08:00', end: '22:00' } }, sandbox: { mode: 'all' } } } }, 'c');
+  assert.deepEqual(mapped.config.agents, { defaults: { heartbeat: { every: '1h', activeHours: { start: '08:00', end: '22:00' } } } });
+  assert.equal(configSchema.safeParse(mapped.config).success, true);
+  assert.deepEqual(
+    mapped.items.map((item) => [item.status, item.source]),
+    [
+      ['skipped', 'c#agents.defaults.sandbox'],
+      ['skipped', 'c#agents.defaults.heartbeat.target'],
+    ],
+  );
+});

@@ -87,6 +87,29 @@ function mapModel(agent: Json, target: Json): void {
   }
 }
 
+/** Agent keys mapped here or elsewhere (workspace: its files are copied; tools: by mapToolPolicy). */
+const AGENT_KEYS: readonly string[] = ['id', 'model', 'name', 'default', 'tools', 'workspace', 'heartbeat'];
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u;
+const HEARTBEAT_KEYS: readonly string[] = ['every', 'model', 'prompt', 'activeHours'];
+
+/** The model, heartbeat and the report of every agent key Hearth has no equivalent for. */
+function mapAgentFields(agent: Json, target: Json, where: string, items: ReportItem[]): void {
+  mapModel(agent, target);
+  for (const key of Object.keys(agent).filter((name) => !AGENT_KEYS.includes(name))) items.push({ status: 'skipped', what: `agent setting ${key}`, source: `${where}.${key}`, reason: 'Hearth has no equivalent agent setting' });
+  if (!isObject(agent.heartbeat)) return;
+  const heartbeat: Json = {};
+  const source = agent.heartbeat;
+  if (typeof source.every === 'string' && DURATION.test(source.every)) heartbeat.every = source.every;
+  if (typeof source.model === 'string') heartbeat.model = source.model;
+  if (typeof source.prompt === 'string') heartbeat.prompt = source.prompt;
+  const hours = source.activeHours;
+  if (isObject(hours) && typeof hours.start === 'string' && typeof hours.end === 'string') heartbeat.activeHours = { start: hours.start, end: hours.end, ...(typeof hours.timezone === 'string' ? { timezone: hours.timezone } : {}) };
+  for (const key of Object.keys(source).filter((name) => !HEARTBEAT_KEYS.includes(name) || (name === 'every' && !heartbeat.every))) {
+    items.push({ status: 'skipped', what: `heartbeat setting ${key}`, source: `${where}.heartbeat.${key}`, reason: key === 'target' || key === 'to' ? 'Hearth\'s heartbeat target is one chat (<platform>:<account>:<chat>); set agents.defaults.heartbeat.target by hand' : 'Hearth has no equivalent heartbeat setting' });
+  }
+  if (Object.keys(heartbeat).length > 0) target.heartbeat = heartbeat;
+}
+
 /** Hearth's tool policy from OpenClaw's profile/allow/deny; unknown groups are dropped and reported. */
 export function mapToolPolicy(tools: unknown, where: string, items: ReportItem[]): Json | undefined {
   if (!isObject(tools)) return undefined;
@@ -115,7 +138,7 @@ function agentList(agents: Json): [string, Json, string][] {
 function mapAgents(agents: unknown, tools: unknown, source: string, out: MappedConfig): void {
   const defaults: Json = {};
   const entries: Json = {};
-  if (isObject(agents) && isObject(agents.defaults)) mapModel(agents.defaults, defaults);
+  if (isObject(agents) && isObject(agents.defaults)) mapAgentFields(agents.defaults, defaults, `${source}#agents.defaults`, out.items);
   const toolPolicy = mapToolPolicy(tools, `${source}#tools`, out.items);
   if (toolPolicy) defaults.tools = toolPolicy;
   for (const [id, agent, path] of isObject(agents) ? agentList(agents) : []) {
@@ -124,7 +147,7 @@ function mapAgents(agents: unknown, tools: unknown, source: string, out: MappedC
       continue;
     }
     const entry: Json = {};
-    mapModel(agent, entry);
+    mapAgentFields(agent, entry, `${source}#${path}`, out.items);
     if (typeof agent.name === 'string') entry.name = agent.name;
     if (agent.default === true) entry.default = true;
     const policy = mapToolPolicy(agent.tools, `${source}#${path}.tools`, out.items);
