@@ -104,6 +104,7 @@ function buildOpenClaw(root: string, baseUrl: string): void {
     { id: 'watcher', name: 'Build watcher', schedule: { kind: 'on-exit', command: 'make' }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message: 'build done' } },
   ] }));
   sqlite(join(root, 'state/openclaw.sqlite'), [
+    'PRAGMA journal_mode = WAL',
     'CREATE TABLE cron_jobs (id TEXT PRIMARY KEY, job TEXT NOT NULL)',
     `INSERT INTO cron_jobs VALUES ('hourly', '${JSON.stringify({ name: 'Hourly inbox', agentId: 'helper', schedule: { kind: 'every', everyMs: 3_600_000 }, sessionTarget: 'isolated', payload: { kind: 'agentTurn', message: 'check the inbox' } })}')`,
     `INSERT INTO cron_jobs VALUES ('backup', '${JSON.stringify({ name: 'Disk backup', schedule: { kind: 'cron', expr: '0 4 * * *' }, payload: { kind: 'command', argv: ['rsync'] } })}')`,

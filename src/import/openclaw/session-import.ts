@@ -29,7 +29,15 @@ export async function importSession(session: SourceSession, store: Store | null,
   const ledgerId = `session:${session.agentId}:${session.key}`;
   if (store && (await store.findImported(LEDGER_SOURCE, ledgerId))) return report.add({ status: 'already', what, source: session.source });
   const turns = toTurns(session.messages);
-  const notes = [key === session.key ? '' : `as ${key}`, session.otherEntries > 0 ? `${session.otherEntries} tool or other entries left out` : ''].filter(Boolean).join('; ');
+  const firstUser = session.messages.findIndex((message) => message.role === 'user');
+  const leading = firstUser === -1 ? session.messages.length : firstUser;
+  const notes = [
+    key === session.key ? '' : `as ${key}`,
+    session.otherEntries > 0 ? `${session.otherEntries} tool or other entries left out` : '',
+    leading > 0 ? `${leading} assistant messages before the first user message left out` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   if (store) await writeTurns(store, session, key, turns, now);
   if (store) await store.recordImported(LEDGER_SOURCE, [{ sourceId: ledgerId, target: key }], now);
   report.add({ status: 'imported', what: `${what} (${turns.length} turns)`, source: session.source, reason: notes || undefined });

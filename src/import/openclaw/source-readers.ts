@@ -1,12 +1,13 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type JSON5Module from 'json5';
 import { loadCommonJs } from '../../runtime/load-commonjs.js';
 
 /**
- * Readers of an OpenClaw state directory. They only read: SQLite files are opened read-only
- * (`readonly`, `fileMustExist`), so the source stays byte-for-byte as it was.
+ * Readers of an OpenClaw state directory. They only read: SQLite files are read from a
+ * temporary copy, so the source stays byte-for-byte as it was.
  */
 
 type Json = Record<string, unknown>;
@@ -29,16 +30,28 @@ export function readOpenClawConfig(dir: string): Sourced<unknown> | null {
   return existsSync(path) ? { value: readJson5File(path), source: path } : null;
 }
 
-/** Rows of one table of a SQLite file opened read-only; [] when the file or table is missing. */
+/**
+ * Rows of one table of a SQLite file; [] when the file or table is missing. The file (with its
+ * WAL, if any) is copied to a temporary folder and the copy opened read-only: even a read-only
+ * open of a WAL database creates or touches its `-shm` file, and the source must stay as it was.
+ */
 export function readSqliteTable(path: string, table: string): Json[] {
   if (!existsSync(path)) return [];
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const work = mkdtempSync(join(tmpdir(), 'hearth-openclaw-'));
   try {
-    const found = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
-    return found ? (db.prepare(`SELECT * FROM "${table}"`).all() as Json[]) : [];
+    const copy = join(work, 'source.sqlite');
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    const db = new Database(copy, { fileMustExist: true });
+    try {
+      const found = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+      return found ? (db.prepare(`SELECT * FROM "${table}"`).all() as Json[]) : [];
+    } finally {
+      db.close();
+    }
   } finally {
-    db.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
