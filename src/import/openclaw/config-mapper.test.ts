@@ -58,10 +58,17 @@ test('heartbeats map; agent and heartbeat settings Hearth lacks are reported wit
   assert.deepEqual(mapped.config.agents, { defaults: { heartbeat: { every: '1h', activeHours: { start: '08:00', end: '22:00' } } } });
   assert.equal(configSchema.safeParse(mapped.config).success, true);
   assert.deepEqual(
-    mapped.items.map((item) => [item.status, item.source]),
+    mapped.items.filter((item) => item.status === 'skipped').map((item) => [item.status, item.source]),
     [
       ['skipped', 'c#agents.defaults.sandbox'],
       ['skipped', 'c#agents.defaults.heartbeat.target'],
     ],
   );
+});
+
+test('session.dmScope comes over, OpenClaw\'s default written out; other session settings are reported', () => {
+  assert.deepEqual(mapOpenClawConfig({}, 'c').config.session, { dmScope: 'main' });
+  const mapped = mapOpenClawConfig({ session: { dmScope: 'per-channel-peer', reset: { mode: 'daily' } } }, 'c');
+  assert.deepEqual(mapped.config.session, { dmScope: 'per-channel-peer' });
+  assert.ok(mapped.items.some((item) => item.status === 'skipped' && item.source === 'c#session.reset'));
 });

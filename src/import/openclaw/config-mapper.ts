@@ -34,7 +34,8 @@ const PROVIDER_APIS: Record<string, string> = {
 };
 const ROUTING_KEYS = ['enabled', 'dmPolicy', 'allowFrom', 'groupPolicy', 'requireMention', 'textChunkLimit'];
 /** Top-level OpenClaw keys this importer maps; every other key present is reported as skipped. */
-const MAPPED_TOP: readonly string[] = ['$schema', 'meta', 'models', 'agents', 'tools', 'channels', 'bindings'];
+const MAPPED_TOP: readonly string[] = ['$schema', 'meta', 'models', 'agents', 'tools', 'channels', 'bindings', 'session'];
+const DM_SCOPES: readonly string[] = ['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer'];
 
 /** `${VAR}` stays as it is; an env SecretRef becomes `${VAR}`; other SecretRefs cannot be mapped. */
 export function mapSecretValue(value: unknown): { value: string; literal: boolean } | null {
@@ -54,7 +55,19 @@ export function mapOpenClawConfig(raw: unknown, source: string): MappedConfig {
   mapAgents(raw.agents, raw.tools, source, out);
   mapChannels(raw.channels, source, out);
   mapBindings(raw.bindings, source, out);
+  mapSession(raw.session, source, out);
   return out;
+}
+
+/** `session.dmScope` has the same values in both; OpenClaw's default (main) is written out, as Hearth's differs. */
+function mapSession(session: unknown, source: string, out: MappedConfig): void {
+  const block = isObject(session) ? session : {};
+  const scope = block.dmScope ?? 'main';
+  if (typeof scope === 'string' && DM_SCOPES.includes(scope)) {
+    out.config.session = { dmScope: scope };
+    out.items.push({ status: 'imported', what: `session.dmScope ${scope}`, source: `${source}#session.dmScope`, reason: block.dmScope === undefined ? 'OpenClaw\'s default, written out so direct messages keep sharing one session as they did (Hearth\'s default is per-channel-peer)' : undefined });
+  } else out.items.push({ status: 'skipped', what: `session.dmScope ${String(scope)}`, source: `${source}#session.dmScope`, reason: `Hearth's dmScope is one of ${DM_SCOPES.join(', ')}` });
+  for (const key of Object.keys(block).filter((name) => name !== 'dmScope')) out.items.push({ status: 'skipped', what: `session setting ${key}`, source: `${source}#session.${key}`, reason: 'Hearth has no equivalent session setting (resets, maintenance and identity links are not configurable)' });
 }
 
 function mapProviders(models: unknown, source: string, out: MappedConfig): void {

@@ -45,8 +45,8 @@ export async function importOpenClaw(options: OpenClawImportOptions): Promise<Im
   if (!options.dryRun) ensureHearthDirs(options.paths);
   const changed = source ? importConfig(mapped, options, report) : false;
   // Once the config holds every mapped value, its items were imported by an earlier run.
-  for (const item of mapped.items) report.add(item.status === 'imported' && !changed ? { ...item, status: 'already' } : item);
-  for (const secret of mapped.secrets) importSecret(secret, options, report);
+  if (source) for (const item of mapped.items) report.add(item.status === 'imported' && !changed ? { ...item, status: 'already' } : item);
+  if (source) for (const secret of mapped.secrets) importSecret(secret, options, report);
   importWorkspaces(source?.value, options, report);
   await importStoreItems(options, report);
   return report;
