@@ -163,11 +163,25 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
     await store.close();
   }
 
+  const removing = createSqliteStore({ path: join(target, 'state', 'hearth.sqlite') });
+  try {
+    await removing.deleteCronJob('openclaw-hourly');
+    await removing.revokeApprovedSender('telegram', 'default', '444');
+  } finally {
+    await removing.close();
+  }
   const second = await runCli(['import', 'openclaw', '--from', source], env);
   assert.equal(second.code, 0, second.stderr);
   assert.doesNotMatch(second.stdout, /^Imported/mu, 'a second run imports nothing new');
   assert.match(second.stdout, /Already imported/u);
   assert.deepEqual(snapshot(source), before, 'the source is unchanged, bytes and mtimes');
+  const after = createSqliteStore({ path: join(target, 'state', 'hearth.sqlite') });
+  try {
+    assert.deepEqual((await after.listCronJobs()).map((job) => job.id), ['openclaw-nightly'], 'a job removed after the import does not come back');
+    assert.equal(await after.isApprovedSender('telegram', 'default', '444'), false, 'nor does a revoked sender');
+  } finally {
+    await after.close();
+  }
 
   const doctor = await runCli(['doctor'], env);
   assert.equal(doctor.code, 0, `${doctor.stdout}\n${doctor.stderr}`);
@@ -176,7 +190,6 @@ test('hearth import openclaw: dry run writes nothing; the import brings config, 
     const listed = await runCli(['cron', 'list'], testEnv(target, { FAKE_API_KEY: 'sk-fake', HEARTH_GATEWAY_URL: gateway.url }));
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /Nightly summary/u);
-    assert.match(listed.stdout, /Hourly inbox/u);
     const legacy = await runCli(['sessions', 'history', 'agent:main:telegram:direct:111'], testEnv(target, { HEARTH_GATEWAY_URL: gateway.url }));
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.match(legacy.stdout, /What tea do I like\?/u);

@@ -12,7 +12,7 @@ import { mergeConfig } from './config-merge.js';
 import { mapCronJob } from './cron-mapper.js';
 import { createImportReport, type ImportReport } from './import-report.js';
 import { readCronJobs, readJson5File, readOpenClawConfig, readPairingAllowlists } from './source-readers.js';
-import { importSession } from './session-import.js';
+import { importSession, LEDGER_SOURCE } from './session-import.js';
 import { listSourceSessions } from './session-readers.js';
 import { planWorkspace, sourceWorkspace } from './workspace-import.js';
 
@@ -126,11 +126,13 @@ async function importStoreItems(options: OpenClawImportOptions, report: ImportRe
     for (const job of jobs) await importCronJob(job.value, job.source, store, options, report);
     for (const sender of senders) {
       const what = `approved sender ${sender.channel}:${sender.accountId}:${sender.senderId}`;
-      if (store && (await store.isApprovedSender(sender.channel, sender.accountId, sender.senderId))) {
+      const ledgerId = `sender:${sender.channel}:${sender.accountId}:${sender.senderId}`;
+      if (store && ((await store.findImported(LEDGER_SOURCE, ledgerId)) || (await store.isApprovedSender(sender.channel, sender.accountId, sender.senderId)))) {
         report.add({ status: 'already', what, source: sender.source });
         continue;
       }
       if (store) await approveSender(store, sender, options.now);
+      if (store) await store.recordImported(LEDGER_SOURCE, [{ sourceId: ledgerId, target: ledgerId }], options.now);
       report.add({ status: 'imported', what, source: sender.source });
     }
   } finally {
@@ -157,11 +159,13 @@ async function importCronJob(raw: Json, source: string, store: Store | null, opt
     report.add({ status: 'skipped', what, source, reason: `its schedule is not valid in Hearth: ${error instanceof Error ? error.message : String(error)}` });
     return;
   }
-  if (store && (await store.getCronJob(mapped.id))) {
+  // The ledger keeps a job removed in Hearth after an import from coming back with the next one.
+  if (store && ((await store.findImported(LEDGER_SOURCE, `cron:${mapped.id}`)) || (await store.getCronJob(mapped.id)))) {
     report.add({ status: 'already', what, source });
     return;
   }
   if (store) await store.putCronJob(buildJob(mapped.id, mapped.spec, mapped.enabled, options.now));
+  if (store) await store.recordImported(LEDGER_SOURCE, [{ sourceId: `cron:${mapped.id}`, target: mapped.id }], options.now);
   report.add({ status: 'imported', what, source, reason: mapped.enabled ? undefined : 'imported disabled, as it was in OpenClaw' });
 }
 
