@@ -53,6 +53,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addUsageCommand(program, runtime);
   addServiceCommands(program, runtime);
   addStateCommands(program, runtime);
+  addImportCommands(program, runtime);
   return program;
 }
 
@@ -744,6 +745,19 @@ function addStateCommands(program: CommanderModule.Command, runtime: CliRuntime)
     .action(async (name: string, options: { from?: string }) => {
       const { runStateRestore } = await import('./state-command.js');
       await runStateRestore(runtime, name, options);
+    });
+}
+
+function addImportCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const imports = program.command('import').description('bring state over from another agent gateway');
+  imports
+    .command('openclaw')
+    .description('import an OpenClaw state directory (config, workspaces, cron jobs, approved senders) into this home, never changing the source; prints what was imported, what was not and why; re-running imports nothing twice')
+    .option('--from <dir>', 'the OpenClaw state directory (default ~/.openclaw)')
+    .option('--dry-run', 'print the same report and write nothing')
+    .action(async (options: { from?: string; dryRun?: boolean }) => {
+      const { runImportOpenClaw } = await import('./import-command.js');
+      await runImportOpenClaw(runtime, options);
     });
 }
 

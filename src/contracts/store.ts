@@ -179,6 +179,13 @@ export interface Store {
    */
   reclaimSpace?(options: { minFreeRatio: number; minFreeBytes: number }): Promise<ReclaimedSpace | null>;
 
+  /**
+   * The import ledger: what an item of another gateway's state (`source` such as `openclaw`,
+   * `sourceId` such as `session:<agentId>:<key>`) was imported as, or null when it never was.
+   */
+  findImported(source: string, sourceId: string): Promise<string | null>;
+  /** Records imported items, so a later import of the same source skips them (an id recorded twice keeps its first target). */
+  recordImported(source: string, items: { sourceId: string; target: string }[], now: number): Promise<void>;
   /** Adds or replaces a cron job (definition and state). */
   putCronJob(job: CronJob): Promise<void>;
   getCronJob(id: string): Promise<CronJob | null>;

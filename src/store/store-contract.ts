@@ -584,4 +584,17 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       await store.close();
     }
   });
+
+  test(`${name}: the import ledger remembers what was imported, and a second record keeps the first target`, async () => {
+    const store = await createStore();
+    try {
+      assert.equal(await store.findImported('openclaw', 'session:main:a'), null);
+      await store.recordImported('openclaw', [{ sourceId: 'session:main:a', target: 'agent:main:main' }], 1000);
+      await store.recordImported('openclaw', [{ sourceId: 'session:main:a', target: 'other' }], 2000);
+      assert.equal(await store.findImported('openclaw', 'session:main:a'), 'agent:main:main');
+      assert.equal(await store.findImported('other-source', 'session:main:a'), null);
+    } finally {
+      await store.close();
+    }
+  });
 }

@@ -81,7 +81,7 @@ const require = createRequire(import.meta.url);
 const migrate = () => {
   const Database = require('better-sqlite3');
   const db = new Database(join(process.env.HEARTH_HOME, 'state', 'hearth.sqlite'));
-  db.exec("CREATE TABLE IF NOT EXISTS added_by_10 (id INTEGER PRIMARY KEY); INSERT OR IGNORE INTO schema_migrations (version, name, applied_at) VALUES (10, 'added_by_10', 0)");
+  db.exec("CREATE TABLE IF NOT EXISTS added_by_11 (id INTEGER PRIMARY KEY); INSERT OR IGNORE INTO schema_migrations (version, name, applied_at) VALUES (11, 'added_by_11', 0)");
   db.close();
 };
 if (process.argv.includes('--migrate')) {
@@ -225,13 +225,13 @@ test('an update whose version migrates the database and then crashes after 5 s r
   const report = await update(['--to', makeVersion('0.3.0-crashes', MIGRATES_THEN_CRASHES)]);
   assert.equal(report.code, 1, JSON.stringify(report, null, 2));
   const stages = Object.fromEntries(report.stages.map((stage) => [stage.stage, stage]));
-  assert.match(stages.validated?.message ?? '', /migrations 9 → 10 ran on a copy/u);
+  assert.match(stages.validated?.message ?? '', /migrations 10 → 11 ran on a copy/u);
   assert.equal(stages.restarted?.ok, true, 'it was ready first');
   assert.match(stages.failed?.message ?? '', /crashed on probation: it exited \(code 70\)/u);
   assert.match(stages['rolled back']?.message ?? '', /the database from before the switch is back; the one .* wrote is kept in (\S+)/u);
   assert.equal(await runningVersion(), '0.1.0');
-  assert.deepEqual(stateRows('SELECT MAX(version) AS v FROM schema_migrations'), [{ v: 9 }]);
-  assert.deepEqual(stateRows("SELECT name FROM sqlite_master WHERE name = 'added_by_10'"), []);
+  assert.deepEqual(stateRows('SELECT MAX(version) AS v FROM schema_migrations'), [{ v: 10 }]);
+  assert.deepEqual(stateRows("SELECT name FROM sqlite_master WHERE name = 'added_by_11'"), []);
   const snapshots = readdirSync(join(home, 'versions', 'snapshots'));
   const aside = snapshots.flatMap((dir) => readdirSync(join(home, 'versions', 'snapshots', dir)).filter((name) => name.startsWith('replaced-')));
   assert.equal(aside.length, 1, 'the database the crashing version wrote is kept');

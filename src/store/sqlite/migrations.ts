@@ -250,4 +250,17 @@ export const sqliteMigrations: readonly Migration[] = [
       DROP INDEX IF EXISTS runs_by_session;
     `,
   },
+  {
+    version: 10,
+    name: 'import ledger: which items of another gateway (OpenClaw) were imported, and as what, so a second import adds nothing',
+    sql: `
+      CREATE TABLE import_ledger (
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        PRIMARY KEY (source, source_id)
+      );
+    `,
+  },
 ];

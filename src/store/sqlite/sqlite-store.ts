@@ -23,6 +23,7 @@ import { createSqliteCompactions } from './sqlite-compactions.js';
 import { createSqliteApprovals } from './sqlite-approvals.js';
 import { createSqliteUsage } from './sqlite-usage.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
+import { createSqliteImportLedger } from './sqlite-import-ledger.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
 import { createWalCheckpointer } from './wal-checkpointer.js';
@@ -463,6 +464,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     completeTurn: (runId, result) => write('finish a turn', () => completeTurn(runId, result)),
     turnHistory: (runId, bounds) => run('read the history of a turn', () => history.turnHistory(runId, bounds)),
     ...createSqliteChannelState(db, { run, write }, quarantine),
+    ...createSqliteImportLedger(db, { run, write }),
     ...createSqliteApprovals(db, { run, write }),
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
