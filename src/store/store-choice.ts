@@ -29,5 +29,5 @@ export function usesPostgres(config: Pick<HearthConfig, 'store'>, env: Record<st
 
 /** The message for a SQLite-only operation asked of a PostgreSQL store. */
 export function sqliteOnly(what: string): string {
-  return `${what} applies to the SQLite state file only; this home keeps its state in PostgreSQL (store.kind / HEARTH_DATABASE_URL): use the server's own tools (pg_dump, pg_restore, amcheck) for it (see docs/cluster.md)`;
+  return `${what}: for the SQLite state file only, and this home keeps its state in PostgreSQL (store.kind / HEARTH_DATABASE_URL): use the server's own tools (pg_dump, pg_restore, amcheck) for it (see docs/cluster.md)`;
 }
