@@ -14,6 +14,7 @@ import type {
   StatelessContext,
   TranscriptEntry,
   TurnOptions,
+  UsageTotals,
 } from '../contracts/store.js';
 
 /**
@@ -362,3 +363,17 @@ export function readCompaction(row: { body: string } | undefined): CompactionMes
     return null;
   }
 }
+
+/** A group of usageSummary: its key (day, agent or model) and sums. */
+export interface UsageTotalsRow {
+  key: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  runs: number;
+}
+
+/** The sums usageSummary selects per group. */
+export const USAGE_SUMS = 'SUM(input_tokens) AS input_tokens, SUM(COALESCE(output_tokens, 0)) AS output_tokens, SUM(COALESCE(cost_usd, 0)) AS cost_usd, COUNT(*) AS runs';
+
+export const toUsageTotals = (row: UsageTotalsRow): UsageTotals => ({ inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd, runs: row.runs });

@@ -1,6 +1,6 @@
 import type { CronJob, CronRunStats, SpendRecord } from '../../contracts/automation.js';
-import type { ActiveTranscript, ArchivedLine, CompactionMessage, IdleSession, OutboxEntry, Store, UsageTotals } from '../../contracts/store.js';
-import { type AlertRow, type CronRunRow, type JobRow, type OutboxRow, readCompaction, type TranscriptRow, toAlert, toCronRun, toOutboxEntry, toTranscriptEntry } from '../row-mappers.js';
+import type { ActiveTranscript, ArchivedLine, CompactionMessage, IdleSession, OutboxEntry, Store } from '../../contracts/store.js';
+import { type AlertRow, type CronRunRow, type JobRow, type OutboxRow, readCompaction, type TranscriptRow, toAlert, toCronRun, toOutboxEntry, toTranscriptEntry, USAGE_SUMS, type UsageTotalsRow, toUsageTotals } from '../row-mappers.js';
 import { checkCronJobRow, jsonObjectProblem } from '../sqlite/stored-row-schemas.js';
 import { INSERT_OUTBOX, type PgQuarantine } from './postgres-channel-state.js';
 import type { PgRunner, Query } from './postgres-runner.js';
@@ -31,17 +31,7 @@ type AutomationMethods = Pick<
   | 'mediaReferences'
 >;
 
-interface TotalsRow {
-  key: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number;
-  runs: number;
-}
-
-const SUMS = 'SUM(input_tokens) AS input_tokens, SUM(COALESCE(output_tokens, 0)) AS output_tokens, SUM(COALESCE(cost_usd, 0)) AS cost_usd, COUNT(*) AS runs';
 const WINDOW = 'FROM runs WHERE finished_at >= $1 AND finished_at < $2 AND input_tokens IS NOT NULL';
-const totals = (row: TotalsRow): UsageTotals => ({ inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd, runs: row.runs });
 
 /**
  * Cron jobs and their ledger, operator alerts, spend and usage, compactions and retention in
@@ -189,16 +179,16 @@ export function createPostgresAutomationState({ read, write }: PgRunner, quarant
     usageSummary: ({ since, until }) =>
       read('summarise usage', async (query) => {
         // Days in the gateway's time zone, as budgets count them (JavaScript's Date and SQLite's 'localtime' both follow it).
-        const days = await query<TotalsRow>(
-          `SELECT to_char(to_timestamp(finished_at / 1000.0) AT TIME ZONE $3, 'YYYY-MM-DD') AS key, ${SUMS} ${WINDOW} GROUP BY key ORDER BY key`,
+        const days = await query<UsageTotalsRow>(
+          `SELECT to_char(to_timestamp(finished_at / 1000.0) AT TIME ZONE $3, 'YYYY-MM-DD') AS key, ${USAGE_SUMS} ${WINDOW} GROUP BY key ORDER BY key`,
           [since, until, options.timeZone],
         );
-        const agents = await query<TotalsRow>(`SELECT agent_id AS key, ${SUMS} ${WINDOW} GROUP BY agent_id ORDER BY agent_id`, [since, until]);
-        const models = await query<TotalsRow>(`SELECT model_ref AS key, ${SUMS} ${WINDOW} GROUP BY model_ref ORDER BY model_ref NULLS FIRST`, [since, until]);
+        const agents = await query<UsageTotalsRow>(`SELECT agent_id AS key, ${USAGE_SUMS} ${WINDOW} GROUP BY agent_id ORDER BY agent_id`, [since, until]);
+        const models = await query<UsageTotalsRow>(`SELECT model_ref AS key, ${USAGE_SUMS} ${WINDOW} GROUP BY model_ref ORDER BY model_ref NULLS FIRST`, [since, until]);
         return {
-          days: days.rows.map((row) => ({ day: row.key ?? '', ...totals(row) })),
-          agents: agents.rows.map((row) => ({ agentId: row.key ?? '', ...totals(row) })),
-          models: models.rows.map((row) => ({ model: row.key, ...totals(row) })),
+          days: days.rows.map((row) => ({ day: row.key ?? '', ...toUsageTotals(row) })),
+          agents: agents.rows.map((row) => ({ agentId: row.key ?? '', ...toUsageTotals(row) })),
+          models: models.rows.map((row) => ({ model: row.key, ...toUsageTotals(row) })),
         };
       }),
 

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from './postgres-runner.js';
 
 /**
  * Versioned schema migrations for the PostgreSQL store. Append new versions; never edit an applied
@@ -220,32 +221,17 @@ const MIGRATION_LOCK = 7_243_118_201;
  * applied now.
  */
 export async function applyPostgresMigrations(pool: Pool, migrations: readonly PostgresMigration[] = postgresMigrations): Promise<number[]> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-    const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
+  return withTransaction(pool, async (query) => {
+    await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    const applied = new Set((await query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
     const done: number[] = [];
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
-      await client.query(migration.sql);
-      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+      await query(migration.sql);
+      await query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
       done.push(migration.version);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (error) {
-    broken = error instanceof Error ? error : new Error(String(error));
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+  });
 }

@@ -82,6 +82,34 @@ export function createPgHealth(pool: pg.Pool, label: string, now: () => number =
 export type PgHealth = ReturnType<typeof createPgHealth>;
 
 /**
+ * Runs `fn` in one transaction on one pooled connection: committed when it resolves, rolled back
+ * when it throws. A connection that failed is closed, not given back to the pool.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (query: Query) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A connection the server drops mid-transaction also emits 'error' on its client (the pool
+  // listens only while it is idle); the failed statement reports it, so the event is noted here.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const value = await fn((text, params) => client.query(text, params));
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    if (!(error instanceof HearthError)) broken ??= error instanceof Error ? error : new Error(String(error));
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
  * Reads run on any pooled connection, in parallel. Writes run one at a time per store, each in its
  * own transaction, in the order they were issued (as the SQLite store commits them): a failing
  * write rolls back alone and leaves the others as they were.
@@ -100,29 +128,7 @@ export function createPgRunner(pool: pg.Pool, health: PgHealth, isClosed: () => 
         throw storeError(action, error);
       },
     );
-  const transaction = async <T>(fn: (query: Query) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    // A connection the server drops mid-transaction also emits 'error' on its client (the pool
-    // listens only while it is idle); the failed statement reports it, so the event is noted here.
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const value = await fn((text, params) => client.query(text, params));
-      await client.query('COMMIT');
-      return value;
-    } catch (error) {
-      broken = error instanceof HearthError ? undefined : error instanceof Error ? error : new Error(String(error));
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
-  };
+  const transaction = <T>(fn: (query: Query) => Promise<T>) => withTransaction(pool, fn);
   return {
     read: (action, fn) => {
       if (isClosed()) return Promise.reject(storeError(action, new Error('the store is closed')));

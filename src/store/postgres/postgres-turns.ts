@@ -16,6 +16,7 @@ import {
   toSessionSummary,
   toTranscriptEntry,
 } from '../row-mappers.js';
+import { acceptedRunValues, deliveredText, finishedRunValues, stepValues } from '../row-values.js';
 import type { PgRunner, Query } from './postgres-runner.js';
 
 type TurnMethods = Pick<
@@ -46,18 +47,7 @@ async function insertStep(query: Query, runId: string, step: RunStepInput): Prom
   await query(
     `INSERT INTO run_steps (run_id, seq, kind, name, input, output, error, started_at, duration_ms, input_tokens, output_tokens)
      SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM run_steps WHERE run_id = $1`,
-    [
-      runId,
-      step.kind,
-      step.name,
-      step.input === undefined ? null : JSON.stringify(step.input),
-      step.output === undefined ? null : JSON.stringify(step.output),
-      step.error ?? null,
-      step.startedAt,
-      step.durationMs,
-      step.usage?.inputTokens ?? null,
-      step.usage?.outputTokens ?? null,
-    ],
+    [runId, ...stepValues(step)],
   );
 }
 
@@ -93,17 +83,7 @@ export function createPostgresTurns({ read, write }: PgRunner): TurnMethods {
         await query(
           `INSERT INTO runs (id, session_key, agent_id, source, text, context, reply_to, options, status, attempts, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9)`,
-          [
-            input.runId,
-            input.sessionKey,
-            input.agentId,
-            input.source,
-            input.text,
-            input.context ? JSON.stringify(input.context) : null,
-            input.replyTo ? JSON.stringify(input.replyTo) : null,
-            input.options ? JSON.stringify(input.options) : null,
-            input.now,
-          ],
+          acceptedRunValues(input),
         );
         if (input.idempotency) {
           // Another node accepting the same key at once waits on the key's row and then fails
@@ -205,20 +185,8 @@ export function createPostgresTurns({ read, write }: PgRunner): TurnMethods {
         }
         await query(
           `UPDATE runs SET status = $1, started_at = COALESCE(started_at, $2), model_ref = $3, reply = $4, tool_calls = $5, input_tokens = $6,
-           output_tokens = $7, error_code = $8, error_message = $9, finished_at = $2, cost_usd = $10 WHERE id = $11`,
-          [
-            result.status,
-            result.now,
-            result.modelRef ?? null,
-            result.reply,
-            JSON.stringify(result.toolCalls),
-            result.usage?.inputTokens ?? null,
-            result.usage?.outputTokens ?? null,
-            result.error?.code ?? null,
-            result.error?.message ?? null,
-            result.costUsd ?? null,
-            runId,
-          ],
+           output_tokens = $7, error_code = $8, error_message = $9, finished_at = $10, cost_usd = $11 WHERE id = $12`,
+          [...finishedRunValues(result), runId],
         );
         for (const step of result.steps ?? []) await insertStep(query, runId, step);
         if (result.spend && result.usage) {
@@ -231,7 +199,7 @@ export function createPostgresTurns({ read, write }: PgRunner): TurnMethods {
             );
           }
         }
-        const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
+        const text = deliveredText(result);
         if (!result.deliverTo || text === '') return { outboxId: null };
         const outbox = await query<{ id: number }>(
           `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) RETURNING id`,

@@ -9,6 +9,7 @@ import type {
   TranscriptEntry,
   TurnResult,
 } from '../../contracts/store.js';
+import { acceptedRunValues, deliveredText, finishedRunValues, stepValues } from '../row-values.js';
 import { INBOX_COLUMNS, type InboxRow, type RunRow, type SessionRow, type StepRow, type TranscriptRow, toInboxEntry, toRunRecord, toRunStep, toSessionSummary, toTranscriptEntry } from '../row-mappers.js';
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
@@ -148,17 +149,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (run) return { runId: existing.run_id, sessionKey: run.session_key, duplicate: true, status: run.status };
       }
     }
-    sql.insertRun.run(
-      input.runId,
-      input.sessionKey,
-      input.agentId,
-      input.source,
-      input.text,
-      input.context ? JSON.stringify(input.context) : null,
-      input.replyTo ? JSON.stringify(input.replyTo) : null,
-      input.options ? JSON.stringify(input.options) : null,
-      input.now,
-    );
+    sql.insertRun.run(...acceptedRunValues(input));
     if (input.idempotency) {
       sql.insertIdempotency.run(input.idempotency.scope, input.idempotency.key, input.runId, input.now);
     }
@@ -194,27 +185,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
       appendMessages(row.session_key, generation, runId, lines, result.now);
     }
-    sql.finishRun.run(
-      result.status,
-      result.now,
-      result.modelRef ?? null,
-      result.reply,
-      JSON.stringify(result.toolCalls),
-      result.usage?.inputTokens ?? null,
-      result.usage?.outputTokens ?? null,
-      result.error?.code ?? null,
-      result.error?.message ?? null,
-      result.now,
-      result.costUsd ?? null,
-      runId,
-    );
+    sql.finishRun.run(...finishedRunValues(result), runId);
     for (const step of result.steps ?? []) insertStep(runId, step);
     if (result.spend && result.usage) {
       const tokens = result.usage.inputTokens + result.usage.outputTokens;
       for (const scope of result.spend.scopes) sql.addSpend.run(result.spend.day, scope, tokens, result.costUsd ?? 0);
     }
     let outboxId: number | null = null;
-    const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
+    const text = deliveredText(result);
     if (result.deliverTo && text !== '') {
       const info = sql.insertOutbox.run(runId, row.session_key, result.deliverTo.channel, result.deliverTo.target, text, result.now);
       outboxId = Number(info.lastInsertRowid);
@@ -230,19 +208,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   function insertStep(runId: string, step: RunStepInput) {
     const { seq } = sql.nextStepSeq.get(runId) as { seq: number };
-    sql.insertStep.run(
-      runId,
-      seq,
-      step.kind,
-      step.name,
-      step.input === undefined ? null : JSON.stringify(step.input),
-      step.output === undefined ? null : JSON.stringify(step.output),
-      step.error ?? null,
-      step.startedAt,
-      step.durationMs,
-      step.usage?.inputTokens ?? null,
-      step.usage?.outputTokens ?? null,
-    );
+    sql.insertStep.run(runId, seq, ...stepValues(step));
   }
 
   const run = <T>(action: string, fn: () => T): Promise<T> => {
