@@ -62,6 +62,28 @@ test('postgres: two nodes racing to complete the same turn: exactly one transcri
   }
 });
 
+test('postgres: two nodes accepting the same idempotency key at once queue one run', async () => {
+  const database = await freshDatabase();
+  const nodeA = await openPostgresStore({ url: database.url });
+  const nodeB = await openPostgresStore({ url: database.url });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const idempotency = { scope: 'telegram:default:1', key: `message-${i}` };
+      const both = await Promise.all(
+        [nodeA, nodeB].map((store, n) =>
+          store.acceptTurn({ runId: `k${i}-${n}`, sessionKey: 'agent:main:main', agentId: 'main', source: 'channel', text: `m${i}`, idempotency, now: 1000 }),
+        ),
+      );
+      assert.equal(both.filter((accepted) => !accepted.duplicate).length, 1, `key ${i}: one run`);
+      assert.equal(both[0]?.runId, both[1]?.runId);
+    }
+    assert.equal((await nodeA.unfinishedTurns()).length, 10);
+  } finally {
+    await nodeA.close();
+    await nodeB.close();
+  }
+});
+
 test('postgres: two nodes claiming the same outbox row and approval: the first decision wins', async () => {
   const database = await freshDatabase();
   const nodeA = await openPostgresStore({ url: database.url });

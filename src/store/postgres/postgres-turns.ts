@@ -73,27 +73,29 @@ export function createPostgresTurns({ read, write }: PgRunner): TurnMethods {
     acceptTurn: (input) =>
       write('accept a message', async (query): Promise<AcceptedTurn> => {
         if (input.idempotency) {
-          const existing = await query<{ session_key: string; status: RunStatus; run_id: string }>(
-            `SELECT k.run_id, r.session_key, r.status FROM idempotency_keys k JOIN runs r ON r.id = k.run_id WHERE k.scope = $1 AND k.key = $2`,
-            [input.idempotency.scope, input.idempotency.key],
+          const { scope, key } = input.idempotency;
+          // The key first: a gateway accepting the same key at the same moment waits here for this
+          // transaction and then finds the key taken, so only one of them queues a run.
+          const claimed = await query(
+            'INSERT INTO idempotency_keys (scope, key, run_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING RETURNING run_id',
+            [scope, key, input.runId, input.now],
           );
-          const row = existing.rows[0];
-          if (row) return { runId: row.run_id, sessionKey: row.session_key, duplicate: true, status: row.status };
+          if (claimed.rows.length === 0) {
+            const existing = await query<{ session_key: string; status: RunStatus; run_id: string }>(
+              'SELECT k.run_id, r.session_key, r.status FROM idempotency_keys k JOIN runs r ON r.id = k.run_id WHERE k.scope = $1 AND k.key = $2',
+              [scope, key],
+            );
+            const row = existing.rows[0];
+            if (row) return { runId: row.run_id, sessionKey: row.session_key, duplicate: true, status: row.status };
+            // The key outlived its run (pruned): it now names this one.
+            await query('UPDATE idempotency_keys SET run_id = $3, created_at = $4 WHERE scope = $1 AND key = $2', [scope, key, input.runId, input.now]);
+          }
         }
         await query(
           `INSERT INTO runs (id, session_key, agent_id, source, text, context, reply_to, options, status, attempts, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9)`,
           acceptedRunValues(input),
         );
-        if (input.idempotency) {
-          // Another node accepting the same key at once waits on the key's row and then fails
-          // this insert's twin; the caller's retry finds the first run.
-          await query(
-            `INSERT INTO idempotency_keys (scope, key, run_id, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (scope, key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at`,
-            [input.idempotency.scope, input.idempotency.key, input.runId, input.now],
-          );
-        }
         return { runId: input.runId, sessionKey: input.sessionKey, duplicate: false, status: 'queued' };
       }),
 
