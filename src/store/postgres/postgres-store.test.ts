@@ -147,3 +147,22 @@ test('postgres: a bad URL or an unreachable server fails to open with a message 
     return true;
   });
 });
+
+test('postgres: a statement that hangs fails after the statement timeout instead of holding the writes behind it', async () => {
+  const database = await freshDatabase();
+  const store = createPostgresStore({ url: database.url, statementTimeoutMs: 300 });
+  await store.migrate();
+  const blocker = new pg.Client({ connectionString: database.url });
+  await blocker.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE runs IN ACCESS EXCLUSIVE MODE');
+    await assert.rejects(turn(store, 'blocked'), (error: { code?: string }) => error.code === 'STORE_ERROR');
+    await blocker.query('ROLLBACK');
+    await turn(store, 'next');
+    assert.deepEqual((await store.unfinishedTurns()).map((entry) => entry.runId), ['next']);
+  } finally {
+    await blocker.end();
+    await store.close();
+  }
+});

@@ -14,6 +14,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** How long to wait for a connection before a statement fails (default 10 s). */
   connectTimeoutMs?: number;
+  /** How long one statement may take before it fails, so a server that hangs cannot hold the write queue for ever (default 60 s). */
+  statementTimeoutMs?: number;
   /** The time zone usage days are counted in (default: the process's, as budgets count them). */
   timeZone?: string;
 }
@@ -29,6 +31,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     connectionString: options.url,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    statement_timeout: options.statementTimeoutMs ?? 60_000,
+    query_timeout: (options.statementTimeoutMs ?? 60_000) + 1000,
+    keepAlive: true,
     types: numericTypes,
     application_name: 'hearth',
   });
