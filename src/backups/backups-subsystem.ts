@@ -3,6 +3,7 @@ import { parseDuration } from '../automation/schedule.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
+import { usesPostgres } from '../store/store-choice.js';
 import { type BackupResult, listBackups, runBackup } from './backup.js';
 
 /** The first backup of a gateway waits this long after start, or until one is due. */
@@ -11,6 +12,8 @@ const FIRST_BACKUP_DELAY_MS = 60_000;
 interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 'version'> {
   alerts: Pick<AlertSink, 'raise'>;
   clock?: Clock;
+  /** For HEARTH_DATABASE_URL, which puts the state in PostgreSQL (then the backups hold only the home's files). */
+  env?: GatewayBase['env'];
 }
 
 /**
@@ -60,6 +63,9 @@ export function scheduleBackups(deps: BackupsDeps) {
     return Math.max(Math.min(FIRST_BACKUP_DELAY_MS, parseDuration(config.every)), due);
   }
 
+  if (deps.config.current().backups && usesPostgres(deps.config.current(), deps.env ?? {})) {
+    deps.logger.warn({}, "backups hold the home's files only: the PostgreSQL state database is not in them; back it up with pg_dump (see docs/cluster.md)");
+  }
   if (deps.config.current().backups) void firstDelay().then((delay) => !state.stopped && schedule(delay));
   return {
     backUp,

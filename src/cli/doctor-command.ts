@@ -4,7 +4,8 @@ import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { readGatewayAddress } from '../gateway/gateway-address-file.js';
 import { type Finding, runDoctorChecks } from '../observability/doctor.js';
 import { checkModels } from '../observability/doctor-models.js';
-import { type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
+import { usesPostgres } from '../store/store-choice.js';
+import { cliConfig, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
 /** The gateway's port: free, served by our gateway (with its health), or taken by something else. */
@@ -49,7 +50,18 @@ async function checkGateway(runtime: CliRuntime): Promise<{ findings: Finding[];
  * upgrade can try them on a copy of the state before the real one. Refused while a gateway runs
  * on this home: two processes must not migrate one database.
  */
-async function migrate(paths: HearthPaths): Promise<Finding> {
+async function migrate(paths: HearthPaths, env: Record<string, string | undefined>): Promise<Finding> {
+  const postgres = postgresUrl(paths, env);
+  if (postgres) {
+    const { openPostgresStore } = await import('../store/postgres/postgres-store.js');
+    try {
+      const store = await openPostgresStore({ url: postgres });
+      await store.close();
+      return { check: 'migrate', status: 'ok', message: 'migrations applied to the PostgreSQL state database (under its advisory lock)' };
+    } catch (error) {
+      return { check: 'migrate', status: 'error', message: error instanceof Error ? error.message : String(error), fix: 'check store.url (or HEARTH_DATABASE_URL) and the server' };
+    }
+  }
   if (readGatewayAddress(paths.stateDir)) {
     return { check: 'migrate', status: 'error', message: 'a gateway is running on this home', fix: 'stop it first (`hearth doctor --migrate` is for a stopped gateway or a copy of the state)' };
   }
@@ -64,13 +76,22 @@ async function migrate(paths: HearthPaths): Promise<Finding> {
   }
 }
 
+/** The PostgreSQL URL when the state lives there (store.kind / HEARTH_DATABASE_URL), else null. */
+function postgresUrl(paths: HearthPaths, env: Record<string, string | undefined>): string | null {
+  const config = cliConfig(paths, env);
+  if (!usesPostgres(config, env)) return null;
+  return env.HEARTH_DATABASE_URL?.trim() || config.store.url || null;
+}
+
 export async function runDoctor(runtime: CliRuntime, options: { fix?: boolean; json?: boolean; migrate?: boolean }): Promise<void> {
   const paths = resolveHearthPaths(runtime.env);
-  const migrated = options.migrate ? [await migrate(paths)] : [];
+  const migrated = options.migrate ? [await migrate(paths, runtime.env)] : [];
+  const postgres = postgresUrl(paths, runtime.env);
   const gateway = await checkGateway(runtime);
   const findings = [
     ...migrated,
     ...runDoctorChecks({ paths, env: runtime.env, fix: options.fix === true, gatewayRunning: gateway.running }),
+    ...(postgres ? await import('../observability/doctor-postgres.js').then(({ checkPostgresStore }) => checkPostgresStore(postgres)) : []),
     ...(await checkModels({ paths, env: runtime.env })),
     ...gateway.findings,
   ];

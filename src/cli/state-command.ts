@@ -5,6 +5,7 @@ import { fetchBackup, listBackups, runBackup } from '../backups/backup.js';
 import { resolveHearthPaths } from '../config/paths.js';
 import { readVersion } from '../runtime/gateway-base.js';
 import { exportState, importState } from '../state/state-archive.js';
+import { sqliteOnly, usesPostgres } from '../store/store-choice.js';
 import { cliConfig, CliFailure, type CliRuntime } from './cli-context.js';
 
 /** `hearth state export <file>`: a consistent snapshot, even while the gateway runs. */
@@ -16,6 +17,7 @@ export async function runStateExport(runtime: CliRuntime, file: string, options:
   });
   runtime.io.out(`Exported ${paths.home} to ${target}${manifest.includesSecrets ? ' (with its secrets: keep the file private)' : ''}.\n`);
   for (const item of manifest.leftOut) runtime.io.out(`  left out: ${item}\n`);
+  if (usesPostgres(cliConfig(paths, runtime.env), runtime.env)) runtime.io.out(`  left out: the state database. ${sqliteOnly('Exporting the database')}.\n`);
 }
 
 /** `hearth state import <file>`: into an empty home. */
@@ -26,6 +28,9 @@ export async function runStateImport(runtime: CliRuntime, file: string): Promise
   });
   runtime.io.out(`Imported the state exported from Hearth ${manifest.hearthVersion} on ${new Date(manifest.createdAt).toISOString()} into ${paths.home}.\n`);
   if (manifest.leftOut.length > 0) runtime.io.out(`The export left out (add them again):\n${manifest.leftOut.map((item) => `  ${item}`).join('\n')}\n`);
+  if (usesPostgres(cliConfig(paths, runtime.env), runtime.env)) {
+    runtime.io.out(`Note: this home keeps its state in PostgreSQL, so the imported SQLite database is not used; restore the PostgreSQL database with pg_restore (see docs/cluster.md).\n`);
+  }
   runtime.io.out('Start the gateway on it with `hearth gateway` (or `hearth service`); `hearth doctor` checks it first.\n');
 }
 
@@ -39,6 +44,7 @@ function backupsConfig(runtime: CliRuntime) {
 /** `hearth state backup`: one backup now, to `backups.to`. */
 export async function runStateBackup(runtime: CliRuntime): Promise<void> {
   const { paths, config } = backupsConfig(runtime);
+  if (usesPostgres(cliConfig(paths, runtime.env), runtime.env)) runtime.io.out(`The backup holds the home's files, not the state database: ${sqliteOnly('Backing up the database')}.\n`);
   const result = await runBackup(paths, config, { hearthVersion: readVersion(), now: Date.now() }).catch((error: unknown) => {
     throw new CliFailure(`The backup to ${config.to} failed: ${error instanceof Error ? error.message : String(error)}`);
   });

@@ -310,6 +310,11 @@ export const mcpServerSchema = z
   })
   .refine((server) => (server.command === undefined) !== (server.url === undefined), { message: 'give either command (a server Hearth starts) or url (a server it connects to), not both' });
 
+export const storeSchema = z.strictObject({
+  kind: z.enum(['sqlite', 'postgres']).default('sqlite').describe('"sqlite" (default): one file in the state folder; "postgres": a PostgreSQL database several gateways may share (see docs/cluster.md). HEARTH_DATABASE_URL selects postgres too.'),
+  url: z.string().min(1).optional().describe('The PostgreSQL database, postgres://user:password@host:5432/database ; required with kind "postgres" unless HEARTH_DATABASE_URL is set (which wins, and keeps the password out of the file).'),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
   gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
@@ -344,6 +349,7 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
+  store: storeSchema.default({ kind: 'sqlite' }).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
   retention: z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),

@@ -11,6 +11,7 @@ import { isDamageError } from '../store/sqlite/store-integrity.js';
 import { approvedSenderRowSchema, checkCronJobRow, pairingRowSchema, rowProblem } from '../store/sqlite/stored-row-schemas.js';
 import { listQuarantinedFiles, quarantineDir, quarantineFile } from '../runtime/quarantine.js';
 import { salvageDatabase } from '../store/sqlite/store-salvage.js';
+import { sqliteOnly, usesPostgres } from '../store/store-choice.js';
 
 /** One thing the doctor looked at. Every problem names its fix; `safe` fixes are applied by `--fix`. */
 export interface Finding {
@@ -118,9 +119,11 @@ export function runDoctorChecks(options: DoctorOptions): Finding[] {
     });
   }
 
-  // Database: integrity and migrations.
+  // Database: integrity and migrations (a PostgreSQL store is checked by checkPostgresStore).
   const dbPath = join(paths.stateDir, 'hearth.sqlite');
-  if (!existsSync(dbPath)) findings.push({ check: 'database', status: 'ok', message: 'no database yet (created at the first start)' });
+  if (loaded.ok && usesPostgres(loaded.config, options.env)) {
+    findings.push({ check: 'database', status: 'ok', message: `integrity check skipped: ${sqliteOnly('the integrity check and salvage (--fix)')}` });
+  } else if (!existsSync(dbPath)) findings.push({ check: 'database', status: 'ok', message: 'no database yet (created at the first start)' });
   else findings.push(...checkDatabase(dbPath, { fix, gatewayRunning: options.gatewayRunning === true, now: now() }));
 
   // Workspaces without an agent.

@@ -1,56 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ExecApproval, Store } from '../../contracts/store.js';
+import type { Store } from '../../contracts/store.js';
+import { type ApprovalRow, toApproval } from '../row-mappers.js';
 import type { StatementRunner } from './sqlite-channel-state.js';
 
 type ApprovalMethods = Pick<Store, 'requestApproval' | 'decideApproval' | 'getApproval' | 'listApprovals' | 'listAllowedCommands'>;
-
-interface ApprovalRow {
-  id: string;
-  run_id: string;
-  session_key: string;
-  agent_id: string;
-  tool: string;
-  command: string;
-  cwd: string;
-  can_always: number;
-  reply_to: string | null;
-  status: ExecApproval['status'];
-  always: number;
-  decided_by: string | null;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-}
-
-function parseReplyTo(text: string | null): ExecApproval['replyTo'] {
-  if (text === null) return null;
-  try {
-    const value = JSON.parse(text) as { channel?: unknown; target?: unknown };
-    return typeof value.channel === 'string' && typeof value.target === 'string' ? { channel: value.channel, target: value.target } : null;
-  } catch {
-    return null;
-  }
-}
-
-function toApproval(row: ApprovalRow): ExecApproval {
-  return {
-    id: row.id,
-    runId: row.run_id,
-    sessionKey: row.session_key,
-    agentId: row.agent_id,
-    tool: row.tool,
-    command: row.command,
-    cwd: row.cwd,
-    canAlways: row.can_always === 1,
-    replyTo: parseReplyTo(row.reply_to),
-    status: row.status,
-    always: row.always === 1,
-    decidedBy: row.decided_by,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedAt: row.decided_at,
-  };
-}
 
 /** Exec approvals (docs/tools.md, "Approvals"): the requests and the commands allowed for good. */
 export function createSqliteApprovals(db: BetterSqlite3.Database, runner: StatementRunner): ApprovalMethods {

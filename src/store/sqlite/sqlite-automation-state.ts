@@ -1,9 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RowQuarantine } from './sqlite-quarantine.js';
 import { checkCronJobRow, jsonObjectProblem } from './stored-row-schemas.js';
-import type { CronJob, CronRunRecord, CronRunStats, OperatorAlert, SpendRecord } from '../../contracts/automation.js';
+import type { CronJob, CronRunStats, SpendRecord } from '../../contracts/automation.js';
 import type { OutboxEntry, Store } from '../../contracts/store.js';
-import { OUTBOX_COLUMNS, type OutboxRow, type StatementRunner, toOutboxEntry } from './sqlite-channel-state.js';
+import type { StatementRunner } from './sqlite-channel-state.js';
+import { type AlertRow, type CronRunRow, type JobRow, OUTBOX_COLUMNS, type OutboxRow, toAlert, toCronRun, toOutboxEntry } from '../row-mappers.js';
 
 type AutomationStateMethods = Pick<
   Store,
@@ -22,78 +23,12 @@ type AutomationStateMethods = Pick<
   | 'readSpend'
 >;
 
-interface JobRow {
-  id: string;
-  spec: string;
-  state: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface CronRunRow {
-  id: string;
-  job_id: string;
-  status: string;
-  scheduled_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  trigger: string;
-  turn_run_id: string | null;
-  reason: string | null;
-  error: string | null;
-  count: number;
-  created_at: number;
-}
-
-interface AlertRow {
-  id: number;
-  dedupe_key: string;
-  event: string;
-  payload: string;
-  webhook: string | null;
-  status: string;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
-}
-
 /** A job row checked against its schema, or null (marked in `quarantined_rows`) when it fails. */
 const toJob = (row: JobRow, quarantine: RowQuarantine): CronJob | null => {
   const checked = checkCronJobRow(row);
   if (!quarantine.admit('cron_jobs', row.id, checked.ok ? null : checked.problem) || !checked.ok) return null;
   return { id: row.id, spec: checked.spec, state: checked.state, createdAt: row.created_at, updatedAt: row.updated_at };
 };
-
-const toCronRun = (row: CronRunRow): CronRunRecord => ({
-  id: row.id,
-  jobId: row.job_id,
-  status: row.status as CronRunRecord['status'],
-  scheduledAt: row.scheduled_at,
-  startedAt: row.started_at,
-  finishedAt: row.finished_at,
-  trigger: row.trigger as CronRunRecord['trigger'],
-  turnRunId: row.turn_run_id,
-  reason: row.reason,
-  error: row.error,
-  count: row.count,
-  createdAt: row.created_at,
-});
-
-const toAlert = (row: AlertRow): OperatorAlert => ({
-  id: row.id,
-  dedupeKey: row.dedupe_key,
-  event: row.event,
-  payload: JSON.parse(row.payload) as Record<string, unknown>,
-  webhook: row.webhook,
-  status: row.status as OperatorAlert['status'],
-  attempts: row.attempts,
-  nextAttemptAt: row.next_attempt_at,
-  lastError: row.last_error,
-  createdAt: row.created_at,
-  deliveredAt: row.delivered_at,
-});
 
 /** Cron jobs and their ledger, operator alerts and daily spend: the scheduled-work part of the SQLite store. */
 export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: StatementRunner, quarantine: RowQuarantine): AutomationStateMethods {

@@ -1,7 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { RowQuarantine } from './sqlite-quarantine.js';
 import { approvedSenderRowSchema, pairingRowSchema, rowProblem } from './stored-row-schemas.js';
-import type { ApprovedSender, OutboxEntry, PairingOutcome, PairingRequest, Store } from '../../contracts/store.js';
+import type { PairingOutcome, Store } from '../../contracts/store.js';
+import { OUTBOX_COLUMNS, type OutboxRow, type PairingRow, toApprovedSender, toOutboxEntry, toPairingRequest } from '../row-mappers.js';
 
 /** How the store runs a read (`run`) and a grouped, committed write (`write`). */
 export interface StatementRunner {
@@ -27,62 +28,6 @@ type ChannelStateMethods = Pick<
   | 'readChannelCursor'
   | 'writeChannelCursor'
 >;
-
-export interface OutboxRow {
-  id: number;
-  run_id: string;
-  session_key: string;
-  channel: string;
-  target: string;
-  text: string;
-  attempts: number;
-  chunks_sent: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  created_at: number;
-}
-
-interface PairingRow {
-  code: string;
-  channel: string;
-  account_id: string;
-  sender_id: string;
-  sender_name: string | null;
-  chat_id: string;
-  created_at: number;
-  expires_at: number;
-}
-
-export const OUTBOX_COLUMNS = 'id, run_id, session_key, channel, target, text, attempts, chunks_sent, next_attempt_at, last_error, created_at';
-
-export function toOutboxEntry(row: OutboxRow): OutboxEntry {
-  return {
-    id: row.id,
-    runId: row.run_id,
-    sessionKey: row.session_key,
-    channel: row.channel,
-    target: row.target,
-    text: row.text,
-    attempts: row.attempts,
-    chunksSent: row.chunks_sent,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-  };
-}
-
-function toPairingRequest(row: PairingRow): PairingRequest {
-  return {
-    code: row.code,
-    channel: row.channel,
-    accountId: row.account_id,
-    senderId: row.sender_id,
-    senderName: row.sender_name,
-    chatId: row.chat_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  };
-}
 
 /** The outbox, pairing and channel cursor part of the SQLite store. */
 export function createSqliteChannelState(db: BetterSqlite3.Database, runner: StatementRunner, quarantine: RowQuarantine): ChannelStateMethods {
@@ -206,15 +151,5 @@ export function createSqliteChannelState(db: BetterSqlite3.Database, runner: Sta
       runner.write('save a channel cursor', () => {
         sql.writeCursor.run(key, value, now);
       }),
-  };
-}
-
-function toApprovedSender(row: Record<string, unknown>): ApprovedSender {
-  return {
-    channel: String(row.channel),
-    accountId: String(row.account_id),
-    senderId: String(row.sender_id),
-    senderName: typeof row.sender_name === 'string' ? row.sender_name : null,
-    approvedAt: Number(row.approved_at),
   };
 }

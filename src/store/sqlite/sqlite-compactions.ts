@@ -1,18 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ActiveTranscript, CompactionInput, CompactionMessage, Store, TranscriptEntry } from '../../contracts/store.js';
+import type { ActiveTranscript, CompactionInput, CompactionMessage, Store } from '../../contracts/store.js';
 import type { StatementRunner } from './sqlite-channel-state.js';
-import { readCompaction } from './sqlite-history.js';
-
-interface TranscriptRow {
-  id: number;
-  run_id: string | null;
-  body: string;
-  created_at: number;
-}
-
-function toEntry(row: TranscriptRow): TranscriptEntry {
-  return { id: row.id, runId: row.run_id, createdAt: row.created_at, message: JSON.parse(row.body) as TranscriptEntry['message'] };
-}
+import { readCompaction, type TranscriptRow, toTranscriptEntry as toEntry } from '../row-mappers.js';
 
 /**
  * Compactions in the SQLite store: a compaction is a transcript line (role `compaction`) whose

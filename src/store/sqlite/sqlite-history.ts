@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { compactionSummaryMessage } from '../../contracts/messages.js';
 import { EMPTY_PACKED, joinPacked, PACK_SEPARATOR, type PackedMessages, packMessages, packStored } from '../../contracts/packed-messages.js';
-import type { CompactionMessage } from '../../contracts/store.js';
+import { readCompaction } from '../row-mappers.js';
 
 /** Lines read by the first step of a history read; most turns' context ends within them or needs all. */
 const FIRST_STEP_LINES = 50;
@@ -62,15 +62,4 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
       return compaction ? joinPacked([packMessages([compactionSummaryMessage(compaction.content)]), packed]) : packed;
     },
   };
-}
-
-/** The compaction a stored line describes, or null when it is missing or unreadable (then the whole transcript counts). */
-export function readCompaction(row: { body: string } | undefined): CompactionMessage | null {
-  if (!row) return null;
-  try {
-    const message = JSON.parse(row.body) as Partial<CompactionMessage>;
-    return typeof message.content === 'string' && Number.isSafeInteger(message.firstKeptId) ? (message as CompactionMessage) : null;
-  } catch {
-    return null;
-  }
 }

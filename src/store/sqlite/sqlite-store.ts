@@ -1,21 +1,16 @@
 import { HearthError } from '../../contracts/errors.js';
-import type { ToolCallRecord, TurnSource } from '../../contracts/messages.js';
 import type {
   AcceptedTurn,
   AcceptTurnInput,
-  InboxEntry,
-  RunRecord,
   RunStatus,
-  RunStep,
   RunStepInput,
-  SessionSummary,
-  StatelessContext,
   StartedTurn,
   Store,
   TranscriptEntry,
-  TurnOptions,
   TurnResult,
 } from '../../contracts/store.js';
+import { acceptedRunValues, deliveredText, finishedRunValues, stepValues } from '../row-values.js';
+import { INBOX_COLUMNS, type InboxRow, type RunRow, type SessionRow, type StepRow, type TranscriptRow, toInboxEntry, toRunRecord, toRunStep, toSessionSummary, toTranscriptEntry } from '../row-mappers.js';
 import { sqliteMigrations } from './migrations.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteRetention } from './sqlite-retention.js';
@@ -33,124 +28,6 @@ import { createStoreHealth, isDamageError, StoreDamaged } from './store-integrit
 export interface SqliteStoreOptions extends OpenOptions {
   /** Database file path, or ':memory:'. */
   path: string;
-}
-
-interface InboxRow {
-  generation?: number | null;
-  started_at?: number | null;
-  run_id: string;
-  session_key: string;
-  agent_id: string;
-  source: string;
-  text: string;
-  context: string | null;
-  reply_to: string | null;
-  options: string | null;
-  status: string;
-  attempts: number;
-  created_at: number;
-}
-
-interface TranscriptRow {
-  id: number;
-  run_id: string | null;
-  role: string;
-  body: string;
-  created_at: number;
-}
-
-interface RunRow {
-  id: string;
-  session_key: string;
-  agent_id: string;
-  source: string;
-  text: string;
-  context: string | null;
-  options: string | null;
-  reply_to: string | null;
-  cost_usd: number | null;
-  status: string;
-  model_ref: string | null;
-  reply: string | null;
-  tool_calls: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  error_code: string | null;
-  error_message: string | null;
-  attempts: number;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-interface StepRow {
-  seq: number;
-  kind: string;
-  name: string;
-  input: string | null;
-  output: string | null;
-  error: string | null;
-  started_at: number;
-  duration_ms: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-}
-
-/** A run as an inbox entry: what was accepted, and whether it still waits to be answered. */
-const INBOX_COLUMNS = `id AS run_id, session_key, agent_id, source, text, context, reply_to, options,
-  CASE status WHEN 'queued' THEN 'pending' ELSE 'done' END AS status, attempts, created_at, generation, started_at`;
-
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text === null) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
-
-function toInboxEntry(row: InboxRow): InboxEntry {
-  return {
-    runId: row.run_id,
-    sessionKey: row.session_key,
-    agentId: row.agent_id,
-    source: row.source as TurnSource,
-    text: row.text,
-    context: parseJson<StatelessContext | null>(row.context, null),
-    replyTo: parseJson<{ channel: string; target: string } | null>(row.reply_to, null),
-    options: parseJson<TurnOptions | null>(row.options, null),
-    status: row.status as InboxEntry['status'],
-    attempts: row.attempts,
-    createdAt: row.created_at,
-  };
-}
-
-function toTranscriptEntry(row: TranscriptRow): TranscriptEntry {
-  return { id: row.id, runId: row.run_id, createdAt: row.created_at, message: JSON.parse(row.body) as TranscriptEntry['message'] };
-}
-
-function toRunRecord(row: RunRow): RunRecord {
-  return {
-    runId: row.id,
-    sessionKey: row.session_key,
-    agentId: row.agent_id,
-    source: row.source as TurnSource,
-    status: row.status === 'queued' && row.started_at !== null ? 'running' : (row.status as RunStatus),
-    modelRef: row.model_ref,
-    reply: row.reply,
-    toolCalls: parseJson<ToolCallRecord[]>(row.tool_calls, []),
-    usage: row.input_tokens === null ? null : { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 },
-    costUsd: row.cost_usd,
-    options: parseJson<TurnOptions | null>(row.options, null),
-    replyTo: parseJson<{ channel: string; target: string } | null>(row.reply_to, null),
-    text: row.text,
-    context: parseJson<StatelessContext | null>(row.context, null),
-    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
-    attempts: row.attempts,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-  };
 }
 
 function storeError(action: string, cause: unknown): HearthError {
@@ -273,17 +150,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (run) return { runId: existing.run_id, sessionKey: run.session_key, duplicate: true, status: run.status };
       }
     }
-    sql.insertRun.run(
-      input.runId,
-      input.sessionKey,
-      input.agentId,
-      input.source,
-      input.text,
-      input.context ? JSON.stringify(input.context) : null,
-      input.replyTo ? JSON.stringify(input.replyTo) : null,
-      input.options ? JSON.stringify(input.options) : null,
-      input.now,
-    );
+    sql.insertRun.run(...acceptedRunValues(input));
     if (input.idempotency) {
       sql.insertIdempotency.run(input.idempotency.scope, input.idempotency.key, input.runId, input.now);
     }
@@ -319,27 +186,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
       appendMessages(row.session_key, generation, runId, lines, result.now);
     }
-    sql.finishRun.run(
-      result.status,
-      result.now,
-      result.modelRef ?? null,
-      result.reply,
-      JSON.stringify(result.toolCalls),
-      result.usage?.inputTokens ?? null,
-      result.usage?.outputTokens ?? null,
-      result.error?.code ?? null,
-      result.error?.message ?? null,
-      result.now,
-      result.costUsd ?? null,
-      runId,
-    );
+    sql.finishRun.run(...finishedRunValues(result), runId);
     for (const step of result.steps ?? []) insertStep(runId, step);
     if (result.spend && result.usage) {
       const tokens = result.usage.inputTokens + result.usage.outputTokens;
       for (const scope of result.spend.scopes) sql.addSpend.run(result.spend.day, scope, tokens, result.costUsd ?? 0);
     }
     let outboxId: number | null = null;
-    const text = result.reply !== '' ? result.reply : (result.error?.message ?? '');
+    const text = deliveredText(result);
     if (result.deliverTo && text !== '') {
       const info = sql.insertOutbox.run(runId, row.session_key, result.deliverTo.channel, result.deliverTo.target, text, result.now);
       outboxId = Number(info.lastInsertRowid);
@@ -355,19 +209,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   function insertStep(runId: string, step: RunStepInput) {
     const { seq } = sql.nextStepSeq.get(runId) as { seq: number };
-    sql.insertStep.run(
-      runId,
-      seq,
-      step.kind,
-      step.name,
-      step.input === undefined ? null : JSON.stringify(step.input),
-      step.output === undefined ? null : JSON.stringify(step.output),
-      step.error ?? null,
-      step.startedAt,
-      step.durationMs,
-      step.usage?.inputTokens ?? null,
-      step.usage?.outputTokens ?? null,
-    );
+    sql.insertStep.run(runId, seq, ...stepValues(step));
   }
 
   const run = <T>(action: string, fn: () => T): Promise<T> => {
@@ -478,27 +320,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return (sql.recentTranscript.all(sessionKey, session.generation, limit) as TranscriptRow[]).reverse().map(toTranscriptEntry);
       }),
     listSessions: ({ limit, agentId }) =>
-      run('list sessions', () =>
-        (
-          sql.listSessions.all(agentId ?? null, agentId ?? null, limit) as {
-            key: string;
-            agent_id: string;
-            created_at: number;
-            updated_at: number;
-            message_count: number;
-            last_body: string | null;
-          }[]
-        ).map(
-          (row): SessionSummary => ({
-            sessionKey: row.key,
-            agentId: row.agent_id,
-            createdAt: row.created_at,
-            updatedAt: row.updated_at,
-            messageCount: row.message_count,
-            lastMessage: row.last_body === null ? null : (parseJson<{ content?: string }>(row.last_body, {}).content ?? null),
-          }),
-        ),
-      ),
+      run('list sessions', () => (sql.listSessions.all(agentId ?? null, agentId ?? null, limit) as SessionRow[]).map(toSessionSummary)),
     transcriptBeforeRun: (runId, limit) =>
       run('read the transcript before a run', () => (sql.transcriptBeforeRun.all({ run: runId, limit }) as TranscriptRow[]).reverse().map(toTranscriptEntry)),
     resetSession: (sessionKey, now) => write('reset a session', () => sql.resetSession.run(now, sessionKey).changes > 0),
@@ -510,21 +332,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listRuns: ({ limit, sessionKey }) =>
       run('list runs', () => (sql.listRuns.all(sessionKey ?? null, sessionKey ?? null, limit) as RunRow[]).map(toRunRecord)),
     listRunSteps: (runId) =>
-      run('read run steps', () =>
-        (sql.listSteps.all(runId) as StepRow[]).map(
-          (row): RunStep => ({
-            seq: row.seq,
-            kind: row.kind as RunStep['kind'],
-            name: row.name,
-            input: parseJson<unknown>(row.input, undefined),
-            output: parseJson<unknown>(row.output, undefined),
-            ...(row.error === null ? {} : { error: row.error }),
-            startedAt: row.started_at,
-            durationMs: row.duration_ms,
-            ...(row.input_tokens === null ? {} : { usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens ?? 0 } }),
-          }),
-        ),
-      ),
+      run('read run steps', () => (sql.listSteps.all(runId) as StepRow[]).map(toRunStep)),
     pruneIdempotencyKeys: (olderThan) => write('prune idempotency keys', () => sql.pruneIdempotency.run(olderThan).changes),
   };
 }
