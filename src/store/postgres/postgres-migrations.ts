@@ -210,6 +210,19 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'the import ledger (SQLite version 10): items of another gateway\'s state already imported',
+    sql: `
+      CREATE TABLE import_ledger (
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        imported_at BIGINT NOT NULL,
+        PRIMARY KEY (source, source_id)
+      );
+    `,
+  },
 ];
 
 /** Any fixed number: every node takes the same transaction-level advisory lock before migrating. */

@@ -5,6 +5,7 @@ import { createPostgresAutomationState } from './postgres-automation-state.js';
 import { createPgQuarantine, createPostgresChannelState } from './postgres-channel-state.js';
 import { applyPostgresMigrations } from './postgres-migrations.js';
 import { createPgHealth, createPgRunner, numericTypes, redactUrl } from './postgres-runner.js';
+import { createPostgresImportLedger } from './postgres-import-ledger.js';
 import { createPostgresTurns } from './postgres-turns.js';
 
 export interface PostgresStoreOptions {
@@ -70,6 +71,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     ...createPostgresTurns(runner),
     ...createPostgresChannelState(runner, quarantine),
     ...createPostgresAutomationState(runner, quarantine, { timeZone }),
+    ...createPostgresImportLedger(runner),
   };
 }
 
