@@ -76,7 +76,7 @@ test('a gateway on PostgreSQL: chat turns persist across a restart, and /readyz 
   const doctor = await runCli(['doctor'], testEnv(home, { HEARTH_DATABASE_URL: database.url }));
   assert.match(doctor.stdout, /integrity check skipped: .*PostgreSQL/);
   assert.match(doctor.stdout, /PostgreSQL .* answers at postgres:\/\//);
-  assert.match(doctor.stdout, /schema version 1 \(current\)/);
+  assert.match(doctor.stdout, /schema version 2 \(current\)/);
 });
 
 test('a gateway pointed at an unreachable PostgreSQL does not start, and says which setting to check', async () => {
