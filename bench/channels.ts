@@ -1,4 +1,5 @@
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -80,12 +81,15 @@ interface Options {
   settings: Settings;
   /** Profile the one-account gateway (diagnostics; its figures then include the profiler's cost). */
   cpuProfDir?: string;
+  /** Then every built-in platform (bench/platforms.ts); off with --telegram-only. */
+  platforms: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   let runs = 1;
   let settings = FULL;
   let cpuProfDir: string | undefined;
+  let platforms = true;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg === '--runs') runs = Math.max(1, Math.min(10, Number(argv[++index]) || 1));
@@ -93,9 +97,10 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--quick') settings = QUICK;
     else if (arg === '--cpu-prof') cpuProfDir = resolve(argv[++index] ?? 'bench-profiles');
     else if (arg.startsWith('--cpu-prof=')) cpuProfDir = resolve(arg.slice(11));
-    else throw new Error(`unknown option ${arg} (known: --runs N, --quick, --cpu-prof DIR)`);
+    else if (arg === '--telegram-only') platforms = false;
+    else throw new Error(`unknown option ${arg} (known: --runs N, --quick, --cpu-prof DIR, --telegram-only)`);
   }
-  return { runs, settings, ...(cpuProfDir ? { cpuProfDir } : {}) };
+  return { runs, settings, platforms, ...(cpuProfDir ? { cpuProfDir } : {}) };
 }
 
 // ------------------------------------------------------------------ per-process figures
@@ -656,7 +661,15 @@ async function main(): Promise<void> {
     console.log(`BENCH_JSON ${JSON.stringify({ runs: results.length, node: process.version, ...(round(summary) as object) })}`);
     if (options.cpuProfDir) console.log(`one-account gateway CPU profiles: ${options.cpuProfDir} (summarise with node dist/bench/profile-summary.js DIR)`);
   }
+  if (options.platforms && !failed) failed = !everyPlatform(options);
   process.exitCode = failed ? 1 : 0;
+}
+
+/** Then every built-in platform through its own local server (bench/platforms.ts), in its own process. */
+function everyPlatform(options: Options): boolean {
+  console.log('\nEvery platform, each through its local server (bench/platforms.ts):');
+  const args = options.settings === QUICK ? ['--messages', '50'] : [];
+  return spawnSync(process.execPath, [join(HERE, 'platforms.js'), ...args], { stdio: 'inherit' }).status === 0;
 }
 
 void main();
