@@ -28,27 +28,26 @@ export async function runStateImport(runtime: CliRuntime, file: string): Promise
   });
   runtime.io.out(`Imported the state exported from Hearth ${manifest.hearthVersion} on ${new Date(manifest.createdAt).toISOString()} into ${paths.home}.\n`);
   if (manifest.leftOut.length > 0) runtime.io.out(`The export left out (add them again):\n${manifest.leftOut.map((item) => `  ${item}`).join('\n')}\n`);
-  if (usesPostgres(cliConfig(paths, runtime.env), runtime.env)) await copyIntoPostgres(runtime, paths);
+  const choice = chooseStore(cliConfig(paths, runtime.env), runtime.env, paths);
+  if (choice.kind === 'postgres') await copyIntoPostgres(runtime, paths, choice.url);
   runtime.io.out('Start the gateway on it with `hearth gateway` (or `hearth service`); `hearth doctor` checks it first.\n');
 }
 
 /** An import into a home whose state lives in PostgreSQL: the exported SQLite database is copied into it, then kept aside. */
-async function copyIntoPostgres(runtime: CliRuntime, paths: HearthPaths): Promise<void> {
+async function copyIntoPostgres(runtime: CliRuntime, paths: HearthPaths, url: string): Promise<void> {
   const sqlitePath = join(paths.stateDir, 'hearth.sqlite');
   if (!existsSync(sqlitePath)) {
     runtime.io.out('The export holds no state database: the PostgreSQL database is left as it is.\n');
     return;
   }
-  const choice = chooseStore(cliConfig(paths, runtime.env), runtime.env, paths);
-  if (choice.kind !== 'postgres') return;
   const [{ copySqliteIntoPostgres }, { redactUrl }] = await Promise.all([import('../store/postgres/copy-from-sqlite.js'), import('../store/postgres/postgres-runner.js')]);
-  const report = await copySqliteIntoPostgres(sqlitePath, choice.url).catch((error: unknown) => {
-    throw new CliFailure(`Copying the exported database into PostgreSQL at ${redactUrl(choice.url)} failed, and nothing was written to it: ${error instanceof Error ? error.message : String(error)}. The files of the export are unpacked in ${paths.home}.`);
+  const report = await copySqliteIntoPostgres(sqlitePath, url).catch((error: unknown) => {
+    throw new CliFailure(`Copying the exported database into PostgreSQL at ${redactUrl(url)} failed, and nothing was written to it: ${error instanceof Error ? error.message : String(error)}. The files of the export are unpacked in ${paths.home}.`);
   });
   const aside = `${sqlitePath}.copied-to-postgres`;
   renameSync(sqlitePath, aside);
   const rows = Object.values(report.tables).reduce((sum, count) => sum + count, 0);
-  runtime.io.out(`Copied the exported database into PostgreSQL at ${redactUrl(choice.url)}: ${rows} rows in ${Object.keys(report.tables).length} tables; the SQLite file is kept as ${aside}.\n`);
+  runtime.io.out(`Copied the exported database into PostgreSQL at ${redactUrl(url)}: ${rows} rows in ${Object.keys(report.tables).length} tables; the SQLite file is kept as ${aside}.\n`);
   if (report.skipped.length > 0) runtime.io.out(`  not copied (SQLite only): ${report.skipped.join(', ')}\n`);
 }
 

@@ -233,7 +233,10 @@ function checkCronJobs(db: BetterSqlite3.Database, now: number): Finding[] {
   const twins = new Map<string, string[]>();
   for (const row of rows) {
     const checked = checkCronJobRow(row);
-    if (checked.ok) twins.set(jobFingerprint(checked.spec), [...(twins.get(jobFingerprint(checked.spec)) ?? []), row.id]);
+    if (checked.ok) {
+      const fingerprint = jobFingerprint(checked.spec);
+      twins.set(fingerprint, [...(twins.get(fingerprint) ?? []), row.id]);
+    }
     if (!checked.ok) {
       findings.push({
         check: 'cron',

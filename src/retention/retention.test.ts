@@ -91,7 +91,7 @@ test('run records beyond runsMaxRows go oldest first; a session that got a turn 
   }
 });
 
-test('after a large prune the database is compacted and the file shrinks; a small one is left as it is', async () => {
+test('after a large prune the database is compacted and the file shrinks; with nothing freed since, the next pass leaves it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-retention-'));
   const path = join(dir, 'hearth.sqlite');
   const store = createSqliteStore({ path });

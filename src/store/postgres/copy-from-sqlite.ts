@@ -80,9 +80,8 @@ async function refuseInUse(query: Query): Promise<void> {
  * set past the copied ids. A database that already holds state is refused; nothing is written then.
  */
 export async function copySqliteIntoPostgres(sqlitePath: string, url: string): Promise<CopyReport> {
-  const migrating = createSqliteStore({ path: sqlitePath });
-  await migrating.migrate();
-  await migrating.close();
+  // Opening the store brings the file to the current schema.
+  await createSqliteStore({ path: sqlitePath }).close();
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(sqlitePath, { readonly: true, fileMustExist: true });
   const pool = new pg.Pool({ connectionString: url, max: 1 });

@@ -1,6 +1,5 @@
 import { HearthError } from '../../contracts/errors.js';
-import { compactionSummaryMessage } from '../../contracts/messages.js';
-import { EMPTY_PACKED, joinPacked, PACK_SEPARATOR, type PackedMessages, packMessages, packStored } from '../../contracts/packed-messages.js';
+import { EMPTY_PACKED, PACK_SEPARATOR, type PackedMessages } from '../../contracts/packed-messages.js';
 import type { AcceptedTurn, RunStatus, RunStepInput, StartedTurn, Store, TranscriptEntry } from '../../contracts/store.js';
 import {
   INBOX_COLUMNS,
@@ -16,6 +15,7 @@ import {
   toSessionSummary,
   toTranscriptEntry,
 } from '../row-mappers.js';
+import { createHistoryWalk } from '../history-walk.js';
 import { acceptedRunValues, deliveredText, finishedRunValues, stepValues } from '../row-values.js';
 import type { PgRunner, Query } from './postgres-runner.js';
 
@@ -37,9 +37,6 @@ type TurnMethods = Pick<
   | 'listRuns'
   | 'pruneIdempotencyKeys'
 >;
-
-/** Lines read by the first step of a history read; most turns' context ends within them or needs all. */
-const FIRST_STEP_LINES = 50;
 
 const TRANSCRIPT_COLUMNS = 'id, run_id, body, created_at';
 
@@ -125,32 +122,19 @@ export function createPostgresTurns({ read, write }: PgRunner): TurnMethods {
         );
         const compaction = readCompaction(last.rows[0]);
         const firstId = compaction?.firstKeptId ?? 0;
-        const texts: string[] = [];
-        const roles: string[] = [];
-        let lines = 0;
-        let chars = 0;
-        let before = Number.MAX_SAFE_INTEGER;
-        while (lines < bounds.maxEntries && chars < bounds.maxChars) {
-          const want = Math.min(lines === 0 ? FIRST_STEP_LINES : bounds.maxEntries, bounds.maxEntries - lines);
+        const walk = createHistoryWalk(bounds, compaction);
+        for (let ask = walk.next(); ask; ask = walk.next()) {
           const step = await query<{ oldest: number; text: string | null; initials: string | null; length: number; count: number }>(
             `SELECT MIN(id) AS oldest, string_agg(body, $6 ORDER BY id) AS text, string_agg(left(role, 1), '' ORDER BY id) AS initials,
                COALESCE(SUM(length(body)), 0) AS length, COUNT(*) AS count FROM (
                SELECT id, body, role FROM transcript WHERE session_key = $1 AND generation = $2 AND id < $3 AND id >= $4
                  AND role NOT IN ('error', 'compaction') ORDER BY id DESC LIMIT $5
              ) newest`,
-            [run.session_key, run.generation, before, firstId, want, PACK_SEPARATOR],
+            [run.session_key, run.generation, ask.before, firstId, ask.want, PACK_SEPARATOR],
           );
-          const found = step.rows[0];
-          if (!found || found.count === 0 || found.text === null) break;
-          texts.unshift(found.text);
-          roles.unshift(found.initials ?? '');
-          lines += found.count;
-          chars += found.length;
-          before = found.oldest;
-          if (found.count < want) break;
+          walk.add(step.rows[0], ask.want);
         }
-        const packed = texts.length === 0 ? EMPTY_PACKED : packStored(texts.join(PACK_SEPARATOR), roles.join(''));
-        return compaction ? joinPacked([packMessages([compactionSummaryMessage(compaction.content)]), packed]) : packed;
+        return walk.packed();
       }),
 
     unfinishedTurns: () =>

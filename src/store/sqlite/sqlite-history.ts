@@ -1,10 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { compactionSummaryMessage } from '../../contracts/messages.js';
-import { EMPTY_PACKED, joinPacked, PACK_SEPARATOR, type PackedMessages, packMessages, packStored } from '../../contracts/packed-messages.js';
+import { EMPTY_PACKED, type PackedMessages } from '../../contracts/packed-messages.js';
+import { createHistoryWalk } from '../history-walk.js';
 import { readCompaction } from '../row-mappers.js';
-
-/** Lines read by the first step of a history read; most turns' context ends within them or needs all. */
-const FIRST_STEP_LINES = 50;
 
 /**
  * The history a started turn runs with, read straight from the connection: better-sqlite3 is
@@ -41,25 +38,12 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
       if (!run || run.generation === null) return EMPTY_PACKED;
       const compaction = readCompaction(lastCompaction.get(run.session_key, run.generation) as { body: string } | undefined);
       const firstId = compaction?.firstKeptId ?? 0;
-      // Steps go newest first; each step's text is oldest first within it.
-      const texts: string[] = [];
-      const roles: string[] = [];
-      let lines = 0;
-      let chars = 0;
-      let before = Number.MAX_SAFE_INTEGER;
-      while (lines < bounds.maxEntries && chars < bounds.maxChars) {
-        const want = Math.min(lines === 0 ? FIRST_STEP_LINES : bounds.maxEntries, bounds.maxEntries - lines);
-        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, before, firstId, want) as [number, string | null, string, number, number];
-        if (count === 0 || text === null) break;
-        texts.unshift(text);
-        roles.unshift(initials);
-        lines += count;
-        chars += length;
-        before = oldest;
-        if (count < want) break;
+      const walk = createHistoryWalk(bounds, compaction);
+      for (let ask = walk.next(); ask; ask = walk.next()) {
+        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, ask.before, firstId, ask.want) as [number, string | null, string, number, number];
+        walk.add({ oldest, text, initials, length, count }, ask.want);
       }
-      const packed = texts.length === 0 ? EMPTY_PACKED : packStored(texts.join(PACK_SEPARATOR), roles.join(''));
-      return compaction ? joinPacked([packMessages([compactionSummaryMessage(compaction.content)]), packed]) : packed;
+      return walk.packed();
     },
   };
 }
