@@ -15,7 +15,7 @@ after(async () => {
 });
 
 test('three nodes: a cron job every second for 60 s while the node firing it is killed twice: every occurrence is in the ledger exactly once', { timeout: 110_000 }, async () => {
-  const nodes = [await cluster.startNode(0), await cluster.startNode(1), await cluster.startNode(2)];
+  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
   try {
     const added = await runCli(['cron', 'add', '--name', 'tick', '--every', '1s', '--message', 'tick', '--deliver-none', '--misfire', 'skip', '--json'], testEnv(cluster.homes[1]!, cluster.nodeEnv(1)));
     assert.equal(added.code, 0, added.stderr);

@@ -21,7 +21,7 @@ after(async () => {
 
 test('three nodes: one polls the Telegram account; when it is killed another takes it over within seconds, and no message is lost or answered twice', async () => {
   const channels = { channels: { telegram: { botToken: BOT_TOKEN, apiRoot: telegram.apiRoot, pollTimeoutSeconds: 1, dmPolicy: 'open', allowFrom: ['*'] } } };
-  const nodes = [await cluster.startNode(0, channels), await cluster.startNode(1, channels), await cluster.startNode(2, channels)];
+  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index, channels)));
   try {
     const holderOf = async () => (await cluster.rows<{ holder: string }>("SELECT holder FROM cluster_leases WHERE name = 'channel:telegram:default'"))[0]?.holder;
     const first = await waitFor(holderOf, 'a node to take the Telegram account');

@@ -15,7 +15,7 @@ after(async () => {
 });
 
 test('three nodes: a conversation moving between them keeps its order and history; a turn whose node is killed completes on another, once', async () => {
-  const nodes = [await cluster.startNode(0), await cluster.startNode(1), await cluster.startNode(2)];
+  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
   try {
     for (let index = 0; index < 6; index++) assert.equal(await cluster.ask(nodes[index % 3]!, 'ada', `question ${index}`), `echo: question ${index}`);
     const seen = conversationOf(cluster.model.requests.at(-1)!);
@@ -62,7 +62,7 @@ test('three nodes: a conversation moving between them keeps its order and histor
 });
 
 test('three nodes: connections to the database cut mid-load: the nodes reconnect and every accepted turn is answered', async () => {
-  const nodes = [await cluster.startNode(0), await cluster.startNode(1), await cluster.startNode(2)];
+  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
   try {
     const asked = Array.from({ length: 30 }, (_, index) => index);
     const answers = asked.map(async (index) => {
