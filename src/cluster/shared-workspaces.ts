@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { ensureClusterTables } from './leases.js';
 
 /** The marker file in the workspaces folder every node must see, holding the cluster's workspace id. */
 export const WORKSPACE_MARKER = '.hearth-cluster-workspaces';
@@ -33,7 +34,7 @@ async function readOrCreateMarker(workspacesDir: string, marker: string): Promis
 export async function checkSharedWorkspaces(pool: pg.Pool, workspacesDir: string): Promise<string | null> {
   const marker = join(workspacesDir, WORKSPACE_MARKER);
   try {
-    await pool.query('CREATE TABLE IF NOT EXISTS cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    await ensureClusterTables(pool);
     const local = await readOrCreateMarker(workspacesDir, marker);
     await pool.query("INSERT INTO cluster_meta (key, value) VALUES ('workspaces', $1) ON CONFLICT (key) DO NOTHING", [local]);
     const shared = (await pool.query<{ value: string }>("SELECT value FROM cluster_meta WHERE key = 'workspaces'")).rows[0]?.value;
