@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CLUSTER_LEASE_MS, conversationOf, createTestCluster, lastUserText, type TestCluster } from '../support/cluster-harness.js';
+import { connectGateway } from '../../src/cli/gateway-client.js';
 import { runCli, testEnv, waitFor } from '../support/gateway-harness.js';
 
 // Three real gateway processes on one PostgreSQL database (the machine's server on 127.0.0.1:5432).
@@ -84,6 +85,37 @@ test('three nodes: connections to the database cut mid-load: the nodes reconnect
     // And the cluster works on afterwards from every node.
     for (const node of nodes) assert.equal(await cluster.ask(node, 'after', `after ${node.port}`), `echo: after ${node.port}`);
   } finally {
+    await cluster.stopAll();
+  }
+});
+
+test('three nodes: a client watching a session on one node sees the turn another node runs, and can stop it from there', async () => {
+  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
+  const sender = await connectGateway(nodes[0]!.url, nodes[0]!.token);
+  const watcher = await connectGateway(nodes[1]!.url, nodes[1]!.token);
+  try {
+    const events: { runId: string; state: string; text?: string }[] = [];
+    watcher.onEvent((event, payload) => {
+      if (event === 'chat') events.push(payload as { runId: string; state: string; text?: string });
+    });
+    const { sessionKey } = await watcher.call<{ sessionKey: string }>('chat.history', {});
+    const sent = await sender.call<{ runId: string }>('chat.send', { sessionKey, text: 'watched from another node', idempotencyKey: 'watch-1' });
+    await waitFor(() => events.find((event) => event.runId === sent.runId && event.state === 'final'), 'the final event on the other node');
+    assert.equal(events.find((event) => event.runId === sent.runId && event.state === 'final')?.text, 'echo: watched from another node');
+
+    const hung = await sender.call<{ runId: string }>('chat.send', { sessionKey, text: 'hang until stopped', idempotencyKey: 'watch-2' });
+    await waitFor(() => cluster.model.requests.some((request) => lastUserText(request) === 'hang until stopped'), 'the turn to reach the model');
+    const stop = await watcher.call<{ aborted: boolean }>('chat.abort', { runId: hung.runId });
+    assert.equal(stop.aborted, false, 'not running on the node asked');
+    const [run] = await waitFor(async () => {
+      const found = await cluster.rows<{ status: string }>("SELECT status FROM runs WHERE id = $1 AND status IN ('ok', 'error', 'aborted')", [hung.runId]);
+      return found.length > 0 ? found : null;
+    }, 'the node running the turn to stop it');
+    assert.equal(run?.status, 'aborted');
+    await waitFor(() => events.find((event) => event.runId === hung.runId && event.state !== 'delta'), 'the stopped turn\'s last event on the watching node');
+  } finally {
+    sender.close();
+    watcher.close();
     await cluster.stopAll();
   }
 });

@@ -74,6 +74,8 @@ export async function createTestCluster(name: string): Promise<TestCluster> {
         home: homes[index]!,
         config: { ...fakeModelConfig(model), store: { kind: 'postgres' }, cluster: { leaseMs: CLUSTER_LEASE_MS }, ...extra },
         env: nodeEnv(index),
+        // Three gateways starting at once on a loaded two-core machine.
+        timeoutMs: 40_000,
       });
       running.add(node);
       void node.exited.then(() => running.delete(node));
