@@ -470,9 +470,23 @@ async function executeTurn(state: TurnServiceState, runId: string, laneSessionKe
   await runAgentTurn(state, turn, turnProfile(state, turn.started, agent!));
 }
 
+/**
+ * Cluster mode: a store error in a turn (the database restarting, connections dropped) leaves the
+ * turn unfinished instead of failing it; a node takes it up again at a sweep once the store
+ * answers, and whoever waits gets its reply then. Each try counts as an attempt, so a turn the
+ * store keeps refusing still ends, visibly, after `maxTurnAttempts`.
+ */
+function storeWentAway(state: TurnServiceState, failure: HearthError): boolean {
+  return state.deps.ownership !== undefined && failure.code === 'STORE_ERROR';
+}
+
 /** The store failed to start the turn (a damaged file, a full disk): answer whoever waits instead of leaving them hanging. */
 function startFailed(state: TurnServiceState, runId: string, sessionKey: string, error: unknown): void {
   const failure = toHearthError(error, 'STORE_ERROR');
+  if (storeWentAway(state, failure)) {
+    state.deps.logger.warn({ runId, err: failure }, 'a turn could not start: the store failed; it is tried again once the store answers');
+    return;
+  }
   state.deps.logger.error({ runId, err: failure }, 'a turn could not start');
   answerUnrecorded(state, runId, sessionKey, failure);
 }
@@ -556,6 +570,10 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
     await finishTurn(state, turn, result, output.messages);
   } catch (error) {
     const failure = toHearthError(error);
+    if (storeWentAway(state, failure)) {
+      state.deps.logger.warn({ runId, sessionKey, err: failure }, 'the store failed during the turn; it runs again once the store answers (counted as an attempt)');
+      return;
+    }
     state.deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
     await failTurn(state, turn, failure.code, failure.message).catch((inner) => {
       state.deps.logger.error({ runId, err: inner }, 'could not record the failed turn');

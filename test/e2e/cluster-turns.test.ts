@@ -62,33 +62,6 @@ test('three nodes: a conversation moving between them keeps its order and histor
   }
 });
 
-test('three nodes: connections to the database cut mid-load: the nodes reconnect and every accepted turn is answered', async () => {
-  const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
-  try {
-    const asked = Array.from({ length: 30 }, (_, index) => index);
-    const answers = asked.map(async (index) => {
-      await new Promise((resolve) => setTimeout(resolve, index * 40));
-      return cluster.ask(nodes[index % 3]!, `user-${index}`, `load ${index}`).catch((error: unknown) => `refused: ${String(error)}`);
-    });
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    // What a server restart does to every node: each connection to the database is cut.
-    await cluster.rows('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
-    const results = await Promise.all(answers);
-    const accepted = results.filter((text) => !text.startsWith('refused'));
-    for (const text of accepted) assert.match(text, /^echo: load \d+$/);
-    await waitFor(async () => {
-      const open = await cluster.rows<{ n: string }>("SELECT COUNT(*) AS n FROM runs WHERE text LIKE 'load %' AND status NOT IN ('ok', 'error', 'aborted')");
-      return Number(open[0]?.n) === 0;
-    }, 'every accepted turn to finish', 20_000);
-    const finished = await cluster.rows<{ n: string }>("SELECT COUNT(*) AS n FROM runs WHERE text LIKE 'load %' AND status = 'ok'");
-    assert.ok(Number(finished[0]?.n) >= accepted.length, `${finished[0]?.n} turns finished, ${accepted.length} answered`);
-    // And the cluster works on afterwards from every node.
-    for (const node of nodes) assert.equal(await cluster.ask(node, 'after', `after ${node.port}`), `echo: after ${node.port}`);
-  } finally {
-    await cluster.stopAll();
-  }
-});
-
 test('three nodes: a client watching a session on one node sees the turn another node runs, and can stop it from there', async () => {
   const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
   const sender = await connectGateway(nodes[0]!.url, nodes[0]!.token);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { type FakeModelServer, fakeModelConfig, type RecordedRequest, startFakeModelServer } from './fake-model-server.js';
 import { makeHome, removeHome, startTestGateway, type TestGateway } from './gateway-harness.js';
 import { createTestDatabase, type TestDatabase } from './pg-test-database.js';
@@ -22,7 +22,8 @@ export const conversationOf = (request: RecordedRequest) => (request.body as { m
 
 export interface TestCluster {
   model: FakeModelServer;
-  database: TestDatabase;
+  /** The database the nodes share. */
+  url: string;
   homes: string[];
   /** The environment of node `index` (its node id and the database), for the CLI too. */
   nodeEnv(index: number): Record<string, string>;
@@ -39,7 +40,7 @@ export interface TestCluster {
  * 127.0.0.1:5432), their workspaces/ folders linked to one shared folder as a shared mount would
  * be, and a model that echoes, except that a message with "hang" in it hangs the first time.
  */
-export async function createTestCluster(name: string): Promise<TestCluster> {
+export async function createTestCluster(name: string, options: { url?: string } = {}): Promise<TestCluster> {
   const hungOnce = new Set<string>();
   const model = await startFakeModelServer({
     defaultStep: (request: RecordedRequest) => {
@@ -51,8 +52,11 @@ export async function createTestCluster(name: string): Promise<TestCluster> {
       return { text: `echo: ${text}` };
     },
   });
-  const database = await createTestDatabase(name);
-  const pool = database.pool(2);
+  // A database of its own on the machine's server, or the one given (a server of the test's own).
+  const database: TestDatabase | null = options.url ? null : await createTestDatabase(name);
+  const url = options.url ?? database!.url;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => {});
   const shared = mkdtempSync(join(tmpdir(), 'hearth-cluster-workspaces-'));
   const homes = [0, 1, 2].map(() => {
     const home = makeHome();
@@ -60,13 +64,13 @@ export async function createTestCluster(name: string): Promise<TestCluster> {
     return home;
   });
   const running = new Set<TestGateway>();
-  const nodeEnv = (index: number) => ({ HEARTH_DATABASE_URL: database.url, HEARTH_NODE_ID: `node-${index}` });
+  const nodeEnv = (index: number) => ({ HEARTH_DATABASE_URL: url, HEARTH_NODE_ID: `node-${index}` });
   const stopAll = async () => {
     await Promise.all([...running].map((node) => node.stop()));
   };
   return {
     model,
-    database,
+    url,
     homes,
     nodeEnv,
     async startNode(index, extra = {}) {
@@ -96,7 +100,8 @@ export async function createTestCluster(name: string): Promise<TestCluster> {
     async close() {
       await Promise.all([...running].map((node) => node.kill()));
       await model.close();
-      await database.drop();
+      await pool.end().catch(() => {});
+      await database?.drop();
       for (const home of homes) removeHome(home);
       rmSync(shared, { recursive: true, force: true });
     },
