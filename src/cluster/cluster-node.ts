@@ -110,6 +110,7 @@ export async function createClusterNode(options: ClusterNodeOptions) {
   const sessions = createSessionOwnership({
     leases,
     ttlMs: leaseMs,
+    lingerMs: Math.floor(leaseMs / 3),
     onLost: (lane, reason) => logger.warn({ lane, reason }, 'this node lost a session it was running turns of; the store lets only one node finish each turn'),
     onError: (error) => logger.warn({ err: error }, 'a session lease could not be renewed or given back'),
   });
@@ -144,13 +145,14 @@ export async function createClusterNode(options: ClusterNodeOptions) {
   }
 
   const lanes: LaneOwnership = {
-    async claim(lane) {
-      const ok = await sessions.claim(lane);
-      // The holder takes the turn up at once instead of at its next sweep.
-      if (!ok) bus.publish('lanes', { lane }).catch(() => {});
-      return ok;
-    },
+    claim: (lane) => sessions.claim(lane),
     release: (lane) => sessions.release(lane),
+    // The holder takes the turn up at once instead of at its next sweep.
+    tellHolder: (lane) => void bus.publish('lanes', { lane }).catch(() => {}),
+    async heldElsewhere() {
+      const held = await leases.list('session:');
+      return new Set(held.filter((lease) => lease.holder !== nodeId && lease.expiresInMs > 0).map((lease) => lease.name.slice('session:'.length)));
+    },
     abortElsewhere: (runId) => void bus.publish('abort', { runId }).catch(() => {}),
   };
   bus.subscribe('lanes', () => void sweep());

@@ -24,6 +24,12 @@ export interface SessionOwnership {
 export interface SessionOwnershipOptions {
   leases: Leases;
   ttlMs: number;
+  /**
+   * How long a lane is kept after its last turn before its lease is given back: the next message
+   * of a conversation usually follows soon, and keeping the lane spares two writes per turn.
+   * Another node with a turn for it tells this node, which takes the turn up. Default 0.
+   */
+  lingerMs?: number;
   /** A lane this node held was taken by another node or not renewed in time. */
   onLost(lane: string, reason: string): void;
   onError(error: unknown): void;
@@ -39,8 +45,13 @@ export function createSessionOwnership(options: SessionOwnershipOptions): Sessio
   const held = new Map<string, number>();
   /** Lanes whose lease is being given back: a claim of the lane waits for that first. */
   const releasing = new Map<string, Promise<void>>();
+  /** Lanes with no turn left here, kept until their timer gives them back (a claim cancels it). */
+  const lingering = new Map<string, ReturnType<typeof setTimeout>>();
+  const lingerMs = options.lingerMs ?? 0;
 
   const lose = (lane: string, reason: string) => {
+    clearTimeout(lingering.get(lane));
+    lingering.delete(lane);
     if (!held.delete(lane)) return;
     options.onLost(lane, reason);
   };
@@ -56,6 +67,11 @@ export function createSessionOwnership(options: SessionOwnershipOptions): Sessio
 
   return {
     async claim(lane) {
+      const timer = lingering.get(lane);
+      if (timer) {
+        clearTimeout(timer);
+        lingering.delete(lane);
+      }
       if (held.has(lane)) return true;
       await releasing.get(lane);
       if (held.has(lane)) return true;
@@ -66,8 +82,18 @@ export function createSessionOwnership(options: SessionOwnershipOptions): Sessio
       return true;
     },
     release(lane) {
-      if (!held.delete(lane)) return;
-      giveBack(lane);
+      if (!held.has(lane) || lingering.has(lane)) return;
+      if (lingerMs <= 0) {
+        held.delete(lane);
+        giveBack(lane);
+        return;
+      }
+      const timer = setTimeout(() => {
+        lingering.delete(lane);
+        if (held.delete(lane)) giveBack(lane);
+      }, lingerMs);
+      timer.unref?.();
+      lingering.set(lane, timer);
     },
     held: () => [...held.keys()],
     async renew() {
@@ -90,6 +116,8 @@ export function createSessionOwnership(options: SessionOwnershipOptions): Sessio
       }
     },
     async releaseAll() {
+      for (const timer of lingering.values()) clearTimeout(timer);
+      lingering.clear();
       const lanes = [...held.keys()];
       held.clear();
       await Promise.all(lanes.map((lane) => options.leases.release(leaseName(lane)).catch(options.onError)));

@@ -86,6 +86,10 @@ export interface LaneOwnership {
   release(lane: string): void;
   /** Asks the other nodes to stop a run that is not running here. */
   abortElsewhere?(runId: string): void;
+  /** A turn was accepted here for a lane another node holds: tell that node to take it up now. */
+  tellHolder?(lane: string): void;
+  /** The lanes other live nodes hold now (one read, so a sweep does not try for each). */
+  heldElsewhere?(): Promise<Set<string>>;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -292,7 +296,8 @@ async function submitTurn(state: TurnServiceState, request: TurnRequest): Promis
   if (state.deps.ownership) {
     // Cluster mode: the turn runs here only if this node holds (or now takes) its lane; else the holder runs it.
     const accepted = await acceptance;
-    await claimAndSchedule(state, runId, request.sessionKey, request.context !== undefined, provider);
+    const stateless = request.context !== undefined;
+    if (!(await claimAndSchedule(state, runId, request.sessionKey, stateless, provider))) state.deps.ownership.tellHolder?.(laneOf(runId, request.sessionKey, stateless));
     return accepted;
   }
   // Scheduled before the accept is committed: when the session's lane is free, the turn's
@@ -409,7 +414,8 @@ async function settleFromStore(state: TurnServiceState): Promise<void> {
 
 async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
   if (state.stopping) return { requeued: 0 };
-  const unfinished = (await state.deps.store.unfinishedTurns()).filter((entry) => !state.scheduled.has(entry.runId));
+  const elsewhere = (await state.deps.ownership?.heldElsewhere?.()) ?? new Set<string>();
+  const unfinished = (await state.deps.store.unfinishedTurns()).filter((entry) => !state.scheduled.has(entry.runId) && !elsewhere.has(laneOf(entry.runId, entry.sessionKey, entry.context !== null)));
   let requeued = 0;
   for (const entry of unfinished) {
     const stateless = entry.context !== null;

@@ -18,13 +18,22 @@ after(async () => {
 test('three nodes: a conversation moving between them keeps its order and history; a turn whose node is killed completes on another, once', async () => {
   const nodes = await Promise.all([0, 1, 2].map((index) => cluster.startNode(index)));
   try {
-    for (let index = 0; index < 6; index++) assert.equal(await cluster.ask(nodes[index % 3]!, 'ada', `question ${index}`), `echo: question ${index}`);
+    const ranOn = new Set<string>();
+    for (let index = 0; index < 6; index++) {
+      assert.equal(await cluster.ask(nodes[index % 3]!, 'ada', `question ${index}`), `echo: question ${index}`);
+      ranOn.add((await cluster.rows<{ holder: string }>("SELECT holder FROM cluster_leases WHERE name LIKE 'session:%ada'"))[0]?.holder ?? 'none');
+      // Past the time a node keeps a quiet session, so the next turn runs on the node it is sent to.
+      await new Promise((resolve) => setTimeout(resolve, CLUSTER_LEASE_MS));
+    }
+    assert.deepEqual([...ranOn].sort(), ['node-0', 'node-1', 'node-2'], 'the conversation ran on every node');
     const seen = conversationOf(cluster.model.requests.at(-1)!);
     assert.deepEqual(seen, ['question 0', 'echo: question 0', 'question 1', 'echo: question 1', 'question 2', 'echo: question 2', 'question 3', 'echo: question 3', 'question 4', 'echo: question 4', 'question 5'], 'each node gave the model the whole history in order');
 
     // A turn hangs in the model on node 0, which is then killed: another node takes the session once its lease expires.
     const lost = cluster.ask(nodes[0]!, 'ada', 'hang on node 0').catch(() => 'connection lost');
     await waitFor(() => cluster.model.requests.some((request) => lastUserText(request) === 'hang on node 0'), 'the turn to reach the model');
+    const [holder] = await cluster.rows<{ holder: string }>("SELECT holder FROM cluster_leases WHERE name LIKE 'session:%ada'");
+    assert.equal(holder?.holder, 'node-0', 'the node asked runs the turn');
     const killedAt = Date.now();
     await nodes[0]!.kill();
     assert.equal(await lost, 'connection lost');
