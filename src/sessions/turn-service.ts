@@ -15,6 +15,7 @@ import type { AgentProfile } from '../agent/agent-loop.js';
 import { type CachedHistory, createHistoryCache, type HistoryCache } from './history-cache.js';
 import type { SessionLanes } from './session-lanes.js';
 import type { Budgets } from '../automation/budgets.js';
+import { NO_TRACING, type Tracer, type TurnTrace } from '../contracts/tracing.js';
 
 /**
  * What a caller asks for: a message into a session (or a stateless request with its context).
@@ -73,6 +74,8 @@ export interface TurnServiceDeps {
   onSessionReset?: (sessionKey: string) => void;
   /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
   compactor?: SessionCompactor;
+  /** Where each turn's trace goes (docs/agents.md, Traces); without it, turns are not traced. */
+  tracer?: Tracer;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -112,6 +115,7 @@ interface TurnInProgress {
   scopes: string[];
   /** Steps written with the turn's result instead of on their own. */
   pendingSteps: RunStepInput[];
+  trace: TurnTrace;
 }
 
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
@@ -228,6 +232,9 @@ export type TurnService = ReturnType<typeof createTurnService>;
 async function submitTurn(state: TurnServiceState, request: TurnRequest): Promise<AcceptedTurn> {
   if (!state.accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
   const runId = request.runId ?? state.newRunId();
+  const acceptedAt = state.now();
+  const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId, sessionKey: request.sessionKey, agentId: request.agentId, channel: request.replyTo?.channel ?? request.source, startedAt: acceptedAt });
+  const options = trace.context ? { ...request.options, trace: trace.context } : request.options;
   const acceptance = state.deps.store.acceptTurn({
     runId,
     sessionKey: request.sessionKey,
@@ -237,13 +244,13 @@ async function submitTurn(state: TurnServiceState, request: TurnRequest): Promis
     ...(request.context ? { context: request.context } : {}),
     replyTo: request.replyTo ?? null,
     ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-    ...(request.options ? { options: request.options } : {}),
-    now: state.now(),
+    ...(options ? { options } : {}),
+    now: acceptedAt,
   });
   // Scheduled before the accept is committed: when the session's lane is free, the turn's
   // start is written in the same commit. A start cannot overtake its accept (writes run in
   // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, providerOf(state, request.agentId, request.options?.model));
+  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, providerOf(state, request.agentId, request.options?.model), { trace, queuedAt: acceptedAt });
   return acceptance;
 }
 
@@ -252,9 +259,15 @@ function providerOf(state: TurnServiceState, agentId: string, model?: string): s
   return (model ?? state.deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
 }
 
-function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): void {
+/** A queued turn's trace, and when it was queued (its lane wait starts there). */
+interface QueuedTrace {
+  trace: TurnTrace;
+  queuedAt: number;
+}
+
+function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider: string | undefined, queued: QueuedTrace): void {
   // Stateless requests share no transcript, so they get a lane of their own.
-  void state.deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => executeTurn(state, runId, sessionKey), { provider }).catch((error) => {
+  void state.deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => executeTurn(state, runId, sessionKey, queued), { provider }).catch((error) => {
     state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
   });
 }
@@ -310,7 +323,9 @@ async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number
   const unfinished = await state.deps.store.unfinishedTurns();
   for (const entry of unfinished) {
     state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
-    scheduleTurn(state, entry.runId, entry.sessionKey, entry.context !== null, providerOf(state, entry.agentId, entry.options?.model));
+    const queuedAt = state.now();
+    const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId: entry.runId, sessionKey: entry.sessionKey, agentId: entry.agentId, channel: entry.replyTo?.channel ?? entry.source, startedAt: queuedAt, ...(entry.options?.trace ? { parent: entry.options.trace } : {}) });
+    scheduleTurn(state, entry.runId, entry.sessionKey, entry.context !== null, providerOf(state, entry.agentId, entry.options?.model), { trace, queuedAt });
   }
   if (unfinished.length > 0) state.deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
   return { requeued: unfinished.length };
@@ -339,19 +354,30 @@ async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{
 // ------------------------------------------------------------------ running a turn
 
 /** Runs one queued turn on its lane: start, checks, the agent loop, then the result. */
-async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string): Promise<void> {
-  if (state.stopping) return;
+async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string, { trace, queuedAt }: QueuedTrace): Promise<void> {
+  try {
+    await startAndRunTurn(state, runId, laneSessionKey, trace, queuedAt);
+  } finally {
+    // Ended with the result when it was recorded; this only closes a trace the turn left open.
+    trace.end({ status: 'error' });
+  }
+}
+
+async function startAndRunTurn(state: TurnServiceState, runId: string, laneSessionKey: string, trace: TurnTrace, queuedAt: number): Promise<void> {
+  if (state.stopping) return trace.discard();
   const started = await state.deps.store.startTurn(runId, { now: state.now(), historyLimit: 0 }).catch((error: unknown) => {
     startFailed(state, runId, laneSessionKey, error);
     return null;
   });
-  if (!started) return;
+  if (!started) return trace.discard();
+  trace.laneWait(queuedAt, state.now());
   const turn: TurnInProgress = {
     runId,
     sessionKey: started.sessionKey,
     started,
     scopes: [`agent:${started.agentId}`, ...(started.options?.budgetScopes ?? [])],
     pendingSteps: [],
+    trace,
   };
   const agent = state.deps.agents().get(started.agentId);
   const refusal = await refusalOf(state, turn, agent);
@@ -440,6 +466,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
     if (run.checkpoint) {
       state.history.delete(sessionKey);
       await state.deps.store.requeueTurn(runId);
+      turn.trace.end({ status: 'checkpointed' });
       state.deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
       return;
     }
@@ -479,6 +506,7 @@ async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requ
  * result. Steps before a tool runs are written at once.
  */
 function recordStep(state: TurnServiceState, turn: TurnInProgress, step: RunStepInput): Promise<void> {
+  turn.trace.step(step);
   const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
   if (final) {
     turn.pendingSteps.push(step);
@@ -680,6 +708,7 @@ async function finishTurn(state: TurnServiceState, turn: TurnInProgress, given: 
   }
   if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
   const outbox = outboxId !== null && deliverTo ? outboxEntry(state, turn, outboxId, deliverTo, outcome) : null;
+  turn.trace.end({ status: outcome.status, error: outcome.error, endedAt: at, awaitingDelivery: outbox !== null });
   emit(state, { type: 'final', runId, sessionKey, outcome, outbox });
   settle(state, outcome);
 }

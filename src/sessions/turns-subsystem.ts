@@ -10,6 +10,7 @@ import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
 import type { Tool } from '../contracts/tool.js';
+import type { Tracer } from '../contracts/tracing.js';
 import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -49,6 +50,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   plugins?: Pick<Plugins, 'loaded' | 'toolHooks' | 'messageSending'>;
   /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
   toolSources?: readonly (() => readonly Tool[])[];
+  /** Where each turn's trace goes (the tracing subsystem). */
+  tracer?: Tracer;
 }
 
 /** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
@@ -132,6 +135,7 @@ export const turnsSubsystem = defineSubsystem({
       historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),
       logger,
       budgets,
+      ...(deps.tracer ? { tracer: deps.tracer } : {}),
       sideEffectTools: () => tools.sideEffectNames(),
       onSessionReset: (sessionKey) => {
         processes.killSession(sessionKey).catch((error: unknown) => logger.warn({ sessionKey, err: error }, 'the background processes of a reset session could not all be killed'));
