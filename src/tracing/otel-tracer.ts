@@ -21,6 +21,8 @@ export interface OtelTracerOptions {
 }
 
 export interface OtelTracer extends Tracer {
+  /** Sends every finished span now. */
+  flush(): Promise<void>;
   /** Sends every finished span, then stops the exporter. */
   shutdown(): Promise<void>;
   /** Spans sent and export requests that failed since the start. */
@@ -95,6 +97,7 @@ export function createOtelTracer(options: OtelTracerOptions): OtelTracer {
       span.end(delivery.endedAt);
     },
     traceIdOf: (runId) => running.get(runId),
+    flush: () => provider.forceFlush(),
     async shutdown() {
       running.clear();
       awaitingDelivery.clear();

@@ -67,19 +67,19 @@ interface ExportTraceServiceRequest {
   resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[] }[];
 }
 
-function valueOf(value: OtlpAnyValue | undefined): AttributeValue {
+function attributeValue(value: OtlpAnyValue | undefined): AttributeValue {
   if (!value) return null;
   if (value.stringValue !== undefined) return value.stringValue;
   if (value.boolValue !== undefined) return value.boolValue;
   if (value.intValue !== undefined) return Number(value.intValue);
   if (value.doubleValue !== undefined) return value.doubleValue;
-  if (value.arrayValue) return (value.arrayValue.values ?? []).map(valueOf);
+  if (value.arrayValue) return (value.arrayValue.values ?? []).map(attributeValue);
   return null;
 }
 
 function attributesOf(list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
-  for (const item of list ?? []) out[item.key] = valueOf(item.value);
+  for (const item of list ?? []) out[item.key] = attributeValue(item.value);
   return out;
 }
 
