@@ -1,0 +1,122 @@
+/**
+ * What tracing costs a simple turn: the same turns through three real gateways, with
+ * `tracing.enabled: false` (the default), on with `sampleRatio: 0` (the SDK loaded, nothing
+ * sampled), and on with every turn traced to a local OTLP/HTTP receiver. A turn is an HTTP
+ * `/v1/chat/completions` request in a session (`user` set) answered by the instant fake model in
+ * its own process (one model call, no tool call).
+ *
+ *   node dist/bench/tracing.js [--runs N (5)] [--turns N (400)]
+ *
+ * Each run starts the three gateways in turn (the order rotates between runs) and times `turns`
+ * turns on each after 50 warm-up turns. Prints p50/p99 in ms and the gateway's CPU per turn,
+ * medians of the runs, and the spans the receiver got.
+ */
+import { loadavg } from 'node:os';
+import { startOtlpReceiver } from '../test/support/otlp-receiver.js';
+import { startFakeModelProcess, Tracker } from './bench-support.js';
+import { cpuSeconds, median } from './proc-stats.js';
+
+interface Options {
+  runs: number;
+  turns: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { runs: 5, turns: 400 };
+  for (let at = 0; at < argv.length; at += 2) {
+    const name = argv[at];
+    const value = Number(argv[at + 1]);
+    if (name === '--runs') options.runs = Math.max(1, value || 5);
+    else if (name === '--turns') options.turns = Math.max(20, value || 400);
+    else throw new Error(`unknown option ${name} (known: --runs, --turns)`);
+  }
+  return options;
+}
+
+type Variant = 'off' | 'on, sampleRatio 0' | 'on';
+const VARIANTS: Variant[] = ['off', 'on, sampleRatio 0', 'on'];
+
+interface Figures {
+  p50: number;
+  p99: number;
+  cpuMsPerTurn: number;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const tracker = new Tracker();
+  process.on('exit', () => tracker.killSync());
+  const model = await startFakeModelProcess(tracker);
+  const receiver = await startOtlpReceiver();
+  tracker.servers.add(receiver);
+  const results = new Map<Variant, Figures[]>(VARIANTS.map((variant) => [variant, []]));
+  try {
+    for (let run = 0; run < options.runs; run++) {
+      const order = VARIANTS.map((_, index) => VARIANTS[(index + run) % VARIANTS.length]!);
+      for (const variant of order) {
+        const tracing = variant === 'off' ? {} : { tracing: { enabled: true, endpoint: receiver.endpoint, sampleRatio: variant === 'on' ? 1 : 0 } };
+        const gateway = await tracker.start({
+          home: tracker.home(),
+          config: {
+            models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+            agents: { defaults: { model: 'fake/echo' } },
+            ...tracing,
+          },
+        });
+        try {
+          results.get(variant)!.push(await timeTurns(gateway.url, gateway.token, gateway.child.pid!, options));
+        } finally {
+          await tracker.stopGateway(gateway);
+        }
+      }
+      process.stderr.write(`run ${run + 1}/${options.runs} done\n`);
+    }
+  } finally {
+    await model.stop();
+    await tracker.cleanup();
+  }
+  const rows = VARIANTS.map((variant) => {
+    const figures = results.get(variant)!;
+    return { variant, p50: median(figures.map((f) => f.p50)), p99: median(figures.map((f) => f.p99)), cpuMsPerTurn: median(figures.map((f) => f.cpuMsPerTurn)) };
+  });
+  const off = rows[0]!;
+  console.log(`\nTracing and a simple turn: ${options.turns} turns per gateway, medians of ${options.runs} runs (load average ${loadavg()[0]!.toFixed(1)})\n`);
+  console.log('| tracing | p50 | p99 | gateway CPU per turn |');
+  console.log('|---|---|---|---|');
+  for (const row of rows) {
+    const delta = row === off ? '' : ` (${signed(row.p50 - off.p50)})`;
+    console.log(`| ${row.variant} | ${row.p50.toFixed(2)} ms${delta} | ${row.p99.toFixed(2)} ms | ${row.cpuMsPerTurn.toFixed(3)} ms${row === off ? '' : ` (${signed(row.cpuMsPerTurn - off.cpuMsPerTurn, 3)})`} |`);
+  }
+  console.log(`\nSpans received: ${receiver.spans.length} (${receiver.spans.filter((span) => span.name === 'turn').length} turns)`);
+  console.log(`BENCH_JSON ${JSON.stringify({ tracing: rows, spans: receiver.spans.length })}`);
+}
+
+function signed(value: number, digits = 2): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)} ms`;
+}
+
+async function timeTurns(url: string, token: string, pid: number, options: Options): Promise<Figures> {
+  let sequence = 0;
+  const once = async () => {
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'hearth', user: `bench-${sequence % 8}`, messages: [{ role: 'user', content: `hello ${sequence++}` }] }),
+    });
+    const body = (await response.json()) as { choices?: unknown[] };
+    if (response.status !== 200 || !body.choices) throw new Error(`a turn failed: ${response.status} ${JSON.stringify(body)}`);
+  };
+  for (let at = 0; at < 50; at++) await once();
+  const times: number[] = [];
+  const cpuBefore = cpuSeconds(pid);
+  for (let at = 0; at < options.turns; at++) {
+    const started = performance.now();
+    await once();
+    times.push(performance.now() - started);
+  }
+  const cpuMsPerTurn = ((cpuSeconds(pid) - cpuBefore) * 1000) / options.turns;
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!, cpuMsPerTurn };
+}
+
+await main();
