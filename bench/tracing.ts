@@ -5,13 +5,17 @@
  * `/v1/chat/completions` request in a session (`user` set) answered by the instant fake model in
  * its own process (one model call, no tool call).
  *
- *   node dist/bench/tracing.js [--runs N (5)] [--turns N (400)]
+ *   node dist/bench/tracing.js [--runs N (5)] [--turns N (400)] [--baseline <another built checkout>]
  *
- * Each run starts the three gateways in turn (the order rotates between runs) and times `turns`
+ * `--baseline DIR` adds a fourth gateway: DIR's `bin/hearth.js` (e.g. a checkout from before
+ * tracing existed), to show what tracing off costs against no tracing code at all.
+ *
+ * Each run starts the gateways in turn (the order rotates between runs) and times `turns`
  * turns on each after 50 warm-up turns. Prints p50/p99 in ms and the gateway's CPU per turn,
  * medians of the runs, and the spans the receiver got.
  */
 import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { startOtlpReceiver } from '../test/support/otlp-receiver.js';
 import { startFakeModelProcess, Tracker } from './bench-support.js';
 import { cpuSeconds, median } from './proc-stats.js';
@@ -19,6 +23,7 @@ import { cpuSeconds, median } from './proc-stats.js';
 interface Options {
   runs: number;
   turns: number;
+  baseline?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -28,13 +33,13 @@ function parseOptions(argv: string[]): Options {
     const value = Number(argv[at + 1]);
     if (name === '--runs') options.runs = Math.max(1, value || 5);
     else if (name === '--turns') options.turns = Math.max(20, value || 400);
-    else throw new Error(`unknown option ${name} (known: --runs, --turns)`);
+    else if (name === '--baseline' && argv[at + 1]) options.baseline = resolve(argv[at + 1]!);
+    else throw new Error(`unknown option ${name} (known: --runs, --turns, --baseline)`);
   }
   return options;
 }
 
-type Variant = 'off' | 'on, sampleRatio 0' | 'on';
-const VARIANTS: Variant[] = ['off', 'on, sampleRatio 0', 'on'];
+type Variant = 'baseline' | 'off' | 'on, sampleRatio 0' | 'on';
 
 interface Figures {
   p50: number;
@@ -49,14 +54,16 @@ async function main(): Promise<void> {
   const model = await startFakeModelProcess(tracker);
   const receiver = await startOtlpReceiver();
   tracker.servers.add(receiver);
+  const VARIANTS: Variant[] = [...(options.baseline ? (['baseline'] as const) : []), 'off', 'on, sampleRatio 0', 'on'];
   const results = new Map<Variant, Figures[]>(VARIANTS.map((variant) => [variant, []]));
   try {
     for (let run = 0; run < options.runs; run++) {
       const order = VARIANTS.map((_, index) => VARIANTS[(index + run) % VARIANTS.length]!);
       for (const variant of order) {
-        const tracing = variant === 'off' ? {} : { tracing: { enabled: true, endpoint: receiver.endpoint, sampleRatio: variant === 'on' ? 1 : 0 } };
+        const tracing = variant === 'off' || variant === 'baseline' ? {} : { tracing: { enabled: true, endpoint: receiver.endpoint, sampleRatio: variant === 'on' ? 1 : 0 } };
         const gateway = await tracker.start({
           home: tracker.home(),
+          ...(variant === 'baseline' ? { bin: join(options.baseline!, 'bin', 'hearth.js') } : {}),
           config: {
             models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
             agents: { defaults: { model: 'fake/echo' } },
@@ -79,10 +86,11 @@ async function main(): Promise<void> {
     const figures = results.get(variant)!;
     return { variant, p50: median(figures.map((f) => f.p50)), p99: median(figures.map((f) => f.p99)), cpuMsPerTurn: median(figures.map((f) => f.cpuMsPerTurn)) };
   });
-  const off = rows[0]!;
+  const off = rows.find((row) => row.variant === 'off')!;
   console.log(`\nTracing and a simple turn: ${options.turns} turns per gateway, medians of ${options.runs} runs (load average ${loadavg()[0]!.toFixed(1)})\n`);
-  console.log('| tracing | p50 | p99 | gateway CPU per turn |');
+  console.log('| tracing | p50 (against off) | p99 | gateway CPU per turn (against off) |');
   console.log('|---|---|---|---|');
+  if (options.baseline) console.log(`baseline: ${options.baseline}\n`);
   for (const row of rows) {
     const delta = row === off ? '' : ` (${signed(row.p50 - off.p50)})`;
     console.log(`| ${row.variant} | ${row.p50.toFixed(2)} ms${delta} | ${row.p99.toFixed(2)} ms | ${row.cpuMsPerTurn.toFixed(3)} ms${row === off ? '' : ` (${signed(row.cpuMsPerTurn - off.cpuMsPerTurn, 3)})`} |`);
