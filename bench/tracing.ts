@@ -10,15 +10,16 @@
  * `--baseline DIR` adds a fourth gateway: DIR's `bin/hearth.js` (e.g. a checkout from before
  * tracing existed), to show what tracing off costs against no tracing code at all.
  *
- * Each run starts the gateways in turn (the order rotates between runs) and times `turns`
- * turns on each after 50 warm-up turns. Prints p50/p99 in ms and the gateway's CPU per turn,
- * medians of the runs, and the spans the receiver got.
+ * Each run starts the gateways side by side and, after 50 warm-up turns each, sends `turns` turns
+ * to each, one gateway after the other turn by turn, so the machine's noise falls on all alike.
+ * Prints p50/p99 in ms and each gateway's CPU per turn (all threads), medians of the runs, and the
+ * spans the receiver got.
  */
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startOtlpReceiver } from '../test/support/otlp-receiver.js';
 import { startFakeModelProcess, Tracker } from './bench-support.js';
-import { cpuSeconds, median } from './proc-stats.js';
+import { median, preciseCpuSeconds } from './proc-stats.js';
 
 interface Options {
   runs: number;
@@ -58,23 +59,26 @@ async function main(): Promise<void> {
   const results = new Map<Variant, Figures[]>(VARIANTS.map((variant) => [variant, []]));
   try {
     for (let run = 0; run < options.runs; run++) {
-      const order = VARIANTS.map((_, index) => VARIANTS[(index + run) % VARIANTS.length]!);
-      for (const variant of order) {
-        const tracing = variant === 'off' || variant === 'baseline' ? {} : { tracing: { enabled: true, endpoint: receiver.endpoint, sampleRatio: variant === 'on' ? 1 : 0 } };
-        const gateway = await tracker.start({
-          home: tracker.home(),
-          ...(variant === 'baseline' ? { bin: join(options.baseline!, 'bin', 'hearth.js') } : {}),
-          config: {
-            models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
-            agents: { defaults: { model: 'fake/echo' } },
-            ...tracing,
-          },
-        });
-        try {
-          results.get(variant)!.push(await timeTurns(gateway.url, gateway.token, gateway.child.pid!, options));
-        } finally {
-          await tracker.stopGateway(gateway);
-        }
+      const gateways = await Promise.all(
+        VARIANTS.map(async (variant) => {
+          const tracing = variant === 'off' || variant === 'baseline' ? {} : { tracing: { enabled: true, endpoint: receiver.endpoint, sampleRatio: variant === 'on' ? 1 : 0 } };
+          const gateway = await tracker.start({
+            home: tracker.home(),
+            ...(variant === 'baseline' ? { bin: join(options.baseline!, 'bin', 'hearth.js') } : {}),
+            config: {
+              models: { providers: { fake: { api: 'openai-chat', baseUrl: model.openaiBaseUrl, maxRetries: 0 } } },
+              agents: { defaults: { model: 'fake/echo' } },
+              ...tracing,
+            },
+          });
+          return { variant, gateway, turn: turnSender(gateway.url, gateway.token) };
+        }),
+      );
+      try {
+        const figures = await timeInterleaved(gateways.map(({ gateway, turn }) => ({ pid: gateway.child.pid!, turn })), options.turns);
+        for (const [index, { variant }] of gateways.entries()) results.get(variant)!.push(figures[index]!);
+      } finally {
+        await Promise.all(gateways.map(({ gateway }) => tracker.stopGateway(gateway)));
       }
       process.stderr.write(`run ${run + 1}/${options.runs} done\n`);
     }
@@ -88,9 +92,9 @@ async function main(): Promise<void> {
   });
   const off = rows.find((row) => row.variant === 'off')!;
   console.log(`\nTracing and a simple turn: ${options.turns} turns per gateway, medians of ${options.runs} runs (load average ${loadavg()[0]!.toFixed(1)})\n`);
+  if (options.baseline) console.log(`baseline: ${options.baseline}\n`);
   console.log('| tracing | p50 (against off) | p99 | gateway CPU per turn (against off) |');
   console.log('|---|---|---|---|');
-  if (options.baseline) console.log(`baseline: ${options.baseline}\n`);
   for (const row of rows) {
     const delta = row === off ? '' : ` (${signed(row.p50 - off.p50)})`;
     console.log(`| ${row.variant} | ${row.p50.toFixed(2)} ms${delta} | ${row.p99.toFixed(2)} ms | ${row.cpuMsPerTurn.toFixed(3)} ms${row === off ? '' : ` (${signed(row.cpuMsPerTurn - off.cpuMsPerTurn, 3)})`} |`);
@@ -103,9 +107,10 @@ function signed(value: number, digits = 2): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(digits)} ms`;
 }
 
-async function timeTurns(url: string, token: string, pid: number, options: Options): Promise<Figures> {
+/** Sends one simple turn to a gateway (8 sessions round-robin); throws when it fails. */
+function turnSender(url: string, token: string): () => Promise<void> {
   let sequence = 0;
-  const once = async () => {
+  return async () => {
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -114,17 +119,32 @@ async function timeTurns(url: string, token: string, pid: number, options: Optio
     const body = (await response.json()) as { choices?: unknown[] };
     if (response.status !== 200 || !body.choices) throw new Error(`a turn failed: ${response.status} ${JSON.stringify(body)}`);
   };
-  for (let at = 0; at < 50; at++) await once();
-  const times: number[] = [];
-  const cpuBefore = cpuSeconds(pid);
-  for (let at = 0; at < options.turns; at++) {
-    const started = performance.now();
-    await once();
-    times.push(performance.now() - started);
+}
+
+/**
+ * Times `turns` turns on each gateway, one gateway after the other turn by turn (the order
+ * rotating), so a busy moment of the machine falls on all of them alike.
+ */
+async function timeInterleaved(gateways: { pid: number; turn: () => Promise<void> }[], turns: number): Promise<Figures[]> {
+  for (let at = 0; at < 50; at++) for (const gateway of gateways) await gateway.turn();
+  const times = gateways.map(() => [] as number[]);
+  const cpuBefore = gateways.map((gateway) => preciseCpuSeconds(gateway.pid));
+  for (let at = 0; at < turns; at++) {
+    for (let offset = 0; offset < gateways.length; offset++) {
+      const index = (at + offset) % gateways.length;
+      const started = performance.now();
+      await gateways[index]!.turn();
+      times[index]!.push(performance.now() - started);
+    }
   }
-  const cpuMsPerTurn = ((cpuSeconds(pid) - cpuBefore) * 1000) / options.turns;
-  times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!, cpuMsPerTurn };
+  return gateways.map((gateway, index) => {
+    const sorted = times[index]!.sort((a, b) => a - b);
+    return {
+      p50: sorted[Math.floor(sorted.length / 2)]!,
+      p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!,
+      cpuMsPerTurn: ((preciseCpuSeconds(gateway.pid) - cpuBefore[index]!) * 1000) / turns,
+    };
+  });
 }
 
 await main();
