@@ -7,7 +7,7 @@ import { configSchema } from '../config/schema.js';
 import type { TraceContext, Tracer, TurnTraceStart } from '../contracts/tracing.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createSessionLanes } from './session-lanes.js';
-import { createTurnService } from './turn-service.js';
+import { createTurnService, type LaneOwnership } from './turn-service.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -40,7 +40,7 @@ function recordingTracer() {
   return { tracer, traces };
 }
 
-function setup(runTurn: AgentLoop, tracer: Tracer) {
+function setup(runTurn: AgentLoop, tracer: Tracer, ownership?: LaneOwnership) {
   const store = createSqliteStore({ path: ':memory:' });
   const directory = createAgentDirectory(configSchema.parse({ agents: { defaults: { model: 'fake/echo' } } }), { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const turns = createTurnService({
@@ -52,6 +52,7 @@ function setup(runTurn: AgentLoop, tracer: Tracer) {
     maxTurnAttempts: () => 3,
     logger: silent,
     tracer,
+    ...(ownership ? { ownership } : {}),
   });
   return { store, turns };
 }
@@ -105,5 +106,16 @@ test('a turn re-run after a restart continues the trace of its first attempt', a
   await turns.waitFor('r1');
   assert.deepEqual(traces[0]?.start.parent, parent);
   assert.equal(traces[0]?.events.at(-1), 'end ok');
+  await store.close();
+});
+
+test('in a cluster, a turn whose lane another node holds drops this node\'s trace; the run record keeps the ids for the node that runs it', async () => {
+  const { tracer, traces } = recordingTracer();
+  const { store, turns } = setup(withTool, tracer, { claim: async () => false, release() {} });
+  const accepted = await turns.submit({ sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'elsewhere' });
+  assert.deepEqual(traces[0]?.events, ['discard']);
+  assert.deepEqual((await store.getRun(accepted.runId))?.options?.trace, traces[0]?.context);
+  assert.equal((await store.getRun(accepted.runId))?.status, 'queued');
+  await turns.drain(100);
   await store.close();
 });
