@@ -18,6 +18,7 @@ import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { retentionSubsystem } from './retention/retention-subsystem.js';
 import { backupsSubsystem } from './backups/backups-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
+import { tracingSubsystem } from './tracing/tracing-subsystem.js';
 import { clusterSubsystem } from './cluster/cluster-subsystem.js';
 
 export { resolveGatewayToken } from './gateway/gateway-token.js';
@@ -61,12 +62,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
+    const tracer = await system.start(tracingSubsystem, base);
     const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
     const mcp = await system.start(mcpSubsystem, base);
     const plugins = await system.start(pluginsSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools], cluster });
-    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools], cluster, tracer });
+    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster, tracer });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics, cluster });
     const gateway = await system.start(gatewaySubsystem, {
       ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },

@@ -13,7 +13,7 @@ import { type ApprovalCommand, approvalOutcome, approvalQuestion, parseApprovalC
 import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
 import type { ChannelHealthTarget } from './channel-health.js';
 import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
-import { createOutboxDispatcher } from './outbox-dispatcher.js';
+import { createOutboxDispatcher, type OutboxDispatcherOptions } from './outbox-dispatcher.js';
 import { createTypingIndicators } from './typing-indicators.js';
 
 /** Builds the adapter for an account; platform modules are loaded only when an account needs them. */
@@ -73,7 +73,7 @@ export interface ChannelManagerOptions {
   maxTypingMs?: number;
   pairingTtlMs?: number;
   maxPendingPairings?: number;
-  outbox?: { retryDelayMs?: number; retryMaxDelayMs?: number; maxAgeMs?: number };
+  outbox?: Pick<OutboxDispatcherOptions, 'retryDelayMs' | 'retryMaxDelayMs' | 'maxAgeMs' | 'onSettled'>;
   /** Told of every failed delivery attempt (metrics). */
   onDeliveryFailure?(channel: string): void;
   /** Exec approvals: asked in the conversation the turn runs in, answered there with /approve or /deny. */

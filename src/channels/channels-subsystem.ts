@@ -15,6 +15,7 @@ import { builtinPlatforms } from './platforms.js';
 import { pluginPlatforms } from './plugin-platform.js';
 import { createMediaStore } from '../media/media-store.js';
 import { join } from 'node:path';
+import type { Tracer } from '../contracts/tracing.js';
 import type { Cluster } from '../cluster/cluster-subsystem.js';
 import type { LeaseHolder } from '../cluster/cluster-node.js';
 import { resolveChannelAccounts } from './channel-accounts.js';
@@ -33,6 +34,8 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
   plugins?: Pick<Plugins, 'loaded' | 'messageReceived' | 'channels'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
+  /** Delivery spans of traced turns (docs/agents.md, Traces). */
+  tracer?: Tracer;
   metrics: {
     deliveryFailed(channel: string): void;
     attach(sources: { channels(): Promise<ChannelAccountStatus[]>; channelHealth(): ChannelHealthReport[] }): void;
@@ -130,6 +133,7 @@ export const channelsSubsystem = defineSubsystem({
       ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),
       logger,
       onDeliveryFailure: metrics.deliveryFailed,
+      ...(deps.tracer?.enabled ? { outbox: { onSettled: deliverySpan(deps.tracer) } } : {}),
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
       ...(deps.plugins?.loaded ? { messageReceived: deps.plugins.messageReceived } : {}),
     });
@@ -171,3 +175,19 @@ export const channelsSubsystem = defineSubsystem({
     };
   },
 });
+
+/** Writes the "delivery" span of each reply that was delivered or given up. */
+function deliverySpan(tracer: Tracer): (entry: OutboxEntry, outcome: { delivered: boolean; pieces: number; at: number }) => void {
+  return (entry, outcome) =>
+    tracer.delivery({
+      runId: entry.runId,
+      outboxId: entry.id,
+      channel: entry.channel,
+      queuedAt: entry.createdAt,
+      endedAt: outcome.at,
+      delivered: outcome.delivered,
+      attempts: outcome.delivered ? entry.attempts + 1 : Math.max(1, entry.attempts),
+      pieces: outcome.pieces,
+      error: outcome.delivered ? null : entry.lastError,
+    });
+}

@@ -31,6 +31,8 @@ export interface OutboxDispatcherOptions {
   maxQueued?: number;
   /** Told of every failed delivery attempt (metrics). Must not throw. */
   onFailure?(channel: string): void;
+  /** Told when a message was delivered or given up, with its pieces (tracing). Must not throw. */
+  onSettled?(entry: OutboxEntry, outcome: { delivered: boolean; pieces: number; at: number }): void;
 }
 
 type AttemptResult = 'delivered' | 'failed' | 'wait' | { retryAt: number };
@@ -134,6 +136,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
       const result = await attempt(entry);
       if (result === 'wait') return;
       if (result === 'delivered' || result === 'failed') {
+        options.onSettled?.(entry, { delivered: result === 'delivered', pieces: entry.chunksSent, at: now() });
         queue.shift();
         known.delete(entry.id);
         deliveredWaiters.get(entry.id)?.({ delivered: result === 'delivered', error: entry.lastError });

@@ -296,6 +296,15 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('The least severe level written to logs/gateway.log; HEARTH_LOG_LEVEL overrides.'),
 });
 
+export const tracingSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe('Send OpenTelemetry traces of every turn (lane wait, model calls, tool calls, delivery) to an OTLP/HTTP receiver. Off: no tracing code is loaded. Read at start: restart the gateway after changing it.'),
+  endpoint: z.url().default('http://127.0.0.1:4318/v1/traces').describe('The OTLP/HTTP traces endpoint (JSON encoding), e.g. an OpenTelemetry Collector or Jaeger at http://127.0.0.1:4318/v1/traces.'),
+  serviceName: z.string().trim().min(1).default('hearth').describe('The service.name resource attribute the traces carry.'),
+  sampleRatio: z.number().min(0).max(1).default(1).describe('The share of turns traced, from 0 to 1; a turn not sampled has no trace id in its run record.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('HTTP headers sent with every export, e.g. an Authorization header (a variable reference for a secret, see Variables).').meta({ keyName: 'header' }),
+  exportTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long one export request may take before it is abandoned (its spans are dropped).'),
+});
+
 /** One MCP server: a command Hearth starts (stdio) or a URL it connects to (streamable HTTP). */
 export const mcpServerSchema = z
   .strictObject({
@@ -329,6 +338,7 @@ export const configSchema = z.strictObject({
   }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
+  tracing: tracingSchema.default(tracingSchema.parse({})).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
   backups: z
     .strictObject({
@@ -431,6 +441,7 @@ export const configSchema = z.strictObject({
 export type HearthConfig = z.infer<typeof configSchema>;
 export type MemoryConfig = z.infer<typeof memorySchema>;
 export type McpServerConfig = z.infer<typeof mcpServerSchema>;
+export type TracingConfig = z.infer<typeof tracingSchema>;
 export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
 export type CompactionConfig = z.infer<typeof compactionSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;

@@ -261,6 +261,8 @@ export interface TurnOptions {
    * `allowFrom`): what the run writes to memory is marked `untrusted`. Absent: the owner's.
    */
   untrustedInput?: string;
+  /** The ids of the turn's root span when it is traced (`tracing`; docs/agents.md, Traces). */
+  trace?: { traceId: string; spanId: string };
 }
 
 export type RunStatus = 'queued' | 'running' | 'ok' | 'error' | 'aborted';

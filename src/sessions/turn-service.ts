@@ -10,11 +10,12 @@ import { type CompactionOutcome, MAX_FOCUS_CHARS, type SessionCompactor } from '
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
-import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
+import type { AcceptedTurn, AcceptTurnInput, InboxEntry, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
 import type { AgentProfile } from '../agent/agent-loop.js';
 import { type CachedHistory, createHistoryCache, type HistoryCache } from './history-cache.js';
 import type { SessionLanes } from './session-lanes.js';
 import type { Budgets } from '../automation/budgets.js';
+import { NO_TRACING, type Tracer, type TurnTrace } from '../contracts/tracing.js';
 
 /**
  * What a caller asks for: a message into a session (or a stateless request with its context).
@@ -73,6 +74,8 @@ export interface TurnServiceDeps {
   onSessionReset?: (sessionKey: string) => void;
   /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
   compactor?: SessionCompactor;
+  /** Where each turn's trace goes (docs/agents.md, Traces); without it, turns are not traced. */
+  tracer?: Tracer;
   /**
    * Cluster mode: a lane's turns run here only once this node holds the lane (a session, or a
    * stateless run); a turn whose lane another node holds is left in the store for that node.
@@ -135,6 +138,7 @@ interface TurnInProgress {
   scopes: string[];
   /** Steps written with the turn's result instead of on their own. */
   pendingSteps: RunStepInput[];
+  trace: TurnTrace;
 }
 
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
@@ -280,6 +284,10 @@ export type TurnService = ReturnType<typeof createTurnService>;
 async function submitTurn(state: TurnServiceState, request: TurnRequest): Promise<AcceptedTurn> {
   if (!state.accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
   const runId = request.runId ?? state.newRunId();
+  const acceptedAt = state.now();
+  const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId, sessionKey: request.sessionKey, agentId: request.agentId, channel: request.replyTo?.channel ?? request.source, startedAt: acceptedAt });
+  const options = trace.context ? { ...request.options, trace: trace.context } : request.options;
+  const queued: QueuedTrace = { trace, queuedAt: acceptedAt };
   const acceptance = state.deps.store.acceptTurn({
     runId,
     sessionKey: request.sessionKey,
@@ -289,36 +297,45 @@ async function submitTurn(state: TurnServiceState, request: TurnRequest): Promis
     ...(request.context ? { context: request.context } : {}),
     replyTo: request.replyTo ?? null,
     ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-    ...(request.options ? { options: request.options } : {}),
-    now: state.now(),
+    ...(options ? { options } : {}),
+    now: acceptedAt,
   });
   const provider = providerOf(state, request.agentId, request.options?.model);
   if (state.deps.ownership) {
     // Cluster mode: the turn runs here only if this node holds (or now takes) its lane; else the holder runs it.
     const accepted = await acceptance;
     const stateless = request.context !== undefined;
-    if (!(await claimAndSchedule(state, runId, request.sessionKey, stateless, provider))) state.deps.ownership.tellHolder?.(laneOf(runId, request.sessionKey, stateless));
+    if (!(await claimAndSchedule(state, runId, request.sessionKey, stateless, provider, queued))) state.deps.ownership.tellHolder?.(laneOf(runId, request.sessionKey, stateless));
     return accepted;
   }
   // Scheduled before the accept is committed: when the session's lane is free, the turn's
   // start is written in the same commit. A start cannot overtake its accept (writes run in
   // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, provider);
+  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, provider, queued);
   return acceptance;
 }
 
 const laneOf = (runId: string, sessionKey: string, stateless: boolean) => (stateless ? `stateless:${runId}` : sessionKey);
 
-/** Cluster mode: schedules the run when this node holds its lane or takes it now; false when another node holds it. */
-async function claimAndSchedule(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): Promise<boolean> {
-  if (state.scheduled.has(runId)) return true;
+/**
+ * Cluster mode: schedules the run when this node holds its lane or takes it now; false when another
+ * node holds it. A run not scheduled here drops its trace (the node that runs it starts its own).
+ */
+async function claimAndSchedule(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider: string | undefined, queued: QueuedTrace): Promise<boolean> {
+  if (state.scheduled.has(runId)) {
+    queued.trace.discard();
+    return true;
+  }
   const lane = laneOf(runId, sessionKey, stateless);
   const claimed = await (state.deps.ownership?.claim(lane) ?? Promise.resolve(true)).catch((error: unknown) => {
     state.deps.logger.warn({ runId, err: error }, 'could not take the session\'s lane; the turn stays queued for the next try');
     return false;
   });
-  if (!claimed || state.scheduled.has(runId) || state.stopping) return claimed;
-  scheduleTurn(state, runId, sessionKey, stateless, provider);
+  if (!claimed || state.scheduled.has(runId) || state.stopping) {
+    queued.trace.discard();
+    return claimed;
+  }
+  scheduleTurn(state, runId, sessionKey, stateless, provider, queued);
   return true;
 }
 
@@ -327,13 +344,19 @@ function providerOf(state: TurnServiceState, agentId: string, model?: string): s
   return (model ?? state.deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
 }
 
-function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): void {
+/** A queued turn's trace, and when it was queued (its lane wait starts there). */
+interface QueuedTrace {
+  trace: TurnTrace;
+  queuedAt: number;
+}
+
+function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider: string | undefined, queued: QueuedTrace): void {
   // Stateless requests share no transcript, so they get a lane of their own.
   const lane = laneOf(runId, sessionKey, stateless);
   state.scheduled.set(runId, lane);
   state.laneRuns.set(lane, (state.laneRuns.get(lane) ?? 0) + 1);
   void state.deps.lanes
-    .run(lane, () => executeTurn(state, runId, sessionKey), { provider })
+    .run(lane, () => executeTurn(state, runId, sessionKey, queued), { provider })
     .catch((error) => {
       state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
     })
@@ -412,6 +435,14 @@ async function settleFromStore(state: TurnServiceState): Promise<void> {
   }
 }
 
+/** The trace of a turn run again (after a restart, or on another node): it joins the trace its first attempt began. */
+function recoveredTrace(state: TurnServiceState, entry: InboxEntry): QueuedTrace {
+  const queuedAt = state.now();
+  const parent = entry.options?.trace;
+  const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId: entry.runId, sessionKey: entry.sessionKey, agentId: entry.agentId, channel: entry.replyTo?.channel ?? entry.source, startedAt: queuedAt, ...(parent ? { parent } : {}) });
+  return { trace, queuedAt };
+}
+
 async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
   if (state.stopping) return { requeued: 0 };
   const elsewhere = (await state.deps.ownership?.heldElsewhere?.()) ?? new Set<string>();
@@ -420,9 +451,10 @@ async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number
   for (const entry of unfinished) {
     const stateless = entry.context !== null;
     const provider = providerOf(state, entry.agentId, entry.options?.model);
+    const queued = recoveredTrace(state, entry);
     if (state.deps.ownership) {
-      if (!(await claimAndSchedule(state, entry.runId, entry.sessionKey, stateless, provider))) continue;
-    } else scheduleTurn(state, entry.runId, entry.sessionKey, stateless, provider);
+      if (!(await claimAndSchedule(state, entry.runId, entry.sessionKey, stateless, provider, queued))) continue;
+    } else scheduleTurn(state, entry.runId, entry.sessionKey, stateless, provider, queued);
     requeued++;
     state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: stateless }, 'turn recovered after the gateway stopped mid-turn; running it again');
   }
@@ -453,19 +485,30 @@ async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{
 // ------------------------------------------------------------------ running a turn
 
 /** Runs one queued turn on its lane: start, checks, the agent loop, then the result. */
-async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string): Promise<void> {
-  if (state.stopping) return;
+async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string, { trace, queuedAt }: QueuedTrace): Promise<void> {
+  try {
+    await startAndRunTurn(state, runId, laneSessionKey, trace, queuedAt);
+  } finally {
+    // Ended with the result when it was recorded; this only closes a trace the turn left open.
+    trace.end({ status: 'error' });
+  }
+}
+
+async function startAndRunTurn(state: TurnServiceState, runId: string, laneSessionKey: string, trace: TurnTrace, queuedAt: number): Promise<void> {
+  if (state.stopping) return trace.discard();
   const started = await state.deps.store.startTurn(runId, { now: state.now(), historyLimit: 0 }).catch((error: unknown) => {
     startFailed(state, runId, laneSessionKey, error);
     return null;
   });
-  if (!started) return;
+  if (!started) return trace.discard();
+  trace.laneWait(queuedAt, state.now());
   const turn: TurnInProgress = {
     runId,
     sessionKey: started.sessionKey,
     started,
     scopes: [`agent:${started.agentId}`, ...(started.options?.budgetScopes ?? [])],
     pendingSteps: [],
+    trace,
   };
   const agent = state.deps.agents().get(started.agentId);
   const refusal = await refusalOf(state, turn, agent);
@@ -568,6 +611,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
     if (run.checkpoint) {
       state.history.delete(sessionKey);
       await state.deps.store.requeueTurn(runId);
+      turn.trace.end({ status: 'checkpointed' });
       state.deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
       return;
     }
@@ -611,6 +655,7 @@ async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requ
  * result. Steps before a tool runs are written at once.
  */
 function recordStep(state: TurnServiceState, turn: TurnInProgress, step: RunStepInput): Promise<void> {
+  turn.trace.step(step);
   const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
   if (final) {
     turn.pendingSteps.push(step);
@@ -812,6 +857,7 @@ async function finishTurn(state: TurnServiceState, turn: TurnInProgress, given: 
   }
   if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
   const outbox = outboxId !== null && deliverTo ? outboxEntry(state, turn, outboxId, deliverTo, outcome) : null;
+  turn.trace.end({ status: outcome.status, error: outcome.error, endedAt: at, awaitingDelivery: outbox !== null });
   emit(state, { type: 'final', runId, sessionKey, outcome, outbox });
   settle(state, outcome);
 }

@@ -10,6 +10,7 @@ import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
 import type { Tool } from '../contracts/tool.js';
+import type { Tracer } from '../contracts/tracing.js';
 import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -51,6 +52,8 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   plugins?: Pick<Plugins, 'loaded' | 'toolHooks' | 'messageSending'>;
   /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
   toolSources?: readonly (() => readonly Tool[])[];
+  /** Where each turn's trace goes (the tracing subsystem). */
+  tracer?: Tracer;
   /** Cluster mode: lanes held by one node at a time, turn events shared with the other nodes. */
   cluster?: Cluster;
 }
@@ -137,6 +140,7 @@ export const turnsSubsystem = defineSubsystem({
       historyCacheBytes: deps.cluster?.enabled ? 0 : Math.round(config.current().session.historyCacheMb * 1024 * 1024),
       logger,
       budgets,
+      ...(deps.tracer ? { tracer: deps.tracer } : {}),
       sideEffectTools: () => tools.sideEffectNames(),
       ...(deps.cluster?.enabled ? { ownership: deps.cluster.lanes } : {}),
       onSessionReset: (sessionKey) => {
