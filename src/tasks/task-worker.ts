@@ -147,7 +147,7 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
   async function record(task: Task, claimer: string, outcome: TurnOutcome): Promise<void> {
     const current = await deps.store.getTask(task.id);
     // The agent may have recorded the result itself with the task tool.
-    if (!current || current.status !== 'claimed' || current.claimedBy !== claimer) return;
+    if (current?.status !== 'claimed' || current.claimedBy !== claimer) return;
     if (outcome.status === 'ok') {
       await deps.store.finishTask({ id: task.id, claimer, status: 'done', result: outcome.reply, now: now() });
       return;
