@@ -8,9 +8,9 @@ export const TOOL_GROUPS = {
   'group:runtime': ['exec', 'process'],
   'group:web': ['web_fetch'],
   'group:memory': ['memory_search', 'memory_get', 'memory_write'],
-  'group:tasks': ['task'],
   'group:mcp': [],
   'group:plugins': [],
+  'group:tasks': ['task'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ToolGroup = keyof typeof TOOL_GROUPS;
