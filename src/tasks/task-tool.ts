@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isHearthError } from '../contracts/errors.js';
-import type { TaskStore } from '../contracts/tasks.js';
-import { TASK_STATUSES } from '../contracts/tasks.js';
+import { TASK_STATUSES, type TaskStatus, type TaskStore } from '../contracts/tasks.js';
 import type { Tool } from '../contracts/tool.js';
 import { defineTool, errorResult } from '../tools/define-tool.js';
 import { describeRefusal, describeTask } from './task-format.js';
@@ -28,7 +27,7 @@ const schema = z.discriminatedUnion('action', [
     dependsOn: z.array(z.string().min(1).max(64)).max(50).optional(),
     deadline: z.string().optional(),
   }),
-  z.strictObject({ action: z.literal('list'), status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(), mine: z.boolean().optional() }),
+  z.strictObject({ action: z.literal('list'), status: z.enum(TASK_STATUSES as [TaskStatus, ...TaskStatus[]]).optional(), mine: z.boolean().optional() }),
   z.strictObject({ action: z.literal('show'), id: z.string().min(1) }),
   z.strictObject({ action: z.literal('claim'), id: z.string().min(1).optional() }),
   z.strictObject({ action: z.literal('complete'), id: z.string().min(1), result: z.string().max(TEXT_MAX) }),
@@ -112,7 +111,7 @@ export function createTaskTool(deps: TaskToolDeps): Tool {
           }
         }
         case 'list': {
-          const tasks = await deps.store.listTasks({ ...(args.status ? { status: args.status as never } : {}), ...(args.mine ? { agentId: context.agentId } : {}), limit: 50 });
+          const tasks = await deps.store.listTasks({ ...(args.status ? { status: args.status } : {}), ...(args.mine ? { agentId: context.agentId } : {}), limit: 50 });
           if (tasks.length === 0) return { content: 'No tasks.' };
           return { content: tasks.map((task) => describeTask(task, at)).join('\n') };
         }

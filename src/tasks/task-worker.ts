@@ -49,6 +49,8 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
   const claimerOf = (agentId: string) => `worker:${deps.workerId}:${agentId}`;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
+  /** The renewal timers of the tasks in flight, cleared when their turn ends or at stop. */
+  const renewals = new Set<NodeJS.Timeout>();
   let stopped = false;
   let lastError: string | null = null;
 
@@ -100,6 +102,7 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
         .catch((error: unknown) => noteError(`renewing the claim on task ${task.id} failed`, error));
     }, Math.max(200, Math.floor(settings.leaseMs / 3)));
     renewal.unref();
+    renewals.add(renewal);
     try {
       const outcome = await runFor(agentId, task, claimer, (id) => {
         runId = id;
@@ -110,6 +113,7 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
       await record(task, claimer, outcome);
     } finally {
       clearInterval(renewal);
+      renewals.delete(renewal);
     }
   }
 
@@ -128,6 +132,7 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
         deps.logger.info({ taskId: task.id, runId: earlier.runId }, 'adopted the turn of a task whose claimer stopped');
         return adopted;
       }
+      if (stopped) return null;
     }
     const runId = newRunId();
     started(runId);
@@ -185,6 +190,8 @@ export function createTaskWorker(deps: TaskWorkerDeps) {
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
+      for (const renewal of renewals) clearInterval(renewal);
+      renewals.clear();
       await polling?.catch(() => {});
     },
     status(): TaskWorkerStatus {

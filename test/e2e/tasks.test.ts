@@ -116,6 +116,9 @@ test('two agents and a dependency chain: the planner creates t1 and t2 (after t1
     assert.match(shown.stdout, /Result:\nfiled the 3 invoices/);
     const done = json<ShownTask[]>(await runCli(['tasks', 'list', '--status', 'done', '--json'], env));
     assert.equal(done.length, 2);
+    const cancelDone = await runCli(['tasks', 'cancel', first.id], env);
+    assert.equal(cancelDone.code, 0, cancelDone.stderr);
+    assert.match(cancelDone.stdout, new RegExp(`${first.id} was already done; nothing changed`));
     const missing = await runCli(['tasks', 'show', 'task-nope'], env);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /No task task-nope/);
