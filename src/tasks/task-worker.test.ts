@@ -189,3 +189,38 @@ test('the task tool: claims are exclusive between sessions, and complete needs t
     await store.close();
   }
 });
+
+test('two gateways\' workers on one store share the queue: every task is worked exactly once', async () => {
+  const store: Store = createSqliteStore({ path: join(dir, `shared-${counter++}.sqlite`) });
+  const submittedBy: Record<string, string[]> = { a: [], b: [] };
+  const workers = (['a', 'b'] as const).map((name) => {
+    const fake = fakeTurns(async (request) => {
+      submittedBy[name]?.push(request.sessionKey);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { reply: `done by ${name}` };
+    });
+    let runs = 0;
+    return createTaskWorker({
+      store,
+      turns: fake.turns,
+      settings: () => ({ take: ['builder', 'writer'], leaseMs: 60_000, pollMs: 10, maxAttempts: 3 }),
+      hasAgent: () => true,
+      turnTimeoutMs: () => 1000,
+      workerId: name,
+      logger: quiet,
+      newRunId: () => `run-${name}-${++runs}`,
+    });
+  });
+  try {
+    for (let i = 0; i < 8; i++) await store.createTask({ id: `job-${i}`, title: `job ${i}`, body: 'x', createdBy: 'cli', now: Date.now() });
+    for (const worker of workers) worker.start();
+    await waitUntil('every job is done', async () => (await store.listTasks({ status: 'done', limit: 20 })).length === 8);
+    const all = [...(submittedBy.a ?? []), ...(submittedBy.b ?? [])];
+    assert.equal(all.length, 8, 'one turn per task');
+    assert.equal(new Set(all).size, 8, 'no task worked twice');
+    for (const task of await store.listTasks({ limit: 20 })) assert.equal(task.attempts, 1);
+  } finally {
+    for (const worker of workers) await worker.stop();
+    await store.close();
+  }
+});
