@@ -20,6 +20,7 @@ import { backupsSubsystem } from './backups/backups-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
 import { tracingSubsystem } from './tracing/tracing-subsystem.js';
 import { clusterSubsystem } from './cluster/cluster-subsystem.js';
+import { createTaskTools, tasksSubsystem } from './tasks/tasks-subsystem.js';
 
 export { resolveGatewayToken } from './gateway/gateway-token.js';
 export { ConfigRefused, type Env, readVersion } from './runtime/gateway-base.js';
@@ -67,9 +68,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
     const mcp = await system.start(mcpSubsystem, base);
     const plugins = await system.start(pluginsSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools], cluster, tracer });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: [...memory.tools, ...createTaskTools({ ...base, store })], toolSources: [mcp.tools, plugins.tools], cluster, tracer });
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster, tracer });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics, cluster });
+    await system.start(tasksSubsystem, { ...base, store, models, turns });
     const gateway = await system.start(gatewaySubsystem, {
       ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
       ...{ components: system.health, port: options.port, bind: options.bind, listenFd: options.listenFd },

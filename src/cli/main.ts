@@ -295,6 +295,41 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       await approvalsDecide(runtime, id, false, options);
     });
 
+  const tasks = program.command('tasks').description('the shared task queue between agents: list, show, cancel (docs/agents.md)');
+  tasks
+    .command('list')
+    .description('tasks newest first: id, status (ready or waiting), title, assignees, dependencies, deadline (OVERDUE), who works on it')
+    .option('--status <status>', 'only open, claimed, done, failed or cancelled tasks')
+    .option('--agent <agentId>', 'only tasks this agent may take')
+    .option('--limit <n>', 'how many (default 100, at most 1000)', (value: string) => Number.parseInt(value, 10))
+    .option('--json', 'print JSON')
+    .action(async (options: { status?: string; agent?: string; limit?: number; json?: boolean }) => {
+      const statuses = ['open', 'claimed', 'done', 'failed', 'cancelled'] as const;
+      const status = statuses.find((name) => name === options.status);
+      if (options.status !== undefined && status === undefined) throw new CliFailure(`--status must be one of ${statuses.join(', ')} (not "${options.status}").`);
+      const { tasksList } = await import('./tasks-command.js');
+      await tasksList(runtime, { ...(options.agent ? { agent: options.agent } : {}), ...(options.limit ? { limit: options.limit } : {}), json: options.json === true, ...(status ? { status } : {}) });
+    });
+  tasks
+    .command('show')
+    .description('one task: instructions, dependencies, deadline, claim and lease, attempts and the last run, result')
+    .argument('<id>', 'the task id (hearth tasks list)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { tasksShow } = await import('./tasks-command.js');
+      await tasksShow(runtime, id, options);
+    });
+  tasks
+    .command('cancel')
+    .description('cancels an open or claimed task; an agent working on it stops at its next lease renewal')
+    .argument('<id>', 'the task id (hearth tasks list)')
+    .option('--reason <text>', 'why, kept as the task\'s result')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { reason?: string; json?: boolean }) => {
+      const { tasksCancel } = await import('./tasks-command.js');
+      await tasksCancel(runtime, id, options);
+    });
+
   const skills = program.command('skills').description('skills: list, install signed bundles, verify, audit, sign');
   skills
     .command('list')

@@ -324,6 +324,13 @@ export const storeSchema = z.strictObject({
   url: z.string().min(1).optional().describe('The PostgreSQL database, postgres://user:password@host:5432/database ; required with kind "postgres" unless HEARTH_DATABASE_URL is set (which wins, and keeps the password out of the file).'),
 });
 
+export const tasksSchema = z.strictObject({
+  take: z.array(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -')).default([]).describe('Agents that take tasks from the shared queue: the gateway claims each one\'s ready tasks (one at a time per agent) and runs a turn for it in the session task:<id> (see docs/agents.md, Task queue). Empty (default): agents use the queue only through the task tool.'),
+  leaseMs: z.number().int().min(1000).max(86_400_000).default(60_000).describe('How long a claim holds without renewal; a gateway renews it while the task\'s turn runs, so a task whose gateway died is claimed again this long after.'),
+  pollMs: z.number().int().min(100).max(3_600_000).default(5000).describe('How often the gateway looks for ready tasks for the agents in take.'),
+  maxAttempts: z.number().int().min(1).max(20).default(3).describe('A task whose turn failed this many times is marked failed; before that it goes back to the queue.'),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
   gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
@@ -359,6 +366,7 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
+  tasks: tasksSchema.default(tasksSchema.parse({})).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
   store: storeSchema.default({ kind: 'sqlite' }).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
   cluster: z
     .strictObject({

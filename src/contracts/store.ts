@@ -1,6 +1,7 @@
 import type { PackedMessages } from './packed-messages.js';
 import type { CronJob, CronRunRecord, CronRunStats, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
+import type { TaskStore } from './tasks.js';
 
 /**
  * The persistence port. SQLite implements it for one machine; a PostgreSQL adapter implements it
@@ -30,7 +31,7 @@ export interface ReclaimedSpace {
   durationMs: number;
 }
 
-export interface Store {
+export interface Store extends TaskStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
   health?(): StoreHealth;

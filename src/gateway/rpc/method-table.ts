@@ -12,6 +12,7 @@ import { runMethods } from './run-methods.js';
 import { sessionMethods } from './session-methods.js';
 import { skillMethods } from './skill-methods.js';
 import { statusMethods } from './status-methods.js';
+import { taskMethods } from './task-methods.js';
 import { usageMethods } from './usage-methods.js';
 
 /**
@@ -33,4 +34,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...alertMethods,
   ...configMethods,
   ...usageMethods,
+  ...taskMethods,
 });

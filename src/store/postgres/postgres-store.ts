@@ -7,6 +7,7 @@ import { applyPostgresMigrations } from './postgres-migrations.js';
 import { createPgHealth, createPgRunner, numericTypes, redactUrl } from './postgres-runner.js';
 import { createPostgresImportLedger } from './postgres-import-ledger.js';
 import { createPostgresTurns } from './postgres-turns.js';
+import { createPostgresTasks } from './postgres-tasks.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (store.url or HEARTH_DATABASE_URL). */
@@ -72,6 +73,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     ...createPostgresChannelState(runner, quarantine),
     ...createPostgresAutomationState(runner, quarantine, { timeZone }),
     ...createPostgresImportLedger(runner),
+    ...createPostgresTasks(runner),
   };
 }
 
