@@ -23,7 +23,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
 import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../test/support/fake-model-server.js';
 import type { TestGateway } from '../test/support/gateway-harness.js';
