@@ -156,20 +156,43 @@ interface ThroughputResult {
   gatewayCpuPer1kTurns: number;
   postgresCpuPer1kTurns: number;
   otherCores: number;
+  /** CPU of the idle nodes before the load (background work: polling, leases, heartbeats), cores per node. */
+  idleCoresPerNode: number;
   /** Turns answered (warm-up included) and assistant lines in the database; NaN on SQLite. */
   answered: number;
   storedReplies: number;
   warnings: number;
+  /** PostgreSQL transactions and rows inserted, updated or deleted per answered turn (the nodes' start and stop included). */
+  transactionsPerTurn: number;
+  rowsWrittenPerTurn: number;
+}
+
+/** The database's cumulative transaction and row-write counters. */
+async function databaseStats(pool: ReturnType<TestDatabase['pool']>): Promise<{ transactions: number; rowsWritten: number }> {
+  const { rows } = await pool.query<{ transactions: string; rows_written: string }>(
+    'SELECT xact_commit + xact_rollback AS transactions, tup_inserted + tup_updated + tup_deleted AS rows_written FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return { transactions: Number(rows[0]?.transactions), rowsWritten: Number(rows[0]?.rows_written) };
 }
 
 const TURN_TEXT = 'what about tomorrow?';
+/** How long the nodes sit idle before the load, for their background CPU. */
+const IDLE_MS = 3000;
 
 async function runThroughputCase(store: StoreKind, nodeCount: number, runIndex: number, options: Options, tracker: Tracker, fake: FakeModelProcess): Promise<ThroughputResult> {
   const database = store === 'postgres' ? await createTestDatabase('hearth_bench_cluster') : undefined;
   const label = `${store} × ${nodeCount}`;
   try {
+    const pool = database?.pool(1);
+    const stats0 = pool ? await databaseStats(pool) : undefined;
+    let result: ThroughputResult;
     const nodes = await startNodes(tracker, nodeCount, gatewayConfig(fake.openaiBaseUrl, store), database);
     try {
+      const idlePids = nodes.map((node) => node.child.pid!);
+      const idle0 = cpuOf(idlePids).gateways;
+      const idleStarted = performance.now();
+      await sleep(IDLE_MS);
+      const idleCoresPerNode = (cpuOf(idlePids).gateways - idle0) / ((performance.now() - idleStarted) / 1000) / nodes.length;
       const agents = nodes.map(() => keepAliveAgent(options.clients));
       const clients = Array.from({ length: options.clients }, (_, index) => {
         const node = nodes[index % nodes.length]!;
@@ -217,15 +240,14 @@ async function runThroughputCase(store: StoreKind, nodeCount: number, runIndex: 
       for (const agent of agents) agent.destroy();
       if (errors > 0) console.error(`${label}: ${errors} turns failed; first: ${firstError}`);
       let storedReplies = Number.NaN;
-      if (database) {
-        const pool = database.pool(1);
+      if (pool) {
         const rows = await pool.query<{ n: string }>("SELECT COUNT(*) AS n FROM transcript WHERE role = 'assistant'");
         storedReplies = Number(rows.rows[0]?.n);
         if (storedReplies !== answered) console.error(`${label}: ${answered} turns answered but ${storedReplies} assistant lines in the database`);
       }
       const logs = logReport(nodes);
       if (logs.count > 0) console.error(`${label}: ${logs.count} warning/error lines in the gateways' output; first:\n  ${logs.first.join('\n  ')}`);
-      return {
+      result = {
         label,
         store,
         nodes: nodeCount,
@@ -237,13 +259,24 @@ async function runThroughputCase(store: StoreKind, nodeCount: number, runIndex: 
         gatewayCpuPer1kTurns: latencies.length > 0 ? ((cpu1.gateways - cpu0.gateways) / latencies.length) * 1000 : Number.NaN,
         postgresCpuPer1kTurns: store === 'postgres' && latencies.length > 0 ? (postgresCpu / latencies.length) * 1000 : Number.NaN,
         otherCores,
+        idleCoresPerNode,
         answered,
         storedReplies,
         warnings: logs.count,
+        transactionsPerTurn: Number.NaN,
+        rowsWrittenPerTurn: Number.NaN,
       };
     } finally {
       await stopNodes(tracker, nodes);
     }
+    if (pool && stats0) {
+      // The nodes' backends have exited, so their counters are in the statistics.
+      await sleep(500);
+      const stats1 = await databaseStats(pool);
+      result.transactionsPerTurn = (stats1.transactions - stats0.transactions) / result.answered;
+      result.rowsWrittenPerTurn = (stats1.rowsWritten - stats0.rowsWritten) / result.answered;
+    }
+    return result;
   } finally {
     await database?.drop();
   }
@@ -282,6 +315,8 @@ async function throughputPart(options: Options, tracker: Tracker): Promise<Throu
       ['latency p50 / p99 (ms)', (r) => `${r.p50Ms.toFixed(1)} / ${r.p99Ms.toFixed(1)}`],
       ['gateways CPU per 1,000 turns (s)', (r) => r.gatewayCpuPer1kTurns.toFixed(2)],
       ['PostgreSQL CPU per 1,000 turns (s)', (r) => (Number.isNaN(r.postgresCpuPer1kTurns) ? '–' : r.postgresCpuPer1kTurns.toFixed(2))],
+      ['idle CPU per node before the load (cores)', (r) => r.idleCoresPerNode.toFixed(3)],
+      ['PostgreSQL transactions / rows written per turn', (r) => (Number.isNaN(r.transactionsPerTurn) ? '–' : `${r.transactionsPerTurn.toFixed(1)} / ${r.rowsWrittenPerTurn.toFixed(1)}`)],
       ['answered / replies stored', (r) => (Number.isNaN(r.storedReplies) ? `${r.answered} / –` : `${r.answered} / ${r.storedReplies}`)],
       ['warning lines in the logs', (r) => String(r.warnings)],
       ["other processes' CPU (cores, noise)", (r) => r.otherCores.toFixed(2)],
