@@ -20,8 +20,9 @@
  *        [--clients C (16)] [--nodes 1,2,3] [--kills K (10)] [--lease-ms L (2000)]
  *        [--round-timeout-s T (30)] [--no-throughput] [--no-failover]
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectGateway, type GatewayClient } from '../src/cli/gateway-client.js';
 import { type FakeModelServer, type RecordedRequest, startFakeModelServer } from '../test/support/fake-model-server.js';
@@ -129,16 +130,31 @@ function logReport(gateways: TestGateway[], extra: string[] = []): LogReport {
   return { count: lines.length, first: lines.slice(0, 5).map((line) => line.slice(0, 300)) };
 }
 
-async function startNodes(tracker: Tracker, count: number, config: unknown, database: TestDatabase | undefined): Promise<TestGateway[]> {
-  const nodes: TestGateway[] = [];
-  // One at a time: the first applies the migrations.
-  for (let index = 0; index < count; index++) nodes.push(await tracker.start({ home: tracker.home(), config, env: nodeEnv(index, database), timeoutMs: 30_000 }));
-  return nodes;
+/**
+ * Homes for the nodes of a cluster: each its own, with `workspaces/` pointing at one shared folder,
+ * as a shared mount would (cluster mode checks that every node sees the same workspaces).
+ */
+function clusterHomes(tracker: Tracker, count: number): { homes: string[]; shared: string } {
+  const shared = tracker.home();
+  const homes = Array.from({ length: count }, () => {
+    const home = tracker.home();
+    symlinkSync(shared, join(home, 'workspaces'));
+    return home;
+  });
+  return { homes, shared };
 }
 
-async function stopNodes(tracker: Tracker, nodes: TestGateway[]): Promise<void> {
+async function startNodes(tracker: Tracker, count: number, config: unknown, database: TestDatabase | undefined): Promise<{ nodes: TestGateway[]; homes: string[] }> {
+  const { homes, shared } = clusterHomes(tracker, count);
+  const nodes: TestGateway[] = [];
+  // One at a time: the first applies the migrations.
+  for (let index = 0; index < count; index++) nodes.push(await tracker.start({ home: homes[index]!, config, env: nodeEnv(index, database), timeoutMs: 30_000 }));
+  return { nodes, homes: [...homes, shared] };
+}
+
+async function stopNodes(tracker: Tracker, nodes: TestGateway[], homes: string[]): Promise<void> {
   await Promise.all(nodes.map((node) => tracker.stopGateway(node, 10_000)));
-  for (const node of nodes) tracker.dropHome(node.home);
+  for (const home of homes) tracker.dropHome(home);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +202,7 @@ async function runThroughputCase(store: StoreKind, nodeCount: number, runIndex: 
     const pool = database?.pool(1);
     const stats0 = pool ? await databaseStats(pool) : undefined;
     let result: ThroughputResult;
-    const nodes = await startNodes(tracker, nodeCount, gatewayConfig(fake.openaiBaseUrl, store), database);
+    const { nodes, homes } = await startNodes(tracker, nodeCount, gatewayConfig(fake.openaiBaseUrl, store), database);
     try {
       const idlePids = nodes.map((node) => node.child.pid!);
       const idle0 = cpuOf(idlePids).gateways;
@@ -267,7 +283,7 @@ async function runThroughputCase(store: StoreKind, nodeCount: number, runIndex: 
         rowsWrittenPerTurn: Number.NaN,
       };
     } finally {
-      await stopNodes(tracker, nodes);
+      await stopNodes(tracker, nodes, homes);
     }
     if (pool && stats0) {
       // The nodes' backends have exited, so their counters are in the statistics.
@@ -450,7 +466,7 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
   const database = await createTestDatabase('hearth_bench_failover');
   const pool = database.pool(1);
   const nodes: TestGateway[] = [];
-  const homes: string[] = [];
+  const { homes, shared } = clusterHomes(tracker, 3);
   const earlierOutput: string[] = [];
   const rounds: Round[] = [];
   let blocked: string | undefined;
@@ -459,7 +475,6 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
     let config: unknown = gatewayConfig(model.server.openaiBaseUrl, 'postgres', { cluster: { leaseMs: options.leaseMs } });
     const startNode = (index: number) => tracker.start({ home: homes[index]!, config, env: nodeEnv(index, database), timeoutMs: 30_000 });
     for (let index = 0; index < 3; index++) {
-      homes.push(tracker.home());
       try {
         nodes.push(await startNode(index));
       } catch (error) {
@@ -553,7 +568,7 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
   }
   const warnings = logReport(nodes, earlierOutput);
   await Promise.all(nodes.filter((node) => node.child.exitCode === null && node.child.signalCode === null).map((node) => tracker.stopGateway(node, 10_000)));
-  for (const home of homes) tracker.dropHome(home);
+  for (const home of [...homes, shared]) tracker.dropHome(home);
   await database.drop();
   await model.server.close();
   tracker.servers.delete(model.server);
