@@ -439,6 +439,10 @@ interface Round {
   killed: string;
   /** Kill → reply readable through another node, ms; NaN when it never came. */
   failoverMs: number;
+  /** The session lease after the kill: its holder, and when it expired relative to the kill and to the reply (ms; NaN without one). */
+  leaseHolder: string;
+  killToExpiryMs: number;
+  expiryToReplyMs: number;
   storedReplies: number;
   modelRequests: number;
   runStatuses: string;
@@ -450,9 +454,22 @@ interface FailoverResult {
   rounds: Round[];
   medianMs: number;
   maxMs: number;
+  killToExpiryMedianMs: number;
+  expiryToReplyMedianMs: number;
+  expiryToReplyMaxMs: number;
   clusterConfig: boolean;
   blocked?: string;
   warnings: LogReport;
+}
+
+/** The session's lane lease (cluster mode), or undefined when there is none (or no lease table). */
+async function sessionLease(pool: ReturnType<TestDatabase['pool']>, sessionKey: string): Promise<{ holder: string; expiresAt: number } | undefined> {
+  try {
+    const { rows } = await pool.query<{ holder: string; expires_at: string }>('SELECT holder, expires_at FROM cluster_leases WHERE name = $1', [`session:${sessionKey}`]);
+    return rows[0] ? { holder: rows[0].holder, expiresAt: Number(rows[0].expires_at) } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function historyHasReply(client: GatewayClient, user: string, reply: string): Promise<boolean> {
@@ -516,10 +533,15 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
       const survivor = nodes[(owner + 1) % nodes.length]!;
       const client = await connectGateway(survivor.url, survivor.token, { name: 'hearth-bench', version: '1' });
       let failoverMs = Number.NaN;
+      let killedWall = Number.NaN;
+      let lease: Promise<{ holder: string; expiresAt: number } | undefined> = Promise.resolve(undefined);
       try {
         const killed = nodes[owner]!;
         const killedAt = performance.now();
+        killedWall = Date.now();
         killed.child.kill('SIGKILL');
+        // Read once the dead node can no longer renew it.
+        lease = sleep(50).then(() => sessionLease(pool, sessionKeyOf(user)));
         const deadline = killedAt + options.roundTimeoutMs;
         while (performance.now() < deadline) {
           if (await historyHasReply(client, user, reply)) {
@@ -538,11 +560,15 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
       await sleep(Number.isNaN(failoverMs) ? 0 : 1000);
       const stored = await pool.query<{ n: string }>("SELECT COUNT(*) AS n FROM transcript WHERE session_key = $1 AND role = 'assistant'", [sessionKeyOf(user)]);
       const runs = await pool.query<{ status: string }>('SELECT status FROM runs WHERE session_key = $1 ORDER BY seq', [sessionKeyOf(user)]);
+      const leaseRow = await lease;
       const result: Round = {
         round: roundIndex + 1,
         sentTo: `node-${sentTo + 1}`,
         killed: `node-${owner + 1}`,
         failoverMs,
+        leaseHolder: leaseRow?.holder ?? 'none',
+        killToExpiryMs: leaseRow ? leaseRow.expiresAt - killedWall : Number.NaN,
+        expiryToReplyMs: leaseRow ? killedWall + failoverMs - leaseRow.expiresAt : Number.NaN,
         storedReplies: Number(stored.rows[0]?.n),
         modelRequests: model.requestsPerText.get(text) ?? 0,
         runStatuses: runs.rows.map((row) => row.status).join(',') || 'none',
@@ -550,7 +576,7 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
       };
       rounds.push(result);
       console.log(
-        `round ${result.round}: sent to ${result.sentTo}, killed ${result.killed}, ${Number.isNaN(failoverMs) ? `no reply within ${options.roundTimeoutMs / 1000} s` : `reply readable on node-${nodes.indexOf(survivor) + 1} after ${failoverMs.toFixed(0)} ms`}; replies stored ${result.storedReplies}, model requests ${result.modelRequests}, runs ${result.runStatuses}, original client: ${result.originalClient}`,
+        `round ${result.round}: sent to ${result.sentTo}, killed ${result.killed}, ${Number.isNaN(failoverMs) ? `no reply within ${options.roundTimeoutMs / 1000} s` : `reply readable on node-${nodes.indexOf(survivor) + 1} after ${failoverMs.toFixed(0)} ms`}; lease held by ${result.leaseHolder}, expired ${result.killToExpiryMs.toFixed(0)} ms after the kill; replies stored ${result.storedReplies}, model requests ${result.modelRequests}, runs ${result.runStatuses}, original client: ${result.originalClient}`,
       );
       if (Number.isNaN(failoverMs)) {
         blocked = `round ${result.round}: the turn of the killed node stayed unfinished (runs: ${result.runStatuses}) for ${options.roundTimeoutMs / 1000} s on the two other nodes${clusterConfig ? '' : ' (this build has no `cluster` config)'}: they do not take over a dead node's turn`;
@@ -573,8 +599,17 @@ async function failoverPart(options: Options, tracker: Tracker): Promise<Failove
   await model.server.close();
   tracker.servers.delete(model.server);
   const times = rounds.map((r) => r.failoverMs).filter((ms) => !Number.isNaN(ms));
+  const afterExpiry = rounds.map((r) => r.expiryToReplyMs).filter((ms) => !Number.isNaN(ms));
+  const toExpiry = rounds.map((r) => r.killToExpiryMs).filter((ms) => !Number.isNaN(ms));
   if (warnings.count > 0) console.error(`failover: ${warnings.count} warning/error lines in the gateways' output; first:\n  ${warnings.first.join('\n  ')}`);
-  return { rounds, medianMs: median(times), maxMs: times.length > 0 ? Math.max(...times) : Number.NaN, clusterConfig, ...(blocked ? { blocked } : {}), warnings };
+  return {
+    rounds,
+    medianMs: median(times),
+    maxMs: times.length > 0 ? Math.max(...times) : Number.NaN,
+    killToExpiryMedianMs: median(toExpiry),
+    expiryToReplyMedianMs: median(afterExpiry),
+    expiryToReplyMaxMs: afterExpiry.length > 0 ? Math.max(...afterExpiry) : Number.NaN,
+    clusterConfig, ...(blocked ? { blocked } : {}), warnings };
 }
 
 function printFailover(result: FailoverResult, options: Options): void {
@@ -584,8 +619,9 @@ function printFailover(result: FailoverResult, options: Options): void {
     return;
   }
   const done = result.rounds.filter((r) => !Number.isNaN(r.failoverMs));
+  const ms = (value: number) => (Number.isNaN(value) ? '–' : `${value.toFixed(0)} ms`);
   console.log(
-    `| kills | failover median | failover max | rounds with exactly one reply stored |\n|---|---|---|---|\n| ${done.length} of ${options.kills} | ${Number.isNaN(result.medianMs) ? '–' : `${result.medianMs.toFixed(0)} ms`} | ${Number.isNaN(result.maxMs) ? '–' : `${result.maxMs.toFixed(0)} ms`} | ${result.rounds.filter((r) => r.storedReplies === 1).length} of ${result.rounds.length} |`,
+    `| kills answered | kill → reply readable, median / max | kill → lease expiry, median | lease expiry → reply readable, median / max | rounds with exactly one reply stored |\n|---|---|---|---|---|\n| ${done.length} of ${options.kills} | ${ms(result.medianMs)} / ${ms(result.maxMs)} | ${ms(result.killToExpiryMedianMs)} | ${ms(result.expiryToReplyMedianMs)} / ${ms(result.expiryToReplyMaxMs)} | ${result.rounds.filter((r) => r.storedReplies === 1).length} of ${result.rounds.length} |`,
   );
   if (result.blocked) console.log(`blocked: ${result.blocked}`);
 }
