@@ -18,6 +18,7 @@ import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { retentionSubsystem } from './retention/retention-subsystem.js';
 import { backupsSubsystem } from './backups/backups-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
+import { clusterSubsystem } from './cluster/cluster-subsystem.js';
 
 export { resolveGatewayToken } from './gateway/gateway-token.js';
 export { ConfigRefused, type Env, readVersion } from './runtime/gateway-base.js';
@@ -55,6 +56,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { logger } = base;
   try {
     const store = await system.start(storeSubsystem, base);
+    const cluster = await system.start(clusterSubsystem, { ...base, store, ...(options.port !== undefined ? { port: options.port } : {}) });
     const models = await system.start(modelsSubsystem, base);
     const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
@@ -63,13 +65,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
     const mcp = await system.start(mcpSubsystem, base);
     const plugins = await system.start(pluginsSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools] });
-    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins });
-    const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools], cluster });
+    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster });
+    const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics, cluster });
     const gateway = await system.start(gatewaySubsystem, {
       ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
       ...{ components: system.health, port: options.port, bind: options.bind, listenFd: options.listenFd },
     });
+    if (cluster.enabled) {
+      cluster.setUrl(gateway.url);
+      metrics.attach({ cluster: cluster.figures });
+    }
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });
     await system.start(retentionSubsystem, { ...base, store });

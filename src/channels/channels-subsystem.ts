@@ -15,6 +15,9 @@ import { builtinPlatforms } from './platforms.js';
 import { pluginPlatforms } from './plugin-platform.js';
 import { createMediaStore } from '../media/media-store.js';
 import { join } from 'node:path';
+import type { Cluster } from '../cluster/cluster-subsystem.js';
+import type { LeaseHolder } from '../cluster/cluster-node.js';
+import { resolveChannelAccounts } from './channel-accounts.js';
 
 export interface Channels {
   manager: ChannelManager;
@@ -33,6 +36,46 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   metrics: {
     deliveryFailed(channel: string): void;
     attach(sources: { channels(): Promise<ChannelAccountStatus[]>; channelHealth(): ChannelHealthReport[] }): void;
+  };
+  /** Cluster mode: each account runs on the one node holding its lease. */
+  cluster?: Cluster;
+}
+
+/**
+ * Cluster mode: every configured account is wanted by every node; the node holding an account's
+ * lease runs it, and when that node dies another takes the lease and starts the account. Replies
+ * other nodes queue for an account are read from the outbox at each sweep (and told at once
+ * through the turns' final events).
+ */
+function holdAccounts(cluster: Extract<Cluster, { enabled: true }>, routing: () => ChannelRoutingConfig, apply: (config: ChannelRoutingConfig) => Promise<unknown>, refill: () => Promise<void>, logger: ChannelsDeps['logger']) {
+  let configured: string[] = [];
+  const holder: LeaseHolder = cluster.hold({
+    prefix: 'channel:',
+    wanted: () => configured,
+    onAcquired: () => void reapply(),
+    onLost: () => void reapply(),
+  });
+  let applying: Promise<unknown> = Promise.resolve();
+  const reapply = () => {
+    applying = applying.then(() => {
+      const config = routing();
+      configured = resolveChannelAccounts(config.channels, config.credentials).filter((account) => account.enabled).map((account) => account.key);
+      const held = new Set(holder.held());
+      return apply({ ...config, held: (key) => held.has(key) });
+    }).catch((error: unknown) => logger.error({ err: error }, 'applying the channel accounts this node holds failed'));
+    return applying;
+  };
+  const stopSweep = cluster.everySweep(refill);
+  return {
+    /** Re-reads the config (which accounts exist) and tries for them now. */
+    async reload() {
+      await reapply();
+      holder.refresh();
+    },
+    async stop() {
+      stopSweep();
+      await holder.stop();
+    },
   };
 }
 
@@ -98,7 +141,13 @@ export const channelsSubsystem = defineSubsystem({
     });
     alerts.attachDelivery((entry) => manager.deliver(entry));
     metrics.attach({ channels: () => manager.status(), channelHealth: () => health.list() });
-    const reload = () => manager.apply(channelRouting(deps));
+    const clustered = deps.cluster?.enabled ? holdAccounts(deps.cluster, () => channelRouting(deps), (routing) => manager.apply(routing), () => manager.refillOutbox(), logger) : null;
+    const reload = clustered
+      ? async () => {
+          await clustered.reload();
+          return { started: [], restarted: [], stopped: [] };
+        }
+      : () => manager.apply(channelRouting(deps));
 
     await reload();
     await manager.startDelivery();
@@ -116,6 +165,7 @@ export const channelsSubsystem = defineSubsystem({
       drain: unsubscribeConfig,
       async stop() {
         health.stop();
+        await clustered?.stop();
         await manager.stop();
       },
     };

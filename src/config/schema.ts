@@ -350,6 +350,13 @@ export const configSchema = z.strictObject({
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
   store: storeSchema.default({ kind: 'sqlite' }).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
+  cluster: z
+    .strictObject({
+      nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'a node id is 1 to 100 letters, digits, ".", "_", ":" or "-"').optional().describe('This gateway\'s name among the nodes sharing one PostgreSQL store (default: HEARTH_NODE_ID, else <host name>:<port>). Each node needs its own.'),
+      leaseMs: z.number().int().min(500).max(600_000).default(10_000).describe('How long a node\'s hold on a session, a channel account or the cron schedule lasts without renewal: when a node dies, another takes its work over this long after its last renewal. Renewed every third of it.'),
+    })
+    .default({ leaseMs: 10_000 })
+    .describe('Cluster mode: several gateways on one PostgreSQL store (store.kind "postgres"), each session, channel account and the cron schedule held by one node at a time (see docs/cluster.md). Ignored with SQLite.'),
   retention: z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),

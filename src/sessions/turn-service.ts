@@ -73,6 +73,17 @@ export interface TurnServiceDeps {
   onSessionReset?: (sessionKey: string) => void;
   /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
   compactor?: SessionCompactor;
+  /**
+   * Cluster mode: a lane's turns run here only once this node holds the lane (a session, or a
+   * stateless run); a turn whose lane another node holds is left in the store for that node.
+   */
+  ownership?: LaneOwnership;
+}
+
+/** Which lanes this node may run (cluster mode; see cluster/session-ownership.ts). */
+export interface LaneOwnership {
+  claim(lane: string): Promise<boolean>;
+  release(lane: string): void;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -97,7 +108,13 @@ interface TurnServiceState {
   /** Drops quiet sessions' history every HISTORY_SWEEP_MS; stopped by `drain`. */
   historySweep: NodeJS.Timeout;
   listeners: Set<TurnListener>;
+  /** Listeners of this node's own turns only (metrics, the idle compactor): not told of relayed ones. */
+  localListeners: Set<TurnListener>;
   active: Map<string, ActiveRun>;
+  /** Runs queued or running on this node's lanes, by run id, with their lane. */
+  scheduled: Map<string, string>;
+  /** How many of this node's scheduled runs each lane has; a lane leaves when it has none. */
+  laneRuns: Map<string, number>;
   waiters: Map<string, Set<(outcome: TurnOutcome) => void>>;
   accepting: boolean;
   stopping: boolean;
@@ -152,7 +169,10 @@ export function createTurnService(deps: TurnServiceDeps) {
     historyReads: { memory: 0, store: 0 },
     historySweep: setInterval(() => history.sweep(), HISTORY_SWEEP_MS).unref(),
     listeners: new Set(),
+    localListeners: new Set(),
     active: new Map(),
+    scheduled: new Map(),
+    laneRuns: new Map(),
     waiters: new Map(),
     accepting: true,
     stopping: false,
@@ -183,13 +203,36 @@ export function createTurnService(deps: TurnServiceDeps) {
       return true;
     },
 
-    subscribe(listener: TurnListener): () => void {
-      state.listeners.add(listener);
-      return () => state.listeners.delete(listener);
+    /** `localOnly`: only this node's own turns, not those relayed from other nodes. */
+    subscribe(listener: TurnListener, options: { localOnly?: boolean } = {}): () => void {
+      const set = options.localOnly ? state.localListeners : state.listeners;
+      set.add(listener);
+      return () => set.delete(listener);
     },
 
-    /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
+    /**
+     * An event of a turn running on another node (cluster mode): told to this node's listeners
+     * (WebSocket clients, channel delivery) and, when final, to whoever waits for the run here.
+     */
+    relay(event: TurnEvent): void {
+      emitTo(state, state.listeners, event);
+      if (event.type === 'final') settle(state, event.outcome);
+    },
+
+    /**
+     * Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). In
+     * cluster mode, also how this node takes the turns of lanes no live node holds.
+     */
     recover: (): Promise<{ requeued: number }> => recoverTurns(state),
+
+    /** Whether the run is queued or running on this node. */
+    isScheduledHere: (runId: string): boolean => state.scheduled.has(runId),
+
+    /**
+     * Cluster mode: answers the waiters of runs another node ran whose end this node was not told
+     * of (its event bus was reconnecting), from the store.
+     */
+    settleFinishedElsewhere: (): Promise<void> => settleFromStore(state),
 
     /**
      * Summarises the session's older turns now (on its lane, after the turns queued before),
@@ -240,11 +283,33 @@ async function submitTurn(state: TurnServiceState, request: TurnRequest): Promis
     ...(request.options ? { options: request.options } : {}),
     now: state.now(),
   });
+  const provider = providerOf(state, request.agentId, request.options?.model);
+  if (state.deps.ownership) {
+    // Cluster mode: the turn runs here only if this node holds (or now takes) its lane; else the holder runs it.
+    const accepted = await acceptance;
+    await claimAndSchedule(state, runId, request.sessionKey, request.context !== undefined, provider);
+    return accepted;
+  }
   // Scheduled before the accept is committed: when the session's lane is free, the turn's
   // start is written in the same commit. A start cannot overtake its accept (writes run in
   // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, providerOf(state, request.agentId, request.options?.model));
+  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, provider);
   return acceptance;
+}
+
+const laneOf = (runId: string, sessionKey: string, stateless: boolean) => (stateless ? `stateless:${runId}` : sessionKey);
+
+/** Cluster mode: schedules the run when this node holds its lane or takes it now; false when another node holds it. */
+async function claimAndSchedule(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): Promise<boolean> {
+  if (state.scheduled.has(runId)) return true;
+  const lane = laneOf(runId, sessionKey, stateless);
+  const claimed = await (state.deps.ownership?.claim(lane) ?? Promise.resolve(true)).catch((error: unknown) => {
+    state.deps.logger.warn({ runId, err: error }, 'could not take the session\'s lane; the turn stays queued for the next try');
+    return false;
+  });
+  if (!claimed || state.scheduled.has(runId) || state.stopping) return claimed;
+  scheduleTurn(state, runId, sessionKey, stateless, provider);
+  return true;
 }
 
 /** The provider of the turn's first model: the lanes give each provider a share of the slots. */
@@ -254,9 +319,27 @@ function providerOf(state: TurnServiceState, agentId: string, model?: string): s
 
 function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): void {
   // Stateless requests share no transcript, so they get a lane of their own.
-  void state.deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => executeTurn(state, runId, sessionKey), { provider }).catch((error) => {
-    state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
-  });
+  const lane = laneOf(runId, sessionKey, stateless);
+  state.scheduled.set(runId, lane);
+  state.laneRuns.set(lane, (state.laneRuns.get(lane) ?? 0) + 1);
+  void state.deps.lanes
+    .run(lane, () => executeTurn(state, runId, sessionKey), { provider })
+    .catch((error) => {
+      state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
+    })
+    .finally(() => unschedule(state, runId, lane));
+}
+
+/** The run left this node's lane; a lane with no run left here is let go (cluster mode). */
+function unschedule(state: TurnServiceState, runId: string, lane: string): void {
+  state.scheduled.delete(runId);
+  const left = (state.laneRuns.get(lane) ?? 1) - 1;
+  if (left > 0) {
+    state.laneRuns.set(lane, left);
+    return;
+  }
+  state.laneRuns.delete(lane);
+  state.deps.ownership?.release(lane);
 }
 
 function addWaiter(state: TurnServiceState, runId: string): Promise<TurnOutcome> {
@@ -278,7 +361,12 @@ function settle(state: TurnServiceState, outcome: TurnOutcome): void {
 }
 
 function emit(state: TurnServiceState, event: TurnEvent): void {
-  for (const listener of state.listeners) {
+  emitTo(state, state.localListeners, event);
+  emitTo(state, state.listeners, event);
+}
+
+function emitTo(state: TurnServiceState, listeners: Set<TurnListener>, event: TurnEvent): void {
+  for (const listener of listeners) {
     try {
       listener(event);
     } catch (error) {
@@ -306,14 +394,29 @@ async function waitForRun(state: TurnServiceState, runId: string): Promise<TurnO
   return addWaiter(state, runId);
 }
 
-async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
-  const unfinished = await state.deps.store.unfinishedTurns();
-  for (const entry of unfinished) {
-    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
-    scheduleTurn(state, entry.runId, entry.sessionKey, entry.context !== null, providerOf(state, entry.agentId, entry.options?.model));
+async function settleFromStore(state: TurnServiceState): Promise<void> {
+  for (const runId of [...state.waiters.keys()].slice(0, 1000)) {
+    if (state.scheduled.has(runId)) continue;
+    const record = await state.deps.store.getRun(runId);
+    if (record && (record.status === 'ok' || record.status === 'error' || record.status === 'aborted')) settle(state, await waitForRun(state, runId));
   }
-  if (unfinished.length > 0) state.deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
-  return { requeued: unfinished.length };
+}
+
+async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
+  if (state.stopping) return { requeued: 0 };
+  const unfinished = (await state.deps.store.unfinishedTurns()).filter((entry) => !state.scheduled.has(entry.runId));
+  let requeued = 0;
+  for (const entry of unfinished) {
+    const stateless = entry.context !== null;
+    const provider = providerOf(state, entry.agentId, entry.options?.model);
+    if (state.deps.ownership) {
+      if (!(await claimAndSchedule(state, entry.runId, entry.sessionKey, stateless, provider))) continue;
+    } else scheduleTurn(state, entry.runId, entry.sessionKey, stateless, provider);
+    requeued++;
+    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: stateless }, 'turn recovered after the gateway stopped mid-turn; running it again');
+  }
+  if (requeued > 0) state.deps.logger.info({ requeued }, 'recovered turns left unfinished by the last run');
+  return { requeued };
 }
 
 async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{ checkpointed: number }> {
