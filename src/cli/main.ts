@@ -54,6 +54,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addServiceCommands(program, runtime);
   addStateCommands(program, runtime);
   addImportCommands(program, runtime);
+  addClusterCommands(program, runtime);
   return program;
 }
 
@@ -745,6 +746,18 @@ function addStateCommands(program: CommanderModule.Command, runtime: CliRuntime)
     .action(async (name: string, options: { from?: string }) => {
       const { runStateRestore } = await import('./state-command.js');
       await runStateRestore(runtime, name, options);
+    });
+}
+
+function addClusterCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const cluster = program.command('cluster').description('several gateways on one PostgreSQL store: nodes and what each holds');
+  cluster
+    .command('status')
+    .description('the nodes with their heartbeats, the sessions, channel accounts and cron schedule each holds, and lease ages, read from the shared database')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runClusterStatus } = await import('./cluster-command.js');
+      await runClusterStatus(runtime, options);
     });
 }
 

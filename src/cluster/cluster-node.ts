@@ -151,6 +151,7 @@ export async function createClusterNode(options: ClusterNodeOptions) {
       return ok;
     },
     release: (lane) => sessions.release(lane),
+    abortElsewhere: (runId) => void bus.publish('abort', { runId }).catch(() => {}),
   };
   bus.subscribe('lanes', () => void sweep());
 

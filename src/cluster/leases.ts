@@ -53,8 +53,30 @@ export const LEASE_TABLES = `
   );
 `;
 
+/**
+ * Creates the cluster's tables (leases, nodes, large events, shared settings) once, under an
+ * advisory lock: `CREATE TABLE IF NOT EXISTS` run by nodes starting at the same moment can
+ * otherwise fail on PostgreSQL's catalog.
+ */
+export async function ensureClusterTables(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('hearth cluster tables'))");
+    await client.query(LEASE_TABLES);
+    await client.query('CREATE TABLE IF NOT EXISTS cluster_events (id BIGSERIAL PRIMARY KEY, body JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    await client.query('CREATE TABLE IF NOT EXISTS cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> {
-  await pool.query(LEASE_TABLES);
+  await ensureClusterTables(pool);
   return {
     nodeId,
     async acquire(name, ttlMs) {

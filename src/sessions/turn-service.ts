@@ -84,6 +84,8 @@ export interface TurnServiceDeps {
 export interface LaneOwnership {
   claim(lane: string): Promise<boolean>;
   release(lane: string): void;
+  /** Asks the other nodes to stop a run that is not running here. */
+  abortElsewhere?(runId: string): void;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -195,10 +197,13 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Resolves when the run finishes (at once if it already has). */
     waitFor: (runId: string): Promise<TurnOutcome> => waitForRun(state, runId),
 
-    /** Stops a running turn; returns false when the run is not running here. */
-    abort(runId: string): boolean {
+    /** Stops a running turn; returns false when the run is not running here (in a cluster, the node running it is asked to stop it). */
+    abort(runId: string, options: { here?: boolean } = {}): boolean {
       const run = state.active.get(runId);
-      if (!run) return false;
+      if (!run) {
+        if (!options.here) deps.ownership?.abortElsewhere?.(runId);
+        return false;
+      }
       run.controller.abort();
       return true;
     },

@@ -133,7 +133,8 @@ export const turnsSubsystem = defineSubsystem({
       ...(deps.plugins?.loaded ? { messageSending: deps.plugins.messageSending } : {}),
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
-      historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),
+      // In a cluster a session's next turn may run on another node: each turn reads its history from the store.
+      historyCacheBytes: deps.cluster?.enabled ? 0 : Math.round(config.current().session.historyCacheMb * 1024 * 1024),
       logger,
       budgets,
       sideEffectTools: () => tools.sideEffectNames(),
