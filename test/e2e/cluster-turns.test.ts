@@ -56,10 +56,15 @@ test('three nodes: a conversation moving between them keeps its order and histor
     const history = conversationOf(cluster.model.requests.at(-1)!);
     assert.ok(history.includes('echo: hang on node 0') && history.indexOf('echo: hang on node 0') < history.indexOf('question 6'));
 
-    const status = await runCli(['cluster', 'status', '--json'], testEnv(cluster.homes[1]!, cluster.nodeEnv(1)));
-    assert.equal(status.code, 0, status.stderr);
-    const parsed = JSON.parse(status.stdout) as { nodes: { nodeId: string; alive: boolean }[] };
+    // The killed node is shown gone once its heartbeat is two leases old.
+    const parsed = await waitFor(async () => {
+      const status = await runCli(['cluster', 'status', '--json'], testEnv(cluster.homes[1]!, cluster.nodeEnv(1)));
+      assert.equal(status.code, 0, status.stderr);
+      const read = JSON.parse(status.stdout) as { nodes: { nodeId: string; alive: boolean; holds: string[] }[] };
+      return read.nodes.find((node) => node.nodeId === 'node-0')?.alive === false ? read : null;
+    }, 'node-0 to be shown gone', CLUSTER_LEASE_MS * 4);
     assert.deepEqual(parsed.nodes.filter((node) => node.alive).map((node) => node.nodeId), ['node-1', 'node-2']);
+    assert.deepEqual(parsed.nodes.find((node) => node.nodeId === 'node-0')?.holds, [], 'a dead node holds nothing');
     const ready = (await (await fetch(`${nodes[1]!.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
     assert.equal(ready.components.cluster?.status, 'ok', ready.components.cluster?.detail);
     assert.match(ready.components.cluster?.detail ?? '', /node node-1, 2 node\(s\) alive/);
