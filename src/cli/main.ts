@@ -571,6 +571,7 @@ function addCronCommands(program: CommanderModule.Command, runtime: CliRuntime):
       .option('--daily-tokens <n>', 'daily token budget of this job')
       .option('--daily-cost-usd <usd>', 'daily cost budget of this job')
       .option('--model <ref>', 'a model for this job (provider/model)')
+      .option('--loop <loop>', 'conversational or structured (a checkpointed plan, see docs/agents.md); default: the agent\'s loop')
       .option('--json', 'print JSON');
   cron
     .command('list')
