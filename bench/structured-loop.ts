@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const cases: [string, string][] = [
     ['conversational (1 model call)', 'main'],
     ['conversational with one tool call (2 model calls)', 'tool'],
-    ['structured, a one-step plan (2 model calls, 3 checkpoints)', 'planner'],
+    ['structured, a one-step plan (2 model calls, 4 checkpoint writes)', 'planner'],
   ];
   console.log(`load average at start: ${loadavg()[0]?.toFixed(2)}; ${options.turns} turns a case, ${options.runs} runs`);
   const results = cases.map(([name]) => ({ name, p50: [] as number[], p99: [] as number[] }));
