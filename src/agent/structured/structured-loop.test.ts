@@ -129,3 +129,22 @@ test('a plan that is invalid twice stops the run before anything is done, saying
     assert.equal(await store.getRunPlan('r7'), null);
   });
 });
+
+test('a step interrupted after a side-effecting call is told that the call already ran', async () => {
+  await withStore(async (store) => {
+    await store.acceptTurn({ runId: 'r8', sessionKey: 'agent:main:main', agentId: 'main', source: 'ws', text: 'count and report', now: 1 });
+    let clock = 1000;
+    const model = scriptedLoop([JSON.stringify(plan), 'aborted']);
+    const loop = (runTurn: ReturnType<typeof scriptedLoop>['runTurn']) =>
+      createStructuredLoop({ runTurn, store, now: () => clock++, sideEffectTools: () => ['exec', 'write'], tools: { specs: () => toolNames.map((name) => ({ name, description: name, parameters: {} })) } });
+    await loop(model.runTurn)(input('r8'));
+    const startedAt = (await store.getRunPlan('r8'))!.steps[0]!.startedAt!;
+    await store.recordStep('r8', { kind: 'tool', name: 'exec', input: { command: 'mv invoices/a.pdf filed/' }, output: 'ok', startedAt: startedAt + 1, durationMs: 2 });
+    await store.recordStep('r8', { kind: 'tool', name: 'read', input: { path: 'a' }, output: 'x', startedAt: startedAt + 2, durationMs: 1 });
+    const again = scriptedLoop(['{"files": 1}', 'report']);
+    assert.equal((await loop(again.runTurn)(input('r8'))).status, 'ok');
+    assert.match(again.calls[0]!.messages[0]!.content, /interrupted after these calls had already run: exec \{"command":"mv invoices\/a\.pdf filed\/"\}\. Do not run them again/u);
+    assert.doesNotMatch(again.calls[0]!.messages[0]!.content, /read \{"path"/u, 'calls that change nothing are not listed');
+    assert.doesNotMatch(again.calls[1]!.messages[0]!.content, /interrupted/u, 'the next step starts clean');
+  });
+});
