@@ -78,7 +78,7 @@ test('a structured run of 4 steps killed with kill -9 after step 2 resumes at st
   await waitFor(async () => {
     const run = await getRun(client, runId);
     return run.plan?.steps[1]?.status === 'done' && fake.requests.length >= requestsBefore + 6;
-  }, 'step 2 checkpointed and step 3 started');
+  }, 'step 2 checkpointed and step 3 started', 20_000);
   const offered = (request: RecordedRequest) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name);
   const firstRun = fake.requests.slice(requestsBefore);
   assert.deepEqual(offered(firstRun[0]!), [], 'the plan is made without tools');
