@@ -35,6 +35,7 @@ function config() {
 
 interface RunView {
   status: string;
+  toolCalls: { name: string; arguments: { command?: string } }[];
   reply: string | null;
   error: { code: string; message: string } | null;
   plan: RunPlanRecord | null;
@@ -111,6 +112,11 @@ test('a structured run of 4 steps killed with kill -9 after step 2 resumes at st
       ['done', 2, 'ok'],
       ['done', 1, 'ok'],
     ]);
+    assert.deepEqual(
+      finished.toolCalls.map((call) => call.arguments.command),
+      [1, 2, 3, 4].map((n) => `echo step${n} >> steps.log`),
+      'the run record lists each step\'s call once, those before the kill included',
+    );
     assert.match(finished.reply ?? '', /^Done: all 4 steps of the plan\.\n1\. Append step1 to steps\.log: \{"done":1\}/u);
     const history = await again.call<{ messages: { role: string; content: string }[] }>('chat.history', { sessionKey, limit: 100 });
     assert.deepEqual(

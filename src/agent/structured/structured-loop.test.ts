@@ -26,7 +26,9 @@ function scriptedLoop(replies: Reply[]) {
     if (reply === undefined) throw new Error('unexpected model call');
     const usage = { inputTokens: 10, outputTokens: 5 };
     if (reply === 'aborted') return { status: 'aborted', reply: '', messages: [], toolCalls: [], usage };
-    return { status: 'ok', reply, messages: [{ role: 'assistant', content: reply }], toolCalls: [], usage, modelRef: 'fake/echo' };
+    const allowed = toolNames.filter((name) => !Object.hasOwn(input.agent.toolPolicy.withheld ?? {}, name));
+    const toolCalls = allowed.length === 1 ? [{ name: allowed[0]!, arguments: {}, result: 'ok', durationMs: 1 }] : [];
+    return { status: 'ok', reply, messages: [{ role: 'assistant', content: reply }], toolCalls, usage, modelRef: 'fake/echo' };
   };
   return { calls, runTurn };
 }
@@ -80,6 +82,7 @@ test('a run interrupted during step 2 goes on at step 2: the plan is not made ag
     assert.equal(second.calls.length, 1, 'one model call: step 2');
     assert.match(second.calls[0]!.messages[0]!.content, /Now do step 2 of 2, "report"/u);
     assert.deepEqual((await store.getRunPlan('r2'))?.steps.map((step) => step.attempts), [1, 2]);
+    assert.deepEqual(output.toolCalls.map((call) => call.name), ['exec', 'write'], 'the calls of the step done before the restart are the run\'s too');
   });
 });
 

@@ -196,6 +196,8 @@ export function createStructuredLoop(deps: StructuredLoopDeps) {
     try {
       const available = deps.tools.specs(input.agent.toolPolicy).map((spec) => spec.name);
       let record = await deps.store.getRunPlan(input.runId);
+      // Steps this run finished before a restart: their calls are the run's too (a resumed run's earlier steps belong to the run it continues).
+      if (record) for (const step of record.steps) if (step.status === 'done') tally.toolCalls.push(...step.toolCalls);
       if (!record && input.resumeOf) {
         const previous = await deps.store.getRunPlan(input.resumeOf);
         if (!previous) throw new HearthError('NOT_FOUND', `Run ${input.resumeOf} has no plan to continue.`);
