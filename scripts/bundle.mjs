@@ -61,6 +61,7 @@ await build({
     'html-to-text',
     'pg',
     '@aws-sdk/*',
+    '@opentelemetry/*',
   ],
   plugins: [withoutZodLocales],
   logLevel: 'warning',

@@ -18,6 +18,9 @@ import { maintenanceSubsystem } from './store/maintenance-subsystem.js';
 import { retentionSubsystem } from './retention/retention-subsystem.js';
 import { backupsSubsystem } from './backups/backups-subsystem.js';
 import { storeSubsystem } from './store/store-subsystem.js';
+import { tracingSubsystem } from './tracing/tracing-subsystem.js';
+import { clusterSubsystem } from './cluster/cluster-subsystem.js';
+import { createTaskTools, tasksSubsystem } from './tasks/tasks-subsystem.js';
 
 export { resolveGatewayToken } from './gateway/gateway-token.js';
 export { ConfigRefused, type Env, readVersion } from './runtime/gateway-base.js';
@@ -55,21 +58,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { logger } = base;
   try {
     const store = await system.start(storeSubsystem, base);
+    const cluster = await system.start(clusterSubsystem, { ...base, store, ...(options.port !== undefined ? { port: options.port } : {}) });
     const models = await system.start(modelsSubsystem, base);
     const metrics = await system.start(metricsSubsystem, { store, models });
     const alerts = await system.start(alertsSubsystem, { ...base, store });
     await system.start(unhandledRejectionsSubsystem, base);
+    const tracer = await system.start(tracingSubsystem, base);
     const memory = await system.start(memorySubsystem, { ...base, models, metrics, store });
     const approvals = await system.start(approvalsSubsystem, { ...base, store });
     const mcp = await system.start(mcpSubsystem, base);
     const plugins = await system.start(pluginsSubsystem, base);
-    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: memory.tools, toolSources: [mcp.tools, plugins.tools] });
-    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins });
-    const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics });
+    const turns = await system.start(turnsSubsystem, { ...base, store, models, alerts, metrics, approvals, plugins, extraTools: [...memory.tools, ...createTaskTools({ ...base, store })], toolSources: [mcp.tools, plugins.tools], cluster, tracer });
+    const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster, tracer });
+    const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics, cluster });
+    await system.start(tasksSubsystem, { ...base, store, models, turns });
     const gateway = await system.start(gatewaySubsystem, {
       ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
       ...{ components: system.health, port: options.port, bind: options.bind, listenFd: options.listenFd },
     });
+    if (cluster.enabled) {
+      cluster.setUrl(gateway.url);
+      metrics.attach({ cluster: cluster.figures });
+    }
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });
     await system.start(retentionSubsystem, { ...base, store });

@@ -20,6 +20,8 @@ export interface SchedulerCore {
   timerAt: number;
   started: boolean;
   stopped: boolean;
+  /** Whether this node fires the schedule: always on one node; in a cluster, on the node holding the cron lease. */
+  leading: boolean;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -64,7 +66,7 @@ export async function persist(core: SchedulerCore, job: CronJob, entry?: CronRun
 /** Arms the one timer for the earliest due job (or none). */
 export function arm(core: SchedulerCore): void {
   const { clock } = core.deps;
-  if (!core.started || core.stopped) return;
+  if (!core.started || core.stopped || !core.leading) return;
   let earliest = Number.POSITIVE_INFINITY;
   for (const job of core.jobs.values()) {
     if (job.state.enabled && job.state.nextRunAt !== null && job.state.nextRunAt < earliest) earliest = job.state.nextRunAt;

@@ -97,11 +97,18 @@ async function auditJobs(core: SchedulerCore, windowMs: number) {
 }
 
 /** Loads the jobs, follows interrupted runs to their end, applies misfire policies, arms the timer. */
-async function startScheduler(core: SchedulerCore): Promise<void> {
+async function startScheduler(core: SchedulerCore, standby: boolean): Promise<void> {
   if (core.started) return;
-  const { store, clock, logger } = core.deps;
-  for (const job of await store.listCronJobs()) core.jobs.set(job.id, job);
+  for (const job of await core.deps.store.listCronJobs()) core.jobs.set(job.id, job);
   core.started = true;
+  if (!standby) await takeLead(core);
+}
+
+async function takeLead(core: SchedulerCore): Promise<void> {
+  if (core.leading || core.stopped) return;
+  const { clock, logger } = core.deps;
+  await refreshJobs(core);
+  core.leading = true;
   await resumeInterrupted(core);
   const now = clock.now();
   for (const job of core.jobs.values()) {
@@ -110,6 +117,20 @@ async function startScheduler(core: SchedulerCore): Promise<void> {
   }
   arm(core);
   if (core.jobs.size > 0) logger.info({ jobs: core.jobs.size }, 'cron scheduler started');
+}
+
+/** Replaces jobs (or one) with the store's copy, unless a run of it is in progress here; drops removed ones. */
+async function refreshJobs(core: SchedulerCore, id?: string): Promise<void> {
+  const stored = new Map((await core.deps.store.listCronJobs()).map((job) => [job.id, job]));
+  const ids = id === undefined ? new Set([...stored.keys(), ...core.jobs.keys()]) : new Set([id]);
+  for (const jobId of ids) {
+    if (core.running.has(jobId)) continue;
+    const job = stored.get(jobId);
+    const local = core.jobs.get(jobId);
+    if (!job) core.jobs.delete(jobId);
+    else if (!local || !core.leading || job.updatedAt >= local.updatedAt) core.jobs.set(jobId, job);
+  }
+  arm(core);
 }
 
 /**
@@ -134,10 +155,30 @@ export function createCronScheduler(deps: CronSchedulerDeps) {
     timerAt: Number.POSITIVE_INFINITY,
     started: false,
     stopped: false,
+    leading: false,
   };
 
   return {
-    start: (): Promise<void> => startScheduler(core),
+    /** Loads the jobs and fires them; with `standby`, only loads them (another node of the cluster fires them). */
+    start: (options: { standby?: boolean } = {}): Promise<void> => startScheduler(core, options.standby ?? false),
+
+    /**
+     * Cluster mode, this node now fires the schedule: reads the jobs afresh, follows the runs the
+     * last leader left running, applies misfire policies to what fell due meanwhile, arms the timer.
+     */
+    lead: (): Promise<void> => takeLead(core),
+
+    /** Cluster mode, another node fires the schedule now: the timer stops (runs in progress finish). */
+    standby(): void {
+      core.leading = false;
+      if (core.timer !== null) deps.clock.clearTimer(core.timer);
+      core.timer = null;
+      core.timerAt = Number.POSITIVE_INFINITY;
+      core.catchUp.clear();
+    },
+
+    /** Cluster mode: takes a job changed on another node from the store (all jobs, while on standby). */
+    refresh: (id?: string): Promise<void> => refreshJobs(core, id),
 
     /** Stops the timer. Runs in progress are left to the turn service (finished at the next start if it checkpoints them). */
     stop(): void {

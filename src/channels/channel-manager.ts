@@ -13,7 +13,7 @@ import { type ApprovalCommand, approvalOutcome, approvalQuestion, parseApprovalC
 import { accountConfigPath, type ChannelAccount, resolveChannelAccounts } from './channel-accounts.js';
 import type { ChannelHealthTarget } from './channel-health.js';
 import { type ChannelSupervisor, createChannelSupervisor } from './channel-supervisor.js';
-import { createOutboxDispatcher } from './outbox-dispatcher.js';
+import { createOutboxDispatcher, type OutboxDispatcherOptions } from './outbox-dispatcher.js';
 import { createTypingIndicators } from './typing-indicators.js';
 
 /** Builds the adapter for an account; platform modules are loaded only when an account needs them. */
@@ -37,6 +37,11 @@ export interface ChannelRoutingConfig {
   dmScope: DmScope;
   defaultAgentId: string;
   agentIds: readonly string[];
+  /**
+   * Cluster mode: whether this node holds the account (its lease). An account held by another
+   * node is not started here; its replies wait in the outbox for the node that holds it.
+   */
+  held?: (key: string) => boolean;
 }
 
 /** An attachment as the transcript and the model see it: `[image: cat.jpg] (media/<sha256>, 48213 bytes)`. */
@@ -68,7 +73,7 @@ export interface ChannelManagerOptions {
   maxTypingMs?: number;
   pairingTtlMs?: number;
   maxPendingPairings?: number;
-  outbox?: { retryDelayMs?: number; retryMaxDelayMs?: number; maxAgeMs?: number };
+  outbox?: Pick<OutboxDispatcherOptions, 'retryDelayMs' | 'retryMaxDelayMs' | 'maxAgeMs' | 'onSettled'>;
   /** Told of every failed delivery attempt (metrics). */
   onDeliveryFailure?(channel: string): void;
   /** Exec approvals: asked in the conversation the turn runs in, answered there with /approve or /deny. */
@@ -132,6 +137,10 @@ export function createChannelManager(options: ChannelManagerOptions) {
   const notStarted = new Map<string, { account: ChannelAccount; reason: string; since: number }>();
   let routing: ChannelRoutingConfig | null = null;
   let stopped = false;
+  /** Whether the outbox is being delivered (after `startDelivery`): a starting account then gets its waiting messages. */
+  let delivering = false;
+  /** Configured accounts another node of the cluster holds. */
+  const elsewhere = new Set<string>();
 
   const deliveryAccount = (key: string) => {
     const entry = running.get(key);
@@ -162,7 +171,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     } else if (event.type === 'final') {
       typing.stop(event.runId);
       if (event.outbox && running.has(event.outbox.channel)) dispatcher.enqueue(event.outbox);
-      else if (event.outbox) logger.warn({ outboxId: event.outbox.id, channel: event.outbox.channel }, 'reply kept in the outbox: its channel account is not running');
+      else if (event.outbox && !elsewhere.has(event.outbox.channel)) logger.warn({ outboxId: event.outbox.id, channel: event.outbox.channel }, 'reply kept in the outbox: its channel account is not running');
     }
   });
 
@@ -319,6 +328,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     notStarted.delete(account.key);
     running.set(account.key, { account, supervisor, authHint });
     supervisor.start();
+    if (delivering) await dispatcher.refill(account.key);
   }
 
   async function stopAccount(key: string): Promise<void> {
@@ -326,6 +336,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
     if (!entry) return;
     running.delete(key);
     typing.stopAccount(key);
+    dispatcher.forgetAccount(key);
     await entry.supervisor.stop();
   }
 
@@ -333,7 +344,10 @@ export function createChannelManager(options: ChannelManagerOptions) {
     /** Starts, restarts (changed settings) and stops accounts to match the config. */
     async apply(config: ChannelRoutingConfig): Promise<{ started: string[]; restarted: string[]; stopped: string[] }> {
       routing = config;
-      const accounts = resolveChannelAccounts(config.channels, config.credentials).filter((account) => account.enabled);
+      const configured = resolveChannelAccounts(config.channels, config.credentials).filter((account) => account.enabled);
+      const accounts = configured.filter((account) => config.held?.(account.key) ?? true);
+      elsewhere.clear();
+      for (const account of configured) if (!accounts.includes(account)) elsewhere.add(account.key);
       const wanted = new Map(accounts.map((account) => [account.key, account]));
       const result = { started: [] as string[], restarted: [] as string[], stopped: [] as string[] };
       for (const key of [...running.keys()]) {
@@ -362,8 +376,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
       return result;
     },
 
-    /** Delivers what earlier runs left in the outbox. */
-    startDelivery: () => dispatcher.start(),
+    /** Delivers what earlier runs left in the outbox (for the accounts running here). */
+    async startDelivery(): Promise<void> {
+      delivering = true;
+      await dispatcher.refill();
+    },
+
+    /** Cluster mode: reads the outbox again for replies other nodes queued for accounts running here. */
+    refillOutbox: (): Promise<void> => (delivering && running.size > 0 ? dispatcher.refill() : Promise.resolve()),
 
     async status(): Promise<ChannelAccountStatus[]> {
       const counts = new Map((await store.outboxCounts()).map((row) => [row.channel, { pending: row.pending, failed: row.failed }]));
@@ -396,6 +416,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
      */
     checkWebhook(platform: string, accountId: string, headers: WebhookRequest['headers']): { status: number; body?: string } | { maxBodyBytes: number } {
       const channel = running.get(`${platform}:${accountId}`)?.supervisor.channel;
+      if (!channel && elsewhere.has(`${platform}:${accountId}`)) return { status: 503, body: 'another node of the cluster holds this account: send the webhook there, or retry' };
       if (!channel?.receiveWebhook) return { status: 404, body: 'no channel account takes webhooks here' };
       return channel.checkWebhookHeaders?.(headers) ?? { maxBodyBytes: DEFAULT_WEBHOOK_BODY_BYTES };
     },

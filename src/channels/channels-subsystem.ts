@@ -15,6 +15,10 @@ import { builtinPlatforms } from './platforms.js';
 import { pluginPlatforms } from './plugin-platform.js';
 import { createMediaStore } from '../media/media-store.js';
 import { join } from 'node:path';
+import type { Tracer } from '../contracts/tracing.js';
+import type { Cluster } from '../cluster/cluster-subsystem.js';
+import type { LeaseHolder } from '../cluster/cluster-node.js';
+import { resolveChannelAccounts } from './channel-accounts.js';
 
 export interface Channels {
   manager: ChannelManager;
@@ -30,9 +34,51 @@ interface ChannelsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> 
   approvals?: Pick<ApprovalService, 'decide' | 'subscribe'>;
   plugins?: Pick<Plugins, 'loaded' | 'messageReceived' | 'channels'>;
   alerts: Pick<AlertSink, 'raise'> & { attachDelivery(deliver: (entry: OutboxEntry) => void): void };
+  /** Delivery spans of traced turns (docs/agents.md, Traces). */
+  tracer?: Tracer;
   metrics: {
     deliveryFailed(channel: string): void;
     attach(sources: { channels(): Promise<ChannelAccountStatus[]>; channelHealth(): ChannelHealthReport[] }): void;
+  };
+  /** Cluster mode: each account runs on the one node holding its lease. */
+  cluster?: Cluster;
+}
+
+/**
+ * Cluster mode: every configured account is wanted by every node; the node holding an account's
+ * lease runs it, and when that node dies another takes the lease and starts the account. Replies
+ * other nodes queue for an account are read from the outbox at each sweep (and told at once
+ * through the turns' final events).
+ */
+function holdAccounts(cluster: Extract<Cluster, { enabled: true }>, routing: () => ChannelRoutingConfig, apply: (config: ChannelRoutingConfig) => Promise<unknown>, refill: () => Promise<void>, logger: ChannelsDeps['logger']) {
+  let configured: string[] = [];
+  const holder: LeaseHolder = cluster.hold({
+    prefix: 'channel:',
+    wanted: () => configured,
+    onAcquired: () => void reapply(),
+    onLost: () => void reapply(),
+  });
+  let applying: Promise<unknown> = Promise.resolve();
+  const reapply = () => {
+    applying = applying.then(() => {
+      const config = routing();
+      configured = resolveChannelAccounts(config.channels, config.credentials).filter((account) => account.enabled).map((account) => account.key);
+      const held = new Set(holder.held());
+      return apply({ ...config, held: (key) => held.has(key) });
+    }).catch((error: unknown) => logger.error({ err: error }, 'applying the channel accounts this node holds failed'));
+    return applying;
+  };
+  const stopSweep = cluster.everySweep(refill);
+  return {
+    /** Re-reads the config (which accounts exist) and tries for them now. */
+    async reload() {
+      await reapply();
+      holder.refresh();
+    },
+    async stop() {
+      stopSweep();
+      await holder.stop();
+    },
   };
 }
 
@@ -87,6 +133,7 @@ export const channelsSubsystem = defineSubsystem({
       ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),
       logger,
       onDeliveryFailure: metrics.deliveryFailed,
+      ...(deps.tracer?.enabled ? { outbox: { onSettled: deliverySpan(deps.tracer) } } : {}),
       ...(deps.approvals ? { approvals: deps.approvals } : {}),
       ...(deps.plugins?.loaded ? { messageReceived: deps.plugins.messageReceived } : {}),
     });
@@ -98,7 +145,13 @@ export const channelsSubsystem = defineSubsystem({
     });
     alerts.attachDelivery((entry) => manager.deliver(entry));
     metrics.attach({ channels: () => manager.status(), channelHealth: () => health.list() });
-    const reload = () => manager.apply(channelRouting(deps));
+    const clustered = deps.cluster?.enabled ? holdAccounts(deps.cluster, () => channelRouting(deps), (routing) => manager.apply(routing), () => manager.refillOutbox(), logger) : null;
+    const reload = clustered
+      ? async () => {
+          await clustered.reload();
+          return { started: [], restarted: [], stopped: [] };
+        }
+      : () => manager.apply(channelRouting(deps));
 
     await reload();
     await manager.startDelivery();
@@ -116,8 +169,25 @@ export const channelsSubsystem = defineSubsystem({
       drain: unsubscribeConfig,
       async stop() {
         health.stop();
+        await clustered?.stop();
         await manager.stop();
       },
     };
   },
 });
+
+/** Writes the "delivery" span of each reply that was delivered or given up. */
+function deliverySpan(tracer: Tracer): (entry: OutboxEntry, outcome: { delivered: boolean; pieces: number; at: number }) => void {
+  return (entry, outcome) =>
+    tracer.delivery({
+      runId: entry.runId,
+      outboxId: entry.id,
+      channel: entry.channel,
+      queuedAt: entry.createdAt,
+      endedAt: outcome.at,
+      delivered: outcome.delivered,
+      attempts: outcome.delivered ? entry.attempts + 1 : Math.max(1, entry.attempts),
+      pieces: outcome.pieces,
+      error: outcome.delivered ? null : entry.lastError,
+    });
+}

@@ -31,6 +31,8 @@ export interface OutboxDispatcherOptions {
   maxQueued?: number;
   /** Told of every failed delivery attempt (metrics). Must not throw. */
   onFailure?(channel: string): void;
+  /** Told when a message was delivered or given up, with its pieces (tracing). Must not throw. */
+  onSettled?(entry: OutboxEntry, outcome: { delivered: boolean; pieces: number; at: number }): void;
 }
 
 type AttemptResult = 'delivered' | 'failed' | 'wait' | { retryAt: number };
@@ -134,6 +136,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
       const result = await attempt(entry);
       if (result === 'wait') return;
       if (result === 'delivered' || result === 'failed') {
+        options.onSettled?.(entry, { delivered: result === 'delivered', pieces: entry.chunksSent, at: now() });
         queue.shift();
         known.delete(entry.id);
         deliveredWaiters.get(entry.id)?.({ delivered: result === 'delivered', error: entry.lastError });
@@ -192,16 +195,31 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
     return 'failed';
   }
 
-  async function refill(): Promise<void> {
+  /** Reads the undelivered messages of the accounts running here (of one account, given its key). */
+  async function refill(accountKey?: string): Promise<void> {
     const entries = await options.store.undeliveredOutbox(maxQueued);
     // A full page means more may wait in the store: read again when room frees up.
     if (entries.length >= maxQueued) overflowed = true;
-    for (const entry of entries) enqueue(entry);
+    for (const entry of entries) {
+      // Messages of an account that does not run here stay in the store (another node of a cluster may hold it).
+      if ((accountKey === undefined || entry.channel === accountKey) && options.account(entry.channel)) enqueue(entry);
+    }
+  }
+
+  /** Drops what is queued in memory for an account that stopped here; the store keeps it. */
+  function forgetAccount(accountKey: string): void {
+    for (const [key, queue] of queues) {
+      if (!key.startsWith(`${accountKey}|`)) continue;
+      for (const entry of queue.splice(0)) known.delete(entry.id);
+      queues.delete(key);
+    }
   }
 
   return {
     /** Loads what a previous run left undelivered and starts delivering it. */
     start: () => refill(),
+    refill,
+    forgetAccount,
     /** Delivers a message that was just committed to the outbox. */
     enqueue,
     /** An account (re)connected: retry the messages that were waiting for it. */

@@ -54,6 +54,7 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
   addServiceCommands(program, runtime);
   addStateCommands(program, runtime);
   addImportCommands(program, runtime);
+  addClusterCommands(program, runtime);
   return program;
 }
 
@@ -292,6 +293,41 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .action(async (id: string, options: { json?: boolean }) => {
       const { approvalsDecide } = await import('./approvals-command.js');
       await approvalsDecide(runtime, id, false, options);
+    });
+
+  const tasks = program.command('tasks').description('the shared task queue between agents: list, show, cancel (docs/agents.md)');
+  tasks
+    .command('list')
+    .description('tasks newest first: id, status (ready or waiting), title, assignees, dependencies, deadline (OVERDUE), who works on it')
+    .option('--status <status>', 'only open, claimed, done, failed or cancelled tasks')
+    .option('--agent <agentId>', 'only tasks this agent may take')
+    .option('--limit <n>', 'how many (default 100, at most 1000)', (value: string) => Number.parseInt(value, 10))
+    .option('--json', 'print JSON')
+    .action(async (options: { status?: string; agent?: string; limit?: number; json?: boolean }) => {
+      const statuses = ['open', 'claimed', 'done', 'failed', 'cancelled'] as const;
+      const status = statuses.find((name) => name === options.status);
+      if (options.status !== undefined && status === undefined) throw new CliFailure(`--status must be one of ${statuses.join(', ')} (not "${options.status}").`);
+      const { tasksList } = await import('./tasks-command.js');
+      await tasksList(runtime, { ...(options.agent ? { agent: options.agent } : {}), ...(options.limit ? { limit: options.limit } : {}), json: options.json === true, ...(status ? { status } : {}) });
+    });
+  tasks
+    .command('show')
+    .description('one task: instructions, dependencies, deadline, claim and lease, attempts and the last run, result')
+    .argument('<id>', 'the task id (hearth tasks list)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { tasksShow } = await import('./tasks-command.js');
+      await tasksShow(runtime, id, options);
+    });
+  tasks
+    .command('cancel')
+    .description('cancels an open or claimed task; an agent working on it stops at its next lease renewal')
+    .argument('<id>', 'the task id (hearth tasks list)')
+    .option('--reason <text>', 'why, kept as the task\'s result')
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { reason?: string; json?: boolean }) => {
+      const { tasksCancel } = await import('./tasks-command.js');
+      await tasksCancel(runtime, id, options);
     });
 
   const skills = program.command('skills').description('skills: list, install signed bundles, verify, audit, sign');
@@ -757,6 +793,18 @@ function addStateCommands(program: CommanderModule.Command, runtime: CliRuntime)
     .action(async (name: string, options: { from?: string }) => {
       const { runStateRestore } = await import('./state-command.js');
       await runStateRestore(runtime, name, options);
+    });
+}
+
+function addClusterCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
+  const cluster = program.command('cluster').description('several gateways on one PostgreSQL store: nodes and what each holds');
+  cluster
+    .command('status')
+    .description('the nodes with their heartbeats, the sessions, channel accounts and cron schedule each holds, and lease ages, read from the shared database')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { runClusterStatus } = await import('./cluster-command.js');
+      await runClusterStatus(runtime, options);
     });
 }
 

@@ -17,6 +17,8 @@ interface RunSummary {
   createdAt: number;
   durationMs: number | null;
   toolCalls: number;
+  /** The OpenTelemetry trace id of a traced turn; null otherwise. */
+  traceId?: string | null;
 }
 
 interface RunDetail extends Omit<RunSummary, 'toolCalls'> {
@@ -90,6 +92,7 @@ export async function runsShow(runtime: CliRuntime, runId: string, options: { js
   ];
   if (run.error) lines.push(`Error     ${run.error.code}: ${run.error.message}`);
   if (run.plan) lines.push(...describePlan(run.plan));
+  if (run.traceId) lines.push(`Trace     ${run.traceId}`);
   lines.push('Steps');
   for (const step of run.steps) {
     const detail =

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ensureClusterTables } from './leases.js';
 
 /**
  * Events between gateways over PostgreSQL's LISTEN/NOTIFY, so a client watching a session on one
@@ -35,7 +36,7 @@ export interface EventBusOptions {
 }
 
 export async function createEventBus(options: EventBusOptions): Promise<EventBus> {
-  await options.pool.query('CREATE TABLE IF NOT EXISTS cluster_events (id BIGSERIAL PRIMARY KEY, body JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+  await ensureClusterTables(options.pool);
   const listeners = new Map<string, Set<(payload: unknown, from: string) => void>>();
   const state = { client: null as pg.Client | null, closed: false, up: false, retryMs: 100, timer: null as ReturnType<typeof setTimeout> | null };
 

@@ -9,6 +9,8 @@ import type { Pool } from 'pg';
 export interface Leases {
   /** Takes the lease, or renews it when this node holds it; false when another node holds it unexpired. */
   acquire(name: string, ttlMs: number): Promise<boolean>;
+  /** Renews several leases this node holds in one statement; returns the names it still holds. */
+  renew(names: readonly string[], ttlMs: number): Promise<string[]>;
   /** Gives it up (only if this node holds it), so another node can take it at once. */
   release(name: string): Promise<void>;
   /** Every lease with its holder and how long until it expires (negative: expired). */
@@ -51,8 +53,30 @@ export const LEASE_TABLES = `
   );
 `;
 
+/**
+ * Creates the cluster's tables (leases, nodes, large events, shared settings) once, under an
+ * advisory lock: `CREATE TABLE IF NOT EXISTS` run by nodes starting at the same moment can
+ * otherwise fail on PostgreSQL's catalog.
+ */
+export async function ensureClusterTables(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('hearth cluster tables'))");
+    await client.query(LEASE_TABLES);
+    await client.query('CREATE TABLE IF NOT EXISTS cluster_events (id BIGSERIAL PRIMARY KEY, body JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    await client.query('CREATE TABLE IF NOT EXISTS cluster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> {
-  await pool.query(LEASE_TABLES);
+  await ensureClusterTables(pool);
   return {
     nodeId,
     async acquire(name, ttlMs) {
@@ -67,6 +91,14 @@ export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> 
         [name, nodeId, Math.round(ttlMs)],
       );
       return result.rowCount === 1;
+    },
+    async renew(names, ttlMs) {
+      if (names.length === 0) return [];
+      const result = await pool.query<{ name: string }>(
+        `UPDATE cluster_leases SET expires_at = ${DB_NOW} + $3 WHERE holder = $1 AND name = ANY($2::text[]) RETURNING name`,
+        [nodeId, names, Math.round(ttlMs)],
+      );
+      return result.rows.map((row) => row.name);
     },
     async release(name) {
       await pool.query('DELETE FROM cluster_leases WHERE name = $1 AND holder = $2', [name, nodeId]);

@@ -29,11 +29,12 @@ const DETECTED_PROVIDERS: Record<string, string> = {
  *   found at run time (`anthropic`, `openai`, `ollama`) is a warning and any other an error.
  * - every `memory.embeddings.provider` names a configured provider with an embeddings endpoint;
  * - a channel account with `dmPolicy: "open"` lists "*" in `allowFrom` (open to everyone must be said twice);
- * - every binding names a configured agent (when agents are configured).
+ * - every binding names a configured agent (when agents are configured);
+ * - every agent in `tasks.take` is a configured agent (`main` when none are).
  * Never throws; returns problems in document order of the checks above.
  */
 export function checkCrossFields(config: HearthConfig): CrossFieldProblem[] {
-  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config), ...checkMemoryEmbeddings(config), ...checkOpenDmPolicy(config), ...checkBindings(config)];
+  return [...checkSingleDefaultAgent(config), ...checkModelProviders(config), ...checkMemoryEmbeddings(config), ...checkOpenDmPolicy(config), ...checkBindings(config), ...checkTaskTakers(config)];
 }
 
 const EMBEDDING_APIS: readonly string[] = ['openai-chat', 'openai-responses', 'ollama'];
@@ -173,6 +174,22 @@ function checkBindings(config: HearthConfig): CrossFieldProblem[] {
     problems.push({
       path: ['bindings', index, 'agentId'],
       message: `binding names agent "${binding.agentId}", which is not in agents.entries`,
+      suggestion: near === undefined ? `configured agents: ${agents.join(', ')}` : `did you mean "${near}"?`,
+    });
+  });
+  return problems;
+}
+
+function checkTaskTakers(config: HearthConfig): CrossFieldProblem[] {
+  const agents = Object.keys(config.agents.entries);
+  if (agents.length === 0) agents.push('main');
+  const problems: CrossFieldProblem[] = [];
+  config.tasks.take.forEach((agentId, index) => {
+    if (agents.includes(agentId)) return;
+    const near = closestMatch(agentId, agents);
+    problems.push({
+      path: ['tasks', 'take', index],
+      message: `tasks.take names agent "${agentId}", which is not a configured agent`,
       suggestion: near === undefined ? `configured agents: ${agents.join(', ')}` : `did you mean "${near}"?`,
     });
   });

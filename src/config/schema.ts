@@ -300,6 +300,15 @@ export const loggingSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('The least severe level written to logs/gateway.log; HEARTH_LOG_LEVEL overrides.'),
 });
 
+export const tracingSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe('Send OpenTelemetry traces of every turn (lane wait, model calls, tool calls, delivery) to an OTLP/HTTP receiver. Off: no tracing code is loaded. Read at start: restart the gateway after changing it.'),
+  endpoint: z.url().default('http://127.0.0.1:4318/v1/traces').describe('The OTLP/HTTP traces endpoint (JSON encoding), e.g. an OpenTelemetry Collector or Jaeger at http://127.0.0.1:4318/v1/traces.'),
+  serviceName: z.string().trim().min(1).default('hearth').describe('The service.name resource attribute the traces carry.'),
+  sampleRatio: z.number().min(0).max(1).default(1).describe('The share of turns traced, from 0 to 1; a turn not sampled has no trace id in its run record.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('HTTP headers sent with every export, e.g. an Authorization header (a variable reference for a secret, see Variables).').meta({ keyName: 'header' }),
+  exportTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long one export request may take before it is abandoned (its spans are dropped).'),
+});
+
 /** One MCP server: a command Hearth starts (stdio) or a URL it connects to (streamable HTTP). */
 export const mcpServerSchema = z
   .strictObject({
@@ -319,6 +328,13 @@ export const storeSchema = z.strictObject({
   url: z.string().min(1).optional().describe('The PostgreSQL database, postgres://user:password@host:5432/database ; required with kind "postgres" unless HEARTH_DATABASE_URL is set (which wins, and keeps the password out of the file).'),
 });
 
+export const tasksSchema = z.strictObject({
+  take: z.array(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -')).default([]).describe('Agents that take tasks from the shared queue: the gateway claims each one\'s ready tasks (one at a time per agent) and runs a turn for it in the session task:<id> (see docs/agents.md, Task queue). Empty (default): agents use the queue only through the task tool.'),
+  leaseMs: z.number().int().min(1000).max(86_400_000).default(60_000).describe('How long a claim holds without renewal; a gateway renews it while the task\'s turn runs, so a task whose gateway died is claimed again this long after.'),
+  pollMs: z.number().int().min(100).max(3_600_000).default(5000).describe('How often the gateway looks for ready tasks for the agents in take.'),
+  maxAttempts: z.number().int().min(1).max(20).default(3).describe('A task whose turn failed this many times is marked failed; before that it goes back to the queue.'),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
   gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
@@ -333,6 +349,7 @@ export const configSchema = z.strictObject({
   }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
   session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
   logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
+  tracing: tracingSchema.default(tracingSchema.parse({})).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
   channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
   backups: z
     .strictObject({
@@ -353,7 +370,15 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
+  tasks: tasksSchema.default(tasksSchema.parse({})).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
   store: storeSchema.default({ kind: 'sqlite' }).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
+  cluster: z
+    .strictObject({
+      nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'a node id is 1 to 100 letters, digits, ".", "_", ":" or "-"').optional().describe('This gateway\'s name among the nodes sharing one PostgreSQL store (default: HEARTH_NODE_ID, else <host name>:<port>). Each node needs its own.'),
+      leaseMs: z.number().int().min(500).max(600_000).default(10_000).describe('How long a node\'s hold on a session, a channel account or the cron schedule lasts without renewal: when a node dies, another takes its work over this long after its last renewal. Renewed every third of it.'),
+    })
+    .default({ leaseMs: 10_000 })
+    .describe('Cluster mode: several gateways on one PostgreSQL store (store.kind "postgres"), each session, channel account and the cron schedule held by one node at a time (see docs/cluster.md). Ignored with SQLite.'),
   retention: z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),
@@ -428,6 +453,7 @@ export const configSchema = z.strictObject({
 export type HearthConfig = z.infer<typeof configSchema>;
 export type MemoryConfig = z.infer<typeof memorySchema>;
 export type McpServerConfig = z.infer<typeof mcpServerSchema>;
+export type TracingConfig = z.infer<typeof tracingSchema>;
 export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
 export type CompactionConfig = z.infer<typeof compactionSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;

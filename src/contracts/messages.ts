@@ -38,7 +38,7 @@ export interface ToolCallRecord {
 }
 
 /** Where a turn came from. */
-export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat' | 'replay';
+export type TurnSource = 'webchat' | 'cli' | 'openai' | 'ws' | 'channel' | 'cron' | 'heartbeat' | 'replay' | 'task';
 
 /**
  * How the summary of a compacted history is given to the model: a user message at the start of

@@ -2,6 +2,7 @@ import type { PackedMessages } from './packed-messages.js';
 import type { CronJob, CronRunRecord, CronRunStats, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
 import type { RunPlanRecord } from './structured-plan.js';
+import type { TaskStore } from './tasks.js';
 
 /**
  * The persistence port. SQLite implements it for one machine; a PostgreSQL adapter implements it
@@ -31,7 +32,7 @@ export interface ReclaimedSpace {
   durationMs: number;
 }
 
-export interface Store {
+export interface Store extends TaskStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Down after a failed read or write until one succeeds, and for good once the file is found damaged. */
   health?(): StoreHealth;
@@ -270,6 +271,8 @@ export interface TurnOptions {
   loop?: 'conversational' | 'structured';
   /** The stopped structured run this one continues from its first unfinished step (`hearth runs resume`). */
   resumeOf?: string;
+  /** The ids of the turn's root span when it is traced (`tracing`; docs/agents.md, Traces). */
+  trace?: { traceId: string; spanId: string };
 }
 
 export type RunStatus = 'queued' | 'running' | 'ok' | 'error' | 'aborted';

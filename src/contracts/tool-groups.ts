@@ -10,6 +10,7 @@ export const TOOL_GROUPS = {
   'group:memory': ['memory_search', 'memory_get', 'memory_write'],
   'group:mcp': [],
   'group:plugins': [],
+  'group:tasks': ['task'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ToolGroup = keyof typeof TOOL_GROUPS;
@@ -25,8 +26,8 @@ export const TOOL_GROUP_NAMES = Object.keys(TOOL_GROUPS) as ToolGroup[];
  */
 export const TOOL_PROFILES = {
   minimal: ['current_time', 'skill', 'read', 'list', 'memory_search', 'memory_get'],
-  messaging: ['current_time', 'skill', 'group:memory'],
-  coding: ['current_time', 'skill', 'group:fs', 'group:runtime', 'group:memory'],
+  messaging: ['current_time', 'skill', 'group:memory', 'group:tasks'],
+  coding: ['current_time', 'skill', 'group:fs', 'group:runtime', 'group:memory', 'group:tasks'],
   full: ['*'],
 } as const satisfies Record<string, readonly string[]>;
 

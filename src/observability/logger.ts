@@ -52,6 +52,12 @@ export function gatewayLogPath(logsDir: string): string {
   return join(logsDir, 'gateway.log');
 }
 
+/**
+ * Adds fields to every log line for which `fieldsOf` returns some (given the line's own fields);
+ * returns the function that stops it. `fieldsOf` must be cheap and must not throw.
+ */
+export type AddLogFields = (fieldsOf: (line: object) => object | undefined) => () => void;
+
 export interface LoggerOptions {
   level: string;
   /** Folder for the JSON log file (`gateway.log`); none → no file. */
@@ -61,7 +67,9 @@ export interface LoggerOptions {
 }
 
 /** Builds the gateway logger: JSON lines to `logs/gateway.log`, readable lines to the terminal. */
-export function createLogger(options: LoggerOptions): { logger: Logger; flush(): void } {
+export function createLogger(options: LoggerOptions): { logger: Logger; flush(): void; addFields: AddLogFields } {
+  // Fields a later subsystem adds to log lines (tracing: the trace id of a line about a run).
+  const extraFields: ((line: object) => object | undefined)[] = [];
   const streams: PinoModule.StreamEntry[] = [];
   let file: PinoModule.DestinationStream & { flushSync?: () => void } | undefined;
   if (options.logsDir) {
@@ -85,11 +93,24 @@ export function createLogger(options: LoggerOptions): { logger: Logger; flush():
       base: undefined,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: { err: pino.stdSerializers.err },
+      mixin: (line: object) => {
+        if (extraFields.length === 0) return {};
+        let fields: object = {};
+        for (const fieldsOf of extraFields) fields = { ...fields, ...fieldsOf(line) };
+        return fields;
+      },
     },
     pino.multistream(streams),
   );
   return {
     logger,
+    addFields(fieldsOf) {
+      extraFields.push(fieldsOf);
+      return () => {
+        const index = extraFields.indexOf(fieldsOf);
+        if (index >= 0) extraFields.splice(index, 1);
+      };
+    },
     flush() {
       try {
         file?.flushSync?.();

@@ -22,6 +22,7 @@ export const metricsSubsystem = defineSubsystem({
       channelHealth: () => (attached.channelHealth ? attached.channelHealth() : []),
       cronJobs: () => (attached.cronJobs ? attached.cronJobs() : []),
       historyCache: () => attached.historyCache?.(),
+      cluster: () => attached.cluster?.(),
       memory: () => attached.memory?.() ?? [],
       providers: () => models.providerHealth(),
     });

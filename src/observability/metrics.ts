@@ -22,6 +22,8 @@ export interface MetricsSources {
   memory?(): MemoryHealth[];
   /** The history kept in memory between turns (session.historyCacheMb). */
   historyCache?(): HistoryCacheStats | undefined;
+  /** Cluster mode: nodes alive, the event bus, and the leases this node holds by kind. */
+  cluster?(): { nodesAlive: number; busConnected: boolean; held: Record<string, number> } | undefined;
 }
 
 const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
@@ -377,6 +379,36 @@ export function createMetrics(sources: MetricsSources) {
         if (!stats) return;
         this.labels('memory').set(stats.reads.memory);
         this.labels('store').set(stats.reads.store);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cluster_nodes',
+      help: 'Cluster mode: nodes whose heartbeat is recent (within two lease periods), as this node sees them.',
+      registers: [register],
+      collect() {
+        this.reset();
+        const figures = sources.cluster?.();
+        if (figures) this.set(figures.nodesAlive);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cluster_leases_held',
+      help: 'Cluster mode: leases this node holds, by kind (session: a session\'s turns; channel: a channel account; cron: the cron schedule).',
+      labelNames: ['kind'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const [kind, count] of Object.entries(sources.cluster?.()?.held ?? {})) this.labels(kind).set(count);
+      },
+    });
+    new client.Gauge({
+      name: 'hearth_cluster_event_bus_connected',
+      help: 'Cluster mode: 1 while this node listens to its peers\' events (PostgreSQL LISTEN), 0 while it reconnects.',
+      registers: [register],
+      collect() {
+        this.reset();
+        const figures = sources.cluster?.();
+        if (figures) this.set(figures.busConnected ? 1 : 0);
       },
     });
     new client.Gauge({

@@ -3,7 +3,7 @@ import { type ConfigIssue, formatConfigIssues, loadConfigFile } from '../config/
 import { type ConfigState, createConfigState } from '../config/config-state.js';
 import { ensureHearthDirs, type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { resolveGatewayToken } from '../gateway/gateway-token.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { type AddLogFields, createLogger, type Logger } from '../observability/logger.js';
 import { type Clock, systemClock } from './clock.js';
 
 export type Env = Record<string, string | undefined>;
@@ -27,6 +27,8 @@ export interface GatewayBase {
   token: string;
   /** Writes buffered log lines out; called last at stop. */
   flushLog(): void;
+  /** Adds fields to log lines (the trace id of a line about a traced run). */
+  addLogFields: AddLogFields;
 }
 
 export function readVersion(): string {
@@ -48,7 +50,7 @@ export function prepareGateway(options: { env: Env; terminal?: NodeJS.WritableSt
   const loaded = loadConfigFile(paths.configPath, env);
   if (!loaded.ok) throw new ConfigRefused(loaded.issues);
   ensureHearthDirs(paths);
-  const { logger, flush } = createLogger({
+  const { logger, flush, addFields } = createLogger({
     level: env.HEARTH_LOG_LEVEL ?? loaded.config.logging.level,
     logsDir: paths.logsDir,
     ...(options.terminal === undefined ? {} : { terminal: options.terminal }),
@@ -66,5 +68,6 @@ export function prepareGateway(options: { env: Env; terminal?: NodeJS.WritableSt
     startedAt: Date.now(),
     token: resolveGatewayToken(env, loaded.config, paths, true)!,
     flushLog: flush,
+    addLogFields: addFields,
   };
 }

@@ -10,12 +10,13 @@ import { type CompactionOutcome, MAX_FOCUS_CHARS, type SessionCompactor } from '
 import type { WorkspaceContext } from '../agent/workspace-context.js';
 import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
-import type { AcceptedTurn, AcceptTurnInput, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
+import type { AcceptedTurn, AcceptTurnInput, InboxEntry, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
 import type { AgentProfile } from '../agent/agent-loop.js';
 import type { StructuredLoop } from '../agent/structured/structured-loop.js';
 import { type CachedHistory, createHistoryCache, type HistoryCache } from './history-cache.js';
 import type { SessionLanes } from './session-lanes.js';
 import type { Budgets } from '../automation/budgets.js';
+import { NO_TRACING, type Tracer, type TurnTrace } from '../contracts/tracing.js';
 
 /**
  * What a caller asks for: a message into a session (or a stateless request with its context).
@@ -76,6 +77,25 @@ export interface TurnServiceDeps {
   onSessionReset?: (sessionKey: string) => void;
   /** Summarises long sessions' older turns; without it, the oldest turns that do not fit are left out. */
   compactor?: SessionCompactor;
+  /** Where each turn's trace goes (docs/agents.md, Traces); without it, turns are not traced. */
+  tracer?: Tracer;
+  /**
+   * Cluster mode: a lane's turns run here only once this node holds the lane (a session, or a
+   * stateless run); a turn whose lane another node holds is left in the store for that node.
+   */
+  ownership?: LaneOwnership;
+}
+
+/** Which lanes this node may run (cluster mode; see cluster/session-ownership.ts). */
+export interface LaneOwnership {
+  claim(lane: string): Promise<boolean>;
+  release(lane: string): void;
+  /** Asks the other nodes to stop a run that is not running here. */
+  abortElsewhere?(runId: string): void;
+  /** A turn was accepted here for a lane another node holds: tell that node to take it up now. */
+  tellHolder?(lane: string): void;
+  /** The lanes other live nodes hold now (one read, so a sweep does not try for each). */
+  heldElsewhere?(): Promise<Set<string>>;
 }
 
 /** A reply of exactly this is the agent saying there is nothing to tell: it is kept, not delivered. */
@@ -100,7 +120,13 @@ interface TurnServiceState {
   /** Drops quiet sessions' history every HISTORY_SWEEP_MS; stopped by `drain`. */
   historySweep: NodeJS.Timeout;
   listeners: Set<TurnListener>;
+  /** Listeners of this node's own turns only (metrics, the idle compactor): not told of relayed ones. */
+  localListeners: Set<TurnListener>;
   active: Map<string, ActiveRun>;
+  /** Runs queued or running on this node's lanes, by run id, with their lane. */
+  scheduled: Map<string, string>;
+  /** How many of this node's scheduled runs each lane has; a lane leaves when it has none. */
+  laneRuns: Map<string, number>;
   waiters: Map<string, Set<(outcome: TurnOutcome) => void>>;
   accepting: boolean;
   stopping: boolean;
@@ -115,6 +141,7 @@ interface TurnInProgress {
   scopes: string[];
   /** Steps written with the turn's result instead of on their own. */
   pendingSteps: RunStepInput[];
+  trace: TurnTrace;
 }
 
 type TurnResultFields = Omit<TurnOutcome, 'runId' | 'sessionKey' | 'costUsd'>;
@@ -155,7 +182,10 @@ export function createTurnService(deps: TurnServiceDeps) {
     historyReads: { memory: 0, store: 0 },
     historySweep: setInterval(() => history.sweep(), HISTORY_SWEEP_MS).unref(),
     listeners: new Set(),
+    localListeners: new Set(),
     active: new Map(),
+    scheduled: new Map(),
+    laneRuns: new Map(),
     waiters: new Map(),
     accepting: true,
     stopping: false,
@@ -178,21 +208,47 @@ export function createTurnService(deps: TurnServiceDeps) {
     /** Resolves when the run finishes (at once if it already has). */
     waitFor: (runId: string): Promise<TurnOutcome> => waitForRun(state, runId),
 
-    /** Stops a running turn; returns false when the run is not running here. */
-    abort(runId: string): boolean {
+    /** Stops a running turn; returns false when the run is not running here (in a cluster, the node running it is asked to stop it). */
+    abort(runId: string, options: { here?: boolean } = {}): boolean {
       const run = state.active.get(runId);
-      if (!run) return false;
+      if (!run) {
+        if (!options.here) deps.ownership?.abortElsewhere?.(runId);
+        return false;
+      }
       run.controller.abort();
       return true;
     },
 
-    subscribe(listener: TurnListener): () => void {
-      state.listeners.add(listener);
-      return () => state.listeners.delete(listener);
+    /** `localOnly`: only this node's own turns, not those relayed from other nodes. */
+    subscribe(listener: TurnListener, options: { localOnly?: boolean } = {}): () => void {
+      const set = options.localOnly ? state.localListeners : state.listeners;
+      set.add(listener);
+      return () => set.delete(listener);
     },
 
-    /** Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). */
+    /**
+     * An event of a turn running on another node (cluster mode): told to this node's listeners
+     * (WebSocket clients, channel delivery) and, when final, to whoever waits for the run here.
+     */
+    relay(event: TurnEvent): void {
+      emitTo(state, state.listeners, event);
+      if (event.type === 'final') settle(state, event.outcome);
+    },
+
+    /**
+     * Re-queues turns a crash interrupted (undelivered replies are the outbox dispatcher's). In
+     * cluster mode, also how this node takes the turns of lanes no live node holds.
+     */
     recover: (): Promise<{ requeued: number }> => recoverTurns(state),
+
+    /** Whether the run is queued or running on this node. */
+    isScheduledHere: (runId: string): boolean => state.scheduled.has(runId),
+
+    /**
+     * Cluster mode: answers the waiters of runs another node ran whose end this node was not told
+     * of (its event bus was reconnecting), from the store.
+     */
+    settleFinishedElsewhere: (): Promise<void> => settleFromStore(state),
 
     /**
      * Summarises the session's older turns now (on its lane, after the turns queued before),
@@ -231,6 +287,10 @@ export type TurnService = ReturnType<typeof createTurnService>;
 async function submitTurn(state: TurnServiceState, request: TurnRequest): Promise<AcceptedTurn> {
   if (!state.accepting) throw new HearthError('SHUTTING_DOWN', 'The gateway is shutting down and takes no new messages. Send again once it is back.', { retryable: true });
   const runId = request.runId ?? state.newRunId();
+  const acceptedAt = state.now();
+  const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId, sessionKey: request.sessionKey, agentId: request.agentId, channel: request.replyTo?.channel ?? request.source, startedAt: acceptedAt });
+  const options = trace.context ? { ...request.options, trace: trace.context } : request.options;
+  const queued: QueuedTrace = { trace, queuedAt: acceptedAt };
   const acceptance = state.deps.store.acceptTurn({
     runId,
     sessionKey: request.sessionKey,
@@ -240,14 +300,46 @@ async function submitTurn(state: TurnServiceState, request: TurnRequest): Promis
     ...(request.context ? { context: request.context } : {}),
     replyTo: request.replyTo ?? null,
     ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-    ...(request.options ? { options: request.options } : {}),
-    now: state.now(),
+    ...(options ? { options } : {}),
+    now: acceptedAt,
   });
+  const provider = providerOf(state, request.agentId, request.options?.model);
+  if (state.deps.ownership) {
+    // Cluster mode: the turn runs here only if this node holds (or now takes) its lane; else the holder runs it.
+    const accepted = await acceptance;
+    const stateless = request.context !== undefined;
+    if (!(await claimAndSchedule(state, runId, request.sessionKey, stateless, provider, queued))) state.deps.ownership.tellHolder?.(laneOf(runId, request.sessionKey, stateless));
+    return accepted;
+  }
   // Scheduled before the accept is committed: when the session's lane is free, the turn's
   // start is written in the same commit. A start cannot overtake its accept (writes run in
   // order), and a duplicate or failed accept leaves nothing to start, so the start is a no-op.
-  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, providerOf(state, request.agentId, request.options?.model));
+  scheduleTurn(state, runId, request.sessionKey, request.context !== undefined, provider, queued);
   return acceptance;
+}
+
+const laneOf = (runId: string, sessionKey: string, stateless: boolean) => (stateless ? `stateless:${runId}` : sessionKey);
+
+/**
+ * Cluster mode: schedules the run when this node holds its lane or takes it now; false when another
+ * node holds it. A run not scheduled here drops its trace (the node that runs it starts its own).
+ */
+async function claimAndSchedule(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider: string | undefined, queued: QueuedTrace): Promise<boolean> {
+  if (state.scheduled.has(runId)) {
+    queued.trace.discard();
+    return true;
+  }
+  const lane = laneOf(runId, sessionKey, stateless);
+  const claimed = await (state.deps.ownership?.claim(lane) ?? Promise.resolve(true)).catch((error: unknown) => {
+    state.deps.logger.warn({ runId, err: error }, 'could not take the session\'s lane; the turn stays queued for the next try');
+    return false;
+  });
+  if (!claimed || state.scheduled.has(runId) || state.stopping) {
+    queued.trace.discard();
+    return claimed;
+  }
+  scheduleTurn(state, runId, sessionKey, stateless, provider, queued);
+  return true;
 }
 
 /** The provider of the turn's first model: the lanes give each provider a share of the slots. */
@@ -255,11 +347,35 @@ function providerOf(state: TurnServiceState, agentId: string, model?: string): s
   return (model ?? state.deps.agents().get(agentId)?.modelRefs[0])?.split('/')[0];
 }
 
-function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider?: string): void {
+/** A queued turn's trace, and when it was queued (its lane wait starts there). */
+interface QueuedTrace {
+  trace: TurnTrace;
+  queuedAt: number;
+}
+
+function scheduleTurn(state: TurnServiceState, runId: string, sessionKey: string, stateless: boolean, provider: string | undefined, queued: QueuedTrace): void {
   // Stateless requests share no transcript, so they get a lane of their own.
-  void state.deps.lanes.run(stateless ? `stateless:${runId}` : sessionKey, () => executeTurn(state, runId, sessionKey), { provider }).catch((error) => {
-    state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
-  });
+  const lane = laneOf(runId, sessionKey, stateless);
+  state.scheduled.set(runId, lane);
+  state.laneRuns.set(lane, (state.laneRuns.get(lane) ?? 0) + 1);
+  void state.deps.lanes
+    .run(lane, () => executeTurn(state, runId, sessionKey, queued), { provider })
+    .catch((error) => {
+      state.deps.logger.error({ runId, err: error }, 'turn scheduling failed');
+    })
+    .finally(() => unschedule(state, runId, lane));
+}
+
+/** The run left this node's lane; a lane with no run left here is let go (cluster mode). */
+function unschedule(state: TurnServiceState, runId: string, lane: string): void {
+  state.scheduled.delete(runId);
+  const left = (state.laneRuns.get(lane) ?? 1) - 1;
+  if (left > 0) {
+    state.laneRuns.set(lane, left);
+    return;
+  }
+  state.laneRuns.delete(lane);
+  state.deps.ownership?.release(lane);
 }
 
 function addWaiter(state: TurnServiceState, runId: string): Promise<TurnOutcome> {
@@ -281,7 +397,12 @@ function settle(state: TurnServiceState, outcome: TurnOutcome): void {
 }
 
 function emit(state: TurnServiceState, event: TurnEvent): void {
-  for (const listener of state.listeners) {
+  emitTo(state, state.localListeners, event);
+  emitTo(state, state.listeners, event);
+}
+
+function emitTo(state: TurnServiceState, listeners: Set<TurnListener>, event: TurnEvent): void {
+  for (const listener of listeners) {
     try {
       listener(event);
     } catch (error) {
@@ -309,14 +430,39 @@ async function waitForRun(state: TurnServiceState, runId: string): Promise<TurnO
   return addWaiter(state, runId);
 }
 
-async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
-  const unfinished = await state.deps.store.unfinishedTurns();
-  for (const entry of unfinished) {
-    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: entry.context !== null }, 'turn recovered after the gateway stopped mid-turn; running it again');
-    scheduleTurn(state, entry.runId, entry.sessionKey, entry.context !== null, providerOf(state, entry.agentId, entry.options?.model));
+async function settleFromStore(state: TurnServiceState): Promise<void> {
+  for (const runId of [...state.waiters.keys()].slice(0, 1000)) {
+    if (state.scheduled.has(runId)) continue;
+    const record = await state.deps.store.getRun(runId);
+    if (record && (record.status === 'ok' || record.status === 'error' || record.status === 'aborted')) settle(state, await waitForRun(state, runId));
   }
-  if (unfinished.length > 0) state.deps.logger.info({ requeued: unfinished.length }, 'recovered turns left unfinished by the last run');
-  return { requeued: unfinished.length };
+}
+
+/** The trace of a turn run again (after a restart, or on another node): it joins the trace its first attempt began. */
+function recoveredTrace(state: TurnServiceState, entry: InboxEntry): QueuedTrace {
+  const queuedAt = state.now();
+  const parent = entry.options?.trace;
+  const trace = (state.deps.tracer ?? NO_TRACING).startTurn({ runId: entry.runId, sessionKey: entry.sessionKey, agentId: entry.agentId, channel: entry.replyTo?.channel ?? entry.source, startedAt: queuedAt, ...(parent ? { parent } : {}) });
+  return { trace, queuedAt };
+}
+
+async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number }> {
+  if (state.stopping) return { requeued: 0 };
+  const elsewhere = (await state.deps.ownership?.heldElsewhere?.()) ?? new Set<string>();
+  const unfinished = (await state.deps.store.unfinishedTurns()).filter((entry) => !state.scheduled.has(entry.runId) && !elsewhere.has(laneOf(entry.runId, entry.sessionKey, entry.context !== null)));
+  let requeued = 0;
+  for (const entry of unfinished) {
+    const stateless = entry.context !== null;
+    const provider = providerOf(state, entry.agentId, entry.options?.model);
+    const queued = recoveredTrace(state, entry);
+    if (state.deps.ownership) {
+      if (!(await claimAndSchedule(state, entry.runId, entry.sessionKey, stateless, provider, queued))) continue;
+    } else scheduleTurn(state, entry.runId, entry.sessionKey, stateless, provider, queued);
+    requeued++;
+    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: stateless }, 'turn recovered after the gateway stopped mid-turn; running it again');
+  }
+  if (requeued > 0) state.deps.logger.info({ requeued }, 'recovered turns left unfinished by the last run');
+  return { requeued };
 }
 
 async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{ checkpointed: number }> {
@@ -342,19 +488,30 @@ async function drainTurns(state: TurnServiceState, timeoutMs: number): Promise<{
 // ------------------------------------------------------------------ running a turn
 
 /** Runs one queued turn on its lane: start, checks, the agent loop, then the result. */
-async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string): Promise<void> {
-  if (state.stopping) return;
+async function executeTurn(state: TurnServiceState, runId: string, laneSessionKey: string, { trace, queuedAt }: QueuedTrace): Promise<void> {
+  try {
+    await startAndRunTurn(state, runId, laneSessionKey, trace, queuedAt);
+  } finally {
+    // Ended with the result when it was recorded; this only closes a trace the turn left open.
+    trace.end({ status: 'error' });
+  }
+}
+
+async function startAndRunTurn(state: TurnServiceState, runId: string, laneSessionKey: string, trace: TurnTrace, queuedAt: number): Promise<void> {
+  if (state.stopping) return trace.discard();
   const started = await state.deps.store.startTurn(runId, { now: state.now(), historyLimit: 0 }).catch((error: unknown) => {
     startFailed(state, runId, laneSessionKey, error);
     return null;
   });
-  if (!started) return;
+  if (!started) return trace.discard();
+  trace.laneWait(queuedAt, state.now());
   const turn: TurnInProgress = {
     runId,
     sessionKey: started.sessionKey,
     started,
     scopes: [`agent:${started.agentId}`, ...(started.options?.budgetScopes ?? [])],
     pendingSteps: [],
+    trace,
   };
   const agent = state.deps.agents().get(started.agentId);
   const refusal = await refusalOf(state, turn, agent);
@@ -365,9 +522,23 @@ async function executeTurn(state: TurnServiceState, runId: string, laneSessionKe
   await runAgentTurn(state, turn, turnProfile(state, turn.started, agent!));
 }
 
+/**
+ * Cluster mode: a store error in a turn (the database restarting, connections dropped) leaves the
+ * turn unfinished instead of failing it; a node takes it up again at a sweep once the store
+ * answers, and whoever waits gets its reply then. Each try counts as an attempt, so a turn the
+ * store keeps refusing still ends, visibly, after `maxTurnAttempts`.
+ */
+function storeWentAway(state: TurnServiceState, failure: HearthError): boolean {
+  return state.deps.ownership !== undefined && failure.code === 'STORE_ERROR';
+}
+
 /** The store failed to start the turn (a damaged file, a full disk): answer whoever waits instead of leaving them hanging. */
 function startFailed(state: TurnServiceState, runId: string, sessionKey: string, error: unknown): void {
   const failure = toHearthError(error, 'STORE_ERROR');
+  if (storeWentAway(state, failure)) {
+    state.deps.logger.warn({ runId, err: failure }, 'a turn could not start: the store failed; it is tried again once the store answers');
+    return;
+  }
   state.deps.logger.error({ runId, err: failure }, 'a turn could not start');
   answerUnrecorded(state, runId, sessionKey, failure);
 }
@@ -444,6 +615,7 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
     if (run.checkpoint) {
       state.history.delete(sessionKey);
       await state.deps.store.requeueTurn(runId);
+      turn.trace.end({ status: 'checkpointed' });
       state.deps.logger.info({ runId, sessionKey }, 'turn checkpointed for shutdown; it will run again at the next start');
       return;
     }
@@ -452,6 +624,10 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
     await finishTurn(state, turn, result, output.messages);
   } catch (error) {
     const failure = toHearthError(error);
+    if (storeWentAway(state, failure)) {
+      state.deps.logger.warn({ runId, sessionKey, err: failure }, 'the store failed during the turn; it runs again once the store answers (counted as an attempt)');
+      return;
+    }
     state.deps.logger.error({ runId, sessionKey, err: failure }, 'turn failed unexpectedly');
     await failTurn(state, turn, failure.code, failure.message).catch((inner) => {
       state.deps.logger.error({ runId, err: inner }, 'could not record the failed turn');
@@ -491,6 +667,7 @@ async function systemPrompt(state: TurnServiceState, profile: AgentProfile, requ
  * result. Steps before a tool runs are written at once.
  */
 function recordStep(state: TurnServiceState, turn: TurnInProgress, step: RunStepInput): Promise<void> {
+  turn.trace.step(step);
   const final = step.kind === 'model' && ((step.output as { toolCalls?: unknown[] } | undefined)?.toolCalls?.length ?? 0) === 0;
   if (final) {
     turn.pendingSteps.push(step);
@@ -692,6 +869,7 @@ async function finishTurn(state: TurnServiceState, turn: TurnInProgress, given: 
   }
   if (outcome.error) deps.logger.warn({ runId, sessionKey, code: outcome.error.code }, outcome.error.message);
   const outbox = outboxId !== null && deliverTo ? outboxEntry(state, turn, outboxId, deliverTo, outcome) : null;
+  turn.trace.end({ status: outcome.status, error: outcome.error, endedAt: at, awaitingDelivery: outbox !== null });
   emit(state, { type: 'final', runId, sessionKey, outcome, outbox });
   settle(state, outcome);
 }

@@ -11,6 +11,7 @@ import { type Budgets, createBudgets } from '../automation/budgets.js';
 import type { DailyBudget } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
 import type { Tool } from '../contracts/tool.js';
+import type { Tracer } from '../contracts/tracing.js';
 import type { GatewayMetrics } from '../observability/metrics-subsystem.js';
 import type { Models } from '../providers/models-subsystem.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
@@ -25,6 +26,8 @@ import { createBuiltinTools, createToolRegistry, type ToolRegistry } from '../to
 import { createSessionLanes, effectiveProviderShare, type SessionLanes } from './session-lanes.js';
 import { createSessionCompactor } from './compaction.js';
 import { createTurnService, type TurnService } from './turn-service.js';
+import type { Cluster } from '../cluster/cluster-subsystem.js';
+import { joinTurnsToCluster } from '../cluster/cluster-turns.js';
 
 export interface Turns {
   service: TurnService;
@@ -50,6 +53,10 @@ interface TurnsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths'> {
   plugins?: Pick<Plugins, 'loaded' | 'toolHooks' | 'messageSending'>;
   /** Tools that come and go while the gateway runs (each MCP server's), read at every turn. */
   toolSources?: readonly (() => readonly Tool[])[];
+  /** Where each turn's trace goes (the tracing subsystem). */
+  tracer?: Tracer;
+  /** Cluster mode: lanes held by one node at a time, turn events shared with the other nodes. */
+  cluster?: Cluster;
 }
 
 /** Budgets per agent (`agent:<id>`) and per attached scope, read from the config in force. */
@@ -131,26 +138,33 @@ export const turnsSubsystem = defineSubsystem({
       ...(deps.plugins?.loaded ? { messageSending: deps.plugins.messageSending } : {}),
       agents: models.agents,
       maxTurnAttempts: () => config.current().agents.defaults.maxTurnAttempts,
-      historyCacheBytes: Math.round(config.current().session.historyCacheMb * 1024 * 1024),
+      // In a cluster a session's next turn may run on another node: each turn reads its history from the store.
+      historyCacheBytes: deps.cluster?.enabled ? 0 : Math.round(config.current().session.historyCacheMb * 1024 * 1024),
       logger,
       budgets,
+      ...(deps.tracer ? { tracer: deps.tracer } : {}),
       sideEffectTools: () => tools.sideEffectNames(),
+      ...(deps.cluster?.enabled ? { ownership: deps.cluster.lanes } : {}),
       onSessionReset: (sessionKey) => {
         processes.killSession(sessionKey).catch((error: unknown) => logger.warn({ sessionKey, err: error }, 'the background processes of a reset session could not all be killed'));
       },
     });
-    const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent);
+    const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent, { localOnly: true });
     metrics.attach({ historyCache: () => service.historyCacheStats() });
     limitHeapGrowth();
     const compactor = createIdleCompactor({ release: () => service.releaseHistory() });
-    const unsubscribeCompactor = service.subscribe((event) => {
-      if (event.type === 'final') compactor.noteTurn();
-    });
+    const unsubscribeCompactor = service.subscribe(
+      (event) => {
+        if (event.type === 'final') compactor.noteTurn();
+      },
+      { localOnly: true },
+    );
     const unsubscribeConfig = config.onReload(applyLimits);
 
     await models.detected;
     applyLimits();
     await service.recover();
+    const leaveCluster = deps.cluster?.enabled ? joinTurnsToCluster(service, deps.cluster) : () => {};
 
     const turns: Turns = {
       service,
@@ -164,6 +178,7 @@ export const turnsSubsystem = defineSubsystem({
       api: turns,
       async drain() {
         unsubscribeConfig();
+        leaveCluster();
         const { checkpointed } = await service.drain(config.current().gateway.drainTimeoutMs);
         if (checkpointed > 0) logger.warn({ checkpointed }, 'turns still running were checkpointed and will run again at the next start');
       },

@@ -3,12 +3,14 @@ import { test } from 'node:test';
 import type { CronJob, CronRunRecord } from '../contracts/automation.js';
 import type { Store } from '../contracts/store.js';
 import { unpackMessages } from '../contracts/packed-messages.js';
+import { runTaskQueueContract } from './task-queue-contract.js';
 
 /**
  * The behaviour every Store adapter must have. Run it against each adapter with a factory that
  * returns a fresh, empty, migrated store.
  */
 export function runStoreContract(name: string, createStore: () => Promise<Store>): void {
+  runTaskQueueContract(name, createStore);
   const accept = (store: Store, runId: string, sessionKey: string, text: string, extra: Partial<Parameters<Store['acceptTurn']>[0]> = {}) =>
     store.acceptTurn({ runId, sessionKey, agentId: 'main', source: 'ws', text, now: 1000, ...extra });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Tool } from '../contracts/tool.js';
 import { defineTool, errorResult } from './define-tool.js';
+import { changedSinceRead, EXPECT_SHA256_DESCRIPTION, expectSha256Schema, sha256Hex } from './content-hash.js';
 import { fsErrorResult, looksBinary, readPrefix, statRegularFile, writeFileAtomic } from './file-io.js';
 import { resolveInWorkspace } from './workspace-path.js';
 import { WRITE_MAX_BYTES } from './write-tool.js';
@@ -10,6 +11,7 @@ const schema = z.strictObject({
   oldText: z.string().min(1, 'must not be empty; to create a file, use `write`'),
   newText: z.string(),
   replaceAll: z.boolean().optional(),
+  expectSha256: expectSha256Schema,
 });
 type EditArguments = z.infer<typeof schema>;
 
@@ -32,6 +34,7 @@ export function createEditTool(): Tool {
           oldText: { type: 'string', minLength: 1, description: 'The exact text to replace.' },
           newText: { type: 'string', description: 'The replacement text.' },
           replaceAll: { type: 'boolean', description: 'Replace every occurrence instead of requiring exactly one. Default false.' },
+          expectSha256: { type: 'string', description: EXPECT_SHA256_DESCRIPTION },
         },
         required: ['path', 'oldText', 'newText'],
         additionalProperties: false,
@@ -39,7 +42,7 @@ export function createEditTool(): Tool {
     },
     sideEffects: true,
     schema,
-    usage: 'edit {"path": string, "oldText": string, "newText": string, "replaceAll"?: boolean}',
+    usage: 'edit {"path": string, "oldText": string, "newText": string, "replaceAll"?: boolean, "expectSha256"?: string}',
     async run(args, context) {
       const resolved = await resolveInWorkspace(context.workspaceDir, args.path);
       if (!resolved.ok) return errorResult(resolved.message);
@@ -52,6 +55,10 @@ export function createEditTool(): Tool {
           return errorResult(`${relative} is larger than ${WRITE_MAX_BYTES} bytes, too large to edit. Use \`write\` for smaller files.`);
         }
         if (looksBinary(prefix.buffer)) return errorResult(`${relative} looks like a binary file; \`edit\` only changes text.`);
+        if (args.expectSha256 !== undefined) {
+          const actual = sha256Hex(prefix.buffer);
+          if (actual !== args.expectSha256) return changedSinceRead(relative, args.expectSha256, actual);
+        }
         const text = prefix.buffer.toString('utf8');
         const pieces = text.split(args.oldText);
         const count = pieces.length - 1;
@@ -73,7 +80,7 @@ export function createEditTool(): Tool {
           return errorResult(`The edited ${relative} would be ${bytes} bytes, more than the ${WRITE_MAX_BYTES} bytes allowed.`);
         }
         await writeFileAtomic(file, updated, context.signal);
-        return { content: `Replaced ${count} occurrence${count === 1 ? '' : 's'} in ${relative}.` };
+        return { content: `Replaced ${count} occurrence${count === 1 ? '' : 's'} in ${relative} (sha256 ${sha256Hex(updated)}).` };
       } catch (error) {
         return fsErrorResult(error, relative);
       }

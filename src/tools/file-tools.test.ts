@@ -102,16 +102,16 @@ describe('read, write and edit tools', () => {
   describe('write', () => {
     it('writes a file atomically and reports the size', async () => {
       const result = await write.execute({ path: 'notes/new.md', content: 'héllo' }, context);
-      assert.deepEqual(result, { content: 'Wrote 6 bytes to notes/new.md' });
+      assert.match(result.content, /^Wrote 6 bytes to notes\/new\.md \(sha256 [0-9a-f]{64}\)$/);
       assert.equal(await readFile(path.join(workspace, 'notes', 'new.md'), 'utf8'), 'héllo');
       const overwrite = await write.execute({ path: 'notes/new.md', content: 'bye' }, context);
-      assert.equal(overwrite.content, 'Wrote 3 bytes to notes/new.md');
+      assert.match(overwrite.content, /^Wrote 3 bytes to notes\/new\.md \(sha256 /);
       assert.deepEqual((await readdir(path.join(workspace, 'notes'))).filter((name) => name.endsWith('.tmp')), []);
     });
 
     it('creates missing parent folders', async () => {
       const result = await write.execute({ path: 'projects/2024/plan.md', content: '# Plan\n' }, context);
-      assert.equal(result.content, 'Wrote 7 bytes to projects/2024/plan.md');
+      assert.match(result.content, /^Wrote 7 bytes to projects\/2024\/plan\.md /);
       assert.equal(await readFile(path.join(workspace, 'projects', '2024', 'plan.md'), 'utf8'), '# Plan\n');
     });
 
@@ -141,7 +141,7 @@ describe('read, write and edit tools', () => {
     it('replaces one exact occurrence, keeping $ patterns literal', async () => {
       await writeFile(path.join(workspace, file), 'alpha\nbeta\ngamma\n');
       const result = await edit.execute({ path: file, oldText: 'beta', newText: 'b$&ta' }, context);
-      assert.deepEqual(result, { content: 'Replaced 1 occurrence in notes/edit.md.' });
+      assert.match(result.content, /^Replaced 1 occurrence in notes\/edit\.md \(sha256 [0-9a-f]{64}\)\.$/);
       assert.equal(await readFile(path.join(workspace, file), 'utf8'), 'alpha\nb$&ta\ngamma\n');
     });
 
@@ -163,7 +163,7 @@ describe('read, write and edit tools', () => {
     it('replaces every occurrence with replaceAll', async () => {
       await writeFile(path.join(workspace, file), 'todo\ntodo\ntodo\n');
       const result = await edit.execute({ path: file, oldText: 'todo', newText: 'done', replaceAll: true }, context);
-      assert.deepEqual(result, { content: 'Replaced 3 occurrences in notes/edit.md.' });
+      assert.match(result.content, /^Replaced 3 occurrences in notes\/edit\.md /);
       assert.equal(await readFile(path.join(workspace, file), 'utf8'), 'done\ndone\ndone\n');
     });
 

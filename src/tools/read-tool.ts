@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Tool, ToolResult } from '../contracts/tool.js';
 import { defineTool, errorResult } from './define-tool.js';
+import { fileSha256, sha256Hex } from './content-hash.js';
 import { formatBytes, fsErrorResult, looksBinary, readPrefix, statRegularFile } from './file-io.js';
 import { resolveInWorkspace } from './workspace-path.js';
 
@@ -13,6 +14,7 @@ const schema = z.strictObject({
   path: z.string(),
   offset: z.int().min(1).optional(),
   limit: z.int().min(1).optional(),
+  hash: z.boolean().optional(),
 });
 type ReadArguments = z.infer<typeof schema>;
 
@@ -39,6 +41,7 @@ export function createReadTool(): Tool {
           path: { type: 'string', description: 'File path relative to the workspace root, e.g. "notes/todo.md".' },
           offset: { type: 'integer', minimum: 1, description: 'First line to return, 1-based. Default 1.' },
           limit: { type: 'integer', minimum: 1, description: 'Maximum number of lines to return. Default: all.' },
+          hash: { type: 'boolean', description: 'Also report the SHA-256 of the whole file, to pass as expectSha256 to write or edit so a change made meanwhile by someone else is not overwritten.' },
         },
         required: ['path'],
         additionalProperties: false,
@@ -46,7 +49,7 @@ export function createReadTool(): Tool {
     },
     sideEffects: false,
     schema,
-    usage: 'read {"path": string, "offset"?: integer >= 1, "limit"?: integer >= 1}',
+    usage: 'read {"path": string, "offset"?: integer >= 1, "limit"?: integer >= 1, "hash"?: boolean}',
     async run(args, context) {
       const resolved = await resolveInWorkspace(context.workspaceDir, args.path);
       if (!resolved.ok) return errorResult(resolved.message);
@@ -59,8 +62,10 @@ export function createReadTool(): Tool {
         if (looksBinary(prefix.buffer)) {
           return errorResult(`${relative} looks like a binary file (it contains NUL bytes); \`read\` only returns text.`);
         }
-        if (prefix.complete) return readWhole(prefix.buffer.toString('utf8'), relative, window);
-        return await readLarge(file, relative, window, checked.size, context.signal);
+        const result = prefix.complete ? readWhole(prefix.buffer.toString('utf8'), relative, window) : await readLarge(file, relative, window, checked.size, context.signal);
+        if (args.hash !== true || result.isError) return result;
+        const sha256 = prefix.complete ? sha256Hex(prefix.buffer) : await fileSha256(file);
+        return { ...result, content: `${result.content}\n\n[sha256 of the whole of ${relative}: ${sha256}]` };
       } catch (error) {
         return fsErrorResult(error, relative);
       }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Tool } from '../contracts/tool.js';
 import { defineTool, errorCode, errorResult } from './define-tool.js';
+import { changedSinceRead, EXPECT_SHA256_DESCRIPTION, expectSha256Schema, fileSha256, sha256Hex } from './content-hash.js';
 import { fsErrorResult, writeFileAtomic } from './file-io.js';
 import { resolveInWorkspace } from './workspace-path.js';
 
@@ -12,6 +13,7 @@ export const WRITE_MAX_BYTES = 1024 * 1024;
 const schema = z.strictObject({
   path: z.string(),
   content: z.string(),
+  expectSha256: expectSha256Schema,
 });
 type WriteArguments = z.infer<typeof schema>;
 
@@ -31,6 +33,7 @@ export function createWriteTool(): Tool {
         properties: {
           path: { type: 'string', description: 'File path relative to the workspace root, e.g. "notes/todo.md".' },
           content: { type: 'string', description: `The complete new file content (at most ${WRITE_MAX_BYTES / 1024 / 1024} MiB).` },
+          expectSha256: { type: 'string', description: EXPECT_SHA256_DESCRIPTION },
         },
         required: ['path', 'content'],
         additionalProperties: false,
@@ -38,7 +41,7 @@ export function createWriteTool(): Tool {
     },
     sideEffects: true,
     schema,
-    usage: 'write {"path": string, "content": string}',
+    usage: 'write {"path": string, "content": string, "expectSha256"?: string}',
     async run(args, context) {
       const bytes = Buffer.byteLength(args.content);
       if (bytes > WRITE_MAX_BYTES) {
@@ -57,12 +60,16 @@ export function createWriteTool(): Tool {
         });
         if (existing?.isDirectory()) return errorResult(`${relative} is a folder; give a file path inside it.`);
         if (existing !== undefined && !existing.isFile()) return errorResult(`${relative} is not a regular file.`);
+        if (args.expectSha256 !== undefined) {
+          const actual = await fileSha256(file);
+          if (actual !== args.expectSha256) return changedSinceRead(relative, args.expectSha256, actual);
+        }
         await mkdir(path.dirname(file), { recursive: true });
         await writeFileAtomic(file, args.content, context.signal);
       } catch (error) {
         return fsErrorResult(error, relative);
       }
-      return { content: `Wrote ${bytes} bytes to ${relative}` };
+      return { content: `Wrote ${bytes} bytes to ${relative} (sha256 ${sha256Hex(args.content)})` };
     },
   });
 }

@@ -34,6 +34,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   port?: number;
   timeoutMs?: number;
+  /** Another checkout's `bin/hearth.js` (before/after benchmarks); this one's by default. */
+  bin?: string;
 }
 
 /** A clean environment: no provider keys or gateway settings leak in from the machine. */
@@ -90,7 +92,7 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
   if (options.configText !== undefined) writeConfig(home, options.configText);
   else if (options.config !== undefined) writeConfig(home, options.config);
   const env = testEnv(home, options.env);
-  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, HEARTH_BIN, 'gateway', '--port', String(options.port ?? 0)], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, options.bin ?? HEARTH_BIN, 'gateway', '--port', String(options.port ?? 0)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

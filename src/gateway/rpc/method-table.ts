@@ -13,6 +13,7 @@ import { runPlanMethods } from './run-plan-methods.js';
 import { sessionMethods } from './session-methods.js';
 import { skillMethods } from './skill-methods.js';
 import { statusMethods } from './status-methods.js';
+import { taskMethods } from './task-methods.js';
 import { usageMethods } from './usage-methods.js';
 
 /**
@@ -35,4 +36,5 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...alertMethods,
   ...configMethods,
   ...usageMethods,
+  ...taskMethods,
 });

@@ -44,13 +44,15 @@ function summary(run: RunRecord) {
     finishedAt: run.finishedAt,
     durationMs: run.startedAt !== null && run.finishedAt !== null ? run.finishedAt - run.startedAt : null,
     toolCalls: run.toolCalls.length,
+    /** The turn's OpenTelemetry trace id when it was traced (docs/agents.md, Traces). */
+    traceId: run.options?.trace?.traceId ?? null,
   };
 }
 
 /** `runs.list` and `runs.get`: what each run did, step by step, with secrets redacted. */
 export const runMethods: Record<string, RpcMethod> = {
   'runs.list': defineMethod(
-    { description: 'Recent runs, newest first (default limit 50): trigger, status, model, tokens, cost, duration, tool calls, error.', returns: '{runs:[{runId, sessionKey, agentId, trigger, status, provider, model, usage, costUsd, error, attempts, createdAt, startedAt, finishedAt, durationMs, toolCalls}]}' },
+    { description: 'Recent runs, newest first (default limit 50): trigger, status, model, tokens, cost, duration, tool calls, error.', returns: '{runs:[{runId, sessionKey, agentId, trigger, status, provider, model, usage, costUsd, error, attempts, createdAt, startedAt, finishedAt, durationMs, toolCalls, traceId}]}' },
     z.strictObject({ limit: z.number().int().min(1).max(1000).optional(), sessionKey: z.string().min(1).max(512).optional() }).optional(),
     async (params, _connection, context) => {
       const runs = await context.store.listRuns({ limit: params?.limit ?? 50, ...(params?.sessionKey ? { sessionKey: params.sessionKey } : {}) });

@@ -224,6 +224,38 @@ export const postgresMigrations: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 3,
+    name: 'the shared task queue (SQLite version 11): tasks agents hand to each other, their dependencies, claims and leases',
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_session TEXT,
+        assignees TEXT,
+        status TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        deadline BIGINT,
+        result TEXT,
+        claimed_by TEXT,
+        claim_agent TEXT,
+        run_id TEXT,
+        lease_until BIGINT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        finished_at BIGINT
+      );
+      CREATE INDEX tasks_unfinished ON tasks (status, deadline, created_at) WHERE status IN ('open', 'claimed');
+      CREATE INDEX tasks_by_creation ON tasks (created_at);
+      CREATE TABLE task_dependencies (
+        task_id TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        PRIMARY KEY (task_id, depends_on)
+    `,
+  },
+  {
     version: 4,
     name: 'run plans (SQLite version 12): a structured run\'s plan and per-step checkpoints, deleted with their run',
     sql: `

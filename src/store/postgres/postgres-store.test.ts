@@ -166,3 +166,28 @@ test('postgres: a statement that hangs fails after the statement timeout instead
     await store.close();
   }
 });
+
+test('postgres: two nodes claiming the same tasks at once: each task goes to exactly one, a lease that ran out to exactly one of the others', async () => {
+  const database = await freshDatabase();
+  const nodeA = await openPostgresStore({ url: database.url });
+  const nodeB = await openPostgresStore({ url: database.url });
+  try {
+    for (let i = 0; i < 10; i++) await nodeA.createTask({ id: `t${i}`, title: `task ${i}`, body: 'work', createdBy: 'planner', now: 1000 + i });
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? nodeA : nodeB).claimTask({ agentId: 'worker', claimer: `node-${i % 2}-slot-${i}`, leaseMs: 1000, now: 2000 })),
+    );
+    const won = claims.flatMap((outcome) => (outcome.ok ? [outcome.task.id] : []));
+    assert.equal(won.length, 10, 'every task claimed');
+    assert.equal(new Set(won).size, 10, 'none claimed twice');
+    for (let i = 0; i < 10; i++) {
+      const both = await Promise.all([
+        nodeA.claimTask({ id: `t${i}`, agentId: 'worker', claimer: 'a-late', leaseMs: 1000, now: 3000 }),
+        nodeB.claimTask({ id: `t${i}`, agentId: 'worker', claimer: 'b-late', leaseMs: 1000, now: 3000 }),
+      ]);
+      assert.equal(both.filter((outcome) => outcome.ok).length, 1, `t${i}: one of the two nodes re-claims it`);
+    }
+  } finally {
+    await nodeA.close();
+    await nodeB.close();
+  }
+});

@@ -8,6 +8,7 @@ import { createPgHealth, createPgRunner, numericTypes, redactUrl } from './postg
 import { createPostgresImportLedger } from './postgres-import-ledger.js';
 import { createPostgresRunPlans } from './postgres-run-plans.js';
 import { createPostgresTurns } from './postgres-turns.js';
+import { createPostgresTasks } from './postgres-tasks.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (store.url or HEARTH_DATABASE_URL). */
@@ -74,6 +75,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     ...createPostgresAutomationState(runner, quarantine, { timeZone }),
     ...createPostgresImportLedger(runner),
     ...createPostgresRunPlans(runner),
+    ...createPostgresTasks(runner),
   };
 }
 

@@ -264,6 +264,39 @@ export const sqliteMigrations: readonly Migration[] = [
     `,
   },
   {
+    version: 11,
+    name: 'the shared task queue: tasks agents hand to each other, their dependencies, claims and leases',
+    sql: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_session TEXT,
+        assignees TEXT,
+        status TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        deadline INTEGER,
+        result TEXT,
+        claimed_by TEXT,
+        claim_agent TEXT,
+        run_id TEXT,
+        lease_until INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX tasks_unfinished ON tasks (status, deadline, created_at) WHERE status IN ('open', 'claimed');
+      CREATE INDEX tasks_by_creation ON tasks (created_at);
+      CREATE TABLE task_dependencies (
+        task_id TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        PRIMARY KEY (task_id, depends_on)
+      );
+    `,
+  },
+  {
     version: 12,
     name: 'run plans: a structured run\'s plan and per-step checkpoints, deleted with their run',
     sql: `

@@ -374,3 +374,20 @@ test('sqlite: queued messages come back in order within the limit, and a pairing
     await store.close();
   }
 });
+
+test('sqlite: two connections to one file claiming the same tasks: each task goes to exactly one of them', async () => {
+  const path = join(dir, 'two-claimers.sqlite');
+  const first = createSqliteStore({ path });
+  const second = createSqliteStore({ path });
+  try {
+    for (let i = 0; i < 6; i++) await first.createTask({ id: `t${i}`, title: `task ${i}`, body: 'work', createdBy: 'planner', now: 1000 + i });
+    const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? first : second).claimTask({ agentId: 'worker', claimer: `c${i}`, leaseMs: 1000, now: 2000 })));
+    const won = claims.flatMap((outcome) => (outcome.ok ? [outcome.task.id] : []));
+    assert.equal(won.length, 6);
+    assert.equal(new Set(won).size, 6, 'no task claimed by both connections');
+    assert.equal((await second.listTasks({ status: 'claimed', limit: 10 })).length, 6);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});

@@ -21,6 +21,7 @@ import { createSqliteUsage } from './sqlite-usage.js';
 import { createSqliteChannelState } from './sqlite-channel-state.js';
 import { createSqliteImportLedger } from './sqlite-import-ledger.js';
 import { createSqliteHistoryReader } from './sqlite-history.js';
+import { createSqliteTasks } from './sqlite-tasks.js';
 import { type OpenOptions, openSqliteFile } from './sqlite-open.js';
 import { createWalCheckpointer } from './wal-checkpointer.js';
 import { createRowQuarantine } from './sqlite-quarantine.js';
@@ -314,6 +315,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     ...createSqliteUsage(db, { run, write }),
     ...createSqliteRetention(db, { run, write }),
+    ...createSqliteTasks(db, { run, write }),
     quarantinedRows: () => run('list quarantined rows', () => quarantine.list()),
     readTranscript: (sessionKey, limit) =>
       run('read a transcript', () => {
