@@ -53,6 +53,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON body (undefined for requests without one). */
   body: unknown;
+  /** The client's TCP port: which process sent the request (a benchmark maps it to a pid through /proc). */
+  remotePort?: number;
 }
 
 export interface FakeModelServer {
@@ -286,7 +288,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
       body = raw;
     }
     const api = route.api;
-    const recorded: RecordedRequest = { api, method, path, headers: request.headers, body };
+    const recorded: RecordedRequest = { api, method, path, headers: request.headers, body, remotePort: request.socket.remotePort };
     record(recorded);
     if (!isRecord(body)) {
       sendJson(response, 400, { ...(api === 'anthropic' ? { type: 'error' } : {}), error: { type: 'invalid_request_error', message: 'The request body is not a JSON object.' } });
