@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { postgresMigrations } from '../../src/store/postgres/postgres-migrations.js';
 import { type FakeModelServer, fakeModelConfig, type RecordedRequest, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv } from '../support/gateway-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/pg-test-database.js';
+import { postgresMigrations } from '../../src/store/postgres/postgres-migrations.js';
 
 let model: FakeModelServer;
 let database: TestDatabase;
@@ -77,8 +77,7 @@ test('a gateway on PostgreSQL: chat turns persist across a restart, and /readyz 
   const doctor = await runCli(['doctor'], testEnv(home, { HEARTH_DATABASE_URL: database.url }));
   assert.match(doctor.stdout, /integrity check skipped: .*PostgreSQL/);
   assert.match(doctor.stdout, /PostgreSQL .* answers at postgres:\/\//);
-  const latest = Math.max(...postgresMigrations.map((migration) => migration.version));
-  assert.match(doctor.stdout, new RegExp(`schema version ${latest} \\(current\\)`, 'u'));
+  assert.match(doctor.stdout, new RegExp(`schema version ${postgresMigrations.at(-1)?.version} \\(current\\)`));
 });
 
 test('a gateway pointed at an unreachable PostgreSQL does not start, and says which setting to check', async () => {

@@ -253,6 +253,7 @@ export const postgresMigrations: readonly PostgresMigration[] = [
         task_id TEXT NOT NULL,
         depends_on TEXT NOT NULL,
         PRIMARY KEY (task_id, depends_on)
+      );
     `,
   },
   {
