@@ -46,6 +46,7 @@ export function createAgentDirectory(config: HearthConfig, options: { workspaces
       ...((entry.memory ?? defaults.memory) ? { memory: mergeMemory(defaults.memory, entry.memory) } : {}),
       ...((entry.skills ?? defaults.skills) ? { skills: entry.skills ?? defaults.skills } : {}),
       compaction: compactionSettings({ ...defaults.compaction, ...entry.compaction }),
+      ...((entry.loop ?? defaults.loop) === 'structured' ? { loop: 'structured' as const } : {}),
     });
   }
   const marked = entries.find(([, entry]) => entry.default === true)?.[0];

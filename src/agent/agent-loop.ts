@@ -40,6 +40,8 @@ export interface AgentProfile {
   compaction?: CompactionSettings;
   /** The skills the agent may use, by name (`agents.*.skills`); absent: every eligible skill. */
   skills?: string[];
+  /** `structured`: the agent's turns run as checkpointed plans (`agents.*.loop`); absent: conversational. */
+  loop?: 'structured';
 }
 
 export interface CompactionSettings {

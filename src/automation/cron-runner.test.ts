@@ -92,6 +92,14 @@ test('a cron run is a cron turn in its session, with its reply to a chat through
   );
 });
 
+test('a job with loop "structured" runs its turns as plans; without it the turn takes the agent\'s loop', async () => {
+  const { turns, submitted } = fakeTurns();
+  const runner = createCronRunner({ turns });
+  await runner.execute(job({ loop: 'structured' }), run('run_s'));
+  await runner.execute(job({}), run('run_t'));
+  assert.deepEqual(submitted.map((request) => request.options), [{ loop: 'structured', budgetScopes: ['cron:job_1'] }, { budgetScopes: ['cron:job_1'] }]);
+});
+
 test('a failed turn is a failed run with its code; a webhook that never answers 2xx makes the run an error naming the run that keeps the reply', async () => {
   const failing = createCronRunner({ turns: fakeTurns({ status: 'error', reply: '', error: { code: 'PROVIDER_AUTH', message: 'the key was refused' } }).turns });
   assert.deepEqual(await failing.execute(job({}), run('run_d')), { status: 'error', error: 'PROVIDER_AUTH: the key was refused' });

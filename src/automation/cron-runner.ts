@@ -56,7 +56,7 @@ export function createCronRunner(deps: CronRunnerDeps) {
           source: 'cron',
           text: spec.message,
           replyTo,
-          options: { ...(spec.model ? { model: spec.model } : {}), budgetScopes: [`cron:${job.id}`] },
+          options: { ...(spec.model ? { model: spec.model } : {}), ...(spec.loop ? { loop: spec.loop } : {}), budgetScopes: [`cron:${job.id}`] },
         });
       } catch (error) {
         deps.turns.forgetRun(runId);

@@ -25,6 +25,7 @@ export interface CronJobFlags {
   dailyTokens?: string;
   dailyCostUsd?: string;
   model?: string;
+  loop?: string;
   allowDuplicate?: boolean;
   enable?: boolean;
   disable?: boolean;
@@ -102,6 +103,7 @@ function jobParams(flags: CronJobFlags): Record<string, unknown> {
     dailyTokens: int(flags.dailyTokens, '--daily-tokens'),
     dailyCostUsd: positive(flags.dailyCostUsd, '--daily-cost-usd'),
     model: flags.model,
+    loop: flags.loop,
   };
   for (const key of Object.keys(params)) if (params[key] === undefined) delete params[key];
   return params;

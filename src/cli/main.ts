@@ -467,7 +467,7 @@ function addDoctorCommand(program: CommanderModule.Command, runtime: CliRuntime)
     });
 }
 
-/** `hearth runs …`: list, show, replay, diff */
+/** `hearth runs …`: list, show, replay, resume, diff */
 function addRunCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const runs = program.command('runs').description('what each run did: trigger, model, steps, tool calls, tokens, errors');
   runs
@@ -500,6 +500,17 @@ function addRunCommands(program: CommanderModule.Command, runtime: CliRuntime): 
     .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
       const { runsReplay } = await import('./runs-command.js');
       await runsReplay(runtime, runId, options);
+    });
+  runs
+    .command('resume')
+    .summary('continue a failed or stopped structured run from its first unfinished step')
+    .description('continue a structured run that failed or stopped, from its first unfinished step, as a new run in the same session (finished steps are not run again); waits for it and prints how it ended')
+    .argument('<runId>', 'a structured run id from `hearth runs list`')
+    .option('--timeout <seconds>', 'how long to wait', '600')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean; timeout: string }) => {
+      const { runsResume } = await import('./run-plan-view.js');
+      await runsResume(runtime, runId, options);
     });
   runs
     .command('diff')
@@ -596,6 +607,7 @@ function addCronCommands(program: CommanderModule.Command, runtime: CliRuntime):
       .option('--daily-tokens <n>', 'daily token budget of this job')
       .option('--daily-cost-usd <usd>', 'daily cost budget of this job')
       .option('--model <ref>', 'a model for this job (provider/model)')
+      .option('--loop <loop>', 'conversational or structured (a checkpointed plan, see docs/agents.md); default: the agent\'s loop')
       .option('--json', 'print JSON');
   cron
     .command('list')

@@ -1,4 +1,6 @@
 import { type CliRuntime, withGateway } from './cli-context.js';
+import type { RunPlanRecord } from '../contracts/structured-plan.js';
+import { describePlan } from './run-plan-view.js';
 
 interface RunSummary {
   runId: string;
@@ -24,6 +26,8 @@ interface RunDetail extends Omit<RunSummary, 'toolCalls'> {
   reply: string | null;
   toolCalls: { name: string; arguments: unknown; result: string; durationMs: number; error?: string }[];
   steps: { seq: number; kind: string; name: string; input?: unknown; output?: unknown; error?: string; startedAt: number; durationMs: number; usage?: { inputTokens: number; outputTokens: number } }[];
+  /** A structured run's plan and checkpoints; null for a conversational run. */
+  plan?: RunPlanRecord | null;
 }
 
 const clip = (text: string, width: number) => {
@@ -87,6 +91,7 @@ export async function runsShow(runtime: CliRuntime, runId: string, options: { js
     `Tokens    ${tokens(run.usage)}${cost(run.costUsd)}`,
   ];
   if (run.error) lines.push(`Error     ${run.error.code}: ${run.error.message}`);
+  if (run.plan) lines.push(...describePlan(run.plan));
   if (run.traceId) lines.push(`Trace     ${run.traceId}`);
   lines.push('Steps');
   for (const step of run.steps) {

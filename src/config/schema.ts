@@ -193,6 +193,10 @@ const agentFields = {
   memory: memorySchema.optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
   compaction: compactionSchema.optional().describe('How a long conversation is summarised to fit the model\'s context (see docs/memory.md#compaction).'),
   skills: z.array(z.string().min(1)).optional().describe('The skills the agent may use, by name (default: every eligible skill; [] for none).'),
+  loop: z
+    .enum(['conversational', 'structured'])
+    .optional()
+    .describe('conversational (default): each message is one run of model and tool calls; structured: the model first writes a plan, each step runs on its own with only its tools, its output is checked against the shape the plan declared, and every step is checkpointed so a restart goes on at the next unfinished step (see docs/agents.md#structured-loop).'),
 };
 
 export const agentDefaultsSchema = z.strictObject({

@@ -50,6 +50,8 @@ export interface CronJobSpec {
   budget?: DailyBudget;
   /** A model ref for this job's turns instead of the agent's. */
   model?: string;
+  /** How this job's turns run, instead of the agent's `loop` (`structured`: as checkpointed plans). */
+  loop?: 'conversational' | 'structured';
 }
 
 /** What the scheduler knows about a job between runs. */

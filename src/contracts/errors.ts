@@ -43,6 +43,10 @@ export const ERROR_CODES = [
   'PATH_OUTSIDE_WORKSPACE',
   /** A session's older history could not be summarised; nothing was changed. */
   'COMPACTION_FAILED',
+  /** A structured run's model gave no valid plan (asked twice). */
+  'PLAN_INVALID',
+  /** A structured run's step kept failing verification; the run stopped there (`hearth runs resume`). */
+  'STEP_FAILED',
   // storage and everything else
   'STORE_ERROR',
   'INTERNAL',

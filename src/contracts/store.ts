@@ -1,6 +1,7 @@
 import type { PackedMessages } from './packed-messages.js';
 import type { CronJob, CronRunRecord, CronRunStats, CronRunStatus, OperatorAlert, OperatorAlertInput, SpendRecord } from './automation.js';
 import type { ChatMessage, ToolCallRecord, TurnSource, Usage } from './messages.js';
+import type { RunPlanRecord } from './structured-plan.js';
 import type { TaskStore } from './tasks.js';
 
 /**
@@ -156,6 +157,10 @@ export interface Store extends TaskStore {
   appendCompaction(sessionKey: string, input: CompactionInput): Promise<number | null>;
 
   getRun(runId: string): Promise<RunRecord | null>;
+  /** Saves a structured run's plan and checkpoints, replacing what was saved for the run before. */
+  putRunPlan(record: RunPlanRecord): Promise<void>;
+  /** A structured run's plan and checkpoints; null for a run without one. Deleted with its run. */
+  getRunPlan(runId: string): Promise<RunPlanRecord | null>;
   listRunSteps(runId: string): Promise<RunStep[]>;
   listRuns(options: { limit: number; sessionKey?: string }): Promise<RunRecord[]>;
   /** Forgets idempotency keys older than the cutoff; returns how many were removed. */
@@ -262,6 +267,10 @@ export interface TurnOptions {
    * `allowFrom`): what the run writes to memory is marked `untrusted`. Absent: the owner's.
    */
   untrustedInput?: string;
+  /** How the turn runs: one conversational loop (default) or a checkpointed plan (`structured`); absent: the agent's `loop`. */
+  loop?: 'conversational' | 'structured';
+  /** The stopped structured run this one continues from its first unfinished step (`hearth runs resume`). */
+  resumeOf?: string;
   /** The ids of the turn's root span when it is traced (`tracing`; docs/agents.md, Traces). */
   trace?: { traceId: string; spanId: string };
 }

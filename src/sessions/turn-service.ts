@@ -12,6 +12,7 @@ import { HearthError, toHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCallRecord, Usage } from '../contracts/messages.js';
 import type { AcceptedTurn, AcceptTurnInput, InboxEntry, OutboxEntry, RunStepInput, StartedTurn, Store } from '../contracts/store.js';
 import type { AgentProfile } from '../agent/agent-loop.js';
+import type { StructuredLoop } from '../agent/structured/structured-loop.js';
 import { type CachedHistory, createHistoryCache, type HistoryCache } from './history-cache.js';
 import type { SessionLanes } from './session-lanes.js';
 import type { Budgets } from '../automation/budgets.js';
@@ -52,6 +53,8 @@ export interface TurnServiceDeps {
   store: Store;
   lanes: SessionLanes;
   runTurn: AgentLoop;
+  /** Runs turns whose loop is `structured` (the run's option, else the agent's); without it every turn is conversational. */
+  runStructuredTurn?: StructuredLoop;
   workspaceContext: WorkspaceContext;
   /** Plugins' message_sending hooks: the reply as they rewrite it. */
   messageSending?: (payload: { channel: string; sessionKey: string; text: string }) => Promise<string>;
@@ -595,7 +598,8 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
       if (fresh) history = fresh;
       return fresh?.window ?? null;
     };
-    const output = await state.deps.runTurn({
+    const runLoop = structuredLoopOf(state, started, profile) ?? state.deps.runTurn;
+    const output = await runLoop({
       runId,
       sessionKey,
       agent: profile,
@@ -632,6 +636,14 @@ async function runAgentTurn(state: TurnServiceState, turn: TurnInProgress, confi
   } finally {
     state.active.delete(runId);
   }
+}
+
+/** The structured loop when this turn runs as a plan (its option, else its agent's `loop`), or null. */
+function structuredLoopOf(state: TurnServiceState, started: StartedTurn, profile: AgentProfile): AgentLoop | null {
+  const run = state.deps.runStructuredTurn;
+  if (!run || (started.options?.loop ?? profile.loop) !== 'structured') return null;
+  const resumeOf = started.options?.resumeOf;
+  return (input) => run(resumeOf ? { ...input, resumeOf } : input);
 }
 
 /** The turn's untrusted-input reason, as the agent loop and compaction's memory flush take it. */

@@ -599,4 +599,31 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       await store.close();
     }
   });
+
+  test(`${name}: a run plan is saved and replaced whole, read back as written, and deleted with its run`, async () => {
+    const store = await createStore();
+    try {
+      assert.equal(await store.getRunPlan('nothing'), null);
+      await accept(store, 'p1', 'agent:main:main', 'file the invoices');
+      const plan = {
+        steps: [
+          { id: 'list', goal: 'List the invoices', tools: ['read'], preconditions: [], expect: { type: 'array' as const, items: { type: 'string' as const } } },
+          { id: 'file', goal: 'File them', tools: [], preconditions: ['the list exists'], expect: { type: 'object' as const, required: ['filed'] }, rollback: 'move them back' },
+        ],
+      };
+      const pending = (id: string) => ({ id, status: 'pending' as const, attempts: 0, failures: 0, output: null, verification: null, toolCalls: [], startedAt: null, finishedAt: null });
+      await store.putRunPlan({ runId: 'p1', plan, status: 'running', reason: null, steps: [pending('list'), pending('file')], resumeOf: null, createdAt: 1000, updatedAt: 1000 });
+      const done = { ...pending('list'), status: 'done' as const, attempts: 1, output: ['a.pdf'], verification: 'ok', startedAt: 1001, finishedAt: 1002 };
+      const failed = { ...pending('file'), status: 'failed' as const, attempts: 3, failures: 3, verification: 'filed: required' };
+      await store.putRunPlan({ runId: 'p1', plan, status: 'failed', reason: 'step "file" failed', steps: [done, failed], resumeOf: null, createdAt: 1000, updatedAt: 1003 });
+      assert.deepEqual(await store.getRunPlan('p1'), { runId: 'p1', plan, status: 'failed', reason: 'step "file" failed', steps: [done, failed], resumeOf: null, createdAt: 1000, updatedAt: 1003 });
+      await store.startTurn('p1', { now: 1001, historyLimit: 0 });
+      await store.completeTurn('p1', { status: 'error', messages: [], reply: '', toolCalls: [], error: { code: 'STEP_FAILED', message: 'x' }, deliverTo: null, now: 1004 });
+      await store.pruneRunRecords({ finishedBefore: 10_000, maxRows: 1000, limit: 100 });
+      assert.equal(await store.getRun('p1'), null);
+      assert.equal(await store.getRunPlan('p1'), null, 'the plan goes with its run');
+    } finally {
+      await store.close();
+    }
+  });
 }

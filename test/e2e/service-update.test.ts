@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
+import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { HEARTH_BIN, makeHome, REPO_ROOT, removeHome, runCli, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
 
@@ -70,9 +71,13 @@ if (process.argv[2] === 'gateway') {
 `;
 
 /**
- * A bin whose version migrates the database (schema 10 and a table of its own, in doctor
- * --migrate and at start) and whose gateway crashes 5 s after it starts.
+ * A bin whose version migrates the database (one schema version past ours and a table of its
+ * own, in doctor --migrate and at start) and whose gateway crashes 5 s after it starts.
  */
+/** The schema version this build migrates to, and the one the crashing version adds. */
+const CURRENT_SCHEMA = Math.max(...sqliteMigrations.map((migration) => migration.version));
+const NEXT_SCHEMA = CURRENT_SCHEMA + 1;
+
 const MIGRATES_THEN_CRASHES = `import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -81,7 +86,7 @@ const require = createRequire(import.meta.url);
 const migrate = () => {
   const Database = require('better-sqlite3');
   const db = new Database(join(process.env.HEARTH_HOME, 'state', 'hearth.sqlite'));
-  db.exec("CREATE TABLE IF NOT EXISTS added_by_11 (id INTEGER PRIMARY KEY); INSERT OR IGNORE INTO schema_migrations (version, name, applied_at) VALUES (11, 'added_by_11', 0)");
+  db.exec("CREATE TABLE IF NOT EXISTS added_by_next (id INTEGER PRIMARY KEY); INSERT OR IGNORE INTO schema_migrations (version, name, applied_at) VALUES (${NEXT_SCHEMA}, 'added_by_next', 0)");
   db.close();
 };
 if (process.argv.includes('--migrate')) {
@@ -225,13 +230,13 @@ test('an update whose version migrates the database and then crashes after 5 s r
   const report = await update(['--to', makeVersion('0.3.0-crashes', MIGRATES_THEN_CRASHES)]);
   assert.equal(report.code, 1, JSON.stringify(report, null, 2));
   const stages = Object.fromEntries(report.stages.map((stage) => [stage.stage, stage]));
-  assert.match(stages.validated?.message ?? '', /migrations 10 → 11 ran on a copy/u);
+  assert.match(stages.validated?.message ?? '', new RegExp(`migrations ${CURRENT_SCHEMA} → ${NEXT_SCHEMA} ran on a copy`, 'u'));
   assert.equal(stages.restarted?.ok, true, 'it was ready first');
   assert.match(stages.failed?.message ?? '', /crashed on probation: it exited \(code 70\)/u);
   assert.match(stages['rolled back']?.message ?? '', /the database from before the switch is back; the one .* wrote is kept in (\S+)/u);
   assert.equal(await runningVersion(), '0.1.0');
-  assert.deepEqual(stateRows('SELECT MAX(version) AS v FROM schema_migrations'), [{ v: 10 }]);
-  assert.deepEqual(stateRows("SELECT name FROM sqlite_master WHERE name = 'added_by_11'"), []);
+  assert.deepEqual(stateRows('SELECT MAX(version) AS v FROM schema_migrations'), [{ v: CURRENT_SCHEMA }]);
+  assert.deepEqual(stateRows("SELECT name FROM sqlite_master WHERE name = 'added_by_next'"), []);
   const snapshots = readdirSync(join(home, 'versions', 'snapshots'));
   const aside = snapshots.flatMap((dir) => readdirSync(join(home, 'versions', 'snapshots', dir)).filter((name) => name.startsWith('replaced-')));
   assert.equal(aside.length, 1, 'the database the crashing version wrote is kept');

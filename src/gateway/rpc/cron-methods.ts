@@ -30,6 +30,7 @@ const jobFields = {
   dailyTokens: z.number().int().positive(),
   dailyCostUsd: z.number().positive(),
   model: z.string().min(1).max(200),
+  loop: z.enum(['conversational', 'structured']),
 };
 
 const addParams = z.strictObject({ ...jobFields, agentId: jobFields.agentId.optional() }).partial().extend({
@@ -140,6 +141,7 @@ export const cronMethods: Record<string, RpcMethod> = {
         ? { budget: { ...(params.dailyTokens ? { dailyTokens: params.dailyTokens } : {}), ...(params.dailyCostUsd ? { dailyCostUsd: params.dailyCostUsd } : {}) } }
         : {}),
       ...(params.model ? { model: params.model } : {}),
+      ...(params.loop ? { loop: params.loop } : {}),
     };
     const job = await context.cron.add(spec, { allowDuplicate: params.allowDuplicate ?? false });
     return { job: jobView(job, false) };
@@ -164,6 +166,7 @@ export const cronMethods: Record<string, RpcMethod> = {
       ...(params.misfire !== undefined ? { misfire: params.misfire } : {}),
       ...(params.catchUpWindow !== undefined ? { catchUpWindowMs: parseDuration(params.catchUpWindow, '--catch-up-window') } : {}),
       ...(params.model !== undefined ? { model: params.model } : {}),
+      ...(params.loop !== undefined ? { loop: params.loop } : {}),
       ...(schedule ? { schedule } : {}),
       ...(delivery ? { delivery } : {}),
       ...(escalation ? { escalation } : {}),

@@ -9,6 +9,7 @@ import { pluginMethods } from './plugin-methods.js';
 import { memoryMethods } from './memory-methods.js';
 import type { RpcMethod } from './rpc-types.js';
 import { runMethods } from './run-methods.js';
+import { runPlanMethods } from './run-plan-methods.js';
 import { sessionMethods } from './session-methods.js';
 import { skillMethods } from './skill-methods.js';
 import { statusMethods } from './status-methods.js';
@@ -25,6 +26,7 @@ export const rpcMethods: Readonly<Record<string, RpcMethod>> = Object.freeze({
   ...statusMethods,
   ...channelMethods,
   ...runMethods,
+  ...runPlanMethods,
   ...cronMethods,
   ...logMethods,
   ...memoryMethods,

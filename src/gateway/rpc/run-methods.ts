@@ -59,11 +59,12 @@ export const runMethods: Record<string, RpcMethod> = {
       return { runs: redact(runs.map(summary), context.secrets()) };
     },
   ),
-  'runs.get': defineMethod({ description: 'One run step by step: each model call and tool call with timings, arguments, results and errors; credentials redacted.', returns: '{…the fields of runs.list, reply, toolCalls:[…], steps:[…]}' }, z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
+  'runs.get': defineMethod({ description: 'One run step by step: each model call and tool call with timings, arguments, results and errors; a structured run\'s plan with each step\'s status, attempts and verification; credentials redacted.', returns: '{…the fields of runs.list, reply, toolCalls:[…], steps:[…], plan:{plan, status, reason, steps:[…], resumeOf}|null}' }, z.strictObject({ runId: z.string().min(1).max(200) }), async (params, _connection, context) => {
     const run = await context.store.getRun(params.runId);
     if (!run) throw new HearthError('NOT_FOUND', `No run ${params.runId}. \`hearth runs list\` shows recent runs.`);
     const steps: RunStep[] = await context.store.listRunSteps(params.runId);
-    return redact({ ...summary(run), reply: run.reply, toolCalls: run.toolCalls, steps }, context.secrets());
+    const plan = await context.store.getRunPlan(params.runId);
+    return redact({ ...summary(run), reply: run.reply, toolCalls: run.toolCalls, steps, plan }, context.secrets());
   }),
   'runs.replay': defineMethod(
     { description: 'Runs a recorded run again from the same context with the same agent and model, side-effecting tools withheld; nothing is delivered and no session is changed.', returns: '{replayOf, runId, finished, status, reply, error}' },

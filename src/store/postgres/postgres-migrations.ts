@@ -256,6 +256,22 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'run plans (SQLite version 12): a structured run\'s plan and per-step checkpoints, deleted with their run',
+    sql: `
+      CREATE TABLE run_plans (
+        run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        plan TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        steps TEXT NOT NULL,
+        resume_of TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Any fixed number: every node takes the same transaction-level advisory lock before migrating. */

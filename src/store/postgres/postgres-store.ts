@@ -6,6 +6,7 @@ import { createPgQuarantine, createPostgresChannelState } from './postgres-chann
 import { applyPostgresMigrations } from './postgres-migrations.js';
 import { createPgHealth, createPgRunner, numericTypes, redactUrl } from './postgres-runner.js';
 import { createPostgresImportLedger } from './postgres-import-ledger.js';
+import { createPostgresRunPlans } from './postgres-run-plans.js';
 import { createPostgresTurns } from './postgres-turns.js';
 import { createPostgresTasks } from './postgres-tasks.js';
 
@@ -73,6 +74,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     ...createPostgresChannelState(runner, quarantine),
     ...createPostgresAutomationState(runner, quarantine, { timeZone }),
     ...createPostgresImportLedger(runner),
+    ...createPostgresRunPlans(runner),
     ...createPostgresTasks(runner),
   };
 }

@@ -296,4 +296,23 @@ export const sqliteMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'run plans: a structured run\'s plan and per-step checkpoints, deleted with their run',
+    sql: `
+      CREATE TABLE run_plans (
+        run_id TEXT PRIMARY KEY,
+        plan TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        steps TEXT NOT NULL,
+        resume_of TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TRIGGER run_plans_follow_runs AFTER DELETE ON runs BEGIN
+        DELETE FROM run_plans WHERE run_id = old.id;
+      END;
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import type {
 import { acceptedRunValues, deliveredText, finishedRunValues, stepValues } from '../row-values.js';
 import { INBOX_COLUMNS, type InboxRow, type RunRow, type SessionRow, type StepRow, type TranscriptRow, toInboxEntry, toRunRecord, toRunStep, toSessionSummary, toTranscriptEntry } from '../row-mappers.js';
 import { sqliteMigrations } from './migrations.js';
+import { createSqliteRunPlans } from './sqlite-run-plans.js';
 import { createSqliteAutomationState } from './sqlite-automation-state.js';
 import { createSqliteRetention } from './sqlite-retention.js';
 import { createSqliteCompactions } from './sqlite-compactions.js';
@@ -308,6 +309,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     turnHistory: (runId, bounds) => run('read the history of a turn', () => history.turnHistory(runId, bounds)),
     ...createSqliteChannelState(db, { run, write }, quarantine),
     ...createSqliteImportLedger(db, { run, write }),
+    ...createSqliteRunPlans(db, { run, write }),
     ...createSqliteApprovals(db, { run, write }),
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),

@@ -33,6 +33,7 @@ export const cronJobSpecSchema = z.object({
   escalation: z.record(z.string(), z.unknown()).optional(),
   budget: z.object({ dailyTokens: z.number().optional(), dailyCostUsd: z.number().optional() }).optional(),
   model: z.string().optional(),
+  loop: z.enum(['conversational', 'structured']).optional(),
 });
 
 export const cronJobStateSchema = z.object({

@@ -5,6 +5,7 @@ import type { RpcClient } from '../rpc';
 import { Notice, Panel, when } from '../parts';
 import { useRpc } from '../use-rpc';
 import { duration, errorText, money, type RunSummary, runLight, tokens, type Usage } from './run-format';
+import { PlanSection, type PlanView } from './run-plan';
 
 interface Step {
   seq: number;
@@ -21,6 +22,7 @@ interface Step {
 interface Detail extends RunSummary {
   reply: string | null;
   steps: Step[];
+  plan?: PlanView | null;
 }
 
 interface Replay {
@@ -52,6 +54,7 @@ export function RunDetail({ client, runId, onClose }: { client: RpcClient; runId
       {detail && (
         <>
           <Figures run={detail} />
+          {detail.plan && <PlanSection plan={detail.plan} />}
           <h3>Timeline</h3>
           <Timeline run={detail} />
           <ReplaySection client={client} run={detail} />
