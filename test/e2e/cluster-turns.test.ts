@@ -65,7 +65,11 @@ test('three nodes: a conversation moving between them keeps its order and histor
     }, 'node-0 to be shown gone', CLUSTER_LEASE_MS * 4);
     assert.deepEqual(parsed.nodes.filter((node) => node.alive).map((node) => node.nodeId), ['node-1', 'node-2']);
     assert.deepEqual(parsed.nodes.find((node) => node.nodeId === 'node-0')?.holds, [], 'a dead node holds nothing');
-    const ready = (await (await fetch(`${nodes[1]!.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
+    // A node refreshes its view of the others at each heartbeat (every third of a lease).
+    const ready = await waitFor(async () => {
+      const read = (await (await fetch(`${nodes[1]!.url}/readyz`)).json()) as { components: Record<string, { status: string; detail?: string }> };
+      return /2 node\(s\) alive/.test(read.components.cluster?.detail ?? '') ? read : null;
+    }, 'node-1 to count two nodes alive', CLUSTER_LEASE_MS * 2);
     assert.equal(ready.components.cluster?.status, 'ok', ready.components.cluster?.detail);
     assert.match(ready.components.cluster?.detail ?? '', /node node-1, 2 node\(s\) alive/);
     const metrics = await (await fetch(`${nodes[1]!.url}/metrics`, { headers: { authorization: `Bearer ${nodes[1]!.token}` } })).text();
