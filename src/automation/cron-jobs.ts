@@ -10,7 +10,8 @@ export function jobFingerprint(spec: Pick<CronJobSpec, 'name' | 'agentId' | 'sch
   return `${spec.name.trim().toLowerCase()}|${spec.agentId}|${describeSchedule(spec.schedule)}`;
 }
 
-const freshState = (): CronJobState => ({
+/** A job's state before it ever ran: enabled, nothing scheduled, no errors. */
+export const freshJobState = (): CronJobState => ({
   enabled: true,
   disabledReason: null,
   nextRunAt: null,
@@ -78,7 +79,7 @@ export async function addJob(core: SchedulerCore, maxJobs: number, spec: CronJob
   const now = core.deps.clock.now();
   const full: CronJobSpec = { ...spec, schedule: anchored(spec.schedule, now) };
   const next = firstRun(full, now);
-  const job: CronJob = { id, spec: full, state: { ...freshState(), nextRunAt: next, nextScheduledAt: next, finished: next === null }, createdAt: now, updatedAt: now };
+  const job: CronJob = { id, spec: full, state: { ...freshJobState(), nextRunAt: next, nextScheduledAt: next, finished: next === null }, createdAt: now, updatedAt: now };
   jobs.set(id, job);
   await persist(core, job);
   arm(core);

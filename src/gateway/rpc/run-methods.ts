@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type ChatMessage, compactionSummaryMessage } from '../../contracts/messages.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { RunRecord, RunStep, TranscriptEntry } from '../../contracts/store.js';
 import { redactSecrets } from '../../providers/classify-error.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
+import { submitAndWait } from './submit-and-wait.js';
 
 /** Replaces anything that looks like a credential in a run record's strings before it leaves the gateway. */
 function redact<T>(value: T, secrets: readonly string[]): T {
@@ -82,11 +82,9 @@ export const runMethods: Record<string, RpcMethod> = {
       } else {
         messages = [...modelContext(await context.store.transcriptBeforeRun(original.runId, 400)), { role: 'user', content: original.text }];
       }
-      const runId = `run_${randomUUID()}`;
-      const finished = context.turns.awaitRun(runId);
-      try {
-        await context.turns.submit({
-          runId,
+      const run = await submitAndWait(
+        context.turns,
+        (runId) => ({
           sessionKey: `replay:${original.runId}:${runId}`,
           agentId: original.agentId,
           source: 'replay',
@@ -94,19 +92,10 @@ export const runMethods: Record<string, RpcMethod> = {
           context: { messages, ...(original.context?.system ? { system: original.context.system } : {}) },
           replyTo: null,
           options: { readOnly: true, replayOf: original.runId, ...(original.options?.model ? { model: original.options.model } : {}) },
-        });
-      } catch (error) {
-        context.turns.forgetRun(runId);
-        throw error;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        finished,
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), params.timeoutMs ?? 600_000);
         }),
-      ]).finally(() => clearTimeout(timer));
-      return redact({ replayOf: original.runId, runId, finished: outcome !== null, status: outcome?.status ?? 'running', reply: outcome?.reply ?? null, error: outcome?.error ?? null }, context.secrets());
+        params.timeoutMs ?? 600_000,
+      );
+      return redact({ replayOf: original.runId, ...run }, context.secrets());
     },
   ),
 };

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { HearthError } from '../../contracts/errors.js';
 import { defineMethod, type RpcMethod } from './rpc-types.js';
+import { submitAndWait } from './submit-and-wait.js';
 
 /** `runs.resume`: continues a stopped structured run from its first unfinished step, as a new run in the same session. */
 export const runPlanMethods: Record<string, RpcMethod> = {
@@ -21,11 +21,9 @@ export const runPlanMethods: Record<string, RpcMethod> = {
       }
       if (plan.steps.every((step) => step.status === 'done')) throw new HearthError('BAD_REQUEST', `Every step of run ${params.runId}'s plan is done; there is nothing to resume.`);
       if (!context.agents().get(original.agentId)) throw new HearthError('NOT_FOUND', `The agent "${original.agentId}" of run ${params.runId} is no longer configured.`);
-      const runId = `run_${randomUUID()}`;
-      const finished = context.turns.awaitRun(runId);
-      try {
-        await context.turns.submit({
-          runId,
+      const run = await submitAndWait(
+        context.turns,
+        () => ({
           sessionKey: original.sessionKey,
           agentId: original.agentId,
           source: original.source,
@@ -33,19 +31,10 @@ export const runPlanMethods: Record<string, RpcMethod> = {
           ...(original.context ? { context: original.context } : {}),
           replyTo: original.replyTo,
           options: { ...original.options, loop: 'structured', resumeOf: original.runId },
-        });
-      } catch (error) {
-        context.turns.forgetRun(runId);
-        throw error;
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        finished,
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), params.timeoutMs ?? 600_000);
         }),
-      ]).finally(() => clearTimeout(timer));
-      return { resumeOf: original.runId, runId, finished: outcome !== null, status: outcome?.status ?? 'running', reply: outcome?.reply ?? null, error: outcome?.error ?? null };
+        params.timeoutMs ?? 600_000,
+      );
+      return { resumeOf: original.runId, ...run };
     },
   ),
 };

@@ -5,6 +5,7 @@ import { LOGIN_FIELDS, readChannelCredentials, writeChannelCredentials } from '.
 import type { CronJob } from '../../contracts/automation.js';
 import type { Store } from '../../contracts/store.js';
 import { hostTimeZone, scheduleStepper, validateSchedule } from '../../automation/schedule.js';
+import { freshJobState } from '../../automation/cron-jobs.js';
 import { ensureHearthDirs, type HearthPaths } from '../../config/paths.js';
 import { configSchema } from '../../config/schema.js';
 import { mapOpenClawConfig, type MappedConfig } from './config-mapper.js';
@@ -176,20 +177,7 @@ function buildJob(id: string, spec: CronJob['spec'], enabled: boolean, now: numb
   return {
     id,
     spec: full,
-    state: {
-      enabled,
-      disabledReason: enabled ? null : 'disabled in OpenClaw',
-      nextRunAt: next,
-      nextScheduledAt: next,
-      retrying: false,
-      lastRunAt: null,
-      lastStatus: null,
-      lastSuccessAt: null,
-      lastError: null,
-      consecutiveErrors: 0,
-      streakStartedAt: null,
-      finished: enabled && next === null,
-    },
+    state: { ...freshJobState(), enabled, disabledReason: enabled ? null : 'disabled in OpenClaw', nextRunAt: next, nextScheduledAt: next, finished: enabled && next === null },
     createdAt: now,
     updatedAt: now,
   };
