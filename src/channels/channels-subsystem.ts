@@ -68,7 +68,13 @@ function holdAccounts(cluster: Extract<Cluster, { enabled: true }>, routing: () 
     }).catch((error: unknown) => logger.error({ err: error }, 'applying the channel accounts this node holds failed'));
     return applying;
   };
-  const stopSweep = cluster.everySweep(refill);
+  // A safety net for replies whose final event this node missed: read at most once a lease (at least 5 s), each read being up to the dispatcher's whole page.
+  let refilledAt = 0;
+  const stopSweep = cluster.everySweep(async () => {
+    if (Date.now() - refilledAt < Math.max(cluster.leaseMs, 5000)) return;
+    refilledAt = Date.now();
+    await refill();
+  });
   return {
     /** Re-reads the config (which accounts exist) and tries for them now. */
     async reload() {

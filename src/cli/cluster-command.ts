@@ -2,23 +2,12 @@ import pg from 'pg';
 import { resolveHearthPaths } from '../config/paths.js';
 import { redactUrl } from '../store/postgres/postgres-runner.js';
 import { chooseStore } from '../store/store-choice.js';
+import { isAlive, type LeaseRow, type NodeRow, readLeases, readNodes } from '../cluster/leases.js';
 import { cliConfig, CliFailure, type CliRuntime } from './cli-context.js';
 
-interface NodeView {
-  nodeId: string;
-  url: string;
-  startedAt: number;
-  heartbeatAgeMs: number;
+interface NodeView extends NodeRow {
   alive: boolean;
   holds: string[];
-}
-
-interface LeaseView {
-  name: string;
-  holder: string;
-  acquiredAt: number;
-  heldForMs: number;
-  expiresInMs: number;
 }
 
 /** What `hearth cluster status --json` prints. */
@@ -26,10 +15,8 @@ export interface ClusterStatus {
   database: string;
   leaseMs: number;
   nodes: NodeView[];
-  leases: LeaseView[];
+  leases: LeaseRow[];
 }
-
-const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /** Reads the cluster's nodes and leases straight from the shared database (no gateway needed). */
 export async function readClusterStatus(url: string, leaseMs: number): Promise<ClusterStatus> {
@@ -38,23 +25,16 @@ export async function readClusterStatus(url: string, leaseMs: number): Promise<C
   try {
     const exists = await client.query<{ ready: boolean }>("SELECT to_regclass('cluster_nodes') IS NOT NULL AND to_regclass('cluster_leases') IS NOT NULL AS ready");
     if (!exists.rows[0]?.ready) return { database: redactUrl(url), leaseMs, nodes: [], leases: [] };
-    const nodes = await client.query<{ node_id: string; url: string; started_at: string; age: string }>(`SELECT node_id, url, started_at, ${DB_NOW} - heartbeat_at AS age FROM cluster_nodes ORDER BY node_id`);
-    const leases = await client.query<{ name: string; holder: string; acquired_at: string; held: string; expires_in: string }>(
-      `SELECT name, holder, acquired_at, ${DB_NOW} - acquired_at AS held, expires_at - ${DB_NOW} AS expires_in FROM cluster_leases ORDER BY name`,
-    );
-    const leaseViews = leases.rows.map((row) => ({ name: row.name, holder: row.holder, acquiredAt: Number(row.acquired_at), heldForMs: Number(row.held), expiresInMs: Number(row.expires_in) }));
+    const [nodes, leases] = [await readNodes(client), await readLeases(client)];
     return {
       database: redactUrl(url),
       leaseMs,
-      nodes: nodes.rows.map((row) => ({
-        nodeId: row.node_id,
-        url: row.url,
-        startedAt: Number(row.started_at),
-        heartbeatAgeMs: Number(row.age),
-        alive: Number(row.age) < leaseMs * 2,
-        holds: leaseViews.filter((lease) => lease.holder === row.node_id && lease.expiresInMs > 0).map((lease) => lease.name),
+      nodes: nodes.map((node) => ({
+        ...node,
+        alive: isAlive(node, leaseMs),
+        holds: leases.filter((lease) => lease.holder === node.nodeId && lease.expiresInMs > 0).map((lease) => lease.name),
       })),
-      leases: leaseViews,
+      leases,
     };
   } finally {
     await client.end().catch(() => {});

@@ -3,7 +3,7 @@ import type { ComponentHealth } from '../gateway/gateway-context.js';
 import type { LaneOwnership } from '../sessions/turn-service.js';
 import { createEventBus, type EventBus } from './event-bus.js';
 import { createLeaseKeeper } from './lease-keeper.js';
-import { createLeases, type Leases, type NodeRow } from './leases.js';
+import { createLeases, isAlive, type Leases, type NodeRow } from './leases.js';
 import { createSessionOwnership } from './session-ownership.js';
 import { checkSharedWorkspaces } from './shared-workspaces.js';
 
@@ -45,9 +45,6 @@ export interface ClusterFigures {
   busConnected: boolean;
   held: Record<string, number>;
 }
-
-/** A node older than this many lease periods without a heartbeat counts as gone. */
-const ALIVE_LEASES = 2;
 
 function createHolders(leases: Leases, leaseMs: number, logger: Logger) {
   const holders = new Map<string, { prefix: string; keeper: ReturnType<typeof createLeaseKeeper> }>();
@@ -94,7 +91,7 @@ interface NodeState {
   timer: ReturnType<typeof setInterval> | null;
   sweepTimer: ReturnType<typeof setInterval> | null;
   sweeping: boolean;
-  sweepAgain: boolean;
+  sweepAgain: 'all' | 'told' | null;
   stopped: boolean;
 }
 
@@ -104,7 +101,7 @@ export async function createClusterNode(options: ClusterNodeOptions) {
   pool.on('error', (error) => logger.warn({ err: error }, 'a cluster database connection failed'));
   const leases = await createLeases(pool, nodeId);
   const bus: EventBus = await createEventBus({ url: options.url, nodeId, pool, onError: (error) => logger.warn({ err: error }, 'the cluster event bus failed; reconnecting') });
-  const state: NodeState = { url: '', startedAt: Date.now(), nodes: [], heartbeatError: null, workspaceProblem: null, timer: null, sweepTimer: null, sweeping: false, sweepAgain: false, stopped: false };
+  const state: NodeState = { url: '', startedAt: Date.now(), nodes: [], heartbeatError: null, workspaceProblem: null, timer: null, sweepTimer: null, sweeping: false, sweepAgain: null, stopped: false };
   state.workspaceProblem = await checkSharedWorkspaces(pool, options.workspacesDir);
   if (state.workspaceProblem) logger.error({ workspacesDir: options.workspacesDir }, state.workspaceProblem);
   const sessions = createSessionOwnership({
@@ -115,19 +112,26 @@ export async function createClusterNode(options: ClusterNodeOptions) {
     onError: (error) => logger.warn({ err: error }, 'a session lease could not be renewed or given back'),
   });
   const holders = createHolders(leases, leaseMs, logger);
-  const sweepTasks = new Set<() => Promise<unknown>>();
+  /** Sweep tasks, and whether each also runs when a peer tells this node it has work for it. */
+  const sweepTasks = new Map<() => Promise<unknown>, boolean>();
 
-  async function sweep(): Promise<void> {
+  /** Runs the sweep tasks (only those that take peers' work when `told`); a sweep asked for during one runs after it. */
+  async function sweep(told = false): Promise<void> {
     if (state.sweeping) {
-      state.sweepAgain = true;
+      state.sweepAgain = state.sweepAgain === 'all' || !told ? 'all' : 'told';
       return;
     }
     state.sweeping = true;
+    let kind: 'all' | 'told' = told ? 'told' : 'all';
     try {
-      do {
-        state.sweepAgain = false;
-        for (const task of sweepTasks) await task().catch((error: unknown) => logger.warn({ err: error }, 'a cluster sweep failed'));
-      } while (state.sweepAgain && !state.stopped);
+      for (;;) {
+        state.sweepAgain = null;
+        for (const [task, whenTold] of sweepTasks) {
+          if (kind === 'all' || whenTold) await task().catch((error: unknown) => logger.warn({ err: error }, 'a cluster sweep failed'));
+        }
+        if (state.sweepAgain === null || state.stopped) break;
+        kind = state.sweepAgain;
+      }
     } finally {
       state.sweeping = false;
     }
@@ -155,7 +159,7 @@ export async function createClusterNode(options: ClusterNodeOptions) {
     },
     abortElsewhere: (runId) => void bus.publish('abort', { runId }).catch(() => {}),
   };
-  bus.subscribe('lanes', () => void sweep());
+  bus.subscribe('lanes', () => void sweep(true));
 
   await heartbeat();
   const interval = Math.max(100, Math.floor(leaseMs / 3));
@@ -164,7 +168,7 @@ export async function createClusterNode(options: ClusterNodeOptions) {
   state.sweepTimer = setInterval(() => void sweep(), interval);
   state.sweepTimer.unref();
 
-  const aliveNodes = () => state.nodes.filter((node) => node.heartbeatAgeMs < leaseMs * ALIVE_LEASES);
+  const aliveNodes = () => state.nodes.filter((node) => isAlive(node, leaseMs));
 
   return {
     nodeId,
@@ -175,9 +179,12 @@ export async function createClusterNode(options: ClusterNodeOptions) {
       bus.publish(topic, payload).catch((error: unknown) => logger.warn({ err: error, topic }, 'an event for the other nodes could not be sent'));
     },
     subscribe: (topic: string, listener: (payload: unknown, from: string) => void) => bus.subscribe(topic, listener),
-    /** Runs `task` every third of a lease and whenever a peer has work for this node; returns the unsubscribe. */
-    everySweep(task: () => Promise<unknown>): () => void {
-      sweepTasks.add(task);
+    /**
+     * Runs `task` every third of a lease and, with `whenTold`, also whenever a peer tells this node
+     * it has work for it (a turn for a session this node holds); returns the unsubscribe.
+     */
+    everySweep(task: () => Promise<unknown>, options: { whenTold?: boolean } = {}): () => void {
+      sweepTasks.set(task, options.whenTold ?? false);
       return () => sweepTasks.delete(task);
     },
     /** Where this node serves (shown by `hearth cluster status`). */

@@ -54,10 +54,13 @@ export function joinTurnsToCluster(service: TurnService, cluster: Pick<ClusterNo
     cluster.subscribe('abort', (payload) => {
       service.abort((payload as { runId: string }).runId, { here: true });
     }),
-    cluster.everySweep(async () => {
-      await service.recover();
-      await service.settleFinishedElsewhere();
-    }),
+    cluster.everySweep(
+      async () => {
+        await service.recover();
+        await service.settleFinishedElsewhere();
+      },
+      { whenTold: true },
+    ),
   ];
   return () => {
     for (const step of undo) step();

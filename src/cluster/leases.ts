@@ -25,6 +25,8 @@ export interface LeaseRow {
   name: string;
   holder: string;
   acquiredAt: number;
+  /** How long its holder has had it, by the database's clock. */
+  heldForMs: number;
   expiresInMs: number;
 }
 
@@ -75,6 +77,29 @@ export async function ensureClusterTables(pool: Pool): Promise<void> {
   }
 }
 
+/** A node whose last heartbeat is older than two lease periods counts as gone. */
+export const isAlive = (node: Pick<NodeRow, 'heartbeatAgeMs'>, leaseMs: number): boolean => node.heartbeatAgeMs < leaseMs * 2;
+
+/** A pool or a single client: what the reads below need. */
+type Queryable = Pick<Pool, 'query'>;
+
+/** Every lease whose name starts with `prefix`, with its holder and how long until it expires (negative: expired). */
+export async function readLeases(db: Queryable, prefix = ''): Promise<LeaseRow[]> {
+  const result = await db.query<{ name: string; holder: string; acquired_at: string; held: string; expires_in: string }>(
+    `SELECT name, holder, acquired_at, ${DB_NOW} - acquired_at AS held, expires_at - ${DB_NOW} AS expires_in FROM cluster_leases WHERE starts_with(name, $1) ORDER BY name`,
+    [prefix],
+  );
+  return result.rows.map((row) => ({ name: row.name, holder: row.holder, acquiredAt: Number(row.acquired_at), heldForMs: Number(row.held), expiresInMs: Number(row.expires_in) }));
+}
+
+/** Every node that has joined, with the age of its last heartbeat. */
+export async function readNodes(db: Queryable): Promise<NodeRow[]> {
+  const result = await db.query<{ node_id: string; url: string; started_at: string; age: string }>(
+    `SELECT node_id, url, started_at, ${DB_NOW} - heartbeat_at AS age FROM cluster_nodes ORDER BY node_id`,
+  );
+  return result.rows.map((row) => ({ nodeId: row.node_id, url: row.url, startedAt: Number(row.started_at), heartbeatAgeMs: Number(row.age) }));
+}
+
 export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> {
   await ensureClusterTables(pool);
   return {
@@ -103,13 +128,7 @@ export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> 
     async release(name) {
       await pool.query('DELETE FROM cluster_leases WHERE name = $1 AND holder = $2', [name, nodeId]);
     },
-    async list(prefix = '') {
-      const result = await pool.query<{ name: string; holder: string; acquired_at: string; expires_in: string }>(
-        `SELECT name, holder, acquired_at, expires_at - ${DB_NOW} AS expires_in FROM cluster_leases WHERE starts_with(name, $1) ORDER BY name`,
-        [prefix],
-      );
-      return result.rows.map((row) => ({ name: row.name, holder: row.holder, acquiredAt: Number(row.acquired_at), expiresInMs: Number(row.expires_in) }));
-    },
+    list: (prefix = '') => readLeases(pool, prefix),
     async heartbeat(info) {
       await pool.query(
         `INSERT INTO cluster_nodes (node_id, url, started_at, heartbeat_at) VALUES ($1, $2, $3, ${DB_NOW})
@@ -117,11 +136,6 @@ export async function createLeases(pool: Pool, nodeId: string): Promise<Leases> 
         [nodeId, info.url, info.startedAt],
       );
     },
-    async nodes() {
-      const result = await pool.query<{ node_id: string; url: string; started_at: string; age: string }>(
-        `SELECT node_id, url, started_at, ${DB_NOW} - heartbeat_at AS age FROM cluster_nodes ORDER BY node_id`,
-      );
-      return result.rows.map((row) => ({ nodeId: row.node_id, url: row.url, startedAt: Number(row.started_at), heartbeatAgeMs: Number(row.age) }));
-    },
+    nodes: () => readNodes(pool),
   };
 }

@@ -459,7 +459,8 @@ async function recoverTurns(state: TurnServiceState): Promise<{ requeued: number
       if (!(await claimAndSchedule(state, entry.runId, entry.sessionKey, stateless, provider, queued))) continue;
     } else scheduleTurn(state, entry.runId, entry.sessionKey, stateless, provider, queued);
     requeued++;
-    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: stateless }, 'turn recovered after the gateway stopped mid-turn; running it again');
+    const why = state.deps.ownership ? 'turn taken up: left unfinished by a stopped node, or queued for a session this node holds' : 'turn recovered after the gateway stopped mid-turn; running it again';
+    state.deps.logger.info({ runId: entry.runId, sessionKey: entry.sessionKey, resumed: stateless }, why);
   }
   if (requeued > 0) state.deps.logger.info({ requeued }, 'recovered turns left unfinished by the last run');
   return { requeued };
