@@ -258,6 +258,15 @@ export function createGatewayServer(context: GatewayContext) {
       ownOrigins = [...hosts].map((name) => `http://${name}:${address.port}`);
       return { port: address.port, host };
     },
+    /**
+     * Draining: takes no new connection and closes the idle kept-alive ones, so new requests go to
+     * whatever else listens (the next version under `hearth service`) instead of being refused
+     * here; requests in progress and open WebSockets go on until `close`.
+     */
+    stopListening(): void {
+      server?.close();
+      server?.closeIdleConnections();
+    },
     /** Stops accepting connections; open WebSockets are closed with 1001. */
     async close(): Promise<void> {
       guards.close();

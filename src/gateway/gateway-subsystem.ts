@@ -171,7 +171,11 @@ export const gatewaySubsystem = defineSubsystem({
     return {
       api: { port: address.port, host: address.host, url } satisfies GatewayAddress,
       health: () => ({ status: 'ok' as const }),
-      drain: unsubscribeConfig,
+      drain() {
+        unsubscribeConfig();
+        // First to drain (started last): new requests stop reaching this process before its turns drain.
+        server.stopListening();
+      },
       stop: async () => {
         loopLag.stop();
         await server.close();
