@@ -23,6 +23,9 @@ import type { ComponentHealth, GatewayContext } from './gateway-context.js';
 import { createGatewayServer } from './gateway-server.js';
 import { createLoopLagMeter } from './event-loop-lag.js';
 
+/** How long a draining gateway lets requests it already took reach the turn service. */
+const ACCEPTED_REQUEST_GRACE_MS = 250;
+
 export interface GatewayAddress {
   port: number;
   host: string;
@@ -171,10 +174,13 @@ export const gatewaySubsystem = defineSubsystem({
     return {
       api: { port: address.port, host: address.host, url } satisfies GatewayAddress,
       health: () => ({ status: 'ok' as const }),
-      drain() {
+      async drain() {
         unsubscribeConfig();
-        // First to drain (started last): new requests stop reaching this process before its turns drain.
+        // Drained before the turns (started after them): new connections stop reaching this
+        // process, and a request it took just before gets a moment to hand its turn over while
+        // the turns still accept, instead of a 503 (under hearth service, mid-switch).
         server.stopListening();
+        await new Promise((resolve) => setTimeout(resolve, ACCEPTED_REQUEST_GRACE_MS));
       },
       stop: async () => {
         loopLag.stop();
