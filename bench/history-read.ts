@@ -24,12 +24,14 @@ async function seed(): Promise<void> {
   }
   await store.close();
   const db = new Database(path);
-  const line = db.prepare('INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, 0, NULL, ?, ?, 1)');
+  const session = db.prepare("INSERT INTO sessions (key, agent_id, generation, created_at, updated_at, sid) VALUES (?, 'main', 0, 1, 1, ?)");
+  const line = db.prepare('INSERT INTO transcript (session_key, sid, generation, run_id, role, body, created_at) VALUES (?, ?, 0, NULL, ?, ?, 1)');
   db.transaction(() => {
     for (let index = 0; index < sessions; index++) {
+      session.run(`s${index}`, index + 1);
       for (let turn = 0; turn < exchanges; turn++) {
-        line.run(`s${index}`, 'user', JSON.stringify({ role: 'user', content: `earlier question ${turn}` }));
-        line.run(`s${index}`, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: earlier question ${turn}` }));
+        line.run(`s${index}`, index + 1, 'user', JSON.stringify({ role: 'user', content: `earlier question ${turn}` }));
+        line.run(`s${index}`, index + 1, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: earlier question ${turn}` }));
       }
     }
   })();
@@ -54,9 +56,9 @@ try {
   main.pragma('cache_size = -2000');
   const second = new Database(path, { readonly: true });
   second.pragma('cache_size = -2000');
-  const old = main.prepare('SELECT id, run_id, role, body, created_at FROM transcript WHERE session_key = ? AND generation = 0 ORDER BY id DESC LIMIT 400');
+  const old = main.prepare('SELECT id, run_id, role, body, created_at FROM transcript WHERE sid = ? AND generation = 0 ORDER BY id DESC LIMIT 400');
   measure('newest 400 lines, one parse per line (before)', (index) =>
-    (old.all(`s${index}`) as { body: string }[]).reverse().map((row) => JSON.parse(row.body) as unknown),
+    (old.all(index + 1) as { body: string }[]).reverse().map((row) => JSON.parse(row.body) as unknown),
   );
   const onMain = createSqliteHistoryReader(main);
   measure('bounded read, packed (no parse), same connection', (index) => onMain.turnHistory(`run-${index}`, bounds).ends);

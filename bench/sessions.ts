@@ -82,16 +82,16 @@ function seedHistory(home: string, sessions: number, turns: number): void {
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(path);
   try {
-    const session = db.prepare('INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)');
-    const line = db.prepare('INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, 0, NULL, ?, ?, ?)');
+    const session = db.prepare('INSERT INTO sessions (key, agent_id, generation, created_at, updated_at, sid) VALUES (?, ?, 0, ?, ?, ?)');
+    const line = db.prepare('INSERT INTO transcript (session_key, sid, generation, run_id, role, body, created_at) VALUES (?, ?, 0, NULL, ?, ?, ?)');
     const now = Date.now();
     db.transaction(() => {
       for (let index = 0; index < sessions; index++) {
         const key = `agent:main:openai:direct:${userOf(index)}`;
-        session.run(key, 'main', now, now);
+        session.run(key, 'main', now, now, index + 1);
         for (let turn = 0; turn < turns; turn++) {
-          line.run(key, 'user', JSON.stringify({ role: 'user', content: TURN_TEXT }), now);
-          line.run(key, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: ${TURN_TEXT}` }), now);
+          line.run(key, index + 1, 'user', JSON.stringify({ role: 'user', content: TURN_TEXT }), now);
+          line.run(key, index + 1, 'assistant', JSON.stringify({ role: 'assistant', content: `echo: ${TURN_TEXT}` }), now);
         }
       }
     })();

@@ -60,6 +60,8 @@ async function pgRows(tables: string[]): Promise<Record<string, unknown[]>> {
 
 const OWN_NUMBERING = new Set(['runs', 'cron_runs']);
 const withoutSeq = ({ seq: _seq, ...row }: Record<string, unknown>) => row;
+// SQLite numbers its sessions (sid) to keep the transcript's index small; PostgreSQL finds lines by session key.
+const withoutSid = ({ sid: _sid, ...row }: Record<string, unknown>) => row;
 const normalise = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, typeof value === 'boolean' ? Number(value) : typeof value === 'string' && /^-?\d+$/u.test(value) && key !== 'text' ? Number(value) : value]));
 const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 
@@ -85,7 +87,7 @@ test('a single-node SQLite home moves into PostgreSQL with state export and impo
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(join(target, 'state', 'hearth.sqlite.copied-to-postgres'), { readonly: true });
   const shared = ['sessions', 'transcript', 'runs', 'run_steps', 'outbox', 'cron_jobs', 'cron_runs', 'idempotency_keys', 'daily_spend'];
-  const sqliteRows = Object.fromEntries(shared.map((table) => [table, (db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[]).map(normalise).sort(byJson)]));
+  const sqliteRows = Object.fromEntries(shared.map((table) => [table, (db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[]).map((row) => normalise(withoutSid(row))).sort(byJson)]));
   db.close();
   assert.ok((sqliteRows.transcript?.length ?? 0) >= 4 && sqliteRows.cron_jobs?.length === 1, 'the source had a conversation and a job');
   assert.deepEqual(await pgRows(shared), sqliteRows);

@@ -7,6 +7,23 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * Gives every session an integer id (`sessions.sid`) and every transcript line its session's id:
+ * a session with lines but no row gets one (its agent from its key), then sessions without an id
+ * are numbered past every id in use, then lines without one take their session's. Run by
+ * migration 13 and again after a salvage, whose copy may come from a database older than it.
+ */
+export const NUMBER_SESSIONS_SQL = `
+  INSERT INTO sessions (key, agent_id, generation, created_at, updated_at)
+    SELECT session_key,
+      CASE WHEN session_key LIKE 'agent:%:%' THEN substr(session_key, 7, instr(substr(session_key, 7), ':') - 1) ELSE 'main' END,
+      MAX(generation), MIN(created_at), MAX(created_at)
+    FROM transcript WHERE session_key NOT IN (SELECT key FROM sessions) GROUP BY session_key;
+  UPDATE sessions SET sid = rowid + (SELECT MAX(COALESCE((SELECT MAX(sid) FROM sessions), 0), COALESCE((SELECT MAX(sid) FROM transcript), 0)))
+    WHERE sid IS NULL;
+  UPDATE transcript SET sid = (SELECT sid FROM sessions WHERE key = transcript.session_key) WHERE sid IS NULL;
+`;
+
 export const sqliteMigrations: readonly Migration[] = [
   {
     version: 1,
@@ -313,6 +330,20 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE TRIGGER run_plans_follow_runs AFTER DELETE ON runs BEGIN
         DELETE FROM run_plans WHERE run_id = old.id;
       END;
+    `,
+  },
+  {
+    version: 13,
+    name: 'transcript lines found by their session\'s integer id: an index a fifth the size, one small entry a line',
+    sql: `
+      ALTER TABLE sessions ADD COLUMN sid INTEGER;
+      ALTER TABLE transcript ADD COLUMN sid INTEGER;
+      ${NUMBER_SESSIONS_SQL}
+      CREATE UNIQUE INDEX sessions_by_sid ON sessions (sid);
+      DROP INDEX transcript_by_session;
+      DROP INDEX transcript_compactions;
+      CREATE INDEX transcript_by_session ON transcript (sid, generation, id);
+      CREATE INDEX transcript_compactions ON transcript (sid, generation, id) WHERE role = 'compaction';
     `,
   },
 ];

@@ -9,35 +9,35 @@ import { readCompaction, type TranscriptRow, toTranscriptEntry as toEntry } from
  */
 export function createSqliteCompactions(db: BetterSqlite3.Database, { run, write }: StatementRunner): Pick<Store, 'activeTranscript' | 'appendCompaction'> {
   const sql = {
-    generation: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
+    session: db.prepare('SELECT generation, sid FROM sessions WHERE key = ?'),
     last: db.prepare(
-      `SELECT id, run_id, body, created_at FROM transcript WHERE session_key = ? AND generation = ? AND role = 'compaction' ORDER BY id DESC LIMIT 1`,
+      `SELECT id, run_id, body, created_at FROM transcript WHERE sid = ? AND generation = ? AND role = 'compaction' ORDER BY id DESC LIMIT 1`,
     ),
     lines: db.prepare(
-      `SELECT id, run_id, body, created_at FROM transcript WHERE session_key = ? AND generation = ? AND id >= ? AND role != 'compaction' ORDER BY id DESC LIMIT ?`,
+      `SELECT id, run_id, body, created_at FROM transcript WHERE sid = ? AND generation = ? AND id >= ? AND role != 'compaction' ORDER BY id DESC LIMIT ?`,
     ),
-    count: db.prepare(`SELECT COUNT(*) AS n FROM transcript WHERE session_key = ? AND generation = ? AND id >= ? AND role != 'compaction'`),
-    insert: db.prepare(`INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, ?, ?, 'compaction', ?, ?)`),
+    count: db.prepare(`SELECT COUNT(*) AS n FROM transcript WHERE sid = ? AND generation = ? AND id >= ? AND role != 'compaction'`),
+    insert: db.prepare(`INSERT INTO transcript (session_key, sid, generation, run_id, role, body, created_at) VALUES (?, ?, ?, ?, 'compaction', ?, ?)`),
   };
 
   const activeTranscript = (sessionKey: string, maxEntries: number): ActiveTranscript | null => {
-    const session = sql.generation.get(sessionKey) as { generation: number } | undefined;
+    const session = sql.session.get(sessionKey) as { generation: number; sid: number } | undefined;
     if (!session) return null;
-    const row = sql.last.get(sessionKey, session.generation) as TranscriptRow | undefined;
+    const row = sql.last.get(session.sid, session.generation) as TranscriptRow | undefined;
     const message = readCompaction(row);
     const compaction = row && message ? { ...toEntry(row), message } : null;
     const firstId = message?.firstKeptId ?? 0;
-    const rows = sql.lines.all(sessionKey, session.generation, firstId, maxEntries) as TranscriptRow[];
-    const total = rows.length < maxEntries ? rows.length : (sql.count.get(sessionKey, session.generation, firstId) as { n: number }).n;
+    const rows = sql.lines.all(session.sid, session.generation, firstId, maxEntries) as TranscriptRow[];
+    const total = rows.length < maxEntries ? rows.length : (sql.count.get(session.sid, session.generation, firstId) as { n: number }).n;
     return { generation: session.generation, compaction, entries: rows.reverse().map(toEntry), omitted: total - rows.length };
   };
 
   const appendCompaction = (sessionKey: string, input: CompactionInput): number | null => {
-    const session = sql.generation.get(sessionKey) as { generation: number } | undefined;
+    const session = sql.session.get(sessionKey) as { generation: number; sid: number } | undefined;
     if (!session || session.generation !== input.generation) return null;
     const { generation: _generation, runId, now, ...fields } = input;
     const message: CompactionMessage = { role: 'compaction', ...fields };
-    return Number(sql.insert.run(sessionKey, input.generation, runId, JSON.stringify(message), now).lastInsertRowid);
+    return Number(sql.insert.run(sessionKey, session.sid, input.generation, runId, JSON.stringify(message), now).lastInsertRowid);
   };
 
   return {

@@ -15,10 +15,10 @@ import { readCompaction } from '../row-mappers.js';
  * compaction, the walk stops at its first kept line and the history starts with its summary.
  */
 export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
-  const runSession = db.prepare('SELECT session_key, generation FROM runs WHERE id = ? AND context IS NULL');
+  const runSession = db.prepare('SELECT s.sid, r.generation FROM runs r JOIN sessions s ON s.key = r.session_key WHERE r.id = ? AND r.context IS NULL');
   // Served by the partial index transcript_compactions: a session without one costs one lookup.
   const lastCompaction = db.prepare(
-    `SELECT body FROM transcript WHERE session_key = ? AND generation = ? AND role = 'compaction' ORDER BY id DESC LIMIT 1`,
+    `SELECT body FROM transcript WHERE sid = ? AND generation = ? AND role = 'compaction' ORDER BY id DESC LIMIT 1`,
   );
   const step = db
     .prepare(
@@ -26,7 +26,7 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
       // each group_concat, which sorts once per aggregate).
       `SELECT MIN(id), group_concat(body, char(30)), group_concat(substr(role, 1, 1), ''), COALESCE(SUM(length(body)), 0), COUNT(*) FROM (
          SELECT * FROM (
-           SELECT id, body, role FROM transcript WHERE session_key = ? AND generation = ? AND id < ? AND id >= ? AND role NOT IN ('error', 'compaction') ORDER BY id DESC LIMIT ?
+           SELECT id, body, role FROM transcript WHERE sid = ? AND generation = ? AND id < ? AND id >= ? AND role NOT IN ('error', 'compaction') ORDER BY id DESC LIMIT ?
          ) ORDER BY id
        )`,
     )
@@ -34,13 +34,13 @@ export function createSqliteHistoryReader(db: BetterSqlite3.Database) {
 
   return {
     turnHistory(runId: string, bounds: { maxEntries: number; maxChars: number }): PackedMessages {
-      const run = runSession.get(runId) as { session_key: string; generation: number | null } | undefined;
+      const run = runSession.get(runId) as { sid: number; generation: number | null } | undefined;
       if (!run || run.generation === null) return EMPTY_PACKED;
-      const compaction = readCompaction(lastCompaction.get(run.session_key, run.generation) as { body: string } | undefined);
+      const compaction = readCompaction(lastCompaction.get(run.sid, run.generation) as { body: string } | undefined);
       const firstId = compaction?.firstKeptId ?? 0;
       const walk = createHistoryWalk(bounds, compaction);
       for (let ask = walk.next(); ask; ask = walk.next()) {
-        const [oldest, text, initials, length, count] = step.get(run.session_key, run.generation, ask.before, firstId, ask.want) as [number, string | null, string, number, number];
+        const [oldest, text, initials, length, count] = step.get(run.sid, run.generation, ask.before, firstId, ask.want) as [number, string | null, string, number, number];
         walk.add({ oldest, text, initials, length, count }, ask.want);
       }
       return walk.packed();

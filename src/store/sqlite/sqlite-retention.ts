@@ -29,9 +29,9 @@ function reclaimSpace(db: BetterSqlite3.Database, options: { minFreeRatio: numbe
 export function createSqliteRetention(db: BetterSqlite3.Database, runner: StatementRunner): RetentionMethods {
   const sql = {
     idle: db.prepare('SELECT key, agent_id AS agentId, updated_at AS updatedAt FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
-    lines: db.prepare('SELECT id, generation, run_id AS runId, role, body, created_at AS createdAt FROM transcript WHERE session_key = ? ORDER BY id'),
+    lines: db.prepare('SELECT id, generation, run_id AS runId, role, body, created_at AS createdAt FROM transcript WHERE sid = (SELECT sid FROM sessions WHERE key = ?) ORDER BY id'),
     stillIdle: db.prepare('SELECT 1 FROM sessions WHERE key = ? AND updated_at < ?'),
-    deleteLines: db.prepare('DELETE FROM transcript WHERE session_key = ?'),
+    deleteLines: db.prepare('DELETE FROM transcript WHERE sid = (SELECT sid FROM sessions WHERE key = ?)'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE key = ?'),
     oldRuns: db.prepare('SELECT id FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?'),
     runCount: db.prepare('SELECT COUNT(*) AS n FROM runs'),

@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadCommonJs } from '../../runtime/load-commonjs.js';
 import { unpackMessages } from '../../contracts/packed-messages.js';
 import { runStoreContract } from '../store-contract.js';
+import { sqliteMigrations } from './migrations.js';
 import { createSqliteStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hearth-store-'));
@@ -389,5 +392,45 @@ test('sqlite: two connections to one file claiming the same tasks: each task goe
   } finally {
     await first.close();
     await second.close();
+  }
+});
+
+test('sqlite: a database from before integer session ids keeps every session\'s history, including lines whose session row was missing', async () => {
+  const path = join(dir, 'before-session-ids.sqlite');
+  const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+  const old = new Database(path);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  for (const migration of sqliteMigrations.filter((candidate) => candidate.version < 13)) {
+    old.exec(migration.sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(migration.version, migration.name);
+  }
+  const line = old.prepare('INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, ?, NULL, ?, ?, ?)');
+  old.prepare("INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES ('agent:main:a', 'main', 1, 1, 5)").run();
+  line.run('agent:main:a', 0, 'user', JSON.stringify({ role: 'user', content: 'before the reset' }), 1);
+  line.run('agent:main:a', 1, 'user', JSON.stringify({ role: 'user', content: 'hello a' }), 2);
+  line.run('agent:helper:b', 0, 'user', JSON.stringify({ role: 'user', content: 'hello b, no session row' }), 3);
+  line.run('agent:main:a', 1, 'assistant', JSON.stringify({ role: 'assistant', content: 'hi a' }), 4);
+  old.close();
+
+  const store = createSqliteStore({ path });
+  try {
+    const a = await store.activeTranscript('agent:main:a', { maxEntries: 10 });
+    assert.deepEqual(a?.entries.map((entry) => entry.message.content), ['hello a', 'hi a'], 'the current generation, in order');
+    const b = await store.activeTranscript('agent:helper:b', { maxEntries: 10 });
+    assert.deepEqual(b?.entries.map((entry) => entry.message.content), ['hello b, no session row']);
+    const listed = await store.listSessions({ limit: 10 });
+    assert.deepEqual(
+      listed.map((session) => [session.sessionKey, session.agentId, session.messageCount]).sort(),
+      [['agent:helper:b', 'helper', 1], ['agent:main:a', 'main', 2]],
+    );
+    // A session started after the migration gets an id of its own: its lines do not join another's.
+    await store.acceptTurn({ runId: 'c1', sessionKey: 'agent:main:c', agentId: 'main', source: 'ws', text: 'hello c', now: 10 });
+    await store.startTurn('c1', { now: 11, historyLimit: 0 });
+    await store.completeTurn('c1', { status: 'ok', messages: [{ role: 'assistant', content: 'hi c' }], reply: 'hi c', toolCalls: [], deliverTo: null, now: 12 });
+    const c = await store.activeTranscript('agent:main:c', { maxEntries: 10 });
+    assert.deepEqual(c?.entries.map((entry) => entry.message.content), ['hello c', 'hi c']);
+    assert.equal((await store.activeTranscript('agent:main:a', { maxEntries: 10 }))?.entries.length, 2);
+  } finally {
+    await store.close();
   }
 });

@@ -88,16 +88,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     inboxByRun: db.prepare(`SELECT ${INBOX_COLUMNS} FROM runs WHERE id = ?`),
     unfinished: db.prepare(`SELECT ${INBOX_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY rowid`),
     markInboxStarted: db.prepare(`UPDATE runs SET attempts = attempts + 1, started_at = ?, generation = ? WHERE id = ?`),
-    upsertSession: db.prepare(
-      `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at) VALUES (?, ?, 0, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at RETURNING generation`,
+    touchSession: db.prepare('UPDATE sessions SET updated_at = ? WHERE key = ? RETURNING generation, sid'),
+    // A new session's id is past every id in use, in the sessions and in the transcript.
+    insertSession: db.prepare(
+      `INSERT INTO sessions (key, agent_id, generation, created_at, updated_at, sid) VALUES (?, ?, 0, ?, ?,
+         (SELECT MAX(COALESCE((SELECT MAX(sid) FROM sessions), 0), COALESCE((SELECT MAX(sid) FROM transcript), 0)) + 1))
+       RETURNING generation, sid`,
     ),
     sessionGeneration: db.prepare('SELECT generation FROM sessions WHERE key = ?'),
     recentTranscript: db.prepare(
-      `SELECT id, run_id, role, body, created_at FROM transcript WHERE session_key = ? AND generation = ? ORDER BY id DESC LIMIT ?`,
+      `SELECT id, run_id, role, body, created_at FROM transcript WHERE sid = (SELECT sid FROM sessions WHERE key = ?) AND generation = ? ORDER BY id DESC LIMIT ?`,
     ),
     insertTranscript: db.prepare(
-      'INSERT INTO transcript (session_key, generation, run_id, role, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO transcript (session_key, sid, generation, run_id, role, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     nextStepSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM run_steps WHERE run_id = ?'),
     insertStep: db.prepare(
@@ -118,15 +121,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     listSessions: db.prepare(
       `SELECT s.key, s.agent_id, s.created_at, s.updated_at,
-         (SELECT COUNT(*) FROM transcript t WHERE t.session_key = s.key AND t.generation = s.generation) AS message_count,
-         (SELECT t.body FROM transcript t WHERE t.session_key = s.key AND t.generation = s.generation ORDER BY t.id DESC LIMIT 1) AS last_body
+         (SELECT COUNT(*) FROM transcript t WHERE t.sid = s.sid AND t.generation = s.generation) AS message_count,
+         (SELECT t.body FROM transcript t WHERE t.sid = s.sid AND t.generation = s.generation ORDER BY t.id DESC LIMIT 1) AS last_body
        FROM sessions s WHERE (? IS NULL OR s.agent_id = ?) ORDER BY s.updated_at DESC LIMIT ?`,
     ),
     resetSession: db.prepare('UPDATE sessions SET generation = generation + 1, updated_at = ? WHERE key = ?'),
     getRun: db.prepare('SELECT * FROM runs WHERE id = ?'),
     transcriptBeforeRun: db.prepare(
-      `SELECT t.id, t.run_id, t.role, t.body, t.created_at FROM transcript t JOIN runs r ON r.id = @run
-       WHERE t.session_key = r.session_key AND t.generation = r.generation
+      `SELECT t.id, t.run_id, t.role, t.body, t.created_at FROM transcript t JOIN runs r ON r.id = @run JOIN sessions s ON s.key = r.session_key
+       WHERE t.sid = s.sid AND t.generation = r.generation
          AND t.id < COALESCE((SELECT MIN(id) FROM transcript WHERE run_id = @run), 9223372036854775807)
        ORDER BY t.id DESC LIMIT @limit`,
     ),
@@ -138,11 +141,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
   };
 
-  const appendMessages = (sessionKey: string, generation: number, runId: string, messages: readonly TranscriptEntry['message'][], now: number) => {
+  const appendMessages = (session: { key: string; sid: number }, generation: number, runId: string, messages: readonly TranscriptEntry['message'][], now: number) => {
     for (const message of messages) {
-      sql.insertTranscript.run(sessionKey, generation, runId, message.role, JSON.stringify(message), now);
+      sql.insertTranscript.run(session.key, session.sid, generation, runId, message.role, JSON.stringify(message), now);
     }
   };
+  /** Marks the session active now (creating it on its first turn): its transcript generation and id. */
+  const touchSession = (key: string, agentId: string, now: number) =>
+    (sql.touchSession.get(now, key) ?? sql.insertSession.get(key, agentId, now, now)) as { generation: number; sid: number };
 
   const acceptTurn = ((input: AcceptTurnInput): AcceptedTurn => {
     if (input.idempotency) {
@@ -180,13 +186,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const row = sql.inboxByRun.get(runId) as InboxRow | undefined;
     if (!row) throw new HearthError('NOT_FOUND', `Run ${runId} is not in the inbox.`);
     if (row.context === null) {
-      const { generation: current } = sql.upsertSession.get(row.session_key, row.agent_id, result.now, result.now) as { generation: number };
+      const { generation: current, sid } = touchSession(row.session_key, row.agent_id, result.now);
       // The exchange belongs to the transcript the turn started in, even when the session was
       // reset while it ran.
       const generation = row.generation ?? current;
       const lines: TranscriptEntry['message'][] = [{ role: 'user', content: row.text }, ...result.messages];
       if (result.error) lines.push({ role: 'error', content: result.error.message, code: result.error.code });
-      appendMessages(row.session_key, generation, runId, lines, result.now);
+      appendMessages({ key: row.session_key, sid }, generation, runId, lines, result.now);
     }
     sql.finishRun.run(...finishedRunValues(result), runId);
     for (const step of result.steps ?? []) insertStep(runId, step);

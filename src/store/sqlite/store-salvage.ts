@@ -1,6 +1,7 @@
 import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../runtime/load-commonjs.js';
+import { NUMBER_SESSIONS_SQL } from './migrations.js';
 import { createSqliteStore } from './sqlite-store.js';
 import { quickCheck } from './store-integrity.js';
 
@@ -173,6 +174,9 @@ export function salvageDatabase(path: string, now: number = Date.now()): Salvage
       if (copied === null) unreadable.push(table);
       else tables.push(copied);
     }
+    // Lines whose session row was lost, and sessions or lines copied from a database older than
+    // integer session ids, get their ids here.
+    fresh.exec(NUMBER_SESSIONS_SQL);
     const problems = quickCheck(fresh);
     if (problems.length > 0) throw new Error(`the salvaged database fails quick_check: ${problems.join('; ')}`);
   } catch (error) {
