@@ -198,6 +198,9 @@ test('salvage of a file from another schema version copies the columns both have
   const db = new Database(path);
   db.exec(`ALTER TABLE sessions ADD COLUMN title TEXT; UPDATE sessions SET title = 'from a later version';
     DROP TABLE operator_alerts;`);
+  // And from before integer session ids: the copied sessions and lines are numbered in the new file.
+  db.exec(`DROP INDEX transcript_by_session; DROP INDEX transcript_compactions; DROP INDEX sessions_by_sid;
+    ALTER TABLE transcript DROP COLUMN sid; ALTER TABLE sessions DROP COLUMN sid;`);
   db.close();
 
   const result = salvageDatabase(path, AT);
