@@ -80,6 +80,37 @@ test('matrix: a restart resumes /sync from the saved token: a message sent while
   await second.stop();
 });
 
+test('matrix: after an outage longer than one sync holds (250 messages in a DM), the sync\'s gap is read back: every message is answered once, in order', { timeout: 120_000 }, async () => {
+  const bot = addMatrixBot(server, ++bots);
+  const dm = bot.dmRoom(ada);
+  const adaId = '@ada:hearth.test';
+  const settings = { ...bot.settings, dmPolicy: 'allowlist', allowFrom: [adaId] };
+  server.post(dm, adaId, matrixText('an old question from before Hearth ever started'));
+  const first = await start(settings);
+  server.post(dm, adaId, matrixText('a question before the outage'));
+  await waitFor(() => replies(bot.userId, dm).includes('echo: a question before the outage'), 'the answer before the outage');
+  assert.equal(await first.stop(), 0);
+
+  const whileDown = Array.from({ length: 250 }, (_, index) => `message ${index + 1} of 250 sent while the gateway was down`);
+  for (const text of whileDown) server.post(dm, adaId, matrixText(text));
+  const pagingBefore = server.messagesCalls.length;
+  const second = await start(settings, first.home);
+  await waitFor(() => replies(bot.userId, dm).length >= 1 + whileDown.length, 'every message sent while down to be answered', 60_000);
+  server.post(dm, adaId, matrixText('and one after'));
+  await waitFor(() => replies(bot.userId, dm).includes('echo: and one after'), 'the answer after the catch-up', 30_000);
+
+  assert.deepEqual(
+    replies(bot.userId, dm),
+    ['echo: a question before the outage', ...whileDown.map((text) => `echo: ${text}`), 'echo: and one after'],
+    'each answered once, in the order they were sent',
+  );
+  const paging = server.messagesCalls.slice(pagingBefore).filter((call) => call.roomId === dm);
+  assert.ok(paging.length >= 2 && paging.every((call) => call.dir === 'b' && /^s\d+$/u.test(call.to ?? '')), 'the gap was paged back to the saved sync token');
+  assert.match(second.output(), /read back the events a Matrix sync left out of a room/u);
+  assert.equal(model.requests.filter((request) => JSON.stringify(request.body).includes('an old question from before Hearth ever started')).length, 0, 'history from before the first start is still not answered');
+  await second.stop();
+});
+
 test('matrix: invites are joined by policy: an allowlisted person\'s DM and a listed room; a stranger\'s DM and an unlisted room are declined', async () => {
   const bot = addMatrixBot(server, ++bots);
   const adaId = server.addUser('ada', { displayName: 'Ada' });

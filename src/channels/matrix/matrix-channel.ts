@@ -10,6 +10,7 @@ import type {
 } from '../../contracts/channel.js';
 import { ChannelError } from '../../contracts/channel.js';
 import { markdownToPlainText } from '../markdown.js';
+import { MATRIX_BACKFILL_MAX_EVENTS, readRoomGap } from './matrix-backfill.js';
 import { toMatrixChannelError } from './matrix-errors.js';
 import {
   applyStateEvent,
@@ -120,6 +121,11 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
    * all that arrived lately (no readable message since the last one): what the probe reports.
    */
   const encrypted = { messages: 0, rooms: new Set<string>(), latest: false };
+  /**
+   * Events of gaps past the backfill cap that were not read, per gap (room and `prev_batch`, so a
+   * batch read again after a failure is not counted twice): what the probe reports.
+   */
+  const unread = new Map<string, { roomId: string; events: number }>();
 
   function request<T>(method: Method, path: string, action: string, signal: AbortSignal, options: { query?: Record<string, string>; body?: object; timeoutMs?: number } = {}) {
     // Not the SDK's localTimeoutMs: its timer is never cleared and would hold the process open at shutdown.
@@ -190,27 +196,79 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
     );
   }
 
+  /** The bot's own join (not a profile change while joined): what came before it in a room is history. */
+  function isOwnJoin(event: unknown): boolean {
+    if (!isObject(event) || event.type !== 'm.room.member' || event.state_key !== userId) return false;
+    if (!isObject(event.content) || event.content.membership !== 'join') return false;
+    const previous = isObject(event.unsigned) && isObject(event.unsigned.prev_content) ? event.unsigned.prev_content.membership : undefined;
+    return previous !== 'join';
+  }
+
+  /**
+   * The events a limited sync left out of a room's timeline (more arrived since the last sync than
+   * the filter's timeline limit, e.g. while the gateway was down), oldest first: paged back with
+   * /rooms/{roomId}/messages from the timeline's `prev_batch` to the `since` token of this sync.
+   * State events are left out (the sync's `state` already holds the room's state at the timeline's
+   * start). A gap the homeserver refuses to show is logged and skipped, so it cannot stop the sync.
+   */
+  async function readGap(roomId: string, timeline: Record<string, unknown>, since: string, context: ChannelRunContext): Promise<unknown[]> {
+    const events = listOf(timeline.events);
+    // The bot joined within this timeline: whatever came before is history from before it was there.
+    if (events.some(isOwnJoin)) return [];
+    const about = { ...log, roomId };
+    if (typeof timeline.prev_batch !== 'string' || timeline.prev_batch.length === 0) {
+      logger.warn(about, 'more messages arrived in a Matrix room than one sync returns, and the homeserver gave no prev_batch to read the rest: the oldest of them were not read');
+      return [];
+    }
+    const known = new Set(events.flatMap((event) => (isObject(event) && typeof event.event_id === 'string' ? [event.event_id] : [])));
+    const readPage = async (query: { from: string; to: string; limit: number }) => {
+      const page = await request<unknown>(Method.Get, `${roomPath(roomId)}/messages`, `read the messages missed in ${roomId}`, context.signal, {
+        query: { dir: 'b', from: query.from, to: query.to, limit: String(query.limit) },
+      });
+      context.progress();
+      return page;
+    };
+    try {
+      const gap = await readRoomGap(readPage, { from: timeline.prev_batch, to: since, known, stopAt: isOwnJoin });
+      if (gap.dropped > 0) {
+        unread.set(`${roomId}\u0000${timeline.prev_batch}`, { roomId, events: gap.dropped });
+        logger.warn(
+          { ...about, read: gap.events.length, dropped: gap.dropped, more: gap.more },
+          `more than ${MATRIX_BACKFILL_MAX_EVENTS} events arrived in a Matrix room between two syncs: the newest ${MATRIX_BACKFILL_MAX_EVENTS} of them were read back, the ${gap.dropped}${gap.more ? ' or more' : ''} oldest were not read or answered`,
+        );
+      }
+      if (gap.events.length > 0) logger.info({ ...about, events: gap.events.length }, 'read back the events a Matrix sync left out of a room (more arrived than one sync returns)');
+      return gap.events.filter((event) => !(isObject(event) && typeof event.state_key === 'string'));
+    } catch (error) {
+      // Not allowed to see them (history visibility, a room since left): a retry would not help.
+      if (!(error instanceof ChannelError) || error.kind !== 'rejected') throw error;
+      logger.warn({ ...about, err: error.message }, 'could not read back the messages a Matrix sync left out of a room: the oldest of them were not read');
+      return [];
+    }
+  }
+
   /**
    * One joined room's part of a batch: state changes, then each message handed over in order.
-   * Returns the last event handed over (for the read receipt). `history` marks the first sync of
-   * an account: what it returns happened before Hearth started and is not answered.
+   * Returns the last event handed over (for the read receipt). `since` is the token the sync
+   * resumed from; null marks the first sync of an account: what it returns happened before
+   * Hearth started and is not answered. When the timeline is limited on a resumed sync, the
+   * events it left out are read back first and handed over before the timeline's own.
    */
-  async function handleJoinedRoom(run: RunState, roomId: string, entry: unknown, context: ChannelRunContext, history: boolean): Promise<string | null> {
+  async function handleJoinedRoom(run: RunState, roomId: string, entry: unknown, context: ChannelRunContext, since: string | null): Promise<string | null> {
     if (!isObject(entry)) {
       context.reject(`a joined room entry for ${roomId} that is not an object`, entry);
       return null;
     }
     const { signal } = context;
+    const history = since === null;
     const known = run.rooms.get(roomId);
     const state = listOf(isObject(entry.state) ? entry.state.events : undefined);
     if (known) for (const event of state) applyStateEvent(known, event);
     else if (history) run.rooms.set(roomId, roomFromState(state));
     const timeline = isObject(entry.timeline) ? entry.timeline : {};
-    if (known && timeline.limited === true && !history) {
-      logger.warn({ ...log, roomId }, 'more messages arrived in a Matrix room than one sync returns; the oldest of them were not read');
-    }
+    const gap = since !== null && timeline.limited === true ? await readGap(roomId, timeline, since, context) : [];
     let handled: string | null = null;
-    for (const event of listOf(timeline.events)) {
+    for (const event of [...gap, ...listOf(timeline.events)]) {
       if (isObject(event) && typeof event.state_key === 'string') {
         const room = run.rooms.get(roomId);
         if (room) applyStateEvent(room, event);
@@ -241,7 +299,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
   }
 
   /** Hands over one /sync batch; resolves once every message in it is persisted. Returns the rooms' last handled events. */
-  async function handleBatch(run: RunState, sync: Record<string, unknown>, context: ChannelRunContext, history: boolean): Promise<Map<string, string>> {
+  async function handleBatch(run: RunState, sync: Record<string, unknown>, context: ChannelRunContext, since: string | null): Promise<Map<string, string>> {
     for (const event of listOf(isObject(sync.account_data) ? sync.account_data.events : undefined)) {
       if (isObject(event) && event.type === 'm.direct') run.direct = directRoomsOf(event.content);
     }
@@ -250,7 +308,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
     if (isObject(rooms.invite)) for (const [roomId, entry] of Object.entries(rooms.invite)) await handleInvite(roomId, entry, context.signal);
     if (isObject(rooms.join)) {
       for (const [roomId, entry] of Object.entries(rooms.join)) {
-        const last = await handleJoinedRoom(run, roomId, entry, context, history);
+        const last = await handleJoinedRoom(run, roomId, entry, context, since);
         if (last !== null) handled.set(roomId, last);
       }
     }
@@ -309,7 +367,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
             throw new ChannelError('transient', 'the homeserver answered /sync without next_batch');
           }
           // Without a saved token this is the account's first sync: it returns recent history, not news.
-          const handled = await handleBatch(run, sync, context, since === null);
+          const handled = await handleBatch(run, sync, context, since);
           if (sync.next_batch !== since) {
             since = sync.next_batch;
             await options.cursors.write(cursorKey, since);
@@ -354,10 +412,17 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
     /**
      * `whoami` checks the token. People who write only in encrypted rooms get no answer at all, so
      * when encrypted messages are the latest that arrived the account is degraded, with the fix.
+     * Events left unread past the backfill cap after an outage are counted in the detail.
      */
     async probe(signal: AbortSignal): Promise<ChannelProbeResult> {
       const whoami = await request<{ user_id?: unknown }>(Method.Get, '/account/whoami', 'check the access token (whoami)', signal);
-      const detail = `the homeserver accepts the access token of ${String(whoami.user_id)}`;
+      const unreadRooms = new Set([...unread.values()].map((gap) => gap.roomId));
+      const unreadEvents = [...unread.values()].reduce((sum, gap) => sum + gap.events, 0);
+      const missed =
+        unreadEvents === 0
+          ? ''
+          : `; ${unreadEvents} older event(s) in ${unreadRooms.size} room(s) (${[...unreadRooms].slice(0, 3).join(', ')}) were not read after an outage: more than ${MATRIX_BACKFILL_MAX_EVENTS} arrived in one room between two syncs`;
+      const detail = `the homeserver accepts the access token of ${String(whoami.user_id)}${missed}`;
       if (encrypted.messages === 0) return { status: 'ok', detail };
       const seen = `${encrypted.messages} end-to-end encrypted message(s) in ${encrypted.rooms.size} room(s) (${[...encrypted.rooms].slice(0, 3).join(', ')}) were not read: encrypted rooms are not supported`;
       if (!encrypted.latest) return { status: 'ok', detail: `${detail}; ${seen}` };

@@ -2,15 +2,18 @@
  * A fake Matrix homeserver for tests: a real HTTP server on 127.0.0.1 (random free port) speaking
  * the Client-Server API's wire format for the endpoints a bot uses (`/_matrix/client/versions`,
  * and under `/_matrix/client/v3`: `account/whoami`, `sync`, `rooms/{id}/send|typing|receipt|
- * state|event|leave|join`, `join/{id}`, `profile/{user}/displayname`, `user/{user}/account_data/
- * {type}`, `user/{user}/filter`), with the spec's error bodies (`{errcode, error}`, 429 with
- * `retry_after_ms`), so matrix-js-sdk's HTTP client talks to it as to Synapse.
+ * state|event|messages|leave|join`, `join/{id}`, `profile/{user}/displayname`, `user/{user}/
+ * account_data/{type}`, `user/{user}/filter`), with the spec's error bodies (`{errcode, error}`,
+ * 429 with `retry_after_ms`), so matrix-js-sdk's HTTP client talks to it as to Synapse.
  *
  * Every change (a message, a membership, account data) is appended to one stream; a sync token
  * is a position in it (`s<n>`). `/sync?since=` returns what came after that position and holds
  * the request (long poll, `timeout`) while nothing did, so a dropped connection or a restart
- * resumes exactly where the client's token says. Tests script it: people post messages and
- * invite the bot, sends fail with 429/5xx, every connection drops, a token is revoked.
+ * resumes exactly where the client's token says. A room's pagination token (`prev_batch`,
+ * `/messages`' `start` and `end`) is Synapse-like, `t<n>-<pos>`: the point before the room's n-th
+ * event (pos: the stream position there); `/messages` also takes a sync token as `from` or `to`.
+ * Tests script it: people post messages and invite the bot, sends fail with 429/5xx, every
+ * connection drops, a token is revoked.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -65,6 +68,19 @@ export interface FakeMatrixSyncCall {
   at: number;
 }
 
+/** A `GET /rooms/{id}/messages` call, with what it answered. */
+export interface FakeMatrixMessagesCall {
+  userId: string;
+  roomId: string;
+  dir: string;
+  from: string | null;
+  to: string | null;
+  limit: number;
+  /** Events in the answer's chunk, and its `end` (absent: no more). */
+  returned: number;
+  end: string | null;
+}
+
 /** A scripted answer to the next send(s): 429 with `retry_after_ms`, a server error, or a refusal. */
 export type FakeMatrixFailure = { status: 429; retryAfterMs: number } | { status: 500 } | { status: 403; errcode: 'M_FORBIDDEN' };
 
@@ -110,6 +126,7 @@ export interface FakeMatrixServer {
   readonly typing: FakeMatrixTyping[];
   readonly receipts: FakeMatrixReceipt[];
   readonly syncs: FakeMatrixSyncCall[];
+  readonly messagesCalls: FakeMatrixMessagesCall[];
   /** The next sends of `userId` fail like this, in order. */
   failSends(userId: string, failures: FakeMatrixFailure[]): void;
   /** Every send of `userId` fails with a 500 while on. */
@@ -166,6 +183,9 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
   const typing: FakeMatrixTyping[] = [];
   const receipts: FakeMatrixReceipt[] = [];
   const syncs: FakeMatrixSyncCall[] = [];
+  const messagesCalls: FakeMatrixMessagesCall[] = [];
+  /** Each event's position in the stream. */
+  const positions = new Map<FakeMatrixEvent, number>();
   let position = 0;
   let counter = 0;
 
@@ -184,6 +204,7 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
     room.events.push(event);
     if (stateKey !== undefined) room.state.set(`${type}\u0000${stateKey}`, event);
     append({ kind: 'event', event });
+    positions.set(event, position);
     return event;
   }
 
@@ -195,6 +216,58 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
   function setMembership(roomId: string, sender: string, userId: string, membership: string, extra: Json = {}): FakeMatrixEvent {
     const displayName = profiles.get(userId)?.displayName;
     return addEvent(roomId, sender, 'm.room.member', { membership, ...(displayName ? { displayname: displayName } : {}), ...extra }, userId);
+  }
+
+  /** The pagination token of the point before the room's `index`-th event. */
+  function roomToken(room: Room, index: number): string {
+    const before = room.events[index - 1];
+    return `t${index}-${before ? (positions.get(before) ?? 0) : 0}`;
+  }
+
+  /** The point in a room a pagination token (`t<n>-<pos>`) or a sync token (`s<pos>`) names, as an event index; null when it is neither. */
+  function roomPoint(room: Room, token: string): number | null {
+    const topological = /^t(\d+)-\d+$/u.exec(token);
+    if (topological) return Math.min(Number(topological[1]), room.events.length);
+    const stream = /^s(\d+)$/u.exec(token);
+    if (stream) {
+      const at = Number(stream[1]);
+      return room.events.filter((event) => (positions.get(event) ?? 0) <= at).length;
+    }
+    return null;
+  }
+
+  /**
+   * `GET /rooms/{id}/messages`: up to `limit` events (default 10, at most 1000) from `from` in
+   * direction `dir` (`b`: newest first), not past `to`. As Synapse does, `end` is there whenever
+   * the chunk is not empty, so the page after the last one comes back empty, without `end`.
+   */
+  function messages(userId: string, room: Room, url: URL): { status: number; body: unknown } {
+    const dir = url.searchParams.get('dir');
+    if (dir !== 'b' && dir !== 'f') return matrixError(400, 'M_INVALID_PARAM', 'Unknown dir');
+    const fromParam = url.searchParams.get('from');
+    const toParam = url.searchParams.get('to');
+    const limitParam = Number(url.searchParams.get('limit') ?? '10');
+    if (!Number.isInteger(limitParam) || limitParam < 0) return matrixError(400, 'M_INVALID_PARAM', 'limit must be a non-negative integer');
+    const limit = Math.min(limitParam, 1000);
+    const from = fromParam === null ? (dir === 'b' ? room.events.length : 0) : roomPoint(room, fromParam);
+    const to = toParam === null ? (dir === 'b' ? 0 : room.events.length) : roomPoint(room, toParam);
+    if (from === null || to === null) return matrixError(400, 'M_INVALID_PARAM', 'Invalid pagination token');
+    let chunk: FakeMatrixEvent[];
+    let next: number;
+    if (dir === 'b') {
+      next = Math.max(Math.min(to, from), from - limit);
+      chunk = room.events.slice(next, from).reverse();
+    } else {
+      next = Math.min(Math.max(to, from), from + limit);
+      chunk = room.events.slice(from, next);
+    }
+    const end = chunk.length > 0 ? roomToken(room, next) : null;
+    messagesCalls.push({ userId, roomId: room.id, dir, from: fromParam, to: toParam, limit, returned: chunk.length, end });
+    const now = Date.now();
+    return {
+      status: 200,
+      body: { chunk: chunk.map((event) => ({ ...clientEvent(event, now), room_id: room.id })), start: fromParam ?? roomToken(room, from), ...(end === null ? {} : { end }), state: [] },
+    };
   }
 
   /** What `userId` sees after stream position `since` (null: an initial sync); empty when nothing happened. */
@@ -229,7 +302,7 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
       join[room.id] = {
         summary: {},
         state: { events: state.map((event) => clientEvent(event, now)) },
-        timeline: { events: shown.map((event) => clientEvent(event, now)), limited, prev_batch: `t${first ? room.events.indexOf(first) : room.events.length}` },
+        timeline: { events: shown.map((event) => clientEvent(event, now)), limited, prev_batch: roomToken(room, first ? room.events.indexOf(first) : room.events.length) },
         ephemeral: { events: [] },
         account_data: { events: [] },
         unread_notifications: { highlight_count: 0, notification_count: 0 },
@@ -375,6 +448,7 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
       return { status: 200, body: {} };
     }
     if (method === 'GET' && third === 'state' && !fourth) return { status: 200, body: [...room.state.values()].map((event) => ({ ...clientEvent(event, Date.now()), room_id: roomId })) };
+    if (method === 'GET' && third === 'messages' && !fourth) return messages(userId, room, url);
     if (method === 'GET' && third === 'event' && fourth) {
       const event = room.events.find((item) => item.event_id === fourth);
       return event ? { status: 200, body: { ...clientEvent(event, Date.now()), room_id: roomId } } : matrixError(404, 'M_NOT_FOUND', 'Event not found.');
@@ -451,6 +525,7 @@ export async function startFakeMatrixServer(): Promise<FakeMatrixServer> {
     typing,
     receipts,
     syncs,
+    messagesCalls,
     failSends(userId, list) {
       failures.set(userId, [...(failures.get(userId) ?? []), ...list]);
     },
