@@ -269,6 +269,13 @@ export const cronSchema = z.strictObject({
   retryBaseMs: z.number().int().min(100).default(30_000).describe('The first retry delay after an error; it doubles per consecutive error up to escalation.backoffMaxMs.'),
   maxCatchUpRuns: z.number().int().min(1).max(1000).default(24).describe('With misfire catch-up, at most this many missed runs are made up at a start.'),
   historyDays: z.number().int().min(1).max(3650).default(30).describe('How long the run ledger is kept, in days.'),
+  historyMaxRows: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(10_000)
+    .describe('At most this many run ledger entries are kept, the oldest finished ones going first (runs still scheduled or running are never removed); 0 for no limit.'),
 });
 
 /** Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own). */

@@ -211,8 +211,12 @@ export interface Store extends TaskStore {
    * `skipped` entry counts all it covers) and how late scheduled runs started (average, max).
    */
   cronRunStats(since: number): Promise<CronRunStats[]>;
-  /** Forgets ledger entries created before the cutoff; returns how many were removed. */
-  pruneCronRuns(olderThan: number): Promise<number>;
+  /**
+   * Forgets finished ledger entries created before the cutoff, then, with `maxRows`, the oldest
+   * finished ones while the ledger holds more than that; entries still scheduled or running are
+   * never removed (and still count). Returns how many were removed.
+   */
+  pruneCronRuns(olderThan: number, maxRows?: number): Promise<number>;
 
   /**
    * Records an operator alert once per dedupe key (a repeat returns the first with `created:

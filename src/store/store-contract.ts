@@ -476,6 +476,11 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.deepEqual(await store.listCronJobs(), []);
       assert.equal((await store.listCronRuns({ jobId: 'job1', limit: 10 })).length, 4, 'the ledger outlives the job');
       assert.equal(await store.pruneCronRuns(5500), 1);
+      await store.putCronRun({ ...run, id: 'cr5', status: 'running', scheduledAt: 1000, startedAt: 1000, finishedAt: null, createdAt: 1000 });
+      assert.equal(await store.pruneCronRuns(0, 2), 2, 'two over the cap: the oldest finished entries go');
+      assert.deepEqual((await store.listCronRuns({ limit: 10 })).map((entry) => entry.id), ['cr4', 'cr5'], 'the running entry stays however old');
+      assert.equal(await store.pruneCronRuns(0, 1), 1);
+      assert.deepEqual((await store.listCronRuns({ limit: 10 })).map((entry) => entry.id), ['cr5'], 'a running entry is kept even beyond the cap');
     } finally {
       await store.close();
     }

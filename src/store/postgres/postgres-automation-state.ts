@@ -122,8 +122,16 @@ export function createPostgresAutomationState({ read, write }: PgRunner, quarant
           )
         ).rows,
       ),
-    pruneCronRuns: (olderThan) =>
-      write('prune the cron ledger', async (query) => (await query(`DELETE FROM cron_runs WHERE created_at < $1 AND status NOT IN ('running', 'scheduled')`, [olderThan])).rowCount ?? 0),
+    pruneCronRuns: (olderThan, maxRows) =>
+      write('prune the cron ledger', async (query) => {
+        let removed = (await query(`DELETE FROM cron_runs WHERE created_at < $1 AND status NOT IN ('running', 'scheduled')`, [olderThan])).rowCount ?? 0;
+        const over = maxRows === undefined ? 0 : Number((await query<{ n: string }>('SELECT COUNT(*) AS n FROM cron_runs')).rows[0]?.n ?? 0) - maxRows;
+        if (over > 0) {
+          removed +=
+            (await query(`DELETE FROM cron_runs WHERE id IN (SELECT id FROM cron_runs WHERE status NOT IN ('running', 'scheduled') ORDER BY created_at, seq LIMIT $1)`, [over])).rowCount ?? 0;
+        }
+        return removed;
+      }),
 
     raiseAlert: (input, message) =>
       write('record an operator alert', async (query) => {

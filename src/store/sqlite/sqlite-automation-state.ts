@@ -61,6 +61,10 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
        FROM cron_runs WHERE created_at >= ? GROUP BY job_id`,
     ),
     pruneRuns: db.prepare(`DELETE FROM cron_runs WHERE created_at < ? AND status NOT IN ('running', 'scheduled')`),
+    countRuns: db.prepare('SELECT COUNT(*) AS n FROM cron_runs'),
+    pruneOldestRuns: db.prepare(
+      `DELETE FROM cron_runs WHERE id IN (SELECT id FROM cron_runs WHERE status NOT IN ('running', 'scheduled') ORDER BY created_at, rowid LIMIT ?)`,
+    ),
     insertAlert: db.prepare(
       `INSERT INTO operator_alerts (dedupe_key, event, payload, webhook, status, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING *`,
@@ -124,7 +128,13 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     listCronRuns: ({ jobId, status, since, limit }) =>
       runner.run('list cron runs', () => (sql.listRuns.all({ job: jobId ?? null, status: status ?? null, since: since ?? null, limit }) as CronRunRow[]).map(toCronRun)),
     cronRunStats: (since) => runner.run('sum up the cron ledger', () => sql.runStats.all(since) as CronRunStats[]),
-    pruneCronRuns: (olderThan) => runner.write('prune the cron ledger', () => sql.pruneRuns.run(olderThan).changes),
+    pruneCronRuns: (olderThan, maxRows) =>
+      runner.write('prune the cron ledger', () => {
+        let removed = sql.pruneRuns.run(olderThan).changes;
+        const over = maxRows === undefined ? 0 : (sql.countRuns.get() as { n: number }).n - maxRows;
+        if (over > 0) removed += sql.pruneOldestRuns.run(over).changes;
+        return removed;
+      }),
     raiseAlert: (input, message) =>
       runner.write('record an operator alert', () => {
         const row = sql.insertAlert.get(
