@@ -229,6 +229,8 @@ export interface Store extends TaskStore {
   recordAlertDelivery(id: number, outcome: { delivered: boolean; error?: string; now: number; retryAt: number | null }): Promise<void>;
   /** Newest first. */
   listAlerts(limit: number): Promise<OperatorAlert[]>;
+  /** Deletes alerts raised before the cutoff whose delivery is over (delivered, given up or only logged), at most `limit`; pending ones stay. */
+  pruneAlerts(before: number, limit: number): Promise<number>;
 
   /** Tokens and cost spent on `day` by each of the scopes (scopes with no spend are left out). */
   readSpend(day: string, scopes: readonly string[]): Promise<SpendRecord[]>;

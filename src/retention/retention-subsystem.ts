@@ -33,7 +33,7 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
       const report = await runRetention({ store: deps.store, clock, settings, archiveDir: join(deps.paths.home, 'archive', 'sessions'), mediaDir: join(deps.paths.home, 'media') });
       state.last = report;
       state.error = null;
-      const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.mediaFilesRemoved;
+      const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.tasksRemoved + report.alertsRemoved + report.mediaFilesRemoved;
       if (removed > 0) deps.logger.info({ ...report }, 'retention pruned old state');
       return report;
     } catch (error) {
@@ -73,7 +73,7 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
       if (!last) return { status: 'ok', detail: 'no pass yet' };
       return {
         status: 'ok',
-        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.mediaFilesRemoved} media files removed${compacted(last)}`,
+        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.tasksRemoved} tasks, ${last.alertsRemoved} alerts, ${last.mediaFilesRemoved} media files removed${compacted(last)}`,
       };
     },
   };

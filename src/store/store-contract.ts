@@ -510,6 +510,11 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.equal(listed?.attempts, 2);
       const logged = await store.raiseAlert({ ...input, dedupeKey: 'other', webhook: null });
       assert.equal(logged.alert.status, 'logged');
+      const pending = await store.raiseAlert({ ...input, dedupeKey: 'still-sending', now: 500 });
+      await store.raiseAlert({ ...input, dedupeKey: 'recent', webhook: null, now: 3000 });
+      assert.equal(await store.pruneAlerts(2000, 10), 2, 'the delivered and the logged alert raised before the cutoff');
+      assert.deepEqual((await store.listAlerts(10)).map((alert) => alert.dedupeKey), ['recent', 'still-sending'], 'a recent alert and one still being delivered stay');
+      assert.equal((await store.pendingAlerts(9999, 10))[0]?.id, pending.alert.id);
     } finally {
       await store.close();
     }

@@ -19,6 +19,7 @@ type AutomationMethods = Pick<
   | 'pendingAlerts'
   | 'recordAlertDelivery'
   | 'listAlerts'
+  | 'pruneAlerts'
   | 'readSpend'
   | 'usageSummary'
   | 'activeTranscript'
@@ -170,6 +171,10 @@ export function createPostgresAutomationState({ read, write }: PgRunner, quarant
         }
       }),
     listAlerts: (limit) => read('list alerts', async (query) => admitAlerts(query, (await query<AlertRow>('SELECT * FROM operator_alerts ORDER BY id DESC LIMIT $1', [limit])).rows)),
+    pruneAlerts: (before, limit) =>
+      write('prune old alerts', async (query) =>
+        (await query(`DELETE FROM operator_alerts WHERE id IN (SELECT id FROM operator_alerts WHERE status <> 'pending' AND created_at < $1 ORDER BY id LIMIT $2)`, [before, limit])).rowCount ?? 0,
+      ),
     readSpend: (day, scopes) =>
       read('read spend', async (query) => {
         const rows = await query<{ day: string; scope: string; tokens: number; cost_usd: number }>(

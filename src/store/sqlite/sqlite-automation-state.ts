@@ -20,6 +20,7 @@ type AutomationStateMethods = Pick<
   | 'pendingAlerts'
   | 'recordAlertDelivery'
   | 'listAlerts'
+  | 'pruneAlerts'
   | 'readSpend'
 >;
 
@@ -79,6 +80,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     alertRetry: db.prepare(`UPDATE operator_alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`),
     alertGiveUp: db.prepare(`UPDATE operator_alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL WHERE id = ?`),
     listAlerts: db.prepare('SELECT * FROM operator_alerts ORDER BY id DESC LIMIT ?'),
+    pruneAlerts: db.prepare("DELETE FROM operator_alerts WHERE id IN (SELECT id FROM operator_alerts WHERE status <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)"),
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
        RETURNING ${OUTBOX_COLUMNS}`,
@@ -162,6 +164,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
         else sql.alertRetry.run(outcome.error ?? 'failed', outcome.retryAt, id);
       }),
     listAlerts: (limit) => runner.run('list alerts', () => (sql.listAlerts.all(limit) as AlertRow[]).filter(admitAlert).map(toAlert)),
+    pruneAlerts: (before, limit) => runner.write('prune old alerts', () => sql.pruneAlerts.run(before, limit).changes),
     readSpend: (day, scopes) =>
       runner.run('read spend', () => {
         const found: SpendRecord[] = [];
