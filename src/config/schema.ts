@@ -399,7 +399,7 @@ export const configSchema = z.strictObject({
         .default(90)
         .describe('Done, failed and cancelled tasks (hearth tasks) are kept this many days after they finished, then deleted with their dependencies; one an open or claimed task depends on is kept. 0 for ever.'),
       alertsDays: z.number().min(0).max(36_500).default(90).describe('Operator alerts (hearth alerts) are kept this many days once delivered, given up or only logged; one still being delivered is kept. 0 for ever.'),
-      intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start).'),
+      intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start, or one interval after start when that is sooner).'),
       vacuumFreePercent: z.number().min(0).max(100).default(25).describe('After a pass, the SQLite database is compacted (VACUUM, giving space back to the disk) when at least this share of it is free pages and at least 16 MiB; 0 never. SQLite reuses free pages anyway: this only matters after a large prune.'),
     })
     .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, tasksDays: 90, alertsDays: 90, intervalMinutes: 60, vacuumFreePercent: 25 })
