@@ -72,8 +72,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const channels = await system.start(channelsSubsystem, { ...base, store, models, turns, alerts, metrics, approvals, plugins, cluster, tracer });
     const cron = await system.start(cronSubsystem, { ...base, store, models, turns, alerts, metrics, cluster });
     await system.start(tasksSubsystem, { ...base, store, models, turns });
+    const retention = await system.start(retentionSubsystem, { ...base, store });
+    const backups = await system.start(backupsSubsystem, { ...base, alerts });
     const gateway = await system.start(gatewaySubsystem, {
-      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins },
+      ...{ ...base, store, models, metrics, alerts, turns, channels, cron, memory, approvals, mcp, plugins, retention, backups },
       ...{ components: system.health, port: options.port, bind: options.bind, listenFd: options.listenFd },
     });
     if (cluster.enabled) {
@@ -82,8 +84,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     await system.start(configSubsystem, base);
     await system.start(maintenanceSubsystem, { ...base, store });
-    await system.start(retentionSubsystem, { ...base, store });
-    await system.start(backupsSubsystem, { ...base, alerts });
     const sinceProcessStart = { loaded: Math.round(enteredMs), prepared: Math.round(preparedMs), started: Math.round(performance.now()) };
     logger.info({ startupMs: sinceProcessStart, subsystemsMs: system.startTimes() }, 'gateway started');
     return runningGateway(base, system, gateway);

@@ -9,6 +9,19 @@ import { type BackupResult, listBackups, runBackup } from './backup.js';
 /** The first backup of a gateway waits this long after start, or until one is due. */
 const FIRST_BACKUP_DELAY_MS = 60_000;
 
+/**
+ * What `hearth status` shows of backups: the settings in force (null when backups are off), the
+ * last backup this gateway stored, the last failure (cleared by the next success), and when the
+ * next one is due (null while one runs, or before the first is scheduled).
+ */
+export interface BackupsStatus {
+  settings: { to: string; every: string; keep: number; includeSecrets: boolean } | null;
+  last: { at: number; name: string; where: string; sizeBytes: number; removed: number } | null;
+  lastError: { at: number; message: string } | null;
+  nextAt: number | null;
+  running: boolean;
+}
+
 interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 'version'> {
   alerts: Pick<AlertSink, 'raise'>;
   clock?: Clock;
@@ -23,12 +36,13 @@ interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 
  */
 export function scheduleBackups(deps: BackupsDeps) {
   const clock = deps.clock ?? systemClock;
-  const state = { timer: undefined as unknown, stopped: false, last: null as (BackupResult & { at: number }) | null, error: null as string | null };
+  const state = { timer: undefined as unknown, stopped: false, last: null as (BackupResult & { at: number }) | null, error: null as string | null, errorAt: 0, nextAt: null as number | null, running: false };
 
   async function backUp(): Promise<void> {
     const config = deps.config.current().backups;
     if (!config) return;
     const now = clock.now();
+    state.running = true;
     try {
       const result = await runBackup(deps.paths, config, { hearthVersion: deps.version, now });
       state.last = { ...result, at: now };
@@ -36,17 +50,22 @@ export function scheduleBackups(deps: BackupsDeps) {
       deps.logger.info({ backup: result.name, where: result.where, bytes: result.sizeBytes, removed: result.removed }, 'backup stored');
     } catch (error) {
       state.error = error instanceof Error ? error.message : String(error);
+      state.errorAt = now;
       const day = new Date(now).toISOString().slice(0, 10);
       const alerts = deps.config.current().alerts;
       await deps.alerts
         .raise({ dedupeKey: `backup:failed:${day}`, event: 'backup.failed', payload: { event: 'backup.failed', to: config.to, error: state.error }, text: `The backup to ${config.to} failed: ${state.error}. Check backups.to and its credentials; the next backup tries again.`, channel: alerts.channel, webhook: alerts.webhook })
         .catch((raiseError: unknown) => deps.logger.error({ err: raiseError }, 'could not record the backup alert'));
+    } finally {
+      state.running = false;
     }
   }
 
   function schedule(delayMs: number): void {
+    state.nextAt = clock.now() + delayMs;
     state.timer = clock.setTimer(() => {
       if (state.stopped) return;
+      state.nextAt = null;
       void backUp().finally(() => {
         const config = deps.config.current().backups;
         if (!state.stopped && config) schedule(parseDuration(config.every));
@@ -72,6 +91,17 @@ export function scheduleBackups(deps: BackupsDeps) {
     stop() {
       state.stopped = true;
       clock.clearTimer(state.timer);
+    },
+    status(): BackupsStatus {
+      const config = deps.config.current().backups;
+      const last = state.last;
+      return {
+        settings: config ? { to: config.to, every: config.every, keep: config.keep, includeSecrets: config.includeSecrets } : null,
+        last: last ? { at: last.at, name: last.name, where: last.where, sizeBytes: last.sizeBytes, removed: last.removed.length } : null,
+        lastError: state.error ? { at: state.errorAt, message: state.error } : null,
+        nextAt: config && !state.stopped ? state.nextAt : null,
+        running: state.running,
+      };
     },
     health(): { status: 'ok' | 'degraded'; detail: string } {
       if (!deps.config.current().backups) return { status: 'ok', detail: 'off (no backups in the config)' };

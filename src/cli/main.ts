@@ -94,7 +94,7 @@ function addGatewayCommands(program: CommanderModule.Command, runtime: CliRuntim
   program
     .command('status')
     .summary('show what the running gateway is doing')
-    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), the state database (down after a failed read or write, with the error), state set aside because it failed its schema (.quarantine/ files, skipped rows), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, heartbeats and the latest operator alerts')
+    .description('show what the running gateway is doing: version, uptime, config state (including a rejected edit), the state database (down after a failed read or write, with the error), state set aside because it failed its schema (.quarantine/ files, skipped rows), models (degraded after a failed call or while a provider\'s breaker is open), each model provider (breaker state, last answer, last failure), agents, running and queued turns (and per provider), channel accounts, today\'s spend per agent, cron health, retention (how long each kind of state is kept, the last pass and what it removed, the next), backups (target, schedule, the last backup or failure, the next), heartbeats and the latest operator alerts')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { runStatus } = await import('./status-command.js');

@@ -5,6 +5,9 @@ import { formatConfigIssues } from '../config/load-config.js';
 import { CliFailure, type CliRuntime, gatewayTarget, withGateway } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 import { describeMemoryLine } from './memory-health-view.js';
+import { describeBackups, describeRetention } from './retention-status-view.js';
+import type { BackupsStatus } from '../backups/backups-subsystem.js';
+import type { RetentionStatus } from '../retention/retention-subsystem.js';
 import type { MemoryHealthReport } from '../memory/memory-health.js';
 
 interface StatusReport {
@@ -25,6 +28,8 @@ interface StatusReport {
   heartbeats?: { agentId: string; every: string; nextAt: number | null; lastRunAt: number | null; lastSkip: { at: number; reason: string } | null }[];
   memory?: MemoryHealthReport;
   approvals?: { pending: number };
+  retention?: RetentionStatus;
+  backups?: BackupsStatus;
   mcp?: { servers: { name: string; transport: string; state: string; tools: number; restarts: number; lastError: string | null; nextAttemptAt: number | null }[] };
 }
 
@@ -96,6 +101,8 @@ export async function runStatus(runtime: CliRuntime, options: { json?: boolean }
     lines.push(`Cron      ${report.cron.total} jobs: ${report.cron.healthy} healthy, ${report.cron.degraded} degraded, ${report.cron.disabled} disabled`);
     for (const problem of report.cron.problems) lines.push(`          ${problem.id} ${problem.name}: ${problem.reason}`);
   }
+  if (report.retention) lines.push(...describeRetention(report.retention));
+  if (report.backups) lines.push(describeBackups(report.backups));
   for (const beat of report.heartbeats ?? []) {
     const last = beat.lastRunAt ? `last ran ${new Date(beat.lastRunAt).toISOString()}` : 'not run yet';
     const skipped = beat.lastSkip && (!beat.lastRunAt || beat.lastSkip.at > beat.lastRunAt) ? `; last skipped: ${beat.lastSkip.reason}` : '';

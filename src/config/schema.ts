@@ -269,6 +269,13 @@ export const cronSchema = z.strictObject({
   retryBaseMs: z.number().int().min(100).default(30_000).describe('The first retry delay after an error; it doubles per consecutive error up to escalation.backoffMaxMs.'),
   maxCatchUpRuns: z.number().int().min(1).max(1000).default(24).describe('With misfire catch-up, at most this many missed runs are made up at a start.'),
   historyDays: z.number().int().min(1).max(3650).default(30).describe('How long the run ledger is kept, in days.'),
+  historyMaxRows: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(10_000)
+    .describe('At most this many run ledger entries are kept, the oldest finished ones going first (runs still scheduled or running are never removed); 0 for no limit.'),
 });
 
 /** Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own). */
@@ -385,10 +392,17 @@ export const configSchema = z.strictObject({
       runsDays: z.number().min(0).max(36_500).default(90).describe('Run records (what each turn did: steps, tool calls, tokens; hearth runs, usage) are kept this many days; 0 for ever.'),
       runsMaxRows: z.number().int().min(0).max(100_000_000).default(1_000_000).describe('At most this many run records are kept, the oldest finished ones going first; 0 for no limit.'),
       outboxDays: z.number().min(0).max(36_500).default(14).describe('Delivered or given-up outbox entries are kept this many days (hearth channels status counts them); 0 for ever.'),
-      intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start).'),
+      tasksDays: z
+        .number()
+        .min(0)
+        .max(36_500)
+        .default(90)
+        .describe('Done, failed and cancelled tasks (hearth tasks) are kept this many days after they finished, then deleted with their dependencies; one an open or claimed task depends on is kept. 0 for ever.'),
+      alertsDays: z.number().min(0).max(36_500).default(90).describe('Operator alerts (hearth alerts) are kept this many days once delivered, given up or only logged; one still being delivered is kept. 0 for ever.'),
+      intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start, or one interval after start when that is sooner).'),
       vacuumFreePercent: z.number().min(0).max(100).default(25).describe('After a pass, the SQLite database is compacted (VACUUM, giving space back to the disk) when at least this share of it is free pages and at least 16 MiB; 0 never. SQLite reuses free pages anyway: this only matters after a large prune.'),
     })
-    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, intervalMinutes: 60, vacuumFreePercent: 25 })
+    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, tasksDays: 90, alertsDays: 90, intervalMinutes: 60, vacuumFreePercent: 25 })
     .describe('How long state is kept (see docs/operations.md, Retention).'),
   media: z
     .strictObject({

@@ -211,8 +211,12 @@ export interface Store extends TaskStore {
    * `skipped` entry counts all it covers) and how late scheduled runs started (average, max).
    */
   cronRunStats(since: number): Promise<CronRunStats[]>;
-  /** Forgets ledger entries created before the cutoff; returns how many were removed. */
-  pruneCronRuns(olderThan: number): Promise<number>;
+  /**
+   * Forgets finished ledger entries created before the cutoff, then, with `maxRows`, the oldest
+   * finished ones while the ledger holds more than that; entries still scheduled or running are
+   * never removed (and still count). Returns how many were removed.
+   */
+  pruneCronRuns(olderThan: number, maxRows?: number): Promise<number>;
 
   /**
    * Records an operator alert once per dedupe key (a repeat returns the first with `created:
@@ -225,6 +229,8 @@ export interface Store extends TaskStore {
   recordAlertDelivery(id: number, outcome: { delivered: boolean; error?: string; now: number; retryAt: number | null }): Promise<void>;
   /** Newest first. */
   listAlerts(limit: number): Promise<OperatorAlert[]>;
+  /** Deletes alerts raised before the cutoff whose delivery is over (delivered, given up or only logged), at most `limit`; pending ones stay. */
+  pruneAlerts(before: number, limit: number): Promise<number>;
 
   /** Tokens and cost spent on `day` by each of the scopes (scopes with no spend are left out). */
   readSpend(day: string, scopes: readonly string[]): Promise<SpendRecord[]>;

@@ -120,4 +120,10 @@ export interface TaskStore {
   finishTask(input: FinishTaskInput): Promise<TaskClaimOutcome>;
   /** Cancels an open or claimed task (the claimer sees its renewal refused); null when unknown. Finished tasks are returned as they are. */
   cancelTask(id: string, reason: string, now: number): Promise<Task | null>;
+  /**
+   * Deletes done, failed and cancelled tasks that finished before the cutoff, with their
+   * dependency rows, oldest first, at most `limit`. A finished task an open or claimed task
+   * depends on is kept (it still decides whether that task is ready). Returns how many went.
+   */
+  pruneFinishedTasks(finishedBefore: number, limit: number): Promise<number>;
 }

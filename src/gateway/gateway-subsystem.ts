@@ -2,6 +2,8 @@ import { failoverOrder, withRetryIn } from '../providers/provider-status.js';
 import type { Plugins } from '../plugins/plugins-subsystem.js';
 import { hostFor } from './bind-host.js';
 import type { Mcp } from '../mcp/mcp-subsystem.js';
+import type { BackupsStatus } from '../backups/backups-subsystem.js';
+import type { RetentionStatus } from '../retention/retention-subsystem.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import { readChannelCredentials, removeChannelCredentials, writeChannelCredentials } from '../channels/channel-credentials.js';
 import type { Channels } from '../channels/channels-subsystem.js';
@@ -45,6 +47,10 @@ export interface GatewayServerDeps extends GatewayBase {
   approvals: ApprovalService;
   mcp: Mcp;
   plugins: Plugins;
+  /** The retention settings in force, its last pass and its next (`hearth status`). */
+  retention: { status(): RetentionStatus };
+  /** The backup settings in force, the last backup and the next (`hearth status`). */
+  backups: { status(): BackupsStatus };
   /** Every started subsystem's health, by name (`/readyz`). */
   components(): Record<string, ComponentHealth>;
   /** `--port` and `--bind`, which win over the config. */
@@ -103,6 +109,8 @@ async function statusReport(deps: GatewayServerDeps, gateway: () => Record<strin
     approvals: { pending: (await deps.approvals.list({ limit: 100 })).length },
     mcp: { servers: deps.mcp.servers() },
     plugins: deps.plugins.status(),
+    retention: deps.retention.status(),
+    backups: deps.backups.status(),
   };
 }
 

@@ -26,7 +26,7 @@ test('the retention component shows its last pass in status: when it ran and wha
     assert.equal(report?.sessionsArchived, 3);
     const health = retention.health();
     assert.equal(health.status, 'ok');
-    assert.match(health.detail, /^last pass 1970-01-11T00:00:00\.000Z: 3 sessions archived \(6 lines\), 0 run records, 0 outbox entries, 0 media files removed$/u);
+    assert.match(health.detail, /^last pass 1970-01-11T00:00:00\.000Z: 3 sessions archived \(6 lines\), 0 run records, 0 outbox entries, 0 tasks, 0 alerts, 0 media files removed$/u);
   } finally {
     retention.stop();
     await store.close();

@@ -3,10 +3,22 @@ import type { Store } from '../contracts/store.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
-import { type RetentionReport, runRetention } from './retention.js';
+import { type RetentionReport, type RetentionSettings, runRetention } from './retention.js';
 
-/** Pruning starts this long after the gateway starts, so start-up does not pay for it. */
+/** Pruning starts this long after the gateway starts (or after one interval, when sooner), so start-up does not pay for it. */
 const FIRST_RUN_DELAY_MS = 30_000;
+
+/**
+ * What `hearth status` shows of retention: the settings in force (with the cron ledger's, which
+ * the hourly maintenance prunes), the last pass or why it failed, and when the next one is due
+ * (null while a pass runs).
+ */
+export interface RetentionStatus {
+  settings: RetentionSettings & { intervalMinutes: number; cronHistoryDays: number; cronHistoryMaxRows: number };
+  lastPass: RetentionReport | null;
+  lastError: { at: number; message: string } | null;
+  nextPassAt: number | null;
+}
 
 const megabytes = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
 const compacted = (report: RetentionReport) =>
@@ -15,6 +27,7 @@ const compacted = (report: RetentionReport) =>
 export interface RetentionSchedule {
   runNow(): Promise<RetentionReport | null>;
   last(): RetentionReport | null;
+  status(): RetentionStatus;
   stop(): void;
 }
 
@@ -25,7 +38,14 @@ export interface RetentionSchedule {
  */
 export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 'paths'> & { store: Store; clock?: Clock; firstRunDelayMs?: number }): RetentionSchedule & { health(): { status: 'ok' | 'degraded'; detail: string } } {
   const clock = deps.clock ?? systemClock;
-  const state = { timer: undefined as unknown, stopped: false, running: null as Promise<RetentionReport | null> | null, last: null as RetentionReport | null, error: null as string | null };
+  const state = {
+    timer: undefined as unknown,
+    stopped: false,
+    running: null as Promise<RetentionReport | null> | null,
+    last: null as RetentionReport | null,
+    error: null as { at: number; message: string } | null,
+    nextAt: null as number | null,
+  };
   const settings = () => deps.config.current().retention;
 
   async function pass(): Promise<RetentionReport | null> {
@@ -33,11 +53,11 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
       const report = await runRetention({ store: deps.store, clock, settings, archiveDir: join(deps.paths.home, 'archive', 'sessions'), mediaDir: join(deps.paths.home, 'media') });
       state.last = report;
       state.error = null;
-      const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.mediaFilesRemoved;
+      const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.tasksRemoved + report.alertsRemoved + report.mediaFilesRemoved;
       if (removed > 0) deps.logger.info({ ...report }, 'retention pruned old state');
       return report;
     } catch (error) {
-      state.error = error instanceof Error ? error.message : String(error);
+      state.error = { at: clock.now(), message: error instanceof Error ? error.message : String(error) };
       deps.logger.warn({ err: error }, 'retention failed; the next pass tries again');
       return null;
     }
@@ -51,29 +71,40 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
   }
 
   function schedule(delayMs: number): void {
+    state.nextAt = clock.now() + delayMs;
     state.timer = clock.setTimer(() => {
       if (state.stopped) return;
+      state.nextAt = null;
       void runNow().finally(() => {
         if (!state.stopped) schedule(settings().intervalMinutes * 60_000);
       });
     }, delayMs);
   }
 
-  schedule(deps.firstRunDelayMs ?? FIRST_RUN_DELAY_MS);
+  schedule(deps.firstRunDelayMs ?? Math.min(FIRST_RUN_DELAY_MS, settings().intervalMinutes * 60_000));
   return {
     runNow,
     last: () => state.last,
+    status() {
+      const { retention, cron } = deps.config.current();
+      return {
+        settings: { ...retention, cronHistoryDays: cron.historyDays, cronHistoryMaxRows: cron.historyMaxRows },
+        lastPass: state.last,
+        lastError: state.error,
+        nextPassAt: state.stopped ? null : state.nextAt,
+      };
+    },
     stop() {
       state.stopped = true;
       clock.clearTimer(state.timer);
     },
     health() {
-      if (state.error) return { status: 'degraded', detail: `the last pass failed: ${state.error}` };
+      if (state.error) return { status: 'degraded', detail: `the last pass failed: ${state.error.message}` };
       const last = state.last;
       if (!last) return { status: 'ok', detail: 'no pass yet' };
       return {
         status: 'ok',
-        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.mediaFilesRemoved} media files removed${compacted(last)}`,
+        detail: `last pass ${new Date(last.at).toISOString()}: ${last.sessionsArchived} sessions archived (${last.linesRemoved} lines), ${last.runsRemoved} run records, ${last.outboxRemoved} outbox entries, ${last.tasksRemoved} tasks, ${last.alertsRemoved} alerts, ${last.mediaFilesRemoved} media files removed${compacted(last)}`,
       };
     },
   };

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import type BetterSqlite3 from 'better-sqlite3';
+import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { runRetention } from './retention.js';
 
@@ -39,7 +41,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
     const report = await runRetention({
       store,
       clock: { now: () => 200 * DAY },
-      settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, vacuumFreePercent: 0 }),
+      settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, tasksDays: 0, alertsDays: 0, vacuumFreePercent: 0 }),
       archiveDir: join(dir, 'archive', 'sessions'),
       mediaDir,
     });
@@ -63,7 +65,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
     assert.deepEqual(archived[0], { session: 'agent:main:old', agentId: 'main', lastTurnAt: DAY, archivedAt: 200 * DAY, lines: 4 });
     assert.deepEqual(archived.slice(1).map((line) => (line.message as { content: string }).content), [`a photo [image] (media/${sha('a')}, 3 bytes)`, `re: a photo [image] (media/${sha('a')}, 3 bytes)`, 'a second line', 're: a second line']);
 
-    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, vacuumFreePercent: 0 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
+    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, tasksDays: 0, alertsDays: 0, vacuumFreePercent: 0 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
     assert.deepEqual([again.sessionsArchived, again.runsRemoved, again.outboxRemoved, again.mediaFilesRemoved], [0, 0, 0, 0], 'a second pass finds nothing more');
   } finally {
     await store.close();
@@ -104,7 +106,7 @@ test('after a large prune the database is compacted and the file shrinks; with n
       await store.startTurn(`r${i}`, { now, historyLimit: 0 });
       await store.completeTurn(`r${i}`, { status: 'ok', messages: [{ role: 'assistant', content: padding }], reply: '', toolCalls: [], deliverTo: null, now });
     }
-    const settings = (vacuumFreePercent: number) => () => ({ sessionsIdleDays: 180, runsDays: 0, runsMaxRows: 0, outboxDays: 0, vacuumFreePercent });
+    const settings = (vacuumFreePercent: number) => () => ({ sessionsIdleDays: 180, runsDays: 0, runsMaxRows: 0, outboxDays: 0, tasksDays: 0, alertsDays: 0, vacuumFreePercent });
     const deps = { store, clock: { now: () => 200 * DAY }, archiveDir: join(dir, 'archive'), mediaDir: join(dir, 'media'), minReclaimBytes: 1024 * 1024 };
 
     const report = await runRetention({ ...deps, settings: settings(25) });
@@ -116,6 +118,68 @@ test('after a large prune the database is compacted and the file shrinks; with n
 
     const again = await runRetention({ ...deps, settings: settings(25) });
     assert.equal(again.reclaimed, null, 'nothing left to give back');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('finished tasks past tasksDays go with their dependency rows, unless an unfinished task depends on them; alerts past alertsDays go unless still being delivered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-retention-'));
+  const path = join(dir, 'hearth.sqlite');
+  const store = createSqliteStore({ path });
+  try {
+    const task = (id: string, day: number, dependsOn: string[] = []) => store.createTask({ id, title: id, body: 'do it', createdBy: 'planner', dependsOn, now: day * DAY });
+    const finish = async (id: string, day: number, status: 'done' | 'failed') => {
+      assert.ok((await store.claimTask({ id, agentId: 'main', claimer: 'w', leaseMs: DAY, now: day * DAY })).ok);
+      assert.ok((await store.finishTask({ id, claimer: 'w', status, result: status, now: day * DAY })).ok);
+    };
+    await task('old-done', 1);
+    await finish('old-done', 2, 'done');
+    await task('old-failed', 1);
+    await finish('old-failed', 3, 'failed');
+    await task('waiting', 4, ['old-failed']);
+    await task('old-cancelled', 1);
+    await task('cancelled-child', 2, ['old-cancelled']);
+    await store.cancelTask('old-cancelled', 'not needed', 4 * DAY);
+    await store.cancelTask('cancelled-child', 'not needed', 5 * DAY);
+    await task('done-parent', 1);
+    await finish('done-parent', 2, 'done');
+    await task('recent-child', 3, ['done-parent']);
+    await finish('recent-child', 150, 'done');
+    await task('open-old', 0);
+    await task('claimed-old', 0);
+    assert.ok((await store.claimTask({ id: 'claimed-old', agentId: 'main', claimer: 'w', leaseMs: 300 * DAY, now: DAY })).ok);
+
+    const logged = await store.raiseAlert({ dedupeKey: 'logged-old', event: 'budget.exceeded', payload: {}, webhook: null, now: 10 * DAY });
+    const delivered = await store.raiseAlert({ dedupeKey: 'delivered-old', event: 'backup.failed', payload: {}, webhook: 'http://127.0.0.1:9/hook', now: 10 * DAY });
+    await store.recordAlertDelivery(delivered.alert.id, { delivered: true, now: 10 * DAY, retryAt: null });
+    await store.raiseAlert({ dedupeKey: 'pending-old', event: 'cron.escalation', payload: {}, webhook: 'http://127.0.0.1:9/hook', now: 10 * DAY });
+    await store.raiseAlert({ dedupeKey: 'logged-new', event: 'channel.degraded', payload: {}, webhook: null, now: 190 * DAY });
+    assert.equal(logged.alert.status, 'logged');
+
+    const settings = () => ({ sessionsIdleDays: 0, runsDays: 0, runsMaxRows: 0, outboxDays: 0, tasksDays: 90, alertsDays: 30, vacuumFreePercent: 0 });
+    const deps = { store, clock: { now: () => 200 * DAY }, settings, archiveDir: join(dir, 'archive'), mediaDir: join(dir, 'media') };
+    const report = await runRetention(deps);
+
+    assert.equal(report.tasksRemoved, 4, 'old-done, old-cancelled, cancelled-child and done-parent');
+    assert.deepEqual((await store.listTasks({ limit: 20 })).map((entry) => entry.id).sort(), ['claimed-old', 'old-failed', 'open-old', 'recent-child', 'waiting']);
+    const waiting = await store.getTask('waiting');
+    assert.equal(waiting?.ready, false, 'the failed task it waits for is kept, so it is still not ready');
+    assert.deepEqual((await store.getTask('recent-child'))?.dependsOn, ['done-parent'], 'a kept task still says what it depended on');
+    const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT task_id, depends_on FROM task_dependencies ORDER BY task_id').all(), [{ task_id: 'waiting', depends_on: 'old-failed' }], 'no dependency row names a removed task');
+    } finally {
+      db.close();
+    }
+
+    assert.equal(report.alertsRemoved, 2, 'the old logged and the old delivered alert');
+    assert.deepEqual((await store.listAlerts(10)).map((alert) => alert.dedupeKey), ['logged-new', 'pending-old'], 'a recent alert and one still being delivered stay');
+
+    const again = await runRetention(deps);
+    assert.deepEqual([again.tasksRemoved, again.alertsRemoved], [0, 0], 'a second pass finds nothing more');
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,10 @@ export interface RetentionSettings {
   runsDays: number;
   runsMaxRows: number;
   outboxDays: number;
+  /** Done, failed and cancelled tasks are kept this many days after they finished; 0 for ever. */
+  tasksDays: number;
+  /** Operator alerts whose delivery is over are kept this many days; 0 for ever. */
+  alertsDays: number;
   /** Share of the database (in percent) that must be free pages before it is compacted; 0 never. */
   vacuumFreePercent: number;
 }
@@ -32,6 +36,8 @@ export interface RetentionReport {
   linesRemoved: number;
   runsRemoved: number;
   outboxRemoved: number;
+  tasksRemoved: number;
+  alertsRemoved: number;
   mediaFilesRemoved: number;
   mediaBytesRemoved: number;
   /** Set when the pass compacted the database. */
@@ -39,7 +45,7 @@ export interface RetentionReport {
 }
 
 export interface RetentionDeps {
-  store: Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'mediaReferences' | 'reclaimSpace'>;
+  store: Pick<Store, 'idleSessions' | 'sessionLines' | 'deleteIdleSession' | 'pruneRunRecords' | 'pruneFinishedOutbox' | 'pruneFinishedTasks' | 'pruneAlerts' | 'mediaReferences' | 'reclaimSpace'>;
   clock: Pick<Clock, 'now'>;
   settings: () => RetentionSettings;
   /** `$HEARTH_HOME/archive/sessions`. */
@@ -105,8 +111,9 @@ async function batches(deleteBatch: () => Promise<number>): Promise<number> {
 
 /**
  * One retention pass: sessions idle past `sessionsIdleDays` are archived and removed, run
- * records past `runsDays` (or beyond `runsMaxRows`) and finished outbox entries past `outboxDays`
- * are deleted, media files no transcript refers to any more are removed, and the database is
+ * records past `runsDays` (or beyond `runsMaxRows`), finished outbox entries past `outboxDays`,
+ * finished tasks past `tasksDays` (unless an unfinished task depends on them) and operator alerts
+ * past `alertsDays` (unless still being delivered) are deleted, media files no transcript refers to any more are removed, and the database is
  * compacted when more than `vacuumFreePercent` of it is free. Bounded: a store
  * with more to prune is pruned over several passes.
  */
@@ -114,7 +121,7 @@ export async function runRetention(deps: RetentionDeps): Promise<RetentionReport
   const settings = deps.settings();
   const now = deps.clock.now();
   const started = Date.now();
-  const report: RetentionReport = { at: now, durationMs: 0, sessionsArchived: 0, linesRemoved: 0, runsRemoved: 0, outboxRemoved: 0, mediaFilesRemoved: 0, mediaBytesRemoved: 0, reclaimed: null };
+  const report: RetentionReport = { at: now, durationMs: 0, sessionsArchived: 0, linesRemoved: 0, runsRemoved: 0, outboxRemoved: 0, tasksRemoved: 0, alertsRemoved: 0, mediaFilesRemoved: 0, mediaBytesRemoved: 0, reclaimed: null };
   await pruneSessions(deps, settings, now, report);
   if (settings.runsDays > 0 || settings.runsMaxRows > 0) {
     const finishedBefore = settings.runsDays > 0 ? now - settings.runsDays * DAY_MS : 0;
@@ -122,6 +129,8 @@ export async function runRetention(deps: RetentionDeps): Promise<RetentionReport
     report.runsRemoved = await batches(() => deps.store.pruneRunRecords({ finishedBefore, maxRows, limit: ROWS_PER_BATCH }));
   }
   if (settings.outboxDays > 0) report.outboxRemoved = await batches(() => deps.store.pruneFinishedOutbox(now - settings.outboxDays * DAY_MS, ROWS_PER_BATCH));
+  if (settings.tasksDays > 0) report.tasksRemoved = await batches(() => deps.store.pruneFinishedTasks(now - settings.tasksDays * DAY_MS, ROWS_PER_BATCH));
+  if (settings.alertsDays > 0) report.alertsRemoved = await batches(() => deps.store.pruneAlerts(now - settings.alertsDays * DAY_MS, ROWS_PER_BATCH));
   const media = createMediaStore(deps.mediaDir, Number.MAX_SAFE_INTEGER).prune(await deps.store.mediaReferences(), MEDIA_GRACE_MS, now);
   report.mediaFilesRemoved = media.files;
   report.mediaBytesRemoved = media.bytes;

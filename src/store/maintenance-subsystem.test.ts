@@ -56,13 +56,14 @@ function ledgerEntry(id: string, createdAt: number): CronRunRecord {
   };
 }
 
-test('the cron ledger keeps cron.historyDays: pruned just after start and every hour after, with the days in force', async () => {
+test('the cron ledger keeps cron.historyDays and at most cron.historyMaxRows: pruned just after start and every hour after, with the settings in force', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-maintenance-'));
   const store = createSqliteStore({ path: join(dir, 'hearth.sqlite') });
   const clock = manualClock(T0);
   let historyDays = 30;
+  let historyMaxRows = 10_000;
   const warnings: string[] = [];
-  const maintenance = createMaintenance({ store, clock, historyDays: () => historyDays, logger: { warn: (_details: object, message?: string) => void warnings.push(message ?? '') } });
+  const maintenance = createMaintenance({ store, clock, history: () => ({ historyDays, historyMaxRows }), logger: { warn: (_details: object, message?: string) => void warnings.push(message ?? '') } });
   try {
     for (const [id, age] of [['old', 40 * DAY], ['month', 20 * DAY], ['week', 5 * DAY], ['today', DAY / 2]] as const) {
       await store.putCronRun(ledgerEntry(id, T0 - age));
@@ -81,6 +82,13 @@ test('the cron ledger keeps cron.historyDays: pruned just after start and every 
     assert.equal(clock.fire(), 1);
     await maintenance.prune();
     assert.deepEqual(await ids(), ['today', 'week'], 'a shorter cron.historyDays applies at the next pruning');
+
+    await store.putCronRun({ ...ledgerEntry('stuck', T0 - 6 * DAY), status: 'running', finishedAt: null });
+    historyMaxRows = 2;
+    clock.advance(3600_000);
+    assert.equal(clock.fire(), 1);
+    await maintenance.prune();
+    assert.deepEqual(await ids(), ['today', 'stuck'], 'over the cap the oldest finished entry goes; a running one stays however old');
 
     maintenance.stop();
     clock.advance(3 * 3600_000);

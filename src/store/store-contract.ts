@@ -476,6 +476,11 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.deepEqual(await store.listCronJobs(), []);
       assert.equal((await store.listCronRuns({ jobId: 'job1', limit: 10 })).length, 4, 'the ledger outlives the job');
       assert.equal(await store.pruneCronRuns(5500), 1);
+      await store.putCronRun({ ...run, id: 'cr5', status: 'running', scheduledAt: 1000, startedAt: 1000, finishedAt: null, createdAt: 1000 });
+      assert.equal(await store.pruneCronRuns(0, 2), 2, 'two over the cap: the oldest finished entries go');
+      assert.deepEqual((await store.listCronRuns({ limit: 10 })).map((entry) => entry.id), ['cr4', 'cr5'], 'the running entry stays however old');
+      assert.equal(await store.pruneCronRuns(0, 1), 1);
+      assert.deepEqual((await store.listCronRuns({ limit: 10 })).map((entry) => entry.id), ['cr5'], 'a running entry is kept even beyond the cap');
     } finally {
       await store.close();
     }
@@ -505,6 +510,11 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
       assert.equal(listed?.attempts, 2);
       const logged = await store.raiseAlert({ ...input, dedupeKey: 'other', webhook: null });
       assert.equal(logged.alert.status, 'logged');
+      const pending = await store.raiseAlert({ ...input, dedupeKey: 'still-sending', now: 500 });
+      await store.raiseAlert({ ...input, dedupeKey: 'recent', webhook: null, now: 3000 });
+      assert.equal(await store.pruneAlerts(2000, 10), 2, 'the delivered and the logged alert raised before the cutoff');
+      assert.deepEqual((await store.listAlerts(10)).map((alert) => alert.dedupeKey), ['recent', 'still-sending'], 'a recent alert and one still being delivered stay');
+      assert.equal((await store.pendingAlerts(9999, 10))[0]?.id, pending.alert.id);
     } finally {
       await store.close();
     }

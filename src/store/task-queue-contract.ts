@@ -86,6 +86,39 @@ export function runTaskQueueContract(name: string, createStore: () => Promise<St
     }
   });
 
+  test(`${name}: tasks: pruning deletes finished tasks and their dependency rows, keeping what an unfinished task depends on`, async () => {
+    const store = await createStore();
+    try {
+      const finish = async (id: string, status: 'done' | 'failed', now: number) => {
+        assert.ok((await store.claimTask({ id, agentId: 'a', claimer: 'w', leaseMs: 1000, now })).ok);
+        assert.ok((await store.finishTask({ id, claimer: 'w', status, result: status, now })).ok);
+      };
+      await store.createTask({ ...base, id: 'failed-parent', title: 'x', now: 1000 });
+      await finish('failed-parent', 'failed', 1100);
+      await store.createTask({ ...base, id: 'blocked', title: 'x', dependsOn: ['failed-parent'], now: 1200 });
+      await store.createTask({ ...base, id: 'done-parent', title: 'x', now: 1000 });
+      await finish('done-parent', 'done', 1100);
+      await store.createTask({ ...base, id: 'done-child', title: 'x', dependsOn: ['done-parent'], now: 1200 });
+      await finish('done-child', 'done', 1300);
+      await store.createTask({ ...base, id: 'new-done', title: 'x', now: 1000 });
+      await finish('new-done', 'done', 5000);
+      await store.createTask({ ...base, id: 'open', title: 'x', now: 500 });
+
+      assert.equal(await store.pruneFinishedTasks(2000, 1), 1, 'at most the limit');
+      assert.equal(await store.pruneFinishedTasks(2000, 10), 1);
+      assert.deepEqual((await store.listTasks({ limit: 10 })).map((task) => task.id).sort(), ['blocked', 'failed-parent', 'new-done', 'open']);
+      assert.equal((await store.getTask('blocked'))?.ready, false, 'its failed dependency is kept');
+      await store.createTask({ ...base, id: 'done-parent', title: 'reused id', now: 6000 });
+      await store.createTask({ ...base, id: 'done-child', title: 'reused id, no dependencies', now: 6001 });
+      assert.equal((await store.getTask('done-child'))?.ready, true, 'no dependency row of a removed task is left over for a new task with its id');
+      assert.equal(await store.cancelTask('blocked', 'gave up', 2500).then((task) => task?.status), 'cancelled');
+      assert.equal(await store.pruneFinishedTasks(3000, 10), 2, 'nothing unfinished depends on the failed one now');
+      assert.deepEqual((await store.listTasks({ limit: 10 })).map((task) => task.id).sort(), ['done-child', 'done-parent', 'new-done', 'open']);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: tasks: the most urgent ready task goes first, and of many concurrent claimers exactly one wins each task`, async () => {
     const store = await createStore();
     try {

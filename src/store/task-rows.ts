@@ -25,6 +25,15 @@ export interface TaskRow {
 }
 
 /** The SQL of the `ready` column: no dependency of `t` is anything but done. */
+/**
+ * Finished tasks no open or claimed task depends on: what retention may delete. Selects their
+ * ids, oldest finished first; the cutoff and the limit are the statement's two parameters.
+ */
+export const prunableTasksSql = (before: string, limit: string) =>
+  `SELECT t.id FROM tasks t WHERE t.status IN ('done', 'failed', 'cancelled') AND t.finished_at < ${before}
+     AND t.id NOT IN (SELECT d.depends_on FROM task_dependencies d JOIN tasks c ON c.id = d.task_id WHERE c.status IN ('open', 'claimed'))
+   ORDER BY t.finished_at, t.id LIMIT ${limit}`;
+
 export const TASK_READY_SQL = `NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'done')`;
 
 /** Claimable by anyone: open, or claimed with a lease that ran out (`$now` is the parameter of the time). */

@@ -19,6 +19,7 @@ type AutomationMethods = Pick<
   | 'pendingAlerts'
   | 'recordAlertDelivery'
   | 'listAlerts'
+  | 'pruneAlerts'
   | 'readSpend'
   | 'usageSummary'
   | 'activeTranscript'
@@ -122,8 +123,16 @@ export function createPostgresAutomationState({ read, write }: PgRunner, quarant
           )
         ).rows,
       ),
-    pruneCronRuns: (olderThan) =>
-      write('prune the cron ledger', async (query) => (await query(`DELETE FROM cron_runs WHERE created_at < $1 AND status NOT IN ('running', 'scheduled')`, [olderThan])).rowCount ?? 0),
+    pruneCronRuns: (olderThan, maxRows) =>
+      write('prune the cron ledger', async (query) => {
+        let removed = (await query(`DELETE FROM cron_runs WHERE created_at < $1 AND status NOT IN ('running', 'scheduled')`, [olderThan])).rowCount ?? 0;
+        const over = maxRows === undefined ? 0 : Number((await query<{ n: string }>('SELECT COUNT(*) AS n FROM cron_runs')).rows[0]?.n ?? 0) - maxRows;
+        if (over > 0) {
+          removed +=
+            (await query(`DELETE FROM cron_runs WHERE id IN (SELECT id FROM cron_runs WHERE status NOT IN ('running', 'scheduled') ORDER BY created_at, seq LIMIT $1)`, [over])).rowCount ?? 0;
+        }
+        return removed;
+      }),
 
     raiseAlert: (input, message) =>
       write('record an operator alert', async (query) => {
@@ -162,6 +171,10 @@ export function createPostgresAutomationState({ read, write }: PgRunner, quarant
         }
       }),
     listAlerts: (limit) => read('list alerts', async (query) => admitAlerts(query, (await query<AlertRow>('SELECT * FROM operator_alerts ORDER BY id DESC LIMIT $1', [limit])).rows)),
+    pruneAlerts: (before, limit) =>
+      write('prune old alerts', async (query) =>
+        (await query(`DELETE FROM operator_alerts WHERE id IN (SELECT id FROM operator_alerts WHERE status <> 'pending' AND created_at < $1 ORDER BY id LIMIT $2)`, [before, limit])).rowCount ?? 0,
+      ),
     readSpend: (day, scopes) =>
       read('read spend', async (query) => {
         const rows = await query<{ day: string; scope: string; tokens: number; cost_usd: number }>(

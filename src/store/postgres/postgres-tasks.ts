@@ -1,6 +1,6 @@
 import { HearthError } from '../../contracts/errors.js';
 import type { Task, TaskStore } from '../../contracts/tasks.js';
-import { claimRefusal, finishRefusal, TASK_READY_SQL, type TaskRow, taskClaimableSql, toTask } from '../task-rows.js';
+import { claimRefusal, finishRefusal, prunableTasksSql, TASK_READY_SQL, type TaskRow, taskClaimableSql, toTask } from '../task-rows.js';
 import type { PgRunner, Query } from './postgres-runner.js';
 
 const SELECT = `SELECT t.*, ${TASK_READY_SQL} AS ready FROM tasks t`;
@@ -112,6 +112,13 @@ export function createPostgresTasks({ read, write }: PgRunner): TaskStore {
       write('cancel a task', async (query) => {
         await query(`UPDATE tasks SET status = 'cancelled', result = $1, lease_until = NULL, finished_at = $2, updated_at = $2 WHERE id = $3 AND status IN ('open', 'claimed')`, [reason, now, id]);
         return get(query, id);
+      }),
+    pruneFinishedTasks: (finishedBefore, limit) =>
+      write('prune finished tasks', async (query) => {
+        const ids = (await query<{ id: string }>(prunableTasksSql('$1', '$2'), [finishedBefore, limit])).rows.map((row) => row.id);
+        if (ids.length === 0) return 0;
+        await query('DELETE FROM task_dependencies WHERE task_id = ANY($1) OR depends_on = ANY($1)', [ids]);
+        return (await query('DELETE FROM tasks WHERE id = ANY($1)', [ids])).rowCount ?? 0;
       }),
   };
 }

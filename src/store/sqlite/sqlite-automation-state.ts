@@ -20,6 +20,7 @@ type AutomationStateMethods = Pick<
   | 'pendingAlerts'
   | 'recordAlertDelivery'
   | 'listAlerts'
+  | 'pruneAlerts'
   | 'readSpend'
 >;
 
@@ -61,6 +62,10 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
        FROM cron_runs WHERE created_at >= ? GROUP BY job_id`,
     ),
     pruneRuns: db.prepare(`DELETE FROM cron_runs WHERE created_at < ? AND status NOT IN ('running', 'scheduled')`),
+    countRuns: db.prepare('SELECT COUNT(*) AS n FROM cron_runs'),
+    pruneOldestRuns: db.prepare(
+      `DELETE FROM cron_runs WHERE id IN (SELECT id FROM cron_runs WHERE status NOT IN ('running', 'scheduled') ORDER BY created_at, rowid LIMIT ?)`,
+    ),
     insertAlert: db.prepare(
       `INSERT INTO operator_alerts (dedupe_key, event, payload, webhook, status, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING *`,
@@ -75,6 +80,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     alertRetry: db.prepare(`UPDATE operator_alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`),
     alertGiveUp: db.prepare(`UPDATE operator_alerts SET status = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = NULL WHERE id = ?`),
     listAlerts: db.prepare('SELECT * FROM operator_alerts ORDER BY id DESC LIMIT ?'),
+    pruneAlerts: db.prepare("DELETE FROM operator_alerts WHERE id IN (SELECT id FROM operator_alerts WHERE status <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)"),
     insertOutbox: db.prepare(
       `INSERT INTO outbox (run_id, session_key, channel, target, text, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
        RETURNING ${OUTBOX_COLUMNS}`,
@@ -124,7 +130,13 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
     listCronRuns: ({ jobId, status, since, limit }) =>
       runner.run('list cron runs', () => (sql.listRuns.all({ job: jobId ?? null, status: status ?? null, since: since ?? null, limit }) as CronRunRow[]).map(toCronRun)),
     cronRunStats: (since) => runner.run('sum up the cron ledger', () => sql.runStats.all(since) as CronRunStats[]),
-    pruneCronRuns: (olderThan) => runner.write('prune the cron ledger', () => sql.pruneRuns.run(olderThan).changes),
+    pruneCronRuns: (olderThan, maxRows) =>
+      runner.write('prune the cron ledger', () => {
+        let removed = sql.pruneRuns.run(olderThan).changes;
+        const over = maxRows === undefined ? 0 : (sql.countRuns.get() as { n: number }).n - maxRows;
+        if (over > 0) removed += sql.pruneOldestRuns.run(over).changes;
+        return removed;
+      }),
     raiseAlert: (input, message) =>
       runner.write('record an operator alert', () => {
         const row = sql.insertAlert.get(
@@ -152,6 +164,7 @@ export function createSqliteAutomationState(db: BetterSqlite3.Database, runner: 
         else sql.alertRetry.run(outcome.error ?? 'failed', outcome.retryAt, id);
       }),
     listAlerts: (limit) => runner.run('list alerts', () => (sql.listAlerts.all(limit) as AlertRow[]).filter(admitAlert).map(toAlert)),
+    pruneAlerts: (before, limit) => runner.write('prune old alerts', () => sql.pruneAlerts.run(before, limit).changes),
     readSpend: (day, scopes) =>
       runner.run('read spend', () => {
         const found: SpendRecord[] = [];

@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { HearthError } from '../../contracts/errors.js';
 import type { Task, TaskStore } from '../../contracts/tasks.js';
-import { claimRefusal, finishRefusal, TASK_READY_SQL, type TaskRow, taskClaimableSql, toTask } from '../task-rows.js';
+import { claimRefusal, finishRefusal, prunableTasksSql, TASK_READY_SQL, type TaskRow, taskClaimableSql, toTask } from '../task-rows.js';
 import type { StatementRunner } from './sqlite-channel-state.js';
 
 const SELECT = `SELECT t.*, ${TASK_READY_SQL} AS ready FROM tasks t`;
@@ -42,6 +42,9 @@ export function createSqliteTasks(db: BetterSqlite3.Database, runner: StatementR
       `UPDATE tasks SET status = @status, result = @result, lease_until = NULL, finished_at = @now, updated_at = @now
        WHERE id = @id AND status = 'claimed' AND (claimed_by = @claimer OR (run_id IS NOT NULL AND run_id = @run))`,
     ),
+    prunable: db.prepare(prunableTasksSql('?', '?')),
+    deleteDependencies: db.prepare('DELETE FROM task_dependencies WHERE task_id IN (SELECT value FROM json_each(@ids)) OR depends_on IN (SELECT value FROM json_each(@ids))'),
+    deleteTasks: db.prepare('DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))'),
     cancel: db.prepare(
       `UPDATE tasks SET status = 'cancelled', result = @reason, lease_until = NULL, finished_at = @now, updated_at = @now WHERE id = @id AND status IN ('open', 'claimed')`,
     ),
@@ -95,6 +98,12 @@ export function createSqliteTasks(db: BetterSqlite3.Database, runner: StatementR
       runner.write('cancel a task', () => {
         sql.cancel.run({ id, reason, now });
         return get(id);
+      }),
+    pruneFinishedTasks: (finishedBefore, limit) =>
+      runner.write('prune finished tasks', () => {
+        const ids = JSON.stringify((sql.prunable.all(finishedBefore, limit) as { id: string }[]).map((row) => row.id));
+        sql.deleteDependencies.run({ ids });
+        return sql.deleteTasks.run(ids).changes;
       }),
   };
 }
