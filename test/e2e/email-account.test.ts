@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
@@ -111,3 +111,36 @@ test('email: automatic replies, list mail, bounces and the bot\'s own mail are n
   assert.match(gateway.output(), /not answered: mail \d+ is an automatic message \(Auto-Submitted: auto-replied\)/u);
   assert.match(gateway.output(), /not answered: mail \d+ is a bounce from mailer-daemon@example\.org/u);
 });
+
+test('email login: with no password in the config the account says what is missing; hearth channels login saves the IMAP password, SMTP falls back to it, and the mailbox answers', async () => {
+  const account = await harness.newAccount();
+  const home = makeHome();
+  homes.push(home);
+  const withoutPassword = (server: unknown) => {
+    const { password: _password, ...rest } = server as { password: string };
+    return rest;
+  };
+  const settings = account.settings as { address: string; imap: unknown; smtp: unknown };
+  const email = { address: settings.address, imap: withoutPassword(settings.imap), smtp: withoutPassword(settings.smtp), dmPolicy: 'open', allowFrom: ['*'], reconnectDelayMs: 50, reconnectMaxDelayMs: 500 };
+  const gateway = await startTestGateway({ home, config: { ...fakeModelConfig(model), channels: { email } } });
+  gateways.push(gateway);
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const before = JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { accountId: string; connected: boolean; lastError: string | null }[];
+  assert.equal(before[0]?.connected, false);
+  assert.match(before[0]?.lastError ?? '', /channels\.email\.imap\.password is not set \(run hearth channels login --channel email\)/u);
+
+  // The IMAP password, then an empty line: SMTP uses the same password.
+  const login = await runCli(['channels', 'login', '--channel', 'email'], env, `${account.password}\n\n`);
+  assert.equal(login.code, 0, login.stderr);
+  assert.ok(!(login.stdout + login.stderr).includes(account.password), 'the password is never printed');
+  const file = join(home, 'credentials', 'channels', 'email--default.json');
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { imapPassword: account.password }, 'an empty SMTP password is not saved');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'readable only by its owner');
+
+  await waitFor(async () => (JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { connected: boolean }[])[0]?.connected, 'the mailbox to connect');
+  await account.deliver({ from: ada, subject: 'hello', text: 'are you there now?' });
+  // The reply goes out over SMTP, logged in with the IMAP password.
+  await waitFor(() => repliesTo(account, ada).some((mail) => mail.text.includes('echo: Subject: hello')), 'the reply sent over SMTP');
+  assert.ok(!gateway.output().includes(account.password), 'the gateway does not log the password');
+});
+
