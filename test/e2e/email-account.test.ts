@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { ChannelHealthReport } from '../../src/contracts/channel.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 import { createEmailHarness, type EmailAccount, type EmailHarness } from '../support/platforms/email-harness.js';
@@ -144,3 +145,29 @@ test('email login: with no password in the config the account says what is missi
   assert.ok(!gateway.output().includes(account.password), 'the gateway does not log the password');
 });
 
+test('email health: the probe reports the IMAP mailbox and the SMTP login; an SMTP server that refuses the login makes the application dimension fail with the fix', async () => {
+  const account = await harness.newAccount();
+  // Old mail in the box (not answered): with no message handled lately, the probe decides.
+  await account.deliver({ from: ada, subject: 'one', text: 'a mail in the box' });
+  const gateway = await start(account);
+  const env = testEnv(gateway.home, { HEARTH_GATEWAY_URL: gateway.url });
+
+  const probed = await runCli(['channels', 'health', '--channel', 'email', '--probe', '--json'], env);
+  assert.equal(probed.code, 0, probed.stderr);
+  const report = JSON.parse(probed.stdout) as ChannelHealthReport;
+  assert.equal(report.dimensions.application.status, 'ok');
+  assert.equal(report.status, 'ok');
+  assert.equal(report.dimensions.functional.status, 'ok');
+  assert.match(report.dimensions.functional.detail ?? '', new RegExp(`probe: IMAP 127\\.0\\.0\\.1 lets ${account.address.replace(/\./gu, '\\.')} in \\(1 mails in INBOX\\); SMTP 127\\.0\\.0\\.1 accepts the login$`, 'u'));
+
+  // The provider changed the SMTP password (IMAP still lets the bot in).
+  harness.smtp.addUser(account.address, 'changed-elsewhere');
+  const refused = await runCli(['channels', 'health', '--channel', 'email', '--probe', '--json'], env);
+  assert.equal(refused.code, 1, 'an unhealthy account makes the command fail');
+  const broken = JSON.parse(refused.stdout) as ChannelHealthReport;
+  assert.equal(broken.dimensions.application.status, 'down');
+  assert.notEqual(broken.status, 'ok');
+  assert.match(broken.dimensions.application.detail ?? '', new RegExp(`the SMTP server 127\\.0\\.0\\.1 refused the login of ${account.address.replace(/\./gu, '\\.')}`, 'u'));
+  assert.match(broken.dimensions.application.suggestedAction ?? '', /app password.*hearth channels login --channel email/u);
+  assert.ok(!refused.stdout.includes(account.password), 'the password is not in the report');
+});
