@@ -8,6 +8,8 @@ import { type BackupResult, listBackups, runBackup } from './backup.js';
 
 /** The first backup of a gateway waits this long after start, or until one is due. */
 const FIRST_BACKUP_DELAY_MS = 60_000;
+/** Longest a stopping gateway waits for the backup in progress (a hung upload must not hold it). */
+const STOP_WAIT_MS = 60_000;
 
 interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 'version'> {
   alerts: Pick<AlertSink, 'raise'>;
@@ -23,7 +25,14 @@ interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 
  */
 export function scheduleBackups(deps: BackupsDeps) {
   const clock = deps.clock ?? systemClock;
-  const state = { timer: undefined as unknown, stopped: false, last: null as (BackupResult & { at: number }) | null, error: null as string | null };
+  const state = {
+    timer: undefined as unknown,
+    stopped: false,
+    last: null as (BackupResult & { at: number }) | null,
+    error: null as string | null,
+    /** The scheduled backup in progress: stopping waits for it, so the store is not closed under it. */
+    running: null as Promise<void> | null,
+  };
 
   async function backUp(): Promise<void> {
     const config = deps.config.current().backups;
@@ -47,10 +56,12 @@ export function scheduleBackups(deps: BackupsDeps) {
   function schedule(delayMs: number): void {
     state.timer = clock.setTimer(() => {
       if (state.stopped) return;
-      void backUp().finally(() => {
+      const running = backUp().finally(() => {
+        state.running = null;
         const config = deps.config.current().backups;
         if (!state.stopped && config) schedule(parseDuration(config.every));
       });
+      state.running = running;
     }, delayMs);
   }
 
@@ -69,9 +80,21 @@ export function scheduleBackups(deps: BackupsDeps) {
   if (deps.config.current().backups) void firstDelay().then((delay) => !state.stopped && schedule(delay));
   return {
     backUp,
-    stop() {
+    /** Makes no more backups; resolves when the one in progress (if any) is stored and pruned, or after STOP_WAIT_MS. */
+    async stop(): Promise<void> {
       state.stopped = true;
       clock.clearTimer(state.timer);
+      const running = state.running;
+      if (!running) return;
+      let timer: unknown;
+      const waited = new Promise<void>((resolve) => {
+        timer = clock.setTimer(() => {
+          deps.logger.warn({ waitedMs: STOP_WAIT_MS }, 'stopping without waiting longer for the backup in progress');
+          resolve();
+        }, STOP_WAIT_MS);
+      });
+      await Promise.race([running, waited]);
+      clock.clearTimer(timer);
     },
     health(): { status: 'ok' | 'degraded'; detail: string } {
       if (!deps.config.current().backups) return { status: 'ok', detail: 'off (no backups in the config)' };
