@@ -8,6 +8,8 @@ import { type BackupResult, listBackups, runBackup } from './backup.js';
 
 /** The first backup of a gateway waits this long after start, or until one is due. */
 const FIRST_BACKUP_DELAY_MS = 60_000;
+/** Longest a stopping gateway waits for the backup in progress (a hung upload must not hold it). */
+const STOP_WAIT_MS = 60_000;
 
 /**
  * What `hearth status` shows of backups: the settings in force (null when backups are off), the
@@ -36,7 +38,17 @@ interface BackupsDeps extends Pick<GatewayBase, 'config' | 'logger' | 'paths' | 
  */
 export function scheduleBackups(deps: BackupsDeps) {
   const clock = deps.clock ?? systemClock;
-  const state = { timer: undefined as unknown, stopped: false, last: null as (BackupResult & { at: number }) | null, error: null as string | null, errorAt: 0, nextAt: null as number | null, running: false };
+  const state = {
+    timer: undefined as unknown,
+    stopped: false,
+    last: null as (BackupResult & { at: number }) | null,
+    error: null as string | null,
+    errorAt: 0,
+    nextAt: null as number | null,
+    running: false,
+    /** The scheduled backup in progress: stopping waits for it, so the store is not closed under it. */
+    inProgress: null as Promise<void> | null,
+  };
 
   async function backUp(): Promise<void> {
     const config = deps.config.current().backups;
@@ -66,10 +78,12 @@ export function scheduleBackups(deps: BackupsDeps) {
     state.timer = clock.setTimer(() => {
       if (state.stopped) return;
       state.nextAt = null;
-      void backUp().finally(() => {
+      const inProgress = backUp().finally(() => {
+        state.inProgress = null;
         const config = deps.config.current().backups;
         if (!state.stopped && config) schedule(parseDuration(config.every));
       });
+      state.inProgress = inProgress;
     }, delayMs);
   }
 
@@ -88,9 +102,21 @@ export function scheduleBackups(deps: BackupsDeps) {
   if (deps.config.current().backups) void firstDelay().then((delay) => !state.stopped && schedule(delay));
   return {
     backUp,
-    stop() {
+    /** Makes no more backups; resolves when the one in progress (if any) is stored and pruned, or after STOP_WAIT_MS. */
+    async stop(): Promise<void> {
       state.stopped = true;
       clock.clearTimer(state.timer);
+      const running = state.inProgress;
+      if (!running) return;
+      let timer: unknown;
+      const waited = new Promise<void>((resolve) => {
+        timer = clock.setTimer(() => {
+          deps.logger.warn({ waitedMs: STOP_WAIT_MS }, 'stopping without waiting longer for the backup in progress');
+          resolve();
+        }, STOP_WAIT_MS);
+      });
+      await Promise.race([running, waited]);
+      clock.clearTimer(timer);
     },
     status(): BackupsStatus {
       const config = deps.config.current().backups;

@@ -263,6 +263,34 @@ describe('channel health', () => {
     assert.equal(functional.suggestedAction, 'set a new botToken');
   });
 
+  it('a probe refused on the credentials while the connection stays logged in marks the application down with the fix, until a probe or a sent message gets past the login', async () => {
+    const fake = fakeAccount('email', 'default');
+    const { health, advance, now, events } = setup(() => [fake.target()], { maxRecoveryAttempts: 0 });
+    fake.probeAnswer = () => Promise.reject(new ChannelError('auth', 'the SMTP server smtp.example.org refused the login of bot@example.org'));
+    let report = await health.probe('email', 'default');
+    assert.equal(report.dimensions.transport.status, 'ok', 'the IMAP connection is still open');
+    assert.equal(report.dimensions.application.status, 'down');
+    assert.match(report.dimensions.application.detail ?? '', /refused the login of bot@example\.org/u);
+    assert.equal(report.dimensions.application.suggestedAction, 'set a new botToken');
+    assert.equal(health.get('email', 'default').dimensions.application.status, 'down', 'the live view keeps it between checks');
+    await health.tick();
+    await health.tick();
+    assert.equal(events[0]?.event === 'channel.health' && events[0].dimension, 'application', 'the alert names the credentials, not the traffic');
+
+    // A probe that times out says nothing about the login: still down.
+    fake.probeAnswer = () => Promise.reject(new ChannelError('transient', 'timed out'));
+    assert.equal((await health.probe('email', 'default')).dimensions.application.status, 'down');
+    fake.probeAnswer = () => Promise.resolve({ status: 'ok', detail: 'SMTP accepts the login' });
+    report = await health.probe('email', 'default');
+    assert.equal(report.dimensions.application.status, 'ok');
+
+    fake.probeAnswer = () => Promise.reject(new ChannelError('auth', 'refused'));
+    assert.equal((await health.probe('email', 'default')).dimensions.application.status, 'down');
+    advance(1000);
+    fake.status.lastOutboundAt = now();
+    assert.equal(health.get('email', 'default').dimensions.application.status, 'ok', 'a reply went out since: the login works again');
+  });
+
   it('probe checks now without starting recovery; an unknown account names the configured ones', async () => {
     const fake = fakeAccount();
     const { health } = setup(() => [fake.target()], { maxRecoveryAttempts: 1 });

@@ -82,6 +82,12 @@ interface AccountState {
   episode: Episode | null;
   lastAlert: ChannelHealthAlert | null;
   recoveredAt: number | null;
+  /**
+   * The last probe was refused on the credentials while the connection itself stayed logged in
+   * (email: IMAP lets the bot in, SMTP does not). Kept until a probe gets past the login or a
+   * message goes out after it.
+   */
+  probeRefused: { at: number; detail: string } | null;
 }
 
 const unknown = (detail: string | null = null): ChannelDimensionHealth => ({ status: 'unknown', degradedSince: null, detail, suggestedAction: null });
@@ -116,7 +122,9 @@ function observe(target: ChannelHealthTarget, state: AccountState, at: number, f
     set(transport, 'down', status.lastError ?? status.state, status.suggestedAction ?? RECONNECTING_HINT, at);
   } else set(transport, 'degraded', `reconnecting${status.lastError ? `: ${status.lastError}` : ''}`, status.suggestedAction ?? RECONNECTING_HINT, at);
 
+  if (state.probeRefused && status.lastOutboundAt !== null && status.lastOutboundAt > state.probeRefused.at) state.probeRefused = null;
   if (target.credentialsRefused()) set(application, 'down', status.lastError ?? 'the platform refused the credentials', status.suggestedAction ?? target.authHint, at);
+  else if (state.probeRefused) set(application, 'down', state.probeRefused.detail, target.authHint, at);
   else if (status.authenticated) set(application, 'ok', 'the platform accepted the credentials', null, at);
   else set(application, 'unknown', 'not authenticated yet', null, at);
 
@@ -129,7 +137,11 @@ function observe(target: ChannelHealthTarget, state: AccountState, at: number, f
 }
 
 /** The adapter's probe, bounded by `probeTimeoutMs` and cut short when the gateway stops. */
-async function runProbe(target: ChannelHealthTarget, config: ChannelHealthConfig, stopSignal: AbortSignal): Promise<{ status: ChannelHealthStatus; detail: string; suggestedAction: string | null }> {
+async function runProbe(
+  target: ChannelHealthTarget,
+  config: ChannelHealthConfig,
+  stopSignal: AbortSignal,
+): Promise<{ status: ChannelHealthStatus; detail: string; suggestedAction: string | null; refused?: string; failed?: true }> {
   const window = `no message handled in the last ${seconds(config.functionalWindowMs)}`;
   if (!target.probe) return { status: 'unknown', detail: `${window}, and this channel has no probe`, suggestedAction: null };
   const deadline = new AbortController();
@@ -142,7 +154,7 @@ async function runProbe(target: ChannelHealthTarget, config: ChannelHealthConfig
     return { status: result.status, detail: `${window}; probe: ${result.detail}`, suggestedAction: result.suggestedAction ?? null };
   } catch (error) {
     const refused = isChannelError(error) && error.kind === 'auth';
-    return { status: 'degraded', detail: `${window}; probe failed: ${errorText(error)}`, suggestedAction: refused ? target.authHint : PROBE_FAILED_HINT };
+    return { status: 'degraded', detail: `${window}; probe failed: ${errorText(error)}`, suggestedAction: refused ? target.authHint : PROBE_FAILED_HINT, ...(refused ? { refused: errorText(error) } : { failed: true }) };
   } finally {
     clearTimeout(timeout);
     stopSignal.removeEventListener('abort', onStop);
@@ -274,6 +286,7 @@ export function createChannelHealth(options: ChannelHealthOptions) {
         episode: null,
         lastAlert: null,
         recoveredAt: null,
+        probeRefused: null,
       };
       states.set(key, state);
     }
@@ -298,6 +311,9 @@ export function createChannelHealth(options: ChannelHealthOptions) {
     if (state.dimensions.transport.status === 'ok' && !recent) {
       const result = await runProbe(target, config, stopController.signal);
       set(state.dimensions.functional, result.status, result.detail, result.suggestedAction, now());
+      // A probe that failed otherwise (timeout, network) does not tell whether the login works now.
+      if (result.refused !== undefined) state.probeRefused = { at: now(), detail: `the probe was refused: ${result.refused}` };
+      else if (!result.failed) state.probeRefused = null;
     }
     // The connection may have dropped, or a message arrived, while the probe ran.
     observe(target, state, now(), config.functionalWindowMs);

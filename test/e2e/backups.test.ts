@@ -117,3 +117,30 @@ test('backups to a folder; a backup that cannot be stored raises an operator ale
   assert.equal(existsSync(join(broken, 'state', 'hearth.sqlite')), true);
   rmSync(folder, { recursive: true, force: true });
 });
+
+test('backups on a schedule to a folder: one every backups.every, only the newest backups.keep stay, and the newest restores a conversation from before them into a new home', async () => {
+  const source = home();
+  const folder = join(source, '..', `${source.split('/').pop()}-scheduled`);
+  dirs.push(folder);
+  writeConfig(source, fakeModelConfig(model));
+  await someState(source);
+  writeConfig(source, { ...fakeModelConfig(model), backups: { to: folder, every: '1s', keep: 2 } });
+  const gateway = await startTestGateway({ home: source });
+  const stored = () => [...gateway.output().matchAll(/backup stored .*?backup=(hearth-\S+\.tar\.gz)/gu)].map((match) => match[1] as string);
+  try {
+    await waitFor(() => stored().length >= 3, 'three scheduled backups', 20_000);
+  } finally {
+    await gateway.stop();
+  }
+  const made = stored();
+  assert.equal(new Set(made).size, made.length, 'each backup has its own name');
+  const kept = readdirSync(folder).sort();
+  assert.deepEqual(kept, made.slice(-2), 'only the newest two are in the folder, and nothing half-written');
+
+  const target = home();
+  const configFile = join(source, 'hearth.json5');
+  const restored = await runCli(['state', 'restore', 'latest', '--from', configFile], testEnv(target));
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(restored.stdout, new RegExp(`Fetched ${made.at(-1)?.replace(/\./gu, '\\.')}`, 'u'));
+  assert.ok(JSON.stringify(rows(join(target, 'state', 'hearth.sqlite'))).includes('remember the blue door'), 'the conversation made before the backups is in the restored home');
+});

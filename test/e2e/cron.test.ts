@@ -179,3 +179,34 @@ test('restart at the scheduled time: run-once runs the missed job once, skip rec
     await gateway.stop();
   }
 });
+
+test('a job\'s alert chat is checked when the job is added or edited: a malformed one is refused naming the field and the form, a Matrix room id is taken', async () => {
+  const home = makeHome();
+  homes.push(home);
+  const gateway = await startTestGateway({ home, config: config() });
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  try {
+    const job = ['cron', 'add', '--name', 'watched', '--every', '1h', '--message', 'look around'];
+    const form = /alertChannel: write <platform>:<chat>, <platform>:<account>:<chat> or <platform>:<account>:<chat>:<thread>, e\.g\. telegram:default:12345 or matrix:default:!room:example\.org/u;
+    for (const malformed of ['matrix:default:!abc', 'telegram', 'telegram:default:with space']) {
+      const refused = await runCli([...job, '--alert-channel', malformed], env);
+      assert.equal(refused.code, 1, `${malformed} is refused`);
+      assert.match(refused.stderr, form);
+    }
+    assert.deepEqual(json<Job[]>(await runCli(['cron', 'list', '--json'], env)), [], 'no job was added');
+
+    const added = json<Job & { spec: { escalation?: { alertChannel?: string } } }>(await runCli([...job, '--alert-channel', 'matrix:default:!room:example.org', '--json'], env));
+    assert.equal(added.spec.escalation?.alertChannel, 'matrix:default:!room:example.org');
+
+    const edit = await runCli(['cron', 'edit', added.id, '--alert-channel', 'matrix:default:!abc'], env);
+    assert.equal(edit.code, 1);
+    assert.match(edit.stderr, form);
+    const [kept] = json<(Job & { spec: { escalation?: { alertChannel?: string } } })[]>(await runCli(['cron', 'list', '--json'], env));
+    assert.equal(kept?.spec.escalation?.alertChannel, 'matrix:default:!room:example.org', 'the refused edit changed nothing');
+    json<Job>(await runCli(['cron', 'edit', added.id, '--alert-channel', 'telegram:ops:-100123:7', '--json'], env));
+    const [edited] = json<(Job & { spec: { escalation?: { alertChannel?: string } } })[]>(await runCli(['cron', 'list', '--json'], env));
+    assert.equal(edited?.spec.escalation?.alertChannel, 'telegram:ops:-100123:7');
+  } finally {
+    await gateway.stop();
+  }
+});

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { ChannelHealthReport } from '../../src/contracts/channel.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, type TestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 import { createEmailHarness, type EmailAccount, type EmailHarness } from '../support/platforms/email-harness.js';
@@ -110,4 +111,63 @@ test('email: automatic replies, list mail, bounces and the bot\'s own mail are n
   for (const text of ['I am away until Monday.', 'digest text', 'bounce text', 'my own words']) assert.equal(modelSaw(text), 0, text);
   assert.match(gateway.output(), /not answered: mail \d+ is an automatic message \(Auto-Submitted: auto-replied\)/u);
   assert.match(gateway.output(), /not answered: mail \d+ is a bounce from mailer-daemon@example\.org/u);
+});
+
+test('email login: with no password in the config the account says what is missing; hearth channels login saves the IMAP password, SMTP falls back to it, and the mailbox answers', async () => {
+  const account = await harness.newAccount();
+  const home = makeHome();
+  homes.push(home);
+  const withoutPassword = (server: unknown) => {
+    const { password: _password, ...rest } = server as { password: string };
+    return rest;
+  };
+  const settings = account.settings as { address: string; imap: unknown; smtp: unknown };
+  const email = { address: settings.address, imap: withoutPassword(settings.imap), smtp: withoutPassword(settings.smtp), dmPolicy: 'open', allowFrom: ['*'], reconnectDelayMs: 50, reconnectMaxDelayMs: 500 };
+  const gateway = await startTestGateway({ home, config: { ...fakeModelConfig(model), channels: { email } } });
+  gateways.push(gateway);
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const before = JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { accountId: string; connected: boolean; lastError: string | null }[];
+  assert.equal(before[0]?.connected, false);
+  assert.match(before[0]?.lastError ?? '', /channels\.email\.imap\.password is not set \(run hearth channels login --channel email\)/u);
+
+  // The IMAP password, then an empty line: SMTP uses the same password.
+  const login = await runCli(['channels', 'login', '--channel', 'email'], env, `${account.password}\n\n`);
+  assert.equal(login.code, 0, login.stderr);
+  assert.ok(!(login.stdout + login.stderr).includes(account.password), 'the password is never printed');
+  const file = join(home, 'credentials', 'channels', 'email--default.json');
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { imapPassword: account.password }, 'an empty SMTP password is not saved');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'readable only by its owner');
+
+  await waitFor(async () => (JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { connected: boolean }[])[0]?.connected, 'the mailbox to connect');
+  await account.deliver({ from: ada, subject: 'hello', text: 'are you there now?' });
+  // The reply goes out over SMTP, logged in with the IMAP password.
+  await waitFor(() => repliesTo(account, ada).some((mail) => mail.text.includes('echo: Subject: hello')), 'the reply sent over SMTP');
+  assert.ok(!gateway.output().includes(account.password), 'the gateway does not log the password');
+});
+
+test('email health: the probe reports the IMAP mailbox and the SMTP login; an SMTP server that refuses the login makes the application dimension fail with the fix', async () => {
+  const account = await harness.newAccount();
+  // Old mail in the box (not answered): with no message handled lately, the probe decides.
+  await account.deliver({ from: ada, subject: 'one', text: 'a mail in the box' });
+  const gateway = await start(account);
+  const env = testEnv(gateway.home, { HEARTH_GATEWAY_URL: gateway.url });
+
+  const probed = await runCli(['channels', 'health', '--channel', 'email', '--probe', '--json'], env);
+  assert.equal(probed.code, 0, probed.stderr);
+  const report = JSON.parse(probed.stdout) as ChannelHealthReport;
+  assert.equal(report.dimensions.application.status, 'ok');
+  assert.equal(report.status, 'ok');
+  assert.equal(report.dimensions.functional.status, 'ok');
+  assert.match(report.dimensions.functional.detail ?? '', new RegExp(`probe: IMAP 127\\.0\\.0\\.1 lets ${account.address.replace(/\./gu, '\\.')} in \\(1 mails in INBOX\\); SMTP 127\\.0\\.0\\.1 accepts the login$`, 'u'));
+
+  // The provider changed the SMTP password (IMAP still lets the bot in).
+  harness.smtp.addUser(account.address, 'changed-elsewhere');
+  const refused = await runCli(['channels', 'health', '--channel', 'email', '--probe', '--json'], env);
+  assert.equal(refused.code, 1, 'an unhealthy account makes the command fail');
+  const broken = JSON.parse(refused.stdout) as ChannelHealthReport;
+  assert.equal(broken.dimensions.application.status, 'down');
+  assert.notEqual(broken.status, 'ok');
+  assert.match(broken.dimensions.application.detail ?? '', new RegExp(`the SMTP server 127\\.0\\.0\\.1 refused the login of ${account.address.replace(/\./gu, '\\.')}`, 'u'));
+  assert.match(broken.dimensions.application.suggestedAction ?? '', /app password.*hearth channels login --channel email/u);
+  assert.ok(!refused.stdout.includes(account.password), 'the password is not in the report');
 });

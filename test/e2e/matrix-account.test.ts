@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ChannelHealthReport } from '../../src/contracts/channel.js';
 import { fakeMatrixEvent, type FakeMatrixServer, startFakeMatrixServer } from '../support/fake-matrix/fake-matrix-server.js';
@@ -208,5 +210,38 @@ test('matrix: a room named as matrix:<account>:!room:server receives operator al
   server.post(dm, '@ada:hearth.test', matrixText('spend the budget, please'));
   const alert = await waitFor(() => server.sent.find((item) => item.roomId === ops && item.userId === bot.userId), 'the budget alert in the operators\' room');
   assert.match(String(alert.content.body), /budget/iu);
+  await gateway.stop();
+});
+
+test('matrix login: with no access token the account says what is missing; hearth channels login saves the token and the account answers', async () => {
+  const bot = addMatrixBot(server, ++bots);
+  const home = makeHome();
+  homes.push(home);
+  const { accessToken: _token, ...withoutToken } = bot.settings;
+  const gateway = await startTestGateway({ home, config: { ...fakeModelConfig(model), channels: { matrix: { ...fast, ...withoutToken, dmPolicy: 'open', allowFrom: ['*'] } } } });
+  gateways.push(gateway);
+  const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
+  const before = JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { connected: boolean; lastError: string | null }[];
+  assert.equal(before[0]?.connected, false);
+  assert.match(before[0]?.lastError ?? '', /channels\.matrix\.accessToken is not set \(run hearth channels login --channel matrix/u);
+  assert.equal(server.syncs.filter((call) => call.userId === bot.userId).length, 0, 'nothing was asked of the homeserver without a token');
+
+  const empty = await runCli(['channels', 'login', '--channel', 'matrix'], env, '\n');
+  assert.notEqual(empty.code, 0, 'an empty token is refused');
+  assert.match(empty.stderr, /No access token/iu);
+
+  const login = await runCli(['channels', 'login', '--channel', 'matrix', '--json'], env, `${bot.accessToken}\n`);
+  assert.equal(login.code, 0, login.stderr);
+  assert.ok(!(login.stdout + login.stderr).includes(bot.accessToken), 'the token is never printed');
+  const file = join(home, 'credentials', 'channels', 'matrix--default.json');
+  assert.equal((JSON.parse(login.stdout) as { saved: string }).saved, file);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { accessToken: bot.accessToken });
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'readable only by its owner');
+
+  await waitFor(async () => (JSON.parse((await runCli(['channels', 'status', '--json'], env)).stdout) as { connected: boolean }[])[0]?.connected, 'the account to connect');
+  const dm = bot.dmRoom(ada);
+  server.post(dm, '@ada:hearth.test', matrixText('are you logged in?'));
+  await waitFor(() => replies(bot.userId, dm).includes('echo: are you logged in?'), 'the answer');
+  assert.ok(!gateway.output().includes(bot.accessToken), 'the gateway does not log the token');
   await gateway.stop();
 });

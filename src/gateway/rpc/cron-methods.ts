@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeSchedule, hostTimeZone, isTimeZone, isoInZone, parseDuration } from '../../automation/schedule.js';
+import { chatSpecSchema } from '../../config/schema.js';
 import type { CronDelivery, CronJob, CronJobSpec, CronSchedule, EscalationPolicy } from '../../contracts/automation.js';
 import { HearthError } from '../../contracts/errors.js';
 import type { GatewayContext } from '../gateway-context.js';
@@ -24,7 +25,8 @@ const jobFields = {
   catchUpWindow: z.string().min(1).max(40),
   alertAfter: z.number().int().min(1).max(10_000),
   disableAfter: z.number().int().min(1).max(10_000),
-  alertChannel: z.string().min(1).max(300),
+  // The same form as cron.escalation.alertChannel in the config, so a malformed chat is refused here, not when an alert fires.
+  alertChannel: chatSpecSchema.max(300),
   alertWebhook: z.url(),
   backoffMax: z.string().min(1).max(40),
   dailyTokens: z.number().int().positive(),

@@ -72,3 +72,35 @@ test('session.dmScope comes over, OpenClaw\'s default written out; other session
   assert.deepEqual(mapped.config.session, { dmScope: 'per-channel-peer' });
   assert.ok(mapped.items.some((item) => item.status === 'skipped' && item.source === 'c#session.reset'));
 });
+
+test('tools.profile/allow/deny become agents.defaults.tools, per-agent tools the agent\'s own; exec\'s alias bash and the MCP tools in OpenClaw\'s group:plugins are covered', () => {
+  const mapped = mapOpenClawConfig(
+    {
+      tools: { profile: 'coding', deny: ['bash', 'group:plugins', 'group:sessions', 'browser'], byProvider: { openai: { deny: ['exec'] } } },
+      agents: {
+        list: [
+          { id: 'main', tools: { allow: ['group:fs', 'group:memory', 'web_fetch', 'group:ui'] } },
+          { id: 'helper', tools: { profile: 'messaging', alsoAllow: ['web_fetch', 'group:plugins'] } },
+          { id: 'odd', tools: { profile: 'constructor', alsoAllow: ['read'] } },
+        ],
+      },
+    },
+    'c',
+  );
+  assert.equal(configSchema.safeParse(mapped.config).success, true, JSON.stringify(configSchema.safeParse(mapped.config).error?.issues));
+  const agents = mapped.config.agents as { defaults: { tools: unknown }; entries: Record<string, { tools?: unknown }> };
+  // A denied bash is a denied exec; OpenClaw's plugins include MCP servers' tools.
+  assert.deepEqual(agents.defaults.tools, { profile: 'coding', deny: ['exec', 'group:plugins', 'group:mcp', 'browser'] });
+  assert.deepEqual(agents.entries.main?.tools, { allow: ['group:fs', 'group:memory', 'web_fetch'] });
+  // alsoAllow adds to the profile: Hearth's allow is the profile's tools and those.
+  assert.deepEqual(agents.entries.helper?.tools, { profile: 'messaging', allow: ['current_time', 'skill', 'group:memory', 'group:tasks', 'web_fetch', 'group:plugins', 'group:mcp'] });
+  assert.equal(agents.entries.odd?.tools, undefined, 'an unknown profile is not written, and alsoAllow has nothing to add to');
+  const skipped = mapped.items.filter((item) => item.status === 'skipped').map((item) => [item.what, item.source]);
+  assert.deepEqual(skipped, [
+    ['tool pattern group:sessions', 'c#tools.deny'],
+    ['tool setting byProvider', 'c#tools.byProvider'],
+    ['tool pattern group:ui', 'c#agents.list[0].tools.allow'],
+    ['tool profile constructor', 'c#agents.list[2].tools.profile'],
+    ['tool setting alsoAllow', 'c#agents.list[2].tools.alsoAllow'],
+  ]);
+});

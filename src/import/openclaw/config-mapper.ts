@@ -123,22 +123,49 @@ function mapAgentFields(agent: Json, target: Json, where: string, items: ReportI
   if (Object.keys(heartbeat).length > 0) target.heartbeat = heartbeat;
 }
 
-/** Hearth's tool policy from OpenClaw's profile/allow/deny; unknown groups are dropped and reported. */
+/** OpenClaw's other names for tools Hearth has: a deny of `bash` must still deny exec. */
+const TOOL_ALIASES: Readonly<Record<string, string>> = { bash: 'exec' };
+/** OpenClaw's group:plugins holds MCP servers' tools too (bundle-mcp); Hearth keeps those in group:mcp. */
+const GROUP_EXPANSIONS: Readonly<Record<string, readonly string[]>> = { 'group:plugins': ['group:plugins', 'group:mcp'] };
+const TOOL_POLICY_KEYS: readonly string[] = ['profile', 'allow', 'deny', 'alsoAllow'];
+
+/** One OpenClaw allow/deny list in Hearth's names; groups Hearth lacks are dropped and reported. */
+function mapToolPatterns(list: unknown[], where: string, items: ReportItem[]): string[] {
+  const mapped: string[] = [];
+  for (const pattern of list) {
+    if (typeof pattern !== 'string' || (pattern.startsWith('group:') && !(TOOL_GROUP_NAMES as string[]).includes(pattern))) {
+      items.push({ status: 'skipped', what: `tool pattern ${String(pattern)}`, source: where, reason: `Hearth has no such tool group (it has ${TOOL_GROUP_NAMES.join(', ')})` });
+      continue;
+    }
+    const name = Object.hasOwn(TOOL_ALIASES, pattern) ? (TOOL_ALIASES[pattern] as string) : pattern;
+    for (const item of Object.hasOwn(GROUP_EXPANSIONS, name) ? (GROUP_EXPANSIONS[name] as readonly string[]) : [name]) if (!mapped.includes(item)) mapped.push(item);
+  }
+  return mapped;
+}
+
+/**
+ * Hearth's tool policy from OpenClaw's profile/allow/deny/alsoAllow. `allow` is exactly the tools
+ * listed in both; `alsoAllow` (added to the profile) becomes an `allow` of the profile's tools plus
+ * those. Unknown groups are dropped and reported.
+ */
 export function mapToolPolicy(tools: unknown, where: string, items: ReportItem[]): Json | undefined {
   if (!isObject(tools)) return undefined;
   const policy: Json = {};
+  let profile: keyof typeof TOOL_PROFILES | undefined;
   if (typeof tools.profile === 'string') {
-    if (tools.profile in TOOL_PROFILES) policy.profile = tools.profile;
-    else items.push({ status: 'skipped', what: `tool profile ${tools.profile}`, source: `${where}.profile`, reason: `Hearth's profiles are ${Object.keys(TOOL_PROFILES).join(', ')}` });
+    if (Object.hasOwn(TOOL_PROFILES, tools.profile)) {
+      profile = tools.profile as keyof typeof TOOL_PROFILES;
+      policy.profile = profile;
+    } else items.push({ status: 'skipped', what: `tool profile ${tools.profile}`, source: `${where}.profile`, reason: `Hearth's profiles are ${Object.keys(TOOL_PROFILES).join(', ')}` });
   }
-  for (const key of ['allow', 'deny'] as const) {
-    const list = tools[key];
-    if (!Array.isArray(list)) continue;
-    const kept = list.filter((pattern): pattern is string => typeof pattern === 'string' && (!pattern.startsWith('group:') || (TOOL_GROUP_NAMES as string[]).includes(pattern)));
-    for (const dropped of list.filter((pattern) => !kept.includes(pattern))) items.push({ status: 'skipped', what: `tool pattern ${String(dropped)}`, source: `${where}.${key}`, reason: `Hearth has no such tool group (it has ${TOOL_GROUP_NAMES.join(', ')})` });
-    policy[key] = kept;
-  }
-  for (const key of Object.keys(tools).filter((name) => !['profile', 'allow', 'deny'].includes(name))) items.push({ status: 'skipped', what: `tool setting ${key}`, source: `${where}.${key}`, reason: 'Hearth has no equivalent tool setting' });
+  const allow = Array.isArray(tools.allow) ? mapToolPatterns(tools.allow, `${where}.allow`, items) : undefined;
+  const deny = Array.isArray(tools.deny) ? mapToolPatterns(tools.deny, `${where}.deny`, items) : undefined;
+  const alsoAllow = Array.isArray(tools.alsoAllow) ? mapToolPatterns(tools.alsoAllow, `${where}.alsoAllow`, items) : undefined;
+  if (allow) policy.allow = alsoAllow ? [...new Set([...allow, ...alsoAllow])] : allow;
+  else if (alsoAllow && profile) policy.allow = [...new Set([...TOOL_PROFILES[profile], ...alsoAllow])];
+  else if (alsoAllow) items.push({ status: 'skipped', what: 'tool setting alsoAllow', source: `${where}.alsoAllow`, reason: 'without tools.profile there is no profile to add to; set agents.defaults.tools.allow by hand' });
+  if (deny) policy.deny = deny;
+  for (const key of Object.keys(tools).filter((name) => !TOOL_POLICY_KEYS.includes(name))) items.push({ status: 'skipped', what: `tool setting ${key}`, source: `${where}.${key}`, reason: 'Hearth has no equivalent tool setting' });
   return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
