@@ -70,6 +70,9 @@ export type ComponentStatuses = Record<string, string>;
 
 const UP = ['ok', 'degraded'];
 
+/** How far from healthy a status is: ok, then degraded, then anything else (down, starting). */
+const severity = (status: string) => (status === 'ok' ? 0 : status === 'degraded' ? 1 : 2);
+
 /** The components `/readyz` reports, or undefined when it cannot be read. */
 export async function readComponents(url: string): Promise<ComponentStatuses | undefined> {
   try {
@@ -82,18 +85,24 @@ export async function readComponents(url: string): Promise<ComponentStatuses | u
 }
 
 /**
- * The components down now that were up in `baseline` (the version before the switch): a channel
- * whose token was already refused does not fail the new version, one it broke does.
+ * The components worse now than in `baseline` (the version before the switch), with what they
+ * say: a channel whose token was already refused does not fail the new version, a channel or the
+ * models it broke (ok before, degraded or down now) does. Without a baseline, or for a component
+ * the old version did not have, only a component that is down counts.
  */
-function regressions(components: ComponentStatuses, baseline: ComponentStatuses | undefined): string[] {
+function regressions(components: Record<string, { status: string; detail?: string }>, baseline: ComponentStatuses | undefined): string[] {
   return Object.entries(components)
-    .filter(([name, status]) => !UP.includes(status) && (baseline === undefined || baseline[name] === undefined || UP.includes(baseline[name] as string)))
-    .map(([name, status]) => `${name} ${status}`);
+    .filter(([name, { status }]) => {
+      const before = baseline?.[name];
+      return before === undefined ? !UP.includes(status) : severity(status) > severity(before);
+    })
+    .map(([name, { status, detail }]) => `${name} ${status}${baseline?.[name] ? ` (was ${baseline[name]})` : ''}${detail ? ` — ${detail.slice(0, 200)}` : ''}`);
 }
 
 /**
- * Polls `/readyz` until the gateway is ready (200, or every component that is down was down before
- * the switch too), the process exits, or `timeoutMs` passes; resolves with why not, or null.
+ * Polls `/readyz` until the gateway is ready, the process exits, or `timeoutMs` passes; resolves
+ * with why not, or null. Ready means no component is worse than in `baseline` (see regressions);
+ * without a baseline, a 200 from /readyz.
  */
 export async function waitReady(gateway: GatewayProcess, url: string, timeoutMs: number, baseline?: ComponentStatuses): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
@@ -106,11 +115,17 @@ export async function waitReady(gateway: GatewayProcess, url: string, timeoutMs:
     try {
       const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
       const text = await response.text();
-      if (response.status === 200) return null;
-      const components = (JSON.parse(text) as { components?: Record<string, { status: string }> }).components;
-      const statuses = components ? Object.fromEntries(Object.entries(components).map(([name, component]) => [name, component.status])) : undefined;
-      if (statuses && Object.keys(statuses).length > 0 && regressions(statuses, baseline).length === 0) return null;
-      last = `/readyz answered ${response.status}${statuses ? `: ${regressions(statuses, baseline).join(', ')}` : `: ${text.slice(0, 300)}`}`;
+      let components: Record<string, { status: string; detail?: string }> | undefined;
+      try {
+        components = (JSON.parse(text) as { components?: Record<string, { status: string; detail?: string }> }).components;
+      } catch {
+        components = undefined;
+      }
+      const known = components !== undefined && Object.keys(components).length > 0;
+      if (response.status === 200 && (baseline === undefined || !known)) return null;
+      const worse = known ? regressions(components ?? {}, baseline) : [];
+      if (known && worse.length === 0) return null;
+      last = `/readyz answered ${response.status}${known ? `: ${worse.join(', ')}` : `: ${text.slice(0, 300)}`}`;
     } catch (error) {
       last = `/readyz: ${error instanceof Error ? error.message : String(error)}`;
     }

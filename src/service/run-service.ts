@@ -38,8 +38,10 @@ export async function runningSupervisor(stateDir: string): Promise<{ pid: number
 
 /**
  * `hearth service`: binds the gateway's address once, runs the gateway of the active version on
- * it, restarts it with backoff when it crashes, forwards signals (SIGTERM/SIGINT stop, SIGHUP
- * restarts it gracefully, SIGUSR1/SIGUSR2 pass through) and switches versions for `hearth update`.
+ * it, restarts it with backoff when it crashes, answers signals (SIGTERM/SIGINT drain the gateway
+ * and stop, SIGHUP restarts it gracefully; SIGUSR1/SIGUSR2 are logged and ignored, as the gateway
+ * has no use for them and Node would open an inspector or exit on them) and switches versions
+ * for `hearth update`.
  * Resolves with the exit code.
  */
 export async function runService(options: ServiceOptions): Promise<number> {
@@ -74,19 +76,19 @@ function installSignals(supervisor: ReturnType<typeof createSupervisor>, log: (l
     log('SIGHUP: restarting the gateway');
     void supervisor.restart();
   };
-  const forward = (signal: NodeJS.Signals) => supervisor.forward(signal);
+  const ignore = (signal: NodeJS.Signals) => log(`${signal} ignored: SIGHUP restarts the gateway, SIGTERM stops the service`);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', restart);
-  process.on('SIGUSR1', forward);
-  process.on('SIGUSR2', forward);
+  process.on('SIGUSR1', ignore);
+  process.on('SIGUSR2', ignore);
   return {
     remove() {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       process.off('SIGHUP', restart);
-      process.off('SIGUSR1', forward);
-      process.off('SIGUSR2', forward);
+      process.off('SIGUSR1', ignore);
+      process.off('SIGUSR2', ignore);
     },
   };
 }

@@ -53,7 +53,8 @@ function fetchSource(source: string, into: string, work: string, log: (line: str
   }
   if (!/^v?\d+\.\d+\.\d+([-+][\w.-]+)?$/u.test(source)) throw new Error(`"${source}" is neither a folder, a file nor a version like 1.2.3.`);
   log(`fetching hearth@${source.replace(/^v/u, '')} with npm pack`);
-  const packed = spawnSync('npm', ['pack', `hearth@${source.replace(/^v/u, '')}`, '--pack-destination', work, '--silent'], { encoding: 'utf8' });
+  // --loglevel=error, not --silent: npm's reason for a failure must reach the report.
+  const packed = spawnSync('npm', ['pack', `hearth@${source.replace(/^v/u, '')}`, '--pack-destination', work, '--loglevel=error'], { encoding: 'utf8' });
   if (packed.status !== 0) throw new Error(`npm pack hearth@${source} failed: ${(packed.stderr || packed.stdout).trim().slice(0, 500)}`);
   extractTarball(join(work, packed.stdout.trim().split('\n').pop() ?? ''), into);
 }
@@ -61,7 +62,11 @@ function fetchSource(source: string, into: string, work: string, log: (line: str
 function extractTarball(file: string, into: string): void {
   const tar = loadCommonJs('tar') as { x(options: { file: string; cwd: string; sync: true; strip: number }): void };
   mkdirSync(into, { recursive: true });
-  tar.x({ file, cwd: into, sync: true, strip: 1 });
+  try {
+    tar.x({ file, cwd: into, sync: true, strip: 1 });
+  } catch (error) {
+    throw new Error(`${file} is not a package tarball (${error instanceof Error ? error.message : String(error)}): give a folder, a tarball from \`npm pack\`, or a version like 1.2.3.`);
+  }
   if (!existsSync(join(into, 'package.json'))) throw new Error(`${file} holds no package/package.json: make it with \`npm pack\`.`);
 }
 
@@ -77,10 +82,15 @@ const lockfile = (dir: string) => (existsSync(join(dir, 'package-lock.json')) ? 
 /** The runtime dependencies as package.json names them (a tarball from `npm pack` has no lockfile). */
 const dependencyList = (dir: string) => JSON.stringify((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: unknown }).dependencies ?? {});
 
-/** Whether a staged package needs exactly the running version's modules: the same lockfile, or with none the same dependencies. */
+/**
+ * Whether a staged package needs exactly the running version's modules: the same lockfile when
+ * both have one, else the same dependencies (a version staged from a tarball runs without a
+ * lockfile, and the next one, staged from a folder, has one again).
+ */
 function sameDependencies(dir: string, running: string): boolean {
   const staged = lockfile(dir);
-  return staged !== null ? staged === lockfile(running) : dependencyList(dir) === dependencyList(running);
+  const current = lockfile(running);
+  return staged !== null && current !== null ? staged === current : dependencyList(dir) === dependencyList(running);
 }
 
 function dependenciesOf(dir: string, running: string): StagedVersion['dependencies'] {
@@ -94,13 +104,32 @@ function installDependencies(dir: string, running: string, log: (line: string) =
     log(`hard-linking node_modules failed (${linked.stderr.trim()}): installing instead`);
   }
   const command = lockfile(dir) === null ? 'install' : 'ci';
-  log(`installing dependencies in ${dir} (npm ${command} --omit=dev)`);
+  log(`installing its dependencies (npm ${command} --omit=dev)`);
   const installed = spawnSync('npm', [command, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (installed.status !== 0) throw new Error(`npm ${command} in ${dir} failed: ${installed.stderr.trim().slice(-800)}`);
+  if (installed.status !== 0) throw new Error(`npm ${command} of its dependencies failed: ${npmError(installed.stderr)}`);
   // Native modules build from their own install scripts; the package's own build scripts do not run.
   const rebuilt = spawnSync('npm', ['rebuild', '--omit=dev'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (rebuilt.status !== 0) throw new Error(`npm rebuild in ${dir} failed: ${rebuilt.stderr.trim().slice(-800)}`);
+  if (rebuilt.status !== 0) throw new Error(`npm rebuild of its dependencies failed: ${npmError(rebuilt.stderr)}`);
   return 'installed with npm ci';
+}
+
+/**
+ * What npm said went wrong, from its `npm error` lines: the reason comes first, and the command's
+ * usage text npm prints after a usage error (which would push the reason out of a short message)
+ * and the pointer to its debug log are left out.
+ */
+function npmError(stderr: string): string {
+  const lines = stderr.split('\n').filter((line) => /^npm (error|ERR!)/u.test(line));
+  if (lines.length === 0) return stderr.trim().slice(-800);
+  const said: string[] = [];
+  for (const line of lines.map((entry) => entry.replace(/^npm (error|ERR!) ?/u, '').trim())) {
+    if (line === 'Usage:') {
+      said.pop(); // the command's one-line description, just before its usage
+      break;
+    }
+    if (line !== '' && !line.startsWith('A complete log of this run') && !said.includes(line)) said.push(line);
+  }
+  return said.join(' ').slice(0, 800);
 }
 
 function samePackage(a: string, b: string): boolean {

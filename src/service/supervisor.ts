@@ -50,7 +50,6 @@ export interface Supervisor {
   ended: Promise<number>;
   /** Restarts the gateway gracefully (SIGHUP). */
   restart(): Promise<void>;
-  forward(signal: NodeJS.Signals): void;
 }
 
 interface SupervisorState {
@@ -237,9 +236,6 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       if (state.switching || state.stopping) return;
       await stopGateway();
       launch(activePackage(options.versions));
-    },
-    forward(signal) {
-      state.gateway?.signal(signal);
     },
   };
 }

@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { HEARTH_BIN, makeHome, REPO_ROOT, removeHome, runCli, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
+import { HEARTH_BIN, makeHome, removeHome, runCli, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
+import { makeVersion as makeVersionFolder, processAlive, serviceReady as readyService, runUpdate, type Service, serviceStatus, startService as startServiceIn } from '../support/service-harness.js';
 
 // The supervisor and `hearth update` end to end: real gateway processes from real package folders
 // (copies of this build with another version number, some with a bin that misbehaves), one home,
 // a client sending turns throughout.
-
-interface Service {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
 
 let model: FakeModelServer;
 let home: string;
@@ -27,39 +22,12 @@ let url = '';
 let token = '';
 const dirs: string[] = [];
 
-function startService(): Service {
-  const child = spawn(process.execPath, [HEARTH_BIN, 'service', '--port', '0', '--probation', '7', '--ready-timeout', '20'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
 async function serviceReady(current: Service): Promise<void> {
-  const match = await waitFor(() => /Open (http:\/\/[^/\s]+)\/#token=(\S+)/u.exec(current.output()), 'the supervised gateway to start', 20_000);
-  url = match[1]!;
-  token = match[2]!;
-  await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 'the gateway to be ready', 20_000);
+  ({ url, token } = await readyService(current));
 }
 
-/** A package folder of this build with another version; `bin` replaces bin/hearth.js. */
-function makeVersion(version: string, bin?: string): string {
-  const dir = join(makeHome(), 'package');
-  dirs.push(dir);
-  for (const part of ['bin', 'dist/bundle', 'dist/src', 'dist/ui', 'src/ui', 'package-lock.json']) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, version }, null, 2));
-  if (bin) {
-    writeFileSync(join(dir, 'bin', 'real-hearth.js'), readFileSync(join(REPO_ROOT, 'bin', 'hearth.js')));
-    writeFileSync(join(dir, 'bin', 'hearth.js'), bin);
-  }
-  return dir;
-}
+const makeVersion = (version: string, bin?: string) => makeVersionFolder(version, dirs, bin);
+const startService = () => startServiceIn(env);
 
 /** A bin whose gateway listens but never becomes ready; every other command is the real one. */
 const NEVER_READY = `import http from 'node:http';
@@ -103,23 +71,10 @@ if (process.argv[2] === 'gateway') {
 await import('./real-hearth.js');
 `;
 
-interface UpdateReport {
-  ok: boolean;
-  stages: { stage: string; ok: boolean; message: string }[];
-}
-
-async function update(args: string[]): Promise<UpdateReport & { code: number | null; stderr: string }> {
-  const result = await runCli(['update', ...args, '--json'], env, undefined, 120_000);
-  try {
-    return { ...(JSON.parse(result.stdout) as UpdateReport), code: result.code, stderr: result.stderr };
-  } catch {
-    throw new Error(`hearth update printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
-  }
-}
+const update = (args: string[]) => runUpdate(args, env);
 
 async function runningVersion(): Promise<string> {
-  const result = await runCli(['service', 'status', '--json'], env);
-  return (JSON.parse(result.stdout) as { version: string }).version;
+  return (await serviceStatus(env)).version;
 }
 
 const ask = (content: string) =>
@@ -181,7 +136,7 @@ after(async () => {
   await service?.exited;
   await model?.close();
   removeHome(home);
-  for (const dir of dirs) removeHome(join(dir, '..'));
+  for (const dir of dirs) removeHome(dir);
 });
 
 test('an update to a good version switches with no failed request while a client sends turns, then --rollback goes back', async () => {
@@ -248,14 +203,18 @@ test('an update whose version migrates the database and then crashes after 5 s r
 test('kill -9 of the supervisor mid-switch leaves a working install: the next start undoes the switch', async () => {
   const target = makeVersion('0.4.0-slow');
   const cli = spawn(process.execPath, [HEARTH_BIN, 'update', '--to', target], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cliExited = new Promise((resolve) => cli.on('exit', resolve));
   let printed = '';
   cli.stdout.on('data', (chunk) => {
     printed += chunk;
   });
   await waitFor(() => /restarted/u.test(printed), 'the switch to reach probation', 60_000);
+  const orphan = (await serviceStatus(env)).gatewayPid;
+  assert.ok(orphan !== null && processAlive(orphan), 'the new version\'s gateway runs on probation');
   service.child.kill('SIGKILL');
   await service.exited;
-  await new Promise((resolve) => cli.on('exit', resolve));
+  await waitFor(() => !processAlive(orphan), 'the gateway whose supervisor was killed to exit by itself', 20_000);
+  await cliExited;
   mkdirSync(join(home, 'versions'), { recursive: true });
   assert.ok(existsSync(join(home, 'versions', 'switch.json')), 'the journal says a switch was under way');
   service = startService();
