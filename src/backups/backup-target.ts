@@ -1,11 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openS3Bucket, type S3Settings } from '../runtime/s3-bucket.js';
 
 /** Where backups go: a folder, or a bucket (and prefix) of an S3-compatible object store. */
 export interface BackupsConfig {
   to: string;
   keep: number;
-  s3?: { endpoint?: string | undefined; region?: string | undefined; forcePathStyle?: boolean | undefined; accessKeyId?: string | undefined; secretAccessKey?: string | undefined } | undefined;
+  s3?: S3Settings | undefined;
 }
 
 export interface StoredBackup {
@@ -57,54 +58,34 @@ function folderTarget(dir: string): BackupTarget {
   };
 }
 
-/** The bucket and key prefix of `s3://bucket/prefix`. */
-function parseS3(url: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/u.exec(url);
-  if (!match) throw new Error(`backups.to "${url}" is not s3://<bucket>/<prefix>`);
-  const prefix = (match[2] ?? '').replace(/\/+$/u, '');
-  return { bucket: match[1] as string, prefix: prefix ? `${prefix}/` : '' };
-}
-
-/** An S3-compatible store through the AWS SDK, loaded only when a backup goes there. */
-async function s3Target(url: string, settings: NonNullable<BackupsConfig['s3']>): Promise<BackupTarget> {
-  const { bucket, prefix } = parseS3(url);
-  const s3 = await import('@aws-sdk/client-s3');
-  const client = new s3.S3Client({
-    region: settings.region ?? 'us-east-1',
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    forcePathStyle: settings.forcePathStyle ?? settings.endpoint !== undefined,
-    ...(settings.accessKeyId && settings.secretAccessKey ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } } : {}),
-  });
-  const { readFileSync } = await import('node:fs');
+/** An S3-compatible store (see openS3Bucket), the backups under the URL's prefix. */
+function s3Target(url: string, settings: S3Settings): BackupTarget {
+  const bucket = openS3Bucket(url, settings, 'backups.to');
   return {
     where: url,
     async put(name, file) {
-      await client.send(new s3.PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: readFileSync(file), ContentType: 'application/gzip' }));
+      await bucket.put(name, readFileSync(file), 'application/gzip');
     },
     async list() {
       const found: StoredBackup[] = [];
-      let token: string | undefined;
-      for (let page = 0; page < 100; page++) {
-        const answer = await client.send(new s3.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-        for (const item of answer.Contents ?? []) {
-          const name = (item.Key ?? '').slice(prefix.length);
-          if (BACKUP_NAME.test(name)) found.push({ name, sizeBytes: item.Size ?? 0, at: item.LastModified?.getTime() ?? 0 });
-        }
-        token = answer.NextContinuationToken;
-        if (!token) break;
+      let pages = 0;
+      for await (const page of bucket.pages(1000)) {
+        found.push(...page.filter((item) => BACKUP_NAME.test(item.name)));
+        if (++pages >= 100) break;
       }
       return found.sort((a, b) => a.name.localeCompare(b.name));
     },
     async fetch(name, file) {
-      const answer = await client.send(new s3.GetObjectCommand({ Bucket: bucket, Key: `${prefix}${name}` }));
-      writeFileSync(file, await (answer.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      const bytes = await bucket.get(name);
+      if (!bytes) throw new Error(`there is no backup ${name} in ${url}`);
+      writeFileSync(file, bytes);
     },
     async remove(name) {
-      await client.send(new s3.DeleteObjectCommand({ Bucket: bucket, Key: `${prefix}${name}` }));
+      await bucket.remove(name);
     },
   };
 }
 
-export function backupTarget(config: BackupsConfig): Promise<BackupTarget> {
-  return config.to.startsWith('s3://') ? s3Target(config.to, config.s3 ?? {}) : Promise.resolve(folderTarget(config.to));
+export async function backupTarget(config: BackupsConfig): Promise<BackupTarget> {
+  return config.to.startsWith('s3://') ? s3Target(config.to, config.s3 ?? {}) : folderTarget(config.to);
 }

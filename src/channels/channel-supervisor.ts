@@ -13,7 +13,7 @@ export interface ChannelSupervisorOptions {
   /** Persists a received message (resolves once it is safe to acknowledge the platform). */
   receive(message: InboundMessage): Promise<void>;
   /** Where adapters save received files (by content hash). */
-  media?: { put(bytes: Uint8Array): { ref: string; sha256: string; sizeBytes: number }; readonly maxBytes: number };
+  media?: { put(bytes: Uint8Array): Promise<{ ref: string; sha256: string; sizeBytes: number }>; readonly maxBytes: number };
   /** Called each time the account is connected and authenticated. */
   onConnected(): void;
   logger: SupervisorLogger;

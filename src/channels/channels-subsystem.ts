@@ -131,9 +131,10 @@ export const channelsSubsystem = defineSubsystem({
   name: 'channels',
   async start(deps: ChannelsDeps) {
     const { store, turns, logger, config, alerts, metrics } = deps;
+    const media = createMediaStore(config.current().media, deps.paths.home);
     const manager = createChannelManager({
       store,
-      media: createMediaStore(join(deps.paths.home, 'media'), config.current().media.maxBytes),
+      media,
       turns: turns.service,
       platforms: builtinPlatforms({ store, logger }),
       ...(deps.plugins ? { pluginPlatforms: pluginPlatforms(deps.plugins.channels) } : {}),
@@ -177,6 +178,7 @@ export const channelsSubsystem = defineSubsystem({
         health.stop();
         await clustered?.stop();
         await manager.stop();
+        media.close();
       },
     };
   },

@@ -331,3 +331,20 @@ describe('cross-field checks', () => {
     assert.match(result.warnings?.[0]?.message ?? '', /detects it at start/);
   });
 });
+
+describe('media.to', () => {
+  it('takes an s3:// bucket with its s3 settings or an absolute folder, and refuses a relative folder or a malformed bucket', () => {
+    const s3 = expectConfig(parseConfigText('{ media: { to: "s3://hearth-media/node", s3: { endpoint: "http://127.0.0.1:9000", secretAccessKey: "${S3_SECRET}", accessKeyId: "id" } } }', 'hearth.json5', { S3_SECRET: 'secret' }));
+    assert.equal(s3.config.media.to, 's3://hearth-media/node');
+    assert.equal(s3.config.media.s3?.secretAccessKey, 'secret');
+    assert.equal(expectConfig(parseConfigText('{ media: { to: "/srv/hearth-media" } }', 'hearth.json5', {})).config.media.to, '/srv/hearth-media');
+    assert.equal(expectConfig(parseConfigText('{}', 'hearth.json5', {})).config.media.to, undefined, 'without it media stays in $HEARTH_HOME/media');
+    for (const to of ['media', 's3://X/y']) {
+      const issues = expectIssues(parseConfigText(`{ media: { to: "${to}" } }`, 'hearth.json5', {}));
+      assert.deepEqual(
+        issues.map((issue) => [issue.path, issue.message]),
+        [['media.to', 'media.to is a folder (absolute path) or s3://<bucket>/<prefix>']],
+      );
+    }
+  });
+});

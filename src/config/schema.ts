@@ -1,4 +1,6 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { isS3Url } from '../runtime/s3-bucket.js';
 import { CHAT_SPEC_HINT, parseChatSpec } from '../contracts/chat-spec.js';
 import { TOOL_GROUP_NAMES, TOOL_PROFILES, type ToolProfile } from '../contracts/tool-groups.js';
 import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-schema.js';
@@ -342,6 +344,15 @@ export const tasksSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(20).default(3).describe('A task whose turn failed this many times is marked failed; before that it goes back to the queue.'),
 });
 
+/** How to reach an S3-compatible store (backups.s3, media.s3). */
+const s3Schema = z.strictObject({
+  endpoint: z.url().optional().describe('The store\'s URL for S3-compatible services (MinIO, Backblaze B2, Cloudflare R2, …); without it, AWS.'),
+  region: z.string().min(1).optional().describe('The region (default us-east-1).'),
+  forcePathStyle: z.boolean().optional().describe('Bucket in the path instead of the host name (default true with an endpoint).'),
+  accessKeyId: z.string().min(1).optional().describe('The access key id (default: the AWS SDK\'s usual sources, e.g. AWS_ACCESS_KEY_ID).'),
+  secretAccessKey: z.string().min(1).optional().describe('The secret access key (prefer ${AWS_SECRET_ACCESS_KEY}).'),
+});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
   gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
@@ -364,16 +375,7 @@ export const configSchema = z.strictObject({
       every: durationText.default('1d').describe('How often a backup is made, e.g. 1d or 6h.'),
       keep: z.number().int().min(1).max(10_000).default(7).describe('How many backups are kept; older ones are deleted after each backup.'),
       includeSecrets: z.boolean().default(false).describe('Put credentials and secret config values in the backups too (then protect where they go).'),
-      s3: z
-        .strictObject({
-          endpoint: z.url().optional().describe('The store\'s URL for S3-compatible services (MinIO, Backblaze B2, Cloudflare R2, …); without it, AWS.'),
-          region: z.string().min(1).optional().describe('The region (default us-east-1).'),
-          forcePathStyle: z.boolean().optional().describe('Bucket in the path instead of the host name (default true with an endpoint).'),
-          accessKeyId: z.string().min(1).optional().describe('The access key id (default: the AWS SDK\'s usual sources, e.g. AWS_ACCESS_KEY_ID).'),
-          secretAccessKey: z.string().min(1).optional().describe('The secret access key (prefer ${AWS_SECRET_ACCESS_KEY}).'),
-        })
-        .optional()
-        .describe('How to reach an s3:// target.'),
+      s3: s3Schema.optional().describe('How to reach an s3:// target.'),
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
@@ -406,7 +408,13 @@ export const configSchema = z.strictObject({
     .describe('How long state is kept (see docs/operations.md, Retention).'),
   media: z
     .strictObject({
-      maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash in $HEARTH_HOME/media/); a larger one is noted in the transcript, not downloaded. 0 saves none.'),
+      maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash, see media.to); a larger one is noted in the transcript, not downloaded. 0 saves none.'),
+      to: z
+        .string()
+        .refine((to) => (to.startsWith('s3://') ? isS3Url(to) : isAbsolute(to)), { message: 'media.to is a folder (absolute path) or s3://<bucket>/<prefix>' })
+        .optional()
+        .describe('Where media is kept by content hash: a folder (absolute path; default $HEARTH_HOME/media) or s3://<bucket>/<prefix> of an S3-compatible store, which every gateway of a cluster shares. Transcripts refer to media/<sha256> either way.'),
+      s3: s3Schema.optional().describe('How to reach an s3:// media.to, as backups.s3.'),
     })
     .default({ maxBytes: 25 * 1024 * 1024 })
     .describe('Files that arrive with channel messages.'),

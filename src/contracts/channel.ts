@@ -96,11 +96,12 @@ export interface ChannelRunContext {
   connected(info: { botId: string; botName: string }): void;
   progress(): void;
   /**
-   * Saves a received file by content hash under `$HEARTH_HOME/media/` and returns its reference
-   * (`media/<sha256>`) for AttachmentInfo.media; throws when it is larger than `media.maxBytes`
-   * (which `mediaMaxBytes` says, so adapters can skip downloading it).
+   * Saves a received file by content hash (in `$HEARTH_HOME/media/` or the object store
+   * `media.to` names) and resolves to its reference (`media/<sha256>`) for AttachmentInfo.media;
+   * rejects when it is larger than `media.maxBytes` (which `mediaMaxBytes` says, so adapters can
+   * skip downloading it) or when the store cannot be written.
    */
-  saveMedia?(bytes: Uint8Array): { ref: string; sha256: string; sizeBytes: number };
+  saveMedia?(bytes: Uint8Array): Promise<{ ref: string; sha256: string; sizeBytes: number }>;
   mediaMaxBytes?: number;
 }
 

@@ -1,33 +1,142 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { createMediaStore, mediaRefs } from './media-store.js';
+import { after, before, test } from 'node:test';
+import { createFolderMediaStore, createMediaStore, createS3MediaStore, mediaRefs } from './media-store.js';
 
-test('a file is kept once under its SHA-256, refused over the cap, and pruned only when unreferenced and past the grace period', () => {
+// The S3 store through the real AWS SDK against s3rver, a local S3 server, on 127.0.0.1.
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+
+let s3: S3rverInstance;
+let s3Dir = '';
+let endpoint = '';
+const credentials = { region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+before(async () => {
+  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
+  s3Dir = mkdtempSync(join(tmpdir(), 'hearth-s3rver-'));
+  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: 'hearth-media' }] });
+  endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
+});
+after(async () => {
+  await s3?.close();
+  if (s3Dir) rmSync(s3Dir, { recursive: true, force: true });
+});
+
+/** The keys in the bucket, by asking it through a second store's listing (what another gateway would see). */
+async function keysIn(prefix: string): Promise<string[]> {
+  const { S3Client, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  try {
+    const answer = await client.send(new ListObjectsV2Command({ Bucket: 'hearth-media', Prefix: prefix }));
+    return (answer.Contents ?? []).map((item) => item.Key as string).sort();
+  } finally {
+    client.destroy();
+  }
+}
+
+test('a file is kept once under its SHA-256, refused over the cap, read back, and pruned only when unreferenced and past the grace period', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-media-'));
   try {
-    const media = createMediaStore(dir, 10);
-    const first = media.put(Buffer.from('hello'));
+    const media = createFolderMediaStore(dir, 10);
+    const first = await media.put(Buffer.from('hello'));
     assert.equal(first.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
     assert.equal(first.ref, `media/${first.sha256}`);
-    assert.deepEqual(media.put(Buffer.from('hello')), first, 'the same bytes are the same file');
-    assert.equal(readFileSync(media.path(first.sha256) as string, 'utf8'), 'hello');
-    assert.throws(() => media.put(Buffer.alloc(11)), /11 bytes, more than .*\(10\)/u);
-    const other = media.put(Buffer.from('bye'));
+    assert.deepEqual(await media.put(Buffer.from('hello')), first, 'the same bytes are the same file');
+    assert.equal(Buffer.from((await media.read(first.ref)) as Uint8Array).toString('utf8'), 'hello');
+    await assert.rejects(media.put(Buffer.alloc(11)), /11 bytes, more than media\.maxBytes \(10\)/u);
+    const other = await media.put(Buffer.from('bye'));
     const old = Date.now() / 1000 - 3600;
-    utimesSync(media.path(other.sha256) as string, old, old);
-    utimesSync(media.path(first.sha256) as string, old, old);
-    assert.deepEqual(media.prune(new Set([first.sha256]), 60_000, Date.now()), { files: 1, bytes: 3 });
-    assert.ok(media.path(first.sha256), 'a referenced file stays');
+    utimesSync(join(dir, other.sha256.slice(0, 2), other.sha256), old, old);
+    utimesSync(join(dir, first.sha256.slice(0, 2), first.sha256), old, old);
+    assert.deepEqual(await media.prune(new Set([first.sha256]), 60_000, Date.now()), { files: 1, bytes: 3 });
+    assert.ok(await media.read(first.sha256), 'a referenced file stays');
     assert.equal(existsSync(join(dir, other.sha256.slice(0, 2), other.sha256)), false);
-    const fresh = media.put(Buffer.from('new'));
-    assert.deepEqual(media.prune(new Set(), 60_000, Date.now()).files, 1, 'only the old unreferenced one goes; a file saved a moment ago waits for its transcript');
-    assert.ok(media.path(fresh.sha256));
-    assert.equal(media.path('../../etc/passwd'), undefined);
+    assert.equal(await media.read(other.ref), undefined);
+    const fresh = await media.put(Buffer.from('new'));
+    assert.deepEqual((await media.prune(new Set(), 60_000, Date.now())).files, 1, 'only the old unreferenced one goes; a file saved a moment ago waits for its transcript');
+    assert.ok(await media.read(fresh.ref));
+    assert.equal(await media.read('../../etc/passwd'), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the object store keeps media at <prefix>/<sha256>, uploads a hash once, reads it back from another gateway, and prunes only unreferenced objects', async () => {
+  const media = createMediaStore({ maxBytes: 1000, to: 's3://hearth-media/node-media', s3: { endpoint, ...credentials } }, '/nonexistent-home');
+  const elsewhere = createS3MediaStore('s3://hearth-media/node-media/', { endpoint, ...credentials }, 1000);
+  try {
+    assert.equal(media.where, 's3://hearth-media/node-media');
+    const photo = Buffer.from(Array.from({ length: 700 }, (_, i) => i % 251));
+    const saved = await media.put(photo);
+    assert.equal(saved.ref, `media/${saved.sha256}`, 'transcripts refer to media/<sha256> whatever the store');
+    assert.deepEqual(await keysIn('node-media/'), [`node-media/${saved.sha256}`]);
+    assert.deepEqual(Buffer.from((await elsewhere.read(saved.ref)) as Uint8Array), photo, 'another gateway with the same media.to reads the same bytes');
+
+    // Saved again: no second upload (the object keeps its first modification time) and still one key.
+    const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint, forcePathStyle: true, ...credentials, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const modified = async () => (await client.send(new HeadObjectCommand({ Bucket: 'hearth-media', Key: `node-media/${saved.sha256}` }))).LastModified?.getTime();
+    const before = await modified();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.deepEqual(await media.put(photo), saved);
+    assert.equal(await modified(), before, 'a hash already in the bucket is not uploaded again');
+    client.destroy();
+    assert.deepEqual(await keysIn('node-media/'), [`node-media/${saved.sha256}`]);
+
+    await assert.rejects(media.put(Buffer.alloc(1001)), /1001 bytes, more than media\.maxBytes \(1000\)/u);
+    assert.equal(await media.read('f'.repeat(64)), undefined, 'a hash not in the bucket reads as nothing');
+    assert.equal(await media.read('../secret'), undefined);
+
+    const note = await media.put(Buffer.from('voice note'));
+    const unrelated = createS3MediaStore('s3://hearth-media/other', { endpoint, ...credentials }, 1000);
+    const kept = await unrelated.put(Buffer.from('another prefix'));
+    // Grace 0 and "now" in the future: everything is old enough, only the references decide.
+    const later = Date.now() + 60_000;
+    assert.deepEqual(await media.prune(new Set([saved.sha256]), 0, later), { files: 1, bytes: 'voice note'.length });
+    assert.deepEqual(await keysIn('node-media/'), [`node-media/${saved.sha256}`], 'the referenced photo stays, the unreferenced note is deleted');
+    assert.equal(await media.read(note.ref), undefined);
+    assert.deepEqual(await keysIn('other/'), [`other/${kept.sha256}`], 'objects under another prefix are not touched');
+    assert.deepEqual(await media.prune(new Set(), 3_600_000, Date.now()), { files: 0, bytes: 0 }, 'an object saved within the grace period waits for its transcript');
+    unrelated.close();
+  } finally {
+    media.close();
+    elsewhere.close();
+  }
+});
+
+test('pruning the object store lists it a bounded page at a time and walks every page', async () => {
+  const media = createS3MediaStore('s3://hearth-media/paged', { endpoint, ...credentials }, 1000, { pruneListPageSize: 2 });
+  try {
+    const saved = [];
+    for (let i = 0; i < 7; i++) saved.push(await media.put(Buffer.from(`file ${i}`)));
+    const byKey = [...saved].sort((a, b) => a.sha256.localeCompare(b.sha256));
+    // Keep the first and the last key in listing order: the last is only on the fourth page.
+    const keep = new Set([byKey[0]?.sha256 as string, byKey[6]?.sha256 as string]);
+    assert.deepEqual(await media.prune(keep, 0, Date.now() + 60_000), { files: 5, bytes: byKey.slice(1, 6).reduce((sum, item) => sum + item.sizeBytes, 0) });
+    assert.deepEqual((await keysIn('paged/')).sort(), [...keep].map((sha) => `paged/${sha}`).sort());
+  } finally {
+    media.close();
+  }
+});
+
+test('a media.to folder is used as given; without it media goes to <home>/media', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'hearth-home-'));
+  try {
+    const byDefault = createMediaStore({ maxBytes: 100 }, home);
+    const saved = await byDefault.put(Buffer.from('x'));
+    assert.deepEqual(readdirSync(join(home, 'media', saved.sha256.slice(0, 2))), [saved.sha256]);
+    const elsewhere = createMediaStore({ maxBytes: 100, to: join(home, 'shared') }, home);
+    await elsewhere.put(Buffer.from('x'));
+    assert.ok(existsSync(join(home, 'shared', saved.sha256.slice(0, 2), saved.sha256)));
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });
 

@@ -3,6 +3,7 @@ import type { Store } from '../contracts/store.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
+import { createMediaStore } from '../media/media-store.js';
 import { type RetentionReport, type RetentionSettings, runRetention } from './retention.js';
 
 /** Pruning starts this long after the gateway starts (or after one interval, when sooner), so start-up does not pay for it. */
@@ -50,7 +51,8 @@ export function scheduleRetention(deps: Pick<GatewayBase, 'config' | 'logger' | 
 
   async function pass(): Promise<RetentionReport | null> {
     try {
-      const report = await runRetention({ store: deps.store, clock, settings, archiveDir: join(deps.paths.home, 'archive', 'sessions'), mediaDir: join(deps.paths.home, 'media') });
+      const media = createMediaStore(deps.config.current().media, deps.paths.home);
+      const report = await runRetention({ store: deps.store, clock, settings, archiveDir: join(deps.paths.home, 'archive', 'sessions'), media }).finally(() => media.close());
       state.last = report;
       state.error = null;
       const removed = report.sessionsArchived + report.runsRemoved + report.outboxRemoved + report.tasksRemoved + report.alertsRemoved + report.mediaFilesRemoved;

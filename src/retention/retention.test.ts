@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type BetterSqlite3 from 'better-sqlite3';
+import { createFolderMediaStore } from '../media/media-store.js';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { runRetention } from './retention.js';
@@ -43,7 +44,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
       clock: { now: () => 200 * DAY },
       settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, tasksDays: 0, alertsDays: 0, vacuumFreePercent: 0 }),
       archiveDir: join(dir, 'archive', 'sessions'),
-      mediaDir,
+      media: createFolderMediaStore(mediaDir, Number.MAX_SAFE_INTEGER),
     });
 
     assert.equal(report.sessionsArchived, 2, 'old and quiet');
@@ -65,7 +66,7 @@ test('retention archives and removes idle sessions, old runs, old finished outbo
     assert.deepEqual(archived[0], { session: 'agent:main:old', agentId: 'main', lastTurnAt: DAY, archivedAt: 200 * DAY, lines: 4 });
     assert.deepEqual(archived.slice(1).map((line) => (line.message as { content: string }).content), [`a photo [image] (media/${sha('a')}, 3 bytes)`, `re: a photo [image] (media/${sha('a')}, 3 bytes)`, 'a second line', 're: a second line']);
 
-    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, tasksDays: 0, alertsDays: 0, vacuumFreePercent: 0 }), archiveDir: join(dir, 'archive', 'sessions'), mediaDir });
+    const again = await runRetention({ store, clock: { now: () => 200 * DAY }, settings: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 0, outboxDays: 14, tasksDays: 0, alertsDays: 0, vacuumFreePercent: 0 }), archiveDir: join(dir, 'archive', 'sessions'), media: createFolderMediaStore(mediaDir, Number.MAX_SAFE_INTEGER) });
     assert.deepEqual([again.sessionsArchived, again.runsRemoved, again.outboxRemoved, again.mediaFilesRemoved], [0, 0, 0, 0], 'a second pass finds nothing more');
   } finally {
     await store.close();
@@ -107,7 +108,7 @@ test('after a large prune the database is compacted and the file shrinks; with n
       await store.completeTurn(`r${i}`, { status: 'ok', messages: [{ role: 'assistant', content: padding }], reply: '', toolCalls: [], deliverTo: null, now });
     }
     const settings = (vacuumFreePercent: number) => () => ({ sessionsIdleDays: 180, runsDays: 0, runsMaxRows: 0, outboxDays: 0, tasksDays: 0, alertsDays: 0, vacuumFreePercent });
-    const deps = { store, clock: { now: () => 200 * DAY }, archiveDir: join(dir, 'archive'), mediaDir: join(dir, 'media'), minReclaimBytes: 1024 * 1024 };
+    const deps = { store, clock: { now: () => 200 * DAY }, archiveDir: join(dir, 'archive'), media: createFolderMediaStore(join(dir, 'media'), Number.MAX_SAFE_INTEGER), minReclaimBytes: 1024 * 1024 };
 
     const report = await runRetention({ ...deps, settings: settings(25) });
     assert.equal(report.sessionsArchived, 54, 'the sessions whose last turn was on day 0');
@@ -159,7 +160,7 @@ test('finished tasks past tasksDays go with their dependency rows, unless an unf
     assert.equal(logged.alert.status, 'logged');
 
     const settings = () => ({ sessionsIdleDays: 0, runsDays: 0, runsMaxRows: 0, outboxDays: 0, tasksDays: 90, alertsDays: 30, vacuumFreePercent: 0 });
-    const deps = { store, clock: { now: () => 200 * DAY }, settings, archiveDir: join(dir, 'archive'), mediaDir: join(dir, 'media') };
+    const deps = { store, clock: { now: () => 200 * DAY }, settings, archiveDir: join(dir, 'archive'), media: createFolderMediaStore(join(dir, 'media'), Number.MAX_SAFE_INTEGER) };
     const report = await runRetention(deps);
 
     assert.equal(report.tasksRemoved, 4, 'old-done, old-cancelled, cancelled-child and done-parent');

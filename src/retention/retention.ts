@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { IdleSession, ReclaimedSpace, Store } from '../contracts/store.js';
-import { createMediaStore } from '../media/media-store.js';
+import type { MediaStore } from '../media/media-store.js';
 import type { Clock } from '../runtime/clock.js';
 
 const DAY_MS = 86_400_000;
@@ -50,8 +50,8 @@ export interface RetentionDeps {
   settings: () => RetentionSettings;
   /** `$HEARTH_HOME/archive/sessions`. */
   archiveDir: string;
-  /** `$HEARTH_HOME/media`. */
-  mediaDir: string;
+  /** Where channel media is kept (`$HEARTH_HOME/media` or the object store of `media.to`). */
+  media: Pick<MediaStore, 'prune'>;
   /** Least free space worth compacting for (16 MiB unless a test says otherwise). */
   minReclaimBytes?: number;
 }
@@ -131,7 +131,7 @@ export async function runRetention(deps: RetentionDeps): Promise<RetentionReport
   if (settings.outboxDays > 0) report.outboxRemoved = await batches(() => deps.store.pruneFinishedOutbox(now - settings.outboxDays * DAY_MS, ROWS_PER_BATCH));
   if (settings.tasksDays > 0) report.tasksRemoved = await batches(() => deps.store.pruneFinishedTasks(now - settings.tasksDays * DAY_MS, ROWS_PER_BATCH));
   if (settings.alertsDays > 0) report.alertsRemoved = await batches(() => deps.store.pruneAlerts(now - settings.alertsDays * DAY_MS, ROWS_PER_BATCH));
-  const media = createMediaStore(deps.mediaDir, Number.MAX_SAFE_INTEGER).prune(await deps.store.mediaReferences(), MEDIA_GRACE_MS, now);
+  const media = await deps.media.prune(await deps.store.mediaReferences(), MEDIA_GRACE_MS, now);
   report.mediaFilesRemoved = media.files;
   report.mediaBytesRemoved = media.bytes;
   if (settings.vacuumFreePercent > 0 && deps.store.reclaimSpace) {
