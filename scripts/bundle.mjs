@@ -62,6 +62,7 @@ await build({
     'pg',
     '@aws-sdk/*',
     '@opentelemetry/*',
+    'turndown',
   ],
   plugins: [withoutZodLocales],
   logLevel: 'warning',

@@ -4,7 +4,7 @@ import type { ComponentHealth } from '../gateway/gateway-context.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { chooseStore } from '../store/store-choice.js';
-import { createClusterNode, type ClusterNode } from './cluster-node.js';
+import type { ClusterNode } from './cluster-node.js';
 
 /**
  * What the rest of the gateway sees of cluster mode. With SQLite (one node) it is `single`: every
@@ -37,6 +37,8 @@ export const clusterSubsystem = defineSubsystem({
     if (deps.store.kind !== 'postgres') return { api: { enabled: false, nodeId } as Cluster };
     const choice = chooseStore(settings, deps.env, deps.paths);
     if (choice.kind !== 'postgres') return { api: { enabled: false, nodeId } as Cluster };
+    // Loaded only in cluster mode: the PostgreSQL client is no part of a single gateway's start.
+    const { createClusterNode } = await import('./cluster-node.js');
     const node = await createClusterNode({ url: choice.url, nodeId, leaseMs: settings.cluster.leaseMs, workspacesDir: deps.paths.workspacesDir, logger: deps.logger });
     deps.logger.info({ nodeId, leaseMs: settings.cluster.leaseMs }, 'cluster mode: this node shares its state with the other gateways on the same PostgreSQL database');
     return {
