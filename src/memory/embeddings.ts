@@ -1,5 +1,5 @@
 import type { ProviderConfig } from '../config/schema.js';
-import { ollamaRoot } from '../providers/ollama-provider.js';
+import { ollamaRoot } from '../providers/ollama-root.js';
 
 /**
  * Exactly which endpoint and model embed an agent's memory, resolved from `models.providers` and

@@ -2,13 +2,9 @@ import { unpackMessages } from '../contracts/packed-messages.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { HearthError, isHearthError } from '../contracts/errors.js';
 import type { ModelEvent, ModelProvider, ModelRequest } from '../contracts/model-provider.js';
-import { createAnthropicMessagesProvider } from './anthropic-messages-provider.js';
 import { type BreakerConfig, type CircuitBreakers, callOutcomeOf, createCircuitBreakers, type ProviderHealth } from './circuit-breaker.js';
 import { classifyProviderError } from './classify-error.js';
-import { createGoogleGeminiProvider } from './google-gemini-provider.js';
-import { createOllamaProvider } from './ollama-provider.js';
 import { createOpenAIChatProvider } from './openai-chat-provider.js';
-import { createOpenAIResponsesProvider } from './openai-responses-provider.js';
 import type { ProviderDeps, ProviderLogger } from './stream-support.js';
 
 /** The longest the router waits before one retry, whatever the backoff or `retry-after` says. */
@@ -68,19 +64,36 @@ export function parseModelRef(ref: string): { providerId: string; modelId: strin
   return { providerId: ref.slice(0, slash), modelId: ref.slice(slash + 1) };
 }
 
+/**
+ * An adapter whose module loads with its first call, so a gateway loads only the wire formats its
+ * providers use. None of these reads packed history (only openai-chat does, loaded up front).
+ */
+function loadedOnFirstCall(id: string, api: string, load: () => Promise<ModelProvider>): ModelProvider {
+  const state: { adapter?: Promise<ModelProvider>; loaded?: ModelProvider } = {};
+  return {
+    id,
+    api,
+    async *stream(request) {
+      state.adapter ??= load().then((adapter) => (state.loaded = adapter));
+      yield* (await state.adapter).stream(request);
+    },
+    close: () => state.loaded?.close?.(),
+  };
+}
+
 /** The adapter for a provider's `api`. */
 export function defaultProviderFactory(id: string, config: ProviderConfig, deps: ProviderDeps): ModelProvider {
   switch (config.api) {
     case 'openai-chat':
       return createOpenAIChatProvider(id, config, deps);
     case 'openai-responses':
-      return createOpenAIResponsesProvider(id, config, deps);
+      return loadedOnFirstCall(id, config.api, async () => (await import('./openai-responses-provider.js')).createOpenAIResponsesProvider(id, config, deps));
     case 'anthropic-messages':
-      return createAnthropicMessagesProvider(id, config, deps);
+      return loadedOnFirstCall(id, config.api, async () => (await import('./anthropic-messages-provider.js')).createAnthropicMessagesProvider(id, config, deps));
     case 'google-gemini':
-      return createGoogleGeminiProvider(id, config, deps);
+      return loadedOnFirstCall(id, config.api, async () => (await import('./google-gemini-provider.js')).createGoogleGeminiProvider(id, config, deps));
     case 'ollama':
-      return createOllamaProvider(id, config, deps);
+      return loadedOnFirstCall(id, config.api, async () => (await import('./ollama-provider.js')).createOllamaProvider(id, config, deps));
     default:
       throw new HearthError('NO_MODEL', `The provider '${id}' uses api '${String(config.api)}', which Hearth does not know.`, { details: { providerId: id, api: config.api } });
   }

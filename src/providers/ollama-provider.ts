@@ -5,12 +5,9 @@ import { createConnectionPool, ProviderHttpError } from './sse-post.js';
 import type { ProviderDeps } from './stream-support.js';
 import { configSecrets, parsePayload, type StreamDecoder, streamWire, syntheticCallId } from './wire-stream.js';
 
-const OLLAMA_URL = 'http://127.0.0.1:11434';
+import { ollamaRoot } from './ollama-root.js';
 
-/** The server root of an Ollama base URL: configs written for its OpenAI-compatible `/v1` still work. */
-export function ollamaRoot(baseUrl: string | undefined): string {
-  return (baseUrl ?? OLLAMA_URL).replace(/\/+$/, '').replace(/\/v1$/, '').replace(/\/api$/, '');
-}
+export { ollamaRoot };
 
 interface OllamaMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
