@@ -4,7 +4,8 @@ import { type Clock, systemClock } from '../runtime/clock.js';
 import type { GatewayBase } from '../runtime/gateway-base.js';
 import { defineSubsystem } from '../runtime/subsystem.js';
 import { usesPostgres } from '../store/store-choice.js';
-import { type BackupResult, listBackups, runBackup } from './backup.js';
+// The backup code (the archive writer, the S3 client) loads only when backups are configured.
+import type { BackupResult } from './backup.js';
 
 /** The first backup of a gateway waits this long after start, or until one is due. */
 const FIRST_BACKUP_DELAY_MS = 60_000;
@@ -56,7 +57,7 @@ export function scheduleBackups(deps: BackupsDeps) {
     const now = clock.now();
     state.running = true;
     try {
-      const result = await runBackup(deps.paths, config, { hearthVersion: deps.version, now });
+      const result = await (await import('./backup.js')).runBackup(deps.paths, config, { hearthVersion: deps.version, now });
       state.last = { ...result, at: now };
       state.error = null;
       deps.logger.info({ backup: result.name, where: result.where, bytes: result.sizeBytes, removed: result.removed }, 'backup stored');
@@ -91,7 +92,7 @@ export function scheduleBackups(deps: BackupsDeps) {
   async function firstDelay(): Promise<number> {
     const config = deps.config.current().backups;
     if (!config) return FIRST_BACKUP_DELAY_MS;
-    const newest = (await listBackups(config).catch(() => [])).at(-1);
+    const newest = (await (await import('./backup.js')).listBackups(config).catch(() => [])).at(-1);
     const due = newest ? newest.at + parseDuration(config.every) - clock.now() : 0;
     return Math.max(Math.min(FIRST_BACKUP_DELAY_MS, parseDuration(config.every)), due);
   }

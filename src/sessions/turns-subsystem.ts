@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { createSkillCatalog, type SkillCatalog, skillsPrompt } from '../skills/skill-catalog.js';
 import { createSkillTool } from '../skills/skill-tool.js';
 import { createAgentLoop } from '../agent/agent-loop.js';
-import { createStructuredLoop } from '../agent/structured/structured-loop.js';
+import type { StructuredLoop, createStructuredLoop } from '../agent/structured/structured-loop.js';
 import type { ApprovalService } from '../approvals/approval-service.js';
 import type { Plugins } from '../plugins/plugins-subsystem.js';
 import type { AlertSink } from '../automation/alerts.js';
@@ -131,7 +131,7 @@ export const turnsSubsystem = defineSubsystem({
       store,
       lanes,
       runTurn,
-      runStructuredTurn: createStructuredLoop({ runTurn, tools, store, sideEffectTools: () => tools.sideEffectNames() }),
+      runStructuredTurn: structuredOnFirstTurn({ runTurn, tools, store, sideEffectTools: () => tools.sideEffectNames() }),
       compactor: createSessionCompactor({ store, models: models.router, runTurn, tools, logger }),
       workspaceContext: models.workspaceContext,
       skillsPrompt: async (profile) => skillsPrompt(await skillCatalog.list(profile)),
@@ -191,3 +191,12 @@ export const turnsSubsystem = defineSubsystem({
     };
   },
 });
+
+/** The structured loop, and its plan schemas, load with the first structured turn. */
+function structuredOnFirstTurn(deps: Parameters<typeof createStructuredLoop>[0]): StructuredLoop {
+  const state: { loop?: Promise<StructuredLoop> } = {};
+  return async (input) => {
+    state.loop ??= import('../agent/structured/structured-loop.js').then((module) => module.createStructuredLoop(deps));
+    return (await state.loop)(input);
+  };
+}
