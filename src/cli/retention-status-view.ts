@@ -1,17 +1,12 @@
 import type { BackupsStatus } from '../backups/backups-subsystem.js';
 import type { RetentionStatus } from '../retention/retention-subsystem.js';
+import { formatBytes as size } from '../tools/file-io.js';
 
 const INDENT = '          ';
 const time = (at: number) => new Date(at).toISOString().replace(/\.\d{3}Z$/u, 'Z');
 const count = (value: number) => value.toLocaleString('en-US');
 const days = (value: number) => (value > 0 ? `${count(value)} d` : 'for ever');
 const capped = (kept: string, maxRows: number) => (maxRows > 0 ? `${kept}, at most ${count(maxRows)}` : kept);
-
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1048576).toFixed(1)} MB`;
-}
 
 /** `Retention` in `hearth status`: the last pass and the next, then how long each kind of state is kept. */
 export function describeRetention(status: RetentionStatus): string[] {

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { chatTurn } from '../support/chat-turn.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
 
@@ -50,14 +51,7 @@ test('hearth status shows the retention and backup settings in force, the last r
   const env = testEnv(home, { HEARTH_GATEWAY_URL: gateway.url });
   try {
     // Two runs before the first pass (one interval, 9 s, after start): runsMaxRows 1 removes one.
-    for (const content of ['first question', 'second question']) {
-      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content }] }),
-      });
-      assert.equal(response.status, 200);
-    }
+    for (const content of ['first question', 'second question']) await chatTurn(gateway, model, content);
     const before = JSON.parse((await runCli(['status', '--json'], env)).stdout) as StatusJson;
     assert.equal(before.retention.lastPass, null, 'no pass yet');
     assert.ok(before.retention.nextPassAt !== null && before.retention.nextPassAt > Date.now(), 'the first pass is still to come');
@@ -106,7 +100,7 @@ test('hearth status shows the retention and backup settings in force, the last r
     assert.match(text.stdout, /^ {10}keeps idle sessions 30 d; runs 7 d, at most 1; outbox 3 d; tasks 10 d; alerts 20 d; cron ledger 5 d, at most 200; every 0\.15 min, never compacts$/mu);
     assert.match(
       text.stdout,
-      new RegExp(`^Backups {3}every 3s to ${escapeRegExp(folder)}, keeping 2: last hearth-\\S+\\.tar\\.gz \\S+Z \\(\\d+(\\.\\d)? (B|KB|MB)\\)(, \\d+ older removed)?; (next \\S+Z|a backup is running)$`, 'mu'),
+      new RegExp(`^Backups {3}every 3s to ${escapeRegExp(folder)}, keeping 2: last hearth-\\S+\\.tar\\.gz \\S+Z \\(\\d+(\\.\\d)? (bytes|KiB|MiB)\\)(, \\d+ older removed)?; (next \\S+Z|a backup is running)$`, 'mu'),
     );
   } finally {
     await gateway.stop();
