@@ -93,6 +93,9 @@ function directRoomsOf(content: unknown): Set<string> {
   return rooms;
 }
 
+/** Gaps left partly unread after outages that the probe keeps counting (the oldest are forgotten). */
+const UNREAD_GAPS_KEPT = 100;
+
 /**
  * A Matrix account over the Client-Server API (matrix-js-sdk's HTTP client).
  *
@@ -123,7 +126,8 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
   const encrypted = { messages: 0, rooms: new Set<string>(), latest: false };
   /**
    * Events of gaps past the backfill cap that were not read, per gap (room and `prev_batch`, so a
-   * batch read again after a failure is not counted twice): what the probe reports.
+   * batch read again after a failure is not counted twice): what the probe reports. The newest
+   * UNREAD_GAPS_KEPT gaps are kept.
    */
   const unread = new Map<string, { roomId: string; events: number }>();
 
@@ -232,6 +236,7 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
       const gap = await readRoomGap(readPage, { from: timeline.prev_batch, to: since, known, stopAt: isOwnJoin });
       if (gap.dropped > 0) {
         unread.set(`${roomId}\u0000${timeline.prev_batch}`, { roomId, events: gap.dropped });
+        if (unread.size > UNREAD_GAPS_KEPT) unread.delete(unread.keys().next().value as string);
         logger.warn(
           { ...about, read: gap.events.length, dropped: gap.dropped, more: gap.more },
           `more than ${MATRIX_BACKFILL_MAX_EVENTS} events arrived in a Matrix room between two syncs: the newest ${MATRIX_BACKFILL_MAX_EVENTS} of them were read back, the ${gap.dropped}${gap.more ? ' or more' : ''} oldest were not read or answered`,
