@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
-import { processAlive, type Service, serviceReady, serviceStatus, startService } from '../support/service-harness.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import { waitFor } from '../support/gateway-harness.js';
+import { processAlive, type Service, serviceStatus, startServiceWithModel, stopServiceWithModel } from '../support/service-harness.js';
 
 // Signals to `hearth service`, as systemd and a terminal send them: SIGHUP restarts the gateway
 // without a failed request, SIGUSR1/SIGUSR2 change nothing, SIGTERM drains it and ends the service.
@@ -24,20 +24,10 @@ const ask = (content: string) =>
   });
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  env = testEnv(home);
-  writeConfig(home, fakeModelConfig(model));
-  service = startService(env);
-  ({ url, token } = await serviceReady(service));
+  ({ model, home, env, service, url, token } = await startServiceWithModel());
 });
 
-after(async () => {
-  if (service.child.exitCode === null) service.child.kill('SIGTERM');
-  await service.exited;
-  await model.close();
-  removeHome(home);
-});
+after(() => stopServiceWithModel({ model, home, service }));
 
 test('SIGHUP to the service restarts its gateway: a new process, the old one gone, every turn sent meanwhile answered', async () => {
   const before = await serviceStatus(env);

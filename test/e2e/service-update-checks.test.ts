@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, runCli, testEnv, writeConfig } from '../support/gateway-harness.js';
-import { makeVersion, runUpdate, type Service, serviceReady, serviceStatus, startService } from '../support/service-harness.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import { runCli } from '../support/gateway-harness.js';
+import { makeVersion, runUpdate, type Service, serviceStatus, stageOf, stagesOf, startServiceWithModel, stopServiceWithModel } from '../support/service-harness.js';
 
 // What `hearth update` checks before and around a switch, end to end under a real supervisor:
 // --check switching nothing, the sources it refuses, a doctor that finds errors, and the systemd
@@ -17,8 +17,6 @@ let service: Service;
 const dirs: string[] = [];
 
 const update = (args: string[], extraEnv: Record<string, string> = {}) => runUpdate(args, { ...env, ...extraEnv });
-const stagesOf = (report: { stages: { stage: string; ok: boolean }[] }) => report.stages.map((stage) => [stage.stage, stage.ok]);
-const stage = (report: { stages: { stage: string; ok: boolean; message: string }[] }, name: string) => report.stages.find((entry) => entry.stage === name);
 
 /** A bin whose doctor no longer accepts the config it is given (as a version with a stricter schema would). */
 const REJECTS_THE_CONFIG = `import { readFileSync, writeFileSync } from 'node:fs';
@@ -40,21 +38,10 @@ await import('./real-hearth.js');
 `;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  env = testEnv(home);
-  writeConfig(home, fakeModelConfig(model));
-  service = startService(env);
-  await serviceReady(service);
+  ({ model, home, env, service } = await startServiceWithModel());
 });
 
-after(async () => {
-  service?.child.kill('SIGTERM');
-  await service?.exited;
-  await model?.close();
-  removeHome(home);
-  for (const dir of dirs) removeHome(dir);
-});
+after(() => stopServiceWithModel({ model, home, service }, dirs));
 
 test('hearth update --check stages and validates a version and stops there: current and the running gateway are untouched', async () => {
   const before = await serviceStatus(env);
@@ -83,19 +70,19 @@ test('hearth update refuses what it cannot stage with a message that says why, a
   const missing = await update(['--to', join(home, 'no-such-folder')]);
   assert.equal(missing.code, 1);
   assert.deepEqual(stagesOf(missing), [['staged', false]]);
-  assert.match(stage(missing, 'staged')!.message, /no-such-folder" is neither a folder, a file nor a version like 1\.2\.3\./u);
+  assert.match(stageOf(missing, 'staged')!.message, /no-such-folder" is neither a folder, a file nor a version like 1\.2\.3\./u);
 
   const notes = join(home, 'notes.tgz');
   writeFileSync(notes, 'these are notes, not a package\n');
   const notTarball = await update(['--to', notes]);
   assert.equal(notTarball.code, 1);
-  assert.match(stage(notTarball, 'staged')!.message, /notes\.tgz is not a package tarball \(.+\): give a folder, a tarball from `npm pack`, or a version like 1\.2\.3\./u);
+  assert.match(stageOf(notTarball, 'staged')!.message, /notes\.tgz is not a package tarball \(.+\): give a folder, a tarball from `npm pack`, or a version like 1\.2\.3\./u);
 
   // A version is fetched with `npm pack hearth@<v>`; offline, npm's own refusal is what the stage says.
   const unknown = await update(['--to', '9.9.9-nowhere'], { npm_config_offline: 'true', npm_config_cache: join(home, 'npm-cache') });
   assert.equal(unknown.code, 1);
   assert.deepEqual(stagesOf(unknown), [['staged', false]]);
-  assert.match(stage(unknown, 'staged')!.message, /npm pack hearth@9\.9\.9-nowhere failed: .*(ENOTCACHED|offline)/su);
+  assert.match(stageOf(unknown, 'staged')!.message, /npm pack hearth@9\.9\.9-nowhere failed: .*(ENOTCACHED|offline)/su);
 
   const afterwards = await serviceStatus(env);
   assert.equal(afterwards.gatewayPid, before.gatewayPid);
@@ -116,7 +103,7 @@ test('an update whose doctor finds errors on the copy of the state stops at vali
     ['staged', true],
     ['validated', false],
   ]);
-  const message = stage(report, 'validated')!.message;
+  const message = stageOf(report, 'validated')!.message;
   assert.match(message, /its doctor found errors on a copy of the state \(kept in \S+\): config: the config is invalid:/u);
   assert.match(message, /gateway\.port/u, 'the error says what is wrong');
   const copy = /kept in (\S+)\)/u.exec(message)![1]!;
@@ -140,7 +127,7 @@ test('an update during which the systemd unit loses a variable names it (never i
   const report = await update(['--to', makeVersion('0.8.0-unit-editor', dirs, DROPS_A_UNIT_VARIABLE)]);
   assert.equal(report.code, 0, JSON.stringify(report, null, 2));
   assert.equal((await serviceStatus(env)).version, '0.8.0-unit-editor');
-  const service = stage(report, 'service');
+  const service = stageOf(report, 'service');
   assert.equal(service?.ok, false, JSON.stringify(report.stages));
   assert.match(service!.message, new RegExp(`${unitPath.replace(/[.]/gu, '\\.')} had lost HEARTH_TEST_TOKEN: restored the unit from before the update`, 'u'));
   assert.doesNotMatch(JSON.stringify(report) + report.stderr, /tok-value-never-printed/u, 'the value is never printed');

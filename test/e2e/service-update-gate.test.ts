@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { makeHome, removeHome, testEnv, writeConfig } from '../support/gateway-harness.js';
-import { makeVersion, runUpdate, type Service, serviceReady, serviceStatus, startService } from '../support/service-harness.js';
+import type { FakeModelServer } from '../support/fake-model-server.js';
+import { makeVersion, runUpdate, type Service, serviceStatus, stageOf, stagesOf, startServiceWithModel, stopServiceWithModel } from '../support/service-harness.js';
 
 // `hearth update` switching to a tarball, and its health gate on the gateway's real components,
 // end to end under a real supervisor.
@@ -17,8 +16,6 @@ let url = '';
 const dirs: string[] = [];
 
 const update = (args: string[]) => runUpdate(args, env);
-const stagesOf = (report: { stages: { stage: string; ok: boolean }[] }) => report.stages.map((stage) => [stage.stage, stage.ok]);
-const stage = (report: { stages: { stage: string; ok: boolean; message: string }[] }, name: string) => report.stages.find((entry) => entry.stage === name);
 
 /** What /readyz answers: its status code and each component's status. */
 async function readyz(): Promise<{ status: number; components: Record<string, string> }> {
@@ -39,21 +36,10 @@ await import('./real-hearth.js');
 `;
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  env = testEnv(home);
-  writeConfig(home, fakeModelConfig(model));
-  service = startService(env);
-  ({ url } = await serviceReady(service));
+  ({ model, home, env, service, url } = await startServiceWithModel());
 });
 
-after(async () => {
-  service?.child.kill('SIGTERM');
-  await service?.exited;
-  await model?.close();
-  removeHome(home);
-  for (const dir of dirs) removeHome(dir);
-});
+after(() => stopServiceWithModel({ model, home, service }, dirs));
 
 test('hearth update --to a tarball made by npm pack stages it (dependencies linked, it has no lockfile) and switches to it', async () => {
   const folder = makeVersion('0.5.0-tarball', dirs);
@@ -70,7 +56,7 @@ test('hearth update --to a tarball made by npm pack stages it (dependencies link
     ['restarted', true],
     ['healthy', true],
   ]);
-  assert.match(stage(report, 'staged')!.message, /0\.5\.0-tarball in \S+versions\/0\.5\.0-tarball \(dependencies linked from the running version/u);
+  assert.match(stageOf(report, 'staged')!.message, /0\.5\.0-tarball in \S+versions\/0\.5\.0-tarball \(dependencies linked from the running version/u);
   assert.equal((await serviceStatus(env)).version, '0.5.0-tarball');
   assert.equal((await readyz()).status, 200);
 });
@@ -87,8 +73,8 @@ test('an update whose gateway leaves the models component degraded (ok before) f
     ['failed', false],
     ['rolled back', true],
   ]);
-  assert.match(stage(report, 'failed')!.message, /readiness gate: not ready within 20 s \(\/readyz answered 200: models degraded \(was ok\) — no model configured for main/u);
-  assert.match(stage(report, 'rolled back')!.message, new RegExp(`^back on ${before.version.replace(/[.]/gu, '\\.')} `, 'u'));
+  assert.match(stageOf(report, 'failed')!.message, /readiness gate: not ready within 20 s \(\/readyz answered 200: models degraded \(was ok\) — no model configured for main/u);
+  assert.match(stageOf(report, 'rolled back')!.message, new RegExp(`^back on ${before.version.replace(/[.]/gu, '\\.')} `, 'u'));
   assert.equal((await serviceStatus(env)).version, before.version);
   assert.deepEqual(await readyz(), { status: 200, components: before.components });
 });

@@ -6,9 +6,9 @@ import { after, before, test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
 import { sqliteMigrations } from '../../src/store/sqlite/migrations.js';
-import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
-import { HEARTH_BIN, makeHome, removeHome, runCli, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
-import { makeVersion as makeVersionFolder, processAlive, serviceReady as readyService, runUpdate, type Service, serviceStatus, startService as startServiceIn } from '../support/service-harness.js';
+import { fakeModelConfig, type FakeModelServer } from '../support/fake-model-server.js';
+import { HEARTH_BIN, runCli, waitFor, writeConfig } from '../support/gateway-harness.js';
+import { makeVersion as makeVersionFolder, processAlive, serviceReady as readyService, runUpdate, type Service, serviceStatus, startService as startServiceIn, startServiceWithModel, stopServiceWithModel } from '../support/service-harness.js';
 
 // The supervisor and `hearth update` end to end: real gateway processes from real package folders
 // (copies of this build with another version number, some with a bin that misbehaves), one home,
@@ -123,21 +123,10 @@ function stateRows(sql: string): unknown[] {
 }
 
 before(async () => {
-  model = await startFakeModelServer();
-  home = makeHome();
-  env = testEnv(home);
-  writeConfig(home, fakeModelConfig(model));
-  service = startService();
-  await serviceReady(service);
+  ({ model, home, env, service, url, token } = await startServiceWithModel());
 });
 
-after(async () => {
-  service?.child.kill('SIGTERM');
-  await service?.exited;
-  await model?.close();
-  removeHome(home);
-  for (const dir of dirs) removeHome(dir);
-});
+after(() => stopServiceWithModel({ model, home, service }, dirs));
 
 test('an update to a good version switches with no failed request while a client sends turns, then --rollback goes back', async () => {
   const good = makeVersion('0.1.1-good');

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HEARTH_BIN, makeHome, REPO_ROOT, runCli, waitFor } from './gateway-harness.js';
+import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from './fake-model-server.js';
+import { HEARTH_BIN, makeHome, REPO_ROOT, removeHome, runCli, testEnv, waitFor, writeConfig } from './gateway-harness.js';
 
 /** A `hearth service` supervisor started by a test, with everything it printed. */
 export interface Service {
@@ -30,6 +31,34 @@ export async function serviceReady(service: Service): Promise<{ url: string; tok
   const url = match[1]!;
   await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 'the gateway to be ready', 20_000);
   return { url, token: match[2]! };
+}
+
+/** What the service tests share: a fake model, a home configured for it, and `hearth service` running there. */
+export interface ServiceSetUp {
+  model: FakeModelServer;
+  home: string;
+  env: Record<string, string>;
+  service: Service;
+  url: string;
+  token: string;
+}
+
+export async function startServiceWithModel(): Promise<ServiceSetUp> {
+  const model = await startFakeModelServer();
+  const home = makeHome();
+  const env = testEnv(home);
+  writeConfig(home, fakeModelConfig(model));
+  const service = startService(env);
+  return { model, home, env, service, ...(await serviceReady(service)) };
+}
+
+/** Stops the service (whichever `service` the tests left running) and the model, and removes the home and `created` folders. */
+export async function stopServiceWithModel(setUp: Partial<Pick<ServiceSetUp, 'model' | 'home' | 'service'>>, created: string[] = []): Promise<void> {
+  if (setUp.service && setUp.service.child.exitCode === null) setUp.service.child.kill('SIGTERM');
+  await setUp.service?.exited;
+  await setUp.model?.close();
+  if (setUp.home) removeHome(setUp.home);
+  for (const dir of created) removeHome(dir);
 }
 
 /**
@@ -65,6 +94,11 @@ export async function runUpdate(args: string[], env: Record<string, string>): Pr
     throw new Error(`hearth update printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
   }
 }
+
+/** An update report's stages as [stage, ok] pairs, in order. */
+export const stagesOf = (report: UpdateReport) => report.stages.map((stage) => [stage.stage, stage.ok]);
+/** One stage of an update report by name. */
+export const stageOf = (report: UpdateReport, name: string) => report.stages.find((entry) => entry.stage === name);
 
 export interface ServiceStatus {
   running: boolean;
