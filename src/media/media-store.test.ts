@@ -1,45 +1,24 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from '../../test/support/local-s3.js';
 import { createFolderMediaStore, createMediaStore, createS3MediaStore, mediaRefs } from './media-store.js';
 
 // The S3 store through the real AWS SDK against s3rver, a local S3 server, on 127.0.0.1.
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
-let s3: S3rverInstance;
+let s3: LocalS3;
 let s3Dir = '';
 let endpoint = '';
-const credentials = { region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = { region: 'us-east-1', ...LOCAL_S3_CREDENTIALS };
+const keysIn = (prefix: string) => s3.keysIn('hearth-media', prefix);
 
 before(async () => {
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-  s3Dir = mkdtempSync(join(tmpdir(), 'hearth-s3rver-'));
-  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: 'hearth-media' }] });
-  endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
+  s3 = await startLocalS3(['hearth-media']);
+  ({ endpoint, directory: s3Dir } = s3);
 });
-after(async () => {
-  await s3?.close();
-  if (s3Dir) rmSync(s3Dir, { recursive: true, force: true });
-});
-
-/** The keys in the bucket, by asking it through a second store's listing (what another gateway would see). */
-async function keysIn(prefix: string): Promise<string[]> {
-  const { S3Client, ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  try {
-    const answer = await client.send(new ListObjectsV2Command({ Bucket: 'hearth-media', Prefix: prefix }));
-    return (answer.Contents ?? []).map((item) => item.Key as string).sort();
-  } finally {
-    client.destroy();
-  }
-}
+after(() => s3?.close());
 
 test('a file is kept once under its SHA-256, refused over the cap, read back, and pruned only when unreferenced and past the grace period', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-media-'));

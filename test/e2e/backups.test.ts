@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor, writeConfig } from '../support/gateway-harness.js';
+import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from '../support/local-s3.js';
 
 // Backups through the real AWS SDK against s3rver, a local S3 server, on 127.0.0.1.
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 let model: FakeModelServer;
-let s3: S3rverInstance;
+let s3: LocalS3;
 let s3Url = '';
 const dirs: string[] = [];
 const home = () => {
@@ -28,12 +22,8 @@ const home = () => {
 
 before(async () => {
   model = await startFakeModelServer();
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-  const directory = mkdtempSync(join(tmpdir(), 'hearth-s3rver-'));
-  dirs.push(directory);
-  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: 'hearth-backups' }] });
-  const { port } = await s3.run();
-  s3Url = `http://127.0.0.1:${port}`;
+  s3 = await startLocalS3(['hearth-backups']);
+  s3Url = s3.endpoint;
 });
 after(async () => {
   await s3?.close();
@@ -67,7 +57,7 @@ async function someState(source: string): Promise<void> {
 
 test('backups to an S3 bucket through the AWS SDK: the newest backups.keep stay, and latest restores into an empty home', async () => {
   const source = home();
-  const config = { ...fakeModelConfig(model), backups: { to: 's3://hearth-backups/node-1', keep: 2, s3: { endpoint: s3Url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } };
+  const config = { ...fakeModelConfig(model), backups: { to: 's3://hearth-backups/node-1', keep: 2, s3: { endpoint: s3Url, region: 'us-east-1', ...LOCAL_S3_CREDENTIALS } } };
   writeConfig(source, config);
   await someState(source);
   const env = testEnv(source);

@@ -1,37 +1,27 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { loadCommonJs } from '../../src/runtime/load-commonjs.js';
 import { fakeTelegramToken, startFakeTelegramServer } from '../support/fake-telegram/fake-telegram-server.js';
 import { fakeModelConfig, type FakeModelServer, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, removeHome, runCli, startTestGateway, testEnv, waitFor } from '../support/gateway-harness.js';
+import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from '../support/local-s3.js';
 
 // Channel media in an object store: the real AWS SDK against s3rver, a local S3 server, on 127.0.0.1.
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 let model: FakeModelServer;
-let s3: S3rverInstance;
+let s3: LocalS3;
 let s3Dir = '';
 let endpoint = '';
 const dirs: string[] = [];
 
 before(async () => {
   model = await startFakeModelServer();
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-  s3Dir = mkdtempSync(join(tmpdir(), 'hearth-s3rver-'));
-  dirs.push(s3Dir);
-  s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: 'hearth-media' }] });
-  endpoint = `http://127.0.0.1:${(await s3.run()).port}`;
+  s3 = await startLocalS3(['hearth-media']);
+  ({ endpoint, directory: s3Dir } = s3);
 });
 after(async () => {
   await s3?.close();
@@ -39,14 +29,7 @@ after(async () => {
   for (const dir of dirs) removeHome(dir);
 });
 
-async function keysIn(prefix: string): Promise<string[]> {
-  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  try {
-    return ((await client.send(new ListObjectsCommand({ Bucket: 'hearth-media', Prefix: prefix }))).Contents ?? []).map((item) => item.Key as string);
-  } finally {
-    client.destroy();
-  }
-}
+const keysIn = (prefix: string) => s3.keysIn('hearth-media', prefix);
 
 function transcriptBodies(home: string): string[] {
   const Database = loadCommonJs('better-sqlite3') as typeof BetterSqlite3;
@@ -67,7 +50,7 @@ test('a Telegram photo is stored once in the object store under its hash, the tr
     home,
     config: {
       ...fakeModelConfig(model),
-      media: { maxBytes: 4096, to: 's3://hearth-media/cluster-a', s3: { endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
+      media: { maxBytes: 4096, to: 's3://hearth-media/cluster-a', s3: { endpoint, ...LOCAL_S3_CREDENTIALS } },
       // A session idle for about 17 s is archived; a pass every 1.2 s.
       retention: { sessionsIdleDays: 0.0002, intervalMinutes: 0.02, vacuumFreePercent: 0 },
       channels: { telegram: { botToken: token, apiRoot: telegram.apiRoot, dmPolicy: 'open', allowFrom: ['*'] } },

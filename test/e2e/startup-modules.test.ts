@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { chatTurn } from '../support/chat-turn.js';
 import { type FakeModelServer, fakeModelConfig, startFakeModelServer } from '../support/fake-model-server.js';
 import { makeHome, REPO_ROOT, removeHome, startTestGateway, writeConfig } from '../support/gateway-harness.js';
 
@@ -31,12 +32,7 @@ test('a gateway with one model and nothing optional configured loads no optional
   const log = join(home, 'modules.log');
   const gateway = await startTestGateway({ home, env: { NODE_OPTIONS: `--import=${RECORDER}`, MODULE_LOAD_LOG: log, MODULE_LOAD_PATTERN: OPTIONAL } });
   try {
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'hearth', user: 'ada', messages: [{ role: 'user', content: 'hello' }] }),
-    });
-    assert.equal(response.status, 200);
+    await chatTurn(gateway, model, 'hello');
   } finally {
     await gateway.stop();
   }
