@@ -73,7 +73,7 @@ function fenceRanges(text: string): FenceRange[] {
   return ranges;
 }
 
-const BREAKS: RegExp[] = [/\n\s*\n/gu, /\n/gu, /[.!?…](?=\s)/gu, /\s/gu];
+const BREAKS: RegExp[] = [/\n\s*\n/gu, /\n/gu, /[.!?\u2026](?=\s)/gu, /\s/gu];
 
 /** The best cut position in (floor, windowEnd] that is not inside a code block, or null. */
 function findBreak(text: string, floor: number, windowEnd: number, fences: FenceRange[]): number | null {

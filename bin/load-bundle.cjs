@@ -1,0 +1,73 @@
+// Runs the bundle (dist/bundle/cli/main.cjs) the way `require` would, but with V8's code cache:
+// the first run compiles it and saves what V8 compiled next to it; later runs read that back
+// instead of parsing 2 MB of JavaScript again (bench/README.md, "Start-up against the floor").
+// A cache V8 refuses (another Node version or other V8 flags) is rebuilt; one that cannot be
+// written (a read-only install) only costs the compile. Each set of Node flags has its own cache.
+'use strict';
+const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { dirname } = require('node:path');
+const vm = require('node:vm');
+
+/** A short, stable name for what the cache depends on besides the source. */
+function cacheKey(file) {
+  const { size, mtimeMs } = statSync(file);
+  const text = [process.version, process.arch, size, mtimeMs, ...process.execArgv, process.env.NODE_OPTIONS ?? ''].join('\n');
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+function readCache(path) {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole or not at all: another process may be reading it. */
+function writeCache(path, data) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Nothing was written.
+    }
+  }
+}
+
+/**
+ * Loads `file`, a CommonJS module written as its module wrapper (`(function (exports, require,
+ * module, __filename, __dirname) { … })`, scripts/bundle.mjs), and returns its exports.
+ */
+function loadBundle(file) {
+  const cachePath = `${file}.${cacheKey(file)}.cache`;
+  const cachedData = readCache(cachePath);
+  const script = new vm.Script(readFileSync(file, 'latin1'), {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+    // `await import(…)` in the bundle resolves as it would in a file Node loaded itself.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const bundle = new Module(file, module);
+  bundle.filename = file;
+  bundle.paths = Module._nodeModulePaths(dirname(file));
+  bundle.loaded = true;
+  const require = (id) => bundle.require(id);
+  require.resolve = (request, options) => Module._resolveFilename(request, bundle, false, options);
+  require.cache = Module._cache;
+  script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, file, dirname(file));
+  // After the bundle's top level ran, the cache also holds every function that ran.
+  if (!cachedData || script.cachedDataRejected) writeCache(cachePath, script.createCachedData());
+  return bundle.exports;
+}
+
+module.exports = { loadBundle };
+
+// `node [flags] bin/load-bundle.cjs <bundle>` only builds the cache for those flags (npm run build).
+if (require.main === module) loadBundle(process.argv[2]);
