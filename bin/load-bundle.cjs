@@ -48,12 +48,9 @@ function writeCache(path, data) {
 function loadBundle(file) {
   const cachePath = `${file}.${cacheKey(file)}.cache`;
   const cachedData = readCache(cachePath);
-  const script = new vm.Script(readFileSync(file, 'latin1'), {
-    filename: file,
-    ...(cachedData ? { cachedData } : {}),
-    // `await import(…)` in the bundle resolves as it would in a file Node loaded itself.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // No `importModuleDynamically`: code read back from the cache could not use it, so the bundle
+  // has no `import()` (scripts/bundle.mjs turns each into `require`).
+  const script = new vm.Script(readFileSync(file, 'latin1'), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const bundle = new Module(file, module);
   bundle.filename = file;
   bundle.paths = Module._nodeModulePaths(dirname(file));

@@ -33,6 +33,9 @@ await build({
   outfile: 'dist/bundle/cli/main.cjs',
   bundle: true,
   format: 'cjs',
+  // `await import(…)` of a package becomes `require` (Node 20.19 and later require ES modules
+  // too): code V8 read back from its code cache cannot `import()`.
+  supported: { 'dynamic-import': false },
   // The file is CommonJS's module wrapper, a function load-bundle.cjs compiles as it is (gluing
   // the wrapper on would keep a second copy of 2 MB of source). The sources are ES modules:
   // `import.meta.url` is the bundle's own URL.
@@ -85,6 +88,7 @@ await build({
 const text = readFileSync('dist/bundle/cli/main.cjs', 'latin1');
 const wide = /[^\x00-\x7f]/u.exec(text);
 if (wide) throw new Error(`dist/bundle/cli/main.cjs has a character outside ASCII near "${text.slice(Math.max(0, wide.index - 60), wide.index + 20)}": write it as \\u…`);
+if (/\bimport\s*\(\s*["'`]/u.test(text)) throw new Error('dist/bundle/cli/main.cjs still has an import(): it would fail once read back from the code cache');
 
 // The code cache for the two ways the bundle is started: the gateway with the flags of
 // bin/hearth.js and `npm start`, and plain `node bin/hearth.js` (bin/load-bundle.cjs).

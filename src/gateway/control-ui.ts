@@ -33,23 +33,51 @@ function uiFile(body: Buffer, type: string): UiFile {
   return { body, gzip: gzipSync(body, { level: 9 }), type };
 }
 
+/** `index.html`, or the page that says how to build the UI when dist/ui/ is missing. */
+function readIndex(root: URL): UiFile {
+  try {
+    return uiFile(readFileSync(fileURLToPath(new URL('index.html', root))), TYPES['.html']!);
+  } catch {
+    return uiFile(MISSING_PAGE, TYPES['.html']!);
+  }
+}
+
+/** The names of the servable files in `assets/` (none when it is missing). */
+function listAssets(root: URL): Set<string> {
+  try {
+    return new Set(readdirSync(fileURLToPath(new URL('assets/', root))).filter((name) => TYPES[extname(name)]));
+  } catch {
+    return new Set();
+  }
+}
+
 /**
  * The Control UI as Vite built it into dist/ui/ (docs/ui.md): `index.html` and the hashed files
- * under `assets/`, read once at start. Assets are served with a year's caching (their names change
- * with their content), the page itself never cached, both gzipped for clients that accept it.
+ * under `assets/`, each read and gzipped when first asked for (not at start: that is a quarter of
+ * a megabyte compressed at level 9), then kept. Assets are served with a year's caching (their
+ * names change with their content), the page itself never cached, both gzipped for clients that
+ * accept it.
  */
 export function loadControlUi(root = new URL('../../../dist/ui/', import.meta.url)) {
+  let index: UiFile | undefined;
+  let assets: Set<string> | undefined;
+  /** Only names listed in `assets/`: at most one entry per built file. */
   const files = new Map<string, UiFile>();
-  let index: UiFile;
-  try {
-    index = uiFile(readFileSync(fileURLToPath(new URL('index.html', root))), TYPES['.html']!);
-    for (const name of readdirSync(fileURLToPath(new URL('assets/', root)))) {
-      const type = TYPES[extname(name)];
-      if (type) files.set(`/assets/${name}`, uiFile(readFileSync(fileURLToPath(new URL(`assets/${name}`, root))), type));
+  const asset = (path: string): UiFile | undefined => {
+    const name = path.slice('/assets/'.length);
+    assets ??= listAssets(root);
+    if (!path.startsWith('/assets/') || !assets.has(name)) return undefined;
+    let file = files.get(name);
+    if (!file) {
+      try {
+        file = uiFile(readFileSync(fileURLToPath(new URL(`assets/${name}`, root))), TYPES[extname(name)]!);
+      } catch {
+        return undefined;
+      }
+      files.set(name, file);
     }
-  } catch {
-    index = uiFile(MISSING_PAGE, TYPES['.html']!);
-  }
+    return file;
+  };
 
   const send = (request: IncomingMessage, response: ServerResponse, file: UiFile, cache: string) => {
     const gzip = /\bgzip\b/u.test(String(request.headers['accept-encoding'] ?? ''));
@@ -69,10 +97,11 @@ export function loadControlUi(root = new URL('../../../dist/ui/', import.meta.ur
     /** Answers `/` and `/assets/…`; false when the path is not the Control UI's. */
     serve(request: IncomingMessage, response: ServerResponse, path: string): boolean {
       if (path === '/' || path === '/index.html') {
+        index ??= readIndex(root);
         send(request, response, index, 'no-cache');
         return true;
       }
-      const file = files.get(path);
+      const file = asset(path);
       if (!file) return false;
       send(request, response, file, 'public, max-age=31536000, immutable');
       return true;
