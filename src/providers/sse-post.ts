@@ -1,5 +1,5 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { nodeHttps } from '../runtime/node-https.js';
 
 /**
  * The keep-alive connections of one provider: one agent per protocol (Node's own HTTP client,
@@ -18,7 +18,7 @@ export function createConnectionPool(): ConnectionPool {
       let agent = agents.get(url.protocol);
       if (!agent) {
         const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: 30_000 };
-        agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+        agent = url.protocol === 'https:' ? new (nodeHttps().Agent)(options) : new HttpAgent(options);
         agents.set(url.protocol, agent);
       }
       return agent;
@@ -92,7 +92,7 @@ function idleTimeoutError(ms: number, waitingFor: string): Error {
 export async function* postForEvents(options: SsePostRequest): AsyncGenerator<string, void, undefined> {
   const { url, idleTimeoutMs } = options;
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+    const request = (url.protocol === 'https:' ? nodeHttps().request : httpRequest)(url, {
       method: 'POST',
       agent: options.pool.agent(url),
       headers: {

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { nodeHttps } from './node-https.js';
 
 /**
  * POSTs a JSON body and resolves with the HTTP status (the response body is read and dropped).
@@ -20,7 +20,7 @@ export function postJson(url: string, body: unknown, options: { timeoutMs: numbe
       return;
     }
     const payload = Buffer.from(JSON.stringify(body));
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = target.protocol === 'https:' ? nodeHttps().request : httpRequest;
     const request = send(
       target,
       {
