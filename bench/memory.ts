@@ -84,7 +84,7 @@ const silent = { warn() {}, debug() {} };
 function service(args: ChildArgs, options: { embeddings: boolean; watch: boolean }) {
   const memory: MemoryConfig = options.embeddings && args.baseUrl ? { embeddings: { provider: 'local', model: MODEL } } : {};
   const profile = { id: 'main', workspaceDir: args.workspace, memory } as unknown as AgentProfile;
-  const providers: Record<string, ProviderConfig> = args.baseUrl ? { local: providerSchema.parse({ api: 'openai-chat', baseUrl: args.baseUrl }) } : {};
+  const providers: Record<string, ProviderConfig> = args.baseUrl ? { local: providerSchema().parse({ api: 'openai-chat', baseUrl: args.baseUrl }) } : {};
   return createMemoryService({ directory: args.state, agent: (id) => (id === 'main' ? profile : undefined), providers: () => providers, logger: silent, watch: options.watch });
 }
 

@@ -13,7 +13,7 @@ const historySize = Number(process.argv[3] ?? 100);
 const here = dirname(fileURLToPath(import.meta.url));
 const child = fork(join(here, 'fake-model-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const baseUrl = await new Promise<string>((resolve) => child.once('message', (message: { openaiBaseUrl: string }) => resolve(message.openaiBaseUrl)));
-const provider = createOpenAIChatProvider('fake', providerSchema.parse({ api: 'openai-chat', baseUrl }));
+const provider = createOpenAIChatProvider('fake', providerSchema().parse({ api: 'openai-chat', baseUrl }));
 const history: ChatMessage[] = [];
 for (let i = 0; i < historySize; i++) history.push(i % 2 === 0 ? { role: 'user', content: `question ${i}` } : { role: 'assistant', content: `echo: question ${i - 1}` });
 history.push({ role: 'user', content: 'hi' });

@@ -4,7 +4,7 @@ import { configSchema } from '../config/schema.js';
 import { isToolAllowed } from '../tools/tool-registry.js';
 import { baseSystemPrompt, createAgentDirectory } from './agent-directory.js';
 
-const directoryOf = (config: object) => createAgentDirectory(configSchema.parse(config), { workspacesDir: '/tmp/ws', home: '/tmp/home' });
+const directoryOf = (config: object) => createAgentDirectory(configSchema().parse(config), { workspacesDir: '/tmp/ws', home: '/tmp/home' });
 
 test('the system prompt states the memory contract: where memory is, how it is searched, and what is redacted', () => {
   const directory = directoryOf({

@@ -54,7 +54,7 @@ export function readConfigText(path: string): ConfigTextRead {
 
 /** The result of loading with no config file: every field at its default. */
 export function defaultConfigResult(): ConfigLoadResult {
-  return { ok: true, config: snapshot(configSchema.parse({})), source: 'defaults', hash: sha256('defaults') };
+  return { ok: true, config: snapshot(configSchema().parse({})), source: 'defaults', hash: sha256('defaults') };
 }
 
 /**
@@ -99,12 +99,12 @@ function validate(
       ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }),
     };
   };
-  const parsed = configSchema.safeParse(value);
+  const parsed = configSchema().safeParse(value);
   if (!parsed.success) {
     // A value emptied by an unset variable is already reported; don't report it twice.
     const reported = new Set(earlierIssues.map((issue) => issue.path));
     const schemaIssues = parsed.error.issues
-      .flatMap((issue) => describeZodIssue(issue, value, configSchema))
+      .flatMap((issue) => describeZodIssue(issue, value, configSchema()))
       .map(toIssue)
       .filter((issue) => !reported.has(issue.path));
     return { ok: false, issues: sortByPosition([...earlierIssues, ...schemaIssues]) };

@@ -4,7 +4,7 @@ import type { PathSegment } from './json5-locator.js';
 /**
  * The keys an object in the config may hold, read from the zod schema: walks `path` through
  * objects (by key), records (any key), arrays (any index) and wrappers (default, optional,
- * nullable, prefault, readonly, catch, pipe input). Returns `undefined` when the path does not
+ * nullable, prefault, readonly, catch, lazy, pipe input). Returns `undefined` when the path does not
  * lead to an object schema (e.g. into a record of `unknown`).
  */
 export function validKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] | undefined {
@@ -31,7 +31,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
       current instanceof z.ZodPrefault ||
       current instanceof z.ZodReadonly ||
       current instanceof z.ZodCatch ||
-      current instanceof z.ZodNonOptional
+      current instanceof z.ZodNonOptional ||
+      current instanceof z.ZodLazy
     ) {
       current = current.unwrap() as z.ZodType;
     } else if (current instanceof z.ZodPipe) {

@@ -4,6 +4,7 @@ import { isS3Url } from '../runtime/s3-bucket.js';
 import { CHAT_SPEC_HINT, parseChatSpec } from '../contracts/chat-spec.js';
 import { TOOL_GROUP_NAMES, TOOL_PROFILES, type ToolProfile } from '../contracts/tool-groups.js';
 import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-schema.js';
+import { builtOnce, lazySection } from './lazy-schema.js';
 
 /**
  * The configuration schema (`$HEARTH_HOME/hearth.json5`). Every object is strict: an unknown key
@@ -12,19 +13,19 @@ import { bindingSchema, channelHealthSchema, channelsSchema } from './channel-sc
 
 const agentIdPattern = /^[a-z0-9_][a-z0-9_-]{0,63}$/;
 
-export const providerApiSchema = z.enum(['openai-chat', 'openai-responses', 'anthropic-messages', 'google-gemini', 'ollama']);
+export const providerApiSchema = builtOnce(() => z.enum(['openai-chat', 'openai-responses', 'anthropic-messages', 'google-gemini', 'ollama']));
 
-export const providerSchema = z.strictObject({
-  api: providerApiSchema.describe('The wire protocol: openai-chat (OpenAI Chat Completions and compatible servers: vLLM, LM Studio, OpenRouter…), openai-responses (OpenAI\'s /v1/responses), anthropic-messages, google-gemini (the Gemini API) or ollama (Ollama\'s native /api/chat). See docs/models.md.'),
+export const providerSchema = builtOnce(() => z.strictObject({
+  api: providerApiSchema().describe('The wire protocol: openai-chat (OpenAI Chat Completions and compatible servers: vLLM, LM Studio, OpenRouter…), openai-responses (OpenAI\'s /v1/responses), anthropic-messages, google-gemini (the Gemini API) or ollama (Ollama\'s native /api/chat). See docs/models.md.'),
   baseUrl: z.url().optional().describe('The API base URL (default: the vendor\'s: https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com/v1beta, http://127.0.0.1:11434 for ollama, which also accepts a URL ending in /v1).'),
   apiKey: z.string().optional().describe('The API key; better a variable reference (see Variables) than the key itself.'),
   headers: z.record(z.string(), z.string()).optional().describe('Extra HTTP headers sent with every request.').meta({ keyName: 'header' }),
   timeoutMs: z.number().int().positive().default(120_000).describe('Per-request timeout, and the longest wait for the next streamed byte.'),
   maxRetries: z.number().int().min(0).max(10).default(2).describe('Retries of rate-limited, overloaded and network failures before falling back.'),
   models: z.array(z.string()).optional().describe('Model ids this provider offers (shown in /v1/models and used for validation hints).'),
-});
+}));
 
-export const execPolicySchema = z.strictObject({
+export const execPolicySchema = builtOnce(() => z.strictObject({
   security: z
     .enum(['deny', 'allowlist', 'full'])
     .optional()
@@ -44,43 +45,43 @@ export const execPolicySchema = z.strictObject({
     .optional()
     .describe('When a command waits for the operator\'s approval: "off" (default) never; "on-miss" when security is "allowlist" and no pattern matches (instead of refusing it); "always" before every command. The operator answers with /approve <id> or /deny <id> in the chat, the WebChat buttons, or hearth approvals.'),
   askTimeoutMs: z.number().int().min(1000).max(86_400_000).optional().describe('How long an approval waits for an answer before it counts as denied, in ms (default 600000: 10 minutes).'),
-});
+}));
 
 /** A tool name, `*`, a prefix ending in `*`, or one of the groups. */
-const toolPattern = z
+const toolPattern = builtOnce(() => z
   .string()
   .min(1)
-  .refine((pattern) => !pattern.startsWith('group:') || (TOOL_GROUP_NAMES as string[]).includes(pattern), { message: `a tool group is one of ${TOOL_GROUP_NAMES.join(', ')}` });
+  .refine((pattern) => !pattern.startsWith('group:') || (TOOL_GROUP_NAMES as string[]).includes(pattern), { message: `a tool group is one of ${TOOL_GROUP_NAMES.join(', ')}` }));
 
-export const toolPolicySchema = z.strictObject({
+export const toolPolicySchema = builtOnce(() => z.strictObject({
   profile: z
     .enum(Object.keys(TOOL_PROFILES) as [ToolProfile, ...ToolProfile[]])
     .optional()
     .describe('The tools the agent starts from: "minimal" (read, list, memory search and get, the time), "messaging" (memory, the time), "coding" (default: files, exec and process under tools.exec, memory, the time) or "full" (every tool, web_fetch and MCP servers\' tools too).'),
-  allow: z.array(toolPattern).optional().describe('Exactly the tools the agent may use, in place of the profile: names, *, prefixes like memory_*, or groups (group:fs, group:runtime, group:web, group:memory, group:mcp, group:plugins).'),
-  deny: z.array(toolPattern).optional().describe('Tools the agent may not use (default: none): names, prefixes or groups; deny wins over allow and the profile.'),
-  exec: execPolicySchema.optional().describe('The exec tool\'s policy: which commands run, and for how long (see docs/tools.md).'),
+  allow: z.array(toolPattern()).optional().describe('Exactly the tools the agent may use, in place of the profile: names, *, prefixes like memory_*, or groups (group:fs, group:runtime, group:web, group:memory, group:mcp, group:plugins).'),
+  deny: z.array(toolPattern()).optional().describe('Tools the agent may not use (default: none): names, prefixes or groups; deny wins over allow and the profile.'),
+  exec: execPolicySchema().optional().describe('The exec tool\'s policy: which commands run, and for how long (see docs/tools.md).'),
   web: z
     .strictObject({
       allowHosts: z.array(z.string().trim().min(1)).optional().describe('Hosts web_fetch may reach even though they are on this machine or a private network, e.g. ["127.0.0.1", "nas.local"] (default: none).'),
     })
     .optional()
     .describe('The web_fetch tool\'s exceptions to its guard against local and private addresses.'),
-});
+}));
 
 /** `<platform>:<chat>`, `<platform>:<account>:<chat>` or with `:<thread>`, e.g. `telegram:default:12345`. */
-export const chatSpecSchema = z.string().refine((spec) => parseChatSpec(spec) !== null, CHAT_SPEC_HINT);
+export const chatSpecSchema = builtOnce(() => z.string().refine((spec) => parseChatSpec(spec) !== null, CHAT_SPEC_HINT));
 
 /** A duration like `30m`, `1h30m` or `90s`. */
-const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u, 'write a duration like 30m, 1h or 90s');
+const durationText = builtOnce(() => z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/u, 'write a duration like 30m, 1h or 90s'));
 
-export const budgetSchema = z.strictObject({
+export const budgetSchema = builtOnce(() => z.strictObject({
   dailyTokens: z.number().int().positive().optional().describe('Input + output tokens per day (the gateway\'s local day); alerts at 80 % and 100 %, then turns are refused with a reply saying why.'),
   dailyCostUsd: z.number().positive().optional().describe('US dollars per day, from models.pricing; alerts and refusals as for dailyTokens.'),
-});
+}));
 
-export const heartbeatSchema = z.strictObject({
-  every: durationText.default('30m').describe('How often the agent looks at HEARTBEAT.md, e.g. 30m.'),
+export const heartbeatSchema = builtOnce(() => z.strictObject({
+  every: durationText().default('30m').describe('How often the agent looks at HEARTBEAT.md, e.g. 30m.'),
   activeHours: z
     .strictObject({
       start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/u, 'write HH:MM, e.g. 08:00').describe('Local time HH:MM when heartbeats start, e.g. 08:00.'),
@@ -90,9 +91,9 @@ export const heartbeatSchema = z.strictObject({
     .optional()
     .describe('Local times between which heartbeats run; without it they run around the clock.'),
   model: z.string().optional().describe('A cheaper model for heartbeat turns, provider/model.'),
-  target: chatSpecSchema.optional().describe('Where a heartbeat\'s reply goes, e.g. telegram:default:12345; without it the reply stays in the session.'),
+  target: chatSpecSchema().optional().describe('Where a heartbeat\'s reply goes, e.g. telegram:default:12345; without it the reply stays in the session.'),
   prompt: z.string().optional().describe('Instructions before the checklist (the default asks for NO_REPLY when nothing needs attention).'),
-});
+}));
 
 const describeFallbacks = 'Models (provider/model) tried in order when the primary fails.';
 const describeMaxSteps = 'Model calls per turn (each tool round is one).';
@@ -100,7 +101,7 @@ const describeTurnTimeout = 'A turn is stopped after this long.';
 const describeContextTokens = 'The context budget: older transcript beyond it is left out.';
 const describeMaxOutputTokens = 'Largest output per model call.';
 
-export const memorySchema = z.strictObject({
+export const memorySchema = builtOnce(() => z.strictObject({
   embeddings: z
     .strictObject({
       provider: z.string().min(1).describe('A provider under models.providers with an embeddings endpoint (openai-chat, openai-responses or ollama).'),
@@ -157,7 +158,7 @@ export const memorySchema = z.strictObject({
     })
     .optional()
     .describe('Operator rules over what memory may hold.'),
-});
+}));
 
 function isRegExp(pattern: string): boolean {
   try {
@@ -168,7 +169,7 @@ function isRegExp(pattern: string): boolean {
   }
 }
 
-export const compactionSchema = z.strictObject({
+export const compactionSchema = builtOnce(() => z.strictObject({
   enabled: z.boolean().optional().describe('Summarise a session\'s older turns when its history nears the context budget, or when the provider refuses it as too long (default true). Off, the oldest turns are left out of what the model sees instead.'),
   mode: z
     .enum(['safeguard', 'default'])
@@ -178,31 +179,31 @@ export const compactionSchema = z.strictObject({
   keepRecentTokens: z.number().int().min(0).optional().describe('Tokens of the newest turns kept as they are after a compaction, at most half the history budget (default 20000).'),
   memoryFlush: z.boolean().optional().describe('Before an automatic compaction, give the agent one silent turn to save what matters with memory_write (default true; needs the memory tools).'),
   model: z.string().optional().describe('provider/model that writes summaries (default: the agent\'s own model).'),
-});
+}));
 
-const agentFields = {
-  budget: budgetSchema.optional().describe('Daily spending limits of the agent (see docs/automation.md).'),
-  heartbeat: heartbeatSchema.optional().describe('Periodic turns in which the agent checks HEARTBEAT.md (see docs/automation.md).'),
+const agentFields = builtOnce(() => ({
+  budget: budgetSchema().optional().describe('Daily spending limits of the agent (see docs/automation.md).'),
+  heartbeat: heartbeatSchema().optional().describe('Periodic turns in which the agent checks HEARTBEAT.md (see docs/automation.md).'),
   model: z.string().optional().describe('provider/model, e.g. local/qwen3:8b (default: detected from ANTHROPIC_API_KEY, OPENAI_API_KEY or a local Ollama).'),
   fallbacks: z.array(z.string()).optional().describe(describeFallbacks),
   workspace: z.string().optional().describe('The agent\'s folder (default: workspaces/<agentId>); its AGENTS.md, SOUL.md and USER.md go into the system prompt.'),
-  tools: toolPolicySchema.optional().describe('Which tools the agent may use.'),
+  tools: toolPolicySchema().optional().describe('Which tools the agent may use.'),
   maxSteps: z.number().int().min(1).max(100).optional().describe(describeMaxSteps),
   turnTimeoutMs: z.number().int().positive().optional().describe(describeTurnTimeout),
   contextTokens: z.number().int().positive().optional().describe(describeContextTokens),
   maxOutputTokens: z.number().int().positive().optional().describe(describeMaxOutputTokens),
   systemPrompt: z.string().optional().describe('Extra instructions for the agent.'),
-  memory: memorySchema.optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
-  compaction: compactionSchema.optional().describe('How a long conversation is summarised to fit the model\'s context (see docs/memory.md#compaction).'),
+  memory: memorySchema().optional().describe('The agent\'s memory: which files, how they are embedded and searched (see docs/memory.md).'),
+  compaction: compactionSchema().optional().describe('How a long conversation is summarised to fit the model\'s context (see docs/memory.md#compaction).'),
   skills: z.array(z.string().min(1)).optional().describe('The skills the agent may use, by name (default: every eligible skill; [] for none).'),
   loop: z
     .enum(['conversational', 'structured'])
     .optional()
     .describe('conversational (default): each message is one run of model and tool calls; structured: the model first writes a plan, each step runs on its own with only its tools, its output is checked against the shape the plan declared, and every step is checkpointed so a restart goes on at the next unfinished step (see docs/agents.md#structured-loop).'),
-};
+}));
 
-export const agentDefaultsSchema = z.strictObject({
-  ...agentFields,
+export const agentDefaultsSchema = builtOnce(() => z.strictObject({
+  ...agentFields(),
   fallbacks: z.array(z.string()).default([]).describe(describeFallbacks),
   maxConcurrent: z.number().int().min(1).max(1024).default(8).describe('Turns running at once across all sessions.'),
   providerShare: z
@@ -216,15 +217,15 @@ export const agentDefaultsSchema = z.strictObject({
   contextTokens: z.number().int().positive().default(32_000).describe(describeContextTokens),
   maxOutputTokens: z.number().int().positive().default(4096).describe(describeMaxOutputTokens),
   maxTurnAttempts: z.number().int().min(1).max(10).default(3).describe('How many times a turn interrupted by a crash is re-run before it is marked failed.'),
-});
+}));
 
-export const agentEntrySchema = z.strictObject({
-  ...agentFields,
+export const agentEntrySchema = builtOnce(() => z.strictObject({
+  ...agentFields(),
   default: z.boolean().optional().describe('This agent answers when no agent is named (default: the first entry).'),
   name: z.string().optional().describe('A display name.'),
-});
+}));
 
-export const gatewaySchema = z.strictObject({
+export const gatewaySchema = builtOnce(() => z.strictObject({
   port: z.number().int().min(0).max(65535).default(18789).describe('The port of HTTP, WebSocket and WebChat (hearth gateway --port overrides); takes effect at the next start.'),
   bind: z.union([z.enum(['loopback', 'lan']), z.ipv4(), z.ipv6()]).default('loopback').describe('loopback (127.0.0.1), lan (0.0.0.0) or an IP address; takes effect at the next start.'),
   auth: z.strictObject({ token: z.string().min(8).optional().describe('The bearer token; HEARTH_GATEWAY_TOKEN overrides; without either one is created in credentials/gateway-token (0600).') }).default({}),
@@ -251,23 +252,23 @@ export const gatewaySchema = z.strictObject({
   maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64).describe('Open connections (HTTP and WebSocket) from one address; past it a new one is answered 429 and closed.'),
   maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest accepted HTTP body and WS frame after connect, in bytes (frames before connect: 64 KiB; webhooks: also the platform\'s cap, 1 MiB for Telegram and Slack). A larger WS frame gets PAYLOAD_TOO_LARGE naming the limit, then close 1009 with a reason.'),
   drainTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long running turns may finish before they are checkpointed.'),
-});
+}));
 
-export const sessionSchema = z.strictObject({
+export const sessionSchema = builtOnce(() => z.strictObject({
   dmScope: z.enum(['main', 'per-peer', 'per-channel-peer', 'per-account-channel-peer']).default('per-channel-peer').describe('Which direct messages share a session: all (main), per person, per person and platform, or per person, platform and account.'),
   historyCacheMb: z.number().min(0).max(4096).default(32).describe('MiB of recently active sessions\' history kept in memory, outside the JavaScript heap (about 1,300 busy sessions of 400 short lines); more means fewer store reads when that many sessions are busy at once, at up to that much more RSS. 0 reads every turn\'s history from the store. Takes effect at the next start.'),
-});
+}));
 
-export const escalationSchema = z.strictObject({
+export const escalationSchema = builtOnce(() => z.strictObject({
   alertAfterConsecutiveErrors: z.number().int().min(1).default(3).describe('A job failing this many times in a row alerts once.'),
   disableAfterConsecutiveErrors: z.number().int().min(1).default(5).describe('A job failing this many times in a row is disabled (still listed, with the reason).'),
-  alertChannel: chatSpecSchema.optional().describe('The chat that hears about failing jobs, <platform>[:<account>]:<chat>[:<thread>] (default: alerts.channel).'),
+  alertChannel: chatSpecSchema().optional().describe('The chat that hears about failing jobs, <platform>[:<account>]:<chat>[:<thread>] (default: alerts.channel).'),
   alertWebhook: z.url().optional().describe('A URL that receives the alert JSON by POST (default: alerts.webhook).'),
   backoffMaxMs: z.number().int().min(1000).default(3_600_000).describe('The longest wait between retries of a failing job.'),
-});
+}));
 
-export const cronSchema = z.strictObject({
-  escalation: escalationSchema.default(escalationSchema.parse({})).describe('When failing jobs alert and are disabled, and where alerts go.'),
+export const cronSchema = builtOnce(() => z.strictObject({
+  escalation: escalationSchema().default(escalationSchema().parse({})).describe('When failing jobs alert and are disabled, and where alerts go.'),
   retryBaseMs: z.number().int().min(100).default(30_000).describe('The first retry delay after an error; it doubles per consecutive error up to escalation.backoffMaxMs.'),
   maxCatchUpRuns: z.number().int().min(1).max(1000).default(24).describe('With misfire catch-up, at most this many missed runs are made up at a start.'),
   historyDays: z.number().int().min(1).max(3650).default(30).describe('How long the run ledger is kept, in days.'),
@@ -278,16 +279,16 @@ export const cronSchema = z.strictObject({
     .max(10_000_000)
     .default(10_000)
     .describe('At most this many run ledger entries are kept, the oldest finished ones going first (runs still scheduled or running are never removed); 0 for no limit.'),
-});
+}));
 
 /** Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own). */
-export const alertsSchema = z.strictObject({
-  channel: chatSpecSchema.optional().describe('The chat operator alerts go to, <platform>[:<account>]:<chat>[:<thread>]; every alert is also logged and listed in hearth status.'),
+export const alertsSchema = builtOnce(() => z.strictObject({
+  channel: chatSpecSchema().optional().describe('The chat operator alerts go to, <platform>[:<account>]:<chat>[:<thread>]; every alert is also logged and listed in hearth status.'),
   webhook: z.url().optional().describe('A URL that receives each alert\'s JSON by POST.'),
-});
+}));
 
 /** When a model provider that stops answering is skipped (see docs/config.md, `models.breaker`). */
-export const breakerSchema = z.strictObject({
+export const breakerSchema = builtOnce(() => z.strictObject({
   failureThreshold: z
     .number()
     .int()
@@ -297,29 +298,29 @@ export const breakerSchema = z.strictObject({
     .describe('Timeouts or connection failures in a row that open a provider\'s circuit breaker: its calls then fail at once with PROVIDER_UNAVAILABLE (503), or go to the agent\'s fallback model, instead of waiting timeoutMs each.'),
   openMs: z.number().int().min(1000).default(30_000).describe('How long an open breaker skips the provider before one call goes through as a probe; an answer (even a refusal) closes the breaker.'),
   maxOpenMs: z.number().int().min(1000).default(300_000).describe('Each failed probe doubles the open time, up to this.'),
-});
+}));
 
 /** Prices per million tokens in US dollars, by model ref (`provider/model`). */
-export const priceSchema = z.strictObject({
+export const priceSchema = builtOnce(() => z.strictObject({
   inputPerMillion: z.number().min(0).describe('US dollars per million input tokens.'),
   outputPerMillion: z.number().min(0).describe('US dollars per million output tokens.'),
-});
+}));
 
-export const loggingSchema = z.strictObject({
+export const loggingSchema = builtOnce(() => z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('The least severe level written to logs/gateway.log; HEARTH_LOG_LEVEL overrides.'),
-});
+}));
 
-export const tracingSchema = z.strictObject({
+export const tracingSchema = builtOnce(() => z.strictObject({
   enabled: z.boolean().default(false).describe('Send OpenTelemetry traces of every turn (lane wait, model calls, tool calls, delivery) to an OTLP/HTTP receiver. Off: no tracing code is loaded. Read at start: restart the gateway after changing it.'),
   endpoint: z.url().default('http://127.0.0.1:4318/v1/traces').describe('The OTLP/HTTP traces endpoint (JSON encoding), e.g. an OpenTelemetry Collector or Jaeger at http://127.0.0.1:4318/v1/traces.'),
   serviceName: z.string().trim().min(1).default('hearth').describe('The service.name resource attribute the traces carry.'),
   sampleRatio: z.number().min(0).max(1).default(1).describe('The share of turns traced, from 0 to 1; a turn not sampled has no trace id in its run record.'),
   headers: z.record(z.string(), z.string()).default({}).describe('HTTP headers sent with every export, e.g. an Authorization header (a variable reference for a secret, see Variables).').meta({ keyName: 'header' }),
   exportTimeoutMs: z.number().int().min(100).max(120_000).default(10_000).describe('How long one export request may take before it is abandoned (its spans are dropped).'),
-});
+}));
 
 /** One MCP server: a command Hearth starts (stdio) or a URL it connects to (streamable HTTP). */
-export const mcpServerSchema = z
+export const mcpServerSchema = builtOnce(() => z
   .strictObject({
     command: z.string().trim().min(1).optional().describe('The program that serves MCP on its standard input and output, e.g. "npx" or "/usr/local/bin/calendar-mcp".'),
     args: z.array(z.string()).optional().describe('Its arguments, e.g. ["-y", "@modelcontextprotocol/server-filesystem", "/home/me/notes"].'),
@@ -330,65 +331,95 @@ export const mcpServerSchema = z
     timeoutMs: z.number().int().min(100).max(1_800_000).optional().describe('How long one tool call may take, in ms (default 60000).'),
     enabled: z.boolean().optional().describe('false keeps the server configured but not started (default true).'),
   })
-  .refine((server) => (server.command === undefined) !== (server.url === undefined), { message: 'give either command (a server Hearth starts) or url (a server it connects to), not both' });
+  .refine((server) => (server.command === undefined) !== (server.url === undefined), { message: 'give either command (a server Hearth starts) or url (a server it connects to), not both' }));
 
-export const storeSchema = z.strictObject({
+export const storeSchema = builtOnce(() => z.strictObject({
   kind: z.enum(['sqlite', 'postgres']).default('sqlite').describe('"sqlite" (default): one file in the state folder; "postgres": a PostgreSQL database several gateways may share (see docs/cluster.md). HEARTH_DATABASE_URL selects postgres too.'),
   url: z.string().min(1).optional().describe('The PostgreSQL database, postgres://user:password@host:5432/database ; required with kind "postgres" unless HEARTH_DATABASE_URL is set (which wins, and keeps the password out of the file).'),
-});
+}));
 
-export const tasksSchema = z.strictObject({
+export const tasksSchema = builtOnce(() => z.strictObject({
   take: z.array(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -')).default([]).describe('Agents that take tasks from the shared queue: the gateway claims each one\'s ready tasks (one at a time per agent) and runs a turn for it in the session task:<id> (see docs/agents.md, Task queue). Empty (default): agents use the queue only through the task tool.'),
   leaseMs: z.number().int().min(1000).max(86_400_000).default(60_000).describe('How long a claim holds without renewal; a gateway renews it while the task\'s turn runs, so a task whose gateway died is claimed again this long after.'),
   pollMs: z.number().int().min(100).max(3_600_000).default(5000).describe('How often the gateway looks for ready tasks for the agents in take.'),
   maxAttempts: z.number().int().min(1).max(20).default(3).describe('A task whose turn failed this many times is marked failed; before that it goes back to the queue.'),
-});
+}));
 
 /** How to reach an S3-compatible store (backups.s3, media.s3). */
-const s3Schema = z.strictObject({
+const s3Schema = builtOnce(() => z.strictObject({
   endpoint: z.url().optional().describe('The store\'s URL for S3-compatible services (MinIO, Backblaze B2, Cloudflare R2, …); without it, AWS.'),
   region: z.string().min(1).optional().describe('The region (default us-east-1).'),
   forcePathStyle: z.boolean().optional().describe('Bucket in the path instead of the host name (default true with an endpoint).'),
   accessKeyId: z.string().min(1).optional().describe('The access key id (default: the AWS SDK\'s usual sources, e.g. AWS_ACCESS_KEY_ID).'),
   secretAccessKey: z.string().min(1).optional().describe('The secret access key (prefer ${AWS_SECRET_ACCESS_KEY}).'),
-});
+}));
 
-export const configSchema = z.strictObject({
+/**
+ * What each section of the config is when the config leaves it out. The gateway reads these from
+ * section-defaults.ts (written by `npm run docs`; reference-docs.test.ts fails when they differ),
+ * so a section it was not given is never built; these compute them when that file lacks one.
+ */
+const sectionDefaults = {
+  gateway: () => gatewaySchema().parse({}),
+  models: () => ({ providers: {}, pricing: {}, breaker: breakerSchema().parse({}) }),
+  agents: () => ({ defaults: agentDefaultsSchema().parse({}), entries: {} }),
+  session: () => sessionSchema().parse({}),
+  logging: () => loggingSchema().parse({}),
+  tracing: () => tracingSchema().parse({}),
+  channels: () => ({}),
+  tasks: () => tasksSchema().parse({}),
+  store: () => ({ kind: 'sqlite' }),
+  cluster: () => ({ leaseMs: 10_000 }),
+  retention: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, tasksDays: 90, alertsDays: 90, intervalMinutes: 60, vacuumFreePercent: 25 }),
+  media: () => ({ maxBytes: 25 * 1024 * 1024 }),
+  channelHealth: () => channelHealthSchema().parse({}),
+  bindings: () => [],
+  cron: () => cronSchema().parse({}),
+  alerts: () => ({}),
+  skills: () => ({ trustedKeys: {}, allowUnsigned: [], extraDirs: [] }),
+  plugins: () => ({ load: { paths: [] }, entries: {} }),
+  mcp: () => ({ servers: {} }),
+};
+
+/** Every section's default, computed from the schemas (what section-defaults.ts must hold). */
+export function computeSectionDefaults(): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(sectionDefaults).map(([name, compute]) => [name, compute()]));
+}
+
+export const configSchema = builtOnce(() => z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
-  gateway: gatewaySchema.default(gatewaySchema.parse({})).describe('The HTTP and WebSocket server.'),
-  models: z.strictObject({
-    providers: z.record(z.string(), providerSchema).default({}).describe('Model providers by the id used in model refs (<id>/<model>).').meta({ keyName: 'id' }),
-    pricing: z.record(z.string(), priceSchema).default({}).describe('What each model costs, for budgets, run records and hearth_cost_usd_total, e.g. "openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }.').meta({ keyName: 'provider/model' }),
-    breaker: breakerSchema.default(breakerSchema.parse({})).describe('When a model provider that stops answering is skipped.'),
-  }).default({ providers: {}, pricing: {}, breaker: breakerSchema.parse({}) }).describe('Model providers, prices and circuit breakers.'),
-  agents: z.strictObject({
-    defaults: agentDefaultsSchema.default(agentDefaultsSchema.parse({})).describe('Settings every agent starts from.'),
-    entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema).default({}).describe('Agents by id (lowercase letters, digits, _ and -), each overriding the defaults; without entries there is one agent, main.').meta({ keyName: 'agentId' }),
-  }).default({ defaults: agentDefaultsSchema.parse({}), entries: {} }).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
-  session: sessionSchema.default(sessionSchema.parse({})).describe('How conversations map to sessions, and how much of their history stays in memory.'),
-  logging: loggingSchema.default(loggingSchema.parse({})).describe('The gateway\'s log.'),
-  tracing: tracingSchema.default(tracingSchema.parse({})).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
-  channels: channelsSchema.default({}).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
+  gateway: lazySection('gateway', sectionDefaults.gateway, () => gatewaySchema()).describe('The HTTP and WebSocket server.'),
+  models: lazySection('models', sectionDefaults.models, () => z.strictObject({
+    providers: z.record(z.string(), providerSchema()).default({}).describe('Model providers by the id used in model refs (<id>/<model>).').meta({ keyName: 'id' }),
+    pricing: z.record(z.string(), priceSchema()).default({}).describe('What each model costs, for budgets, run records and hearth_cost_usd_total, e.g. "openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }.').meta({ keyName: 'provider/model' }),
+    breaker: breakerSchema().default(breakerSchema().parse({})).describe('When a model provider that stops answering is skipped.'),
+  })).describe('Model providers, prices and circuit breakers.'),
+  agents: lazySection('agents', sectionDefaults.agents, () => z.strictObject({
+    defaults: agentDefaultsSchema().default(agentDefaultsSchema().parse({})).describe('Settings every agent starts from.'),
+    entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema()).default({}).describe('Agents by id (lowercase letters, digits, _ and -), each overriding the defaults; without entries there is one agent, main.').meta({ keyName: 'agentId' }),
+  })).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
+  session: lazySection('session', sectionDefaults.session, () => sessionSchema()).describe('How conversations map to sessions, and how much of their history stays in memory.'),
+  logging: lazySection('logging', sectionDefaults.logging, () => loggingSchema()).describe('The gateway\'s log.'),
+  tracing: lazySection('tracing', sectionDefaults.tracing, () => tracingSchema()).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
+  channels: lazySection('channels', sectionDefaults.channels, () => channelsSchema()).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
   backups: z
     .strictObject({
       to: z.string().min(1).describe('A folder (absolute path) or s3://<bucket>/<prefix> of an S3-compatible store.'),
-      every: durationText.default('1d').describe('How often a backup is made, e.g. 1d or 6h.'),
+      every: durationText().default('1d').describe('How often a backup is made, e.g. 1d or 6h.'),
       keep: z.number().int().min(1).max(10_000).default(7).describe('How many backups are kept; older ones are deleted after each backup.'),
       includeSecrets: z.boolean().default(false).describe('Put credentials and secret config values in the backups too (then protect where they go).'),
-      s3: s3Schema.optional().describe('How to reach an s3:// target.'),
+      s3: s3Schema().optional().describe('How to reach an s3:// target.'),
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
-  tasks: tasksSchema.default(tasksSchema.parse({})).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
-  store: storeSchema.default({ kind: 'sqlite' }).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
-  cluster: z
+  tasks: lazySection('tasks', sectionDefaults.tasks, () => tasksSchema()).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
+  store: lazySection('store', sectionDefaults.store, () => storeSchema()).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
+  cluster: lazySection('cluster', sectionDefaults.cluster, () => z
     .strictObject({
       nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'a node id is 1 to 100 letters, digits, ".", "_", ":" or "-"').optional().describe('This gateway\'s name among the nodes sharing one PostgreSQL store (default: HEARTH_NODE_ID, else <host name>:<port>). Each node needs its own.'),
       leaseMs: z.number().int().min(500).max(600_000).default(10_000).describe('How long a node\'s hold on a session, a channel account or the cron schedule lasts without renewal: when a node dies, another takes its work over this long after its last renewal. Renewed every third of it.'),
-    })
-    .default({ leaseMs: 10_000 })
-    .describe('Cluster mode: several gateways on one PostgreSQL store (store.kind "postgres"), each session, channel account and the cron schedule held by one node at a time (see docs/cluster.md). Ignored with SQLite.'),
-  retention: z
+    })).describe('Cluster mode: several gateways on one PostgreSQL store (store.kind "postgres"), each session, channel account and the cron schedule held by one node at a time (see docs/cluster.md). Ignored with SQLite.'),
+  retention: lazySection('retention', sectionDefaults.retention, () => z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),
       runsDays: z.number().min(0).max(36_500).default(90).describe('Run records (what each turn did: steps, tool calls, tokens; hearth runs, usage) are kept this many days; 0 for ever.'),
@@ -403,10 +434,8 @@ export const configSchema = z.strictObject({
       alertsDays: z.number().min(0).max(36_500).default(90).describe('Operator alerts (hearth alerts) are kept this many days once delivered, given up or only logged; one still being delivered is kept. 0 for ever.'),
       intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start, or one interval after start when that is sooner).'),
       vacuumFreePercent: z.number().min(0).max(100).default(25).describe('After a pass, the SQLite database is compacted (VACUUM, giving space back to the disk) when at least this share of it is free pages and at least 16 MiB; 0 never. SQLite reuses free pages anyway: this only matters after a large prune.'),
-    })
-    .default({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, tasksDays: 90, alertsDays: 90, intervalMinutes: 60, vacuumFreePercent: 25 })
-    .describe('How long state is kept (see docs/operations.md, Retention).'),
-  media: z
+    })).describe('How long state is kept (see docs/operations.md, Retention).'),
+  media: lazySection('media', sectionDefaults.media, () => z
     .strictObject({
       maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash, see media.to); a larger one is noted in the transcript, not downloaded. 0 saves none.'),
       to: z
@@ -414,15 +443,13 @@ export const configSchema = z.strictObject({
         .refine((to) => (to.startsWith('s3://') ? isS3Url(to) : isAbsolute(to)), { message: 'media.to is a folder (absolute path) or s3://<bucket>/<prefix>' })
         .optional()
         .describe('Where media is kept by content hash: a folder (absolute path; default $HEARTH_HOME/media) or s3://<bucket>/<prefix> of an S3-compatible store, which every gateway of a cluster shares. Transcripts refer to media/<sha256> either way.'),
-      s3: s3Schema.optional().describe('How to reach an s3:// media.to, as backups.s3.'),
-    })
-    .default({ maxBytes: 25 * 1024 * 1024 })
-    .describe('Files that arrive with channel messages.'),
-  channelHealth: channelHealthSchema.default(channelHealthSchema.parse({})).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
-  bindings: z.array(bindingSchema).default([]).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
-  cron: cronSchema.default(cronSchema.parse({})).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
-  alerts: alertsSchema.default({}).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
-  skills: z
+      s3: s3Schema().optional().describe('How to reach an s3:// media.to, as backups.s3.'),
+    })).describe('Files that arrive with channel messages.'),
+  channelHealth: lazySection('channelHealth', sectionDefaults.channelHealth, () => channelHealthSchema()).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
+  bindings: lazySection('bindings', sectionDefaults.bindings, () => z.array(bindingSchema())).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
+  cron: lazySection('cron', sectionDefaults.cron, () => cronSchema()).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
+  alerts: lazySection('alerts', sectionDefaults.alerts, () => alertsSchema()).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
+  skills: lazySection('skills', sectionDefaults.skills, () => z
     .strictObject({
       trustedKeys: z
         .record(z.string(), z.string().regex(/^[A-Za-z0-9+/]{43}=$/u, 'a trusted key is the base64 raw Ed25519 public key from hearth skills keygen (<name>.pub)'))
@@ -431,10 +458,8 @@ export const configSchema = z.strictObject({
         .meta({ keyName: 'name' }),
       allowUnsigned: z.array(z.string().min(1)).default([]).describe('Local folders whose unsigned skills hearth skills install accepts (developer mode; hearth security audit reports it).'),
       extraDirs: z.array(z.string().min(1)).default([]).describe('More folders of skills, after <workspace>/skills and $HEARTH_HOME/skills.'),
-    })
-    .default({ trustedKeys: {}, allowUnsigned: [], extraDirs: [] })
-    .describe('Skills: where they are found and whose signatures are trusted (see docs/skills.md).'),
-  plugins: z
+    })).describe('Skills: where they are found and whose signatures are trusted (see docs/skills.md).'),
+  plugins: lazySection('plugins', sectionDefaults.plugins, () => z
     .strictObject({
       load: z
         .strictObject({ paths: z.array(z.string().min(1)).default([]).describe('More plugin folders to load (each holds a hearth.plugin.json), besides $HEARTH_HOME/plugins/<id>/.') })
@@ -451,10 +476,8 @@ export const configSchema = z.strictObject({
         .default({})
         .describe('Per-plugin settings, by plugin id.')
         .meta({ keyName: 'pluginId' }),
-    })
-    .default({ load: { paths: [] }, entries: {} })
-    .describe('Code plugins, each in its own worker thread (see docs/plugins.md).'),
-  mcp: z
+    })).describe('Code plugins, each in its own worker thread (see docs/plugins.md).'),
+  mcp: lazySection('mcp', sectionDefaults.mcp, () => z
     .strictObject({
       servers: z
         .record(
@@ -462,24 +485,22 @@ export const configSchema = z.strictObject({
             .string()
             .regex(/^[A-Za-z0-9_-]{1,24}$/u, 'an MCP server name is letters, digits, _ and - (at most 24): its tools are named <server>__<tool>')
             .refine((name) => name !== 'plugin', { message: '"plugin" is taken: plugins\' tools are named plugin__<id>__<tool>' }),
-          mcpServerSchema,
+          mcpServerSchema(),
         )
         .default({})
         .describe('MCP servers by name; each server\'s tools are offered as <name>__<tool> under the agents\' tool policy (group:mcp).')
         .meta({ keyName: 'name' }),
-    })
-    .default({ servers: {} })
-    .describe('Model Context Protocol servers whose tools the agents may use (see docs/tools.md).'),
-});
+    })).describe('Model Context Protocol servers whose tools the agents may use (see docs/tools.md).'),
+}));
 
-export type HearthConfig = z.infer<typeof configSchema>;
-export type MemoryConfig = z.infer<typeof memorySchema>;
-export type McpServerConfig = z.infer<typeof mcpServerSchema>;
-export type TracingConfig = z.infer<typeof tracingSchema>;
-export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
-export type CompactionConfig = z.infer<typeof compactionSchema>;
-export type ProviderConfig = z.infer<typeof providerSchema>;
-export type AgentDefaults = z.infer<typeof agentDefaultsSchema>;
-export type AgentEntry = z.infer<typeof agentEntrySchema>;
-export type HeartbeatConfig = z.infer<typeof heartbeatSchema>;
-export type PriceTable = Record<string, z.infer<typeof priceSchema>>;
+export type HearthConfig = z.infer<ReturnType<typeof configSchema>>;
+export type MemoryConfig = z.infer<ReturnType<typeof memorySchema>>;
+export type McpServerConfig = z.infer<ReturnType<typeof mcpServerSchema>>;
+export type TracingConfig = z.infer<ReturnType<typeof tracingSchema>>;
+export type ToolPolicyConfig = z.infer<ReturnType<typeof toolPolicySchema>>;
+export type CompactionConfig = z.infer<ReturnType<typeof compactionSchema>>;
+export type ProviderConfig = z.infer<ReturnType<typeof providerSchema>>;
+export type AgentDefaults = z.infer<ReturnType<typeof agentDefaultsSchema>>;
+export type AgentEntry = z.infer<ReturnType<typeof agentEntrySchema>>;
+export type HeartbeatConfig = z.infer<ReturnType<typeof heartbeatSchema>>;
+export type PriceTable = Record<string, z.infer<ReturnType<typeof priceSchema>>>;

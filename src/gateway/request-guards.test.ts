@@ -31,7 +31,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 test('requests with the token wait in the queue and get 503 with Retry-After only when it is full', async () => {
-  const config = gatewaySchema.parse({ concurrency: { perConnection: 1, total: 1, queuePerConnection: 1, queueTotal: 1 } });
+  const config = gatewaySchema().parse({ concurrency: { perConnection: 1, total: 1, queuePerConnection: 1, queueTotal: 1 } });
   const guards = createRequestGuards(() => config, () => 'the-token-123');
   let release = () => {};
   const held = new Promise<void>((resolve) => {

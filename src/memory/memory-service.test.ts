@@ -46,7 +46,7 @@ async function setupWithEmbeddings(files: Record<string, string>) {
   const service = createMemoryService({
     directory: join(root, 'state'),
     agent: () => profile,
-    providers: () => ({ local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
+    providers: () => ({ local: providerSchema().parse({ api: 'openai-chat', baseUrl: server.baseUrl, maxRetries: 0 }) }),
     logger: silent,
     freshnessMs: 0,
     watch: false,

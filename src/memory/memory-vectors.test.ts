@@ -23,7 +23,7 @@ const notes = [
 ];
 
 function client(model = 'embed-small', calls: EmbeddingCall[] = []) {
-  const providers = { local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.baseUrl, apiKey: 'sk-local-key' }) };
+  const providers = { local: providerSchema().parse({ api: 'openai-chat', baseUrl: server.baseUrl, apiKey: 'sk-local-key' }) };
   const resolved = resolveEmbeddingIdentity(providers, { provider: 'local', model });
   assert.ok('identity' in resolved);
   return createEmbeddingClient(resolved.identity, resolved.config, { onCall: (call) => calls.push(call) });
@@ -182,8 +182,8 @@ test('a failing provider degrades search to keyword results with a visible warni
 
 test('embeddings must name a configured provider whose API has an embeddings endpoint', () => {
   const providers = {
-    claude: providerSchema.parse({ api: 'anthropic-messages', apiKey: 'k' }),
-    ollama: providerSchema.parse({ api: 'ollama' }),
+    claude: providerSchema().parse({ api: 'anthropic-messages', apiKey: 'k' }),
+    ollama: providerSchema().parse({ api: 'ollama' }),
   };
   assert.match((resolveEmbeddingIdentity(providers, { provider: 'ghost', model: 'm' }) as { error: string }).error, /'ghost' is not configured under models\.providers \(configured: claude, ollama\)/u);
   assert.match((resolveEmbeddingIdentity(providers, { provider: 'claude', model: 'm' }) as { error: string }).error, /anthropic-messages API, which has no embeddings endpoint/u);

@@ -31,7 +31,7 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 async function withServer(run: (server: FakeModelServer, config: ProviderConfig) => Promise<void>): Promise<void> {
   const server = await startFakeModelServer();
   try {
-    await run(server, providerSchema.parse({ api: 'anthropic-messages', baseUrl: server.anthropicBaseUrl, apiKey: 'sk-ant-test-secret-456' }));
+    await run(server, providerSchema().parse({ api: 'anthropic-messages', baseUrl: server.anthropicBaseUrl, apiKey: 'sk-ant-test-secret-456' }));
   } finally {
     await server.close();
   }
@@ -207,7 +207,7 @@ test('anthropic: abort mid-stream finishes with reason aborted', TIMEOUT, () =>
 test('anthropic: a base URL ending in /v1 is accepted', TIMEOUT, async () => {
   const server = await startFakeModelServer();
   try {
-    const provider = createAnthropicMessagesProvider('claude', providerSchema.parse({ api: 'anthropic-messages', baseUrl: `${server.url}/v1/`, apiKey: 'k' }));
+    const provider = createAnthropicMessagesProvider('claude', providerSchema().parse({ api: 'anthropic-messages', baseUrl: `${server.url}/v1/`, apiKey: 'k' }));
     const events = await collect(provider.stream(request({ messages: [{ role: 'user', content: 'hi' }] })));
     assert.equal(textOf(events), 'echo: hi');
     assert.equal(server.requests[0]?.path, '/v1/messages');

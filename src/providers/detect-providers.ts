@@ -72,7 +72,7 @@ export async function detectProviders(env: Record<string, string | undefined>, o
   const anthropicKey = nonEmpty(env.ANTHROPIC_API_KEY);
   if (anthropicKey) {
     return {
-      providers: { anthropic: providerSchema.parse({ api: 'anthropic-messages', apiKey: anthropicKey, models: ['claude-sonnet-4-5'] }) },
+      providers: { anthropic: providerSchema().parse({ api: 'anthropic-messages', apiKey: anthropicKey, models: ['claude-sonnet-4-5'] }) },
       defaultModel: 'anthropic/claude-sonnet-4-5',
       source: 'env:ANTHROPIC_API_KEY',
     };
@@ -80,7 +80,7 @@ export async function detectProviders(env: Record<string, string | undefined>, o
   const openaiKey = nonEmpty(env.OPENAI_API_KEY);
   if (openaiKey) {
     const baseUrl = nonEmpty(env.OPENAI_BASE_URL);
-    const parsed = providerSchema.safeParse({ api: 'openai-chat', apiKey: openaiKey, models: ['gpt-4o-mini'], ...(baseUrl ? { baseUrl } : {}) });
+    const parsed = providerSchema().safeParse({ api: 'openai-chat', apiKey: openaiKey, models: ['gpt-4o-mini'], ...(baseUrl ? { baseUrl } : {}) });
     if (!parsed.success) {
       throw new HearthError('CONFIG_INVALID', 'OPENAI_BASE_URL is not a valid URL. Set it to the API root, for example https://api.openai.com/v1, or unset it.');
     }
@@ -90,7 +90,7 @@ export async function detectProviders(env: Record<string, string | undefined>, o
   if (models) {
     const first = models[0];
     return {
-      providers: { ollama: providerSchema.parse({ api: 'ollama', baseUrl: `${OLLAMA_URL}/v1`, models }) },
+      providers: { ollama: providerSchema().parse({ api: 'ollama', baseUrl: `${OLLAMA_URL}/v1`, models }) },
       ...(first === undefined ? {} : { defaultModel: `ollama/${first}` }),
       source: 'ollama',
     };

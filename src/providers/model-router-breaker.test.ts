@@ -27,8 +27,8 @@ async function setup() {
   const clock = { now: 5_000_000 };
   const router = createModelRouter({
     providers: {
-      hung: providerSchema.parse({ api: 'openai-chat', baseUrl: hung.openaiBaseUrl, timeoutMs: 100, maxRetries: 2 }),
-      ok: providerSchema.parse({ api: 'openai-chat', baseUrl: ok.openaiBaseUrl }),
+      hung: providerSchema().parse({ api: 'openai-chat', baseUrl: hung.openaiBaseUrl, timeoutMs: 100, maxRetries: 2 }),
+      ok: providerSchema().parse({ api: 'openai-chat', baseUrl: ok.openaiBaseUrl }),
     },
     breaker: () => ({ failureThreshold: 2, openMs: 10_000, maxOpenMs: 60_000 }),
     now: () => clock.now,
@@ -90,7 +90,7 @@ test('router breaker: a config reload keeps the breakers of providers still conf
   try {
     await finishOf(router.stream(['hung/m'], turn()));
     const reloaded = createModelRouter({
-      providers: { hung: providerSchema.parse({ api: 'openai-chat', baseUrl: hung.openaiBaseUrl, timeoutMs: 100 }) },
+      providers: { hung: providerSchema().parse({ api: 'openai-chat', baseUrl: hung.openaiBaseUrl, timeoutMs: 100 }) },
       breakers: router.breakers,
     });
     assert.deepEqual(reloaded.providerHealth().map((entry) => [entry.provider, entry.state]), [['hung', 'open']]);

@@ -39,8 +39,8 @@ async function setup(options: { maxRetries?: number } = {}) {
   const waits: number[] = [];
   const warnings: object[] = [];
   const providers: Record<string, ProviderConfig> = {
-    local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl, maxRetries: options.maxRetries ?? 2, models: ['small', 'org/big:7b'] }),
-    claude: providerSchema.parse({ api: 'anthropic-messages', baseUrl: server.anthropicBaseUrl, apiKey: 'sk-ant-k', maxRetries: options.maxRetries ?? 2 }),
+    local: providerSchema().parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl, maxRetries: options.maxRetries ?? 2, models: ['small', 'org/big:7b'] }),
+    claude: providerSchema().parse({ api: 'anthropic-messages', baseUrl: server.anthropicBaseUrl, apiKey: 'sk-ant-k', maxRetries: options.maxRetries ?? 2 }),
   };
   const router = createModelRouter({
     providers,
@@ -185,7 +185,7 @@ test('router: a retry-after longer than 30 s skips to the fallback instead of wa
 });
 
 test('router: unknown providers and malformed refs are NO_MODEL with a fix', TIMEOUT, async () => {
-  const router = createModelRouter({ providers: { gem: providerSchema.parse({ api: 'google-gemini' }), local: providerSchema.parse({ api: 'openai-chat' }) } });
+  const router = createModelRouter({ providers: { gem: providerSchema().parse({ api: 'google-gemini' }), local: providerSchema().parse({ api: 'openai-chat' }) } });
   const signal = new AbortController().signal;
   const unknown = finishOf(await collect(router.stream(['nope/model-x'], { messages: [], signal })));
   assert.equal(unknown.error?.code, 'NO_MODEL');
@@ -212,7 +212,7 @@ test('router: list() names every configured model', async () => {
 test('router: abort during a retry wait stops at once with reason aborted', TIMEOUT, async () => {
   const server = await startFakeModelServer();
   try {
-    const router = createModelRouter({ providers: { local: providerSchema.parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl }) } });
+    const router = createModelRouter({ providers: { local: providerSchema().parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl }) } });
     server.script({ status: 429, retryAfterSeconds: 20 });
     const controller = new AbortController();
     const started = Date.now();
@@ -256,7 +256,7 @@ test('router: an adapter that throws is treated as a failed attempt', TIMEOUT, a
     },
   };
   const router = createModelRouter({
-    providers: { x: providerSchema.parse({ api: 'openai-chat', maxRetries: 1 }) },
+    providers: { x: providerSchema().parse({ api: 'openai-chat', maxRetries: 1 }) },
     createProvider: () => broken,
     sleep: async () => {},
   });
@@ -275,7 +275,7 @@ test('router: a provider that does not read packed history gets it as messages b
       yield { type: 'finish', reason: 'stop' };
     },
   };
-  const router = createModelRouter({ providers: { x: providerSchema.parse({ api: 'anthropic-messages' }) }, createProvider: () => recorder });
+  const router = createModelRouter({ providers: { x: providerSchema().parse({ api: 'anthropic-messages' }) }, createProvider: () => recorder });
   const history = packMessages([
     { role: 'user', content: 'before' },
     { role: 'assistant', content: 'earlier reply' },

@@ -35,7 +35,7 @@ test('responses: transcript as input items (messages, function_call, function_ca
 test('responses: POST {baseUrl}/responses with bearer key, instructions, flat function tools, store false', TIMEOUT, async () => {
   const server = await startFakeModelServer();
   try {
-    const provider = createOpenAIResponsesProvider('o', providerSchema.parse({ api: 'openai-responses', baseUrl: `${server.openaiBaseUrl}/`, apiKey: 'sk-abcdefgh12345' }));
+    const provider = createOpenAIResponsesProvider('o', providerSchema().parse({ api: 'openai-responses', baseUrl: `${server.openaiBaseUrl}/`, apiKey: 'sk-abcdefgh12345' }));
     await collect(provider.stream({ model: 'gpt-x', system: 'sys', messages: [{ role: 'user', content: 'q' }], tools: [{ name: 't', description: 'd', parameters: { type: 'object' } }], maxTokens: 99, signal: new AbortController().signal }));
     const recorded = server.requests[0];
     assert.equal(recorded?.path, '/v1/responses');
@@ -83,7 +83,7 @@ test('gemini: x-goog-api-key, the model in the path (streamGenerateContent), sys
   const server = await startFakeModelServer();
   try {
     server.script({ toolCalls: [{ name: 'f', arguments: { x: 1 } }] });
-    const provider = createGoogleGeminiProvider('g', providerSchema.parse({ api: 'google-gemini', baseUrl: server.geminiBaseUrl, apiKey: 'AIzaSecretKey123' }));
+    const provider = createGoogleGeminiProvider('g', providerSchema().parse({ api: 'google-gemini', baseUrl: server.geminiBaseUrl, apiKey: 'AIzaSecretKey123' }));
     const events = await collect(provider.stream({ model: 'models/gemini-2.5-flash', system: 'sys', messages: [{ role: 'user', content: 'q' }], maxTokens: 7, signal: new AbortController().signal }));
     const call = events.find((event) => event.type === 'tool-call');
     assert.ok(call && call.type === 'tool-call' && call.id.includes('~sig~'), 'the signature rides on the id');
@@ -105,7 +105,7 @@ test('ollama: a base URL with /v1 still reaches the native /api/chat; num_predic
   assert.equal(ollamaRoot(undefined), 'http://127.0.0.1:11434');
   const server = await startFakeModelServer();
   try {
-    const provider = createOllamaProvider('l', providerSchema.parse({ api: 'ollama', baseUrl: `${server.url}/v1` }));
+    const provider = createOllamaProvider('l', providerSchema().parse({ api: 'ollama', baseUrl: `${server.url}/v1` }));
     const events = await collect(
       provider.stream({
         model: 'qwen3:8b',

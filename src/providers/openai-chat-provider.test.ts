@@ -32,7 +32,7 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 async function withServer(run: (server: FakeModelServer, config: ProviderConfig) => Promise<void>, extra: Partial<ProviderConfig> = {}): Promise<void> {
   const server = await startFakeModelServer();
   try {
-    await run(server, providerSchema.parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl, apiKey: 'sk-test-secret-key-123', ...extra }));
+    await run(server, providerSchema().parse({ api: 'openai-chat', baseUrl: server.openaiBaseUrl, apiKey: 'sk-test-secret-key-123', ...extra }));
   } finally {
     await server.close();
   }
@@ -204,7 +204,7 @@ test('openai: an unreachable server is PROVIDER_NETWORK; no key sends a placehol
   const server = await startFakeModelServer();
   const baseUrl = server.openaiBaseUrl;
   server.script({ text: 'ok' });
-  const keyless = createOpenAIChatProvider('local', providerSchema.parse({ api: 'ollama', baseUrl, headers: { 'x-extra': 'yes' } }));
+  const keyless = createOpenAIChatProvider('local', providerSchema().parse({ api: 'ollama', baseUrl, headers: { 'x-extra': 'yes' } }));
   const events = await collect(keyless.stream(request()));
   assert.equal(textOf(events), 'ok');
   assert.equal(server.requests[0]?.headers.authorization, 'Bearer hearth-no-api-key');

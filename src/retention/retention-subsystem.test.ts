@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 test('the retention component shows its last pass in status: when it ran and what it removed', async () => {
   const home = mkdtempSync(join(tmpdir(), 'hearth-retention-status-'));
   const store = createSqliteStore({ path: join(home, 'hearth.sqlite') });
-  const config = configSchema.parse({ retention: { sessionsIdleDays: 1, vacuumFreePercent: 0 } });
+  const config = configSchema().parse({ retention: { sessionsIdleDays: 1, vacuumFreePercent: 0 } });
   const clock = { now: () => 10 * DAY, setTimer: () => undefined, clearTimer: () => {} };
   const retention = scheduleRetention({ config: { current: () => config } as never, logger: { info: () => {}, warn: () => {} } as never, paths: { home } as never, store, clock });
   try {

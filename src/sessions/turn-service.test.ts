@@ -19,7 +19,7 @@ const contextOf = (input: AgentTurnInput): ChatMessage[] => [...(input.history ?
 function setup(runTurn: AgentLoop, options: { historyCacheBytes?: number; contextTokens?: number; maxConcurrent?: number } = {}) {
   const store = createSqliteStore({ path: ':memory:' });
   const defaults = { model: 'fake/echo', ...(options.contextTokens ? { contextTokens: options.contextTokens, maxOutputTokens: 1000 } : {}) };
-  const config = configSchema.parse({ agents: { defaults } });
+  const config = configSchema().parse({ agents: { defaults } });
   const directory = createAgentDirectory(config, { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const turns = createTurnService({
     store,
@@ -126,7 +126,7 @@ test('each turn sees the session history, from memory or disk alike, and a reset
 test('a NO_REPLY answer stays in the transcript but nothing is queued for delivery; turn options pick the model and hide side-effecting tools', async () => {
   const seen: { modelRefs: string[]; deny: string[] }[] = [];
   const store = createSqliteStore({ path: ':memory:' });
-  const config = configSchema.parse({ agents: { defaults: { model: 'fake/echo', fallbacks: ['fake/big'] } } });
+  const config = configSchema().parse({ agents: { defaults: { model: 'fake/echo', fallbacks: ['fake/big'] } } });
   const directory = createAgentDirectory(config, { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const turns = createTurnService({
     store,

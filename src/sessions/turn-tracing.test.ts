@@ -42,7 +42,7 @@ function recordingTracer() {
 
 function setup(runTurn: AgentLoop, tracer: Tracer, ownership?: LaneOwnership) {
   const store = createSqliteStore({ path: ':memory:' });
-  const directory = createAgentDirectory(configSchema.parse({ agents: { defaults: { model: 'fake/echo' } } }), { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
+  const directory = createAgentDirectory(configSchema().parse({ agents: { defaults: { model: 'fake/echo' } } }), { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const turns = createTurnService({
     store,
     lanes: createSessionLanes({ maxConcurrent: 2 }),

@@ -13,16 +13,16 @@ after(async () => {
 });
 
 test('store choice: SQLite by default; store.kind postgres with store.url; HEARTH_DATABASE_URL selects postgres over the config', () => {
-  const defaults = configSchema.parse({});
+  const defaults = configSchema().parse({});
   assert.deepEqual(defaults.store, { kind: 'sqlite' });
   assert.deepEqual(chooseStore(defaults, {}, paths), { kind: 'sqlite', path: '/home/me/.hearth/state/hearth.sqlite' });
   assert.equal(usesPostgres(defaults, {}), false);
-  const postgres = configSchema.parse({ store: { kind: 'postgres', url: 'postgres://h@db/hearth' } });
+  const postgres = configSchema().parse({ store: { kind: 'postgres', url: 'postgres://h@db/hearth' } });
   assert.deepEqual(chooseStore(postgres, {}, paths), { kind: 'postgres', url: 'postgres://h@db/hearth' });
   assert.deepEqual(chooseStore(defaults, { HEARTH_DATABASE_URL: 'postgres://env@db/hearth' }, paths), { kind: 'postgres', url: 'postgres://env@db/hearth' });
   assert.equal(usesPostgres(defaults, { HEARTH_DATABASE_URL: 'postgres://env@db/hearth' }), true);
-  assert.throws(() => chooseStore(configSchema.parse({ store: { kind: 'postgres' } }), {}, paths), /store\.url is not set/);
-  assert.equal(configSchema.safeParse({ store: { kind: 'mysql' } }).success, false);
+  assert.throws(() => chooseStore(configSchema().parse({ store: { kind: 'postgres' } }), {}, paths), /store\.url is not set/);
+  assert.equal(configSchema().safeParse({ store: { kind: 'mysql' } }).success, false);
 });
 
 test('store choice: an unreachable server fails the start with a message naming store.url and what to check', async () => {

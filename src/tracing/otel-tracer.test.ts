@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { z } from 'zod';
 import { tracingSchema } from '../config/schema.js';
 import { createOtelTracer } from './otel-tracer.js';
 
@@ -8,9 +9,9 @@ const quiet = { warn() {} };
 const started: { shutdown(): Promise<void> }[] = [];
 after(() => Promise.all(started.map((tracer) => tracer.shutdown())));
 
-function tracerWith(settings: Partial<ReturnType<typeof tracingSchema.parse>> = {}) {
+function tracerWith(settings: Partial<z.output<ReturnType<typeof tracingSchema>>> = {}) {
   const exporter = new InMemorySpanExporter();
-  const tracer = createOtelTracer({ settings: tracingSchema.parse({ enabled: true, ...settings }), version: '9.9.9', exporter, batchDelayMs: 10, logger: quiet });
+  const tracer = createOtelTracer({ settings: tracingSchema().parse({ enabled: true, ...settings }), version: '9.9.9', exporter, batchDelayMs: 10, logger: quiet });
   started.push(tracer);
   return { exporter, tracer };
 }
@@ -124,7 +125,7 @@ test('a failing endpoint is counted and logged once per failure streak', async (
   const warnings: string[] = [];
   const failing = new InMemorySpanExporter();
   failing.export = (_spans, done) => done({ code: 1, error: new Error('connect ECONNREFUSED 127.0.0.1:4318') });
-  const tracer = createOtelTracer({ settings: tracingSchema.parse({ enabled: true }), version: '1', exporter: failing, batchDelayMs: 10, logger: { warn: (_details, message) => warnings.push(String(message)) } });
+  const tracer = createOtelTracer({ settings: tracingSchema().parse({ enabled: true }), version: '1', exporter: failing, batchDelayMs: 10, logger: { warn: (_details, message) => warnings.push(String(message)) } });
   for (const runId of ['run_a', 'run_b']) {
     tracer.startTurn({ runId, sessionKey: 's', agentId: 'main', channel: 'webchat', startedAt: Date.now() }).end({ status: 'ok' });
     await new Promise((resolve) => setTimeout(resolve, 60));

@@ -10,7 +10,7 @@ import { createLogger } from '../observability/logger.js';
 import { tracingSubsystem } from './tracing-subsystem.js';
 
 function base(tracing: unknown, logsDir?: string) {
-  const config = createConfigState({ config: configSchema.parse({ tracing }), hash: 'h', source: '{}' });
+  const config = createConfigState({ config: configSchema().parse({ tracing }), hash: 'h', source: '{}' });
   const { logger, flush, addFields } = createLogger({ level: 'info', terminal: null, ...(logsDir ? { logsDir } : {}) });
   let fieldSources = 0;
   const addLogFields: typeof addFields = (fieldsOf) => {

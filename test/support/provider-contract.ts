@@ -70,7 +70,7 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 
 async function withProvider(kind: ProviderKind, run: (server: FakeModelServer, provider: ModelProvider) => Promise<void>, extra: Partial<ProviderConfig> = {}): Promise<void> {
   const server = await startFakeModelServer();
-  const provider = defaultProviderFactory('p', providerSchema.parse({ api: kind, baseUrl: fakeBaseUrl(server, kind), apiKey: KEY, ...extra }), {});
+  const provider = defaultProviderFactory('p', providerSchema().parse({ api: kind, baseUrl: fakeBaseUrl(server, kind), apiKey: KEY, ...extra }), {});
   try {
     await run(server, provider);
   } finally {

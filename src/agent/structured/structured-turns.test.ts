@@ -13,7 +13,7 @@ const silent = { info() {}, warn() {}, error() {} };
 /** A turn service whose conversational and structured loops only say which one ran. */
 function setup(agents: Record<string, unknown>) {
   const store = createSqliteStore({ path: ':memory:' });
-  const directory = createAgentDirectory(configSchema.parse({ agents }), { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
+  const directory = createAgentDirectory(configSchema().parse({ agents }), { workspacesDir: '/nonexistent/workspaces', home: '/nonexistent' });
   const answer = (reply: string): AgentLoop => async () => ({ status: 'ok', reply, messages: [{ role: 'assistant', content: reply }], toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } });
   const resumed: (string | undefined)[] = [];
   const structured = answer('structured');

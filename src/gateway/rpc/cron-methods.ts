@@ -26,7 +26,7 @@ const jobFields = {
   alertAfter: z.number().int().min(1).max(10_000),
   disableAfter: z.number().int().min(1).max(10_000),
   // The same form as cron.escalation.alertChannel in the config, so a malformed chat is refused here, not when an alert fires.
-  alertChannel: chatSpecSchema.max(300),
+  alertChannel: chatSpecSchema().max(300),
   alertWebhook: z.url(),
   backoffMax: z.string().min(1).max(40),
   dailyTokens: z.number().int().positive(),

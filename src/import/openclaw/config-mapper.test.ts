@@ -15,7 +15,7 @@ test('a mapped OpenClaw config validates against Hearth\'s schema and keeps ${VA
     },
     'openclaw.json',
   );
-  assert.equal(configSchema.safeParse(mapped.config).success, true);
+  assert.equal(configSchema().safeParse(mapped.config).success, true);
   assert.deepEqual(mapped.config.models, { providers: { local: { api: 'ollama', baseUrl: 'http://127.0.0.1:11434/v1', apiKey: '${OLLAMA_KEY}' } } });
   assert.deepEqual((mapped.config.channels as Record<string, unknown>).discord, { token: '${DISCORD_TOKEN}', dmPolicy: 'allowlist', allowFrom: [42], groups: ['99'] });
   assert.deepEqual(mapped.secrets, []);
@@ -56,7 +56,7 @@ test('cron jobs of both generations map; command payloads and on-exit schedules 
 test('heartbeats map; agent and heartbeat settings Hearth lacks are reported with their key path', () => {
   const mapped = mapOpenClawConfig({ agents: { defaults: { heartbeat: { every: '1h', target: 'owner', activeHours: { start: '08:00', end: '22:00' } }, sandbox: { mode: 'all' } } } }, 'c');
   assert.deepEqual(mapped.config.agents, { defaults: { heartbeat: { every: '1h', activeHours: { start: '08:00', end: '22:00' } } } });
-  assert.equal(configSchema.safeParse(mapped.config).success, true);
+  assert.equal(configSchema().safeParse(mapped.config).success, true);
   assert.deepEqual(
     mapped.items.filter((item) => item.status === 'skipped').map((item) => [item.status, item.source]),
     [
@@ -87,7 +87,7 @@ test('tools.profile/allow/deny become agents.defaults.tools, per-agent tools the
     },
     'c',
   );
-  assert.equal(configSchema.safeParse(mapped.config).success, true, JSON.stringify(configSchema.safeParse(mapped.config).error?.issues));
+  assert.equal(configSchema().safeParse(mapped.config).success, true, JSON.stringify(configSchema().safeParse(mapped.config).error?.issues));
   const agents = mapped.config.agents as { defaults: { tools: unknown }; entries: Record<string, { tools?: unknown }> };
   // A denied bash is a denied exec; OpenClaw's plugins include MCP servers' tools.
   assert.deepEqual(agents.defaults.tools, { profile: 'coding', deny: ['exec', 'group:plugins', 'group:mcp', 'browser'] });

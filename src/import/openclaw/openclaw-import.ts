@@ -62,7 +62,7 @@ function importConfig(mapped: MappedConfig, options: OpenClawImportOptions, repo
   for (const conflict of conflicts) {
     report.add({ status: 'skipped', what: `config ${conflict.path}`, source: path, reason: `Hearth's config already sets it to ${JSON.stringify(conflict.existing)}; the imported ${JSON.stringify(conflict.imported)} was not applied` });
   }
-  const checked = configSchema.safeParse(merged);
+  const checked = configSchema().safeParse(merged);
   if (!checked.success) {
     const problems = checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`the merged config would not be valid, so nothing was written: ${problems}`);
