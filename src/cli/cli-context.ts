@@ -46,7 +46,7 @@ export class CliFailure extends Error {
 export function cliConfig(paths: HearthPaths, env: Record<string, string | undefined>): HearthConfig {
   const loaded = loadConfigFile(paths.configPath, env);
   if (loaded.ok) return loaded.config;
-  const defaults = configSchema().parse({});
+  const defaults = configSchema().parse({}, { jitless: true });
   try {
     const raw = JSON5.parse(readFileSync(paths.configPath, 'utf8')) as { gateway?: { port?: unknown; bind?: unknown; auth?: { token?: unknown } } };
     const port = typeof raw.gateway?.port === 'number' ? raw.gateway.port : defaults.gateway.port;

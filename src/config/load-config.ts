@@ -11,6 +11,13 @@ import { describeZodIssue } from './zod-issues.js';
 
 const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 
+/**
+ * A config is parsed once at start and once per edit: zod's compiled parser (code generated and
+ * compiled for each object schema on its first parse) costs more to build than it saves on one
+ * parse, so config parses go without it.
+ */
+const ONE_PARSE = { jitless: true } as const;
+
 export { type ConfigIssue, formatConfigIssues } from './config-issues.js';
 
 /**
@@ -54,7 +61,7 @@ export function readConfigText(path: string): ConfigTextRead {
 
 /** The result of loading with no config file: every field at its default. */
 export function defaultConfigResult(): ConfigLoadResult {
-  return { ok: true, config: snapshot(configSchema().parse({})), source: 'defaults', hash: sha256('defaults') };
+  return { ok: true, config: snapshot(configSchema().parse({}, ONE_PARSE)), source: 'defaults', hash: sha256('defaults') };
 }
 
 /**
@@ -99,7 +106,7 @@ function validate(
       ...(problem.suggestion === undefined ? {} : { suggestion: problem.suggestion }),
     };
   };
-  const parsed = configSchema().safeParse(value);
+  const parsed = configSchema().safeParse(value, ONE_PARSE);
   if (!parsed.success) {
     // A value emptied by an unset variable is already reported; don't report it twice.
     const reported = new Set(earlierIssues.map((issue) => issue.path));
