@@ -1,4 +1,4 @@
-import { ROUTING_KEYS } from '../config/channel-schema.js';
+import { routingKeys } from '../config/channel-schema.js';
 import type { Channel, ChannelProbeResult, ChannelRunContext, SendReceipt } from '../contracts/channel.js';
 import type { PluginChannelInfo } from '../plugins/plugin-host.js';
 import type { PluginChannels } from '../plugins/plugins-subsystem.js';
@@ -16,7 +16,8 @@ const pluginOf = (account: ChannelAccount): string => (typeof account.settings.p
 
 /** The account's settings as the plugin sees them: its own keys, without the gateway's routing keys. */
 function pluginSettings(account: ChannelAccount): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(account.settings).filter(([key]) => !ROUTING_KEYS.includes(key)));
+  const routing = routingKeys();
+  return Object.fromEntries(Object.entries(account.settings).filter(([key]) => !routing.includes(key)));
 }
 
 /**

@@ -1,14 +1,12 @@
 import { readFileSync } from 'node:fs';
-import type JSON5Module from 'json5';
+import JSON5 from 'json5';
 import { loadConfigFile } from '../config/load-config.js';
 import { type HearthPaths, resolveHearthPaths } from '../config/paths.js';
 import { configSchema, type HearthConfig } from '../config/schema.js';
 import { readGatewayAddress } from '../gateway/gateway-address-file.js';
 import { resolveGatewayToken } from '../gateway/gateway-token.js';
-import { loadCommonJs } from '../runtime/load-commonjs.js';
 import { connectGateway, type GatewayClient, GatewayUnreachable } from './gateway-client.js';
 
-const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 
 export interface CliIo {
   out(text: string): void;

@@ -149,7 +149,9 @@ const platform = <T extends z.ZodRawShape>(fields: T) =>
   });
 
 /** The keys every account has whatever its platform; the rest of a plugin channel's settings go to the plugin. */
-export const ROUTING_KEYS: readonly string[] = [...Object.keys(routingFields()), 'plugin', 'accounts'];
+export function routingKeys(): readonly string[] {
+  return [...Object.keys(routingFields()), 'plugin', 'accounts'];
+}
 
 const pluginId = builtOnce(() => z.string().regex(/^[a-z0-9][a-z0-9-]{0,23}$/, 'plugin ids are 1 to 24 lowercase letters, digits or "-"'));
 

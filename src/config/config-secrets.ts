@@ -1,9 +1,7 @@
-import type JSON5Module from 'json5';
-import { loadCommonJs } from '../runtime/load-commonjs.js';
+import JSON5 from 'json5';
 import { type ConfigIssue, formatPath } from './config-issues.js';
 import { type PathSegment, type SourceNode, scanJson5 } from './json5-locator.js';
 
-const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 
 /**
  * What a secret's value is replaced with when the config is shown. Written back unchanged, it

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type JSON5Module from 'json5';
-import { loadCommonJs } from '../runtime/load-commonjs.js';
+import JSON5 from 'json5';
 import { type ConfigIssue, formatPath } from './config-issues.js';
 import { type CrossFieldProblem, checkCrossFields } from './cross-field-checks.js';
 import { substituteEnv } from './env-substitution.js';
@@ -9,7 +8,6 @@ import { isBlankJson5, type Json5SourceMap, scanJson5 } from './json5-locator.js
 import { configSchema, type HearthConfig } from './schema.js';
 import { describeZodIssue } from './zod-issues.js';
 
-const JSON5 = loadCommonJs('json5') as typeof JSON5Module;
 
 /**
  * A config is parsed once at start and once per edit: zod's compiled parser (code generated and

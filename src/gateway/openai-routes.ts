@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { builtOnce } from '../config/lazy-schema.js';
 import { isHearthError } from '../contracts/errors.js';
 import type { ChatMessage, ToolCall } from '../contracts/messages.js';
 import { isValidSessionKey } from '../routing/session-keys.js';
@@ -8,30 +9,30 @@ import type { TurnEvent, TurnOutcome } from '../sessions/turn-service.js';
 import type { GatewayContext } from './gateway-context.js';
 import { httpStatusFor, sendError, sendJson } from './http-errors.js';
 
-const contentSchema = z.union([
+const contentSchema = builtOnce(() => z.union([
   z.string(),
   z.null(),
   z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
-]);
+]));
 
-const messageSchema = z.looseObject({
+const messageSchema = builtOnce(() => z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-  content: contentSchema.optional(),
+  content: contentSchema().optional(),
   tool_calls: z
     .array(z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string(), arguments: z.string() }) }))
     .optional(),
   tool_call_id: z.string().optional(),
   name: z.string().optional(),
-});
+}));
 
-const requestSchema = z.looseObject({
+const requestSchema = builtOnce(() => z.looseObject({
   model: z.string().min(1),
-  messages: z.array(messageSchema).min(1),
+  messages: z.array(messageSchema()).min(1),
   stream: z.boolean().optional(),
   user: z.string().min(1).max(256).optional(),
-});
+}));
 
-type RequestMessage = z.infer<typeof messageSchema>;
+type RequestMessage = z.infer<ReturnType<typeof messageSchema>>;
 
 function textOf(content: RequestMessage['content']): string | { error: string } {
   if (content === undefined || content === null) return '';
@@ -135,24 +136,24 @@ const chatWire: WireFactory = (runId, model, created) => {
   };
 };
 
-const responsesContentSchema = z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))]);
+const responsesContentSchema = builtOnce(() => z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))]));
 
-const responsesItemSchema = z.union([
-  z.looseObject({ type: z.literal('message').optional(), role: z.enum(['system', 'developer', 'user', 'assistant']), content: responsesContentSchema }),
+const responsesItemSchema = builtOnce(() => z.union([
+  z.looseObject({ type: z.literal('message').optional(), role: z.enum(['system', 'developer', 'user', 'assistant']), content: responsesContentSchema() }),
   z.looseObject({ type: z.literal('function_call'), call_id: z.string(), name: z.string(), arguments: z.string() }),
   z.looseObject({ type: z.literal('function_call_output'), call_id: z.string(), output: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))]) }),
-]);
+]));
 
-const responsesRequestSchema = z.looseObject({
+const responsesRequestSchema = builtOnce(() => z.looseObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(responsesItemSchema).min(1)]),
+  input: z.union([z.string(), z.array(responsesItemSchema()).min(1)]),
   instructions: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   user: z.string().min(1).max(256).optional(),
-});
+}));
 
 /** Responses API input (a string or items) as Chat Completions messages, so both endpoints share one path. */
-export function responsesInputToMessages(instructions: string | null | undefined, input: z.infer<typeof responsesRequestSchema>['input']): RequestMessage[] | { error: string } {
+export function responsesInputToMessages(instructions: string | null | undefined, input: z.infer<ReturnType<typeof responsesRequestSchema>>['input']): RequestMessage[] | { error: string } {
   const messages: RequestMessage[] = instructions ? [{ role: 'system', content: instructions }] : [];
   if (typeof input === 'string') return [...messages, { role: 'user', content: input }];
   for (const item of input) {
@@ -255,7 +256,7 @@ export function createOpenAIRoutes(context: GatewayContext) {
   }
 
   async function chatCompletions(request: IncomingMessage, response: ServerResponse, body: unknown) {
-    const parsed = requestSchema.safeParse(body);
+    const parsed = requestSchema().safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       sendError(response, 400, 'invalid_request', `Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}.`);
@@ -266,7 +267,7 @@ export function createOpenAIRoutes(context: GatewayContext) {
   }
 
   async function responses(request: IncomingMessage, response: ServerResponse, body: unknown) {
-    const parsed = responsesRequestSchema.safeParse(body);
+    const parsed = responsesRequestSchema().safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       sendError(response, 400, 'invalid_request', `Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'malformed'}.`);

@@ -1,12 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type PinoModule from 'pino';
-import { loadCommonJs } from '../runtime/load-commonjs.js';
+import pino from 'pino';
 
-const pino = loadCommonJs('pino') as typeof PinoModule;
-
-export type Logger = PinoModule.Logger;
+export type Logger = pino.Logger;
 
 /** Keys whose values never reach a log line, at any depth pino's redaction reaches. */
 export const REDACTED_PATHS = [
@@ -70,8 +67,8 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): { logger: Logger; flush(): void; addFields: AddLogFields } {
   // Fields a later subsystem adds to log lines (tracing: the trace id of a line about a run).
   const extraFields: ((line: object) => object | undefined)[] = [];
-  const streams: PinoModule.StreamEntry[] = [];
-  let file: PinoModule.DestinationStream & { flushSync?: () => void } | undefined;
+  const streams: pino.StreamEntry[] = [];
+  let file: pino.DestinationStream & { flushSync?: () => void } | undefined;
   if (options.logsDir) {
     mkdirSync(options.logsDir, { recursive: true, mode: 0o700 });
     file = pino.destination({ dest: gatewayLogPath(options.logsDir), sync: false, mkdir: true });
