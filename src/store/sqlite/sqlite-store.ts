@@ -54,16 +54,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const migrate = (): number[] => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
-    const done: number[] = [];
-    for (const migration of sqliteMigrations) {
-      if (applied.has(migration.version)) continue;
-      db.transaction(() => {
+    const pending = sqliteMigrations.filter((migration) => !applied.has(migration.version));
+    // One transaction for all of them: a database is at its old version or at the new one, never
+    // in between, and a new database is made in one commit instead of one per migration.
+    db.transaction(() => {
+      const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+      for (const migration of pending) {
         db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
-      })();
-      done.push(migration.version);
-    }
-    return done;
+        record.run(migration.version, migration.name, Date.now());
+      }
+    })();
+    return pending.map((migration) => migration.version);
   };
   try {
     migrate();
