@@ -3,29 +3,31 @@
 // return the memory a burst of turns used. `npm start` passes it too.
 // `npm run build` compiles to dist/src/ and bundles that into dist/bundle/cli/main.cjs (one file,
 // read back from V8's code cache by load-bundle.cjs, starts faster); the bundle runs unless
-// dist/src/ was compiled after it (a bare `tsc`).
-import { statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+// dist/src/ was compiled after it (a bare `tsc`). This folder is CommonJS (bin/package.json):
+// Node starts a CommonJS file without setting up its ES module loader.
+'use strict';
+const { statSync } = require('node:fs');
+const { join } = require('node:path');
 
 const modified = (path) => {
   try {
-    return statSync(new URL(path, import.meta.url)).mtimeMs;
+    return statSync(join(__dirname, '..', path)).mtimeMs;
   } catch {
     return -1;
   }
 };
-const bundled = modified('../dist/bundle/cli/main.cjs');
+const bundled = modified('dist/bundle/cli/main.cjs');
 const loadCli = async () => {
-  if (bundled < 0 || bundled < modified('../dist/src/cli/main.js')) return import('../dist/src/cli/main.js');
-  const { loadBundle } = createRequire(import.meta.url)('./load-bundle.cjs');
-  return loadBundle(fileURLToPath(new URL('../dist/bundle/cli/main.cjs', import.meta.url)));
+  if (bundled < 0 || bundled < modified('dist/src/cli/main.js')) return import('../dist/src/cli/main.js');
+  return require('./load-bundle.cjs').loadBundle(join(__dirname, '..', 'dist', 'bundle', 'cli', 'main.cjs'));
 };
-loadCli().then((cli) => cli.main(process.argv)).catch((error) => {
-  if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli')) {
-    console.error('Hearth is not built yet. Run `npm ci` (or `npm run build`) in the project folder first.');
-  } else {
-    console.error(error);
-  }
-  process.exit(1);
-});
+loadCli()
+  .then((cli) => cli.main(process.argv))
+  .catch((error) => {
+    if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli')) {
+      console.error('Hearth is not built yet. Run `npm ci` (or `npm run build`) in the project folder first.');
+    } else {
+      console.error(error);
+    }
+    process.exit(1);
+  });
