@@ -62,8 +62,8 @@ export async function stopServiceWithModel(setUp: Partial<Pick<ServiceSetUp, 'mo
 }
 
 /**
- * A package folder of this build with another version; `bin` replaces bin/hearth.js (the real
- * one stays as bin/real-hearth.js). Its parent folder is pushed onto `created` for removal.
+ * A package folder of this build with another version; `bin` (an ES module) runs in place of
+ * bin/hearth.js (the real one stays as bin/real-hearth.js). Its parent folder is pushed onto `created` for removal.
  */
 export function makeVersion(version: string, created: string[], bin?: string): string {
   const parent = makeHome();
@@ -73,8 +73,11 @@ export function makeVersion(version: string, created: string[], bin?: string): s
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, version }, null, 2));
   if (bin) {
+    // bin/ is CommonJS (bin/package.json): the test's bin is an ES module beside it, which
+    // bin/hearth.js imports.
     writeFileSync(join(dir, 'bin', 'real-hearth.js'), readFileSync(join(REPO_ROOT, 'bin', 'hearth.js')));
-    writeFileSync(join(dir, 'bin', 'hearth.js'), bin);
+    writeFileSync(join(dir, 'bin', 'version-bin.mjs'), bin);
+    writeFileSync(join(dir, 'bin', 'hearth.js'), "import('./version-bin.mjs').catch((error) => {\n  console.error(error);\n  process.exit(1);\n});\n");
   }
   return dir;
 }
