@@ -54,11 +54,11 @@ function loadBundle(file) {
   const bundle = new Module(file, module);
   bundle.filename = file;
   bundle.paths = Module._nodeModulePaths(dirname(file));
-  bundle.loaded = true;
   const require = (id) => bundle.require(id);
   require.resolve = (request, options) => Module._resolveFilename(request, bundle, false, options);
   require.cache = Module._cache;
   script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, file, dirname(file));
+  bundle.loaded = true;
   // After the bundle's top level ran, the cache also holds every function that ran.
   if (!cachedData || script.cachedDataRejected) writeCache(cachePath, script.createCachedData());
   return bundle.exports;

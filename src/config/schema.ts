@@ -354,54 +354,22 @@ const s3Schema = builtOnce(() => z.strictObject({
   secretAccessKey: z.string().min(1).optional().describe('The secret access key (prefer ${AWS_SECRET_ACCESS_KEY}).'),
 }));
 
-/**
- * What each section of the config is when the config leaves it out. The gateway reads these from
- * section-defaults.ts (written by `npm run docs`; reference-docs.test.ts fails when they differ),
- * so a section it was not given is never built; these compute them when that file lacks one.
- */
-const sectionDefaults = {
-  gateway: () => gatewaySchema().parse({}),
-  models: () => ({ providers: {}, pricing: {}, breaker: breakerSchema().parse({}) }),
-  agents: () => ({ defaults: agentDefaultsSchema().parse({}), entries: {} }),
-  session: () => sessionSchema().parse({}),
-  logging: () => loggingSchema().parse({}),
-  tracing: () => tracingSchema().parse({}),
-  channels: () => ({}),
-  tasks: () => tasksSchema().parse({}),
-  store: () => ({ kind: 'sqlite' }),
-  cluster: () => ({ leaseMs: 10_000 }),
-  retention: () => ({ sessionsIdleDays: 180, runsDays: 90, runsMaxRows: 1_000_000, outboxDays: 14, tasksDays: 90, alertsDays: 90, intervalMinutes: 60, vacuumFreePercent: 25 }),
-  media: () => ({ maxBytes: 25 * 1024 * 1024 }),
-  channelHealth: () => channelHealthSchema().parse({}),
-  bindings: () => [],
-  cron: () => cronSchema().parse({}),
-  alerts: () => ({}),
-  skills: () => ({ trustedKeys: {}, allowUnsigned: [], extraDirs: [] }),
-  plugins: () => ({ load: { paths: [] }, entries: {} }),
-  mcp: () => ({ servers: {} }),
-};
-
-/** Every section's default, computed from the schemas (what section-defaults.ts must hold). */
-export function computeSectionDefaults(): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(sectionDefaults).map(([name, compute]) => [name, compute()]));
-}
-
 export const configSchema = builtOnce(() => z.strictObject({
   $schema: z.string().optional().describe('A JSON Schema URL for editors; the gateway ignores it.'),
-  gateway: lazySection('gateway', sectionDefaults.gateway, () => gatewaySchema()).describe('The HTTP and WebSocket server.'),
-  models: lazySection('models', sectionDefaults.models, () => z.strictObject({
+  gateway: lazySection('gateway', gatewaySchema).describe('The HTTP and WebSocket server.'),
+  models: lazySection('models', () => z.strictObject({
     providers: z.record(z.string(), providerSchema()).default({}).describe('Model providers by the id used in model refs (<id>/<model>).').meta({ keyName: 'id' }),
     pricing: z.record(z.string(), priceSchema()).default({}).describe('What each model costs, for budgets, run records and hearth_cost_usd_total, e.g. "openai/gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 }.').meta({ keyName: 'provider/model' }),
     breaker: breakerSchema().default(breakerSchema().parse({})).describe('When a model provider that stops answering is skipped.'),
   })).describe('Model providers, prices and circuit breakers.'),
-  agents: lazySection('agents', sectionDefaults.agents, () => z.strictObject({
+  agents: lazySection('agents', () => z.strictObject({
     defaults: agentDefaultsSchema().default(agentDefaultsSchema().parse({})).describe('Settings every agent starts from.'),
     entries: z.record(z.string().regex(agentIdPattern, 'agent ids are lowercase letters, digits, _ and -'), agentEntrySchema()).default({}).describe('Agents by id (lowercase letters, digits, _ and -), each overriding the defaults; without entries there is one agent, main.').meta({ keyName: 'agentId' }),
   })).describe('The agents: their models, tools, limits, budgets and heartbeats.'),
-  session: lazySection('session', sectionDefaults.session, () => sessionSchema()).describe('How conversations map to sessions, and how much of their history stays in memory.'),
-  logging: lazySection('logging', sectionDefaults.logging, () => loggingSchema()).describe('The gateway\'s log.'),
-  tracing: lazySection('tracing', sectionDefaults.tracing, () => tracingSchema()).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
-  channels: lazySection('channels', sectionDefaults.channels, () => channelsSchema()).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
+  session: lazySection('session', sessionSchema).describe('How conversations map to sessions, and how much of their history stays in memory.'),
+  logging: lazySection('logging', loggingSchema).describe('The gateway\'s log.'),
+  tracing: lazySection('tracing', tracingSchema).describe('OpenTelemetry traces of turns (see docs/agents.md, Traces).'),
+  channels: lazySection('channels', channelsSchema).describe('Chat platform accounts: Telegram, Discord, Slack, IRC, Signal, Feishu / Lark, WhatsApp and Matrix, or a plugin\'s platform (see docs/channels.md).'),
   backups: z
     .strictObject({
       to: z.string().min(1).describe('A folder (absolute path) or s3://<bucket>/<prefix> of an S3-compatible store.'),
@@ -412,14 +380,14 @@ export const configSchema = builtOnce(() => z.strictObject({
     })
     .optional()
     .describe('State backups on a schedule (see docs/operations.md, Backups); off without it.'),
-  tasks: lazySection('tasks', sectionDefaults.tasks, () => tasksSchema()).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
-  store: lazySection('store', sectionDefaults.store, () => storeSchema()).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
-  cluster: lazySection('cluster', sectionDefaults.cluster, () => z
+  tasks: lazySection('tasks', tasksSchema).describe('The shared task queue between agents: which agents take tasks, leases (see docs/agents.md, Task queue).'),
+  store: lazySection('store', storeSchema).describe('Where the gateway keeps its state: sessions, transcripts, runs, the outbox (see docs/cluster.md).'),
+  cluster: lazySection('cluster', () => z
     .strictObject({
       nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'a node id is 1 to 100 letters, digits, ".", "_", ":" or "-"').optional().describe('This gateway\'s name among the nodes sharing one PostgreSQL store (default: HEARTH_NODE_ID, else <host name>:<port>). Each node needs its own.'),
       leaseMs: z.number().int().min(500).max(600_000).default(10_000).describe('How long a node\'s hold on a session, a channel account or the cron schedule lasts without renewal: when a node dies, another takes its work over this long after its last renewal. Renewed every third of it.'),
     })).describe('Cluster mode: several gateways on one PostgreSQL store (store.kind "postgres"), each session, channel account and the cron schedule held by one node at a time (see docs/cluster.md). Ignored with SQLite.'),
-  retention: lazySection('retention', sectionDefaults.retention, () => z
+  retention: lazySection('retention', () => z
     .strictObject({
       sessionsIdleDays: z.number().min(0).max(36_500).default(180).describe('A session with no turn for this many days is archived (gzip JSON lines in $HEARTH_HOME/archive/sessions/<day>/) and removed from the database, with the media only it referred to; 0 keeps sessions for ever. Fractions of a day work.'),
       runsDays: z.number().min(0).max(36_500).default(90).describe('Run records (what each turn did: steps, tool calls, tokens; hearth runs, usage) are kept this many days; 0 for ever.'),
@@ -435,7 +403,7 @@ export const configSchema = builtOnce(() => z.strictObject({
       intervalMinutes: z.number().min(0.01).max(10_080).default(60).describe('How often retention runs (the first pass 30 s after start, or one interval after start when that is sooner).'),
       vacuumFreePercent: z.number().min(0).max(100).default(25).describe('After a pass, the SQLite database is compacted (VACUUM, giving space back to the disk) when at least this share of it is free pages and at least 16 MiB; 0 never. SQLite reuses free pages anyway: this only matters after a large prune.'),
     })).describe('How long state is kept (see docs/operations.md, Retention).'),
-  media: lazySection('media', sectionDefaults.media, () => z
+  media: lazySection('media', () => z
     .strictObject({
       maxBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(25 * 1024 * 1024).describe('Largest photo, voice message or file from a channel that is saved (by content hash, see media.to); a larger one is noted in the transcript, not downloaded. 0 saves none.'),
       to: z
@@ -445,11 +413,11 @@ export const configSchema = builtOnce(() => z.strictObject({
         .describe('Where media is kept by content hash: a folder (absolute path; default $HEARTH_HOME/media) or s3://<bucket>/<prefix> of an S3-compatible store, which every gateway of a cluster shares. Transcripts refer to media/<sha256> either way.'),
       s3: s3Schema().optional().describe('How to reach an s3:// media.to, as backups.s3.'),
     })).describe('Files that arrive with channel messages.'),
-  channelHealth: lazySection('channelHealth', sectionDefaults.channelHealth, () => channelHealthSchema()).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
-  bindings: lazySection('bindings', sectionDefaults.bindings, () => z.array(bindingSchema())).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
-  cron: lazySection('cron', sectionDefaults.cron, () => cronSchema()).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
-  alerts: lazySection('alerts', sectionDefaults.alerts, () => alertsSchema()).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
-  skills: lazySection('skills', sectionDefaults.skills, () => z
+  channelHealth: lazySection('channelHealth', channelHealthSchema).describe('Health checks of every channel account, self-recovery and when to alert (see docs/channels.md).'),
+  bindings: lazySection('bindings', () => z.array(bindingSchema())).describe('Routes channel messages to agents; the most specific match wins (peer, then account, then channel).'),
+  cron: lazySection('cron', cronSchema).describe('Scheduled agent turns: retries, escalation and the run ledger (see docs/automation.md).'),
+  alerts: lazySection('alerts', alertsSchema).describe('Where operator alerts go (budgets, channel health; cron jobs unless cron.escalation names its own).'),
+  skills: lazySection('skills', () => z
     .strictObject({
       trustedKeys: z
         .record(z.string(), z.string().regex(/^[A-Za-z0-9+/]{43}=$/u, 'a trusted key is the base64 raw Ed25519 public key from hearth skills keygen (<name>.pub)'))
@@ -459,7 +427,7 @@ export const configSchema = builtOnce(() => z.strictObject({
       allowUnsigned: z.array(z.string().min(1)).default([]).describe('Local folders whose unsigned skills hearth skills install accepts (developer mode; hearth security audit reports it).'),
       extraDirs: z.array(z.string().min(1)).default([]).describe('More folders of skills, after <workspace>/skills and $HEARTH_HOME/skills.'),
     })).describe('Skills: where they are found and whose signatures are trusted (see docs/skills.md).'),
-  plugins: lazySection('plugins', sectionDefaults.plugins, () => z
+  plugins: lazySection('plugins', () => z
     .strictObject({
       load: z
         .strictObject({ paths: z.array(z.string().min(1)).default([]).describe('More plugin folders to load (each holds a hearth.plugin.json), besides $HEARTH_HOME/plugins/<id>/.') })
@@ -477,7 +445,7 @@ export const configSchema = builtOnce(() => z.strictObject({
         .describe('Per-plugin settings, by plugin id.')
         .meta({ keyName: 'pluginId' }),
     })).describe('Code plugins, each in its own worker thread (see docs/plugins.md).'),
-  mcp: lazySection('mcp', sectionDefaults.mcp, () => z
+  mcp: lazySection('mcp', () => z
     .strictObject({
       servers: z
         .record(

@@ -64,9 +64,10 @@ export function loadControlUi(root = new URL('../../../dist/ui/', import.meta.ur
   /** Only names listed in `assets/`: at most one entry per built file. */
   const files = new Map<string, UiFile>();
   const asset = (path: string): UiFile | undefined => {
+    if (!path.startsWith('/assets/')) return undefined;
     const name = path.slice('/assets/'.length);
     assets ??= listAssets(root);
-    if (!path.startsWith('/assets/') || !assets.has(name)) return undefined;
+    if (!assets.has(name)) return undefined;
     let file = files.get(name);
     if (!file) {
       try {
