@@ -17,12 +17,19 @@ const modified = (path) => {
   }
 };
 const bundled = modified('dist/bundle/cli/main.cjs');
+/**
+ * The CLI module, and `started`, which main() calls once a gateway is ready: the gateway's code
+ * cache is saved then, so it holds everything a start runs. Other commands save theirs at exit.
+ */
 const loadCli = async () => {
-  if (bundled < 0 || bundled < modified('dist/src/cli/main.js')) return import('../dist/src/cli/main.js');
-  return require('./load-bundle.cjs').loadBundle(join(__dirname, '..', 'dist', 'bundle', 'cli', 'main.cjs'));
+  if (bundled < 0 || bundled < modified('dist/src/cli/main.js')) return { cli: await import('../dist/src/cli/main.js'), started: () => {} };
+  const role = process.argv[2] === 'gateway' ? 'gateway' : 'cli';
+  const bundle = require('./load-bundle.cjs').loadBundle(join(__dirname, '..', 'dist', 'bundle', 'cli', 'main.cjs'), role);
+  if (role === 'cli') process.once('exit', bundle.saveCodeCache);
+  return { cli: bundle.exports, started: bundle.saveCodeCache };
 };
 loadCli()
-  .then((cli) => cli.main(process.argv))
+  .then(({ cli, started }) => cli.main(process.argv, { started }))
   .catch((error) => {
     if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli')) {
       console.error('Hearth is not built yet. Run `npm ci` (or `npm run build`) in the project folder first.');

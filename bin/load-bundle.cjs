@@ -1,8 +1,10 @@
 // Runs the bundle (dist/bundle/cli/main.cjs) the way `require` would, but with V8's code cache:
-// the first run compiles it and saves what V8 compiled next to it; later runs read that back
-// instead of parsing 2 MB of JavaScript again (bench/README.md, "Start-up against the floor").
-// A cache V8 refuses (another Node version or other V8 flags) is rebuilt; one that cannot be
-// written (a read-only install) only costs the compile. Each set of Node flags has its own cache.
+// a run without a usable cache compiles the bundle and then saves what V8 compiled next to it;
+// later runs read that back instead of parsing 2 MB of JavaScript and compiling every function
+// they call again (bench/README.md, "Start-up against the floor"). A cache V8 refuses (another
+// Node version or other V8 flags) is rebuilt; one that cannot be written (a read-only install)
+// only costs the compile. Each set of Node flags has its own cache, and so has each role: the
+// gateway's holds what a start runs until it is ready, the other commands' what they ran.
 'use strict';
 const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
@@ -43,10 +45,14 @@ function writeCache(path, data) {
 
 /**
  * Loads `file`, a CommonJS module written as its module wrapper (`(function (exports, require,
- * module, __filename, __dirname) { … })`, scripts/bundle.mjs), and returns its exports.
+ * module, __filename, __dirname) { … })`, scripts/bundle.mjs), under the cache of `role`
+ * ('gateway' or 'cli'). Returns its exports and `saveCodeCache()`, which writes the cache when V8
+ * had none it could take: call it once what should be cached has run, and before anything changes
+ * V8's flags (a cache made after that is refused by the next start). It does nothing after its
+ * first call, or when the cache was taken.
  */
-function loadBundle(file) {
-  const cachePath = `${file}.${cacheKey(file)}.cache`;
+function loadBundle(file, role = 'cli') {
+  const cachePath = `${file}.${role}-${cacheKey(file)}.cache`;
   const cachedData = readCache(cachePath);
   // No `importModuleDynamically`: code read back from the cache could not use it, so the bundle
   // has no `import()` (scripts/bundle.mjs turns each into `require`).
@@ -59,12 +65,17 @@ function loadBundle(file) {
   require.cache = Module._cache;
   script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, file, dirname(file));
   bundle.loaded = true;
-  // After the bundle's top level ran, the cache also holds every function that ran.
-  if (!cachedData || script.cachedDataRejected) writeCache(cachePath, script.createCachedData());
-  return bundle.exports;
+  let saved = cachedData !== undefined && !script.cachedDataRejected;
+  // The cache holds every function that has run by the time it is made, not only the top level.
+  const saveCodeCache = () => {
+    if (saved) return;
+    saved = true;
+    writeCache(cachePath, script.createCachedData());
+  };
+  return { exports: bundle.exports, saveCodeCache };
 }
 
 module.exports = { loadBundle };
 
-// `node [flags] bin/load-bundle.cjs <bundle>` only builds the cache for those flags (npm run build).
-if (require.main === module) loadBundle(process.argv[2]);
+// `node [flags] bin/load-bundle.cjs <bundle>` runs the bundle's top level and saves its cache.
+if (require.main === module) loadBundle(process.argv[2]).saveCodeCache();

@@ -6,8 +6,10 @@
 // files or their own lazy loading stay outside and load from node_modules as before; pino and
 // json5, which every start needs, are inside, so the code cache holds them too (pino's transports,
 // the part that would need its worker files, are not used).
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -90,9 +92,47 @@ const wide = /[^\x00-\x7f]/u.exec(text);
 if (wide) throw new Error(`dist/bundle/cli/main.cjs has a character outside ASCII near "${text.slice(Math.max(0, wide.index - 60), wide.index + 20)}": write it as \\u…`);
 if (/\bimport\s*\(\s*["'`]/u.test(text)) throw new Error('dist/bundle/cli/main.cjs still has an import(): it would fail once read back from the code cache');
 
-// The code cache for the two ways the bundle is started: the gateway with the flags of
-// bin/hearth.js and `npm start`, and plain `node bin/hearth.js` (bin/load-bundle.cjs).
-for (const flags of [['--max-semi-space-size=4'], []]) {
-  const warmed = spawnSync(process.execPath, [...flags, 'bin/load-bundle.cjs', 'dist/bundle/cli/main.cjs'], { stdio: 'inherit' });
-  if (warmed.status !== 0) throw new Error(`the bundle did not load (exit ${warmed.status}): see above`);
+// The code caches (bin/load-bundle.cjs), for the flags of bin/hearth.js and `npm start` and for
+// plain `node bin/hearth.js`: the other commands' from `hearth --version`, the gateway's from a
+// gateway started in a scratch home with one model configured and stopped once it is ready.
+const GATEWAY_FLAGS = ['--max-semi-space-size=4'];
+for (const flags of [GATEWAY_FLAGS, []]) {
+  const warmed = spawnSync(process.execPath, [...flags, 'bin/hearth.js', '--version'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (warmed.status !== 0) throw new Error(`the bundle did not run (exit ${warmed.status}): see above`);
+  await warmGateway(flags);
+}
+const caches = readdirSync('dist/bundle/cli').filter((name) => name.endsWith('.cache'));
+for (const role of ['cli', 'gateway']) {
+  if (caches.filter((name) => name.startsWith(`main.cjs.${role}-`)).length !== 2) throw new Error(`expected two ${role} code caches in dist/bundle/cli, found: ${caches.join(', ')}`);
+}
+
+/** Starts `hearth gateway` on a free loopback port in a scratch home, and stops it once ready. */
+async function warmGateway(flags) {
+  const home = mkdtempSync(join(tmpdir(), 'hearth-build-'));
+  try {
+    writeFileSync(
+      join(home, 'hearth.json5'),
+      JSON.stringify({ models: { providers: { local: { api: 'openai-chat', baseUrl: 'http://127.0.0.1:9/v1' } } }, agents: { defaults: { model: 'local/model' } }, logging: { level: 'warn' } }),
+    );
+    const gateway = spawn(process.execPath, [...flags, 'bin/hearth.js', 'gateway', '--port', '0', '--bind', 'loopback'], {
+      env: { ...process.env, HEARTH_HOME: home, HEARTH_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => gateway.once('exit', (code, signal) => resolve(code ?? signal)));
+    const ready = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 60_000);
+      let output = '';
+      gateway.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('Hearth is running at')) resolve(true);
+      });
+      gateway.once('exit', () => resolve(false));
+      exited.then(() => clearTimeout(timer));
+    });
+    gateway.kill(ready ? 'SIGTERM' : 'SIGKILL');
+    const code = await exited;
+    if (!ready || code !== 0) throw new Error(`a gateway started to warm its code cache did not become ready and stop cleanly (exit ${code}): see above`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }

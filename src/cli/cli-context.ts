@@ -24,6 +24,8 @@ export interface CliRuntime {
   env: Record<string, string | undefined>;
   io: CliIo;
   stdin: NodeJS.ReadableStream;
+  /** Called once when a started gateway is ready (bin/hearth.js saves V8's code cache then). */
+  started?: () => void;
 }
 
 /** A failure the CLI reports in one line and an exit code, without a stack trace. */

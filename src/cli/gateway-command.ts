@@ -20,10 +20,21 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
     if (error instanceof StoreDamaged) throw new CliFailure(`Hearth cannot start: ${error.message}`, EXIT_STORE_DAMAGED);
     throw new CliFailure(`Hearth cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // Signals are handled before the address is printed: whoever waits for that line may stop the
+  // gateway at once, and a signal without a handler would kill it without draining.
+  const stopped = stopOnSignals(runtime, gateway);
+  runtime.started?.();
   runtime.io.out(
     `Hearth is running at ${gateway.url}\nOpen ${gateway.url}/#token=${gateway.token} for the Control UI (the token stays in your browser); WebChat is at ${gateway.url}/webchat.\n`,
   );
-  await new Promise<void>((resolve) => {
+  await stopped;
+  // The supervisor's pipe would keep the process alive.
+  if (runtime.env.HEARTH_SUPERVISED === '1') (runtime.stdin as NodeJS.ReadStream).destroy?.();
+}
+
+/** Resolves once the gateway has stopped after SIGTERM or SIGINT (a second one exits at once). */
+function stopOnSignals(runtime: CliRuntime, gateway: { stop(): Promise<void> }): Promise<void> {
+  return new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = () => {
       signals++;
@@ -41,8 +52,6 @@ export async function runGateway(runtime: CliRuntime, options: { port?: number; 
     process.on('SIGINT', onSignal);
     if (runtime.env.HEARTH_SUPERVISED === '1') stopWhenSupervisorGoes(runtime, onSignal);
   });
-  // The supervisor's pipe would keep the process alive.
-  if (runtime.env.HEARTH_SUPERVISED === '1') (runtime.stdin as NodeJS.ReadStream).destroy?.();
 }
 
 /** `hearth service` hands its gateway a bound socket as a file descriptor (HEARTH_LISTEN_FD). */

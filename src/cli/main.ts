@@ -863,11 +863,12 @@ function addServiceCommands(program: CommanderModule.Command, runtime: CliRuntim
 }
 
 /** Runs the CLI and exits with its code. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], hooks: Pick<CliRuntime, 'started'> = {}): Promise<void> {
   const runtime: CliRuntime = {
     env: process.env,
     io: { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), outIsTerminal: process.stdout.isTTY === true },
     stdin: process.stdin,
+    ...hooks,
   };
   let plain: ReturnType<typeof plainGatewayArgs> = null;
   try {

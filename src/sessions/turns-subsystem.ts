@@ -151,11 +151,16 @@ export const turnsSubsystem = defineSubsystem({
     });
     const unsubscribeMetrics = service.subscribe(metrics.onTurnEvent, { localOnly: true });
     metrics.attach({ historyCache: () => service.historyCacheStats() });
-    limitHeapGrowth();
     const compactor = createIdleCompactor({ release: () => service.releaseHistory() });
+    // Set at the first turn, not at start: a V8 flag changed before the gateway is ready would
+    // make the code cache bin/hearth.js saves then unusable by the next start.
+    let heapLimited = false;
     const unsubscribeCompactor = service.subscribe(
       (event) => {
-        if (event.type === 'final') compactor.noteTurn();
+        if (event.type !== 'final') return;
+        if (!heapLimited) limitHeapGrowth();
+        heapLimited = true;
+        compactor.noteTurn();
       },
       { localOnly: true },
     );

@@ -169,6 +169,14 @@ test('history survives a restart', async () => {
   assert.equal(await second.stop(), 0);
 });
 
+test('SIGTERM the moment the gateway prints its address still drains it and exits 0', async () => {
+  // Whoever reads the "Hearth is running" line (a supervisor, a script) may stop it at once.
+  for (let round = 0; round < 8; round++) {
+    const gateway = await startTestGateway({ home: newHome(), config: config() });
+    assert.equal(await gateway.stop(), 0, `round ${round}: ${gateway.output()}`);
+  }
+});
+
 test('SIGTERM lets a running turn finish, then exits 0', async () => {
   const home = newHome();
   fake.script({ text: 'a slow but complete answer', chunkSize: 3, delayMs: 40 });
