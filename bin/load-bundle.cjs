@@ -44,6 +44,19 @@ function writeCache(path, data) {
 }
 
 /**
+ * Compiles the bundle, with the cache when there is one. The cache (1 MB) is read here so that it
+ * can be freed at the next collection, before the bundle's top level runs: held in loadBundle's
+ * frame, it would outlive a few collections and stay in memory as old garbage.
+ */
+function compile(file, cachePath) {
+  const cachedData = readCache(cachePath);
+  // No `importModuleDynamically`: code read back from the cache could not use it, so the bundle
+  // has no `import()` (scripts/bundle.mjs turns each into `require`).
+  const script = new vm.Script(readFileSync(file, 'latin1'), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  return { script, cacheTaken: cachedData !== undefined && !script.cachedDataRejected };
+}
+
+/**
  * Loads `file`, a CommonJS module written as its module wrapper (`(function (exports, require,
  * module, __filename, __dirname) { … })`, scripts/bundle.mjs), under the cache of `role`
  * ('gateway' or 'cli'). Returns its exports and `saveCodeCache()`, which writes the cache when V8
@@ -53,10 +66,7 @@ function writeCache(path, data) {
  */
 function loadBundle(file, role = 'cli') {
   const cachePath = `${file}.${role}-${cacheKey(file)}.cache`;
-  const cachedData = readCache(cachePath);
-  // No `importModuleDynamically`: code read back from the cache could not use it, so the bundle
-  // has no `import()` (scripts/bundle.mjs turns each into `require`).
-  const script = new vm.Script(readFileSync(file, 'latin1'), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const { script, cacheTaken } = compile(file, cachePath);
   const bundle = new Module(file, module);
   bundle.filename = file;
   bundle.paths = Module._nodeModulePaths(dirname(file));
@@ -65,7 +75,7 @@ function loadBundle(file, role = 'cli') {
   require.cache = Module._cache;
   script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, file, dirname(file));
   bundle.loaded = true;
-  let saved = cachedData !== undefined && !script.cachedDataRejected;
+  let saved = cacheTaken;
   // The cache holds every function that has run by the time it is made, not only the top level.
   const saveCodeCache = () => {
     if (saved) return;

@@ -48,7 +48,6 @@ await build({
   define: { 'import.meta.url': '__bundleUrl' },
   platform: 'node',
   target: 'node20',
-  keepNames: true,
   minify: true,
   sourcemap: 'linked',
   packages: 'bundle',

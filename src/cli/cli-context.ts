@@ -30,6 +30,7 @@ export interface CliRuntime {
 
 /** A failure the CLI reports in one line and an exit code, without a stack trace. */
 export class CliFailure extends Error {
+  override readonly name = 'CliFailure';
   constructor(
     message: string,
     readonly exitCode = 1,

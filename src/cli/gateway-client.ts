@@ -10,7 +10,9 @@ export interface GatewayClient {
 }
 
 /** Thrown when nothing answers at the gateway address. */
-export class GatewayUnreachable extends Error {}
+export class GatewayUnreachable extends Error {
+  override readonly name = 'GatewayUnreachable';
+}
 
 /**
  * Connects to a gateway's `/ws` endpoint and authenticates. Requests time out (default 30 s);

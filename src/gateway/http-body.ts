@@ -1,9 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 
-export class BodyTooLarge extends Error {}
-export class MalformedBody extends Error {}
+export class BodyTooLarge extends Error {
+  override readonly name = 'BodyTooLarge';
+}
+export class MalformedBody extends Error {
+  override readonly name = 'MalformedBody';
+}
 /** The client went away (or the request timed out) before the whole body arrived. */
-export class BodyAborted extends Error {}
+export class BodyAborted extends Error {
+  override readonly name = 'BodyAborted';
+}
 
 /** Reads a request body of at most `limit` bytes; a larger declared or streamed body rejects with BodyTooLarge. */
 export function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {

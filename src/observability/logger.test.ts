@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createLogger, formatLogLine } from './logger.js';
+import { createLogger, formatLogLine, serializeError } from './logger.js';
 
 test('secrets are redacted in the log file and on the terminal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-log-'));
@@ -30,6 +30,19 @@ test('secrets are redacted in the log file and on the terminal', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a logged error is typed by its name, which survives the bundle, not by its class name, which the bundle minifies', () => {
+  // What the bundle makes of `class StoreDamaged extends Error { override readonly name = 'StoreDamaged' }`.
+  const e = class extends Error {
+    override readonly name = 'StoreDamaged';
+  };
+  const fields = serializeError(new e('the database is damaged'));
+  assert.equal(fields.type, 'StoreDamaged');
+  assert.equal(fields.message, 'the database is damaged');
+  assert.equal(serializeError(new TypeError('bad')).type, 'TypeError');
+  class UnnamedError extends Error {}
+  assert.equal(serializeError(new UnnamedError('x')).type, 'UnnamedError', 'without a name of its own, the class name as before');
 });
 
 test('terminal lines are readable', () => {

@@ -25,6 +25,16 @@ export const REDACTED_PATHS = [
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 const OMITTED: readonly string[] = ['level', 'time', 'pid', 'hostname', 'msg', 'name'];
 
+/**
+ * pino's error fields, with `type` the error's own name where it has one: the bundled code's
+ * class names are minified (`constructor.name` is a letter), an error's `name` is not.
+ */
+export function serializeError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const fields = pino.stdSerializers.err(error);
+  if (error instanceof Error && error.name !== 'Error') fields.type = error.name;
+  return fields;
+}
+
 /** Formats pino's JSON lines for a person at a terminal: time, level, message, then key=value. */
 export function formatLogLine(line: string): string {
   let record: Record<string, unknown>;
@@ -89,7 +99,7 @@ export function createLogger(options: LoggerOptions): { logger: Logger; flush():
       level: options.level,
       base: undefined,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: serializeError },
       mixin: (line: object) => {
         if (extraFields.length === 0) return {};
         let fields: object = {};

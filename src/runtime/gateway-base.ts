@@ -10,6 +10,7 @@ export type Env = Record<string, string | undefined>;
 
 /** Thrown when the gateway cannot start because of its config; the CLI exits with 78. */
 export class ConfigRefused extends Error {
+  override readonly name = 'ConfigRefused';
   constructor(readonly issues: ConfigIssue[]) {
     super(formatConfigIssues(issues));
   }

@@ -11,6 +11,7 @@ export function blockedRange(address: string): string | null {
 
 /** A fetch refused by the SSRF guard: the host, the address it has and its range. */
 export class BlockedAddress extends Error {
+  override readonly name = 'BlockedAddress';
   constructor(
     readonly host: string,
     readonly address: string,
