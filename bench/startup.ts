@@ -1,7 +1,8 @@
 /**
  * Start-up against the floor: spawn → first `/readyz` 200, and RSS right then, for the floor
  * server (`floor-server.ts`) and for `hearth gateway` with a fresh home and one configured model
- * (no channel, no cron job), alternating, `runs` times each. Prints medians and Hearth's ratios
+ * (no channel, no cron job), alternating, `runs` times each, both with the gateway's Node flags and
+ * environment (GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV). Prints medians and Hearth's ratios
  * to the floor. Usage: node dist/bench/startup.js [--runs N] [--baseline <another built checkout>]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { GATEWAY_NODE_FLAGS, HEARTH_BIN, makeHome, removeHome, testEnv, writeConfig } from '../test/support/gateway-harness.js';
+import { GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV, HEARTH_BIN, makeHome, removeHome, testEnv, writeConfig } from '../test/support/gateway-harness.js';
 import { httpRequest } from './http-client.js';
 import { median, preciseCpuSeconds, rssMb } from './proc-stats.js';
 
@@ -88,7 +89,7 @@ async function floorOnce(): Promise<StartupSample> {
   const home = makeHome();
   try {
     const port = await freePort();
-    const started = await timeToReady([...GATEWAY_NODE_FLAGS, join(HERE, 'floor-server.js'), String(port), join(home, 'floor.sqlite')], process.env, port);
+    const started = await timeToReady([...GATEWAY_NODE_FLAGS, join(HERE, 'floor-server.js'), String(port), join(home, 'floor.sqlite')], { ...process.env, ...GATEWAY_PROCESS_ENV }, port);
     await stop(started.child);
     return { readyMs: started.readyMs, rssMb: started.rssMb, cpuMs: started.cpuMs };
   } finally {
@@ -105,7 +106,7 @@ async function hearthOnce(extraEnv: Record<string, string>, bin = HEARTH_BIN): P
       logging: { level: 'warn' },
     });
     const port = await freePort();
-    const env = testEnv(home, { HEARTH_LOG_LEVEL: 'warn', ...extraEnv });
+    const env = { ...GATEWAY_PROCESS_ENV, ...testEnv(home, { HEARTH_LOG_LEVEL: 'warn', ...extraEnv }) };
     const started = await timeToReady([...GATEWAY_NODE_FLAGS, bin, 'gateway', '--port', String(port)], env, port);
     await stop(started.child);
     return { readyMs: started.readyMs, rssMb: started.rssMb, cpuMs: started.cpuMs };

@@ -1,6 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
-// The flag keeps a long-running gateway's resident memory flat: a small young generation lets V8
-// return the memory a burst of turns used. `npm start` passes it too.
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
+// The flag and the variable keep a long-running gateway's resident memory flat: a small young
+// generation lets V8 return the memory a burst of turns used, and a fixed mmap threshold lets
+// malloc return its large buffers (GATEWAY_PROCESS_ENV in src/service/gateway-process.ts).
+// `npm start` and `hearth service` pass both too.
 // `npm run build` compiles to dist/src/ and bundles that into dist/bundle/cli/main.cjs (one file,
 // read back from V8's code cache by load-bundle.cjs, starts faster); the bundle runs unless
 // dist/src/ was compiled after it (a bare `tsc`). This folder is CommonJS (bin/package.json):

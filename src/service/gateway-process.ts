@@ -22,6 +22,16 @@ export interface SpawnOptions {
 }
 
 /**
+ * What the gateway process runs with besides the user's environment (bin/hearth.js's first line
+ * and `npm start` set the same). glibc's malloc raises its mmap threshold each time a large block
+ * is freed, up to 32 MB; after that the large buffers of a busy period (request and reply bodies,
+ * transcripts) come from the heap and stay resident once it is over. A fixed threshold (glibc's
+ * own default, 128 KiB) gives them back when freed: 30 s after 1,000 sessions of load, RSS was
+ * 80 MB against 73 (bench/README.md, "Many active conversations").
+ */
+export const GATEWAY_PROCESS_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/**
  * Starts `<pkg>/bin/hearth.js gateway` with the shared socket as file descriptor 3. Its standard
  * input is a pipe the supervisor holds: when the supervisor dies, the gateway sees it close and
  * stops (HEARTH_SUPERVISED), so no gateway outlives it holding the port.
@@ -32,7 +42,7 @@ export function spawnGateway(options: SpawnOptions): GatewayProcess {
     // Its own process group: Ctrl-C in a terminal reaches the supervisor only, which drains the
     // gateway once (a second signal would make it stop without waiting for running turns).
     detached: true,
-    env: { ...options.env, HEARTH_LISTEN_FD: '3', HEARTH_SUPERVISED: '1' },
+    env: { ...GATEWAY_PROCESS_ENV, ...options.env, HEARTH_LISTEN_FD: '3', HEARTH_SUPERVISED: '1' },
   });
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

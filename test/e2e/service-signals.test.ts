@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FakeModelServer } from '../support/fake-model-server.js';
-import { waitFor } from '../support/gateway-harness.js';
+import { GATEWAY_PROCESS_ENV, waitFor } from '../support/gateway-harness.js';
 import { processAlive, type Service, serviceStatus, startServiceWithModel, stopServiceWithModel } from '../support/service-harness.js';
 
 // Signals to `hearth service`, as systemd and a terminal send them: SIGHUP restarts the gateway
@@ -61,6 +61,13 @@ test('SIGHUP to the service restarts its gateway: a new process, the old one gon
   assert.deepEqual(failures, [], `${answered} answered`);
   assert.match(service.output(), /SIGHUP: restarting the gateway/u);
   assert.equal((await serviceStatus(env)).version, '0.1.0');
+});
+
+test('the gateway the service starts runs with the malloc setting that gives large buffers back (GATEWAY_PROCESS_ENV)', async () => {
+  const { gatewayPid } = await serviceStatus(env);
+  assert.ok(gatewayPid !== null);
+  const environment = readFileSync(`/proc/${gatewayPid}/environ`, 'utf8').split('\0');
+  for (const [name, value] of Object.entries(GATEWAY_PROCESS_ENV)) assert.ok(environment.includes(`${name}=${value}`), `${name}=${value} is missing`);
 });
 
 test('SIGUSR1 and SIGUSR2 to the service leave its gateway running as it was', async () => {

@@ -3,12 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_PROCESS_ENV } from '../../src/service/gateway-process.js';
 
 /** The repository root (dist/test/support → ../../..). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const HEARTH_BIN = join(REPO_ROOT, 'bin', 'hearth.js');
 /** The Node flags the `hearth` bin runs the gateway with (see its first line). */
 export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=4'];
+/** The environment it sets there too (GATEWAY_PROCESS_ENV). */
+export { GATEWAY_PROCESS_ENV } from '../../src/service/gateway-process.js';
 
 export interface TestGateway {
   url: string;
@@ -91,7 +94,7 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
   const home = options.home ?? makeHome();
   if (options.configText !== undefined) writeConfig(home, options.configText);
   else if (options.config !== undefined) writeConfig(home, options.config);
-  const env = testEnv(home, options.env);
+  const env = { ...GATEWAY_PROCESS_ENV, ...testEnv(home, options.env) };
   const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, options.bin ?? HEARTH_BIN, 'gateway', '--port', String(options.port ?? 0)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
