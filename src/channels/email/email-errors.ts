@@ -8,13 +8,25 @@ interface ServerSettings {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** An IMAP failure as a ChannelError: a refused login is `auth` (naming the keys to fix), the rest is retried. */
+/**
+ * The response codes (RFC 5530) with which a server turns a login down for now, not for good:
+ * its authentication service is unavailable or overloaded, or the user has too many connections.
+ */
+const TEMPORARY_LOGIN_CODES: readonly string[] = ['UNAVAILABLE', 'INUSE', 'LIMIT', 'SERVERBUG'];
+
+/**
+ * An IMAP failure as a ChannelError: a refused login is `auth` (naming the keys to fix); a login
+ * turned down for now (TEMPORARY_LOGIN_CODES) and the rest are retried.
+ */
 export function imapError(error: unknown, server: ServerSettings): ChannelError {
   if (error instanceof ChannelError) return error;
-  const failure = error as { authenticationFailed?: boolean; serverResponseCode?: string; code?: string };
-  if (failure.authenticationFailed || failure.serverResponseCode === 'AUTHENTICATIONFAILED') {
-    return new ChannelError('auth', `the IMAP server ${server.host} refused the login of ${server.user}`, { cause: error });
+  const failure = error as { authenticationFailed?: boolean; serverResponseCode?: string; code?: string; response?: unknown };
+  const said = typeof failure.response === 'string' && failure.response.length > 0 ? `: ${failure.response}` : '';
+  const temporary = failure.serverResponseCode !== undefined && TEMPORARY_LOGIN_CODES.includes(failure.serverResponseCode);
+  if (!temporary && (failure.authenticationFailed || failure.serverResponseCode === 'AUTHENTICATIONFAILED')) {
+    return new ChannelError('auth', `the IMAP server ${server.host} refused the login of ${server.user}${said}`, { cause: error });
   }
+  if (temporary) return new ChannelError('transient', `the IMAP server ${server.host} turned the login of ${server.user} down for now${said}`, { cause: error });
   return new ChannelError('transient', `IMAP ${server.host}:${server.port}: ${describe(error)}${failure.code ? ` (${failure.code})` : ''}`, { cause: error });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { ChannelError } from '../../contracts/channel.js';
-import { smtpError } from './email-errors.js';
+import { imapError, smtpError } from './email-errors.js';
 import { normalizeMail, replySubject } from './email-message.js';
 
 const options = { ownAddress: 'Bot@Hearth.test', htmlToText: (html: string) => html.replace(/<[^>]+>/gu, '') };
@@ -67,4 +67,20 @@ test('SMTP answers map to what the outbox does: a refused login stops, greylisti
   assert.equal(smtpError(Object.assign(new Error('x'), { responseCode: 550, response: '550 no such user' }), server).kind, 'rejected');
   assert.equal(smtpError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' }), server).kind, 'transient');
   assert.ok(smtpError(new ChannelError('auth', 'kept'), server) instanceof ChannelError);
+});
+
+test('IMAP logins: refused credentials stop the account with the server\'s words; a login turned down for now (auth service unavailable, too many connections) is retried', () => {
+  const server = { host: 'imap.x', port: 143, user: 'bot' };
+  // What imapflow throws for a tagged NO to LOGIN: authenticationFailed is set whatever the reason.
+  const refusal = (code: string, text: string) => Object.assign(new Error('Command failed'), { authenticationFailed: true, serverResponseCode: code, response: `A2 NO [${code}] ${text}` });
+  const refused = imapError(refusal('AUTHENTICATIONFAILED', 'Authentication failed.'), server);
+  assert.equal(refused.kind, 'auth');
+  assert.match(refused.message, /refused the login of bot: A2 NO \[AUTHENTICATIONFAILED\] Authentication failed\./u);
+  for (const code of ['UNAVAILABLE', 'LIMIT', 'INUSE', 'SERVERBUG']) {
+    const later = imapError(refusal(code, 'Temporary authentication failure.'), server);
+    assert.equal(later.kind, 'transient', code);
+    assert.match(later.message, new RegExp(`down for now: A2 NO \\[${code}\\]`, 'u'));
+  }
+  assert.equal(imapError(Object.assign(new Error('Command failed'), { authenticationFailed: true }), server).kind, 'auth', 'a NO without a code is a refusal');
+  assert.equal(imapError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), server).kind, 'transient');
 });

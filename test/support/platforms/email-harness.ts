@@ -90,7 +90,7 @@ export async function createEmailHarness(): Promise<EmailHarness> {
     async newAccount(): Promise<EmailAccount> {
       const address = `bot${next++}@hearth.test`;
       const password = `secret-${next}`;
-      imap.addUser(address, password);
+      await imap.addUser(address, password);
       smtp.addUser(address, password);
       bots.push(address);
       const mine = () => smtp.sent.filter((mail) => mail.from === address);
