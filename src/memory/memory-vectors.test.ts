@@ -13,7 +13,7 @@ let server: FakeEmbeddingsServer;
 before(async () => {
   server = await startFakeEmbeddingsServer({ dimensions: 32 });
 });
-after(() => server.close());
+after(() => server?.close());
 
 const file = (path: string, text: string): MemorySourceFile => ({ path, absolutePath: `/ws/${path}`, text, sha256: `sha-${path}-${text}`, mtimeMs: 1 });
 const notes = [
