@@ -248,7 +248,7 @@ export const gatewaySchema = builtOnce(() => z.strictObject({
   }).default({ perConnection: 8, total: 256, queuePerConnection: 256, queueTotal: 4096 }),
   headersTimeoutMs: z.number().int().min(100).max(600_000).default(5_000).describe('A request\'s headers must arrive within this; else 408 and the connection is closed.'),
   bodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000).describe('A request\'s body must arrive within this after its headers; else 408 and the connection is closed.'),
-  maxConnections: z.number().int().min(1).max(1_000_000).default(1024).describe('Open connections (HTTP and WebSocket) in total; past it new ones are closed.'),
+  maxConnections: z.number().int().min(1).max(1_000_000).default(1024).describe('Open connections (HTTP and WebSocket) in total; past it a new one is answered 503 and closed (past twice it, dropped unanswered).'),
   maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64).describe('Open connections (HTTP and WebSocket) from one address; past it a new one is answered 429 and closed.'),
   maxPayloadBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest accepted HTTP body and WS frame after connect, in bytes (frames before connect: 64 KiB; webhooks: also the platform\'s cap, 1 MiB for Telegram and Slack). A larger WS frame gets PAYLOAD_TOO_LARGE naming the limit, then close 1009 with a reason.'),
   drainTimeoutMs: z.number().int().min(0).default(10_000).describe('On SIGTERM, how long running turns may finish before they are checkpointed.'),

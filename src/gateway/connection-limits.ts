@@ -23,40 +23,61 @@ function rawResponse(status: string, message: string): string {
   return `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
+/** Past this many times `gateway.maxConnections`, Node drops new connections without an answer (writing one is work a flood should not get). */
+const HARD_CAP_FACTOR = 2;
+
+/** Answers a connection over a cap with `status` and `message`, then closes it. */
+function refuse(socket: Socket, status: string, message: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\n\r\n${message}\n`, () => socket.destroy());
+}
+
+/** Counts open connections in total and per remote address; an address's entry leaves with its last connection. */
+function createConnectionCounts() {
+  const perAddress = new Map<string, number>();
+  const counts = { total: 0 };
+  return {
+    /** Counts `socket` until it closes; returns the counts with it included. */
+    add(socket: Socket, address: string): { total: number; fromAddress: number } {
+      counts.total += 1;
+      const fromAddress = (perAddress.get(address) ?? 0) + 1;
+      perAddress.set(address, fromAddress);
+      socket.once('close', () => {
+        counts.total -= 1;
+        const left = (perAddress.get(address) ?? 1) - 1;
+        if (left <= 0) perAddress.delete(address);
+        else perAddress.set(address, left);
+      });
+      return { total: counts.total, fromAddress };
+    },
+  };
+}
+
 /**
- * Caps open connections in total and per remote address (past the cap a connection is answered
- * 429 and closed), and answers a request whose headers or body are too slow with 408 and a close.
- * `limits()` is read for every connection, so a config reload applies from the next one (the
- * deadline check's interval is set at start).
+ * Caps open connections per remote address (past the cap a connection is answered 429 and
+ * closed) and in total (503 and closed), and answers a request whose headers or body are too
+ * slow with 408 and a close. `limits()` is read for every connection, so a config reload applies
+ * from the next one (the deadline check's interval is set at start).
  */
 export function applyConnectionLimits(server: Server, limits: () => ConnectionLimits): { refused(socket: Socket): boolean } {
-  /** Open connections per remote address; an entry leaves with its last connection. */
-  const perAddress = new Map<string, number>();
-  /** Connections over the cap: being closed; a request that still arrives on one is not served. */
+  const counts = createConnectionCounts();
+  /** Connections over a cap: being closed; a request that still arrives on one is not served. */
   const overCap = new WeakSet<Socket>();
-  server.maxConnections = limits().maxConnections;
+  server.maxConnections = limits().maxConnections * HARD_CAP_FACTOR;
 
   server.on('connection', (socket: Socket) => {
     const current = limits();
     const timeouts = serverTimeouts(current);
-    server.maxConnections = current.maxConnections;
+    server.maxConnections = current.maxConnections * HARD_CAP_FACTOR;
     server.headersTimeout = timeouts.headersTimeout;
     server.requestTimeout = timeouts.requestTimeout;
     const address = socket.remoteAddress ?? 'unknown';
-    const open = (perAddress.get(address) ?? 0) + 1;
-    perAddress.set(address, open);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(address);
-      else perAddress.set(address, left);
-    });
-    if (open > current.maxConnectionsPerAddress) {
+    const open = counts.add(socket, address);
+    if (open.fromAddress > current.maxConnectionsPerAddress) {
       overCap.add(socket);
-      socket.end(
-        `HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 1\r\ncontent-type: text/plain\r\n\r\n` +
-          `Too many open connections from ${address} (gateway.maxConnectionsPerAddress is ${current.maxConnectionsPerAddress}).\n`,
-        () => socket.destroy(),
-      );
+      refuse(socket, '429 Too Many Requests', `Too many open connections from ${address} (gateway.maxConnectionsPerAddress is ${current.maxConnectionsPerAddress}).`);
+    } else if (open.total > current.maxConnections) {
+      overCap.add(socket);
+      refuse(socket, '503 Service Unavailable', `The gateway has as many open connections as it takes (gateway.maxConnections is ${current.maxConnections}); try again shortly.`);
     }
   });
 
