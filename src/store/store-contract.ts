@@ -637,3 +637,29 @@ export function runStoreContract(name: string, createStore: () => Promise<Store>
     }
   });
 }
+
+/**
+ * Exec approval requests whose stored row was damaged (a reply target that is not JSON, a status
+ * that is not one of four) are skipped whole and marked, in any store: `damage` runs SQL on the
+ * store's own database, the way a bad import or a hand edit would.
+ */
+export async function checkDamagedApprovalsAreSkipped(store: Store, damage: (sql: string) => Promise<void>): Promise<void> {
+  const ask = (id: string, command: string) =>
+    store.requestApproval({ id, runId: 'r1', sessionKey: 'agent:main:main', agentId: 'main', tool: 'exec', command, cwd: '/w', canAlways: true, replyTo: { channel: 'telegram:default', target: '1' }, now: 1000, ttlMs: 600_000 });
+  await ask('A1', 'git status');
+  await ask('A2', 'npm test');
+  await ask('A3', 'make');
+  await damage(`UPDATE exec_approvals SET reply_to = '{"channel":' WHERE id = 'A2'`);
+  await damage(`UPDATE exec_approvals SET status = 'maybe' WHERE id = 'A3'`);
+
+  assert.deepEqual((await store.listApprovals({ pending: true, limit: 10 })).map((item) => item.id), ['A1']);
+  assert.deepEqual((await store.listApprovals({ limit: 10 })).map((item) => item.id), ['A1']);
+  assert.equal(await store.getApproval('A2'), null, 'a request whose reply target is damaged is not half-loaded (sent nowhere)');
+  assert.equal(await store.decideApproval('A3', { status: 'approved', always: true, by: 'cli', now: 2000 }), null, 'a damaged request cannot be approved');
+  assert.deepEqual(await store.listAllowedCommands(), [], 'nor does it allow its command for good');
+  const marked = Object.fromEntries((await store.quarantinedRows!()).map((row) => [`${row.table} ${row.key}`, row.reason]));
+  assert.deepEqual(Object.keys(marked).sort(), ['exec_approvals A2', 'exec_approvals A3']);
+  assert.match(marked['exec_approvals A2'] ?? '', /^reply_to is not JSON/u);
+  assert.match(marked['exec_approvals A3'] ?? '', /^status /u);
+  assert.equal((await ask('A4', 'npm test')).id, 'A4', 'asking again for the damaged request makes a new, sound one');
+}

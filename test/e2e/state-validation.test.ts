@@ -12,7 +12,7 @@ after(() => {
   for (const home of homes) removeHome(home);
 });
 
-test('state that fails its schema at start: a credentials file goes to .quarantine/ with its reason, a cron row is skipped, and status names both with their location', async () => {
+test('state that fails its schema at start: a credentials file goes to .quarantine/ with its reason, a cron row is skipped, and status and doctor name both with their location', async () => {
   const home = makeHome();
   homes.push(home);
   const channels = join(home, 'credentials', 'channels');
@@ -53,4 +53,11 @@ test('state that fails its schema at start: a credentials file goes to .quaranti
   } finally {
     await gateway?.stop();
   }
+  const doctor = await runCli(['doctor', '--json'], testEnv(home));
+  const findings = (JSON.parse(doctor.stdout) as { findings: { check: string; status: string; message: string; fix?: string }[] }).findings;
+  const row = findings.find((finding) => finding.check === 'quarantine' && finding.message.includes('job_broken'));
+  assert.ok(row, `doctor lists the skipped row: ${JSON.stringify(findings)}`);
+  assert.equal(row.status, 'warn');
+  assert.match(row.message, /^row job_broken of cron_jobs in .*state\/hearth\.sqlite has been skipped since \d{4}-.*: state: nextRunAt /u);
+  assert.match(row.fix ?? '', /hearth cron rm job_broken/u);
 });

@@ -9,7 +9,7 @@ import {
   toOutboxEntry,
   toPairingRequest,
 } from '../row-mappers.js';
-import { approvedSenderRowSchema, pairingRowSchema, rowProblem } from '../sqlite/stored-row-schemas.js';
+import { approvalRowProblem, approvedSenderRowSchema, pairingRowSchema, rowProblem } from '../sqlite/stored-row-schemas.js';
 import type { PgRunner, Query } from './postgres-runner.js';
 
 type ChannelStateMethods = Pick<
@@ -76,6 +76,9 @@ export function createPostgresChannelState({ read, write }: PgRunner, quarantine
     const row = (await query('SELECT * FROM approved_senders WHERE channel = $1 AND account_id = $2 AND sender_id = $3', [channel, accountId, senderId])).rows[0];
     return row !== undefined && (await quarantine.admit(query, 'approved_senders', senderKey(row), rowProblem(row, approvedSenderRowSchema)));
   };
+  /** The approval request row when it passes its schema; marked in `quarantined_rows` and left out when not. */
+  const soundApproval = async (query: Query, row: ApprovalRow | undefined): Promise<ApprovalRow | undefined> =>
+    row && (await quarantine.admit(query, 'exec_approvals', row.id, approvalRowProblem(row))) ? row : undefined;
   const liveByCode = async (query: Query, code: string, now: number) =>
     pairing(query, (await query<PairingRow>('SELECT * FROM pairing_requests WHERE code = $1 AND expires_at > $2 FOR UPDATE', [code.trim().toUpperCase(), now])).rows[0]);
 
@@ -193,7 +196,8 @@ export function createPostgresChannelState({ read, write }: PgRunner, quarantine
           'SELECT * FROM exec_approvals WHERE run_id = $1 AND tool = $2 AND command = $3 AND cwd = $4 ORDER BY created_at DESC LIMIT 1',
           [input.runId, input.tool, input.command, input.cwd],
         );
-        if (existing.rows[0]) return toApproval(existing.rows[0]);
+        const same = await soundApproval(query, existing.rows[0]);
+        if (same) return toApproval(same);
         const inserted = await query<ApprovalRow>(
           `INSERT INTO exec_approvals (id, run_id, session_key, agent_id, tool, command, cwd, can_always, reply_to, status, created_at, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11) RETURNING *`,
@@ -215,7 +219,7 @@ export function createPostgresChannelState({ read, write }: PgRunner, quarantine
       }),
     decideApproval: (id, decision) =>
       write('decide an approval request', async (query) => {
-        const row = (await query<ApprovalRow>('SELECT * FROM exec_approvals WHERE id = $1 FOR UPDATE', [id])).rows[0];
+        const row = await soundApproval(query, (await query<ApprovalRow>('SELECT * FROM exec_approvals WHERE id = $1 FOR UPDATE', [id])).rows[0]);
         if (!row) return null;
         if (row.status !== 'pending') return toApproval(row);
         const always = decision.status === 'approved' && decision.always === true && row.can_always === 1;
@@ -235,20 +239,26 @@ export function createPostgresChannelState({ read, write }: PgRunner, quarantine
       }),
     getApproval: (id) =>
       read('read an approval request', async (query) => {
-        const row = (await query<ApprovalRow>('SELECT * FROM exec_approvals WHERE id = $1', [id])).rows[0];
+        const row = await soundApproval(query, (await query<ApprovalRow>('SELECT * FROM exec_approvals WHERE id = $1', [id])).rows[0]);
         return row ? toApproval(row) : null;
       }),
     listApprovals: ({ pending, limit }) =>
-      read('list approval requests', async (query) =>
-        (
+      read('list approval requests', async (query) => {
+        const rows = (
           await query<ApprovalRow>(
             pending
               ? `SELECT * FROM exec_approvals WHERE status = 'pending' ORDER BY created_at DESC, id LIMIT $1`
               : 'SELECT * FROM exec_approvals ORDER BY created_at DESC, id LIMIT $1',
             [limit],
           )
-        ).rows.map(toApproval),
-      ),
+        ).rows;
+        const admitted: ApprovalRow[] = [];
+        for (const row of rows) {
+          const sound = await soundApproval(query, row);
+          if (sound) admitted.push(sound);
+        }
+        return admitted.map(toApproval);
+      }),
     listAllowedCommands: () =>
       read('list allowed commands', async (query) =>
         (

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import type { Store } from '../../contracts/store.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, type TestDatabase } from '../../../test/support/pg-test-database.js';
-import { runStoreContract } from '../store-contract.js';
+import { checkDamagedApprovalsAreSkipped, runStoreContract } from '../store-contract.js';
 import { applyPostgresMigrations, postgresMigrations } from './postgres-migrations.js';
 import { createPostgresStore, openPostgresStore } from './postgres-store.js';
 
@@ -133,6 +133,19 @@ test('postgres: the connection dropped and restored: the store reports down, the
   } finally {
     await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`).catch(() => {});
     await admin.end();
+    await store.close();
+  }
+});
+
+test('postgres: exec approval requests whose row fails its schema are skipped whole and marked', async () => {
+  const database = await freshDatabase();
+  const store = await openPostgresStore({ url: database.url });
+  const pool = database.pool(1);
+  try {
+    await checkDamagedApprovalsAreSkipped(store, async (sql) => {
+      await pool.query(sql);
+    });
+  } finally {
     await store.close();
   }
 });

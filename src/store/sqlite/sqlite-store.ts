@@ -317,7 +317,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ...createSqliteChannelState(db, { run, write }, quarantine),
     ...createSqliteImportLedger(db, { run, write }),
     ...createSqliteRunPlans(db, { run, write }),
-    ...createSqliteApprovals(db, { run, write }),
+    ...createSqliteApprovals(db, { run, write }, quarantine),
     ...createSqliteCompactions(db, { run, write }),
     ...createSqliteAutomationState(db, { run, write }, quarantine),
     ...createSqliteUsage(db, { run, write }),

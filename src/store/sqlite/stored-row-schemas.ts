@@ -3,7 +3,7 @@ import type { CronJobSpec, CronJobState } from '../../contracts/automation.js';
 
 /**
  * What a stored row with structure must look like to be loaded: cron jobs (their JSON spec and
- * state), pairing requests and approved senders. A row that fails is marked in
+ * state), pairing requests, approved senders and exec approval requests. A row that fails is marked in
  * `quarantined_rows` and skipped, never half-loaded; `status` and `hearth doctor` list it.
  */
 
@@ -102,4 +102,33 @@ export function rowProblem(row: unknown, schema: z.ZodType): string | null {
     .slice(0, 3)
     .map((issue) => `${issue.path.join('.')} ${issue.message}`)
     .join('; ');
+}
+
+/** An exec approval request: its ids and command present, its status one of four, its reply target (JSON) whole. */
+export const approvalRowSchema = z.object({
+  id: idText,
+  run_id: idText,
+  session_key: idText,
+  agent_id: idText,
+  tool: idText,
+  command: z.string(),
+  cwd: z.string(),
+  can_always: z.union([z.literal(0), z.literal(1)]),
+  reply_to: z.string().nullable(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  always: z.union([z.literal(0), z.literal(1)]),
+  decided_by: z.string().nullable(),
+  created_at: z.number(),
+  expires_at: z.number(),
+  decided_at: z.number().nullable(),
+});
+
+const replyToSchema = z.object({ channel: idText, target: idText });
+
+/** The problem with a stored exec approval request, in one line; null when it is sound. */
+export function approvalRowProblem(row: unknown): string | null {
+  const plain = rowProblem(row, approvalRowSchema);
+  if (plain !== null) return plain;
+  const replyTo = (row as { reply_to: string | null }).reply_to;
+  return replyTo === null ? null : jsonProblem('reply_to', replyTo, replyToSchema);
 }

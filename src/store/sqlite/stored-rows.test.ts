@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CronJob } from '../../contracts/automation.js';
 import { loadCommonJs } from '../../runtime/load-commonjs.js';
+import { checkDamagedApprovalsAreSkipped } from '../store-contract.js';
 import { createSqliteStore } from './sqlite-store.js';
 import { approvedSenderRowSchema, checkCronJobRow, jsonObjectProblem, pairingRowSchema, rowProblem } from './stored-row-schemas.js';
 
@@ -78,6 +79,18 @@ test('stored rows that fail their schema are skipped whole, marked with the reas
     await store.putCronJob(job('job_half'));
     assert.deepEqual((await store.listCronJobs()).map((item) => item.id).sort(), ['job_good', 'job_half']);
     assert.ok(!(await store.quarantinedRows!()).some((row) => row.key === 'job_half'), 'a job written again is loaded again');
+  } finally {
+    await store.close();
+  }
+});
+
+test('exec approval requests whose row fails its schema are skipped whole and marked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-rows-'));
+  dirs.push(dir);
+  const path = join(dir, 'hearth.sqlite');
+  const store = createSqliteStore({ path });
+  try {
+    await checkDamagedApprovalsAreSkipped(store, async (sql) => edit(path, sql));
   } finally {
     await store.close();
   }
