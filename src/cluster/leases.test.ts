@@ -8,6 +8,15 @@ import { createLeases } from './leases.js';
 let database: TestDatabase;
 const pool = async () => database.pool();
 
+/** Resolves once `check` holds, asking every 20 ms; fails with `what` after 5 s. */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 before(async () => {
   database = await createTestDatabase('hearth_leases');
 });
@@ -25,7 +34,7 @@ test('a lease is held by one node at a time, renewed by its holder, and taken by
   const [row] = await b.list('channel:');
   assert.equal(row?.holder, 'node-a');
   assert.ok((row?.expiresInMs ?? 0) > 0 && (row?.expiresInMs ?? 0) <= 400);
-  await new Promise((resolve) => setTimeout(resolve, 450));
+  await until(async () => ((await b.list('channel:telegram:default'))[0]?.expiresInMs ?? 0) < 0, 'node-a\'s lease to expire');
   assert.equal(await b.acquire('channel:telegram:default', 400), true, 'expired: the other node takes it');
   assert.equal(await a.acquire('channel:telegram:default', 400), false, 'the old holder cannot take it back while it is held');
   await b.release('channel:telegram:default');

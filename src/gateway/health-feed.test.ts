@@ -2,6 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createHealthFeed } from './health-feed.js';
 
+/** Resolves once `check` holds, checking every few milliseconds; fails with `what` after `timeoutMs`. */
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 test('the health feed pushes only changes, to every watcher, and stops looking when nobody watches', async () => {
   const state = { status: 'ok', snapshots: 0 };
   const feed = createHealthFeed(() => {
@@ -12,16 +21,18 @@ test('the health feed pushes only changes, to every watcher, and stops looking w
   const b: unknown[] = [];
   assert.deepEqual(feed.watch('a', (snapshot) => a.push(snapshot)), { store: 'ok' });
   feed.watch('b', (snapshot) => b.push(snapshot));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  const watching = state.snapshots;
+  await until(() => state.snapshots >= watching + 3, 'three ticks of the feed');
   assert.deepEqual(a, [], 'nothing changed, nothing sent');
   state.status = 'degraded';
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await until(() => a.length > 0, 'the change to reach the first watcher');
   assert.deepEqual(a, [{ store: 'degraded' }]);
   assert.deepEqual(b, [{ store: 'degraded' }]);
   feed.unwatch('a');
   feed.unwatch('b');
   const taken = state.snapshots;
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  // Nothing to wait for when nothing should happen: give a stray timer three intervals.
+  await new Promise((resolve) => setTimeout(resolve, 60));
   assert.equal(state.snapshots, taken, 'no snapshots while nobody watches');
   feed.stop();
 });

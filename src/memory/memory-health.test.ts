@@ -2,6 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { agentHealth, createMemoryHealthCheck, type MemoryHealthInput } from './memory-health.js';
 
+/** Resolves once `check` holds, checking every few milliseconds; fails with `what` after 5 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const local = { providerId: 'local', baseUrl: 'http://127.0.0.1:11434/v1', model: 'nomic' };
 const input = (overrides: Partial<MemoryHealthInput> = {}): MemoryHealthInput => ({
   agentId: 'main',
@@ -52,8 +61,12 @@ test('the periodic check runs on its interval, retries stuck work, records when 
     now: () => 5000,
   });
   assert.equal(check.report().checkedAt, null);
+  const started = performance.now();
   check.start();
-  await new Promise((resolve) => setTimeout(resolve, 1150));
+  await until(() => catchUps > 0, 'the timer\'s first check');
+  const elapsed = performance.now() - started;
+  // Timers never fire early (a busy machine only makes them later): the first check comes after one interval.
+  assert.ok(elapsed >= 990, `the first check came after one interval (${Math.round(elapsed)} ms)`);
   assert.equal(catchUps, 1, 'the timer ran one check');
   assert.equal(check.report().checkedAt, 5000);
   raw = [input({ waitingSinceMs: 60_000 })];
@@ -64,6 +77,7 @@ test('the periodic check runs on its interval, retries stuck work, records when 
   assert.deepEqual(logged, ['warn memory of main is degraded: a change on disk has waited 60 s to be indexed', 'info memory of main is healthy again']);
   check.stop();
   const before = catchUps;
+  // Nothing to wait for when nothing should happen: give a stray timer a little more than one interval.
   await new Promise((resolve) => setTimeout(resolve, 1150));
   assert.equal(catchUps, before, 'no check after stop');
 });

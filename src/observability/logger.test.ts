@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger, formatLogLine, serializeError } from './logger.js';
+
+/** The log file once it holds `text` in a whole line: it is opened and written in the background, so this flushes and reads again until then (5 s at most). */
+async function logFileWith(path: string, flush: () => void, text: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    flush();
+    const file = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (file.includes(text) && file.endsWith('\n')) return file;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${text} in ${path}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 test('secrets are redacted in the log file and on the terminal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-log-'));
@@ -18,9 +30,7 @@ test('secrets are redacted in the log file and on the terminal', async () => {
   try {
     const { logger, flush } = createLogger({ level: 'info', logsDir: dir, terminal: sink });
     logger.info({ apiKey: 'sk-secret-1', provider: { apiKey: 'sk-secret-2' }, headers: { authorization: 'Bearer tok-3' }, auth: { token: 'tok-4' } }, 'provider configured');
-    flush();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const file = readFileSync(join(dir, 'gateway.log'), 'utf8');
+    const file = await logFileWith(join(dir, 'gateway.log'), flush, '"msg":"provider configured"');
     for (const secret of ['sk-secret-1', 'sk-secret-2', 'tok-3', 'tok-4']) {
       assert.ok(!file.includes(secret), `${secret} leaked into the log file`);
       assert.ok(!terminal.includes(secret), `${secret} leaked onto the terminal`);

@@ -16,6 +16,15 @@ function tracerWith(settings: Partial<z.output<ReturnType<typeof tracingSchema>>
   return { exporter, tracer };
 }
 
+/** Resolves once `check` holds, checking every few milliseconds; fails with `what` after 5 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const millis = (span: ReadableSpan, at: 'startTime' | 'endTime') => span[at][0] * 1000 + span[at][1] / 1e6;
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId ?? '';
 
@@ -126,9 +135,9 @@ test('a failing endpoint is counted and logged once per failure streak', async (
   const failing = new InMemorySpanExporter();
   failing.export = (_spans, done) => done({ code: 1, error: new Error('connect ECONNREFUSED 127.0.0.1:4318') });
   const tracer = createOtelTracer({ settings: tracingSchema().parse({ enabled: true }), version: '1', exporter: failing, batchDelayMs: 10, logger: { warn: (_details, message) => warnings.push(String(message)) } });
-  for (const runId of ['run_a', 'run_b']) {
+  for (const [index, runId] of ['run_a', 'run_b'].entries()) {
     tracer.startTurn({ runId, sessionKey: 's', agentId: 'main', channel: 'webchat', startedAt: Date.now() }).end({ status: 'ok' });
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await until(() => tracer.stats().failedExports > index, `the export of ${runId} to fail`);
   }
   const stats = tracer.stats();
   await tracer.shutdown();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,18 @@ import { configSchema } from '../config/schema.js';
 import { NO_TRACING } from '../contracts/tracing.js';
 import { createLogger } from '../observability/logger.js';
 import { tracingSubsystem } from './tracing-subsystem.js';
+
+/** The log file once it holds `text` in a whole line: it is opened and written in the background, so this flushes and reads again until then (5 s at most). */
+async function logFileWith(path: string, flush: () => void, text: string): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    flush();
+    const file = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (file.includes(text) && file.endsWith('\n')) return file;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${text} in ${path}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 function base(tracing: unknown, logsDir?: string) {
   const config = createConfigState({ config: configSchema().parse({ tracing }), hash: 'h', source: '{}' });
@@ -44,9 +56,7 @@ test('tracing on: a traced turn\'s log lines carry its trace id until it ends, a
     deps.logger.info({ runId: 'run_2' }, 'after the turn');
     assert.match(started.health?.().detail ?? '', /127\.0\.0\.1:9\/v1\/traces/u);
     await started.stop?.();
-    flush();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const lines = readFileSync(join(dir, 'gateway.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { msg: string; traceId?: string });
+    const lines = (await logFileWith(join(dir, 'gateway.log'), flush, '"msg":"after the turn"')).trim().split('\n').map((line) => JSON.parse(line) as { msg: string; traceId?: string });
     assert.equal(lines.find((line) => line.msg === 'the model refused')?.traceId, turn.context?.traceId);
     assert.match(turn.context?.traceId ?? '', /^[0-9a-f]{32}$/u);
     assert.equal(lines.find((line) => line.msg === 'another run')?.traceId, undefined);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { fakeAci, startFakeSignalServer } from '../../../test/support/fake-signal/fake-signal-server.js';
-import type { ChannelRunContext, InboundMessage } from '../../contracts/channel.js';
+import type { ChannelProbeResult, ChannelRunContext, InboundMessage } from '../../contracts/channel.js';
 import { isChannelError } from '../../contracts/channel.js';
 import { createSignalChannel } from './signal-channel.js';
 import { normalizeSignalEvent } from './signal-envelope.js';
@@ -50,6 +50,17 @@ async function until<T>(check: () => T | undefined | false, what: string, timeou
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Probes the channel until `wanted` accepts the answer (within 5 s), and returns that answer. */
+async function probeUntil(channel: ReturnType<typeof createSignalChannel>, wanted: (result: ChannelProbeResult) => boolean, what: string): Promise<ChannelProbeResult> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const result = await channel.probe?.(AbortSignal.timeout(2000));
+    if (result && wanted(result)) return result;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last probe: ${result?.status}, ${result?.detail})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -120,15 +131,14 @@ test('signal: the probe proves the daemon and the account, and calls a silent ev
       assert.match(healthy?.detail ?? '', /signal-cli 0\.13\.22 answers for \+15550100001; the events stream is open/u);
 
       server.setSilent(true);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const deaf = await channel.probe?.(AbortSignal.timeout(2000));
-      assert.equal(deaf?.status, 'degraded');
-      assert.match(deaf?.detail ?? '', /events stream has sent nothing/u);
-      assert.ok(deaf?.suggestedAction);
+      const deaf = await probeUntil(channel, (result) => result.status !== 'ok', 'the probe to notice the silence');
+      assert.equal(deaf.status, 'degraded');
+      assert.match(deaf.detail ?? '', /events stream has sent nothing/u);
+      assert.ok(deaf.suggestedAction);
 
       server.setSilent(false);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      assert.equal((await channel.probe?.(AbortSignal.timeout(2000)))?.status, 'ok', 'keep-alives are arriving again');
+      const heard = await probeUntil(channel, (result) => result.status === 'ok', 'keep-alives to arrive again');
+      assert.match(heard.detail ?? '', /the events stream is open/u);
       running.stop();
       await running.done;
     },
