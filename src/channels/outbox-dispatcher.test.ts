@@ -8,6 +8,7 @@ import { ChannelError } from '../contracts/channel.js';
 import type { OutboxEntry, Store } from '../contracts/store.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createOutboxDispatcher, renderPieces } from './outbox-dispatcher.js';
+import { collectGarbage } from '../../test/support/collect-garbage.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 const dir = mkdtempSync(join(tmpdir(), 'hearth-outbox-'));
@@ -400,7 +401,7 @@ describe('outbox dispatcher', () => {
     }
   });
 
-  it('counts a send that never answers as failed after sendTimeoutMs, and retries it', async () => {
+  it('counts a send that never answers as failed after sendTimeoutMs, even across a garbage collection, and retries it', async () => {
     const store = createSqliteStore({ path: join(dir, `hung-${counter++}.sqlite`) });
     let calls = 0;
     const channel: Channel = {
@@ -408,7 +409,10 @@ describe('outbox dispatcher', () => {
       send: (_message, signal) => {
         calls += 1;
         if (calls > 1) return Promise.resolve({ messageId: 'ok' });
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new ChannelError('transient', 'the send timed out')), { once: true }));
+        const hung = new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(new ChannelError('transient', 'the send timed out')), { once: true }));
+        // A collection while the send hangs must not lose its deadline (Node's AbortSignal.timeout inside AbortSignal.any did).
+        setImmediate(collectGarbage);
+        return hung;
       },
     };
     const errors: string[] = [];

@@ -3,6 +3,7 @@ import { isChannelError } from '../contracts/channel.js';
 import type { OutboxEntry, Store } from '../contracts/store.js';
 import { pause as sleepUnlessAborted } from './abort-helpers.js';
 import { chunkMarkdown } from './chunk-text.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 /** A running account as the dispatcher needs it. */
 export interface DeliveryAccount {
@@ -161,8 +162,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
     const pieces = renderPieces(entry.text, account.channel, account.textChunkLimit);
     try {
       for (let index = entry.chunksSent; index < pieces.length; index++) {
-        const signal = AbortSignal.any([stopController.signal, AbortSignal.timeout(sendTimeoutMs)]);
-        await account.channel.send({ target, text: pieces[index] as string, idempotencyKey: `${entry.id}:${index}` }, signal);
+        const deadline = deadlineSignal(sendTimeoutMs, stopController.signal);
+        await account.channel.send({ target, text: pieces[index] as string, idempotencyKey: `${entry.id}:${index}` }, deadline.signal).finally(deadline.clear);
         entry.chunksSent = index + 1;
         account.noteOutbound();
         if (index + 1 < pieces.length) await options.store.recordOutboxProgress(entry.id, index + 1);

@@ -1,4 +1,5 @@
 import type { AttachmentInfo, ChannelRunContext, InboundMessage } from '../contracts/channel.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 /** Fetches one attachment's bytes from the platform. */
 export type AttachmentDownload = (attachment: AttachmentInfo, signal: AbortSignal) => Promise<Uint8Array>;
@@ -32,7 +33,8 @@ export async function saveAttachments(message: InboundMessage, context: ChannelR
       if (item.id === undefined) return item;
       if (item.sizeBytes !== undefined && item.sizeBytes > maxBytes) return { ...item, notSaved: `larger than media.maxBytes (${maxBytes} bytes)` };
       try {
-        const bytes = await download(item, AbortSignal.any([context.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]));
+        const deadline = deadlineSignal(DOWNLOAD_TIMEOUT_MS, context.signal);
+        const bytes = await download(item, deadline.signal).finally(deadline.clear);
         const saved = await savedInTime(save(bytes));
         return { ...item, media: saved.ref, sizeBytes: saved.sizeBytes };
       } catch (error) {

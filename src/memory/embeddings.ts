@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema.js';
 import { ollamaRoot } from '../providers/ollama-root.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 /**
  * Exactly which endpoint and model embed an agent's memory, resolved from `models.providers` and
@@ -72,7 +73,8 @@ export function createEmbeddingClient(
       const record = (status: 'ok' | 'error', error?: string) =>
         options.onCall?.({ ...identity, at: started, texts: texts.length, durationMs: now() - started, status, ...(error ? { error } : {}) });
       try {
-        const vectors = await requestEmbeddings(identity, headers, texts, AbortSignal.any([AbortSignal.timeout(config.timeoutMs ?? 60_000), ...(signal ? [signal] : [])]));
+        const deadline = deadlineSignal(config.timeoutMs ?? 60_000, signal);
+        const vectors = await requestEmbeddings(identity, headers, texts, deadline.signal).finally(deadline.clear);
         record('ok');
         return vectors;
       } catch (error) {

@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config/schema.js';
 import type { ModelProvider } from '../contracts/model-provider.js';
 import { classifyProviderError } from './classify-error.js';
 import { defaultProviderFactory, parseModelRef, type ProviderFactory } from './model-router.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 /** What one tiny request to a model found. */
 export interface ModelProbe {
@@ -54,27 +55,31 @@ export async function probeModels(refs: readonly string[], options: ProbeModelsO
           }
           adapters.set(parsed.providerId, provider);
         }
-        const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])];
-        let reply = '';
-        let firstTextMs: number | undefined;
-        for await (const event of provider.stream({
-          model: parsed.modelId,
-          messages: [{ role: 'user', content: PROBE_PROMPT }],
-          maxTokens: 32,
-          signal: AbortSignal.any(signals),
-          idleTimeoutMs: options.timeoutMs,
-        })) {
-          if (event.type === 'text-delta') {
-            firstTextMs ??= elapsed();
-            if (reply.length < 40) reply += event.text;
-          } else if (event.type === 'finish') {
-            const base = { ref, latencyMs: elapsed(), ...(firstTextMs === undefined ? {} : { firstTextMs }) };
-            if (event.reason === 'error' && event.error) return { ...base, ok: false, error: { code: event.error.code, message: event.error.message } };
-            if (event.reason === 'aborted') return { ...base, ok: false, error: { code: 'PROVIDER_TIMEOUT', message: `no answer within ${options.timeoutMs} ms` } };
-            return { ...base, ok: true, reply: reply.trim().slice(0, 40) };
+        const deadline = deadlineSignal(options.timeoutMs, options.signal);
+        try {
+          let reply = '';
+          let firstTextMs: number | undefined;
+          for await (const event of provider.stream({
+            model: parsed.modelId,
+            messages: [{ role: 'user', content: PROBE_PROMPT }],
+            maxTokens: 32,
+            signal: deadline.signal,
+            idleTimeoutMs: options.timeoutMs,
+          })) {
+            if (event.type === 'text-delta') {
+              firstTextMs ??= elapsed();
+              if (reply.length < 40) reply += event.text;
+            } else if (event.type === 'finish') {
+              const base = { ref, latencyMs: elapsed(), ...(firstTextMs === undefined ? {} : { firstTextMs }) };
+              if (event.reason === 'error' && event.error) return { ...base, ok: false, error: { code: event.error.code, message: event.error.message } };
+              if (event.reason === 'aborted') return { ...base, ok: false, error: { code: 'PROVIDER_TIMEOUT', message: `no answer within ${options.timeoutMs} ms` } };
+              return { ...base, ok: true, reply: reply.trim().slice(0, 40) };
+            }
           }
+          return { ref, ok: false, latencyMs: elapsed(), error: { code: 'PROVIDER_BAD_RESPONSE', message: 'the stream ended without a finish' } };
+        } finally {
+          deadline.clear();
         }
-        return { ref, ok: false, latencyMs: elapsed(), error: { code: 'PROVIDER_BAD_RESPONSE', message: 'the stream ended without a finish' } };
       }),
     );
   } finally {

@@ -1,5 +1,6 @@
 import type { ProviderConfig } from '../config/schema.js';
 import { redactSecrets } from './classify-error.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 /** What one look at a provider found. `reachable` means it answered with its model list. */
 export interface ProviderProbe {
@@ -57,9 +58,9 @@ export async function probeProvider(id: string, config: ProviderConfig, options:
     ms: Math.round(performance.now() - started),
   });
   if (!request) return done('unsupported', `api '${config.api}' is not supported yet`);
-  const signals = [AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])];
+  const deadline = deadlineSignal(options.timeoutMs, options.signal);
   try {
-    const response = await fetch(request.url, { headers: request.headers, signal: AbortSignal.any(signals) });
+    const response = await fetch(request.url, { headers: request.headers, signal: deadline.signal });
     const text = await response.text();
     if (response.ok) {
       const listed = (() => {
@@ -80,5 +81,7 @@ export async function probeProvider(id: string, config: ProviderConfig, options:
     const code = causeCode(error);
     if (code === 'ECONNREFUSED') return done('refused', 'refused the connection (nothing listens there)');
     return done('unreachable', `could not be reached (${code ?? (error instanceof Error ? error.message : String(error))})`);
+  } finally {
+    deadline.clear();
   }
 }

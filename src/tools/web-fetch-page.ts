@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { ToolContext, ToolResult } from '../contracts/tool.js';
 import { errorResult } from './define-tool.js';
 import { BlockedAddress, blockedRange, guardedLookup } from './web-guard.js';
+import { deadlineSignal } from '../runtime/deadline.js';
 
 export const WEB_FETCH_MAX_BYTES = 2 * 1024 * 1024;
 const TIMEOUT_MS = 15_000;
@@ -37,18 +38,22 @@ async function fetchFollowing(address: string, allowHosts: ReadonlySet<string>, 
   } catch {
     throw new Error('that is not a URL; write it in full, like "https://example.com/page"');
   }
-  const deadline = AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]);
-  for (let redirects = 0; ; redirects++) {
-    const response = await get(url, allowHosts, deadline);
-    const location = response.headers.location;
-    if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location) {
-      response.resume();
-      if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-      url = new URL(location, url);
-      continue;
+  const deadline = deadlineSignal(TIMEOUT_MS, signal);
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const response = await get(url, allowHosts, deadline.signal);
+      const location = response.headers.location;
+      if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location) {
+        response.resume();
+        if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+        url = new URL(location, url);
+        continue;
+      }
+      const { body, cut } = await readCapped(response);
+      return { url, status: response.statusCode ?? 0, type: String(response.headers['content-type'] ?? ''), body, cut };
     }
-    const { body, cut } = await readCapped(response);
-    return { url, status: response.statusCode ?? 0, type: String(response.headers['content-type'] ?? ''), body, cut };
+  } finally {
+    deadline.clear();
   }
 }
 

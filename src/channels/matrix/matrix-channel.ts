@@ -24,6 +24,7 @@ import {
 } from './matrix-events.js';
 import { markdownToMatrixHtml } from './matrix-html.js';
 import { decideInvite, type MatrixInvitePolicy, readInvite } from './matrix-invites.js';
+import { deadlineSignal } from '../../runtime/deadline.js';
 
 /** Where the adapter keeps its sync token between runs and restarts (the Store's channel cursors). */
 export interface MatrixCursorStore {
@@ -133,12 +134,13 @@ export function createMatrixChannel(options: MatrixChannelOptions): Channel {
 
   function request<T>(method: Method, path: string, action: string, signal: AbortSignal, options: { query?: Record<string, string>; body?: object; timeoutMs?: number } = {}) {
     // Not the SDK's localTimeoutMs: its timer is never cleared and would hold the process open at shutdown.
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs ?? 30_000)]);
+    const bounded = deadlineSignal(options.timeoutMs ?? 30_000, signal);
     return client.http
-      .authedRequest<T>(method, path, options.query, options.body, { abortSignal: bounded })
+      .authedRequest<T>(method, path, options.query, options.body, { abortSignal: bounded.signal })
       .catch((error: unknown) => {
         throw toMatrixChannelError(error, action);
-      });
+      })
+      .finally(bounded.clear);
   }
 
   /** A read that may find nothing (404 M_NOT_FOUND) without that being a failure. */

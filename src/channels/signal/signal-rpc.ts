@@ -1,4 +1,5 @@
 import { ChannelError } from '../../contracts/channel.js';
+import { deadlineSignal } from '../../runtime/deadline.js';
 
 /**
  * A JSON-RPC 2.0 client for signal-cli's HTTP daemon (`signal-cli daemon --http`): one request per
@@ -43,19 +44,24 @@ export function createSignalRpc(rpcUrl: string, account: string | undefined): Si
       // In multi-account mode every account-scoped request names its account; a single-account daemon ignores it.
       const body = JSON.stringify({ jsonrpc: '2.0', method, params: account === undefined || options.global ? params : { ...params, account }, id });
       let response: Response;
+      const deadline = deadlineSignal(CALL_TIMEOUT_MS, signal);
       try {
         response = await fetch(endpoint, {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json' },
           body,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]),
+          signal: deadline.signal,
         });
       } catch (error) {
+        deadline.clear();
         throw new ChannelError('transient', `could not reach the signal-cli daemon at ${endpoint} to ${action}: ${reason(error)}`, { cause: error });
       }
-      const text = await response.text().catch((error: unknown) => {
-        throw new ChannelError('transient', `the signal-cli daemon's answer to ${method} broke off: ${reason(error)}`, { cause: error });
-      });
+      const text = await response
+        .text()
+        .catch((error: unknown) => {
+          throw new ChannelError('transient', `the signal-cli daemon's answer to ${method} broke off: ${reason(error)}`, { cause: error });
+        })
+        .finally(deadline.clear);
       if (response.status >= 500) throw new ChannelError('transient', `the signal-cli daemon answered ${method} with HTTP ${response.status}`);
       if (response.status !== 200) throw new ChannelError('rejected', `the signal-cli daemon refused ${method} with HTTP ${response.status} (is ${rpcUrl} a signal-cli daemon started with --http?)`);
       let parsed: { result?: unknown; error?: SignalRpcErrorBody };

@@ -1,4 +1,5 @@
 import { ChannelError, isChannelError } from '../../contracts/channel.js';
+import { deadlineSignal } from '../../runtime/deadline.js';
 
 /**
  * The WhatsApp Business Cloud API is part of Meta's Graph API, spoken here over `fetch`: Meta
@@ -90,18 +91,21 @@ export function createGraphClient(options: { apiRoot?: string; accessToken: stri
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     let response: Response;
     let text: string;
+    const deadline = deadlineSignal(CALL_TIMEOUT_MS, signal);
     try {
       response = await fetch(url, {
         method,
         headers: { authorization: `Bearer ${options.accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]),
+        signal: deadline.signal,
       });
       text = await response.text();
     } catch (error) {
       if (isChannelError(error)) throw error;
       const reason = signal.aborted ? 'cancelled' : error instanceof Error ? error.message : String(error);
       throw new ChannelError('transient', `could not reach WhatsApp to ${action}: ${reason}`, { cause: error });
+    } finally {
+      deadline.clear();
     }
     let parsed: unknown;
     try {
