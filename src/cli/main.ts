@@ -1,7 +1,7 @@
 import type * as CommanderModule from 'commander';
 import { loadCommonJs } from '../runtime/load-commonjs.js';
-import { BUILTIN_PLATFORMS } from '../contracts/channel.js';
 import { isHearthError } from '../contracts/errors.js';
+import { addChannelCommands, addMessageCommand } from './channel-commands.js';
 import { CliFailure, type CliRuntime } from './cli-context.js';
 import { GatewayUnreachable } from './gateway-client.js';
 
@@ -41,9 +41,17 @@ export function buildProgram(runtime: CliRuntime): CommanderModule.Command {
     .showHelpAfterError()
     .exitOverride();
 
+  // Help lists the commands in the order they are added here.
   addGatewayCommands(program, runtime);
   addSessionCommands(program, runtime);
   addChannelCommands(program, runtime);
+  addAlertsCommand(program, runtime);
+  addApprovalCommands(program, runtime);
+  addTaskCommands(program, runtime);
+  addSkillCommands(program, runtime);
+  addSecurityCommand(program, runtime);
+  addPluginsCommand(program, runtime);
+  addMessageCommand(program, runtime);
   addDoctorCommand(program, runtime);
   addRunCommands(program, runtime);
   addMemoryCommands(program, runtime);
@@ -159,101 +167,8 @@ function addSessionCommands(program: CommanderModule.Command, runtime: CliRuntim
     });
 }
 
-/** `hearth channels …`, `hearth pairing …`, `hearth message send` */
-function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
-  const channels = program.command('channels').description('see and manage chat platform accounts');
-  channels
-    .command('status')
-    .summary('per account: connection, authentication, last traffic, errors and what to do')
-    .description('per account: state, connection, authentication, last inbound and outbound traffic, last error, what to do, reconnects and outbox (waiting / given up); exits 1 when an account is unhealthy')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const { channelsStatus } = await import('./channels-command.js');
-      await channelsStatus(runtime, options);
-    });
-
-  channels
-    .command('health')
-    .summary('per account: transport, application and functional health, self-recovery and alerts')
-    .description('per account: transport, application and functional health with since when, detail and what to do, self-recovery attempts and alerts; exits 1 when an account is degraded or down')
-    .option('--channel <channel>', `only this platform (${BUILTIN_PLATFORMS.join(', ')}, or a plugin's channel)`)
-    .option('--account <id>', 'only this account (default: default, with --channel)')
-    .option('--probe', 'check now, probing each account, instead of showing the last check')
-    .option('--json', 'print JSON')
-    .action(async (options: { channel?: string; account?: string; probe?: boolean; json?: boolean }) => {
-      const { channelsHealth } = await import('./channels-command.js');
-      await channelsHealth(runtime, options);
-    });
-
-  channels
-    .command('login')
-    .description('save an account\'s token(s), read from standard input, and start it (Signal has none: prints how to link signal-cli instead)')
-    .requiredOption('--channel <channel>', BUILTIN_PLATFORMS.join(', '))
-    .option('--account <id>', 'account id (default: default)')
-    .option('--json', 'print JSON')
-    .action(async (options: { channel: string; account?: string; json?: boolean }) => {
-      const { channelsLogin } = await import('./channels-command.js');
-      await channelsLogin(runtime, options);
-    });
-  channels
-    .command('logout')
-    .description('forget an account\'s saved token(s) and stop it')
-    .requiredOption('--channel <channel>', BUILTIN_PLATFORMS.join(', '))
-    .option('--account <id>', 'account id (default: default)')
-    .option('--json', 'print JSON')
-    .action(async (options: { channel: string; account?: string; json?: boolean }) => {
-      const { channelsLogout } = await import('./channels-command.js');
-      await channelsLogout(runtime, options);
-    });
-
-  const pairing = program.command('pairing').description('approve people who asked to talk to your bots');
-  pairing
-    .command('list')
-    .description('pending pairing requests: code, account, who asked, expiry (codes expire after an hour)')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const { pairingList } = await import('./channels-command.js');
-      await pairingList(runtime, options);
-    });
-  pairing
-    .command('approve')
-    .description('approve the sender (kept across restarts) and tell them so')
-    .argument('<code>', 'the 8-character code the person received')
-    .option('--json', 'print JSON')
-    .action(async (code: string, options: { json?: boolean }) => {
-      const { pairingApprove } = await import('./channels-command.js');
-      await pairingApprove(runtime, code, options);
-    });
-
-  pairing
-    .command('deny')
-    .description('refuse a pending request: it is removed and the sender is not let in')
-    .argument('<code>', 'the 8-character code the person received')
-    .option('--json', 'print JSON')
-    .action(async (code: string, options: { json?: boolean }) => {
-      const { pairingDeny } = await import('./channels-command.js');
-      await pairingDeny(runtime, code, options);
-    });
-  pairing
-    .command('approved')
-    .description('the people let in through pairing: account, who, since when')
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const { pairingApproved } = await import('./channels-command.js');
-      await pairingApproved(runtime, options);
-    });
-  pairing
-    .command('revoke')
-    .description('take an approval back: the sender must pair again')
-    .requiredOption('--channel <channel>', 'the platform, e.g. telegram')
-    .option('--account <id>', 'account id (default: default)')
-    .requiredOption('--sender <id>', 'the sender id, as hearth pairing approved shows it')
-    .option('--json', 'print JSON')
-    .action(async (options: { channel: string; account?: string; sender: string; json?: boolean }) => {
-      const { pairingRevoke } = await import('./channels-command.js');
-      await pairingRevoke(runtime, options);
-    });
-
+/** `hearth alerts` */
+function addAlertsCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('alerts')
     .description('operator alerts, newest first: channel health episodes and recoveries, cron failures, budgets, and whether each was delivered')
@@ -264,7 +179,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { alertsList } = await import('./alerts-command.js');
       await alertsList(runtime, options);
     });
+}
 
+/** `hearth approvals …`: list, approve, deny */
+function addApprovalCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const approvals = program.command('approvals').description('commands waiting for your approval (tools.exec.ask)');
   approvals
     .command('list')
@@ -294,7 +212,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { approvalsDecide } = await import('./approvals-command.js');
       await approvalsDecide(runtime, id, false, options);
     });
+}
 
+/** `hearth tasks …`: list, show, cancel */
+function addTaskCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const tasks = program.command('tasks').description('the shared task queue between agents: list, show, cancel (docs/agents.md)');
   tasks
     .command('list')
@@ -329,8 +250,19 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { tasksCancel } = await import('./tasks-command.js');
       await tasksCancel(runtime, id, options);
     });
+}
 
+/** `hearth skills …` */
+function addSkillCommands(program: CommanderModule.Command, runtime: CliRuntime): void {
   const skills = program.command('skills').description('skills: list, install signed bundles, verify, audit, sign');
+  addSkillsViewCommands(skills, runtime);
+  addSkillsInstallCommands(skills, runtime);
+  addSkillsCheckCommands(skills, runtime);
+  addSkillsSigningCommands(skills, runtime);
+}
+
+/** `hearth skills list` and `hearth skills info`: the skills an agent sees */
+function addSkillsViewCommands(skills: CommanderModule.Command, runtime: CliRuntime): void {
   skills
     .command('list')
     .description('the skills an agent sees: where each comes from, its signature, and whether it is usable (and why not)')
@@ -350,6 +282,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { skillsInfo } = await import('./skills-command.js');
       await skillsInfo(runtime, name, options);
     });
+}
+
+/** `hearth skills install` and `hearth skills remove` */
+function addSkillsInstallCommands(skills: CommanderModule.Command, runtime: CliRuntime): void {
   skills
     .command('install')
     .description('install a signed skill folder or .tar.gz into $HEARTH_HOME/skills (read-only), after its risk report')
@@ -370,6 +306,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { skillsRemove } = await import('./skills-command.js');
       await skillsRemove(runtime, name, options);
     });
+}
+
+/** `hearth skills verify` and `hearth skills audit`: signatures and the risk report */
+function addSkillsCheckCommands(skills: CommanderModule.Command, runtime: CliRuntime): void {
   skills
     .command('verify')
     .description('check installed skills against their signatures and digests; exits 1 when one fails (it is not loaded)')
@@ -388,6 +328,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { skillsAudit } = await import('./skills-command.js');
       await skillsAudit(runtime, target, options);
     });
+}
+
+/** `hearth skills sign` and `hearth skills keygen`: for those who publish skills */
+function addSkillsSigningCommands(skills: CommanderModule.Command, runtime: CliRuntime): void {
   skills
     .command('sign')
     .description('sign a skill folder: writes skill.manifest.json with every file\'s SHA-256 and an Ed25519 signature')
@@ -409,7 +353,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { skillsKeygen } = await import('./skills-command.js');
       await skillsKeygen(runtime, options);
     });
+}
 
+/** `hearth security audit` */
+function addSecurityCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('security')
     .description('security checks of this install')
@@ -421,7 +368,10 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
       const { securityAudit } = await import('./security-command.js');
       await securityAudit(runtime, options);
     });
+}
 
+/** `hearth plugins list` */
+function addPluginsCommand(program: CommanderModule.Command, runtime: CliRuntime): void {
   program
     .command('plugins')
     .description('code plugins, each in its own worker thread')
@@ -432,23 +382,6 @@ function addChannelCommands(program: CommanderModule.Command, runtime: CliRuntim
     .action(async (options: { health?: boolean; json?: boolean }) => {
       const { pluginsList } = await import('./plugins-command.js');
       await pluginsList(runtime, options);
-    });
-
-  const message = program.command('message').description('send messages through a channel');
-  message
-    .command('send')
-    .summary('send a message to a peer (chat id) through a channel account, and wait for delivery')
-    .description('send a message to a peer (chat id) through a channel account\'s outbox, and wait for delivery; exits 1 when it is not delivered in time (it stays queued) or was refused')
-    .requiredOption('--channel <channel>', `${BUILTIN_PLATFORMS.join(', ')}, or a plugin's channel`)
-    .option('--account <id>', 'account id (default: default)')
-    .requiredOption('--to <peer>', 'chat, channel or user id on the platform')
-    .option('--thread <id>', 'thread or topic id')
-    .option('--timeout <seconds>', 'how long to wait for delivery', '30')
-    .option('--json', 'print JSON')
-    .argument('<text...>', 'the message (Markdown)')
-    .action(async (words: string[], options: { channel: string; account?: string; to: string; thread?: string; timeout: string; json?: boolean }) => {
-      const { messageSend } = await import('./channels-command.js');
-      await messageSend(runtime, words.join(' '), options);
     });
 }
 

@@ -71,7 +71,7 @@ describe('generated references', () => {
     const bare = defineMethod({ description: '', returns: '' }, z.unknown(), async () => null);
     const { undocumented } = await referenceDocs(root, { program: sources.program, methods: { ...sources.methods, bare }, configSchema: extended });
     assert.deepEqual(undocumented, [
-      'command "hearth backup": add .description() in src/cli/main.ts',
+      'command "hearth backup": add .description() in src/cli/main.ts or channel-commands.ts',
       'RPC method "bare": give it a description and returns in defineMethod',
       'config key "backup": add .describe() in src/config/schema.ts or channel-schema.ts',
     ]);

@@ -56,7 +56,7 @@ export async function referenceDocs(root: string, sources: ReferenceSources = pr
   const defaultsPath = 'src/config/section-defaults.ts';
   files.push({ path: defaultsPath, current: await readFile(join(root, defaultsPath), 'utf8').catch(() => ''), expected: renderSectionDefaults(computeSectionDefaults(configSchema())) });
   const undocumented = [
-    ...cli.undocumented.map((name) => `command "${name}": add .description() in src/cli/main.ts`),
+    ...cli.undocumented.map((name) => `command "${name}": add .description() in src/cli/main.ts or channel-commands.ts`),
     ...rpc.undocumented.map((name) => `RPC method "${name}": give it a description and returns in defineMethod`),
     ...config.undocumented.map((path) => `config key "${path}": add .describe() in src/config/schema.ts or channel-schema.ts`),
   ];
