@@ -77,7 +77,7 @@ export function createMetrics(sources: MetricsSources) {
   const tools = new Map<string, number>();
   const approvals = new Map<string, number>();
   const capabilityDenials = new Map<string, number>();
-  const durations = new Map<string, { counts: number[]; sum: number; count: number }>();
+  const durations = new Map<string, TurnDurations>();
   const startedAt = new Map<string, { at: number; agent: string }>();
   const deliveryFailures = new Map<string, number>();
   const costs = new Map<string, number>();
@@ -130,319 +130,19 @@ export function createMetrics(sources: MetricsSources) {
   async function build(): Promise<PromClient.Registry> {
     const client = loadCommonJs('prom-client') as typeof PromClient;
     const register = new client.Registry();
+    const prom = { client, register };
+    // /metrics lists the metrics in the order they are added here, the process's own first.
     client.collectDefaultMetrics({ register, prefix: 'hearth_' });
-    /** Sets a gauge from a counting map whose keys are JSON label lists (or "other"). */
-    const setFrom = (gauge: PromClient.Gauge, map: Map<string, number>, width: number) => {
-      for (const [key, value] of map) {
-        const values = key === 'other' ? Array.from({ length: width }, () => 'other') : (JSON.parse(key) as string[]);
-        gauge.labels(...values).set(value);
-      }
-    };
-    new client.Gauge({
-      name: 'hearth_turns_total',
-      help: 'Turns finished, by agent and outcome (ok, error, aborted).',
-      labelNames: ['agent', 'status'],
-      registers: [register],
-      collect() {
-        setFrom(this, turns, 2);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_tokens_total',
-      help: 'Model tokens used, by agent, provider, model and direction (input, output).',
-      labelNames: ['agent', 'provider', 'model', 'direction'],
-      registers: [register],
-      collect() {
-        setFrom(this, tokens, 4);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cost_usd_total',
-      help: 'What model calls cost in US dollars (from models.pricing), by agent, provider and model.',
-      labelNames: ['agent', 'provider', 'model'],
-      registers: [register],
-      collect() {
-        setFrom(this, costs, 3);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cron_job_consecutive_errors',
-      help: 'Errors in a row of each cron job (0 after a success).',
-      labelNames: ['job', 'name'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set(job.state.consecutiveErrors);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cron_job_last_success_timestamp',
-      help: 'When each cron job last succeeded, in Unix seconds (0 when it never has).',
-      labelNames: ['job', 'name'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set((job.state.lastSuccessAt ?? 0) / 1000);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cron_escalations_total',
-      help: 'Cron escalations, by action (alert, disabled).',
-      labelNames: ['action'],
-      registers: [register],
-      collect() {
-        for (const action of ['alert', 'disabled']) this.labels(action).set(escalations.get(action) ?? 0);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_tool_calls_total',
-      help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout, denied (by the operator, or unanswered).',
-      labelNames: ['tool', 'outcome'],
-      registers: [register],
-      collect() {
-        setFrom(this, tools, 2);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_capability_denied_total',
-      help: 'Tool calls refused because the active skill did not declare the capability they need, by skill and tool.',
-      labelNames: ['skill', 'tool'],
-      registers: [register],
-      collect() {
-        setFrom(this, capabilityDenials, 2);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_tool_approvals_total',
-      help: 'Tool calls that waited for the operator (tools.exec.ask), by tool and decision: approved, denied, expired.',
-      labelNames: ['tool', 'decision'],
-      registers: [register],
-      collect() {
-        setFrom(this, approvals, 2);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_delivery_failures_total',
-      help: 'Failed attempts to deliver a message through a channel account.',
-      labelNames: ['channel'],
-      registers: [register],
-      collect() {
-        for (const [channel, value] of deliveryFailures) this.labels(channel).set(value);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_turn_duration_seconds_bucket',
-      help: 'Turn latency histogram (cumulative buckets), by agent.',
-      labelNames: ['agent', 'le'],
-      registers: [register],
-      collect() {
-        for (const [agent, entry] of durations) {
-          TURN_BUCKETS.forEach((bound, index) => {
-            this.labels(agent, String(bound)).set(entry.counts[index] ?? 0);
-          });
-          this.labels(agent, '+Inf').set(entry.count);
-        }
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_turn_duration_seconds_sum',
-      help: 'Total turn time, by agent.',
-      labelNames: ['agent'],
-      registers: [register],
-      collect() {
-        for (const [agent, entry] of durations) this.labels(agent).set(entry.sum);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_turn_duration_seconds_count',
-      help: 'Timed turns, by agent.',
-      labelNames: ['agent'],
-      registers: [register],
-      collect() {
-        for (const [agent, entry] of durations) this.labels(agent).set(entry.count);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_provider_breaker_state',
-      help: 'Circuit breaker of each model provider: 1 for its current state (closed: calls go through; open: skipped after timeouts or connection failures in a row; half-open: the next call probes it).',
-      labelNames: ['provider', 'state'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const health of sources.providers?.() ?? []) for (const state of BREAKER_STATES) this.labels(health.provider, state).set(health.state === state ? 1 : 0);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_provider_consecutive_failures',
-      help: 'Timeouts and connection failures in a row of each model provider (0 after an answer).',
-      labelNames: ['provider'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.consecutiveFailures);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_provider_breaker_opened_total',
-      help: 'Times the circuit breaker of each model provider opened since the gateway started.',
-      labelNames: ['provider'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.opened);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_provider_last_success_timestamp',
-      help: 'When each model provider last answered, in Unix seconds (absent until it has).',
-      labelNames: ['provider'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const health of sources.providers?.() ?? []) if (health.lastSuccessAt !== null) this.labels(health.provider).set(health.lastSuccessAt / 1000);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_provider_last_failure_timestamp',
-      help: 'When a call to each model provider last failed, in Unix seconds (absent until one has).',
-      labelNames: ['provider'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
-      },
-    });
-    const memoryGauge = (name: string, help: string, value: (agent: MemoryHealth) => number | null) =>
-      new client.Gauge({
-        name,
-        help,
-        labelNames: ['agent'],
-        registers: [register],
-        collect() {
-          this.reset();
-          for (const agent of sources.memory?.() ?? []) {
-            const measured = value(agent);
-            if (measured !== null) this.labels(agent.agentId).set(measured);
-          }
-        },
-      });
-    memoryGauge('hearth_memory_chunks', 'Chunks in each agent\'s memory index (agents whose memory has been used since the start).', (agent) => agent.chunks);
-    memoryGauge('hearth_memory_files', 'Files in each agent\'s memory index.', (agent) => agent.files);
-    memoryGauge('hearth_memory_pending_embeddings', 'Chunks waiting for their vector (searched by keyword until then).', (agent) => agent.pending);
-    memoryGauge('hearth_memory_embedding_failures_total', 'Embedding batches that failed since the start.', (agent) => agent.embeddingFailures);
-    memoryGauge('hearth_memory_index_lag_seconds', 'How far the memory index is behind the files: the age of the oldest change not yet indexed, else how long the last change took to be indexed (and embedded).', indexLagSeconds);
-    new client.Gauge({
-      name: 'hearth_memory_search_seconds',
-      help: 'Memory search time over the last 200 searches of each agent, by quantile (0.5, 0.99).',
-      labelNames: ['agent', 'quantile'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const agent of sources.memory?.() ?? []) {
-          if (agent.searchSeconds.length === 0) continue;
-          const sorted = [...agent.searchSeconds].sort((a, b) => a - b);
-          for (const quantile of [0.5, 0.99]) this.labels(agent.agentId, String(quantile)).set(sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!);
-        }
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_history_cache_bytes',
-      help: 'Estimated bytes of session history kept in memory between turns, and its bound (session.historyCacheMb).',
-      labelNames: ['kind'],
-      registers: [register],
-      collect() {
-        this.reset();
-        const stats = sources.historyCache?.();
-        if (!stats) return;
-        this.labels('used').set(stats.bytes);
-        this.labels('max').set(stats.maxBytes);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_history_cache_sessions',
-      help: 'Sessions whose history is kept in memory between turns.',
-      registers: [register],
-      collect() {
-        this.reset();
-        const stats = sources.historyCache?.();
-        if (stats) this.set(stats.sessions);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_history_reads_total',
-      help: 'Where turns took their history from: memory (kept since the session\'s last turn) or store (a read of the transcript). Many store reads with a full cache mean session.historyCacheMb is small for the number of busy sessions.',
-      labelNames: ['source'],
-      registers: [register],
-      collect() {
-        this.reset();
-        const stats = sources.historyCache?.();
-        if (!stats) return;
-        this.labels('memory').set(stats.reads.memory);
-        this.labels('store').set(stats.reads.store);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cluster_nodes',
-      help: 'Cluster mode: nodes whose heartbeat is recent (within two lease periods), as this node sees them.',
-      registers: [register],
-      collect() {
-        this.reset();
-        const figures = sources.cluster?.();
-        if (figures) this.set(figures.nodesAlive);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cluster_leases_held',
-      help: 'Cluster mode: leases this node holds, by kind (session: a session\'s turns; channel: a channel account; cron: the cron schedule).',
-      labelNames: ['kind'],
-      registers: [register],
-      collect() {
-        this.reset();
-        for (const [kind, count] of Object.entries(sources.cluster?.()?.held ?? {})) this.labels(kind).set(count);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_cluster_event_bus_connected',
-      help: 'Cluster mode: 1 while this node listens to its peers\' events (PostgreSQL LISTEN), 0 while it reconnects.',
-      registers: [register],
-      collect() {
-        this.reset();
-        const figures = sources.cluster?.();
-        if (figures) this.set(figures.busConnected ? 1 : 0);
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_outbox_backlog',
-      help: 'Messages waiting in the outbox (state pending) or given up (state failed), by channel account.',
-      labelNames: ['channel', 'state'],
-      registers: [register],
-      async collect() {
-        this.reset();
-        for (const row of await sources.outboxCounts()) {
-          this.labels(row.channel, 'pending').set(row.pending);
-          this.labels(row.channel, 'failed').set(row.failed);
-        }
-      },
-    });
-    new client.Gauge({
-      name: 'hearth_channel_health_status',
-      help: '1 when the dimension is healthy: transport (connection open), application (authenticated with the platform), functional (handled a message lately or answered a probe; absent until first checked).',
-      labelNames: ['channel', 'account', 'dimension'],
-      registers: [register],
-      async collect() {
-        this.reset();
-        for (const account of await sources.channels()) {
-          this.labels(account.channel, account.accountId, 'transport').set(account.connected ? 1 : 0);
-          this.labels(account.channel, account.accountId, 'application').set(account.authenticated ? 1 : 0);
-        }
-        // Not known yet (never checked, or no probe while the chat is quiet) is left out rather
-        // than reported as a failure an alert rule would fire on.
-        for (const report of sources.channelHealth?.() ?? []) {
-          const functional = report.dimensions.functional.status;
-          if (functional !== 'unknown') this.labels(report.channel, report.account, 'functional').set(functional === 'ok' ? 1 : 0);
-        }
-      },
-    });
+    addTurnCounters(prom, { turns, tokens, costs });
+    addCronGauges(prom, sources, escalations);
+    addToolCounters(prom, { tools, capabilityDenials, approvals });
+    addDeliveryFailures(prom, deliveryFailures);
+    addTurnDurations(prom, durations);
+    addProviderGauges(prom, sources);
+    addMemoryGauges(prom, sources);
+    addHistoryCacheGauges(prom, sources);
+    addClusterGauges(prom, sources);
+    addChannelGauges(prom, sources);
     return register;
   }
 
@@ -466,3 +166,379 @@ export function createMetrics(sources: MetricsSources) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** prom-client, and the registry a scrape reads. */
+interface Prom {
+  client: typeof PromClient;
+  register: PromClient.Registry;
+}
+
+/** One agent's turn latency histogram: a count per bucket of TURN_BUCKETS, the total time and the number of turns. */
+interface TurnDurations {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** The counting maps createMetrics keeps between scrapes; their keys are JSON label lists (or "other"). */
+interface CountingMaps {
+  turns: Map<string, number>;
+  tokens: Map<string, number>;
+  costs: Map<string, number>;
+  tools: Map<string, number>;
+  capabilityDenials: Map<string, number>;
+  approvals: Map<string, number>;
+}
+
+/** Sets a gauge from a counting map whose keys are JSON label lists (or "other"). */
+function setFrom(gauge: PromClient.Gauge, map: Map<string, number>, width: number): void {
+  for (const [key, value] of map) {
+    const values = key === 'other' ? Array.from({ length: width }, () => 'other') : (JSON.parse(key) as string[]);
+    gauge.labels(...values).set(value);
+  }
+}
+
+/** Turns finished, and the tokens and money they used. */
+function addTurnCounters({ client, register }: Prom, counts: Pick<CountingMaps, 'turns' | 'tokens' | 'costs'>): void {
+  new client.Gauge({
+    name: 'hearth_turns_total',
+    help: 'Turns finished, by agent and outcome (ok, error, aborted).',
+    labelNames: ['agent', 'status'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.turns, 2);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_tokens_total',
+    help: 'Model tokens used, by agent, provider, model and direction (input, output).',
+    labelNames: ['agent', 'provider', 'model', 'direction'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.tokens, 4);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_cost_usd_total',
+    help: 'What model calls cost in US dollars (from models.pricing), by agent, provider and model.',
+    labelNames: ['agent', 'provider', 'model'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.costs, 3);
+    },
+  });
+}
+
+/** Each cron job's errors in a row and last success, and the escalations. */
+function addCronGauges({ client, register }: Prom, sources: MetricsSources, escalations: Map<string, number>): void {
+  new client.Gauge({
+    name: 'hearth_cron_job_consecutive_errors',
+    help: 'Errors in a row of each cron job (0 after a success).',
+    labelNames: ['job', 'name'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set(job.state.consecutiveErrors);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_cron_job_last_success_timestamp',
+    help: 'When each cron job last succeeded, in Unix seconds (0 when it never has).',
+    labelNames: ['job', 'name'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const job of sources.cronJobs().slice(0, MAX_SERIES)) this.labels(job.id, job.spec.name).set((job.state.lastSuccessAt ?? 0) / 1000);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_cron_escalations_total',
+    help: 'Cron escalations, by action (alert, disabled).',
+    labelNames: ['action'],
+    registers: [register],
+    collect() {
+      for (const action of ['alert', 'disabled']) this.labels(action).set(escalations.get(action) ?? 0);
+    },
+  });
+}
+
+/** Tool calls: their outcomes, capability denials and the operator's approvals. */
+function addToolCounters({ client, register }: Prom, counts: Pick<CountingMaps, 'tools' | 'capabilityDenials' | 'approvals'>): void {
+  new client.Gauge({
+    name: 'hearth_tool_calls_total',
+    help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout, denied (by the operator, or unanswered).',
+    labelNames: ['tool', 'outcome'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.tools, 2);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_capability_denied_total',
+    help: 'Tool calls refused because the active skill did not declare the capability they need, by skill and tool.',
+    labelNames: ['skill', 'tool'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.capabilityDenials, 2);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_tool_approvals_total',
+    help: 'Tool calls that waited for the operator (tools.exec.ask), by tool and decision: approved, denied, expired.',
+    labelNames: ['tool', 'decision'],
+    registers: [register],
+    collect() {
+      setFrom(this, counts.approvals, 2);
+    },
+  });
+}
+
+/** Failed delivery attempts per channel account. */
+function addDeliveryFailures({ client, register }: Prom, deliveryFailures: Map<string, number>): void {
+  new client.Gauge({
+    name: 'hearth_delivery_failures_total',
+    help: 'Failed attempts to deliver a message through a channel account.',
+    labelNames: ['channel'],
+    registers: [register],
+    collect() {
+      for (const [channel, value] of deliveryFailures) this.labels(channel).set(value);
+    },
+  });
+}
+
+/** The turn latency histogram per agent: its buckets, sum and count. */
+function addTurnDurations({ client, register }: Prom, durations: Map<string, TurnDurations>): void {
+  new client.Gauge({
+    name: 'hearth_turn_duration_seconds_bucket',
+    help: 'Turn latency histogram (cumulative buckets), by agent.',
+    labelNames: ['agent', 'le'],
+    registers: [register],
+    collect() {
+      for (const [agent, entry] of durations) {
+        TURN_BUCKETS.forEach((bound, index) => {
+          this.labels(agent, String(bound)).set(entry.counts[index] ?? 0);
+        });
+        this.labels(agent, '+Inf').set(entry.count);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_turn_duration_seconds_sum',
+    help: 'Total turn time, by agent.',
+    labelNames: ['agent'],
+    registers: [register],
+    collect() {
+      for (const [agent, entry] of durations) this.labels(agent).set(entry.sum);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_turn_duration_seconds_count',
+    help: 'Timed turns, by agent.',
+    labelNames: ['agent'],
+    registers: [register],
+    collect() {
+      for (const [agent, entry] of durations) this.labels(agent).set(entry.count);
+    },
+  });
+}
+
+/** Each model provider's circuit breaker, failures in a row, and last answer and failure. */
+function addProviderGauges({ client, register }: Prom, sources: MetricsSources): void {
+  new client.Gauge({
+    name: 'hearth_provider_breaker_state',
+    help: 'Circuit breaker of each model provider: 1 for its current state (closed: calls go through; open: skipped after timeouts or connection failures in a row; half-open: the next call probes it).',
+    labelNames: ['provider', 'state'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const health of sources.providers?.() ?? []) for (const state of BREAKER_STATES) this.labels(health.provider, state).set(health.state === state ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_provider_consecutive_failures',
+    help: 'Timeouts and connection failures in a row of each model provider (0 after an answer).',
+    labelNames: ['provider'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.consecutiveFailures);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_provider_breaker_opened_total',
+    help: 'Times the circuit breaker of each model provider opened since the gateway started.',
+    labelNames: ['provider'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.opened);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_provider_last_success_timestamp',
+    help: 'When each model provider last answered, in Unix seconds (absent until it has).',
+    labelNames: ['provider'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const health of sources.providers?.() ?? []) if (health.lastSuccessAt !== null) this.labels(health.provider).set(health.lastSuccessAt / 1000);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_provider_last_failure_timestamp',
+    help: 'When a call to each model provider last failed, in Unix seconds (absent until one has).',
+    labelNames: ['provider'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
+    },
+  });
+}
+
+/** Each agent's memory index: size, embeddings waiting or failed, index lag and search time. */
+function addMemoryGauges({ client, register }: Prom, sources: MetricsSources): void {
+  const memoryGauge = (name: string, help: string, value: (agent: MemoryHealth) => number | null) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['agent'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const agent of sources.memory?.() ?? []) {
+          const measured = value(agent);
+          if (measured !== null) this.labels(agent.agentId).set(measured);
+        }
+      },
+    });
+  memoryGauge('hearth_memory_chunks', 'Chunks in each agent\'s memory index (agents whose memory has been used since the start).', (agent) => agent.chunks);
+  memoryGauge('hearth_memory_files', 'Files in each agent\'s memory index.', (agent) => agent.files);
+  memoryGauge('hearth_memory_pending_embeddings', 'Chunks waiting for their vector (searched by keyword until then).', (agent) => agent.pending);
+  memoryGauge('hearth_memory_embedding_failures_total', 'Embedding batches that failed since the start.', (agent) => agent.embeddingFailures);
+  memoryGauge('hearth_memory_index_lag_seconds', 'How far the memory index is behind the files: the age of the oldest change not yet indexed, else how long the last change took to be indexed (and embedded).', indexLagSeconds);
+  new client.Gauge({
+    name: 'hearth_memory_search_seconds',
+    help: 'Memory search time over the last 200 searches of each agent, by quantile (0.5, 0.99).',
+    labelNames: ['agent', 'quantile'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const agent of sources.memory?.() ?? []) {
+        if (agent.searchSeconds.length === 0) continue;
+        const sorted = [...agent.searchSeconds].sort((a, b) => a - b);
+        for (const quantile of [0.5, 0.99]) this.labels(agent.agentId, String(quantile)).set(sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))]!);
+      }
+    },
+  });
+}
+
+/** The session history kept in memory between turns, and where turns read their history from. */
+function addHistoryCacheGauges({ client, register }: Prom, sources: MetricsSources): void {
+  new client.Gauge({
+    name: 'hearth_history_cache_bytes',
+    help: 'Estimated bytes of session history kept in memory between turns, and its bound (session.historyCacheMb).',
+    labelNames: ['kind'],
+    registers: [register],
+    collect() {
+      this.reset();
+      const stats = sources.historyCache?.();
+      if (!stats) return;
+      this.labels('used').set(stats.bytes);
+      this.labels('max').set(stats.maxBytes);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_history_cache_sessions',
+    help: 'Sessions whose history is kept in memory between turns.',
+    registers: [register],
+    collect() {
+      this.reset();
+      const stats = sources.historyCache?.();
+      if (stats) this.set(stats.sessions);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_history_reads_total',
+    help: 'Where turns took their history from: memory (kept since the session\'s last turn) or store (a read of the transcript). Many store reads with a full cache mean session.historyCacheMb is small for the number of busy sessions.',
+    labelNames: ['source'],
+    registers: [register],
+    collect() {
+      this.reset();
+      const stats = sources.historyCache?.();
+      if (!stats) return;
+      this.labels('memory').set(stats.reads.memory);
+      this.labels('store').set(stats.reads.store);
+    },
+  });
+}
+
+/** Cluster mode: nodes alive, leases held and the event bus. */
+function addClusterGauges({ client, register }: Prom, sources: MetricsSources): void {
+  new client.Gauge({
+    name: 'hearth_cluster_nodes',
+    help: 'Cluster mode: nodes whose heartbeat is recent (within two lease periods), as this node sees them.',
+    registers: [register],
+    collect() {
+      this.reset();
+      const figures = sources.cluster?.();
+      if (figures) this.set(figures.nodesAlive);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_cluster_leases_held',
+    help: 'Cluster mode: leases this node holds, by kind (session: a session\'s turns; channel: a channel account; cron: the cron schedule).',
+    labelNames: ['kind'],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [kind, count] of Object.entries(sources.cluster?.()?.held ?? {})) this.labels(kind).set(count);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_cluster_event_bus_connected',
+    help: 'Cluster mode: 1 while this node listens to its peers\' events (PostgreSQL LISTEN), 0 while it reconnects.',
+    registers: [register],
+    collect() {
+      this.reset();
+      const figures = sources.cluster?.();
+      if (figures) this.set(figures.busConnected ? 1 : 0);
+    },
+  });
+}
+
+/** The outbox backlog and each channel account's health. */
+function addChannelGauges({ client, register }: Prom, sources: MetricsSources): void {
+  new client.Gauge({
+    name: 'hearth_outbox_backlog',
+    help: 'Messages waiting in the outbox (state pending) or given up (state failed), by channel account.',
+    labelNames: ['channel', 'state'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const row of await sources.outboxCounts()) {
+        this.labels(row.channel, 'pending').set(row.pending);
+        this.labels(row.channel, 'failed').set(row.failed);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_channel_health_status',
+    help: '1 when the dimension is healthy: transport (connection open), application (authenticated with the platform), functional (handled a message lately or answered a probe; absent until first checked).',
+    labelNames: ['channel', 'account', 'dimension'],
+    registers: [register],
+    async collect() {
+      this.reset();
+      for (const account of await sources.channels()) {
+        this.labels(account.channel, account.accountId, 'transport').set(account.connected ? 1 : 0);
+        this.labels(account.channel, account.accountId, 'application').set(account.authenticated ? 1 : 0);
+      }
+      // Not known yet (never checked, or no probe while the chat is quiet) is left out rather
+      // than reported as a failure an alert rule would fire on.
+      for (const report of sources.channelHealth?.() ?? []) {
+        const functional = report.dimensions.functional.status;
+        if (functional !== 'unknown') this.labels(report.channel, report.account, 'functional').set(functional === 'ok' ? 1 : 0);
+      }
+    },
+  });
+}
