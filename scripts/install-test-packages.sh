@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive, when they are missing: Chromium (WebChat in a
 # real browser), ngircd (a real IRC server), dovecot-imapd (a real IMAP server for the email
-# channel), openssl (its TLS certificate) and bubblewrap (the exec tool's sandbox). Part of
-# `npm test`, so the README's test command works on a fresh Debian machine.
+# channel), openssl (its TLS certificate), bubblewrap (the exec tool's sandbox) and PostgreSQL's
+# server (cluster mode; when nothing answers on 127.0.0.1:5432, scripts/run-tests.mjs starts a
+# server of the tests' own with it). Part of `npm test`, so the README's test command works on a
+# fresh Debian machine.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -10,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chr
 [ -x "${DOVECOT_BIN:-/usr/sbin/dovecot}" ] || missing+=(dovecot-imapd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 fail() {
