@@ -15,6 +15,7 @@ export const MUTATION_TARGETS = {
       'dist/src/store/sqlite/stored-rows.test.js',
       'dist/src/store/sqlite/store-damage.test.js',
       'dist/src/store/sqlite/store-salvage.test.js',
+      'dist/src/store/sqlite/wal-checkpointer.test.js',
       'dist/src/channels/channel-manager.test.js',
     ],
   },
