@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bindSharedSocket } from './listen-socket.js';
 import { createSupervisor } from './supervisor.js';
-import { pointAt, versionPaths } from './versions.js';
+import { listQuarantinedFiles } from '../runtime/quarantine.js';
+import { pointAt, readJournal, versionPaths } from './versions.js';
 
 /** A package folder whose gateway exits at once with `code`. */
 function exitingPackage(root: string, code: number): string {
@@ -68,6 +69,41 @@ test('a gateway that exits with 78 (invalid config) is not restarted: the superv
     assert.equal(await supervisor.ended, 78);
     assert.equal(setup.lines.filter((line) => line.includes('restarting in')).length, 0);
     assert.match(setup.lines.join('\n'), /restarting will not fix that/u);
+  } finally {
+    setup.socket.close();
+    rmSync(setup.root, { recursive: true, force: true });
+  }
+});
+
+test('a damaged update journal is moved to .quarantine/ with its reason and said so; the current version runs instead of a half-read roll-back', async () => {
+  const setup = setUp(78);
+  pointAt(setup.versions.current, setup.pkg);
+  writeFileSync(setup.versions.journal, '{"from": "/versions/1.0.0", "to": ');
+  const supervisor = createSupervisor({
+    versions: setup.versions,
+    stateDir: join(setup.root, 'home', 'state'),
+    socket: setup.socket,
+    env: process.env,
+    log: (line) => setup.lines.push(line),
+    readyTimeoutMs: 300,
+    backoff: { minMs: 50, maxMs: 400, stableMs: 60_000 },
+  });
+  try {
+    await supervisor.start();
+    assert.equal(await supervisor.ended, 78, 'the current package was started');
+    const said = setup.lines.join('\n');
+    assert.match(said, /the update journal is not JSON .*: moved to .*\.quarantine\/switch\.json-\S+; .*hearth update --rollback/u);
+    assert.doesNotMatch(said, /going back/u, 'no roll-back from a journal it could not read');
+    assert.ok(!existsSync(setup.versions.journal));
+    const kept = listQuarantinedFiles(join(setup.root, 'home'));
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0]?.from, setup.versions.journal);
+    assert.equal(readFileSync(kept[0]?.path ?? '', 'utf8'), '{"from": "/versions/1.0.0", "to": ', 'kept as it was');
+
+    writeFileSync(setup.versions.journal, JSON.stringify({ from: '/v/1', to: '/v/2', startedAt: 1, stage: 'halfway' }));
+    setup.lines.length = 0;
+    assert.equal(readJournal(setup.versions, (line) => setup.lines.push(line)), undefined);
+    assert.match(setup.lines.join('\n'), /the update journal has the stage "halfway" \(switching or probation\)/u);
   } finally {
     setup.socket.close();
     rmSync(setup.root, { recursive: true, force: true });

@@ -203,7 +203,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     ended,
     async start() {
       await waitForOrphans();
-      const journal = readJournal(options.versions);
+      const journal = readJournal(options.versions, options.log);
       if (journal) {
         options.log(`a switch from ${journal.from} to ${journal.to} did not finish (the supervisor stopped during it): going back`);
         await rollBack(journal, 'the switch did not finish', (event) => options.log(`${event.stage}: ${event.message}`));

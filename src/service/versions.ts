@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quarantineFile } from '../runtime/quarantine.js';
 
 /**
  * Where `hearth update` keeps versions, under `$HEARTH_HOME/versions/`:
@@ -89,12 +90,43 @@ export interface SwitchJournal {
   snapshot?: string;
 }
 
-export function readJournal(paths: VersionPaths): SwitchJournal | undefined {
+/** What is wrong with a journal read back, or null when it is whole. */
+function journalProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  const journal = value as Record<string, unknown>;
+  for (const key of ['from', 'to'] as const) if (typeof journal[key] !== 'string' || journal[key] === '') return `has no "${key}" package folder`;
+  if (typeof journal.startedAt !== 'number') return 'has no "startedAt" time';
+  if (journal.stage !== 'switching' && journal.stage !== 'probation') return `has the stage ${JSON.stringify(journal.stage)} (switching or probation)`;
+  if (journal.snapshot !== undefined && typeof journal.snapshot !== 'string') return 'has a "snapshot" that is not a folder';
+  return null;
+}
+
+/**
+ * The journal of a switch that did not finish, or undefined when there is none. A journal that
+ * cannot be read whole is never half-used (a roll-back needs both packages): it is moved to
+ * `<home>/.quarantine/` with its reason, which `onDamaged` is told, and `status` and `hearth
+ * doctor` list; the `current` version then runs as it is.
+ */
+export function readJournal(paths: VersionPaths, onDamaged: (message: string) => void = () => {}): SwitchJournal | undefined {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(paths.journal, 'utf8')) as SwitchJournal;
+    text = readFileSync(paths.journal, 'utf8');
   } catch {
     return undefined;
   }
+  let problem: string | null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+    problem = journalProblem(parsed);
+  } catch (error) {
+    problem = `is not JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+  if (problem === null) return parsed as SwitchJournal;
+  const reason = `the update journal ${problem}`;
+  const kept = quarantineFile(dirname(paths.root), paths.journal, reason);
+  onDamaged(`${reason}: moved to ${kept}; the switch it recorded cannot be finished or undone, so the current version runs (check it with \`hearth status\`, go back with \`hearth update --rollback\`)`);
+  return undefined;
 }
 
 export function writeJournal(paths: VersionPaths, journal: SwitchJournal | undefined): void {
