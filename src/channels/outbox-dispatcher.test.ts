@@ -547,4 +547,105 @@ describe('renderPieces', () => {
   it('sends a placeholder for an empty reply', () => {
     assert.deepEqual(renderPieces('  ', channel, undefined), ['(empty reply)']);
   });
+
+  it('a piece exactly as long as the platform allows goes as one', () => {
+    const text = 'x'.repeat(100);
+    assert.deepEqual(renderPieces(text, channel, undefined), [text]);
+  });
+
+  it('when no smaller source piece fits once formatted, the formatted text itself is cut at the limit, never dropped', () => {
+    const padded: Channel = { ...channel, format: { maxMessageLength: 40, render: (text) => `${'#'.repeat(40)}${text}` } };
+    const pieces = renderPieces('alpha beta gamma', padded, undefined);
+    assert.ok(pieces.length >= 2, JSON.stringify(pieces));
+    assert.ok(pieces.every((piece) => piece.length <= 40), JSON.stringify(pieces));
+    assert.match(pieces.join(''), /alpha beta gamma/u);
+  });
+});
+
+describe('outbox dispatcher: accounts that start and stop here', () => {
+  /** Two accounts, a and b, whose connection the test switches; "test:gone" runs on no node here. */
+  function twoAccounts(options: { onSettled?: (entry: OutboxEntry, outcome: { delivered: boolean; pieces: number }) => void; script?: SendScript; maxMessageLength?: number } = {}) {
+    const store = createSqliteStore({ path: join(dir, `accounts-${counter++}.sqlite`) });
+    const progress: [number, number][] = [];
+    const recording: Store = Object.create(store) as Store;
+    recording.recordOutboxProgress = async (id, chunksSent) => {
+      progress.push([id, chunksSent]);
+      await store.recordOutboxProgress(id, chunksSent);
+    };
+    const connected = new Set<string>();
+    const fakes = { 'test:a': fakeChannel(options.script, options.maxMessageLength), 'test:b': fakeChannel(options.script, options.maxMessageLength) };
+    const log = recordingLogger();
+    const dispatcher = createOutboxDispatcher({
+      store: recording,
+      account: (key) => {
+        const fake = fakes[key as keyof typeof fakes];
+        return fake ? { channel: fake.channel, isConnected: () => connected.has(key), textChunkLimit: undefined, noteOutbound() {}, noteSendError() {} } : undefined;
+      },
+      logger: log.logger,
+      ...(options.onSettled ? { onSettled: options.onSettled } : {}),
+    });
+    const enqueue = (channel: string, text = 'hi') =>
+      store.enqueueOutbox({ channel, target: JSON.stringify({ chatId: 'c1' }), text, sessionKey: 'agent:main:main', runId: `run_${counter++}`, now: Date.now() });
+    return { store, dispatcher, fakes, connected, enqueue, progress, log };
+  }
+
+  it('reads back only the accounts running here, or the one asked for; forgetting an account drops it from memory, never from the store', async () => {
+    const h = twoAccounts();
+    try {
+      await h.enqueue('test:a');
+      await h.enqueue('test:a');
+      const forB = await h.enqueue('test:b');
+      await h.enqueue('test:gone');
+      await h.dispatcher.refill('test:a');
+      assert.equal(h.dispatcher.queuedCount(), 2, "only account a's messages");
+      await h.dispatcher.refill();
+      assert.equal(h.dispatcher.queuedCount(), 3, 'a and b, not the account that does not run here');
+      h.dispatcher.forgetAccount('test:a');
+      assert.equal(h.dispatcher.queuedCount(), 1, "b's message stays queued");
+      assert.equal((await h.store.undeliveredOutbox(10)).length, 4, 'the store keeps every message');
+
+      h.connected.add('test:b');
+      const delivered = h.dispatcher.waitForDelivery(forB.id, 5000);
+      h.dispatcher.accountConnected('test:b');
+      assert.equal((await delivered)?.delivered, true);
+      assert.equal(h.fakes['test:b'].sent.length, 1);
+      assert.equal(h.fakes['test:a'].sent.length, 0, 'a forgotten account sends nothing');
+    } finally {
+      h.dispatcher.stop();
+      await h.store.close();
+    }
+  });
+
+  it('tells onSettled of each message delivered (with its pieces) or given up, and records progress only between pieces', async () => {
+    const settled: { text: string; delivered: boolean; pieces: number }[] = [];
+    const h = twoAccounts({
+      maxMessageLength: 20,
+      script: (message) => (message.text.startsWith('refused') ? new ChannelError('rejected', 'chat not found') : null),
+      onSettled: (entry, outcome) => settled.push({ text: entry.text.slice(0, 7), delivered: outcome.delivered, pieces: outcome.pieces }),
+    });
+    try {
+      h.connected.add('test:a');
+      const long = await h.enqueue('test:a', 'one two three four five six seven eight nine ten eleven twelve');
+      const refused = await h.enqueue('test:a', 'refused outright');
+      const done = h.dispatcher.waitForDelivery(refused.id, 5000);
+      h.dispatcher.enqueue(long);
+      h.dispatcher.enqueue(refused);
+      assert.equal((await done)?.delivered, false);
+      const pieces = h.fakes['test:a'].sent.length;
+      assert.ok(pieces >= 3, `the long reply went in ${pieces} pieces`);
+      assert.deepEqual(settled, [
+        { text: 'one two', delivered: true, pieces },
+        { text: 'refused', delivered: false, pieces: 0 },
+      ]);
+      assert.deepEqual(
+        h.progress,
+        Array.from({ length: pieces - 1 }, (_, index) => [long.id, index + 1]),
+        'progress after each piece but the last (delivery itself marks the last)',
+      );
+      assert.deepEqual(h.log.unexpected(), [], 'a message nobody waits for settles without an error');
+    } finally {
+      h.dispatcher.stop();
+      await h.store.close();
+    }
+  });
 });

@@ -85,6 +85,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
   const queues = new Map<string, OutboxEntry[]>();
   const known = new Set<number>();
   const working = new Set<string>();
+  /** Chats whose worker was asked to start while it was ending (an account connecting just as it gave up waiting): run again. */
+  const restart = new Set<string>();
   const deliveredWaiters = new Map<number, (result: { delivered: boolean; error: string | null }) => void>();
   let overflowed = false;
   let idleWaiters: (() => void)[] = [];
@@ -108,12 +110,17 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions) {
   }
 
   function startWorker(key: string): void {
-    if (working.has(key) || stopController.signal.aborted) return;
+    if (stopController.signal.aborted) return;
+    if (working.has(key)) {
+      restart.add(key);
+      return;
+    }
     working.add(key);
     void work(key)
       .catch((error) => options.logger.error({ err: error, chat: key }, 'outbox delivery failed unexpectedly'))
       .finally(() => {
         working.delete(key);
+        if (restart.delete(key)) startWorker(key);
         if (overflowed && known.size < maxQueued / 2) {
           overflowed = false;
           void refill();
