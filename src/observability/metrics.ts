@@ -190,43 +190,27 @@ interface CountingMaps {
   approvals: Map<string, number>;
 }
 
-/** Sets a gauge from a counting map whose keys are JSON label lists (or "other"). */
-function setFrom(gauge: PromClient.Gauge, map: Map<string, number>, width: number): void {
-  for (const [key, value] of map) {
-    const values = key === 'other' ? Array.from({ length: width }, () => 'other') : (JSON.parse(key) as string[]);
-    gauge.labels(...values).set(value);
-  }
+/** A gauge read from a counting map whose keys are JSON label lists (or "other", every label "other"). */
+function countingGauge({ client, register }: Prom, name: string, help: string, labelNames: string[], map: Map<string, number>): void {
+  new client.Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [register],
+    collect() {
+      for (const [key, value] of map) {
+        const values = key === 'other' ? labelNames.map(() => 'other') : (JSON.parse(key) as string[]);
+        this.labels(...values).set(value);
+      }
+    },
+  });
 }
 
 /** Turns finished, and the tokens and money they used. */
-function addTurnCounters({ client, register }: Prom, counts: Pick<CountingMaps, 'turns' | 'tokens' | 'costs'>): void {
-  new client.Gauge({
-    name: 'hearth_turns_total',
-    help: 'Turns finished, by agent and outcome (ok, error, aborted).',
-    labelNames: ['agent', 'status'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.turns, 2);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_tokens_total',
-    help: 'Model tokens used, by agent, provider, model and direction (input, output).',
-    labelNames: ['agent', 'provider', 'model', 'direction'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.tokens, 4);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_cost_usd_total',
-    help: 'What model calls cost in US dollars (from models.pricing), by agent, provider and model.',
-    labelNames: ['agent', 'provider', 'model'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.costs, 3);
-    },
-  });
+function addTurnCounters(prom: Prom, counts: Pick<CountingMaps, 'turns' | 'tokens' | 'costs'>): void {
+  countingGauge(prom, 'hearth_turns_total', 'Turns finished, by agent and outcome (ok, error, aborted).', ['agent', 'status'], counts.turns);
+  countingGauge(prom, 'hearth_tokens_total', 'Model tokens used, by agent, provider, model and direction (input, output).', ['agent', 'provider', 'model', 'direction'], counts.tokens);
+  countingGauge(prom, 'hearth_cost_usd_total', 'What model calls cost in US dollars (from models.pricing), by agent, provider and model.', ['agent', 'provider', 'model'], counts.costs);
 }
 
 /** Each cron job's errors in a row and last success, and the escalations. */
@@ -263,34 +247,10 @@ function addCronGauges({ client, register }: Prom, sources: MetricsSources, esca
 }
 
 /** Tool calls: their outcomes, capability denials and the operator's approvals. */
-function addToolCounters({ client, register }: Prom, counts: Pick<CountingMaps, 'tools' | 'capabilityDenials' | 'approvals'>): void {
-  new client.Gauge({
-    name: 'hearth_tool_calls_total',
-    help: 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout, denied (by the operator, or unanswered).',
-    labelNames: ['tool', 'outcome'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.tools, 2);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_capability_denied_total',
-    help: 'Tool calls refused because the active skill did not declare the capability they need, by skill and tool.',
-    labelNames: ['skill', 'tool'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.capabilityDenials, 2);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_tool_approvals_total',
-    help: 'Tool calls that waited for the operator (tools.exec.ask), by tool and decision: approved, denied, expired.',
-    labelNames: ['tool', 'decision'],
-    registers: [register],
-    collect() {
-      setFrom(this, counts.approvals, 2);
-    },
-  });
+function addToolCounters(prom: Prom, counts: Pick<CountingMaps, 'tools' | 'capabilityDenials' | 'approvals'>): void {
+  countingGauge(prom, 'hearth_tool_calls_total', 'Tool calls, by tool and outcome: ok, error, refused (by a policy rule), timeout, denied (by the operator, or unanswered).', ['tool', 'outcome'], counts.tools);
+  countingGauge(prom, 'hearth_capability_denied_total', 'Tool calls refused because the active skill did not declare the capability they need, by skill and tool.', ['skill', 'tool'], counts.capabilityDenials);
+  countingGauge(prom, 'hearth_tool_approvals_total', 'Tool calls that waited for the operator (tools.exec.ask), by tool and decision: approved, denied, expired.', ['tool', 'decision'], counts.approvals);
 }
 
 /** Failed delivery attempts per channel account. */
@@ -354,46 +314,28 @@ function addProviderGauges({ client, register }: Prom, sources: MetricsSources):
       for (const health of sources.providers?.() ?? []) for (const state of BREAKER_STATES) this.labels(health.provider, state).set(health.state === state ? 1 : 0);
     },
   });
-  new client.Gauge({
-    name: 'hearth_provider_consecutive_failures',
-    help: 'Timeouts and connection failures in a row of each model provider (0 after an answer).',
-    labelNames: ['provider'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.consecutiveFailures);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_provider_breaker_opened_total',
-    help: 'Times the circuit breaker of each model provider opened since the gateway started.',
-    labelNames: ['provider'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const health of sources.providers?.() ?? []) this.labels(health.provider).set(health.opened);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_provider_last_success_timestamp',
-    help: 'When each model provider last answered, in Unix seconds (absent until it has).',
-    labelNames: ['provider'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const health of sources.providers?.() ?? []) if (health.lastSuccessAt !== null) this.labels(health.provider).set(health.lastSuccessAt / 1000);
-    },
-  });
-  new client.Gauge({
-    name: 'hearth_provider_last_failure_timestamp',
-    help: 'When a call to each model provider last failed, in Unix seconds (absent until one has).',
-    labelNames: ['provider'],
-    registers: [register],
-    collect() {
-      this.reset();
-      for (const health of sources.providers?.() ?? []) if (health.lastFailureAt !== null) this.labels(health.provider).set(health.lastFailureAt / 1000);
-    },
-  });
+  const providerGauge = (name: string, help: string, value: (health: ProviderHealth) => number | null) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['provider'],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const health of sources.providers?.() ?? []) {
+          const measured = value(health);
+          if (measured !== null) this.labels(health.provider).set(measured);
+        }
+      },
+    });
+  providerGauge('hearth_provider_consecutive_failures', 'Timeouts and connection failures in a row of each model provider (0 after an answer).', (health) => health.consecutiveFailures);
+  providerGauge('hearth_provider_breaker_opened_total', 'Times the circuit breaker of each model provider opened since the gateway started.', (health) => health.opened);
+  providerGauge('hearth_provider_last_success_timestamp', 'When each model provider last answered, in Unix seconds (absent until it has).', (health) =>
+    health.lastSuccessAt === null ? null : health.lastSuccessAt / 1000,
+  );
+  providerGauge('hearth_provider_last_failure_timestamp', 'When a call to each model provider last failed, in Unix seconds (absent until one has).', (health) =>
+    health.lastFailureAt === null ? null : health.lastFailureAt / 1000,
+  );
 }
 
 /** Each agent's memory index: size, embeddings waiting or failed, index lag and search time. */
